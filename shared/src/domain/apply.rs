@@ -1,0 +1,734 @@
+//! `apply`: the one function that decides what an event does to a customer. Pure: the new
+//! state, the history entries and the effects follow from (state, event, rules, now) alone.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+use super::activity::Mark;
+use super::customer::{Churn, ChurnReason, Customer, Scheduled};
+use super::event::{Event, EventKind, NpsScore};
+use super::ids::{CustomerId, EventId, InterventionId};
+use super::intervention::{Channel, Intervention, InterventionRef, Trigger};
+use super::rules::{Policy, Rules};
+use super::score::{Inputs, NpsAnswer, score};
+use super::stage::{RiskLevel, Stage};
+
+/// What applying one event produced. The store writes `customer`, `history` and `tallies`
+/// together; `effects` are delivered after that write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub customer: Customer,
+    pub history: Vec<HistoryEntry>,
+    pub effects: Vec<Effect>,
+    pub tallies: Vec<Tally>,
+    /// The event had already been applied: nothing changed.
+    pub duplicate: bool,
+}
+
+/// A recorded change of stage or risk: the customer's journey, replayable and auditable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub change: Change,
+    pub cause: Cause,
+    /// The risk score right after the change.
+    pub score: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Stage { from: Option<Stage>, to: Stage },
+    Risk { from: RiskLevel, to: RiskLevel },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    pub event_id: EventId,
+    pub event_type: String,
+    /// Why, in words an operator reads: "no activity for 7 days", "refund requested".
+    pub reason: String,
+}
+
+/// Something to do once the new state is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// Send a message (e-mail or Slack).
+    Send(Intervention),
+    /// Publish a domain event on the bus.
+    Publish(DomainEvent),
+}
+
+/// A fact other systems may subscribe to. `id` is deterministic, for consumers' dedup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    pub id: String,
+    pub customer_id: CustomerId,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub detail: DomainEventDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEventDetail {
+    StageChanged {
+        from: Option<Stage>,
+        to: Stage,
+        reason: String,
+    },
+    RiskChanged {
+        from: RiskLevel,
+        to: RiskLevel,
+        reason: String,
+    },
+    InterventionPlanned {
+        intervention_id: InterventionId,
+        trigger: Trigger,
+        channel: Channel,
+        template: String,
+        variant: Option<String>,
+    },
+    InterventionRecovered {
+        intervention_id: InterventionId,
+        template: String,
+        variant: Option<String>,
+    },
+}
+
+impl DomainEventDetail {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DomainEventDetail::StageChanged { .. } => "stage_changed",
+            DomainEventDetail::RiskChanged { .. } => "risk_changed",
+            DomainEventDetail::InterventionPlanned { .. } => "intervention_planned",
+            DomainEventDetail::InterventionRecovered { .. } => "intervention_recovered",
+        }
+    }
+}
+
+/// A count to add to the per-template × variant outcome counters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub template: String,
+    pub variant: Option<String>,
+    pub metric: TallyMetric,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TallyMetric {
+    Sent,
+    Recovered,
+    Failed,
+    Skipped,
+}
+
+impl TallyMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TallyMetric::Sent => "sent",
+            TallyMetric::Recovered => "recovered",
+            TallyMetric::Failed => "failed",
+            TallyMetric::Skipped => "skipped",
+        }
+    }
+}
+
+/// Applies `event` to `state` as of `now` (the time the system received it, or the sweep's time
+/// for `check_due`). An event already applied returns the state unchanged.
+pub fn apply(
+    state: &Customer,
+    event: &Event,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<Outcome, DomainError> {
+    if event.customer_id != state.id {
+        return Err(DomainError::WrongCustomer {
+            event: event.id.clone(),
+            customer: state.id.clone(),
+        });
+    }
+    if state.has_applied(&event.id) {
+        return Ok(Outcome {
+            customer: state.clone(),
+            history: Vec::new(),
+            effects: Vec::new(),
+            tallies: Vec::new(),
+            duplicate: true,
+        });
+    }
+    let mut t = Transition::new(state, event, rules, now);
+    t.handle();
+    Ok(t.finish())
+}
+
+/// One application in progress: the new state and what it has produced so far.
+struct Transition<'a> {
+    c: Customer,
+    event: &'a Event,
+    policy: &'a Policy,
+    /// When the changes happen: the event's time, or `now` for a due check.
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    history: Vec<HistoryEntry>,
+    interventions: Vec<Intervention>,
+    published: Vec<DomainEventDetail>,
+    tallies: Vec<Tally>,
+}
+
+impl<'a> Transition<'a> {
+    fn new(state: &Customer, event: &'a Event, rules: &'a Rules, now: DateTime<Utc>) -> Self {
+        let mut c = state.clone();
+        c.profile.merge(&event.profile);
+        let policy = rules.policy(c.profile.program.as_deref());
+        let at = match event.kind {
+            EventKind::CheckDue => now,
+            _ => event.occurred_at,
+        };
+        Transition {
+            c,
+            event,
+            policy,
+            at,
+            now,
+            history: Vec::new(),
+            interventions: Vec::new(),
+            published: Vec::new(),
+            tallies: Vec::new(),
+        }
+    }
+
+    fn handle(&mut self) {
+        match &self.event.kind {
+            EventKind::SignedUp { .. } => self.sign_up(),
+            EventKind::PaymentSucceeded { amount } => {
+                *self.c.revenue.entry(amount.currency.clone()).or_default() += amount.amount;
+                self.c.open_failed_payments = 0;
+                self.payment_succeeded();
+            }
+            EventKind::PaymentFailed { .. } => self.payment_failed(),
+            EventKind::RefundRequested { reason } => {
+                self.churn(ChurnReason::RefundRequested, reason.clone())
+            }
+            EventKind::SubscriptionCancelled { reason } => {
+                self.churn(ChurnReason::SubscriptionCancelled, reason.clone())
+            }
+            EventKind::RenewalUpcoming { .. } => self.billing_notice(Trigger::RenewalUpcoming),
+            EventKind::TrialEnding { .. } => self.billing_notice(Trigger::TrialEnding),
+            EventKind::Login => self.activity(Mark::Login),
+            EventKind::OnboardingCompleted => {
+                let first = &mut self.c.progress.onboarding_completed_at;
+                *first = Some(first.map_or(self.at, |t| t.min(self.at)));
+                self.activity(Mark::Other);
+            }
+            EventKind::AssignmentSubmitted => {
+                let first = &mut self.c.progress.first_submission_at;
+                *first = Some(first.map_or(self.at, |t| t.min(self.at)));
+                self.activity(Mark::Submission);
+            }
+            EventKind::ContentViewed { seconds } => self.activity(Mark::Content(*seconds)),
+            EventKind::ProgramCompleted => self.activity(Mark::Other),
+            EventKind::AssignmentMissed => self.c.activity.record(self.at, Mark::Missed),
+            EventKind::SupportTicket => self.support_ticket(),
+            EventKind::NpsResponse { score } => self.nps(*score),
+            EventKind::ProfileUpdated => {}
+            EventKind::CheckDue => self.check(),
+        }
+    }
+
+    // ---- handlers ------------------------------------------------------------------------
+
+    fn sign_up(&mut self) {
+        if self.c.stage.is_none() {
+            self.start_clock();
+            self.set_stage(Stage::Trial, "signed up before paying");
+            self.plan(Trigger::TrialStarted, "signup");
+        }
+    }
+
+    fn payment_succeeded(&mut self) {
+        match self.c.stage {
+            None | Some(Stage::Trial) => {
+                self.start_clock();
+                self.set_stage(Stage::Paid, "payment succeeded");
+                self.start_onboarding();
+            }
+            Some(Stage::Churned) if !self.is_stale() => self.win_back(),
+            _ => {}
+        }
+    }
+
+    fn start_onboarding(&mut self) {
+        self.set_stage(Stage::Onboarding, "payment succeeded");
+        let occasion = self.event.id.to_string();
+        self.plan(Trigger::OnboardingStarted, &occasion);
+        let days = self.policy.schedule.nps_after_onboarding_days;
+        self.schedule(Trigger::NpsSurvey, days, &format!("onboarding:{occasion}"));
+        if self.c.progress.has_started() {
+            self.set_stage(Stage::Active, "onboarding already under way");
+        }
+    }
+
+    /// A new payment after churn: the customer is back.
+    fn win_back(&mut self) {
+        self.credit_last_intervention(|iv| iv.trigger == Trigger::WinBack);
+        self.c.churn = None;
+        self.c.scheduled.clear();
+        self.start_clock();
+        self.set_stage(Stage::Paid, "paid again after churning");
+        if self.c.progress.has_started() {
+            self.set_stage(Stage::Active, "returning customer");
+        } else {
+            self.start_onboarding();
+        }
+    }
+
+    fn payment_failed(&mut self) {
+        self.c.open_failed_payments = self.c.open_failed_payments.saturating_add(1);
+        if self.is_customer() {
+            let occasion = self.event.id.to_string();
+            self.plan(Trigger::PaymentFailed, &occasion);
+        }
+    }
+
+    fn billing_notice(&mut self, trigger: Trigger) {
+        if self.is_customer() {
+            let occasion = self.event.id.to_string();
+            self.plan(trigger, &occasion);
+        }
+    }
+
+    fn churn(&mut self, reason: ChurnReason, detail: Option<String>) {
+        let Some(stage) = self.c.stage else { return };
+        if stage == Stage::Churned || self.is_stale() {
+            return;
+        }
+        let words = match reason {
+            ChurnReason::Inactivity => {
+                format!("no activity for {} days", self.policy.inactivity.churn_days)
+            }
+            other => other.as_str().replace('_', " "),
+        };
+        self.set_stage(Stage::Churned, &words);
+        self.c.churn = Some(Churn {
+            reason,
+            at: self.at,
+            detail,
+        });
+        if self.c.risk != RiskLevel::None {
+            self.set_risk(RiskLevel::None, "churned");
+        }
+        self.c.scheduled.clear();
+        let steps = self.policy.schedule.win_back_after_churn_days.clone();
+        let churned = self.at.to_rfc3339();
+        for (n, days) in steps.into_iter().enumerate() {
+            self.schedule(
+                Trigger::WinBack,
+                days,
+                &format!("churn:{churned}:{}", n + 1),
+            );
+        }
+    }
+
+    fn activity(&mut self, mark: Mark) {
+        self.c.activity.record(self.at, mark);
+        let Some(stage) = self.c.stage else { return };
+        if stage.is_terminal() {
+            return; // a late login does not revive a churned customer
+        }
+        let responded = self.c.risk_changed_at.is_none_or(|t| self.at >= t);
+        if self.c.risk != RiskLevel::None && responded {
+            self.recover();
+        }
+        if self.is_stale() {
+            return;
+        }
+        match (&self.event.kind, stage) {
+            (EventKind::ProgramCompleted, _) => self.complete(),
+            (
+                EventKind::OnboardingCompleted | EventKind::AssignmentSubmitted,
+                Stage::Onboarding,
+            ) => {
+                let why = if matches!(self.event.kind, EventKind::AssignmentSubmitted) {
+                    "first assignment submitted"
+                } else {
+                    "onboarding completed"
+                };
+                self.set_stage(Stage::Active, why);
+                self.maybe_engage();
+            }
+            (_, Stage::Active) => self.maybe_engage(),
+            _ => {}
+        }
+    }
+
+    fn maybe_engage(&mut self) {
+        let e = &self.policy.engagement;
+        let days = self.c.activity.active_days(self.at, e.window_days.into());
+        if days >= e.min_active_days {
+            let why = format!("active on {days} of the last {} days", e.window_days);
+            self.set_stage(Stage::Engaged, &why);
+        }
+    }
+
+    fn complete(&mut self) {
+        self.set_stage(Stage::Completed, "program completed");
+        if self.c.risk != RiskLevel::None {
+            self.set_risk(RiskLevel::None, "program completed");
+        }
+        self.c.scheduled.retain(|s| s.trigger != Trigger::NpsSurvey);
+        let s = self.policy.schedule.clone();
+        let occasion = format!("completed:{}", self.at.to_rfc3339());
+        self.schedule(
+            Trigger::ReviewRequest,
+            s.review_request_after_completion_days,
+            &occasion,
+        );
+        self.schedule(
+            Trigger::ReferralCode,
+            s.referral_code_after_completion_days,
+            &occasion,
+        );
+        self.schedule(
+            Trigger::RelatedOffer,
+            s.related_offer_after_completion_days,
+            &occasion,
+        );
+        self.schedule(Trigger::NpsSurvey, s.nps_after_completion_days, &occasion);
+    }
+
+    fn support_ticket(&mut self) {
+        self.c.activity.record(self.at, Mark::Ticket);
+        if !self.is_customer() {
+            return;
+        }
+        let support = &self.policy.support;
+        let tickets = self
+            .c
+            .activity
+            .sum(self.at, support.window_days.into(), |t| t.tickets);
+        if tickets == u64::from(support.alert_tickets) {
+            let occasion = self.event.id.to_string();
+            self.plan(Trigger::SupportTickets, &occasion);
+        }
+    }
+
+    fn nps(&mut self, answer: NpsScore) {
+        let newer = self.c.last_nps.is_none_or(|last| self.at >= last.at);
+        if newer {
+            self.c.last_nps = Some(NpsAnswer {
+                score: answer.value(),
+                at: self.at,
+            });
+        }
+        if !self.is_customer() {
+            return;
+        }
+        let occasion = self.event.id.to_string();
+        if answer.value() <= self.policy.nps.detractor_max {
+            self.plan(Trigger::NpsDetractor, &occasion);
+        } else if answer.value() >= self.policy.nps.promoter_min {
+            self.plan(Trigger::NpsPromoter, &occasion);
+        }
+    }
+
+    /// The sweep's tick: send what is due, then escalate by the clock and the score.
+    fn check(&mut self) {
+        let Some(stage) = self.c.stage else { return };
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.c.scheduled)
+            .into_iter()
+            .partition(|s| s.due_at <= self.now);
+        self.c.scheduled = later;
+        for s in due {
+            self.plan(s.trigger, &s.occasion);
+        }
+        if stage.is_terminal() {
+            return;
+        }
+        let days = self.days_inactive();
+        if days >= f64::from(self.policy.inactivity.churn_days) {
+            self.churn(ChurnReason::Inactivity, None);
+            return;
+        }
+        self.rescore();
+        if let Some((level, why)) = self.escalation(days) {
+            self.escalate(level, &why);
+        }
+        if stage == Stage::Engaged {
+            let e = &self.policy.engagement;
+            let active = self.c.activity.active_days(self.now, e.window_days.into());
+            if active < e.min_active_days {
+                let why = format!("active on {active} of the last {} days", e.window_days);
+                self.set_stage(Stage::Active, &why);
+            }
+        }
+    }
+
+    /// The highest level the clock, the score or a failed payment calls for, if above the
+    /// current one, with the reason.
+    fn escalation(&self, days: f64) -> Option<(RiskLevel, String)> {
+        let by_clock = self.policy.inactivity.level_after(days);
+        let by_score = self.policy.score.thresholds.level_for(self.c.score.total);
+        let by_billing = if self.c.open_failed_payments > 0 {
+            RiskLevel::Caution
+        } else {
+            RiskLevel::None
+        };
+        let candidates = [
+            (by_clock, format!("no activity for {} days", days.floor())),
+            (by_score, format!("risk score {}", self.c.score.total)),
+            (by_billing, "payment failed".to_string()),
+        ];
+        candidates
+            .into_iter()
+            .filter(|(level, _)| *level > self.c.risk)
+            .max_by_key(|(level, _)| *level)
+    }
+
+    fn escalate(&mut self, level: RiskLevel, why: &str) {
+        if self.c.risk == RiskLevel::None {
+            self.c.risk_episode += 1;
+        }
+        self.set_risk(level, why);
+        let trigger = match level {
+            RiskLevel::Caution => Trigger::RiskCaution,
+            RiskLevel::Warning => Trigger::RiskWarning,
+            RiskLevel::Danger | RiskLevel::None => Trigger::RiskDanger,
+        };
+        let occasion = format!("episode:{}", self.c.risk_episode);
+        self.plan(trigger, &occasion);
+    }
+
+    /// Activity while at risk: back to `none`, and the last intervention gets the credit if it
+    /// was planned within the attribution window.
+    fn recover(&mut self) {
+        self.set_risk(RiskLevel::None, "recovered: active again");
+        self.credit_last_intervention(|_| true);
+    }
+
+    fn credit_last_intervention(&mut self, eligible: impl Fn(&InterventionRef) -> bool) {
+        let window = Duration::days(self.policy.attribution.window_days.into());
+        let at = self.at;
+        let Some(iv) = self.c.last_intervention.as_mut() else {
+            return;
+        };
+        let in_window = iv.planned_at <= at && at - iv.planned_at <= window;
+        if iv.credited || !in_window || !eligible(iv) {
+            return;
+        }
+        iv.credited = true;
+        self.tallies.push(Tally {
+            template: iv.template.clone(),
+            variant: iv.variant.clone(),
+            metric: TallyMetric::Recovered,
+        });
+        self.published
+            .push(DomainEventDetail::InterventionRecovered {
+                intervention_id: iv.id.clone(),
+                template: iv.template.clone(),
+                variant: iv.variant.clone(),
+            });
+    }
+
+    // ---- building blocks -----------------------------------------------------------------
+
+    /// Known and not churned: someone we send notices and alerts about.
+    fn is_customer(&self) -> bool {
+        self.c.stage.is_some_and(|s| s != Stage::Churned)
+    }
+
+    /// An event older than the last stage change changes data, never the stage.
+    fn is_stale(&self) -> bool {
+        self.c.stage_changed_at.is_some_and(|t| self.at < t)
+    }
+
+    fn start_clock(&mut self) {
+        self.c.created_at.get_or_insert(self.at);
+        self.c.clock_started_at = Some(self.at);
+    }
+
+    fn days_inactive(&self) -> f64 {
+        let start = self.c.clock_started_at.unwrap_or(self.at);
+        self.c.activity.days_inactive(start, self.now)
+    }
+
+    fn set_stage(&mut self, to: Stage, why: &str) {
+        let from = self.c.stage;
+        if from == Some(to) {
+            return;
+        }
+        self.c.stage = Some(to);
+        self.c.stage_changed_at = Some(self.at);
+        self.record(Change::Stage { from, to }, why);
+        self.published.push(DomainEventDetail::StageChanged {
+            from,
+            to,
+            reason: why.to_string(),
+        });
+    }
+
+    fn set_risk(&mut self, to: RiskLevel, why: &str) {
+        let from = self.c.risk;
+        if from == to {
+            return;
+        }
+        self.c.risk = to;
+        self.c.risk_changed_at = Some(self.at);
+        self.record(Change::Risk { from, to }, why);
+        self.published.push(DomainEventDetail::RiskChanged {
+            from,
+            to,
+            reason: why.to_string(),
+        });
+    }
+
+    fn record(&mut self, change: Change, why: &str) {
+        self.history.push(HistoryEntry {
+            at: self.at,
+            change,
+            cause: Cause {
+                event_id: self.event.id.clone(),
+                event_type: self.event.kind.name().to_string(),
+                reason: why.to_string(),
+            },
+            score: 0.0, // filled in by `finish`, once the score is final
+        });
+    }
+
+    fn schedule(&mut self, trigger: Trigger, after_days: u32, occasion: &str) {
+        self.c.scheduled.push(Scheduled {
+            due_at: self.at + Duration::days(after_days.into()),
+            trigger,
+            occasion: occasion.to_string(),
+        });
+    }
+
+    /// Plans the messages the rules give `trigger`, with ids derived from `occasion`.
+    fn plan(&mut self, trigger: Trigger, occasion: &str) {
+        let Some(plan) = self.policy.interventions.get(&trigger) else {
+            return;
+        };
+        let channels = [
+            (Channel::Email, plan.email.as_ref()),
+            (Channel::Slack, plan.slack.as_ref()),
+            (
+                Channel::OwnerEmail,
+                plan.slack.as_ref().filter(|_| plan.owner_email),
+            ),
+        ];
+        let mut first = None;
+        for (channel, template) in channels {
+            let Some(template) = template else { continue };
+            let variant = match channel {
+                Channel::Email => plan.variant_for(&self.c.id, trigger),
+                _ => None,
+            };
+            let id =
+                InterventionId::derive(&self.c.id, trigger.as_str(), occasion, channel.as_str());
+            let intervention = Intervention {
+                id,
+                customer_id: self.c.id.clone(),
+                trigger,
+                channel,
+                template: template.clone(),
+                variant,
+                transactional: plan.transactional,
+                planned_at: self.at,
+                cause: self.event.id.clone(),
+            };
+            first.get_or_insert_with(|| InterventionRef::from(&intervention));
+            self.published.push(DomainEventDetail::InterventionPlanned {
+                intervention_id: intervention.id.clone(),
+                trigger,
+                channel,
+                template: intervention.template.clone(),
+                variant: intervention.variant.clone(),
+            });
+            self.interventions.push(intervention);
+        }
+        if first.is_some() {
+            self.c.last_intervention = first;
+        }
+    }
+
+    fn rescore(&mut self) {
+        let start = self
+            .c
+            .clock_started_at
+            .or(self.c.created_at)
+            .unwrap_or(self.at);
+        let inputs = Inputs {
+            activity: &self.c.activity,
+            clock_start: start,
+            open_failed_payments: self.c.open_failed_payments,
+            last_nps: self.c.last_nps,
+        };
+        self.c.score = score(&inputs, self.policy, self.now);
+    }
+
+    fn finish(mut self) -> Outcome {
+        if self.c.stage.is_some() {
+            self.rescore();
+        }
+        for entry in &mut self.history {
+            entry.score = self.c.score.total;
+        }
+        self.c.next_check_at = next_check_at(&self.c, self.policy, self.now);
+        self.c.remember(self.event.id.clone());
+        let mut effects: Vec<Effect> = self.interventions.into_iter().map(Effect::Send).collect();
+        for (n, detail) in self.published.into_iter().enumerate() {
+            effects.push(Effect::Publish(DomainEvent {
+                id: format!("{}#{n}", self.event.id),
+                customer_id: self.c.id.clone(),
+                at: self.at,
+                detail,
+            }));
+        }
+        Outcome {
+            customer: self.c,
+            history: self.history,
+            effects,
+            tallies: self.tallies,
+            duplicate: false,
+        }
+    }
+}
+
+/// When the next time-based rule may fire for `c`: the earliest scheduled follow-up, the next
+/// inactivity step, the end of sustained activity, or now when the score or a failed payment
+/// already calls for a higher level. `None` keeps the customer out of the due index.
+pub fn next_check_at(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let scheduled = c.scheduled.iter().map(|s| s.due_at).min();
+    let Some(stage) = c.stage.filter(|s| !s.is_terminal()) else {
+        return scheduled;
+    };
+    let clock = c
+        .activity
+        .last_at
+        .into_iter()
+        .chain(c.clock_started_at)
+        .max();
+    let step =
+        clock.map(|from| from + Duration::days(policy.inactivity.next_step_days(c.risk).into()));
+    let by_score = policy.score.thresholds.level_for(c.score.total) > c.risk;
+    let by_billing = c.open_failed_payments > 0 && c.risk == RiskLevel::None;
+    let immediate = (by_score || by_billing).then_some(now);
+    let lapse = (stage == Stage::Engaged)
+        .then(|| {
+            let e = &policy.engagement;
+            c.activity
+                .engagement_lapses_at(e.window_days.into(), e.min_active_days)
+        })
+        .flatten();
+    [scheduled, step, immediate, lapse]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
+#[cfg(test)]
+mod tests;

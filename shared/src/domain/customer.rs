@@ -1,0 +1,207 @@
+//! The customer's state: everything the rules need to decide what happens next.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::activity::Activity;
+use super::event::{Owner, Profile};
+use super::ids::{CustomerId, EventId};
+use super::intervention::{InterventionRef, Trigger};
+use super::score::{NpsAnswer, RiskScore};
+use super::stage::{RiskLevel, Stage};
+
+/// How many recent event ids a customer remembers, so a redelivered event changes nothing even
+/// before the store's dedup marker is consulted.
+pub const RECENT_EVENTS: usize = 16;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    /// Optimistic-lock version: 0 until first stored, then +1 with every write.
+    #[serde(default)]
+    pub version: u64,
+    /// `None` while we only know events that arrived before any sign-up or payment: they are
+    /// kept here and count once the customer appears.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+    #[serde(default)]
+    pub risk: RiskLevel,
+    #[serde(default)]
+    pub score: RiskScore,
+    #[serde(default)]
+    pub activity: Activity,
+    #[serde(default)]
+    pub progress: Progress,
+    /// Payments failed since the last successful one.
+    #[serde(default)]
+    pub open_failed_payments: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_nps: Option<NpsAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the inactivity clock (re)started: creation, or a win-back payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_changed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_changed_at: Option<DateTime<Utc>>,
+    /// Counts the times risk left `none`: each episode gets its own interventions.
+    #[serde(default)]
+    pub risk_episode: u32,
+    /// When the next time-based rule may fire; `None` when nothing is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// Follow-ups planned in advance (NPS survey, review request, win-back …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled: Vec<Scheduled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Churn>,
+    #[serde(default)]
+    pub profile: ProfileState,
+    /// Revenue to date per currency, in minor units.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub revenue: BTreeMap<String, i64>,
+    /// The last customer-facing intervention, for outcome attribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_intervention: Option<InterventionRef>,
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub recent_events: VecDeque<EventId>,
+}
+
+/// Milestones seen, even before the customer appeared, so a payment that arrives after the
+/// first submission still lands the customer in the right stage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_submission_at: Option<DateTime<Utc>>,
+}
+
+impl Progress {
+    pub fn has_started(&self) -> bool {
+        self.onboarding_completed_at.is_some() || self.first_submission_at.is_some()
+    }
+}
+
+/// The profile as stored: the latest value of each field any event carried.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    #[serde(default)]
+    pub unsubscribed: bool,
+}
+
+impl ProfileState {
+    /// Takes every field the event carries; absent fields keep their value.
+    pub fn merge(&mut self, p: &Profile) {
+        fn take<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+            if let Some(v) = v {
+                *slot = Some(v.clone());
+            }
+        }
+        take(&mut self.email, &p.email);
+        take(&mut self.locale, &p.locale);
+        take(&mut self.time_zone, &p.time_zone);
+        take(&mut self.program, &p.program);
+        take(&mut self.owner, &p.owner);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChurnReason {
+    RefundRequested,
+    SubscriptionCancelled,
+    Inactivity,
+}
+
+impl ChurnReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChurnReason::RefundRequested => "refund_requested",
+            ChurnReason::SubscriptionCancelled => "subscription_cancelled",
+            ChurnReason::Inactivity => "inactivity",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Churn {
+    pub reason: ChurnReason,
+    pub at: DateTime<Utc>,
+    /// The provider's or customer's own words, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A follow-up planned for later; the sweep's check sends it once it is due.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scheduled {
+    pub due_at: DateTime<Utc>,
+    pub trigger: Trigger,
+    /// Distinguishes repeated follow-ups of one trigger (which completion, which win-back step).
+    pub occasion: String,
+}
+
+impl Customer {
+    /// A customer we have never seen: no stage until a sign-up or payment.
+    pub fn new(id: CustomerId) -> Self {
+        Customer {
+            id,
+            version: 0,
+            stage: None,
+            risk: RiskLevel::None,
+            score: RiskScore::default(),
+            activity: Activity::default(),
+            progress: Progress::default(),
+            open_failed_payments: 0,
+            last_nps: None,
+            created_at: None,
+            clock_started_at: None,
+            stage_changed_at: None,
+            risk_changed_at: None,
+            risk_episode: 0,
+            next_check_at: None,
+            scheduled: Vec::new(),
+            churn: None,
+            profile: ProfileState::default(),
+            revenue: BTreeMap::new(),
+            last_intervention: None,
+            recent_events: VecDeque::new(),
+        }
+    }
+
+    /// Whether an event with this id was applied recently.
+    pub fn has_applied(&self, id: &EventId) -> bool {
+        self.recent_events.contains(id)
+    }
+
+    pub(crate) fn remember(&mut self, id: EventId) {
+        self.recent_events.push_back(id);
+        while self.recent_events.len() > RECENT_EVENTS {
+            self.recent_events.pop_front();
+        }
+    }
+
+    /// Revenue to date in the customer's main currency (the one paid most in), for ranking
+    /// customers by value at risk.
+    pub fn main_revenue(&self) -> Option<(&str, i64)> {
+        self.revenue
+            .iter()
+            .max_by_key(|(_, v)| **v)
+            .map(|(c, v)| (c.as_str(), *v))
+    }
+}

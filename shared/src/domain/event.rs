@@ -1,0 +1,302 @@
+//! The canonical event: every trigger of PRODUCT.md, whatever provider or app it came from.
+//! Ingestion maps provider payloads to it; the sweep produces `check_due`; the transition worker
+//! applies it. Its JSON form (tagged by `type`) is the `/events` API schema and the queue format.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+use super::ids::{CustomerId, EventId};
+
+/// One thing that happened to one customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique per source; the dedup key.
+    pub id: EventId,
+    pub customer_id: CustomerId,
+    pub occurred_at: DateTime<Utc>,
+    pub source: Source,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    /// Profile fields the sender knew at the time; any event may carry them.
+    #[serde(default, skip_serializing_if = "Profile::is_empty")]
+    pub profile: Profile,
+}
+
+/// Who produced the event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Stripe,
+    Toss,
+    Portone,
+    /// The business's own app, through `POST /events`.
+    App,
+    /// The scheduled sweep's clock tick.
+    Sweep,
+}
+
+/// What happened. Tagged by `type` in JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventKind {
+    /// A lead or free-trial sign-up before any payment.
+    SignedUp {
+        #[serde(default)]
+        plan: SignUpPlan,
+    },
+    PaymentSucceeded {
+        amount: Money,
+    },
+    PaymentFailed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<Money>,
+    },
+    RefundRequested {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    SubscriptionCancelled {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    RenewalUpcoming {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        renews_at: Option<DateTime<Utc>>,
+    },
+    TrialEnding {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends_at: Option<DateTime<Utc>>,
+    },
+    Login,
+    OnboardingCompleted,
+    AssignmentSubmitted,
+    AssignmentMissed,
+    ContentViewed {
+        seconds: u32,
+    },
+    ProgramCompleted,
+    SupportTicket,
+    NpsResponse {
+        score: NpsScore,
+    },
+    /// Only profile fields changed (e-mail, locale, owner …).
+    ProfileUpdated,
+    /// The sweep's tick: re-evaluate this customer's time-based rules as of `occurred_at`.
+    CheckDue,
+}
+
+impl EventKind {
+    /// The `type` tag, for logs, history causes and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::SignedUp { .. } => "signed_up",
+            EventKind::PaymentSucceeded { .. } => "payment_succeeded",
+            EventKind::PaymentFailed { .. } => "payment_failed",
+            EventKind::RefundRequested { .. } => "refund_requested",
+            EventKind::SubscriptionCancelled { .. } => "subscription_cancelled",
+            EventKind::RenewalUpcoming { .. } => "renewal_upcoming",
+            EventKind::TrialEnding { .. } => "trial_ending",
+            EventKind::Login => "login",
+            EventKind::OnboardingCompleted => "onboarding_completed",
+            EventKind::AssignmentSubmitted => "assignment_submitted",
+            EventKind::AssignmentMissed => "assignment_missed",
+            EventKind::ContentViewed { .. } => "content_viewed",
+            EventKind::ProgramCompleted => "program_completed",
+            EventKind::SupportTicket => "support_ticket",
+            EventKind::NpsResponse { .. } => "nps_response",
+            EventKind::ProfileUpdated => "profile_updated",
+            EventKind::CheckDue => "check_due",
+        }
+    }
+
+    /// Activity is what the customer does with the program itself: it resets the inactivity
+    /// clock and brings an at-risk customer back. Payments (often automatic), tickets and
+    /// survey answers are not activity.
+    pub fn is_activity(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Login
+                | EventKind::OnboardingCompleted
+                | EventKind::AssignmentSubmitted
+                | EventKind::ContentViewed { .. }
+                | EventKind::ProgramCompleted
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignUpPlan {
+    Lead,
+    #[default]
+    Trial,
+}
+
+/// An amount in the currency's minor unit (cents for USD, won for KRW), as providers send it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawMoney")]
+pub struct Money {
+    pub amount: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMoney {
+    amount: i64,
+    currency: String,
+}
+
+impl TryFrom<RawMoney> for Money {
+    type Error = DomainError;
+    fn try_from(raw: RawMoney) -> Result<Self, Self::Error> {
+        Money::new(raw.amount, &raw.currency)
+    }
+}
+
+impl Money {
+    pub fn new(amount: i64, currency: &str) -> Result<Self, DomainError> {
+        if amount < 0 {
+            return Err(DomainError::invalid("amount", "must not be negative"));
+        }
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(DomainError::invalid(
+                "currency",
+                format!("`{currency}` is not an ISO 4217 code"),
+            ));
+        }
+        Ok(Money {
+            amount,
+            currency: currency.to_ascii_uppercase(),
+        })
+    }
+}
+
+/// An NPS answer, 0–10.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct NpsScore(u8);
+
+impl NpsScore {
+    pub fn new(score: u8) -> Result<Self, DomainError> {
+        if score > 10 {
+            return Err(DomainError::invalid("score", "an NPS answer is 0 to 10"));
+        }
+        Ok(NpsScore(score))
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<u8> for NpsScore {
+    type Error = DomainError;
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        NpsScore::new(v)
+    }
+}
+
+impl From<NpsScore> for u8 {
+    fn from(s: NpsScore) -> u8 {
+        s.0
+    }
+}
+
+/// Profile fields an event may carry. Absent fields leave the stored value as it is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// BCP 47 language tag (`ko`, `en-US`); picks the message language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// IANA time zone (`Asia/Seoul`); quiet hours are local to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+impl Profile {
+    pub fn is_empty(&self) -> bool {
+        *self == Profile::default()
+    }
+}
+
+/// The staff member responsible for a customer (담당자): trainer, tutor or account manager.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Slack member id (`U0123…`), so alerts can mention the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn parses_a_tagged_event_with_profile() {
+        let e = parse(
+            r#"{"id":"app:1","customer_id":"c1","occurred_at":"2026-11-01T09:00:00Z",
+                "source":"app","type":"nps_response","score":4,
+                "profile":{"email":"kim@example.com","time_zone":"Asia/Seoul"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventKind::NpsResponse { score: NpsScore(4) });
+        assert_eq!(e.profile.time_zone.as_deref(), Some("Asia/Seoul"));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let e = parse(
+            r#"{"id":"stripe:evt_1","customer_id":"c1","occurred_at":"2026-11-01T09:00:00Z",
+                "source":"stripe","type":"payment_succeeded","amount":{"amount":37400,"currency":"krw"}}"#,
+        )
+        .unwrap();
+        let again = parse(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(e, again);
+        assert_eq!(
+            again.kind,
+            EventKind::PaymentSucceeded {
+                amount: Money::new(37400, "KRW").unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let missing = parse(
+            r#"{"id":"1","occurred_at":"2026-11-01T09:00:00Z","source":"app","type":"login"}"#,
+        );
+        assert!(missing.unwrap_err().to_string().contains("customer_id"));
+        let nps = parse(
+            r#"{"id":"1","customer_id":"c","occurred_at":"2026-11-01T09:00:00Z","source":"app","type":"nps_response","score":11}"#,
+        );
+        assert!(nps.unwrap_err().to_string().contains("NPS"));
+        let kind = parse(
+            r#"{"id":"1","customer_id":"c","occurred_at":"2026-11-01T09:00:00Z","source":"app","type":"teleported"}"#,
+        );
+        assert!(kind.unwrap_err().to_string().contains("teleported"));
+        let money = parse(
+            r#"{"id":"1","customer_id":"c","occurred_at":"2026-11-01T09:00:00Z","source":"app","type":"payment_succeeded","amount":{"amount":-1,"currency":"KRW"}}"#,
+        );
+        assert!(money.unwrap_err().to_string().contains("amount"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Identifiers. Each is validated once, where it enters the system, so the rest of the code can
+//! rely on it being non-empty, bounded and free of control characters.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::DomainError;
+
+/// Longest id we accept from outside. DynamoDB keys allow 2 KB; providers' ids are far shorter.
+const MAX_ID_BYTES: usize = 200;
+
+fn validate(field: &'static str, value: String) -> Result<String, DomainError> {
+    if value.trim().is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if value.len() > MAX_ID_BYTES {
+        return Err(DomainError::invalid(
+            field,
+            format!("is longer than {MAX_ID_BYTES} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(DomainError::invalid(field, "contains control characters"));
+    }
+    Ok(value)
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates an id coming from outside.
+            pub fn new(value: impl Into<String>) -> Result<Self, DomainError> {
+                validate($field, value.into()).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A customer's id as the business's app (or its payment metadata) names it.
+    CustomerId,
+    "customer_id"
+);
+id_type!(
+    /// An event's id, unique per source: the dedup key (`stripe:evt_…`, `app:msg_…`, `check:…`).
+    EventId,
+    "id"
+);
+id_type!(
+    /// A planned intervention's id: derived from what caused it, so a retry plans the same id
+    /// and the senders can refuse to send it twice.
+    InterventionId,
+    "intervention_id"
+);
+
+impl InterventionId {
+    /// The id of the intervention planned for `customer` by `trigger` on `occasion` over `channel`.
+    /// The same inputs give the same id on every run, machine and retry.
+    pub fn derive(customer: &CustomerId, trigger: &str, occasion: &str, channel: &str) -> Self {
+        let digest = Sha256::new()
+            .chain_update(customer.as_str())
+            .chain_update([0])
+            .chain_update(trigger)
+            .chain_update([0])
+            .chain_update(occasion)
+            .chain_update([0])
+            .chain_update(channel)
+            .finalize();
+        Self(format!("iv_{}", hex::encode(&digest[..10])))
+    }
+}
+
+/// A stable bucket in `0..buckets` for `key`: A/B variants and key shards use it, so the
+/// assignment never changes between runs or builds (unlike `std`'s randomly seeded hasher).
+pub fn stable_bucket(key: &str, buckets: u32) -> u32 {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(head) % u64::from(buckets.max(1))) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_empty_and_control_characters() {
+        assert!(CustomerId::new("  ").is_err());
+        assert!(CustomerId::new("a\nb").is_err());
+        assert!(CustomerId::new("x".repeat(MAX_ID_BYTES + 1)).is_err());
+        assert_eq!(
+            CustomerId::new("cus_1").map(String::from).ok(),
+            Some("cus_1".into())
+        );
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        let err = serde_json::from_str::<CustomerId>("\"\"").unwrap_err();
+        assert!(err.to_string().contains("customer_id"), "{err}");
+    }
+
+    #[test]
+    fn intervention_ids_are_deterministic_and_distinct() {
+        let c = CustomerId::new("c1").unwrap();
+        let a = InterventionId::derive(&c, "risk_caution", "1", "email");
+        assert_eq!(a, InterventionId::derive(&c, "risk_caution", "1", "email"));
+        assert_ne!(a, InterventionId::derive(&c, "risk_caution", "2", "email"));
+        assert_ne!(a, InterventionId::derive(&c, "risk_caution", "1", "slack"));
+        assert!(a.as_str().starts_with("iv_") && a.as_str().len() == 23);
+    }
+
+    #[test]
+    fn stable_bucket_is_stable_and_in_range() {
+        assert_eq!(stable_bucket("c1", 16), stable_bucket("c1", 16));
+        assert!((0..1000).all(|i| stable_bucket(&format!("c{i}"), 7) < 7));
+    }
+}

@@ -1,0 +1,178 @@
+//! Interventions: the messages the system sends when something happens to a customer — an
+//! e-mail to the customer, a Slack alert (or e-mail) to their owner.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{CustomerId, EventId, InterventionId, stable_bucket};
+
+/// Why an intervention is planned. The rules map each trigger to its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    TrialStarted,
+    OnboardingStarted,
+    RiskCaution,
+    RiskWarning,
+    RiskDanger,
+    PaymentFailed,
+    RenewalUpcoming,
+    TrialEnding,
+    NpsSurvey,
+    NpsDetractor,
+    NpsPromoter,
+    SupportTickets,
+    ReviewRequest,
+    ReferralCode,
+    RelatedOffer,
+    WinBack,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::TrialStarted => "trial_started",
+            Trigger::OnboardingStarted => "onboarding_started",
+            Trigger::RiskCaution => "risk_caution",
+            Trigger::RiskWarning => "risk_warning",
+            Trigger::RiskDanger => "risk_danger",
+            Trigger::PaymentFailed => "payment_failed",
+            Trigger::RenewalUpcoming => "renewal_upcoming",
+            Trigger::TrialEnding => "trial_ending",
+            Trigger::NpsSurvey => "nps_survey",
+            Trigger::NpsDetractor => "nps_detractor",
+            Trigger::NpsPromoter => "nps_promoter",
+            Trigger::SupportTickets => "support_tickets",
+            Trigger::ReviewRequest => "review_request",
+            Trigger::ReferralCode => "referral_code",
+            Trigger::RelatedOffer => "related_offer",
+            Trigger::WinBack => "win_back",
+        }
+    }
+}
+
+/// Where a message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// E-mail to the customer.
+    Email,
+    /// Slack alert to staff, addressed to the owner.
+    Slack,
+    /// The staff alert by e-mail to the owner's address.
+    OwnerEmail,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Slack => "slack",
+            Channel::OwnerEmail => "owner_email",
+        }
+    }
+}
+
+/// What the rules say a trigger sends.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Template of the e-mail to the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Template of the Slack alert to staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<String>,
+    /// Also send the staff alert by e-mail to the owner (uses the `slack` template's text).
+    #[serde(default)]
+    pub owner_email: bool,
+    /// A/B variants of the customer e-mail; each customer always gets the same one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
+    /// Transactional notices (billing) are exempt from quiet hours and unsubscribes.
+    #[serde(default)]
+    pub transactional: bool,
+}
+
+impl Plan {
+    /// The variant `customer` gets for `trigger`: a stable hash, so the same customer always
+    /// sees the same variant and the split is even across customers.
+    pub fn variant_for(&self, customer: &CustomerId, trigger: Trigger) -> Option<String> {
+        if self.variants.is_empty() {
+            return None;
+        }
+        let key = format!("{customer}/{}", trigger.as_str());
+        let bucket = stable_bucket(&key, self.variants.len() as u32) as usize;
+        self.variants.get(bucket).cloned()
+    }
+}
+
+/// One message to send, planned by the domain and sent by a sender, at most once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Intervention {
+    /// Deterministic: the same cause always plans the same id.
+    pub id: InterventionId,
+    pub customer_id: CustomerId,
+    pub trigger: Trigger,
+    pub channel: Channel,
+    pub template: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub transactional: bool,
+    pub planned_at: DateTime<Utc>,
+    /// The event whose application planned it.
+    pub cause: EventId,
+}
+
+/// The last intervention a customer was planned, for outcome attribution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InterventionRef {
+    pub id: InterventionId,
+    pub trigger: Trigger,
+    pub template: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    pub planned_at: DateTime<Utc>,
+    /// Set once a recovery was credited to it, so one message is credited once.
+    #[serde(default)]
+    pub credited: bool,
+}
+
+impl From<&Intervention> for InterventionRef {
+    fn from(i: &Intervention) -> Self {
+        InterventionRef {
+            id: i.id.clone(),
+            trigger: i.trigger,
+            template: i.template.clone(),
+            variant: i.variant.clone(),
+            planned_at: i.planned_at,
+            credited: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_are_stable_per_customer_and_split_across_customers() {
+        let plan = Plan {
+            email: Some("special_offer".into()),
+            variants: vec!["a".into(), "b".into()],
+            ..Plan::default()
+        };
+        let c = CustomerId::new("c42").unwrap();
+        let v = plan.variant_for(&c, Trigger::RiskWarning);
+        assert_eq!(v, plan.variant_for(&c, Trigger::RiskWarning));
+        let a_count = (0..1000)
+            .filter(|i| {
+                let c = CustomerId::new(format!("c{i}")).unwrap();
+                plan.variant_for(&c, Trigger::RiskWarning).as_deref() == Some("a")
+            })
+            .count();
+        assert!((400..600).contains(&a_count), "uneven split: {a_count}");
+        assert_eq!(Plan::default().variant_for(&c, Trigger::RiskWarning), None);
+    }
+}

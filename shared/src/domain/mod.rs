@@ -1,0 +1,46 @@
+//! The product's rules, pure: no AWS, no I/O, no clock. Everything time-dependent takes `now`.
+
+pub mod activity;
+pub mod apply;
+pub mod customer;
+pub mod event;
+pub mod ids;
+pub mod intervention;
+pub mod rules;
+pub mod score;
+pub mod stage;
+
+use thiserror::Error;
+
+pub use apply::{
+    Cause, Change, DomainEvent, DomainEventDetail, Effect, HistoryEntry, Outcome, Tally,
+    TallyMetric, apply, next_check_at,
+};
+pub use customer::{Churn, ChurnReason, Customer, ProfileState, Scheduled};
+pub use event::{Event, EventKind, Money, NpsScore, Owner, Profile, SignUpPlan, Source};
+pub use ids::{CustomerId, EventId, InterventionId};
+pub use intervention::{Channel, Intervention, InterventionRef, Plan, Trigger};
+pub use rules::{Policy, Rules, RulesError};
+pub use score::{Contribution, RiskScore, Signal};
+pub use stage::{RiskLevel, Stage};
+
+/// Input the domain refuses, naming the field.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum DomainError {
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("event {event} was routed to customer {customer}, whose id it does not carry")]
+    WrongCustomer {
+        event: EventId,
+        customer: CustomerId,
+    },
+}
+
+impl DomainError {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

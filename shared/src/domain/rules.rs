@@ -1,0 +1,553 @@
+//! The rules as data: every threshold, weight, schedule and template mapping, loaded from one
+//! TOML file (`infra/rules.toml`) and validated once at start-up. A program (`[programs.<name>]`)
+//! overrides any key of the defaults; the rest is inherited.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::activity::RETENTION_DAYS;
+use super::intervention::{Plan, Trigger};
+use super::score::Signal;
+use super::stage::RiskLevel;
+
+/// The rules shipped with the code; equal to PRODUCT.md's defaults.
+pub const DEFAULT_RULES_TOML: &str = include_str!("../../../infra/rules.toml");
+
+/// A rules file that cannot be used, naming the key and the reason.
+#[derive(Debug, Error, PartialEq)]
+pub enum RulesError {
+    #[error("rules file is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("rules key `{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+impl RulesError {
+    fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        RulesError::Invalid {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The default policy and the per-program ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rules {
+    default: Policy,
+    programs: BTreeMap<String, Policy>,
+}
+
+impl Rules {
+    /// Parses and validates a rules file.
+    pub fn from_toml(text: &str) -> Result<Rules, RulesError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
+        let overrides = match table.remove("programs") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => return Err(RulesError::invalid("programs", "must be a table")),
+        };
+        let default = Policy::from_table(table.clone(), "")?;
+        let mut programs = BTreeMap::new();
+        for (name, value) in overrides {
+            let prefix = format!("programs.{name}.");
+            let toml::Value::Table(over) = value else {
+                return Err(RulesError::invalid(
+                    format!("programs.{name}"),
+                    "must be a table",
+                ));
+            };
+            let mut merged = table.clone();
+            deep_merge(&mut merged, over);
+            programs.insert(name, Policy::from_table(merged, &prefix)?);
+        }
+        Ok(Rules { default, programs })
+    }
+
+    /// The rules shipped in `infra/rules.toml`.
+    pub fn embedded() -> Result<Rules, RulesError> {
+        Rules::from_toml(DEFAULT_RULES_TOML)
+    }
+
+    /// The policy for a customer's program, or the default one.
+    pub fn policy(&self, program: Option<&str>) -> &Policy {
+        program
+            .and_then(|p| self.programs.get(p))
+            .unwrap_or(&self.default)
+    }
+
+    pub fn default_policy(&self) -> &Policy {
+        &self.default
+    }
+
+    pub fn programs(&self) -> impl Iterator<Item = (&str, &Policy)> {
+        self.programs.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+fn deep_merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => deep_merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+/// Everything that decides how one customer is treated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub inactivity: Inactivity,
+    pub engagement: Engagement,
+    pub score: ScoreRules,
+    pub nps: NpsRules,
+    pub support: SupportRules,
+    pub schedule: ScheduleRules,
+    pub attribution: Attribution,
+    /// What each trigger sends; a trigger without an entry sends nothing.
+    pub interventions: BTreeMap<Trigger, Plan>,
+}
+
+/// Days without activity before each escalation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inactivity {
+    pub caution_days: u32,
+    pub warning_days: u32,
+    pub danger_days: u32,
+    pub churn_days: u32,
+}
+
+impl Inactivity {
+    /// The level `days` of inactivity reaches (churn is handled apart).
+    pub fn level_after(&self, days: f64) -> RiskLevel {
+        [
+            (self.danger_days, RiskLevel::Danger),
+            (self.warning_days, RiskLevel::Warning),
+            (self.caution_days, RiskLevel::Caution),
+        ]
+        .into_iter()
+        .find(|(d, _)| days >= f64::from(*d))
+        .map_or(RiskLevel::None, |(_, level)| level)
+    }
+
+    /// Days of inactivity at which the level after `level` is reached (or churn, after danger).
+    pub fn next_step_days(&self, level: RiskLevel) -> u32 {
+        match level {
+            RiskLevel::None => self.caution_days,
+            RiskLevel::Caution => self.warning_days,
+            RiskLevel::Warning => self.danger_days,
+            RiskLevel::Danger => self.churn_days,
+        }
+    }
+}
+
+/// "Sustained activity": active on at least `min_active_days` of the last `window_days`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Engagement {
+    pub window_days: u32,
+    pub min_active_days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRules {
+    /// Score (0–100) at which each level is reached, even before the inactivity clock.
+    pub thresholds: Thresholds,
+    /// Points a signal adds at full strength.
+    pub weights: BTreeMap<Signal, f64>,
+    /// How each signal is measured.
+    pub signals: SignalRules,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub caution: f64,
+    pub warning: f64,
+    pub danger: f64,
+}
+
+impl Thresholds {
+    pub fn level_for(&self, score: f64) -> RiskLevel {
+        if score >= self.danger {
+            RiskLevel::Danger
+        } else if score >= self.warning {
+            RiskLevel::Warning
+        } else if score >= self.caution {
+            RiskLevel::Caution
+        } else {
+            RiskLevel::None
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRules {
+    /// Days of inactivity at which the inactivity signal is at full strength.
+    pub inactivity_full_days: u32,
+    /// The recent period compared with the customer's own baseline.
+    pub recent_days: u32,
+    /// The baseline: the days before the recent period, up to this many days ago.
+    pub baseline_days: u32,
+    /// Below this many baseline logins there is no baseline to drop from.
+    pub min_baseline_logins: u32,
+    pub min_baseline_content_seconds: u32,
+    pub missed_window_days: u32,
+    /// Missed assignments in the window that make the signal full strength.
+    pub missed_full: u32,
+    /// Open failed payments that make the signal full strength.
+    pub failed_payments_full: u32,
+    /// An NPS answer older than this no longer counts.
+    pub nps_max_age_days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpsRules {
+    /// Answers up to this are detractors: score up, CS alert.
+    pub detractor_max: u8,
+    /// Answers from this up are promoters: score down, review request.
+    pub promoter_min: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportRules {
+    pub window_days: u32,
+    /// Tickets in the window that raise a Slack task (and make the signal full strength).
+    pub alert_tickets: u32,
+}
+
+/// Follow-ups planned in advance, in days after the moment that schedules them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRules {
+    pub nps_after_onboarding_days: u32,
+    pub nps_after_completion_days: u32,
+    pub review_request_after_completion_days: u32,
+    pub referral_code_after_completion_days: u32,
+    pub related_offer_after_completion_days: u32,
+    /// The win-back sequence, registered at churn.
+    pub win_back_after_churn_days: Vec<u32>,
+}
+
+/// An intervention counts as a success when the customer is active again within this window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribution {
+    pub window_days: u32,
+}
+
+impl Policy {
+    fn from_table(table: toml::Table, prefix: &str) -> Result<Policy, RulesError> {
+        let policy: Policy =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let path = e.path().to_string();
+                let reason = e.into_inner().message().to_string();
+                RulesError::invalid(format!("{prefix}{}", path.trim_start_matches('.')), reason)
+            })?;
+        policy.validate(prefix)?;
+        Ok(policy)
+    }
+
+    fn validate(&self, prefix: &str) -> Result<(), RulesError> {
+        let key = |k: &str| format!("{prefix}{k}");
+        let i = &self.inactivity;
+        ascending(
+            &[
+                ("inactivity.caution_days", f64::from(i.caution_days)),
+                ("inactivity.warning_days", f64::from(i.warning_days)),
+                ("inactivity.danger_days", f64::from(i.danger_days)),
+                ("inactivity.churn_days", f64::from(i.churn_days)),
+            ],
+            prefix,
+        )?;
+        if i.caution_days == 0 {
+            return Err(RulesError::invalid(
+                key("inactivity.caution_days"),
+                "must be at least 1",
+            ));
+        }
+        let t = &self.score.thresholds;
+        ascending(
+            &[
+                ("score.thresholds.caution", t.caution),
+                ("score.thresholds.warning", t.warning),
+                ("score.thresholds.danger", t.danger),
+            ],
+            prefix,
+        )?;
+        if !(t.caution > 0.0 && t.danger <= 100.0) {
+            return Err(RulesError::invalid(
+                key("score.thresholds"),
+                "thresholds must lie in (0, 100]",
+            ));
+        }
+        for signal in Signal::ALL {
+            match self.score.weights.get(&signal) {
+                None => {
+                    return Err(RulesError::invalid(
+                        key(&format!("score.weights.{}", signal.as_str())),
+                        "missing (set it to 0 to ignore the signal)",
+                    ));
+                }
+                Some(w) if !w.is_finite() || *w < 0.0 => {
+                    return Err(RulesError::invalid(
+                        key(&format!("score.weights.{}", signal.as_str())),
+                        "must be a number of points, 0 or more",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        self.validate_windows(prefix)?;
+        self.validate_nps(prefix)?;
+        self.validate_plans(prefix)
+    }
+
+    fn validate_windows(&self, prefix: &str) -> Result<(), RulesError> {
+        let s = &self.score.signals;
+        let windows = [
+            ("engagement.window_days", self.engagement.window_days),
+            ("score.signals.baseline_days", s.baseline_days),
+            ("score.signals.missed_window_days", s.missed_window_days),
+            ("support.window_days", self.support.window_days),
+        ];
+        for (name, days) in windows {
+            if days == 0 || i64::from(days) > RETENTION_DAYS {
+                return Err(RulesError::invalid(
+                    format!("{prefix}{name}"),
+                    format!("must be between 1 and {RETENTION_DAYS} days (the activity kept)"),
+                ));
+            }
+        }
+        if s.recent_days == 0 || s.recent_days >= s.baseline_days {
+            return Err(RulesError::invalid(
+                format!("{prefix}score.signals.recent_days"),
+                "must be at least 1 and less than baseline_days",
+            ));
+        }
+        let positive = [
+            ("score.signals.inactivity_full_days", s.inactivity_full_days),
+            ("score.signals.missed_full", s.missed_full),
+            ("score.signals.failed_payments_full", s.failed_payments_full),
+            ("support.alert_tickets", self.support.alert_tickets),
+            (
+                "engagement.min_active_days",
+                self.engagement.min_active_days,
+            ),
+        ];
+        for (name, n) in positive {
+            if n == 0 {
+                return Err(RulesError::invalid(
+                    format!("{prefix}{name}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if self.engagement.min_active_days > self.engagement.window_days {
+            return Err(RulesError::invalid(
+                format!("{prefix}engagement.min_active_days"),
+                "cannot exceed engagement.window_days",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_nps(&self, prefix: &str) -> Result<(), RulesError> {
+        let n = &self.nps;
+        if n.promoter_min > 10 || n.detractor_max >= n.promoter_min {
+            return Err(RulesError::invalid(
+                format!("{prefix}nps"),
+                "need detractor_max < promoter_min <= 10",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_plans(&self, prefix: &str) -> Result<(), RulesError> {
+        for (trigger, plan) in &self.interventions {
+            let key = format!("{prefix}interventions.{}", trigger.as_str());
+            if plan.email.is_none() && plan.slack.is_none() {
+                return Err(RulesError::invalid(
+                    key,
+                    "sends nothing: name an `email` or `slack` template, or remove it",
+                ));
+            }
+            if plan.owner_email && plan.slack.is_none() {
+                return Err(RulesError::invalid(
+                    key,
+                    "`owner_email` needs a `slack` template to send",
+                ));
+            }
+            let names = plan.email.iter().chain(plan.slack.iter());
+            if let Some(bad) = names.into_iter().find(|n| !is_template_name(n)) {
+                return Err(RulesError::invalid(
+                    key,
+                    format!("template `{bad}`: use lower-case letters, digits and `_`"),
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(bad) = plan
+                .variants
+                .iter()
+                .find(|v| !is_template_name(v) || !seen.insert(*v))
+            {
+                return Err(RulesError::invalid(
+                    key,
+                    format!("variant `{bad}` is empty, badly named or repeated"),
+                ));
+            }
+            if !plan.variants.is_empty() && plan.email.is_none() {
+                return Err(RulesError::invalid(
+                    key,
+                    "variants apply to the customer e-mail; name an `email` template",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ascending(values: &[(&str, f64)], prefix: &str) -> Result<(), RulesError> {
+    for pair in values.windows(2) {
+        let ((_, low), (name, high)) = (pair[0], pair[1]);
+        if high <= low {
+            return Err(RulesError::invalid(
+                format!("{prefix}{name}"),
+                format!("must be greater than {} ({low})", pair[0].0),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(edit: impl Fn(&str) -> String) -> Result<Rules, RulesError> {
+        Rules::from_toml(&edit(DEFAULT_RULES_TOML))
+    }
+
+    #[test]
+    fn the_shipped_rules_equal_the_product_defaults() {
+        let rules = Rules::embedded().unwrap();
+        let p = rules.default_policy();
+        assert_eq!(
+            (p.inactivity.caution_days, p.inactivity.warning_days),
+            (7, 10)
+        );
+        assert_eq!(
+            (p.inactivity.danger_days, p.inactivity.churn_days),
+            (14, 30)
+        );
+        assert_eq!(p.engagement.window_days, 14);
+        assert_eq!(p.support.alert_tickets, 2);
+        assert_eq!((p.nps.detractor_max, p.nps.promoter_min), (6, 9));
+        assert_eq!(p.schedule.nps_after_onboarding_days, 30);
+        assert_eq!(
+            (
+                p.schedule.review_request_after_completion_days,
+                p.schedule.referral_code_after_completion_days,
+                p.schedule.related_offer_after_completion_days
+            ),
+            (3, 14, 30)
+        );
+        assert_eq!(p.attribution.window_days, 7);
+        assert!(p.interventions[&Trigger::RiskDanger].slack.is_some());
+        assert!(p.interventions[&Trigger::PaymentFailed].transactional);
+    }
+
+    #[test]
+    fn a_program_overrides_only_what_it_names() {
+        let rules =
+            with(|t| format!("{t}\n[programs.fitness.inactivity]\ncaution_days = 3\n")).unwrap();
+        let fitness = rules.policy(Some("fitness"));
+        assert_eq!(fitness.inactivity.caution_days, 3);
+        assert_eq!(fitness.inactivity.warning_days, 10);
+        assert_eq!(rules.policy(Some("other")).inactivity.caution_days, 7);
+        assert_eq!(rules.policy(None).inactivity.caution_days, 7);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_reason() {
+        let err = with(|t| t.replace("warning_days = 10", "warning_days = 5")).unwrap_err();
+        assert_eq!(
+            err,
+            RulesError::invalid(
+                "inactivity.warning_days",
+                "must be greater than inactivity.caution_days (7)"
+            )
+        );
+        let err = with(|t| t.replace("caution_days = 7", "caution_days = \"seven\"")).unwrap_err();
+        assert!(
+            matches!(&err, RulesError::Invalid { key, .. } if key == "inactivity.caution_days"),
+            "{err}"
+        );
+        let err =
+            with(|t| t.replace("[attribution]", "[attribution]\nwindow_dayz = 3")).unwrap_err();
+        assert!(err.to_string().contains("window_dayz"), "{err}");
+        let err =
+            with(|t| format!("{t}\n[programs.kids.inactivity]\nchurn_days = 9\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rules key `programs.kids.inactivity.churn_days`"),
+            "{err}"
+        );
+        let err = with(|t| t.replace("nps = ", "nps_typo = ")).unwrap_err();
+        assert!(err.to_string().contains("score.weights"), "{err}");
+        assert!(matches!(
+            Rules::from_toml("inactivity = ["),
+            Err(RulesError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn plans_must_send_something() {
+        let err = with(|t| {
+            format!("{t}\n[interventions.trial_ending]\nvariants = []\ntransactional = true\n")
+        });
+        // trial_ending is already defined in the shipped rules: a duplicate table is a syntax error
+        assert!(matches!(err, Err(RulesError::Syntax(_))));
+        let err = with(|t| {
+            t.replace(
+                "email = \"trial_welcome\"\nslack = \"sales_new_trial\"",
+                "transactional = false",
+            )
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("interventions.trial_started"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn inactivity_levels_follow_the_days() {
+        let rules = Rules::embedded().unwrap();
+        let i = &rules.default_policy().inactivity;
+        assert_eq!(i.level_after(6.9), RiskLevel::None);
+        assert_eq!(i.level_after(7.0), RiskLevel::Caution);
+        assert_eq!(i.level_after(10.0), RiskLevel::Warning);
+        assert_eq!(i.level_after(29.0), RiskLevel::Danger);
+        assert_eq!(i.next_step_days(RiskLevel::Danger), 30);
+    }
+}

@@ -1,0 +1,268 @@
+//! The risk score: a weighted sum of signals, each measured between 0 and 1 (NPS between -1
+//! and 1), kept with its parts so staff can see why a customer is at risk.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::activity::{Activity, DayTally};
+use super::rules::Policy;
+
+/// A signal of churn risk. Its weight in the rules is the points it adds at full strength.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// Days since the last activity.
+    Inactivity,
+    /// Assignments missed recently.
+    MissedAssignments,
+    /// Fewer logins than the customer's own baseline.
+    LoginDrop,
+    /// Less content viewing time than the customer's own baseline.
+    ContentDrop,
+    /// Support tickets recently.
+    SupportTickets,
+    /// Payments failed since the last successful one.
+    FailedPayments,
+    /// The last NPS answer: detractors add, promoters subtract.
+    Nps,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 7] = [
+        Signal::Inactivity,
+        Signal::MissedAssignments,
+        Signal::LoginDrop,
+        Signal::ContentDrop,
+        Signal::SupportTickets,
+        Signal::FailedPayments,
+        Signal::Nps,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Inactivity => "inactivity",
+            Signal::MissedAssignments => "missed_assignments",
+            Signal::LoginDrop => "login_drop",
+            Signal::ContentDrop => "content_drop",
+            Signal::SupportTickets => "support_tickets",
+            Signal::FailedPayments => "failed_payments",
+            Signal::Nps => "nps",
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One signal's part of the score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub signal: Signal,
+    /// How strongly the signal is present: 0..=1 (NPS -1..=1).
+    pub measure: f64,
+    /// `measure × weight`, the points it adds.
+    pub points: f64,
+}
+
+/// The score (0–100) with its explanation, largest contribution first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RiskScore {
+    pub total: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributions: Vec<Contribution>,
+}
+
+impl RiskScore {
+    /// The `n` signals that add the most, for alerts and the dashboard.
+    pub fn top(&self, n: usize) -> impl Iterator<Item = &Contribution> {
+        self.contributions.iter().filter(|c| c.points > 0.0).take(n)
+    }
+}
+
+/// The last NPS answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NpsAnswer {
+    pub score: u8,
+    pub at: DateTime<Utc>,
+}
+
+/// What the score is computed from.
+pub struct Inputs<'a> {
+    pub activity: &'a Activity,
+    /// When the inactivity clock started, if there was no activity since (creation, payment).
+    pub clock_start: DateTime<Utc>,
+    pub open_failed_payments: u32,
+    pub last_nps: Option<NpsAnswer>,
+}
+
+/// Measures every signal as of `now` and weighs it by the policy.
+pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskScore {
+    let mut contributions: Vec<Contribution> = Signal::ALL
+        .into_iter()
+        .map(|signal| {
+            let measure = round(measure(signal, inputs, policy, now));
+            let weight = policy.score.weights.get(&signal).copied().unwrap_or(0.0);
+            Contribution {
+                signal,
+                measure,
+                points: round(measure * weight),
+            }
+        })
+        .filter(|c| c.points != 0.0)
+        .collect();
+    contributions.sort_by(|a, b| b.points.total_cmp(&a.points).then(a.signal.cmp(&b.signal)));
+    let total = contributions.iter().map(|c| c.points).sum::<f64>();
+    RiskScore {
+        total: round(total.clamp(0.0, 100.0)),
+        contributions,
+    }
+}
+
+fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+    let s = &policy.score.signals;
+    let a = inputs.activity;
+    match signal {
+        Signal::Inactivity => {
+            a.days_inactive(inputs.clock_start, now) / f64::from(s.inactivity_full_days)
+        }
+        Signal::MissedAssignments => {
+            a.sum(now, s.missed_window_days.into(), |t| t.missed) as f64 / f64::from(s.missed_full)
+        }
+        Signal::LoginDrop => {
+            drop_from_baseline(a, policy, now, s.min_baseline_logins, |t| t.logins)
+        }
+        Signal::ContentDrop => {
+            drop_from_baseline(a, policy, now, s.min_baseline_content_seconds, |t| {
+                t.content_seconds
+            })
+        }
+        Signal::SupportTickets => {
+            a.sum(now, policy.support.window_days.into(), |t| t.tickets) as f64
+                / f64::from(policy.support.alert_tickets)
+        }
+        Signal::FailedPayments => {
+            f64::from(inputs.open_failed_payments) / f64::from(s.failed_payments_full)
+        }
+        Signal::Nps => nps_measure(inputs.last_nps, policy, now),
+    }
+    .clamp(-1.0, 1.0)
+}
+
+/// 1 − (recent daily rate ÷ baseline daily rate), when there is a baseline to compare with.
+fn drop_from_baseline(
+    a: &Activity,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    min_baseline: u32,
+    field: fn(&DayTally) -> u32,
+) -> f64 {
+    let s = &policy.score.signals;
+    let (recent_days, baseline_days) = (i64::from(s.recent_days), i64::from(s.baseline_days));
+    let baseline = a.sum_between(now, baseline_days, recent_days, field);
+    if baseline < u64::from(min_baseline) {
+        return 0.0;
+    }
+    let baseline_rate = baseline as f64 / (baseline_days - recent_days) as f64;
+    let recent_rate = a.sum(now, recent_days, field) as f64 / recent_days as f64;
+    (1.0 - recent_rate / baseline_rate).clamp(0.0, 1.0)
+}
+
+fn nps_measure(last: Option<NpsAnswer>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+    let max_age = Duration::days(policy.score.signals.nps_max_age_days.into());
+    match last {
+        Some(answer) if now.signed_duration_since(answer.at) <= max_age => {
+            if answer.score <= policy.nps.detractor_max {
+                1.0
+            } else if answer.score >= policy.nps.promoter_min {
+                -1.0
+            } else {
+                0.0
+            }
+        }
+        _ => 0.0,
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::activity::Mark;
+    use crate::domain::rules::Rules;
+    use chrono::TimeZone;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 10, d, 12, 0, 0).unwrap()
+    }
+
+    fn rules() -> Rules {
+        Rules::embedded().unwrap()
+    }
+
+    #[test]
+    fn a_quiet_customer_scores_on_inactivity_and_the_drop_from_their_baseline() {
+        let rules = rules();
+        let policy = rules.default_policy();
+        let mut activity = Activity::default();
+        for d in 1..=20 {
+            activity.record(day(d), Mark::Login);
+        }
+        let inputs = Inputs {
+            activity: &activity,
+            clock_start: day(1),
+            open_failed_payments: 0,
+            last_nps: None,
+        };
+        let fresh = score(&inputs, policy, day(20));
+        assert_eq!(fresh.total, 0.0);
+        assert!(fresh.contributions.is_empty());
+
+        let quiet = score(&inputs, policy, day(30));
+        let signals: Vec<Signal> = quiet.contributions.iter().map(|c| c.signal).collect();
+        assert_eq!(signals[0], Signal::Inactivity);
+        assert!(signals.contains(&Signal::LoginDrop));
+        let sum: f64 = quiet.contributions.iter().map(|c| c.points).sum();
+        assert!((quiet.total - sum).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nps_promoters_lower_the_score_and_old_answers_expire() {
+        let rules = rules();
+        let policy = rules.default_policy();
+        let activity = Activity::default();
+        let with_nps = |score_value, at| Inputs {
+            activity: &activity,
+            clock_start: day(1),
+            open_failed_payments: 1,
+            last_nps: Some(NpsAnswer {
+                score: score_value,
+                at,
+            }),
+        };
+        let detractor = score(&with_nps(3, day(1)), policy, day(1));
+        let promoter = score(&with_nps(10, day(1)), policy, day(1));
+        assert!(detractor.total > promoter.total);
+        assert!(
+            promoter
+                .contributions
+                .iter()
+                .any(|c| c.signal == Signal::Nps && c.points < 0.0)
+        );
+        let much_later = day(1) + Duration::days(200);
+        let expired = score(&with_nps(3, day(1)), policy, much_later);
+        assert!(
+            !expired
+                .contributions
+                .iter()
+                .any(|c| c.signal == Signal::Nps)
+        );
+    }
+}
