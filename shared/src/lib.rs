@@ -1,7 +1,11 @@
 //! Journey's library crate: the product's rules (`domain`), the ports the functions need
-//! (`ports`), and the adapters that implement them on AWS (`adapters`).
+//! (`ports`), the use case that applies an event exactly once (`service`), and the adapters
+//! that implement the ports on AWS (`adapters`).
 
+pub mod adapters;
 pub mod domain;
+pub mod ports;
+pub mod service;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

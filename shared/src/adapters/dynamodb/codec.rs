@@ -1,0 +1,209 @@
+//! Items ↔ domain values. The customer and its history are stored attribute by attribute
+//! (readable in the console); the effects of an applied event as one JSON string, since
+//! nothing queries inside them.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+use super::keys::{self, DUE_AT, DUE_SHARD, EXPIRES_AT, PK, SK, VERSION};
+use crate::domain::{Customer, CustomerId, Effect, EventId, HistoryEntry};
+use crate::ports::StoreError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn corrupt(key: &str, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The customer item at `version`, with the due-index keys only when a check is pending
+/// (that is what keeps the index sparse).
+pub fn customer_item(c: &Customer, version: u64) -> Result<Item, StoreError> {
+    let pk = keys::customer_pk(&c.id);
+    let mut item: Item = serde_dynamo::to_item(c).map_err(|e| corrupt(&pk, e))?;
+    item.insert(VERSION.into(), n(version));
+    if let Some(due) = c.next_check_at {
+        item.insert(DUE_SHARD.into(), s(keys::due_shard(&c.id)));
+        item.insert(DUE_AT.into(), s(keys::instant(due)));
+    }
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(keys::STATE_SK));
+    Ok(item)
+}
+
+pub fn customer_from_item(item: Item) -> Result<Customer, StoreError> {
+    let key = text(&item, PK).unwrap_or("?").to_string();
+    serde_dynamo::from_item(item).map_err(|e| corrupt(&key, e))
+}
+
+pub fn history_item(
+    id: &CustomerId,
+    version: u64,
+    n: usize,
+    entry: &HistoryEntry,
+) -> Result<Item, StoreError> {
+    let pk = keys::customer_pk(id);
+    let mut item: Item = serde_dynamo::to_item(entry).map_err(|e| corrupt(&pk, e))?;
+    item.insert(PK.into(), s(pk));
+    item.insert(SK.into(), s(keys::history_sk(version, n)));
+    Ok(item)
+}
+
+pub fn history_from_item(item: Item) -> Result<HistoryEntry, StoreError> {
+    let key = format!(
+        "{}/{}",
+        text(&item, PK).unwrap_or("?"),
+        text(&item, SK).unwrap_or("?")
+    );
+    serde_dynamo::from_item(item).map_err(|e| corrupt(&key, e))
+}
+
+/// How long an applied event's marker (and its effects) is kept: longer than any provider
+/// retries (Toss: about 4 days; Stripe: 3 days).
+pub const MARKER_TTL: chrono::Duration = chrono::Duration::days(7);
+
+pub fn marker_item(
+    id: &CustomerId,
+    event: &EventId,
+    effects: &[Effect],
+    now: DateTime<Utc>,
+) -> Result<Item, StoreError> {
+    let effects = serde_json::to_string(effects).map_err(|e| corrupt(event.as_str(), e))?;
+    Ok(HashMap::from([
+        (PK.into(), s(keys::customer_pk(id))),
+        (SK.into(), s(keys::marker_sk(event))),
+        ("applied_at".into(), s(keys::instant(now))),
+        (EXPIRES_AT.into(), n((now + MARKER_TTL).timestamp())),
+        ("effects".into(), s(effects)),
+    ]))
+}
+
+/// The effects stored in a marker, unless it has expired (TTL deletion is lazy, so expired
+/// markers can still be read and must be ignored).
+pub fn marker_effects(item: &Item, now: DateTime<Utc>) -> Result<Option<Vec<Effect>>, StoreError> {
+    let key = text(item, SK).unwrap_or("?").to_string();
+    let expires = number(item, EXPIRES_AT).ok_or_else(|| corrupt(&key, "no expires_at"))?;
+    if expires <= now.timestamp() {
+        return Ok(None);
+    }
+    let json = text(item, "effects").ok_or_else(|| corrupt(&key, "no effects"))?;
+    serde_json::from_str(json)
+        .map(Some)
+        .map_err(|e| corrupt(&key, e))
+}
+
+pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+pub fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventKind;
+    use crate::domain::{Rules, apply};
+    use crate::testing::{Events, krw, t};
+
+    fn sample() -> (Customer, HistoryEntry) {
+        let rules = Rules::embedded().unwrap();
+        let mut events = Events::new("c1");
+        let mut c = Customer::new(events.customer().clone());
+        for (at, kind) in [
+            (
+                "2026-11-01T09:00:00Z",
+                EventKind::PaymentSucceeded { amount: krw(1000) },
+            ),
+            (
+                "2026-11-02T09:00:00Z",
+                EventKind::ContentViewed { seconds: 60 },
+            ),
+            ("2026-11-03T09:00:00Z", EventKind::SupportTicket),
+        ] {
+            let e = events.at(t(at), kind);
+            c = apply(&c, &e, &rules, t(at)).unwrap().customer;
+        }
+        let check = events.check(t("2026-11-12T09:00:00Z"));
+        let o = apply(&c, &check, &rules, check.occurred_at).unwrap();
+        (o.customer, o.history[0].clone())
+    }
+
+    #[test]
+    fn a_customer_round_trips_with_its_version_and_due_keys() {
+        let (c, _) = sample();
+        let item = customer_item(&c, 7).unwrap();
+        assert_eq!(text(&item, DUE_AT), Some("2026-11-16T09:00:00Z"));
+        assert!(text(&item, DUE_SHARD).unwrap().starts_with("DUE#"));
+        let back = customer_from_item(item).unwrap();
+        assert_eq!(back.version, 7);
+        assert_eq!(
+            Customer {
+                version: c.version,
+                ..back
+            },
+            c
+        );
+    }
+
+    #[test]
+    fn a_customer_with_nothing_due_is_left_out_of_the_index() {
+        let (mut c, _) = sample();
+        c.next_check_at = None;
+        let item = customer_item(&c, 1).unwrap();
+        assert!(!item.contains_key(DUE_SHARD) && !item.contains_key(DUE_AT));
+    }
+
+    #[test]
+    fn an_unknown_stage_in_stored_data_is_a_typed_error() {
+        let (c, _) = sample();
+        let mut item = customer_item(&c, 1).unwrap();
+        item.insert("stage".into(), s("dormant"));
+        let err = customer_from_item(item).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { key, reason } if key == "CUST#c1" && reason.contains("dormant")),
+            "{err}"
+        );
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn history_round_trips() {
+        let (c, h) = sample();
+        let item = history_item(&c.id, 3, 0, &h).unwrap();
+        assert_eq!(text(&item, SK), Some("HIST#000000000003#00"));
+        assert_eq!(history_from_item(item).unwrap(), h);
+    }
+
+    #[test]
+    fn expired_markers_are_ignored() {
+        let (c, _) = sample();
+        let event = EventId::new("stripe:evt_1").unwrap();
+        let item = marker_item(&c.id, &event, &[], t("2026-11-01T00:00:00Z")).unwrap();
+        assert_eq!(
+            marker_effects(&item, t("2026-11-07T23:59:59Z")).unwrap(),
+            Some(vec![])
+        );
+        assert_eq!(
+            marker_effects(&item, t("2026-11-08T00:00:00Z")).unwrap(),
+            None
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! SDK errors → `StoreError`: retryable or not, decided once, here.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use crate::domain::{CustomerId, EventId};
+use crate::ports::StoreError;
+
+/// Error codes that say "not now" rather than "never".
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
+/// Any operation's error.
+pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown");
+            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
+            if TRANSIENT_CODES.contains(&code) {
+                StoreError::Unavailable(message)
+            } else {
+                StoreError::Rejected(message)
+            }
+        }
+        SdkError::ConstructionFailure(_) => StoreError::Rejected(describe(&err)),
+        _ => StoreError::Unavailable(describe(&err)),
+    }
+}
+
+/// A cancelled transaction says, item by item, why: the customer's version condition (item 0)
+/// means another writer; the marker's (item 1) means the event was applied already.
+pub fn classify_commit<R: std::fmt::Debug>(
+    err: SdkError<TransactWriteItemsError, R>,
+    customer: &CustomerId,
+    event: &EventId,
+) -> StoreError {
+    let SdkError::ServiceError(se) = &err else {
+        return classify(err);
+    };
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = se.err() else {
+        return classify(err);
+    };
+    let codes: Vec<&str> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or("None"))
+        .collect();
+    let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
+    if failed(0) {
+        StoreError::VersionConflict(customer.clone())
+    } else if failed(1) {
+        StoreError::AlreadyApplied(event.clone())
+    } else if codes.iter().any(|c| TRANSIENT_CODES.contains(c)) {
+        StoreError::Unavailable(format!("transaction cancelled: {codes:?}"))
+    } else {
+        StoreError::Rejected(format!(
+            "transaction cancelled: {codes:?} {}",
+            cancelled.message().unwrap_or_default()
+        ))
+    }
+}
+
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

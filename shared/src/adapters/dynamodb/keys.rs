@@ -1,0 +1,95 @@
+//! Key formats of the single table (see docs/data-model.md). Every key is built here.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::domain::ids::stable_bucket;
+use crate::domain::{CustomerId, EventId, RiskLevel, Stage};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// The sparse due index and its keys: present only on customers with a check pending.
+pub const DUE_INDEX: &str = "due";
+pub const DUE_SHARD: &str = "due_shard";
+pub const DUE_AT: &str = "due_at";
+/// Epoch seconds; DynamoDB's TTL deletes the item some time after.
+pub const EXPIRES_AT: &str = "expires_at";
+pub const VERSION: &str = "version";
+
+/// Shards of the due index: writes spread over them, the sweep reads them in parallel.
+/// Changing it strands customers in shards no longer read: it is fixed for a table's life.
+pub const DUE_SHARDS: u32 = 16;
+/// Shards of the stage × risk counters, so concurrent transactions rarely touch the same item.
+pub const COUNTER_SHARDS: u32 = 16;
+
+pub const STATE_SK: &str = "STATE";
+pub const COUNTS_SK: &str = "STAGE_RISK";
+
+pub fn customer_pk(id: &CustomerId) -> String {
+    format!("CUST#{id}")
+}
+
+/// History sorts by version, so newest-first is a reverse query on the customer's partition.
+pub fn history_sk(version: u64, n: usize) -> String {
+    format!("HIST#{version:012}#{n:02}")
+}
+
+pub const HISTORY_PREFIX: &str = "HIST#";
+
+pub fn marker_sk(event: &EventId) -> String {
+    format!("EVENT#{event}")
+}
+
+pub fn due_shard(id: &CustomerId) -> String {
+    format!("DUE#{:02}", stable_bucket(id.as_str(), DUE_SHARDS))
+}
+
+pub fn due_shard_key(shard: u32) -> String {
+    format!("DUE#{shard:02}")
+}
+
+/// Fixed-width UTC text, so string order is time order in the index.
+pub fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn counts_pk(shard: u32) -> String {
+    format!("COUNTS#{shard:02}")
+}
+
+/// The counter shard a write lands on: spread by event and attempt, so a retry after a
+/// transaction conflict most likely picks another item.
+pub fn counter_shard(event: &EventId, attempt: u32) -> u32 {
+    stable_bucket(&format!("{event}/{attempt}"), COUNTER_SHARDS)
+}
+
+pub fn counter_attribute(stage: Stage, risk: RiskLevel) -> String {
+    format!("{stage}.{risk}")
+}
+
+pub fn tally_pk(shard: u32) -> String {
+    format!("TALLY#{shard:02}")
+}
+
+pub fn tally_sk(template: &str, variant: Option<&str>) -> String {
+    format!("{template}#{}", variant.unwrap_or("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::t;
+
+    #[test]
+    fn history_keys_sort_by_version() {
+        assert!(history_sk(9, 1) < history_sk(10, 0));
+        assert!(history_sk(10, 0) < history_sk(10, 1));
+    }
+
+    #[test]
+    fn instants_sort_as_text() {
+        let a = instant(t("2026-11-01T09:00:00Z"));
+        let b = instant(t("2026-11-01T10:00:00.5Z"));
+        assert_eq!(a, "2026-11-01T09:00:00Z");
+        assert!(a < b);
+    }
+}

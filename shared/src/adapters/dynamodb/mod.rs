@@ -1,0 +1,431 @@
+//! The DynamoDB store: one table holds customers, their history, applied-event markers, the
+//! sparse due index and the counters (docs/data-model.md).
+
+mod codec;
+mod errors;
+pub mod keys;
+pub mod schema;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use self::codec::{Item, n, s};
+use self::errors::{classify, classify_commit};
+use self::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK, VERSION};
+use crate::domain::{Customer, CustomerId, Effect, EventId, RiskLevel, Stage, Tally};
+use crate::ports::{
+    Commit, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
+    StageRiskCounts, StoreError,
+};
+
+pub use codec::MARKER_TTL;
+
+/// The store on one table. Cheap to clone: the SDK client is shared.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn rejected(e: impl std::fmt::Display) -> StoreError {
+        StoreError::Rejected(e.to_string())
+    }
+
+    fn put(&self, item: Item) -> PutBuilder {
+        Put::builder().table_name(&self.table).set_item(Some(item))
+    }
+
+    /// The customer, conditional on the version read (or on being new).
+    fn put_customer(&self, commit: &Commit<'_>) -> Result<TransactWriteItem, StoreError> {
+        let expected = commit.before.version;
+        let item = codec::customer_item(&commit.outcome.customer, expected + 1)?;
+        let put = if expected == 0 {
+            self.put(item)
+                .condition_expression("attribute_not_exists(PK)")
+        } else {
+            self.put(item)
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":expected", n(expected))
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(Self::rejected)?)
+            .build())
+    }
+
+    /// The dedup marker, conditional on no live marker for the same event.
+    fn put_marker(&self, commit: &Commit<'_>) -> Result<TransactWriteItem, StoreError> {
+        let item = codec::marker_item(
+            &commit.event.customer_id,
+            &commit.event.id,
+            &commit.outcome.effects,
+            commit.now,
+        )?;
+        let put = self
+            .put(item)
+            .condition_expression("attribute_not_exists(PK) OR #expires < :now")
+            .expression_attribute_names("#expires", keys::EXPIRES_AT)
+            .expression_attribute_values(":now", n(commit.now.timestamp()))
+            .build()
+            .map_err(Self::rejected)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn put_history(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let version = commit.before.version + 1;
+        commit
+            .outcome
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let item = codec::history_item(&commit.before.id, version, i, entry)?;
+                let put = self.put(item).build().map_err(Self::rejected)?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            })
+            .collect()
+    }
+
+    /// Moves the customer from its old stage × risk cell to its new one, in one counter shard.
+    /// Nothing when neither changed, so most events touch no counter.
+    fn update_counters(
+        &self,
+        commit: &Commit<'_>,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let cell = |c: &Customer| c.stage.map(|s| keys::counter_attribute(s, c.risk));
+        let (from, to) = (cell(commit.before), cell(&commit.outcome.customer));
+        if from == to {
+            return Ok(None);
+        }
+        let shard = keys::counter_shard(&commit.event.id, commit.attempt);
+        let mut adds = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(keys::counts_pk(shard)))
+            .key(SK, s(keys::COUNTS_SK));
+        if let Some(from) = from {
+            adds.push("#from :minus");
+            update = update
+                .expression_attribute_names("#from", from)
+                .expression_attribute_values(":minus", n(-1));
+        }
+        if let Some(to) = to {
+            adds.push("#to :plus");
+            update = update
+                .expression_attribute_names("#to", to)
+                .expression_attribute_values(":plus", n(1));
+        }
+        let update = update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .build()
+            .map_err(Self::rejected)?;
+        Ok(Some(TransactWriteItem::builder().update(update).build()))
+    }
+
+    /// Adds the outcome tallies, one update per template × variant item.
+    fn update_tallies(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut per_item: BTreeMap<(String, Option<String>), Vec<&Tally>> = BTreeMap::new();
+        for tally in &commit.outcome.tallies {
+            per_item
+                .entry((tally.template.clone(), tally.variant.clone()))
+                .or_default()
+                .push(tally);
+        }
+        let shard = keys::counter_shard(&commit.event.id, commit.attempt);
+        per_item
+            .into_iter()
+            .map(|((template, variant), tallies)| {
+                let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+                for t in tallies {
+                    *counts.entry(t.metric.as_str()).or_default() += 1;
+                }
+                let mut update = Update::builder()
+                    .table_name(&self.table)
+                    .key(PK, s(keys::tally_pk(shard)))
+                    .key(SK, s(keys::tally_sk(&template, variant.as_deref())))
+                    .expression_attribute_values(":template", s(&template))
+                    .expression_attribute_values(":variant", s(variant.as_deref().unwrap_or("-")));
+                let mut adds = Vec::new();
+                for (i, (metric, count)) in counts.into_iter().enumerate() {
+                    adds.push(format!("#m{i} :c{i}"));
+                    update = update
+                        .expression_attribute_names(format!("#m{i}"), metric)
+                        .expression_attribute_values(format!(":c{i}"), n(count));
+                }
+                let update = update
+                    .update_expression(format!(
+                        "SET template = :template, variant = :variant ADD {}",
+                        adds.join(", ")
+                    ))
+                    .build()
+                    .map_err(Self::rejected)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            })
+            .collect()
+    }
+
+    /// Makes the whole transaction idempotent for DynamoDB's 10-minute window, so an SDK retry
+    /// of a commit that did land is not reported as a conflict.
+    fn request_token(commit: &Commit<'_>) -> String {
+        let digest = Sha256::new()
+            .chain_update(commit.event.id.as_str())
+            .chain_update(commit.before.version.to_be_bytes())
+            .chain_update(commit.attempt.to_be_bytes())
+            .finalize();
+        hex::encode(&digest[..16])
+    }
+}
+
+impl CustomerStore for DynamoStore {
+    async fn load(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::customer_pk(id)))
+            .key(SK, s(keys::STATE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(codec::customer_from_item).transpose()
+    }
+
+    async fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        // Order matters: classify_commit reads the customer's reason at 0, the marker's at 1.
+        let mut items = vec![self.put_customer(commit)?, self.put_marker(commit)?];
+        items.extend(self.put_history(commit)?);
+        items.extend(self.update_counters(commit)?);
+        items.extend(self.update_tallies(commit)?);
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(Self::request_token(commit))
+            .send()
+            .await
+            .map_err(|e| classify_commit(e, &commit.event.customer_id, &commit.event.id))?;
+        Ok(())
+    }
+
+    async fn applied_effects(
+        &self,
+        customer: &CustomerId,
+        event: &EventId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Effect>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::customer_pk(customer)))
+            .key(SK, s(keys::marker_sk(event)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.item {
+            Some(item) => codec::marker_effects(&item, now),
+            None => Ok(None),
+        }
+    }
+}
+
+impl DueIndex for DynamoStore {
+    fn shards(&self) -> u32 {
+        keys::DUE_SHARDS
+    }
+
+    async fn due_page(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<DuePage, StoreError> {
+        let shard_key = keys::due_shard_key(shard);
+        let start = cursor.map(|c| due_cursor_key(&shard_key, c)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#shard = :shard AND #due <= :now")
+            .expression_attribute_names("#shard", DUE_SHARD)
+            .expression_attribute_names("#due", DUE_AT)
+            .expression_attribute_values(":shard", s(&shard_key))
+            .expression_attribute_values(":now", s(keys::instant(now)))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let items = out.items.unwrap_or_default();
+        let due = items
+            .iter()
+            .map(due_customer)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out.last_evaluated_key.map(|k| due_cursor(&k)).transpose()?;
+        Ok(DuePage {
+            items_read: items.len(),
+            due,
+            next,
+        })
+    }
+}
+
+fn due_customer(item: &Item) -> Result<DueCustomer, StoreError> {
+    let pk = codec::text(item, PK).unwrap_or_default();
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        key: pk.to_string(),
+        reason: reason.to_string(),
+    };
+    let id = pk
+        .strip_prefix("CUST#")
+        .ok_or_else(|| corrupt("not a customer key"))?;
+    let customer_id = CustomerId::new(id).map_err(|e| corrupt(&e.to_string()))?;
+    let due_at = codec::text(item, DUE_AT)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| corrupt("bad due_at"))?
+        .with_timezone(&Utc);
+    Ok(DueCustomer {
+        customer_id,
+        due_at,
+    })
+}
+
+/// The index's last key as an opaque cursor: `due_at|PK` (a due_at never holds `|`).
+fn due_cursor(key: &Item) -> Result<String, StoreError> {
+    match (codec::text(key, DUE_AT), codec::text(key, PK)) {
+        (Some(due), Some(pk)) => Ok(format!("{due}|{pk}")),
+        _ => Err(StoreError::Rejected(
+            "due index returned a key without due_at/PK".into(),
+        )),
+    }
+}
+
+fn due_cursor_key(shard_key: &str, cursor: &str) -> Result<Item, StoreError> {
+    let (due, pk) = cursor
+        .split_once('|')
+        .ok_or_else(|| StoreError::Rejected(format!("bad due cursor `{cursor}`")))?;
+    Ok(HashMap::from([
+        (DUE_SHARD.to_string(), s(shard_key)),
+        (DUE_AT.to_string(), s(due)),
+        (PK.to_string(), s(pk)),
+        (SK.to_string(), s(keys::STATE_SK)),
+    ]))
+}
+
+impl JourneyReader for DynamoStore {
+    async fn history(
+        &self,
+        customer: &CustomerId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<HistoryPage, StoreError> {
+        let pk = keys::customer_pk(customer);
+        if let Some(c) = cursor.filter(|c| !c.starts_with(keys::HISTORY_PREFIX)) {
+            return Err(StoreError::Rejected(format!("bad history cursor `{c}`")));
+        }
+        let start =
+            cursor.map(|sk| HashMap::from([(PK.to_string(), s(&pk)), (SK.to_string(), s(sk))]));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :hist)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":hist", s(keys::HISTORY_PREFIX))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let entries = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(codec::history_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out
+            .last_evaluated_key
+            .and_then(|k| codec::text(&k, SK).map(str::to_string));
+        Ok(HistoryPage { entries, next })
+    }
+
+    async fn stage_risk_counts(&self) -> Result<StageRiskCounts, StoreError> {
+        let mut keys_and_attributes = KeysAndAttributes::builder();
+        for shard in 0..keys::COUNTER_SHARDS {
+            keys_and_attributes = keys_and_attributes.keys(HashMap::from([
+                (PK.to_string(), s(keys::counts_pk(shard))),
+                (SK.to_string(), s(keys::COUNTS_SK)),
+            ]));
+        }
+        let mut pending = Some(HashMap::from([(
+            self.table.clone(),
+            keys_and_attributes.build().map_err(Self::rejected)?,
+        )]));
+        let mut counts = StageRiskCounts::default();
+        for round in 0.. {
+            let Some(request) = pending.take().filter(|r| !r.is_empty()) else {
+                return Ok(counts);
+            };
+            if round == BATCH_ROUNDS {
+                return Err(StoreError::Unavailable("counters left unprocessed".into()));
+            }
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
+            }
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.responses.unwrap_or_default().into_values().flatten() {
+                add_counts(&mut counts, &item)?;
+            }
+            pending = out.unprocessed_keys;
+        }
+        Ok(counts)
+    }
+}
+
+/// Rounds of BatchGetItem for keys DynamoDB left unprocessed, before giving up.
+const BATCH_ROUNDS: u32 = 5;
+
+fn add_counts(counts: &mut StageRiskCounts, item: &Item) -> Result<(), StoreError> {
+    for stage in Stage::ALL {
+        for risk in RiskLevel::ALL {
+            let attribute = keys::counter_attribute(stage, risk);
+            if let Some(AttributeValue::N(v)) = item.get(&attribute) {
+                let value: i64 = v.parse().map_err(|_| StoreError::Corrupt {
+                    key: codec::text(item, PK).unwrap_or("COUNTS").to_string(),
+                    reason: format!("{attribute} is not an integer"),
+                })?;
+                *counts.cells.entry((stage, risk)).or_default() += value;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Adapters: the only place an AWS SDK appears. One module per service.
+
+pub mod dynamodb;

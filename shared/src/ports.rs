@@ -1,0 +1,142 @@
+//! The narrow traits the functions need from the outside world. Each function depends on the
+//! ports it uses, so its tests can use an in-memory fake or the emulator.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+use crate::domain::{
+    Customer, CustomerId, Effect, Event, EventId, HistoryEntry, Outcome, RiskLevel, Stage,
+};
+
+/// What went wrong talking to the store, and whether trying again can help.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another writer changed the customer since it was read: re-read and apply again.
+    #[error("customer {0} was changed by another writer")]
+    VersionConflict(CustomerId),
+    /// The event's marker is already there: it was applied before.
+    #[error("event {0} was already applied")]
+    AlreadyApplied(EventId),
+    /// Throttling, a transaction conflict, a 5xx or the network: retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The request itself is wrong (validation, permissions, missing table): retrying won't help.
+    #[error("store rejected the request: {0}")]
+    Rejected(String),
+    /// A stored item we cannot read (unknown stage name, missing field): needs a person.
+    #[error("stored item {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::VersionConflict(_) | StoreError::Unavailable(_)
+        )
+    }
+}
+
+/// One applied event, to be written atomically: the new customer state (version + 1), its
+/// history entries, the event's dedup marker carrying the effects, and the counter changes.
+pub struct Commit<'a> {
+    /// The state `outcome` was computed from; its version is the one expected in the store.
+    pub before: &'a Customer,
+    pub event: &'a Event,
+    pub outcome: &'a Outcome,
+    /// When the marker was written; it expires `MARKER_TTL` later.
+    pub now: DateTime<Utc>,
+    /// Retry number, so counter writes of a retry land on another shard.
+    pub attempt: u32,
+}
+
+/// The customer records: the transition worker's port.
+pub trait CustomerStore: Send + Sync {
+    /// The customer as last committed (strongly consistent), or `None` if never stored.
+    fn load(
+        &self,
+        id: &CustomerId,
+    ) -> impl Future<Output = Result<Option<Customer>, StoreError>> + Send;
+
+    /// Writes a commit in one conditional transaction. Fails with `VersionConflict` if the
+    /// customer moved on, `AlreadyApplied` if the event's marker exists.
+    fn commit(&self, commit: &Commit<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The effects recorded with an applied event, while its marker lives.
+    fn applied_effects(
+        &self,
+        customer: &CustomerId,
+        event: &EventId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Vec<Effect>>, StoreError>> + Send;
+}
+
+/// A customer whose next check is due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueCustomer {
+    pub customer_id: CustomerId,
+    pub due_at: DateTime<Utc>,
+}
+
+/// One page of the due index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DuePage {
+    pub due: Vec<DueCustomer>,
+    /// Where the next page starts; `None` when the shard is exhausted.
+    pub next: Option<String>,
+    /// Index items read (for the sweep's items-read-per-due measure).
+    pub items_read: usize,
+}
+
+/// The sparse index of customers with a check due: the sweep's port.
+pub trait DueIndex: Send + Sync {
+    /// Shards of the index; the sweep queries each.
+    fn shards(&self) -> u32;
+
+    /// Customers of `shard` due at or before `now`, oldest first.
+    fn due_page(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<DuePage, StoreError>> + Send;
+}
+
+/// One page of a customer's history, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    pub next: Option<String>,
+}
+
+/// Customers per stage × risk level, exact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StageRiskCounts {
+    pub cells: std::collections::BTreeMap<(Stage, RiskLevel), i64>,
+}
+
+impl StageRiskCounts {
+    pub fn get(&self, stage: Stage, risk: RiskLevel) -> i64 {
+        self.cells.get(&(stage, risk)).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> i64 {
+        self.cells.values().sum()
+    }
+}
+
+/// What the read side needs: history and the counters.
+pub trait JourneyReader: Send + Sync {
+    fn history(
+        &self,
+        customer: &CustomerId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<HistoryPage, StoreError>> + Send;
+
+    fn stage_risk_counts(&self)
+    -> impl Future<Output = Result<StageRiskCounts, StoreError>> + Send;
+}

@@ -1,0 +1,126 @@
+//! The test harness: a local AWS emulator (moto server) for integration tests.
+//!
+//! `make test` starts one emulator for the whole run and passes its address in
+//! `JOURNEY_EMULATOR_URL`; without it, the first test of a binary starts its own from the
+//! project's venv (`make venv`) on a free loopback port, and it dies with the test process.
+//! Tests isolate themselves by creating resources under unique names, never by resetting.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use journey::adapters::dynamodb::{DynamoStore, schema};
+
+pub mod template;
+
+/// The emulator's address, starting it if needed.
+pub fn emulator_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("JOURNEY_EMULATOR_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_moto(),
+    })
+}
+
+/// The workspace root, from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn start_moto() -> String {
+    let moto = workspace_root().join(".venv/bin/moto_server");
+    assert!(
+        moto.exists(),
+        "no emulator: set JOURNEY_EMULATOR_URL or run `make venv` to install moto into .venv"
+    );
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    // Spawned from a thread that lives as long as the emulator: the child is asked to die
+    // with its parent thread (PR_SET_PDEATHSIG), so no emulator outlives the tests.
+    std::thread::spawn(move || {
+        let mut command = Command::new(moto);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().expect("start moto_server");
+        // Blocks for the life of the process; the emulator dies with it.
+        let _ = child.wait();
+    });
+    wait_until_listening(port);
+    url
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_until_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("moto_server did not listen on port {port} within 30 s");
+}
+
+/// SDK configuration pointing at the emulator, with throwaway credentials.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(emulator_url())
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "journey-tests",
+        ))
+        .load()
+        .await
+}
+
+/// A name no other test uses in this emulator.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A store on a new, empty table.
+pub async fn fresh_store() -> DynamoStore {
+    let config = sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("journey");
+    schema::create_table(&client, &table)
+        .await
+        .expect("create table in the emulator");
+    DynamoStore::new(client, table)
+}

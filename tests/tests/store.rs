@@ -1,0 +1,383 @@
+//! The DynamoDB store through the real SDK against the emulator: conditional writes, dedup
+//! markers, history order, the sharded due index and exact counters.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use journey::adapters::dynamodb::{DynamoStore, keys};
+use journey::domain::{
+    Change, Customer, CustomerId, Effect, Event, EventKind, RiskLevel, Rules, Stage,
+};
+use journey::ports::{Commit, CustomerStore, DueIndex, JourneyReader, StoreError};
+use journey::service::{Applied, apply_once};
+use journey::testing::{Events, customer_id, krw, t};
+use journey_tests::fresh_store;
+use tokio::sync::Barrier;
+
+fn rules() -> Rules {
+    Rules::embedded().expect("shipped rules")
+}
+
+fn pay(events: &mut Events, at: &str) -> Event {
+    events.at(
+        t(at),
+        EventKind::PaymentSucceeded {
+            amount: krw(10_000),
+        },
+    )
+}
+
+async fn run(store: &DynamoStore, event: &Event, now: DateTime<Utc>) -> Applied {
+    apply_once(store, &rules(), event, now)
+        .await
+        .expect("applied")
+}
+
+async fn load(store: &DynamoStore, id: &CustomerId) -> Customer {
+    store
+        .load(id)
+        .await
+        .expect("load")
+        .expect("customer exists")
+}
+
+#[tokio::test]
+async fn a_new_customer_is_created_and_updated_with_increasing_versions() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    let id = events.customer().clone();
+    assert!(store.load(&id).await.unwrap().is_none());
+    run(
+        &store,
+        &pay(&mut events, "2026-11-01T09:00:00Z"),
+        t("2026-11-01T09:00:00Z"),
+    )
+    .await;
+    let c = load(&store, &id).await;
+    assert_eq!((c.version, c.stage), (1, Some(Stage::Onboarding)));
+    let login = events.at(t("2026-11-02T09:00:00Z"), EventKind::Login);
+    run(&store, &login, t("2026-11-02T09:00:00Z")).await;
+    assert_eq!(load(&store, &id).await.version, 2);
+}
+
+/// A store whose first load of each call waits at a barrier, so two writers read the same
+/// version before either commits.
+struct InterleavedStore {
+    inner: DynamoStore,
+    barrier: Arc<Barrier>,
+    loads: std::sync::atomic::AtomicU32,
+}
+
+impl CustomerStore for InterleavedStore {
+    async fn load(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        let loaded = self.inner.load(id).await;
+        if self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            self.barrier.wait().await;
+        }
+        loaded
+    }
+
+    async fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        self.inner.commit(commit).await
+    }
+
+    async fn applied_effects(
+        &self,
+        customer: &CustomerId,
+        event: &journey::domain::EventId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Effect>>, StoreError> {
+        self.inner.applied_effects(customer, event, now).await
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_writers_conflict_and_the_loser_re_reads_and_retries() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    let id = events.customer().clone();
+    run(
+        &store,
+        &pay(&mut events, "2026-11-01T09:00:00Z"),
+        t("2026-11-01T09:00:00Z"),
+    )
+    .await;
+
+    let barrier = Arc::new(Barrier::new(2));
+    let writer = || InterleavedStore {
+        inner: store.clone(),
+        barrier: barrier.clone(),
+        loads: Default::default(),
+    };
+    let (a, b) = (writer(), writer());
+    let first = events.at(t("2026-11-02T09:00:00Z"), EventKind::AssignmentSubmitted);
+    let second = pay(&mut events, "2026-11-02T09:30:00Z");
+    let rules = rules();
+    let now = t("2026-11-02T10:00:00Z");
+    let (ra, rb) = tokio::join!(
+        apply_once(&a, &rules, &first, now),
+        apply_once(&b, &rules, &second, now)
+    );
+    assert!(matches!(ra.unwrap(), Applied::Fresh(_)));
+    assert!(matches!(rb.unwrap(), Applied::Fresh(_)));
+    let loads = a.loads.into_inner() + b.loads.into_inner();
+    assert_eq!(loads, 3, "one writer lost the race and re-read once");
+
+    let c = load(&store, &id).await;
+    assert_eq!(c.version, 3, "no lost update");
+    assert_eq!(c.stage, Some(Stage::Active), "the submission landed");
+    assert_eq!(c.revenue["KRW"], 20_000, "the payment landed");
+    let counts = store.stage_risk_counts().await.unwrap();
+    assert_eq!(counts.get(Stage::Active, RiskLevel::None), 1);
+    assert_eq!(counts.total(), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_event_is_refused_by_its_marker_and_returns_the_recorded_effects() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    let id = events.customer().clone();
+    let payment = pay(&mut events, "2026-11-01T09:00:00Z");
+    let first = run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
+    let Applied::Fresh(outcome) = &first else {
+        panic!("first application is fresh")
+    };
+    assert!(!outcome.effects.is_empty());
+
+    // push the payment out of the customer's recent-event memory, so only the marker knows
+    for minute in 0..20 {
+        let at = t("2026-11-01T10:00:00Z") + Duration::minutes(minute);
+        run(&store, &events.at(at, EventKind::Login), at).await;
+    }
+    let before = load(&store, &id).await;
+    assert!(!before.has_applied(&payment.id));
+
+    let again = run(&store, &payment, t("2026-11-02T09:00:00Z")).await;
+    let Applied::Again(effects) = again else {
+        panic!("second application is a duplicate")
+    };
+    assert_eq!(effects, outcome.effects);
+    let after = load(&store, &id).await;
+    assert_eq!(after, before, "nothing changed");
+    assert_eq!(after.revenue["KRW"], 10_000);
+}
+
+#[tokio::test]
+async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    let payment = pay(&mut events, "2026-11-01T09:00:00Z");
+    run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
+    let id = events.customer().clone();
+    assert!(
+        store
+            .applied_effects(&id, &payment.id, t("2026-11-07T09:00:00Z"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // TTL deletion is lazy: the item is still there, but expired
+    assert_eq!(
+        store
+            .applied_effects(&id, &payment.id, t("2026-11-09T09:00:00Z"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn history_comes_newest_first_in_pages() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    let id = events.customer().clone();
+    run(
+        &store,
+        &pay(&mut events, "2026-11-01T09:00:00Z"),
+        t("2026-11-01T09:00:00Z"),
+    )
+    .await;
+    let submitted = events.at(t("2026-11-01T10:00:00Z"), EventKind::AssignmentSubmitted);
+    run(&store, &submitted, t("2026-11-01T10:00:00Z")).await;
+    for at in ["2026-11-08T10:00:00Z", "2026-11-11T10:00:00Z"] {
+        run(&store, &events.check(t(at)), t(at)).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.history(&id, 2, cursor.as_deref()).await.unwrap();
+        assert!(page.entries.len() <= 2);
+        seen.extend(page.entries);
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let changes: Vec<String> = seen
+        .iter()
+        .map(|h| match &h.change {
+            Change::Stage { to, .. } => to.to_string(),
+            Change::Risk { to, .. } => to.to_string(),
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec!["warning", "caution", "active", "onboarding", "paid"]
+    );
+    assert!(seen.windows(2).all(|w| w[0].at >= w[1].at));
+    assert!(matches!(
+        store.history(&id, 2, Some("nonsense")).await,
+        Err(StoreError::Rejected(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_due_index_returns_exactly_the_due_customers_across_shards() {
+    let store = fresh_store().await;
+    let base = t("2026-11-01T09:00:00Z");
+    // 40 customers paying an hour apart: each is due 7 days after its payment
+    let mut expected_due = Vec::new();
+    for i in 0..40 {
+        let mut events = Events::new(&format!("due-{i:02}"));
+        let at = base + Duration::hours(i);
+        run(
+            &store,
+            &events.at(at, EventKind::PaymentSucceeded { amount: krw(1) }),
+            at,
+        )
+        .await;
+        if i < 25 {
+            expected_due.push(events.customer().clone());
+        }
+    }
+    let now = base + Duration::days(7) + Duration::hours(24); // the first 25 are due
+    let mut found = Vec::new();
+    let mut shards_with_due = 0;
+    for shard in 0..store.shards() {
+        let mut cursor = None;
+        let mut in_shard = 0;
+        loop {
+            let page = store
+                .due_page(shard, now, 3, cursor.as_deref())
+                .await
+                .unwrap();
+            assert_eq!(page.items_read, page.due.len(), "only due items are read");
+            for due in &page.due {
+                assert!(due.due_at <= now);
+            }
+            in_shard += page.due.len();
+            found.extend(page.due.into_iter().map(|d| d.customer_id));
+            cursor = page.next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        shards_with_due += usize::from(in_shard > 0);
+    }
+    found.sort();
+    assert_eq!(found, expected_due);
+    assert!(shards_with_due > 4, "spread over shards: {shards_with_due}");
+}
+
+#[tokio::test]
+async fn counters_are_exact_after_a_mixed_journey() {
+    let store = fresh_store().await;
+    let mut expected: BTreeMap<(Stage, RiskLevel), i64> = BTreeMap::new();
+    let scripts: Vec<Vec<(&str, EventKind)>> = vec![
+        vec![(
+            "2026-11-01T09:00:00Z",
+            EventKind::SignedUp {
+                plan: Default::default(),
+            },
+        )],
+        vec![(
+            "2026-11-01T09:00:00Z",
+            EventKind::PaymentSucceeded { amount: krw(1) },
+        )],
+        vec![
+            (
+                "2026-11-01T09:00:00Z",
+                EventKind::PaymentSucceeded { amount: krw(1) },
+            ),
+            ("2026-11-02T09:00:00Z", EventKind::AssignmentSubmitted),
+            (
+                "2026-11-03T09:00:00Z",
+                EventKind::RefundRequested { reason: None },
+            ),
+        ],
+        vec![
+            (
+                "2026-11-01T09:00:00Z",
+                EventKind::PaymentSucceeded { amount: krw(1) },
+            ),
+            ("2026-11-02T09:00:00Z", EventKind::AssignmentSubmitted),
+            ("2026-11-03T09:00:00Z", EventKind::ProgramCompleted),
+        ],
+        vec![("2026-11-01T09:00:00Z", EventKind::Login)], // no stage yet: not counted
+    ];
+    for (i, script) in scripts.into_iter().enumerate() {
+        let mut events = Events::new(&format!("mix-{i}"));
+        for (at, kind) in script {
+            run(&store, &events.at(t(at), kind), t(at)).await;
+        }
+        // and a check that puts the onboarding customer at caution
+        let check = events.check(t("2026-11-09T09:00:00Z"));
+        run(&store, &check, check.occurred_at).await;
+        let c = load(&store, events.customer()).await;
+        if let Some(stage) = c.stage {
+            *expected.entry((stage, c.risk)).or_default() += 1;
+        }
+    }
+    let counts = store.stage_risk_counts().await.unwrap();
+    assert_eq!(
+        counts
+            .cells
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .collect::<BTreeMap<_, _>>(),
+        expected
+    );
+    assert_eq!(
+        expected.get(&(Stage::Onboarding, RiskLevel::Caution)),
+        Some(&1)
+    );
+    assert_eq!(expected.get(&(Stage::Churned, RiskLevel::None)), Some(&1));
+}
+
+#[tokio::test]
+async fn an_unknown_stage_in_stored_data_is_a_typed_error() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    run(
+        &store,
+        &pay(&mut events, "2026-11-01T09:00:00Z"),
+        t("2026-11-01T09:00:00Z"),
+    )
+    .await;
+    let config = journey_tests::sdk_config().await;
+    aws_sdk_dynamodb::Client::new(&config)
+        .update_item()
+        .table_name(store.table())
+        .key(keys::PK, AttributeValue::S("CUST#c1".into()))
+        .key(keys::SK, AttributeValue::S(keys::STATE_SK.into()))
+        .update_expression("SET stage = :s")
+        .expression_attribute_values(":s", AttributeValue::S("dormant".into()))
+        .send()
+        .await
+        .unwrap();
+    let err = store.load(&customer_id("c1")).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { reason, .. } if reason.contains("dormant")),
+        "{err}"
+    );
+    let login = events.at(t("2026-11-02T09:00:00Z"), EventKind::Login);
+    let err = apply_once(&store, &rules(), &login, t("2026-11-02T09:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(
+        !err.is_retryable(),
+        "a corrupt item needs a person, not a retry"
+    );
+}
