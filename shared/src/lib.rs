@@ -3,8 +3,11 @@
 //! that implement the ports on AWS (`adapters`).
 
 pub mod adapters;
+pub mod config;
 pub mod domain;
+pub mod messages;
 pub mod ports;
+pub mod secrets;
 pub mod service;
 
 #[cfg(any(test, feature = "test-util"))]

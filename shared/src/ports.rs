@@ -140,3 +140,37 @@ pub trait JourneyReader: Send + Sync {
     fn stage_risk_counts(&self)
     -> impl Future<Output = Result<StageRiskCounts, StoreError>> + Send;
 }
+
+/// What went wrong sending to a queue.
+#[derive(Debug, Error)]
+pub enum QueueError {
+    /// Throttling, a 5xx or the network: the caller should make its caller retry.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    /// The message or the queue is wrong (too large, bad group id, no such queue).
+    #[error("queue rejected the message: {0}")]
+    Rejected(String),
+}
+
+/// The events FIFO queue: ingestion, the sweep and the senders write to it.
+pub trait EventQueue: Send + Sync {
+    /// Enqueues every message or fails; a retry after a failure is safe (dedup ids).
+    fn enqueue(
+        &self,
+        messages: &[crate::messages::EventMessage],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// A secret could not be had.
+#[derive(Debug, Error)]
+pub enum SecretError {
+    #[error("secret `{name}` is not set: {hint}")]
+    Missing { name: String, hint: String },
+    #[error("secret `{name}` could not be read: {reason}")]
+    Unavailable { name: String, reason: String },
+}
+
+/// Where secrets come from: SSM Parameter Store in AWS, environment variables locally.
+pub trait SecretSource: Send + Sync {
+    fn secret(&self, name: &str) -> impl Future<Output = Result<String, SecretError>> + Send;
+}

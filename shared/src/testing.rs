@@ -65,3 +65,36 @@ impl Events {
         }
     }
 }
+
+/// An in-memory events queue that can be told to fail, for handler tests.
+#[derive(Default)]
+pub struct MemoryQueue {
+    pub messages: std::sync::Mutex<Vec<crate::messages::EventMessage>>,
+    /// When set, every enqueue fails this way (`true`: unavailable, `false`: rejected).
+    pub fail: std::sync::Mutex<Option<bool>>,
+}
+
+impl MemoryQueue {
+    pub fn taken(&self) -> Vec<crate::messages::EventMessage> {
+        std::mem::take(&mut *self.messages.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl crate::ports::EventQueue for MemoryQueue {
+    async fn enqueue(
+        &self,
+        messages: &[crate::messages::EventMessage],
+    ) -> Result<(), crate::ports::QueueError> {
+        match *self.fail.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(true) => Err(crate::ports::QueueError::Unavailable("test: down".into())),
+            Some(false) => Err(crate::ports::QueueError::Rejected("test: refused".into())),
+            None => {
+                self.messages
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(messages);
+                Ok(())
+            }
+        }
+    }
+}

@@ -124,3 +124,39 @@ pub async fn fresh_store() -> DynamoStore {
         .expect("create table in the emulator");
     DynamoStore::new(client, table)
 }
+
+/// A new events FIFO queue (and DLQ) as the template declares it; returns its URLs.
+pub async fn fresh_events_queue() -> journey::adapters::sqs::QueueUrls {
+    let config = sdk_config().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    journey::adapters::sqs::create_queue(
+        &client,
+        &journey::adapters::sqs::EVENTS_QUEUE,
+        &unique("events"),
+    )
+    .await
+    .expect("create queue in the emulator")
+}
+
+/// Every message on `url` (received with long-enough visibility that none repeats).
+pub async fn drain(url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let config = sdk_config().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let mut all = Vec::new();
+    loop {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            return all;
+        }
+        all.extend(batch);
+    }
+}

@@ -35,3 +35,78 @@ fn the_table_in_the_template_matches_the_one_the_code_creates() {
         Some(true)
     );
 }
+
+#[test]
+fn the_events_queue_in_the_template_matches_the_one_the_code_creates() {
+    use journey::adapters::sqs::{DLQ_RETENTION_SECONDS, EVENTS_QUEUE};
+    let template = template();
+    let queue = properties(&template, EVENTS_QUEUE.logical_id);
+    assert_eq!(queue["FifoQueue"].as_bool(), Some(EVENTS_QUEUE.fifo));
+    assert_eq!(
+        queue["VisibilityTimeout"].as_u64(),
+        Some(u64::from(EVENTS_QUEUE.visibility_timeout_seconds))
+    );
+    assert_eq!(
+        queue["RedrivePolicy"]["maxReceiveCount"].as_u64(),
+        Some(u64::from(EVENTS_QUEUE.max_receive_count))
+    );
+    let dlq = properties(&template, "EventsDeadLetterQueue");
+    assert_eq!(
+        dlq["MessageRetentionPeriod"].as_u64(),
+        Some(u64::from(DLQ_RETENTION_SECONDS))
+    );
+}
+
+/// Every function crate has a resource building its binary, and every environment variable
+/// its code reads is set on that resource (or in Globals).
+#[test]
+fn every_function_has_a_resource_with_every_variable_it_reads() {
+    let template = template();
+    let root = journey_tests::workspace_root();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let functions = std::fs::read_dir(root.join("functions")).expect("functions/");
+    for entry in functions.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let resource = template["Resources"]
+            .as_mapping()
+            .and_then(|m| {
+                m.values()
+                    .find(|r| text(&r["Metadata"]["BuildProperties"]["Binary"]) == name)
+            })
+            .unwrap_or_else(|| panic!("no template resource builds functions/{name}"));
+        assert_eq!(
+            text(&resource["Metadata"]["BuildMethod"]),
+            "rust-cargolambda"
+        );
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        for variable in variables_read(&entry.path().join("src")) {
+            let set =
+                !variables[variable.as_str()].is_null() || !globals[variable.as_str()].is_null();
+            assert!(
+                set,
+                "functions/{name} reads {variable}, which template.yaml does not set"
+            );
+        }
+    }
+}
+
+/// Variables read through `config::required("X")`, `config::parsed_or("X", …)` or
+/// `std::env::var("X")` in a function's sources.
+fn variables_read(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("src/").flatten() {
+        let source = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for marker in [
+            "config::required(\"",
+            "config::parsed_or(\"",
+            "std::env::var(\"",
+        ] {
+            for piece in source.split(marker).skip(1) {
+                if let Some(name) = piece.split('"').next() {
+                    found.push(name.to_string());
+                }
+            }
+        }
+    }
+    found
+}

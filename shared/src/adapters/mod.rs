@@ -1,3 +1,6 @@
 //! Adapters: the only place an AWS SDK appears. One module per service.
 
+pub mod aws;
 pub mod dynamodb;
+pub mod sqs;
+pub mod ssm;

@@ -227,6 +227,67 @@ impl Profile {
     pub fn is_empty(&self) -> bool {
         *self == Profile::default()
     }
+
+    /// Checks each field a sender may get wrong, naming it.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(email) = &self.email {
+            let plausible = email.len() <= 254
+                && email.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                })
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !plausible {
+                return Err(DomainError::invalid("email", "is not an e-mail address"));
+            }
+        }
+        if let Some(locale) = &self.locale {
+            let mut parts = locale.split(['-', '_']);
+            let language_ok = parts.next().is_some_and(|l| {
+                (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic())
+            });
+            let rest_ok = parts.all(|p| {
+                (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+            if !(language_ok && rest_ok) {
+                return Err(DomainError::invalid(
+                    "locale",
+                    "is not a language tag such as `ko` or `en-US`",
+                ));
+            }
+        }
+        if let Some(zone) = &self.time_zone
+            && zone.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(DomainError::invalid(
+                "time_zone",
+                format!("`{zone}` is not an IANA time zone"),
+            ));
+        }
+        if let Some(program) = &self.program
+            && (program.is_empty() || program.len() > 100)
+        {
+            return Err(DomainError::invalid(
+                "program",
+                "must be 1 to 100 characters",
+            ));
+        }
+        if let Some(owner) = &self.owner {
+            if owner.id.trim().is_empty() || owner.id.len() > 128 {
+                return Err(DomainError::invalid(
+                    "owner.id",
+                    "must be 1 to 128 characters",
+                ));
+            }
+            let owner_mail = Profile {
+                email: owner.email.clone(),
+                ..Profile::default()
+            };
+            owner_mail
+                .validate()
+                .map_err(|_| DomainError::invalid("owner.email", "is not an e-mail address"))?;
+        }
+        Ok(())
+    }
 }
 
 /// The staff member responsible for a customer (담당자): trainer, tutor or account manager.
@@ -277,6 +338,55 @@ mod tests {
             EventKind::PaymentSucceeded {
                 amount: Money::new(37400, "KRW").unwrap()
             }
+        );
+    }
+
+    #[test]
+    fn profiles_are_validated_field_by_field() {
+        let ok = Profile {
+            email: Some("kim@example.com".into()),
+            locale: Some("ko-KR".into()),
+            time_zone: Some("Asia/Seoul".into()),
+            ..Profile::default()
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let field = |p: Profile| match p.validate() {
+            Err(DomainError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(Profile {
+                email: Some("kim".into()),
+                ..ok.clone()
+            }),
+            "email"
+        );
+        assert_eq!(
+            field(Profile {
+                locale: Some("korean!".into()),
+                ..ok.clone()
+            }),
+            "locale"
+        );
+        assert_eq!(
+            field(Profile {
+                time_zone: Some("Mars/Base".into()),
+                ..ok.clone()
+            }),
+            "time_zone"
+        );
+        let owner = Owner {
+            id: "t1".into(),
+            name: None,
+            email: Some("nope".into()),
+            slack_id: None,
+        };
+        assert_eq!(
+            field(Profile {
+                owner: Some(owner),
+                ..ok
+            }),
+            "owner.email"
         );
     }
 

@@ -8,27 +8,33 @@ use sha2::{Digest, Sha256};
 
 use super::DomainError;
 
-/// Longest id we accept from outside. DynamoDB keys allow 2 KB; providers' ids are far shorter.
-const MAX_ID_BYTES: usize = 200;
+/// Longest customer id: SQS's limit for a message group id, which a customer id is.
+const MAX_ID_BYTES: usize = 128;
+/// Longest event id: a provider's id with our prefix, or a customer id with a check's time.
+const MAX_EVENT_ID_BYTES: usize = 256;
 
-fn validate(field: &'static str, value: String) -> Result<String, DomainError> {
-    if value.trim().is_empty() {
+/// Printable ASCII without spaces: what SQS accepts in group ids, and safe in keys and logs.
+fn validate(field: &'static str, max: usize, value: String) -> Result<String, DomainError> {
+    if value.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
     }
-    if value.len() > MAX_ID_BYTES {
+    if value.len() > max {
         return Err(DomainError::invalid(
             field,
-            format!("is longer than {MAX_ID_BYTES} bytes"),
+            format!("is longer than {max} characters"),
         ));
     }
-    if value.chars().any(char::is_control) {
-        return Err(DomainError::invalid(field, "contains control characters"));
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::invalid(
+            field,
+            "may hold only printable ASCII characters, without spaces",
+        ));
     }
     Ok(value)
 }
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -37,7 +43,7 @@ macro_rules! id_type {
         impl $name {
             /// Validates an id coming from outside.
             pub fn new(value: impl Into<String>) -> Result<Self, DomainError> {
-                validate($field, value.into()).map(Self)
+                validate($field, $max, value.into()).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -69,18 +75,21 @@ macro_rules! id_type {
 id_type!(
     /// A customer's id as the business's app (or its payment metadata) names it.
     CustomerId,
-    "customer_id"
+    "customer_id",
+    MAX_ID_BYTES
 );
 id_type!(
     /// An event's id, unique per source: the dedup key (`stripe:evt_…`, `app:msg_…`, `check:…`).
     EventId,
-    "id"
+    "id",
+    MAX_EVENT_ID_BYTES
 );
 id_type!(
     /// A planned intervention's id: derived from what caused it, so a retry plans the same id
     /// and the senders can refuse to send it twice.
     InterventionId,
-    "intervention_id"
+    "intervention_id",
+    MAX_ID_BYTES
 );
 
 impl InterventionId {
@@ -115,8 +124,10 @@ mod tests {
 
     #[test]
     fn rejects_empty_and_control_characters() {
-        assert!(CustomerId::new("  ").is_err());
+        assert!(CustomerId::new("").is_err());
+        assert!(CustomerId::new("a b").is_err());
         assert!(CustomerId::new("a\nb").is_err());
+        assert!(CustomerId::new("고객").is_err());
         assert!(CustomerId::new("x".repeat(MAX_ID_BYTES + 1)).is_err());
         assert_eq!(
             CustomerId::new("cus_1").map(String::from).ok(),

@@ -1,0 +1,144 @@
+//! Webhook ingestion: `POST /webhooks/stripe` and `POST /events` (the business's app).
+//! Each request is size-checked, type-checked and signature-verified on its raw body, mapped to
+//! canonical events, and queued on the events FIFO queue (group = customer) before answering.
+//! Nothing is half-accepted: a batch is queued whole or refused whole.
+
+pub mod app;
+pub mod http;
+pub mod keys;
+pub mod signature;
+pub mod stripe;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use chrono::{DateTime, Utc};
+use journey::domain::Event;
+use journey::messages::EventMessage;
+use journey::ports::{EventQueue, QueueError};
+use serde_json::json;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::http::{ApiError, Incoming, json_response};
+pub use crate::keys::WebhookKeys;
+use crate::stripe::Mapped;
+
+/// Largest body accepted from a payment provider.
+pub const MAX_PROVIDER_BODY: usize = 1024 * 1024;
+/// Largest body accepted on `/events` (a batch of up to 100 events).
+pub const MAX_APP_BODY: usize = 256 * 1024;
+
+/// The ingestion handler, generic over the queue it writes to.
+pub struct Ingest<Q> {
+    queue: Q,
+    keys: WebhookKeys,
+}
+
+impl<Q: EventQueue> Ingest<Q> {
+    pub fn new(queue: Q, keys: WebhookKeys) -> Self {
+        Ingest { queue, keys }
+    }
+
+    /// The queue events go to.
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Handles one API Gateway request; every failure becomes a JSON error response.
+    pub async fn handle(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        let request_id = request
+            .request_context
+            .request_id
+            .clone()
+            .unwrap_or_default();
+        let span = info_span!("request", %request_id, route = tracing::field::Empty);
+        async {
+            match self.route(&request).await {
+                Ok(response) => response,
+                Err(error) => {
+                    if error.status >= 500 {
+                        tracing::error!(status = error.status, code = error.code, %error, "request failed");
+                    } else {
+                        warn!(status = error.status, code = error.code, field = ?error.field, %error, "request refused");
+                    }
+                    error.into_response()
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(
+        &self,
+        request: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        // API Gateway always stamps the request time; the clock is only a fallback for
+        // hand-made test events, and never decides anything in the domain.
+        let incoming = Incoming::from_request(request, Utc::now())?;
+        tracing::Span::current().record("route", incoming.route.as_str());
+        match incoming.route.as_str() {
+            "POST /webhooks/stripe" => self.stripe(&incoming).await,
+            "POST /events" => self.app(&incoming).await,
+            route => Err(ApiError::not_found(route)),
+        }
+    }
+
+    async fn stripe(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(MAX_PROVIDER_BODY)?;
+        incoming.require_json()?;
+        let secrets = self.keys.stripe()?;
+        signature::verify_stripe(incoming, secrets)?;
+        match stripe::map(&incoming.body)? {
+            Mapped::Ignored(reason) => {
+                info!(%reason, "stripe event acknowledged and ignored");
+                Ok(json_response(
+                    200,
+                    &json!({"received": true, "ignored": reason}),
+                ))
+            }
+            Mapped::Event(event) => {
+                let ids = self.enqueue(vec![*event], incoming.received_at).await?;
+                Ok(json_response(
+                    200,
+                    &json!({"received": true, "queued": ids}),
+                ))
+            }
+        }
+    }
+
+    async fn app(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(MAX_APP_BODY)?;
+        incoming.require_json()?;
+        let webhook_id = signature::verify_standard(incoming, self.keys.app()?)?;
+        let events = app::parse(&incoming.body, &webhook_id, incoming.received_at)?;
+        let ids = self.enqueue(events, incoming.received_at).await?;
+        Ok(json_response(
+            202,
+            &json!({"accepted": ids.len(), "ids": ids}),
+        ))
+    }
+
+    /// Queues every event or none; returns their ids.
+    async fn enqueue(
+        &self,
+        events: Vec<Event>,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<String>, ApiError> {
+        let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+        let messages: Vec<EventMessage> = events
+            .into_iter()
+            .map(|event| EventMessage { received_at, event })
+            .collect();
+        self.queue.enqueue(&messages).await.map_err(|e| match e {
+            QueueError::Unavailable(reason) => {
+                ApiError::unavailable(format!("events queue unavailable, retry later: {reason}"))
+            }
+            QueueError::Rejected(reason) => {
+                ApiError::internal(format!("events queue refused the events: {reason}"))
+            }
+        })?;
+        for m in &messages {
+            info!(event_id = %m.event.id, customer_id = %m.event.customer_id, kind = m.event.kind.name(), "event queued");
+        }
+        Ok(ids)
+    }
+}

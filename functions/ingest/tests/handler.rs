@@ -1,0 +1,829 @@
+//! The ingestion handler end to end over an in-memory queue: the published vectors, signatures
+//! made by a third-party signer, every error response, and the `events/` fixtures.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use http::{HeaderName, HeaderValue, Method};
+use ingest::signature::{StandardKeys, StripeSecrets};
+use ingest::{Ingest, WebhookKeys};
+use journey::domain::{EventKind, Source};
+use journey::testing::{MemoryQueue, t};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const NOW: &str = "2026-11-02T09:00:00Z";
+
+/// A fresh `whsec_` secret for one test: no secret lives in the repository.
+fn generated_secret(label: &str) -> String {
+    let seed = format!("{label}/{:?}", std::time::SystemTime::now());
+    format!(
+        "whsec_{}",
+        STANDARD.encode(&Sha256::digest(seed.as_bytes())[..24])
+    )
+}
+
+/// Our own Stripe signer, checked against Stripe's published vector below.
+fn stripe_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    standardwebhooks::Webhook::new(secret)
+        .expect("valid secret")
+        .sign(id, timestamp, body)
+        .expect("utf-8 body")
+}
+
+fn request(
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> ApiGatewayV2httpRequest {
+    let mut r = ApiGatewayV2httpRequest::default();
+    r.raw_path = Some(path.to_string());
+    r.route_key = Some(format!("POST {path}"));
+    r.request_context.http.method = Method::POST;
+    r.request_context.time_epoch = now.timestamp_millis();
+    r.request_context.request_id = Some("test-request".into());
+    for (name, value) in headers {
+        r.headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    r.body = Some(String::from_utf8(body.to_vec()).expect("utf-8 body"));
+    r
+}
+
+struct Harness {
+    ingest: Ingest<MemoryQueue>,
+    stripe_secret: String,
+    app_secret: String,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let stripe_secret = generated_secret("stripe");
+        let app_secret = generated_secret("app");
+        Self::with(
+            vec![generated_secret("old-stripe"), stripe_secret.clone()],
+            vec![app_secret.clone()],
+            stripe_secret,
+            app_secret,
+        )
+    }
+
+    fn with(
+        stripe: Vec<String>,
+        app: Vec<String>,
+        stripe_secret: String,
+        app_secret: String,
+    ) -> Self {
+        let keys = WebhookKeys::new(
+            Some(StripeSecrets::new(&stripe).expect("stripe secrets")),
+            Some(StandardKeys::new(&app).expect("app keys")),
+        );
+        Harness {
+            ingest: Ingest::new(MemoryQueue::default(), keys),
+            stripe_secret,
+            app_secret,
+        }
+    }
+
+    fn queue(&self) -> &MemoryQueue {
+        self.ingest.queue()
+    }
+
+    async fn stripe(
+        &self,
+        body: &[u8],
+        signed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> (u16, Value) {
+        let header = stripe_header(&self.stripe_secret, signed_at.timestamp(), body);
+        self.send(request(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/json; charset=utf-8"),
+                ("stripe-signature", &header),
+            ],
+            body,
+            now,
+        ))
+        .await
+    }
+
+    async fn app(
+        &self,
+        body: &[u8],
+        id: &str,
+        signed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> (u16, Value) {
+        let signature = standard_signature(&self.app_secret, id, signed_at.timestamp(), body);
+        let ts = signed_at.timestamp().to_string();
+        self.send(request(
+            "/events",
+            &[
+                ("content-type", "application/json"),
+                ("webhook-id", id),
+                ("webhook-timestamp", &ts),
+                ("webhook-signature", &signature),
+            ],
+            body,
+            now,
+        ))
+        .await
+    }
+
+    async fn send(&self, request: ApiGatewayV2httpRequest) -> (u16, Value) {
+        parse(self.ingest.handle(request).await)
+    }
+}
+
+fn parse(response: ApiGatewayV2httpResponse) -> (u16, Value) {
+    let body = match response.body {
+        Some(Body::Text(text)) => serde_json::from_str(&text).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (response.status_code as u16, body)
+}
+
+fn error_of(body: &Value) -> (&str, Option<&str>) {
+    (
+        body["error"]["code"].as_str().unwrap_or_default(),
+        body["error"]["field"].as_str(),
+    )
+}
+
+fn stripe_event(kind: &str, object: Value) -> Vec<u8> {
+    json!({
+        "id": "evt_1Pgc76B7WZ01zgkWwyRHS12y",
+        "object": "event",
+        "type": kind,
+        "created": t(NOW).timestamp() - 30,
+        "data": {"object": object},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn paid_invoice() -> Value {
+    json!({
+        "object": "invoice", "customer": "cus_QXg1o8vcGmoR32", "customer_email": "kim@example.com",
+        "amount_paid": 37400, "amount_due": 37400, "currency": "krw",
+        "metadata": {"customer_id": "cust-1001"}
+    })
+}
+
+// ---- vectors ----------------------------------------------------------------------------
+
+#[test]
+fn our_stripe_signer_reproduces_stripes_published_vector() {
+    let header = stripe_header(
+        "whsec_test_secret",
+        1_700_000_000,
+        br#"{"id":"evt_test_webhook","object":"event"}"#,
+    );
+    assert_eq!(
+        header,
+        "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990"
+    );
+}
+
+#[tokio::test]
+async fn stripes_published_vector_verifies() {
+    let h = Harness::with(
+        vec!["whsec_test_secret".into()],
+        vec![generated_secret("app")],
+        "whsec_test_secret".into(),
+        String::new(),
+    );
+    let body = br#"{"id":"evt_test_webhook","object":"event"}"#;
+    let now = DateTime::from_timestamp(1_700_000_100, 0).unwrap();
+    let (status, body) = h
+        .send(request(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/json"),
+                ("stripe-signature", "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990"),
+            ],
+            body,
+            now,
+        ))
+        .await;
+    // verified; the body has no type or data, so it is malformed for mapping, not for signing
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_of(&body).0, "malformed_json");
+}
+
+#[tokio::test]
+async fn standard_webhooks_published_vectors_verify() {
+    let vectors = [
+        (
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330_i64,
+            r#"{"test": 2432232314}"#,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ),
+        (
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+            1_649_367_553,
+            r#"{"email":"test@example.com","username":"test_user"}"#,
+            "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
+        ),
+    ];
+    for (secret, id, ts, body, signature) in vectors {
+        let h = Harness::with(
+            vec![generated_secret("s")],
+            vec![secret.into()],
+            String::new(),
+            secret.into(),
+        );
+        let now = DateTime::from_timestamp(ts + 10, 0).unwrap();
+        let (status, response) = h
+            .send(request(
+                "/events",
+                &[
+                    ("content-type", "application/json"),
+                    ("webhook-id", id),
+                    ("webhook-timestamp", &ts.to_string()),
+                    ("webhook-signature", &format!("v1,bm90LWl0 {signature}")),
+                ],
+                body.as_bytes(),
+                now,
+            ))
+            .await;
+        // the signature is accepted; the vector bodies are not Journey events
+        assert_eq!(status, 400, "{response}");
+        assert_ne!(error_of(&response).0, "bad_signature");
+    }
+}
+
+// ---- Stripe ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_paid_invoice_is_queued_as_a_payment_for_the_metadata_customer() {
+    let h = Harness::new();
+    let (status, body) = h
+        .stripe(
+            &stripe_event("invoice.paid", paid_invoice()),
+            t(NOW),
+            t(NOW),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["queued"],
+        json!(["stripe:evt_1Pgc76B7WZ01zgkWwyRHS12y"])
+    );
+    let messages = h.queue().taken();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.event.customer_id.as_str(), "cust-1001");
+    assert_eq!(m.event.source, Source::Stripe);
+    assert_eq!(m.received_at, t(NOW));
+    assert_eq!(m.event.profile.email.as_deref(), Some("kim@example.com"));
+    match &m.event.kind {
+        EventKind::PaymentSucceeded { amount } => {
+            assert_eq!((amount.amount, amount.currency.as_str()), (37400, "KRW"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.group_id(), "cust-1001");
+}
+
+#[tokio::test]
+async fn every_mapped_stripe_type_becomes_its_canonical_event() {
+    let cases = [
+        (
+            "checkout.session.completed",
+            json!({"mode": "payment", "payment_status": "paid", "amount_total": 5000, "currency": "usd", "client_reference_id": "cust-1", "customer_details": {"email": "a@example.com"}, "locale": "ko"}),
+            "payment_succeeded",
+        ),
+        (
+            "checkout.session.completed",
+            json!({"mode": "subscription", "payment_status": "no_payment_required", "currency": "usd", "client_reference_id": "cust-1"}),
+            "signed_up",
+        ),
+        (
+            "invoice.payment_failed",
+            json!({"customer": "cus_1", "amount_due": 5000, "currency": "usd"}),
+            "payment_failed",
+        ),
+        (
+            "charge.refunded",
+            json!({"customer": "cus_1", "currency": "usd", "refunds": {"data": [{"reason": "requested_by_customer"}]}}),
+            "refund_requested",
+        ),
+        (
+            "customer.subscription.deleted",
+            json!({"customer": "cus_1", "cancellation_details": {"feedback": "too_expensive"}}),
+            "subscription_cancelled",
+        ),
+        (
+            "customer.subscription.trial_will_end",
+            json!({"customer": "cus_1", "trial_end": 1_794_000_000}),
+            "trial_ending",
+        ),
+        (
+            "invoice.upcoming",
+            json!({"customer": "cus_1", "next_payment_attempt": 1_794_000_000, "currency": "usd"}),
+            "renewal_upcoming",
+        ),
+    ];
+    for (kind, object, expected) in cases {
+        let h = Harness::new();
+        let (status, body) = h.stripe(&stripe_event(kind, object), t(NOW), t(NOW)).await;
+        assert_eq!(status, 200, "{kind}: {body}");
+        let messages = h.queue().taken();
+        assert_eq!(messages.len(), 1, "{kind}");
+        assert_eq!(messages[0].event.kind.name(), expected, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn the_customer_id_follows_the_documented_order() {
+    let cases = [
+        (
+            json!({"metadata": {"customer_id": "m"}, "client_reference_id": "r", "customer": "cus_1"}),
+            "m",
+        ),
+        (
+            json!({"client_reference_id": "r", "customer": "cus_1"}),
+            "r",
+        ),
+        (
+            json!({"parent": {"subscription_details": {"metadata": {"customer_id": "s"}}}, "customer": "cus_1"}),
+            "s",
+        ),
+        (json!({"customer": "cus_1"}), "cus_1"),
+    ];
+    for (mut object, expected) in cases {
+        object["amount_due"] = json!(100);
+        object["currency"] = json!("usd");
+        let h = Harness::new();
+        h.stripe(
+            &stripe_event("invoice.payment_failed", object),
+            t(NOW),
+            t(NOW),
+        )
+        .await;
+        assert_eq!(h.queue().taken()[0].event.customer_id.as_str(), expected);
+    }
+}
+
+#[tokio::test]
+async fn unknown_and_unusable_stripe_events_are_acknowledged_and_ignored() {
+    let cases = [
+        stripe_event("customer.created", json!({"id": "cus_1"})),
+        stripe_event(
+            "invoice.paid",
+            json!({"customer": "cus_1", "amount_paid": 0, "currency": "usd"}),
+        ),
+        stripe_event(
+            "checkout.session.completed",
+            json!({"mode": "payment", "payment_status": "unpaid", "currency": "usd", "customer": "cus_1"}),
+        ),
+        stripe_event(
+            "invoice.payment_failed",
+            json!({"amount_due": 1, "currency": "usd"}),
+        ),
+    ];
+    for body in cases {
+        let h = Harness::new();
+        let (status, response) = h.stripe(&body, t(NOW), t(NOW)).await;
+        assert_eq!(status, 200, "{response}");
+        assert!(response["ignored"].is_string(), "{response}");
+        assert!(h.queue().taken().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn any_rotated_stripe_secret_and_any_v1_value_verify() {
+    let h = Harness::new();
+    let body = stripe_event("invoice.paid", paid_invoice());
+    let ts = t(NOW).timestamp();
+    let good = stripe_header(&h.stripe_secret, ts, &body);
+    let v1 = good.split_once(",v1=").unwrap().1;
+    let header = format!("t={ts},v1={},v0=abc,v1={v1}", "00".repeat(32));
+    let (status, _) = h
+        .send(request(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/json"),
+                ("stripe-signature", &header),
+            ],
+            &body,
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_base64_encoded_body_is_verified_on_its_decoded_bytes() {
+    let h = Harness::new();
+    let body = stripe_event("invoice.paid", paid_invoice());
+    let header = stripe_header(&h.stripe_secret, t(NOW).timestamp(), &body);
+    let mut r = request(
+        "/webhooks/stripe",
+        &[
+            ("content-type", "application/json"),
+            ("stripe-signature", &header),
+        ],
+        &body,
+        t(NOW),
+    );
+    r.body = Some(STANDARD.encode(&body));
+    r.is_base64_encoded = true;
+    let (status, response) = h.send(r).await;
+    assert_eq!(status, 200, "{response}");
+}
+
+// ---- error responses --------------------------------------------------------------------
+
+#[tokio::test]
+async fn signature_errors_are_401_and_stale_timestamps_400() {
+    let h = Harness::new();
+    let body = stripe_event("invoice.paid", paid_invoice());
+    let missing = h
+        .send(request(
+            "/webhooks/stripe",
+            &[("content-type", "application/json")],
+            &body,
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(
+        (missing.0, error_of(&missing.1)),
+        (401, ("missing_signature", Some("stripe-signature")))
+    );
+
+    let forged = stripe_header(&generated_secret("attacker"), t(NOW).timestamp(), &body);
+    let bad = h
+        .send(request(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/json"),
+                ("stripe-signature", &forged),
+            ],
+            &body,
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(
+        (bad.0, error_of(&bad.1)),
+        (401, ("bad_signature", Some("stripe-signature")))
+    );
+
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    let header = stripe_header(&h.stripe_secret, t(NOW).timestamp(), &body);
+    let changed = h
+        .send(request(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/json"),
+                ("stripe-signature", &header),
+            ],
+            &tampered,
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(changed.0, 401, "the signature covers the raw bytes");
+
+    for skew in [-301, 301] {
+        let stale = h
+            .stripe(&body, t(NOW) + Duration::seconds(skew), t(NOW))
+            .await;
+        assert_eq!(
+            (stale.0, error_of(&stale.1)),
+            (400, ("stale_timestamp", Some("stripe-signature")))
+        );
+        let stale = h
+            .app(b"{}", "msg_1", t(NOW) + Duration::seconds(skew), t(NOW))
+            .await;
+        assert_eq!(
+            (stale.0, error_of(&stale.1)),
+            (400, ("stale_timestamp", Some("webhook-timestamp")))
+        );
+    }
+    let edge = h
+        .stripe(&body, t(NOW) - Duration::seconds(300), t(NOW))
+        .await;
+    assert_eq!(edge.0, 200);
+
+    let no_id = h
+        .send(request(
+            "/events",
+            &[
+                ("content-type", "application/json"),
+                ("webhook-timestamp", "1"),
+                ("webhook-signature", "v1,AAAA"),
+            ],
+            b"{}",
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(
+        (no_id.0, error_of(&no_id.1)),
+        (401, ("missing_signature", Some("webhook-id")))
+    );
+    let wrong = standard_signature(
+        &generated_secret("attacker"),
+        "msg_1",
+        t(NOW).timestamp(),
+        b"{}",
+    );
+    let forged = h
+        .send(request(
+            "/events",
+            &[
+                ("content-type", "application/json"),
+                ("webhook-id", "msg_1"),
+                ("webhook-timestamp", &t(NOW).timestamp().to_string()),
+                ("webhook-signature", &wrong),
+            ],
+            b"{}",
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(
+        (forged.0, error_of(&forged.1)),
+        (401, ("bad_signature", Some("webhook-signature")))
+    );
+    assert!(
+        h.queue().taken().len() == 1,
+        "only the in-tolerance edge case was queued"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_schema_violations_size_and_content_type_are_refused() {
+    let h = Harness::new();
+    let malformed = h.app(b"{not json", "msg_1", t(NOW), t(NOW)).await;
+    assert_eq!(
+        (malformed.0, error_of(&malformed.1).0),
+        (400, "malformed_json")
+    );
+
+    let cases = [
+        (json!({"type": "login", "occurred_at": NOW}), "customer_id"),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": "yesterday"}),
+            "occurred_at",
+        ),
+        (
+            json!({"type": "teleported", "customer_id": "c", "occurred_at": NOW}),
+            "type",
+        ),
+        (
+            json!({"type": "nps_response", "customer_id": "c", "occurred_at": NOW}),
+            "score",
+        ),
+        (
+            json!({"type": "nps_response", "customer_id": "c", "occurred_at": NOW, "score": 11}),
+            "score",
+        ),
+        (
+            json!({"type": "content_viewed", "customer_id": "c", "occurred_at": NOW}),
+            "seconds",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "score": 3}),
+            "score",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c d", "occurred_at": NOW}),
+            "customer_id",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "email": "nope"}),
+            "email",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "time_zone": "Mars/Olympus"}),
+            "time_zone",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": "2026-11-03T09:00:00Z"}),
+            "occurred_at",
+        ),
+        (
+            json!({"type": "check_due", "customer_id": "c", "occurred_at": NOW}),
+            "type",
+        ),
+    ];
+    for (event, field) in cases {
+        let (status, body) = h
+            .app(event.to_string().as_bytes(), "msg_2", t(NOW), t(NOW))
+            .await;
+        assert_eq!(status, 400, "{event}: {body}");
+        assert_eq!(
+            error_of(&body),
+            ("invalid_field", Some(field)),
+            "{event}: {body}"
+        );
+    }
+
+    let big = format!(
+        "[{}]",
+        vec![
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "id": "x".repeat(100)})
+                .to_string();
+            2000
+        ]
+        .join(",")
+    );
+    let (status, body) = h.app(big.as_bytes(), "msg_3", t(NOW), t(NOW)).await;
+    assert_eq!((status, error_of(&body).0), (413, "payload_too_large"));
+
+    let header = stripe_header(&h.stripe_secret, t(NOW).timestamp(), b"a=b");
+    let (status, body) = h
+        .send(request(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("stripe-signature", &header),
+            ],
+            b"a=b",
+            t(NOW),
+        ))
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (415, ("unsupported_media_type", Some("content-type")))
+    );
+
+    let (status, body) = h.send(request("/nowhere", &[], b"", t(NOW))).await;
+    assert_eq!((status, error_of(&body).0), (404, "not_found"));
+    assert!(h.queue().taken().is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_is_accepted_whole_or_refused_whole_naming_the_bad_index() {
+    let h = Harness::new();
+    let mut batch: Vec<Value> = (0..100)
+        .map(|i| json!({"type": "login", "customer_id": format!("c{}", i % 7), "occurred_at": NOW}))
+        .collect();
+    let (status, body) = h
+        .app(
+            json!(batch).to_string().as_bytes(),
+            "msg_batch",
+            t(NOW),
+            t(NOW),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["accepted"], 100);
+    let messages = h.queue().taken();
+    assert_eq!(messages.len(), 100);
+    assert_eq!(messages[42].event.id.as_str(), "app:msg_batch:42");
+
+    batch[57] =
+        json!({"type": "nps_response", "customer_id": "c", "occurred_at": NOW, "score": 12});
+    let (status, body) = h
+        .app(
+            json!(batch).to_string().as_bytes(),
+            "msg_bad",
+            t(NOW),
+            t(NOW),
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (400, ("invalid_field", Some("[57].score")))
+    );
+    assert!(h.queue().taken().is_empty(), "nothing half-accepted");
+
+    batch.push(json!({"type": "login", "customer_id": "c", "occurred_at": NOW}));
+    let (status, body) = h
+        .app(
+            json!(batch).to_string().as_bytes(),
+            "msg_101",
+            t(NOW),
+            t(NOW),
+        )
+        .await;
+    assert_eq!((status, error_of(&body).0), (400, "invalid_batch"));
+    let (status, _) = h.app(b"[]", "msg_empty", t(NOW), t(NOW)).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn an_unreachable_queue_answers_503_so_the_sender_retries() {
+    let h = Harness::new();
+    *h.queue().fail.lock().unwrap() = Some(true);
+    let (status, body) = h
+        .stripe(
+            &stripe_event("invoice.paid", paid_invoice()),
+            t(NOW),
+            t(NOW),
+        )
+        .await;
+    assert_eq!((status, error_of(&body).0), (503, "queue_unavailable"));
+    let login = json!({"type": "login", "customer_id": "c", "occurred_at": NOW});
+    let (status, _) = h
+        .app(login.to_string().as_bytes(), "msg_1", t(NOW), t(NOW))
+        .await;
+    assert_eq!(status, 503);
+}
+
+#[tokio::test]
+async fn a_route_without_its_secret_answers_503_not_configured() {
+    let ingest = Ingest::new(MemoryQueue::default(), WebhookKeys::default());
+    let (status, body) = parse(
+        ingest
+            .handle(request(
+                "/webhooks/stripe",
+                &[("content-type", "application/json")],
+                b"{}",
+                t(NOW),
+            ))
+            .await,
+    );
+    assert_eq!((status, error_of(&body).0), (503, "not_configured"));
+}
+
+#[tokio::test]
+async fn app_events_carry_their_own_ids_or_the_webhook_id_and_profile_fields() {
+    let h = Harness::new();
+    let event = json!({
+        "type": "signed_up", "customer_id": "cust-9", "occurred_at": NOW, "plan": "lead",
+        "email": "lee@example.com", "locale": "ko", "time_zone": "Asia/Seoul", "program": "english-12w",
+        "owner": {"id": "tutor-7", "name": "박서연", "slack_id": "U0TUTOR7"}
+    });
+    let (status, body) = h
+        .app(event.to_string().as_bytes(), "msg_abc", t(NOW), t(NOW))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let m = &h.queue().taken()[0];
+    assert_eq!(m.event.id.as_str(), "app:msg_abc");
+    assert_eq!(m.event.profile.program.as_deref(), Some("english-12w"));
+    assert_eq!(
+        m.event
+            .profile
+            .owner
+            .as_ref()
+            .and_then(|o| o.slack_id.as_deref()),
+        Some("U0TUTOR7")
+    );
+
+    let own =
+        json!({"type": "login", "customer_id": "cust-9", "occurred_at": NOW, "id": "login-77"});
+    h.app(own.to_string().as_bytes(), "msg_def", t(NOW), t(NOW))
+        .await;
+    assert_eq!(h.queue().taken()[0].event.id.as_str(), "app:login-77");
+}
+
+// ---- fixtures ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_api_gateway_fixtures_in_events_get_their_documented_status() {
+    // The fixtures are signed with the public test vectors' keys (see events/README.md).
+    let h = Harness::with(
+        vec!["whsec_test_secret".into()],
+        vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
+        String::new(),
+        String::new(),
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/ingest");
+    let expected = [
+        ("stripe-invoice-paid", 200, 1),
+        ("stripe-payment-failed", 200, 1),
+        ("stripe-charge-refunded-base64", 200, 1),
+        ("stripe-bad-signature", 401, 0),
+        ("stripe-stale", 400, 0),
+        ("app-login", 202, 1),
+        ("app-batch", 202, 5),
+        ("app-batch-invalid", 400, 0),
+        ("app-bad-signature", 401, 0),
+        ("app-stale", 400, 0),
+    ];
+    for (name, status, queued) in expected {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("fixture");
+        let request: ApiGatewayV2httpRequest =
+            serde_json::from_str(&text).expect("an API Gateway v2 event");
+        let (got, body) = h.send(request).await;
+        assert_eq!(got, status, "{name}: {body}");
+        assert_eq!(h.queue().taken().len(), queued, "{name}");
+    }
+}

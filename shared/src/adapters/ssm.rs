@@ -1,0 +1,53 @@
+//! SSM Parameter Store: secrets as SecureString parameters under one prefix.
+
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+
+use crate::ports::{SecretError, SecretSource};
+
+#[derive(Clone, Debug)]
+pub struct SsmSecrets {
+    client: Client,
+    prefix: String,
+}
+
+impl SsmSecrets {
+    /// Secrets are read from `<prefix>/<name>`, e.g. `/journey/prod/stripe-webhook`.
+    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        SsmSecrets {
+            client,
+            prefix: prefix.into().trim_end_matches('/').to_string(),
+        }
+    }
+}
+
+impl SecretSource for SsmSecrets {
+    async fn secret(&self, name: &str) -> Result<String, SecretError> {
+        let parameter = format!("{}/{name}", self.prefix);
+        let out = self
+            .client
+            .get_parameter()
+            .name(&parameter)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| match &e {
+                SdkError::ServiceError(se) if se.err().code() == Some("ParameterNotFound") => {
+                    SecretError::Missing {
+                        name: name.to_string(),
+                        hint: format!("create the SecureString parameter {parameter}"),
+                    }
+                }
+                _ => SecretError::Unavailable {
+                    name: name.to_string(),
+                    reason: format!("{parameter}: {e}"),
+                },
+            })?;
+        out.parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| SecretError::Missing {
+                name: name.to_string(),
+                hint: format!("parameter {parameter} has no value"),
+            })
+    }
+}

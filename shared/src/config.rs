@@ -1,0 +1,38 @@
+//! Typed configuration from environment variables, read once at start-up. A missing or bad
+//! variable fails the cold start with a message naming it, instead of failing later per request.
+
+use std::str::FromStr;
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(String),
+    #[error("environment variable {name}: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+/// A variable that must be set and non-empty.
+pub fn required(name: &str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError::Missing(name.to_string())),
+    }
+}
+
+/// A variable parsed as `T`, or `default` when unset.
+pub fn parsed_or<T: FromStr>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })
+        }
+        _ => Ok(default),
+    }
+}
