@@ -36,3 +36,24 @@ where
         _ => Ok(default),
     }
 }
+
+/// The rules: the file named by `RULES_FILE` if set, else the `infra/rules.toml` built into the
+/// binary. A bad file fails start-up naming the key.
+pub fn rules() -> Result<crate::domain::Rules, ConfigError> {
+    match std::env::var("RULES_FILE") {
+        Ok(path) if !path.trim().is_empty() => {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+                name: "RULES_FILE".into(),
+                reason: format!("{path}: {e}"),
+            })?;
+            crate::domain::Rules::from_toml(&text).map_err(|e| ConfigError::Invalid {
+                name: "RULES_FILE".into(),
+                reason: format!("{path}: {e}"),
+            })
+        }
+        _ => crate::domain::Rules::embedded().map_err(|e| ConfigError::Invalid {
+            name: "RULES_FILE".into(),
+            reason: format!("built-in rules: {e}"),
+        }),
+    }
+}

@@ -9,6 +9,7 @@ pub mod messages;
 pub mod ports;
 pub mod secrets;
 pub mod service;
+pub mod sqs_batch;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

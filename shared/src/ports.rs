@@ -174,3 +174,21 @@ pub enum SecretError {
 pub trait SecretSource: Send + Sync {
     fn secret(&self, name: &str) -> impl Future<Output = Result<String, SecretError>> + Send;
 }
+
+/// The message queues: e-mail (customer and owner) and Slack interventions.
+pub trait InterventionQueue: Send + Sync {
+    /// Sends every intervention to its channel's queue, or fails; re-sending is safe.
+    fn send(
+        &self,
+        interventions: &[crate::domain::Intervention],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// The bus for domain events (`stage_changed`, `risk_changed`, `intervention_planned` …).
+pub trait EventBus: Send + Sync {
+    /// Publishes every event, or fails; consumers deduplicate by the event's `id`.
+    fn publish(
+        &self,
+        events: &[crate::domain::DomainEvent],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}

@@ -16,6 +16,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use journey::adapters::dynamodb::{DynamoStore, schema};
 
+pub mod stack;
 pub mod template;
 
 /// The emulator's address, starting it if needed.

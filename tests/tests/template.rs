@@ -37,24 +37,87 @@ fn the_table_in_the_template_matches_the_one_the_code_creates() {
 }
 
 #[test]
-fn the_events_queue_in_the_template_matches_the_one_the_code_creates() {
-    use journey::adapters::sqs::{DLQ_RETENTION_SECONDS, EVENTS_QUEUE};
+fn the_queues_in_the_template_match_the_ones_the_code_creates() {
+    use journey::adapters::sqs::{DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE};
     let template = template();
-    let queue = properties(&template, EVENTS_QUEUE.logical_id);
-    assert_eq!(queue["FifoQueue"].as_bool(), Some(EVENTS_QUEUE.fifo));
-    assert_eq!(
-        queue["VisibilityTimeout"].as_u64(),
-        Some(u64::from(EVENTS_QUEUE.visibility_timeout_seconds))
-    );
-    assert_eq!(
-        queue["RedrivePolicy"]["maxReceiveCount"].as_u64(),
-        Some(u64::from(EVENTS_QUEUE.max_receive_count))
-    );
-    let dlq = properties(&template, "EventsDeadLetterQueue");
-    assert_eq!(
-        dlq["MessageRetentionPeriod"].as_u64(),
-        Some(u64::from(DLQ_RETENTION_SECONDS))
-    );
+    for spec in [EVENTS_QUEUE, EMAIL_QUEUE, SLACK_QUEUE] {
+        let queue = properties(&template, spec.logical_id);
+        assert_eq!(
+            queue["FifoQueue"].as_bool().unwrap_or(false),
+            spec.fifo,
+            "{}",
+            spec.logical_id
+        );
+        assert_eq!(
+            queue["VisibilityTimeout"].as_u64(),
+            Some(u64::from(spec.visibility_timeout_seconds)),
+            "{}",
+            spec.logical_id
+        );
+        assert_eq!(
+            queue["RedrivePolicy"]["maxReceiveCount"].as_u64(),
+            Some(u64::from(spec.max_receive_count))
+        );
+        let dlq_id = spec.logical_id.replace("Queue", "DeadLetterQueue");
+        let dlq = properties(&template, &dlq_id);
+        assert_eq!(
+            dlq["MessageRetentionPeriod"].as_u64(),
+            Some(u64::from(DLQ_RETENTION_SECONDS)),
+            "{dlq_id}"
+        );
+    }
+}
+
+/// A consumer's visibility timeout is at least 6 × its timeout, so a message being worked on
+/// is not delivered to a second worker.
+#[test]
+fn queue_visibility_covers_six_consumer_timeouts() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let global_timeout = template["Globals"]["Function"]["Timeout"]
+        .as_u64()
+        .unwrap_or(3);
+    for function in resources
+        .values()
+        .filter(|r| text(&r["Type"]) == "AWS::Serverless::Function")
+    {
+        let timeout = function["Properties"]["Timeout"]
+            .as_u64()
+            .unwrap_or(global_timeout);
+        let events = function["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for event in events.values().filter(|e| text(&e["Type"]) == "SQS") {
+            let queue_ref = &event["Properties"]["Queue"];
+            let logical = queue_logical_id(queue_ref);
+            let visibility = properties(&template, &logical)["VisibilityTimeout"]
+                .as_u64()
+                .unwrap_or(30);
+            assert!(
+                visibility >= 6 * timeout,
+                "{logical}: {visibility} s < 6 × {timeout} s"
+            );
+            assert!(
+                event["Properties"]["FunctionResponseTypes"]
+                    .as_sequence()
+                    .is_some_and(|s| s.iter().any(|t| text(t) == "ReportBatchItemFailures")),
+                "{logical} consumer must report partial batch failures"
+            );
+        }
+    }
+}
+
+/// `!GetAtt Name.Arn` → `Name`.
+fn queue_logical_id(value: &serde_norway::Value) -> String {
+    match value {
+        serde_norway::Value::Tagged(tagged) => text(&tagged.value)
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        other => text(other),
+    }
 }
 
 /// Every function crate has a resource building its binary, and every environment variable

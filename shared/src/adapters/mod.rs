@@ -2,5 +2,6 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod sqs;
 pub mod ssm;

@@ -366,9 +366,12 @@ impl<'a> Transition<'a> {
         }
     }
 
+    /// Engaged when active on enough days of the window ending with the newest activity seen
+    /// (not this event's day: a late event must not hide the days after it).
     fn maybe_engage(&mut self) {
         let e = &self.policy.engagement;
-        let days = self.c.activity.active_days(self.at, e.window_days.into());
+        let end = self.c.activity.last_at.unwrap_or(self.at).max(self.at);
+        let days = self.c.activity.active_days(end, e.window_days.into());
         if days >= e.min_active_days {
             let why = format!("active on {days} of the last {} days", e.window_days);
             self.set_stage(Stage::Engaged, &why);
@@ -439,6 +442,12 @@ impl<'a> Transition<'a> {
     /// The sweep's tick: send what is due, then escalate by the clock and the score.
     fn check(&mut self) {
         let Some(stage) = self.c.stage else { return };
+        let days = self.days_inactive();
+        if !stage.is_terminal() && days >= f64::from(self.policy.inactivity.churn_days) {
+            // churning cancels whatever was scheduled and registers the win-back instead
+            self.churn(ChurnReason::Inactivity, None);
+            return;
+        }
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.c.scheduled)
             .into_iter()
             .partition(|s| s.due_at <= self.now);
@@ -447,11 +456,6 @@ impl<'a> Transition<'a> {
             self.plan(s.trigger, &s.occasion);
         }
         if stage.is_terminal() {
-            return;
-        }
-        let days = self.days_inactive();
-        if days >= f64::from(self.policy.inactivity.churn_days) {
-            self.churn(ChurnReason::Inactivity, None);
             return;
         }
         self.rescore();

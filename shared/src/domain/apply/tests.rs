@@ -685,3 +685,22 @@ fn a_login_from_before_the_escalation_is_not_a_recovery() {
     assert_eq!(j.customer.risk, RiskLevel::Caution);
     assert!(o.history.is_empty() && o.tallies.is_empty());
 }
+
+#[test]
+fn a_check_that_churns_sends_nothing_that_was_scheduled_for_the_customer() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z"); // NPS survey scheduled for Dec 1
+    let o = j.check("2026-12-02T09:00:00Z"); // 31 days quiet: churned first
+    assert_eq!(j.stage(), Some(Stage::Churned));
+    assert!(
+        Journey::templates(&o).is_empty(),
+        "{:?}",
+        Journey::templates(&o)
+    );
+    assert!(
+        j.customer
+            .scheduled
+            .iter()
+            .all(|s| s.trigger == Trigger::WinBack)
+    );
+}

@@ -1,0 +1,204 @@
+//! The one SQS batch helper every SQS-triggered function uses: one span per message, partial
+//! batch failures (`ReportBatchItemFailures`), and — for FIFO queues — order kept per message
+//! group: after a failure, the group's later messages are handed back untouched, while other
+//! groups carry on.
+
+use std::future::Future;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::stream::{self, StreamExt};
+use tracing::{Instrument, error, info_span, warn};
+
+/// Why a message was not processed. Either way SQS redelivers it, up to the queue's
+/// `maxReceiveCount`, then moves it to the DLQ; `retryable` says whether that is expected to
+/// help, and decides how loudly it is logged.
+#[derive(Debug)]
+pub struct MessageFailure {
+    pub retryable: bool,
+    pub reason: String,
+}
+
+impl MessageFailure {
+    pub fn retryable(reason: impl Into<String>) -> Self {
+        MessageFailure {
+            retryable: true,
+            reason: reason.into(),
+        }
+    }
+
+    /// A poison message: it will reach the DLQ after the queue's receive count.
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        MessageFailure {
+            retryable: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How messages of one batch relate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// FIFO: messages of a group one after the other, stopping at the first failure.
+    PerGroup,
+    /// Standard queue: every message on its own.
+    Independent,
+}
+
+/// Processes `event`'s messages with `handle`, at most `concurrency` groups at a time, and
+/// reports the failed (and held-back) ones.
+pub async fn process_batch<F, Fut>(
+    event: SqsEvent,
+    order: Order,
+    concurrency: usize,
+    handle: F,
+) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), MessageFailure>>,
+{
+    let groups = group(event.records, order);
+    let handle = &handle;
+    let failed: Vec<String> = stream::iter(groups)
+        .map(|messages| process_group(messages, handle))
+        .buffer_unordered(concurrency.max(1))
+        .flat_map(stream::iter)
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}
+
+/// Groups messages by FIFO group, keeping arrival order inside each group.
+fn group(records: Vec<SqsMessage>, order: Order) -> Vec<Vec<SqsMessage>> {
+    let mut groups: Vec<(Option<String>, Vec<SqsMessage>)> = Vec::new();
+    for message in records {
+        let key = match order {
+            Order::PerGroup => message.attributes.get("MessageGroupId").cloned(),
+            Order::Independent => None,
+        };
+        match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, messages)) => messages.push(message),
+            None => groups.push((key, vec![message])),
+        }
+    }
+    groups.into_iter().map(|(_, messages)| messages).collect()
+}
+
+/// Returns the ids of the messages to hand back.
+async fn process_group<F, Fut>(messages: Vec<SqsMessage>, handle: &F) -> Vec<String>
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), MessageFailure>>,
+{
+    let mut failed = Vec::new();
+    for message in messages {
+        let id = message.message_id.clone().unwrap_or_default();
+        if !failed.is_empty() {
+            warn!(message_id = %id, "held back: an earlier message of its group failed");
+            failed.push(id);
+            continue;
+        }
+        let span = info_span!(
+            "message",
+            message_id = %id,
+            customer_id = tracing::field::Empty,
+            event_id = tracing::field::Empty
+        );
+        let result = handle(message).instrument(span.clone()).await;
+        if let Err(failure) = result {
+            let _entered = span.enter();
+            if failure.retryable {
+                warn!(reason = %failure.reason, "message failed; SQS will redeliver it");
+            } else {
+                error!(reason = %failure.reason, "poison message: it goes to the DLQ after the queue's receive count");
+            }
+            failed.push(id);
+        }
+    }
+    failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn message(id: &str, group: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_string());
+        m.body = Some(id.to_string());
+        m.attributes
+            .insert("MessageGroupId".to_string(), group.to_string());
+        m
+    }
+
+    fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = messages;
+        e
+    }
+
+    fn failed(r: &SqsBatchResponse) -> Vec<&str> {
+        let mut ids: Vec<&str> = r
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_failure_holds_back_its_group_and_no_other() {
+        let seen = Mutex::new(Vec::new());
+        let event = batch(vec![
+            message("a1", "A"),
+            message("b1", "B"),
+            message("a2", "A"),
+            message("b2", "B"),
+            message("a3", "A"),
+        ]);
+        let response = process_batch(event, Order::PerGroup, 4, |m| {
+            let body = m.body.unwrap_or_default();
+            seen.lock().unwrap().push(body.clone());
+            async move {
+                if body == "a2" {
+                    Err(MessageFailure::retryable("boom"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        assert_eq!(failed(&response), vec!["a2", "a3"]);
+        let seen = seen.into_inner().unwrap();
+        assert!(!seen.contains(&"a3".to_string()), "a3 was not attempted");
+        assert!(seen.contains(&"b2".to_string()));
+    }
+
+    #[tokio::test]
+    async fn independent_messages_fail_alone() {
+        let event = batch(vec![
+            message("x", "G"),
+            message("y", "G"),
+            message("z", "G"),
+        ]);
+        let response = process_batch(event, Order::Independent, 2, |m| async move {
+            if m.body.as_deref() == Some("x") {
+                Err(MessageFailure::permanent("poison"))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(failed(&response), vec!["x"]);
+    }
+}

@@ -1,0 +1,151 @@
+//! A whole back end in the emulator — table, events queue, e-mail and Slack queues, bus (with a
+//! capture queue subscribed to it) — and the transition worker wired to it, as in AWS.
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::eventbridge::{EventBridgeBus, create_bus};
+use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsInterventionQueues, create_queue};
+use journey::domain::{DomainEvent, Intervention, Rules};
+use journey::messages::EventMessage;
+use transition::Transition;
+
+use crate::{drain, fresh_store, sdk_config, unique};
+
+pub type Worker<Q = SqsInterventionQueues, B = EventBridgeBus> = Transition<DynamoStore, Q, B>;
+
+pub struct Stack {
+    pub store: DynamoStore,
+    pub queues: SqsInterventionQueues,
+    pub bus: EventBridgeBus,
+    pub email_url: String,
+    pub slack_url: String,
+    /// Receives every domain event published on the bus.
+    pub bus_capture_url: String,
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        let config = sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        let email = create_queue(&sqs, &EMAIL_QUEUE, &unique("email"))
+            .await
+            .expect("email queue");
+        let slack = create_queue(&sqs, &SLACK_QUEUE, &unique("slack"))
+            .await
+            .expect("slack queue");
+        let bus_name = unique("bus");
+        create_bus(&events, &bus_name).await.expect("bus");
+        let capture = sqs
+            .create_queue()
+            .queue_name(unique("capture"))
+            .send()
+            .await
+            .expect("capture queue")
+            .queue_url
+            .unwrap_or_default();
+        let capture_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&capture)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("capture arn")
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .unwrap_or_default();
+        events
+            .put_rule()
+            .name("capture-all")
+            .event_bus_name(&bus_name)
+            .event_pattern(r#"{"source": ["journey"]}"#)
+            .send()
+            .await
+            .expect("rule");
+        events
+            .put_targets()
+            .rule("capture-all")
+            .event_bus_name(&bus_name)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("capture")
+                    .arn(capture_arn)
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("targets");
+        Stack {
+            store: fresh_store().await,
+            queues: SqsInterventionQueues::new(sqs, &email.url, &slack.url),
+            bus: EventBridgeBus::new(events, bus_name),
+            email_url: email.url,
+            slack_url: slack.url,
+            bus_capture_url: capture,
+        }
+    }
+
+    pub fn worker(&self) -> Worker {
+        self.worker_with(self.queues.clone(), self.bus.clone())
+    }
+
+    pub fn worker_with<Q, B>(&self, queues: Q, bus: B) -> Worker<Q, B>
+    where
+        Q: journey::ports::InterventionQueue,
+        B: journey::ports::EventBus,
+    {
+        Transition::new(
+            self.store.clone(),
+            queues,
+            bus,
+            Rules::embedded().expect("rules"),
+        )
+    }
+
+    /// Interventions waiting on the e-mail and Slack queues (taken off them).
+    pub async fn sent(&self) -> Vec<Intervention> {
+        let mut all = Vec::new();
+        for url in [&self.email_url, &self.slack_url] {
+            for m in drain(url).await {
+                all.push(serde_json::from_str(m.body().unwrap_or_default()).expect("intervention"));
+            }
+        }
+        all
+    }
+
+    /// Domain events published on the bus (taken off the capture queue).
+    pub async fn published(&self) -> Vec<DomainEvent> {
+        drain(&self.bus_capture_url)
+            .await
+            .iter()
+            .map(|m| {
+                let envelope: serde_json::Value =
+                    serde_json::from_str(m.body().unwrap_or_default())
+                        .expect("EventBridge envelope");
+                serde_json::from_value(envelope["detail"].clone()).expect("domain event")
+            })
+            .collect()
+    }
+}
+
+/// Messages as Lambda's SQS event source hands them over from the events FIFO queue.
+pub fn sqs_event(messages: &[EventMessage]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages.iter().map(sqs_message).collect();
+    event
+}
+
+pub fn sqs_message(message: &EventMessage) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(format!("msg-{}", message.dedup_id()));
+    m.body = Some(serde_json::to_string(message).expect("serializable"));
+    m.attributes
+        .insert("MessageGroupId".into(), message.group_id().to_string());
+    m.attributes
+        .insert("MessageDeduplicationId".into(), message.dedup_id());
+    m
+}
