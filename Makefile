@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test venv fmt lint
+.PHONY: test venv fmt lint sweep-scale
 
 ## Every check and test, against a local AWS emulator started and stopped for the run.
 test:
@@ -14,3 +14,7 @@ fmt:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+## The sweep at scale in the emulator (SWEEP_SCALE_CUSTOMERS, default 100000; 1 % due).
+sweep-scale: venv
+	infra/scripts/with-emulator.sh cargo test --release -p journey-tests --test sweep_scale -- --ignored --nocapture

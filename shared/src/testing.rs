@@ -54,15 +54,7 @@ impl Events {
 
     /// The sweep's tick for this customer at `at`, with the id the sweep gives it.
     pub fn check(&self, at: DateTime<Utc>) -> Event {
-        Event {
-            id: EventId::new(format!("check:{}:{}", self.customer, at.to_rfc3339()))
-                .unwrap_or_else(|e| panic!("{e}")),
-            customer_id: self.customer.clone(),
-            occurred_at: at,
-            source: Source::Sweep,
-            kind: EventKind::CheckDue,
-            profile: Profile::default(),
-        }
+        Event::check_due(self.customer.clone(), at, at)
     }
 }
 

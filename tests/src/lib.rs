@@ -5,16 +5,14 @@
 //! project's venv (`make venv`) on a free loopback port, and it dies with the test process.
 //! Tests isolate themselves by creating resources under unique names, never by resetting.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use journey::adapters::dynamodb::{DynamoStore, schema};
+use journey_local::emulator::Moto;
 
 pub mod stack;
 pub mod template;
@@ -37,52 +35,24 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn start_moto() -> String {
-    let moto = workspace_root().join(".venv/bin/moto_server");
-    assert!(
-        moto.exists(),
-        "no emulator: set JOURNEY_EMULATOR_URL or run `make venv` to install moto into .venv"
-    );
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    // Spawned from a thread that lives as long as the emulator: the child is asked to die
-    // with its parent thread (PR_SET_PDEATHSIG), so no emulator outlives the tests.
-    std::thread::spawn(move || {
-        let mut command = Command::new(moto);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
+    let root = workspace_root();
+    let log = std::env::temp_dir().join(format!("journey-tests-moto-{}.log", std::process::id()));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Started from a thread that lives as long as the emulator: the child dies with it.
+    std::thread::spawn(move || match Moto::start(&root, 0, &log) {
+        Ok(moto) => {
+            let _ = sender.send(Ok(moto.url()));
+            moto.wait();
         }
-        let mut child = command.spawn().expect("start moto_server");
-        // Blocks for the life of the process; the emulator dies with it.
-        let _ = child.wait();
+        Err(e) => {
+            let _ = sender.send(Err(e.to_string()));
+        }
     });
-    wait_until_listening(port);
-    url
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn wait_until_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    match receiver.recv() {
+        Ok(Ok(url)) => url,
+        Ok(Err(e)) => panic!("no emulator: {e} (or set JOURNEY_EMULATOR_URL)"),
+        Err(e) => panic!("emulator thread died: {e}"),
     }
-    panic!("moto_server did not listen on port {port} within 30 s");
 }
 
 /// SDK configuration pointing at the emulator, with throwaway credentials.

@@ -4,7 +4,9 @@
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use journey::adapters::dynamodb::DynamoStore;
 use journey::adapters::eventbridge::{EventBridgeBus, create_bus};
-use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsInterventionQueues, create_queue};
+use journey::adapters::sqs::{
+    EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues, create_queue,
+};
 use journey::domain::{DomainEvent, Intervention, Rules};
 use journey::messages::EventMessage;
 use transition::Transition;
@@ -21,6 +23,8 @@ pub struct Stack {
     pub slack_url: String,
     /// Receives every domain event published on the bus.
     pub bus_capture_url: String,
+    pub events_url: String,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl Stack {
@@ -79,7 +83,12 @@ impl Stack {
             .send()
             .await
             .expect("targets");
+        let events_queue = create_queue(&sqs, &EVENTS_QUEUE, &unique("events"))
+            .await
+            .expect("events queue");
         Stack {
+            events_url: events_queue.url,
+            sqs: sqs.clone(),
             store: fresh_store().await,
             queues: SqsInterventionQueues::new(sqs, &email.url, &slack.url),
             bus: EventBridgeBus::new(events, bus_name),
@@ -104,6 +113,36 @@ impl Stack {
             bus,
             Rules::embedded().expect("rules"),
         )
+    }
+
+    /// The sweep, reading this stack's table and writing to its events queue.
+    pub fn sweep(&self) -> sweep::Sweep<DynamoStore, SqsEventQueue> {
+        sweep::Sweep::new(
+            self.store.clone(),
+            SqsEventQueue::new(self.sqs.clone(), &self.events_url),
+        )
+    }
+
+    /// Hands everything on the events queue to `worker`, as the event source would, until the
+    /// queue is empty; returns how many messages were processed.
+    pub async fn settle<Q, B>(&self, worker: &Worker<Q, B>) -> usize
+    where
+        Q: journey::ports::InterventionQueue,
+        B: journey::ports::EventBus,
+    {
+        let mut poller = journey_local::poller::Poller::new(self.sqs.clone(), &self.events_url);
+        poller.wait_seconds = 0;
+        let mut total = 0;
+        loop {
+            let n = poller
+                .run_once(|event| worker.handle_batch(event))
+                .await
+                .expect("poll the events queue");
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
     }
 
     /// Interventions waiting on the e-mail and Slack queues (taken off them).

@@ -23,6 +23,23 @@ pub struct Event {
     pub profile: Profile,
 }
 
+impl Event {
+    /// The sweep's tick for a customer whose check was due at `due_at`, applied as of `now`.
+    /// Its id names the due time, so overlapping sweeps emit the same check and it applies once.
+    pub fn check_due(customer_id: CustomerId, due_at: DateTime<Utc>, now: DateTime<Utc>) -> Event {
+        let due = due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        Event {
+            // a customer id (≤ 128) and a time (20) always fit an event id (≤ 256)
+            id: EventId(format!("check:{customer_id}:{due}")),
+            customer_id,
+            occurred_at: now,
+            source: Source::Sweep,
+            kind: EventKind::CheckDue,
+            profile: Profile::default(),
+        }
+    }
+}
+
 /// Who produced the event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -38,7 +38,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(pub(crate) String);
 
         impl $name {
             /// Validates an id coming from outside.

@@ -44,6 +44,40 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Writes customers as they are, without history, markers or counters: for seeding large
+    /// tables in scale tests and benchmarks only.
+    #[cfg(feature = "test-util")]
+    pub async fn seed(&self, customers: &[Customer]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in customers.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|c| {
+                    let item = codec::customer_item(c, c.version.max(1))?;
+                    let put = PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(Self::rejected)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
     fn rejected(e: impl std::fmt::Display) -> StoreError {
         StoreError::Rejected(e.to_string())
     }

@@ -1,0 +1,94 @@
+//! The local AWS: moto server from the project's venv, on a loopback port, dying with us.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum EmulatorError {
+    #[error("no emulator at {0}: run `make venv` (or `infra/scripts/venv.sh`) to install moto")]
+    NotInstalled(PathBuf),
+    #[error("could not start moto_server: {0}")]
+    Spawn(std::io::Error),
+    #[error("moto_server did not listen on 127.0.0.1:{0} within 30 s (see {1})")]
+    NotListening(u16, PathBuf),
+    #[error("127.0.0.1:{0} is already in use: {1}")]
+    PortInUse(u16, String),
+}
+
+/// A running moto server; stopped when dropped (and, if we die, by the kernel: the child gets
+/// SIGTERM when its parent thread exits).
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    /// Starts `.venv/bin/moto_server` under `root` on `port` (0: any free port), logging to `log`.
+    pub fn start(root: &Path, port: u16, log: &Path) -> Result<Moto, EmulatorError> {
+        let binary = root.join(".venv/bin/moto_server");
+        if !binary.exists() {
+            return Err(EmulatorError::NotInstalled(binary));
+        }
+        let port = if port == 0 { free_port() } else { port };
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+            return Err(EmulatorError::PortInUse(port, e.to_string()));
+        }
+        let log_file = std::fs::File::create(log).map_err(EmulatorError::Spawn)?;
+        let mut command = Command::new(binary);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = command.spawn().map_err(EmulatorError::Spawn)?;
+        let moto = Moto { child, port };
+        if !wait_until_listening(port, Duration::from_secs(30)) {
+            return Err(EmulatorError::NotListening(port, log.to_path_buf()));
+        }
+        Ok(moto)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Blocks until the server exits (for a thread that keeps it alive).
+    pub fn wait(mut self) {
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+pub fn wait_until_listening(port: u16, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
