@@ -1,5 +1,13 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test venv fmt lint sweep-scale
+.PHONY: test dev demo venv fmt lint sweep-scale
+
+## The whole system locally: emulator, resources, gateway on 127.0.0.1:3000, pollers, sweeps.
+dev: venv
+	cargo run --quiet -p journey-local -- run
+
+## Replays events/demo/scenario.json through the gateway (starts the stack if it is not up).
+demo: venv
+	cargo run --quiet -p journey-local -- demo
 
 ## Every check and test, against a local AWS emulator started and stopped for the run.
 test:

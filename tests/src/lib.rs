@@ -35,24 +35,13 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn start_moto() -> String {
-    let root = workspace_root();
+    static MOTO: OnceLock<Moto> = OnceLock::new();
     let log = std::env::temp_dir().join(format!("journey-tests-moto-{}.log", std::process::id()));
-    let (sender, receiver) = std::sync::mpsc::channel();
-    // Started from a thread that lives as long as the emulator: the child dies with it.
-    std::thread::spawn(move || match Moto::start(&root, 0, &log) {
-        Ok(moto) => {
-            let _ = sender.send(Ok(moto.url()));
-            moto.wait();
-        }
-        Err(e) => {
-            let _ = sender.send(Err(e.to_string()));
-        }
+    let moto = MOTO.get_or_init(|| {
+        Moto::start(&workspace_root(), 0, &log)
+            .unwrap_or_else(|e| panic!("no emulator: {e} (or set JOURNEY_EMULATOR_URL)"))
     });
-    match receiver.recv() {
-        Ok(Ok(url)) => url,
-        Ok(Err(e)) => panic!("no emulator: {e} (or set JOURNEY_EMULATOR_URL)"),
-        Err(e) => panic!("emulator thread died: {e}"),
-    }
+    moto.url()
 }
 
 /// SDK configuration pointing at the emulator, with throwaway credentials.

@@ -173,3 +173,33 @@ fn variables_read(dir: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+/// The local gateway serves exactly the HTTP API's routes.
+#[test]
+fn the_local_gateway_has_the_http_apis_routes() {
+    let template = template();
+    let mut declared: Vec<(String, String)> = Vec::new();
+    for resource in template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .values()
+    {
+        let events = resource["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for event in events.values().filter(|e| text(&e["Type"]) == "HttpApi") {
+            declared.push((
+                text(&event["Properties"]["Method"]),
+                text(&event["Properties"]["Path"]),
+            ));
+        }
+    }
+    let mut local: Vec<(String, String)> = journey_local::gateway::ROUTES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    declared.sort();
+    local.sort();
+    assert_eq!(local, declared);
+}

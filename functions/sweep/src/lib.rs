@@ -44,6 +44,8 @@ pub enum SweepError {
     Index(#[from] StoreError),
     #[error("events queue: {0}")]
     Queue(#[from] QueueError),
+    #[error("not a scheduled event with a `time`: {0}")]
+    Request(#[from] serde_json::Error),
 }
 
 pub struct Sweep<D, Q> {
@@ -73,6 +75,16 @@ impl<D: DueIndex, Q: EventQueue> Sweep<D, Q> {
             page_size: 500,
             concurrency: 8,
         }
+    }
+
+    /// The Lambda entry: the scheduled event's (or Scheduler input's) `time` is `now`.
+    pub async fn handle(
+        &self,
+        payload: serde_json::Value,
+        stop_at: Instant,
+    ) -> Result<SweepReport, SweepError> {
+        let request: SweepRequest = serde_json::from_value(payload)?;
+        self.run(request.time, stop_at).await
     }
 
     /// Sweeps every shard as of `now`, stopping between pages once `stop_at` has passed.

@@ -7,7 +7,7 @@ use journey::adapters::sqs::SqsEventQueue;
 use journey::config;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use sweep::{Sweep, SweepRequest};
+use sweep::Sweep;
 
 /// Time kept back before the Lambda deadline to finish the page in flight and report.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
@@ -24,14 +24,13 @@ async fn main() -> Result<(), Error> {
     );
     let sweep = &sweep;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let request: SweepRequest = serde_json::from_value(event.payload)?;
         let left = event
             .context
             .deadline()
             .duration_since(SystemTime::now())
             .unwrap_or_default();
         let stop_at = Instant::now() + left.saturating_sub(DEADLINE_MARGIN);
-        Ok::<_, Error>(sweep.run(request.time, stop_at).await?)
+        Ok::<_, Error>(sweep.handle(event.payload, stop_at).await?)
     }))
     .await
 }

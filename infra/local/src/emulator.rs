@@ -2,7 +2,9 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -19,11 +21,13 @@ pub enum EmulatorError {
     PortInUse(u16, String),
 }
 
-/// A running moto server; stopped when dropped (and, if we die, by the kernel: the child gets
-/// SIGTERM when its parent thread exits).
+/// A running moto server; stopped when dropped. It is spawned from a keeper thread that lives
+/// as long as the server, so if this process dies the kernel stops it too (PR_SET_PDEATHSIG
+/// fires when the *thread* that forked the child exits).
 pub struct Moto {
-    child: Child,
+    pid: u32,
     pub port: u16,
+    keeper: Option<JoinHandle<()>>,
 }
 
 impl Moto {
@@ -38,20 +42,39 @@ impl Moto {
             return Err(EmulatorError::PortInUse(port, e.to_string()));
         }
         let log_file = std::fs::File::create(log).map_err(EmulatorError::Spawn)?;
-        let mut command = Command::new(binary);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(log_file);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = command.spawn().map_err(EmulatorError::Spawn)?;
-        let moto = Moto { child, port };
+        let (sender, receiver) = mpsc::channel();
+        let keeper = std::thread::spawn(move || {
+            let mut command = Command::new(binary);
+            command
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(log_file);
+            // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            match command.spawn() {
+                Ok(mut child) => {
+                    let _ = sender.send(Ok(child.id()));
+                    let _ = child.wait();
+                }
+                Err(e) => {
+                    let _ = sender.send(Err(e));
+                }
+            }
+        });
+        let pid = receiver
+            .recv()
+            .map_err(|e| EmulatorError::Spawn(std::io::Error::other(e)))?
+            .map_err(EmulatorError::Spawn)?;
+        let moto = Moto {
+            pid,
+            port,
+            keeper: Some(keeper),
+        };
         if !wait_until_listening(port, Duration::from_secs(30)) {
             return Err(EmulatorError::NotListening(port, log.to_path_buf()));
         }
@@ -61,17 +84,17 @@ impl Moto {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-
-    /// Blocks until the server exits (for a thread that keeps it alive).
-    pub fn wait(mut self) {
-        let _ = self.child.wait();
-    }
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // SAFETY: sending a signal to our own child's pid.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+        }
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.join();
+        }
     }
 }
 

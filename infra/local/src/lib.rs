@@ -1,4 +1,13 @@
 //! The local stack: every function wired as in AWS, on a local emulator, with simulated time.
 
+pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod emulator;
+pub mod gateway;
 pub mod poller;
+pub mod resources;
+pub mod run;
+pub mod secrets;
+pub mod signing;
+pub mod stack;

@@ -1,1 +1,47 @@
-fn main() {}
+//! `journey-local`: the whole system on this machine.
+//!
+//! - `journey-local` (or `run`): starts the emulator (unless `AWS_ENDPOINT_URL` names one),
+//!   creates the resources, and serves the HTTP API on 127.0.0.1:3000 with every function wired.
+//! - `journey-local demo`: replays `events/demo/scenario.json` through the gateway.
+
+use std::process::ExitCode;
+
+use journey_local::config::LocalConfig;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,hyper=warn")
+        }))
+        .with_target(false)
+        .init();
+    let command = std::env::args().nth(1).unwrap_or_else(|| "run".into());
+    let config = match LocalConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let result = runtime.block_on(async {
+        match command.as_str() {
+            "run" => journey_local::run::run(config).await,
+            "demo" => journey_local::demo::demo(config).await,
+            other => Err(format!("unknown command `{other}`: use `run` or `demo`")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("journey-local: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,53 @@
+//! Creates the stack's resources in the emulator from the same definitions the template is
+//! checked against (`schema.rs`, the `QueueSpec`s), named as `template.yaml` names them for
+//! `EnvName = <env>`. Creating what exists already is not an error.
+
+use aws_config::SdkConfig;
+use journey::adapters::dynamodb::schema;
+use journey::adapters::eventbridge::create_bus;
+use journey::adapters::sqs::{EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, create_queue};
+
+#[derive(Clone, Debug)]
+pub struct Resources {
+    pub table: String,
+    pub events_url: String,
+    pub email_url: String,
+    pub slack_url: String,
+    pub bus: String,
+}
+
+pub async fn provision(aws: &SdkConfig, env: &str) -> Result<Resources, String> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let events = aws_sdk_eventbridge::Client::new(aws);
+    let table = format!("journey-{env}");
+    if let Err(e) = schema::create_table(&dynamodb, &table).await
+        && !e.to_string().contains("ResourceInUse")
+    {
+        return Err(format!("table {table}: {e}"));
+    }
+    let queue = |spec, name: String| {
+        let sqs = sqs.clone();
+        async move {
+            create_queue(&sqs, spec, &name)
+                .await
+                .map_err(|e| format!("queue {name}: {e}"))
+        }
+    };
+    let events_queue = queue(&EVENTS_QUEUE, format!("journey-{env}-events")).await?;
+    let email = queue(&EMAIL_QUEUE, format!("journey-{env}-email")).await?;
+    let slack = queue(&SLACK_QUEUE, format!("journey-{env}-slack")).await?;
+    let bus = format!("journey-{env}");
+    if let Err(e) = create_bus(&events, &bus).await
+        && !e.to_string().contains("AlreadyExists")
+    {
+        return Err(format!("bus {bus}: {e}"));
+    }
+    Ok(Resources {
+        table,
+        events_url: events_queue.url,
+        email_url: email.url,
+        slack_url: slack.url,
+        bus,
+    })
+}

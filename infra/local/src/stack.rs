@@ -1,0 +1,315 @@
+//! The running local stack: every function wired as in AWS — the HTTP routes through the
+//! gateway, the SQS-triggered functions through pollers, the sweep on a timer and on request —
+//! plus the local-only routes under `/_local/`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use ingest::{Ingest, WebhookKeys};
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::eventbridge::EventBridgeBus;
+use journey::adapters::sqs::{SqsEventQueue, SqsInterventionQueues};
+use journey::domain::{CustomerId, RiskLevel, Stage};
+use journey::ports::{CustomerStore, JourneyReader};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sweep::Sweep;
+use tokio::task::JoinHandle;
+use transition::Transition;
+
+use crate::clock::SimClock;
+use crate::config::LocalConfig;
+use crate::gateway::{self, Function};
+use crate::poller::Poller;
+use crate::resources::{Resources, provision};
+use crate::secrets::LocalSecrets;
+
+/// The emulator needs credentials to sign with; any will do.
+pub async fn emulator_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "journey-local",
+        ))
+        .load()
+        .await
+}
+
+pub struct LocalStack {
+    pub config: LocalConfig,
+    pub clock: SimClock,
+    pub resources: Resources,
+    pub secrets: LocalSecrets,
+    pub store: DynamoStore,
+    ingest: Ingest<SqsEventQueue>,
+    transition: Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>,
+    sweep: Sweep<DynamoStore, SqsEventQueue>,
+    events: Poller,
+    /// Queues with a consumer here; `settle` waits for them to be empty.
+    watched: Vec<Poller>,
+}
+
+impl LocalStack {
+    /// Creates the resources and wires the functions to them.
+    pub async fn build(config: LocalConfig, aws: &SdkConfig) -> Result<Arc<LocalStack>, String> {
+        let resources = provision(aws, &config.env).await?;
+        let secrets = LocalSecrets::load_or_create(&config.state_dir)
+            .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
+        let rules = journey::config::rules().map_err(|e| e.to_string())?;
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &resources.table);
+        let events_queue = SqsEventQueue::new(sqs.clone(), &resources.events_url);
+        let keys = WebhookKeys::load(&secrets).await?;
+        let transition = Transition::new(
+            store.clone(),
+            SqsInterventionQueues::new(sqs.clone(), &resources.email_url, &resources.slack_url),
+            EventBridgeBus::new(aws_sdk_eventbridge::Client::new(aws), &resources.bus),
+            rules,
+        );
+        let events = Poller::new(sqs.clone(), &resources.events_url);
+        // the queues a consumer drains: `settle` waits for these to be empty
+        let watched = vec![events.clone()];
+        Ok(Arc::new(LocalStack {
+            ingest: Ingest::new(events_queue.clone(), keys),
+            sweep: Sweep::new(store.clone(), events_queue),
+            transition,
+            events,
+            watched,
+            store,
+            resources,
+            secrets,
+            clock: SimClock::default(),
+            config,
+        }))
+    }
+
+    /// Starts the SQS pollers and the sweep's schedule.
+    pub fn start_background(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        let stack = Arc::clone(self);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let result = stack
+                    .events
+                    .run_once(|batch| stack.transition.handle_batch(batch))
+                    .await;
+                if let Err(e) = result {
+                    tracing::warn!(error = ?e, "events poller: receive failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }));
+        if let Some(every) = self.config.sweep_every {
+            let stack = Arc::clone(self);
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let _ = stack.fire_sweep(stack.clock.now()).await;
+                }
+            }));
+        }
+        tasks
+    }
+
+    /// Fires the sweep as the schedule does, with `time` in the scheduled event.
+    pub async fn fire_sweep(&self, time: DateTime<Utc>) -> Result<Value, String> {
+        let event = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "time": time});
+        let report = self
+            .sweep
+            .handle(event, Instant::now() + Duration::from_secs(60))
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::to_value(report).map_err(|e| e.to_string())
+    }
+
+    /// Waits until no queue holds a message (or `limit` passes).
+    pub async fn settle(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut quiet_rounds = 0;
+        while Instant::now() < deadline {
+            let mut total = 0;
+            for poller in &self.watched {
+                total += poller.depth().await.unwrap_or(1);
+            }
+            quiet_rounds = if total == 0 { quiet_rounds + 1 } else { 0 };
+            if quiet_rounds >= 2 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    }
+
+    /// The HTTP app: the function routes and `/_local/…`.
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/_local/health", get(health))
+            .route("/_local/clock", get(clock).post(set_clock))
+            .route("/_local/sweep", post(sweep_now))
+            .route("/_local/settle", post(settle))
+            .route("/_local/counts", get(counts))
+            .route("/_local/customers/{id}", get(customer))
+            .fallback(invoke)
+            .with_state(Arc::clone(self))
+    }
+}
+
+/// Any request that is not `/_local/…`: a function route, or API Gateway's 404.
+async fn invoke(
+    State(stack): State<Arc<LocalStack>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some((function, route_key)) = gateway::route(parts.method.as_str(), parts.uri.path())
+    else {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "Not Found"}))).into_response();
+    };
+    let body = match to_bytes(body, 10 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({"message": "Request Entity Too Large"})),
+            )
+                .into_response();
+        }
+    };
+    let head = Request::from_parts(parts, ());
+    let request_id = format!(
+        "local-{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    let event = gateway::to_event(
+        &head,
+        &body,
+        &route_key,
+        &peer.ip().to_string(),
+        stack.clock.now(),
+        request_id,
+    );
+    let response = match function {
+        Function::Ingest => stack.ingest.handle(event).await,
+    };
+    gateway::from_response(response)
+}
+
+async fn health(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
+    Json(
+        json!({"ok": true, "now": stack.clock.now(), "env": stack.config.env, "table": stack.resources.table}),
+    )
+}
+
+async fn clock(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
+    Json(json!({"now": stack.clock.now()}))
+}
+
+#[derive(Deserialize)]
+struct TimeBody {
+    time: Option<DateTime<Utc>>,
+}
+
+async fn set_clock(State(stack): State<Arc<LocalStack>>, Json(body): Json<TimeBody>) -> Response {
+    match body.time {
+        Some(time) => {
+            stack.clock.set(time);
+            Json(json!({"now": stack.clock.now()})).into_response()
+        }
+        None => (StatusCode::BAD_REQUEST, Json(json!({"error": {"code": "invalid_field", "field": "time", "message": "an RFC 3339 time is required"}}))).into_response(),
+    }
+}
+
+/// Fires the sweep as of `time` (default: the clock), moving the clock forward to it.
+async fn sweep_now(State(stack): State<Arc<LocalStack>>, body: Option<Json<TimeBody>>) -> Response {
+    let time = body
+        .and_then(|b| b.0.time)
+        .unwrap_or_else(|| stack.clock.now());
+    stack.clock.advance_to(time);
+    match stack.fire_sweep(time).await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"code": "sweep_failed", "message": e}})),
+        )
+            .into_response(),
+    }
+}
+
+async fn settle(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
+    Json(json!({"settled": stack.settle(Duration::from_secs(30)).await}))
+}
+
+async fn counts(State(stack): State<Arc<LocalStack>>) -> Response {
+    match stack.store.stage_risk_counts().await {
+        Ok(counts) => {
+            let rows: Vec<Value> = Stage::ALL
+                .iter()
+                .map(|s| {
+                    let mut row = json!({"stage": s.as_str()});
+                    for r in RiskLevel::ALL {
+                        row[r.as_str()] = json!(counts.get(*s, r));
+                    }
+                    row
+                })
+                .collect();
+            Json(json!({"total": counts.total(), "stages": rows})).into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"code": "store", "message": e.to_string()}})),
+        )
+            .into_response(),
+    }
+}
+
+async fn customer(State(stack): State<Arc<LocalStack>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = CustomerId::new(id) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "invalid_field", "field": "id"}})),
+        )
+            .into_response();
+    };
+    let state = match stack.store.load(&id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": {"code": "not_found"}})),
+            )
+                .into_response();
+        }
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": {"code": "store", "message": e.to_string()}})),
+            )
+                .into_response();
+        }
+    };
+    let history = stack
+        .store
+        .history(&id, 100, None)
+        .await
+        .map(|p| p.entries)
+        .unwrap_or_default();
+    Json(json!({"customer": state, "history": history})).into_response()
+}

@@ -1,0 +1,225 @@
+//! End to end: the real `journey-local` binary (which starts its own emulator), signed webhooks
+//! through its gateway, simulated sweeps, and the results read back through the store.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Duration as Days, Utc};
+use journey::adapters::dynamodb::DynamoStore;
+use journey::domain::{Change, CustomerId, RiskLevel, Stage};
+use journey::ports::{CustomerStore, JourneyReader};
+use journey_local::emulator::free_port;
+use journey_local::secrets::LocalSecrets;
+use journey_local::signing::Gateway;
+use journey_local::stack::emulator_config;
+use serde_json::json;
+
+struct Running {
+    child: Child,
+    http_port: u16,
+    emulator_port: u16,
+    env: String,
+    state_dir: std::path::PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn start(http_port: u16, emulator_port: u16, env: &str, state_dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_journey-local"))
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("JOURNEY_HTTP_PORT", http_port.to_string())
+        .env("JOURNEY_EMULATOR_PORT", emulator_port.to_string())
+        .env("JOURNEY_ENV", env)
+        .env("JOURNEY_STATE_DIR", state_dir)
+        .env("JOURNEY_SWEEP_EVERY", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start journey-local")
+}
+
+async fn up(label: &str) -> (Running, Gateway) {
+    let (http_port, emulator_port) = (free_port(), free_port());
+    let env = format!("{label}{}", std::process::id());
+    let state_dir = std::env::temp_dir().join(format!("journey-{label}-{}", std::process::id()));
+    let child = start(http_port, emulator_port, &env, &state_dir);
+    let running = Running {
+        child,
+        http_port,
+        emulator_port,
+        env,
+        state_dir: state_dir.clone(),
+    };
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{http_port}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/_local/health")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "journey-local did not come up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let secrets = LocalSecrets::load_or_create(&state_dir).expect("the runner wrote its secrets");
+    let gateway = Gateway {
+        base,
+        http,
+        stripe_secret: secrets
+            .value(ingest::keys::STRIPE_SECRET)
+            .expect("stripe secret"),
+        app_secret: secrets.value(ingest::keys::APP_SECRET).expect("app secret"),
+    };
+    (running, gateway)
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+async fn set_clock(g: &Gateway, time: DateTime<Utc>) {
+    g.local("/_local/clock", Some(json!({"time": time})))
+        .await
+        .expect("clock");
+}
+
+async fn settle(g: &Gateway) {
+    let answer = g
+        .local("/_local/settle", Some(json!({})))
+        .await
+        .expect("settle");
+    assert_eq!(answer["settled"], true, "queues drained");
+}
+
+#[tokio::test]
+async fn webhooks_and_simulated_sweeps_drive_a_journey_end_to_end() {
+    let (running, g) = up("e2e").await;
+    let start = at("2026-11-02T09:00:00Z");
+    set_clock(&g, start).await;
+
+    let invoice = json!({
+        "id": "evt_e2e_1", "object": "event", "type": "invoice.paid", "created": start.timestamp(),
+        "data": {"object": {"customer": "cus_e2e", "amount_paid": 99000, "currency": "krw",
+                            "customer_email": "e2e@example.com", "metadata": {"customer_id": "e2e-1"}}}
+    });
+    let (status, body) = g.stripe(&invoice, start.timestamp()).await.expect("post");
+    assert_eq!(status, 200, "{body}");
+    // the same webhook again, as Stripe retries: changes nothing
+    assert_eq!(
+        g.stripe(&invoice, start.timestamp()).await.expect("post").0,
+        200
+    );
+
+    let batch = json!([
+        {"type": "assignment_submitted", "customer_id": "e2e-1", "occurred_at": "2026-11-02T09:30:00Z"},
+        {"type": "login", "customer_id": "e2e-2", "occurred_at": "2026-11-02T09:31:00Z"}
+    ]);
+    set_clock(&g, at("2026-11-02T09:32:00Z")).await;
+    let (status, body) = g
+        .app(&batch, "msg_e2e_1", at("2026-11-02T09:32:00Z").timestamp())
+        .await
+        .expect("post");
+    assert_eq!(status, 202, "{body}");
+    settle(&g).await;
+
+    // a week of silence, simulated: the sweep escalates
+    for (days, risk) in [(7, RiskLevel::Caution), (10, RiskLevel::Warning)] {
+        let time = at("2026-11-02T09:30:00Z") + Days::days(days);
+        let report = g
+            .local("/_local/sweep", Some(json!({"time": time})))
+            .await
+            .expect("sweep");
+        assert_eq!(report["checks_emitted"], 1, "{report}");
+        settle(&g).await;
+        let customer = g
+            .local("/_local/customers/e2e-1", None)
+            .await
+            .expect("customer");
+        assert_eq!(customer["customer"]["risk"], risk.as_str(), "{customer}");
+    }
+
+    // through the store itself
+    let aws = emulator_config(&format!("http://127.0.0.1:{}", running.emulator_port)).await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        format!("journey-{}", running.env),
+    );
+    let id = CustomerId::new("e2e-1").expect("id");
+    let c = store.load(&id).await.expect("load").expect("exists");
+    assert_eq!((c.stage, c.risk), (Some(Stage::Active), RiskLevel::Warning));
+    assert_eq!(c.revenue["KRW"], 99_000, "the retried webhook counted once");
+    let history = store.history(&id, 20, None).await.expect("history").entries;
+    let changes: Vec<String> = history
+        .iter()
+        .rev()
+        .map(|h| match h.change {
+            Change::Stage { to, .. } => to.to_string(),
+            Change::Risk { to, .. } => to.to_string(),
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec!["paid", "onboarding", "active", "caution", "warning"]
+    );
+    let early = store
+        .load(&CustomerId::new("e2e-2").expect("id"))
+        .await
+        .expect("load")
+        .expect("kept");
+    assert_eq!(
+        early.stage, None,
+        "a login from an unknown customer is kept, not counted"
+    );
+    let counts = g.local("/_local/counts", None).await.expect("counts");
+    assert_eq!(counts["total"], 1);
+    drop(running);
+}
+
+#[tokio::test]
+async fn a_second_start_on_a_busy_port_says_so_and_ctrl_c_stops_everything() {
+    let (mut running, _g) = up("busy").await;
+    let state_dir = running.state_dir.clone();
+    let second = start(running.http_port, free_port(), "busy", &state_dir)
+        .wait_with_output()
+        .expect("second run");
+    assert!(!second.status.success());
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        message.contains("Is another `make dev` running?"),
+        "{message}"
+    );
+
+    // Ctrl-C: the gateway stops and so does the emulator it started
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(running.child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = running.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGINT");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", running.emulator_port)).is_err(),
+        "the emulator stopped with the stack"
+    );
+}
