@@ -3,13 +3,17 @@
 //! that implement the ports on AWS (`adapters`).
 
 pub mod adapters;
+pub mod alerts;
 pub mod config;
 pub mod domain;
 pub mod messages;
 pub mod ports;
 pub mod secrets;
+pub mod sending;
 pub mod service;
 pub mod sqs_batch;
+pub mod templates;
+pub mod unsubscribe;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

@@ -139,6 +139,20 @@ pub trait JourneyReader: Send + Sync {
 
     fn stage_risk_counts(&self)
     -> impl Future<Output = Result<StageRiskCounts, StoreError>> + Send;
+
+    /// Intervention outcomes per template × variant, exact.
+    fn tallies(&self) -> impl Future<Output = Result<Vec<TemplateTally>, StoreError>> + Send;
+}
+
+/// Outcomes of one template × variant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TemplateTally {
+    pub template: String,
+    pub variant: Option<String>,
+    pub sent: i64,
+    pub recovered: i64,
+    pub failed: i64,
+    pub skipped: i64,
 }
 
 /// What went wrong sending to a queue.
@@ -190,5 +204,173 @@ pub trait EventBus: Send + Sync {
     fn publish(
         &self,
         events: &[crate::domain::DomainEvent],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// The time, for decisions that depend on when a sender runs (quiet hours, leases): the
+/// system clock in AWS, the simulated clock locally, a fixed instant in tests.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Where one intervention's send stands, in the send ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendStatus {
+    /// A sender holds it, until its lease ends.
+    InProgress,
+    /// Held by quiet hours; claimable again when it comes back.
+    Deferred,
+    /// Released after a transient error; claimable again.
+    Retry,
+    Sent,
+    Skipped,
+    Failed,
+}
+
+impl SendStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendStatus::InProgress => "in_progress",
+            SendStatus::Deferred => "deferred",
+            SendStatus::Retry => "retry",
+            SendStatus::Sent => "sent",
+            SendStatus::Skipped => "skipped",
+            SendStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SendStatus> {
+        [
+            SendStatus::InProgress,
+            SendStatus::Deferred,
+            SendStatus::Retry,
+            SendStatus::Sent,
+            SendStatus::Skipped,
+            SendStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// A final status: the intervention is never sent again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SendStatus::Sent | SendStatus::Skipped | SendStatus::Failed
+        )
+    }
+}
+
+/// The right to send one intervention, held until `until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub token: String,
+    pub until: DateTime<Utc>,
+}
+
+/// The outcome of trying to claim an intervention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours to send.
+    Claimed(Lease),
+    /// Already finished: do not send again.
+    Done(SendStatus),
+    /// Another sender holds a live lease: come back later.
+    Busy,
+}
+
+/// The send ledger: a conditional record per intervention id, claimed before calling the
+/// provider and finished after, so a redelivered message never sends twice.
+pub trait SendLedger: Send + Sync {
+    fn claim(
+        &self,
+        intervention: &crate::domain::Intervention,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records a final status (or `Deferred`/`Retry`, which make it claimable again).
+    fn finish(
+        &self,
+        intervention: &crate::domain::Intervention,
+        lease: &Lease,
+        status: SendStatus,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One e-mail, ready to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutgoingEmail {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub headers: Vec<(String, String)>,
+    /// Provider tags (SES `EmailTags`): they come back on delivery and bounce events.
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum MailError {
+    /// The provider's rate or quota: retry with back-off.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// A 5xx or the network: retry.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Refused for good (bad address, unverified sender …): record and stop.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// Sends e-mail: SES in AWS.
+pub trait Mailer: Send + Sync {
+    /// Returns the provider's message id.
+    fn send(&self, email: &OutgoingEmail)
+    -> impl Future<Output = Result<String, MailError>> + Send;
+
+    /// Whether the provider suppresses this address (bounces, complaints).
+    fn is_suppressed(&self, address: &str) -> impl Future<Output = Result<bool, MailError>> + Send;
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ChatError {
+    /// 429: wait this long, as the platform asked.
+    #[error("rate limited, retry after {0:?}")]
+    RateLimited(std::time::Duration),
+    #[error("transient: {0}")]
+    Transient(String),
+    /// The channel or webhook is gone (404/410): an operator must fix it.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Posts staff alerts: a Slack incoming webhook in AWS, a local log otherwise.
+pub trait Chat: Send + Sync {
+    fn post(
+        &self,
+        payload: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), ChatError>> + Send;
+}
+
+/// Holds an SQS message back for a while before it is delivered again (back-off).
+pub trait Redelivery: Send + Sync {
+    fn delay(
+        &self,
+        receipt_handle: &str,
+        by: std::time::Duration,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }

@@ -90,3 +90,38 @@ impl crate::ports::EventQueue for MemoryQueue {
         }
     }
 }
+
+/// A clock a test sets.
+#[derive(Clone, Debug)]
+pub struct TestClock(std::sync::Arc<std::sync::Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        TestClock(std::sync::Arc::new(std::sync::Mutex::new(now)))
+    }
+
+    pub fn set(&self, now: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = now;
+    }
+}
+
+impl crate::ports::Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Records the back-off a sender asked for instead of touching a queue.
+#[derive(Default)]
+pub struct RecordedDelays(pub std::sync::Mutex<Vec<std::time::Duration>>);
+
+impl crate::ports::Redelivery for RecordedDelays {
+    async fn delay(
+        &self,
+        _receipt_handle: &str,
+        by: std::time::Duration,
+    ) -> Result<(), crate::ports::QueueError> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(by);
+        Ok(())
+    }
+}

@@ -188,3 +188,38 @@ pub fn sqs_message(message: &EventMessage) -> SqsMessage {
         .insert("MessageDeduplicationId".into(), message.dedup_id());
     m
 }
+
+/// An intervention as the e-mail or Slack queue's event source hands it over, `receives`
+/// times delivered.
+pub fn intervention_event(
+    interventions: &[journey::domain::Intervention],
+    receives: u32,
+) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = interventions
+        .iter()
+        .map(|i| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("msg-{}-{receives}", i.id));
+            m.receipt_handle = Some(format!("receipt-{}", i.id));
+            m.body = Some(serde_json::to_string(i).expect("serializable"));
+            m.attributes
+                .insert("ApproximateReceiveCount".into(), receives.to_string());
+            m
+        })
+        .collect();
+    event
+}
+
+impl Stack {
+    /// Applies `messages` through the transition worker directly (no queue).
+    pub async fn apply(&self, messages: &[EventMessage]) {
+        let worker = self.worker();
+        for m in messages {
+            let response = worker
+                .handle_batch(sqs_event(std::slice::from_ref(m)))
+                .await;
+            assert!(response.batch_item_failures.is_empty(), "{m:?}");
+        }
+    }
+}

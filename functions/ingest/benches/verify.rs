@@ -92,6 +92,7 @@ fn bench(c: &mut Criterion) {
                 headers: &headers,
                 body: body.clone(),
                 received_at: now(),
+                query: Vec::new(),
             };
             verify_stripe(&incoming, &secrets).expect("verifies");
             black_box(stripe::map(&incoming.body).expect("maps"))
@@ -123,6 +124,7 @@ fn bench(c: &mut Criterion) {
                     headers: &headers,
                     body: batch.clone(),
                     received_at: now(),
+                    query: Vec::new(),
                 };
                 let id = verify_standard(&incoming, &keys).expect("verifies");
                 black_box(app::parse(&incoming.body, &id, now()).expect("parses"))

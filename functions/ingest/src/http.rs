@@ -18,6 +18,8 @@ pub struct Incoming<'a> {
     pub body: Vec<u8>,
     /// API Gateway's request time: `now` for timestamp tolerance and for the events.
     pub received_at: DateTime<Utc>,
+    /// The query string, decoded.
+    pub query: Vec<(String, String)>,
 }
 
 impl<'a> Incoming<'a> {
@@ -41,12 +43,25 @@ impl<'a> Incoming<'a> {
         let received_at = DateTime::from_timestamp_millis(request.request_context.time_epoch)
             .filter(|_| request.request_context.time_epoch > 0)
             .unwrap_or(fallback_now);
+        let query =
+            form_urlencoded::parse(request.raw_query_string.as_deref().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
         Ok(Incoming {
             route: format!("{} {path}", request.request_context.http.method),
             headers: &request.headers,
             body,
             received_at,
+            query,
         })
+    }
+
+    /// A query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A header's value as text (API Gateway lower-cases names; `HeaderMap` ignores case).
@@ -176,5 +191,23 @@ pub fn json_response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.body = Some(Body::Text(body.to_string()));
+    response
+}
+
+/// A small HTML page (the unsubscribe confirmation), in Korean and English.
+pub fn html_response(status: u16, title: &str, body_html: &str) -> ApiGatewayV2httpResponse {
+    let page = format!(
+        "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
+         <body style=\"font-family:-apple-system,'Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:480px;margin:48px auto;padding:0 16px;line-height:1.6\">\
+         {body_html}</body></html>"
+    );
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = i64::from(status);
+    response.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response.body = Some(Body::Text(page));
     response
 }

@@ -16,11 +16,22 @@ pub const APP_SECRET: &str = "app-webhook";
 pub struct WebhookKeys {
     stripe: Option<StripeSecrets>,
     app: Option<StandardKeys>,
+    unsubscribe: Option<Vec<u8>>,
 }
 
 impl WebhookKeys {
     pub fn new(stripe: Option<StripeSecrets>, app: Option<StandardKeys>) -> Self {
-        WebhookKeys { stripe, app }
+        WebhookKeys {
+            stripe,
+            app,
+            unsubscribe: None,
+        }
+    }
+
+    /// The key that signs unsubscribe links (the e-mail sender's `unsubscribe-key`).
+    pub fn with_unsubscribe_key(mut self, key: Vec<u8>) -> Self {
+        self.unsubscribe = Some(key);
+        self
     }
 
     /// Reads every secret; a missing one disables its route, an unreadable one fails start-up.
@@ -33,12 +44,20 @@ impl WebhookKeys {
             .await?
             .map(|v| StandardKeys::new(&split_rotation(&v)))
             .transpose()?;
+        let unsubscribe = optional(source, journey::unsubscribe::SECRET)
+            .await?
+            .map(String::into_bytes);
         tracing::info!(
             stripe = stripe.is_some(),
             app = app.is_some(),
+            unsubscribe = unsubscribe.is_some(),
             "webhook routes configured"
         );
-        Ok(WebhookKeys { stripe, app })
+        Ok(WebhookKeys {
+            stripe,
+            app,
+            unsubscribe,
+        })
     }
 
     pub fn stripe(&self) -> Result<&StripeSecrets, ApiError> {
@@ -49,6 +68,12 @@ impl WebhookKeys {
 
     pub fn app(&self) -> Result<&StandardKeys, ApiError> {
         self.app.as_ref().ok_or_else(|| not_configured(APP_SECRET))
+    }
+
+    pub fn unsubscribe(&self) -> Result<&[u8], ApiError> {
+        self.unsubscribe
+            .as_deref()
+            .ok_or_else(|| not_configured(journey::unsubscribe::SECRET))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod http;
 pub mod keys;
 pub mod signature;
 pub mod stripe;
+pub mod unsubscribe;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use journey::ports::{EventQueue, QueueError};
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::http::{ApiError, Incoming, json_response};
+use crate::http::{ApiError, Incoming, html_response, json_response};
 pub use crate::keys::WebhookKeys;
 use crate::stripe::Mapped;
 
@@ -78,6 +79,11 @@ impl<Q: EventQueue> Ingest<Q> {
         match incoming.route.as_str() {
             "POST /webhooks/stripe" => self.stripe(&incoming).await,
             "POST /events" => self.app(&incoming).await,
+            "GET /unsubscribe" => {
+                unsubscribe::verify(&incoming, self.keys.unsubscribe()?)?;
+                Ok(html_response(200, "Unsubscribe", unsubscribe::CONFIRM))
+            }
+            "POST /unsubscribe" => self.unsubscribe(&incoming).await,
             route => Err(ApiError::not_found(route)),
         }
     }
@@ -115,6 +121,17 @@ impl<Q: EventQueue> Ingest<Q> {
             202,
             &json!({"accepted": ids.len(), "ids": ids}),
         ))
+    }
+
+    async fn unsubscribe(
+        &self,
+        incoming: &Incoming<'_>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(4 * 1024)?;
+        let customer = unsubscribe::verify(incoming, self.keys.unsubscribe()?)?;
+        let event = Event::unsubscribed(customer, incoming.received_at);
+        self.enqueue(vec![event], incoming.received_at).await?;
+        Ok(html_response(200, "Unsubscribed", unsubscribe::DONE))
     }
 
     /// Queues every event or none; returns their ids.

@@ -827,3 +827,68 @@ async fn the_api_gateway_fixtures_in_events_get_their_documented_status() {
         assert_eq!(h.queue().taken().len(), queued, "{name}");
     }
 }
+
+// ---- unsubscribe --------------------------------------------------------------------------
+
+fn get_or_post(method: Method, query: &str, body: &[u8]) -> ApiGatewayV2httpRequest {
+    let mut r = request(
+        "/unsubscribe",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body,
+        t(NOW),
+    );
+    r.request_context.http.method = method;
+    r.raw_query_string = Some(query.to_string());
+    r
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_records_the_opt_out_and_a_get_only_asks() {
+    let key = b"generated-for-this-test".to_vec();
+    let ingest = Ingest::new(
+        MemoryQueue::default(),
+        WebhookKeys::default().with_unsubscribe_key(key.clone()),
+    );
+    let customer = journey::testing::customer_id("cust-7");
+    let link = journey::unsubscribe::link("https://api.example.com", &key, &customer);
+    let query = link.split_once('?').unwrap().1.to_string();
+
+    let page = ingest.handle(get_or_post(Method::GET, &query, b"")).await;
+    assert_eq!(page.status_code, 200);
+    assert!(
+        ingest.queue().taken().is_empty(),
+        "a GET (or a link scanner) unsubscribes nobody"
+    );
+
+    for _ in 0..2 {
+        let done = ingest
+            .handle(get_or_post(
+                Method::POST,
+                &query,
+                b"List-Unsubscribe=One-Click",
+            ))
+            .await;
+        assert_eq!(done.status_code, 200);
+    }
+    let messages = ingest.queue().taken();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].event.kind, EventKind::Unsubscribed);
+    assert_eq!(
+        messages[0].event.id, messages[1].event.id,
+        "one id per customer: applied once"
+    );
+    assert_eq!(messages[0].event.customer_id, customer);
+
+    let forged = query.replace("t=", "t=x");
+    let refused = ingest.handle(get_or_post(Method::POST, &forged, b"")).await;
+    assert_eq!(refused.status_code, 400);
+    let other = query.replace("c=cust-7", "c=cust-8");
+    assert_eq!(
+        ingest
+            .handle(get_or_post(Method::POST, &other, b""))
+            .await
+            .status_code,
+        400
+    );
+    assert!(ingest.queue().taken().is_empty());
+}

@@ -28,3 +28,19 @@ impl SimClock {
         }
     }
 }
+
+impl journey::ports::Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        SimClock::now(self)
+    }
+}
+
+/// The stack's clock, shared with the senders.
+#[derive(Clone, Debug, Default)]
+pub struct SharedClock(pub std::sync::Arc<SimClock>);
+
+impl journey::ports::Clock for SharedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+}

@@ -13,6 +13,8 @@ use journey::config::{ConfigError, parsed_or};
 /// | `JOURNEY_SWEEP_EVERY` | `60` | seconds between scheduled sweeps (0: only on request) |
 /// | `JOURNEY_ENV` | `local` | environment name in resource names, as `EnvName` in the template |
 /// | `JOURNEY_STATE_DIR` | `.local` | generated secrets, the Slack log, the emulator's log |
+/// | `SENDER_EMAIL` | `journey@example.com` | the From address (an SES identity in the emulator) |
+/// | `SLACK_WEBHOOK_URL` | unset: `<state dir>/slack.log` | where staff alerts go |
 #[derive(Clone, Debug)]
 pub struct LocalConfig {
     pub host: String,
@@ -24,6 +26,8 @@ pub struct LocalConfig {
     pub state_dir: PathBuf,
     /// The workspace root (for `.venv`).
     pub root: PathBuf,
+    /// The sender identity created in the emulator's SES.
+    pub sender_email: String,
 }
 
 impl LocalConfig {
@@ -45,6 +49,7 @@ impl LocalConfig {
             env: parsed_or("JOURNEY_ENV", "local".to_string())?,
             state_dir: root.join(state_dir),
             root,
+            sender_email: parsed_or("SENDER_EMAIL", "journey@example.com".to_string())?,
         })
     }
 

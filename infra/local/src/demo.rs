@@ -1,7 +1,213 @@
-//! `journey-local demo`: placeholder until the scenario lands.
+//! `journey-local demo`: replays `events/demo/scenario.json` through the gateway — signed
+//! webhooks, as Stripe and the app would send them, at simulated times, with sweeps in between —
+//! then prints the stage × risk table and the messages sent. Uses the running stack if there is
+//! one (`make dev`), else starts one for the run.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::config::LocalConfig;
+use crate::run::{backend, bind};
+use crate::secrets::LocalSecrets;
+use crate::signing::Gateway;
+use crate::stack::LocalStack;
 
-pub async fn demo(_config: LocalConfig) -> Result<(), String> {
-    Err("the demo scenario is not there yet".into())
+#[derive(Deserialize)]
+struct Scenario {
+    description: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    at: DateTime<Utc>,
+    note: String,
+    #[serde(default)]
+    app: Option<Vec<Value>>,
+    #[serde(default)]
+    stripe: Option<Value>,
+    #[serde(default)]
+    sweep: bool,
+}
+
+pub async fn demo(config: LocalConfig) -> Result<(), String> {
+    let scenario = load(&config.root.join("events/demo/scenario.json"))?;
+    let http = reqwest::Client::new();
+    let base = config.base_url();
+    let running = http
+        .get(format!("{base}/_local/health"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    // a stack started here lives for the run only
+    let mut own = None;
+    if !running {
+        println!("No stack on {base}: starting one for the demo (run `make dev` to keep it up).");
+        let listener = bind(&config).await?;
+        let (backend, aws, endpoint) = backend(&config).await?;
+        let stack = LocalStack::build(config.clone(), &aws, endpoint).await?;
+        let tasks = stack.start_background();
+        let app = stack
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        own = Some((backend, tasks, server, stack));
+    }
+    let secrets = LocalSecrets::load_or_create(&config.state_dir).map_err(|e| e.to_string())?;
+    let gateway = Gateway {
+        base,
+        http,
+        stripe_secret: secrets
+            .value(ingest::keys::STRIPE_SECRET)
+            .unwrap_or_default(),
+        app_secret: secrets.value(ingest::keys::APP_SECRET).unwrap_or_default(),
+    };
+    let result = replay(&gateway, &scenario).await;
+    if let Some((backend, tasks, server, stack)) = own {
+        for task in tasks {
+            task.abort();
+        }
+        server.abort();
+        drop::<Arc<LocalStack>>(stack);
+        drop(backend);
+    }
+    result
+}
+
+fn load(path: &Path) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn replay(g: &Gateway, scenario: &Scenario) -> Result<(), String> {
+    println!("\n{}\n", scenario.description);
+    for (n, step) in scenario.steps.iter().enumerate() {
+        g.local("/_local/clock", Some(json!({"time": step.at})))
+            .await?;
+        let outcome = run_step(g, step, n).await?;
+        println!(
+            "  {}  {:<58} {outcome}",
+            step.at.format("%m-%d %H:%M"),
+            step.note
+        );
+        let settled = g.local("/_local/settle", Some(json!({}))).await?;
+        if settled["settled"] != true {
+            return Err("the queues did not drain within 30 s".into());
+        }
+    }
+    print_results(g).await
+}
+
+async fn run_step(g: &Gateway, step: &Step, n: usize) -> Result<String, String> {
+    let t = step.at.timestamp();
+    if step.sweep {
+        let report = g
+            .local("/_local/sweep", Some(json!({"time": step.at})))
+            .await?;
+        return Ok(format!("sweep: {} due", report["customers_due"]));
+    }
+    if let Some(mut event) = step.stripe.clone() {
+        event["created"] = json!(t);
+        let (status, body) = g.stripe(&event, t).await?;
+        return expect(status, 200, &body);
+    }
+    if let Some(events) = &step.app {
+        let batch: Vec<Value> = events
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                if e.get("occurred_at").is_none() {
+                    e["occurred_at"] = json!(step.at);
+                }
+                e
+            })
+            .collect();
+        let (status, body) = g
+            .app(&Value::Array(batch), &format!("msg_demo_{n}"), t)
+            .await?;
+        return expect(status, 202, &body);
+    }
+    Ok(String::new())
+}
+
+fn expect(status: u16, wanted: u16, body: &Value) -> Result<String, String> {
+    if status == wanted {
+        Ok(format!("→ {status}"))
+    } else {
+        Err(format!("the gateway answered {status}: {body}"))
+    }
+}
+
+/// `journey-local outbox`: the running stack's counts and what it sent.
+pub async fn outbox(config: LocalConfig) -> Result<(), String> {
+    let g = Gateway {
+        base: config.base_url(),
+        http: reqwest::Client::new(),
+        stripe_secret: String::new(),
+        app_secret: String::new(),
+    };
+    print_results(&g)
+        .await
+        .map_err(|e| format!("{e} (is `make dev` running on {}?)", g.base))
+}
+
+async fn print_results(g: &Gateway) -> Result<(), String> {
+    let counts = g.local("/_local/counts", None).await?;
+    println!(
+        "\nCustomers by stage × risk ({} in all):\n",
+        counts["total"]
+    );
+    println!(
+        "  {:<12} {:>6} {:>8} {:>8} {:>7}",
+        "stage", "none", "caution", "warning", "danger"
+    );
+    for row in counts["stages"].as_array().cloned().unwrap_or_default() {
+        let n = |k: &str| row[k].as_i64().unwrap_or(0);
+        if ["none", "caution", "warning", "danger"]
+            .iter()
+            .map(|k| n(k))
+            .sum::<i64>()
+            > 0
+        {
+            println!(
+                "  {:<12} {:>6} {:>8} {:>8} {:>7}",
+                row["stage"].as_str().unwrap_or("?"),
+                n("none"),
+                n("caution"),
+                n("warning"),
+                n("danger")
+            );
+        }
+    }
+    let outbox = g.local("/_local/outbox", None).await?;
+    let emails = outbox["emails"].as_array().cloned().unwrap_or_default();
+    println!("\nE-mails sent ({}):\n", emails.len());
+    for e in &emails {
+        let to = e["to"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        println!("  {:<24} {}", to, e["subject"].as_str().unwrap_or(""));
+    }
+    let slack = outbox["slack"].as_array().cloned().unwrap_or_default();
+    println!("\nSlack alerts ({}):\n", slack.len());
+    for s in &slack {
+        println!(
+            "  {}",
+            s["blocks"][0]["text"]["text"].as_str().unwrap_or("")
+        );
+    }
+    println!(
+        "\nOutbox page: {}/_local/ · a customer: {}/_local/customers/lee\n",
+        g.base, g.base
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(())
 }

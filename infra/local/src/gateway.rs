@@ -24,6 +24,8 @@ pub enum Function {
 pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/webhooks/stripe", Function::Ingest),
     ("POST", "/events", Function::Ingest),
+    ("GET", "/unsubscribe", Function::Ingest),
+    ("POST", "/unsubscribe", Function::Ingest),
 ];
 
 /// The function serving `method path`, with the route key API Gateway would report.

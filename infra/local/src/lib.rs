@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod emulator;
 pub mod gateway;
+pub mod outbox;
 pub mod poller;
 pub mod resources;
 pub mod run;

@@ -3,6 +3,7 @@
 //! - `journey-local` (or `run`): starts the emulator (unless `AWS_ENDPOINT_URL` names one),
 //!   creates the resources, and serves the HTTP API on 127.0.0.1:3000 with every function wired.
 //! - `journey-local demo`: replays `events/demo/scenario.json` through the gateway.
+//! - `journey-local outbox`: prints the running stack's counts, e-mails and Slack alerts.
 
 use std::process::ExitCode;
 
@@ -32,7 +33,10 @@ fn main() -> ExitCode {
         match command.as_str() {
             "run" => journey_local::run::run(config).await,
             "demo" => journey_local::demo::demo(config).await,
-            other => Err(format!("unknown command `{other}`: use `run` or `demo`")),
+            "outbox" => journey_local::demo::outbox(config).await,
+            other => Err(format!(
+                "unknown command `{other}`: use `run`, `demo` or `outbox`"
+            )),
         }
     });
     match result {

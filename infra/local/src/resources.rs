@@ -16,7 +16,7 @@ pub struct Resources {
     pub bus: String,
 }
 
-pub async fn provision(aws: &SdkConfig, env: &str) -> Result<Resources, String> {
+pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resources, String> {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
     let events = aws_sdk_eventbridge::Client::new(aws);
@@ -42,6 +42,17 @@ pub async fn provision(aws: &SdkConfig, env: &str) -> Result<Resources, String> 
         && !e.to_string().contains("AlreadyExists")
     {
         return Err(format!("bus {bus}: {e}"));
+    }
+    // SES refuses to send from an address that is not an identity
+    let ses = aws_sdk_sesv2::Client::new(aws);
+    if let Err(e) = ses
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+        && !format!("{e:?}").contains("AlreadyExists")
+    {
+        return Err(format!("SES identity {sender}: {e:?}"));
     }
     Ok(Resources {
         table,

@@ -19,7 +19,7 @@ pub enum Backend {
 
 /// Starts moto unless `AWS_ENDPOINT_URL` is set or `JOURNEY_EMULATOR=none`, and returns the SDK
 /// configuration pointing at it.
-pub async fn backend(config: &LocalConfig) -> Result<(Backend, SdkConfig), String> {
+pub async fn backend(config: &LocalConfig) -> Result<(Backend, SdkConfig, Option<String>), String> {
     let external =
         config.endpoint.is_some() || std::env::var("JOURNEY_EMULATOR").is_ok_and(|v| v == "none");
     if external {
@@ -30,7 +30,7 @@ pub async fn backend(config: &LocalConfig) -> Result<(Backend, SdkConfig), Strin
             }
             _ => aws_config::defaults(BehaviorVersion::latest()).load().await,
         };
-        return Ok((Backend::External, aws));
+        return Ok((Backend::External, aws, config.endpoint.clone()));
     }
     std::fs::create_dir_all(&config.state_dir).map_err(|e| e.to_string())?;
     let (root, port, log) = (
@@ -42,8 +42,9 @@ pub async fn backend(config: &LocalConfig) -> Result<(Backend, SdkConfig), Strin
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("{e} (set JOURNEY_EMULATOR_PORT for another port)"))?;
-    let aws = emulator_config(&moto.url()).await;
-    Ok((Backend::Started(moto), aws))
+    let url = moto.url();
+    let aws = emulator_config(&url).await;
+    Ok((Backend::Started(moto), aws, Some(url)))
 }
 
 /// Binds the gateway's port first, so a second start fails at once and says why.
@@ -58,8 +59,8 @@ pub async fn bind(config: &LocalConfig) -> Result<TcpListener, String> {
 
 pub async fn run(config: LocalConfig) -> Result<(), String> {
     let listener = bind(&config).await?;
-    let (backend, aws) = backend(&config).await?;
-    let stack = LocalStack::build(config, &aws).await?;
+    let (backend, aws, endpoint) = backend(&config).await?;
+    let stack = LocalStack::build(config, &aws, endpoint).await?;
     let tasks = stack.start_background();
     banner(&stack, &backend);
     let app = stack

@@ -10,7 +10,11 @@ use journey::ports::{SecretError, SecretSource};
 use journey::secrets::EnvSecrets;
 
 /// Every secret the functions read.
-pub const NAMES: [&str; 2] = [ingest::keys::STRIPE_SECRET, ingest::keys::APP_SECRET];
+pub const NAMES: [&str; 3] = [
+    ingest::keys::STRIPE_SECRET,
+    ingest::keys::APP_SECRET,
+    journey::unsubscribe::SECRET,
+];
 
 #[derive(Clone, Debug, Default)]
 pub struct LocalSecrets(BTreeMap<String, String>);

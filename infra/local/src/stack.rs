@@ -16,21 +16,28 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use email_sender::{EmailSender, EmailSettings};
 use ingest::{Ingest, WebhookKeys};
 use journey::adapters::dynamodb::DynamoStore;
 use journey::adapters::eventbridge::EventBridgeBus;
+use journey::adapters::ses::SesMailer;
+use journey::adapters::slack::{FileChat, SlackWebhook};
+use journey::adapters::sqs::SqsRedelivery;
 use journey::adapters::sqs::{SqsEventQueue, SqsInterventionQueues};
 use journey::domain::{CustomerId, RiskLevel, Stage};
-use journey::ports::{CustomerStore, JourneyReader};
+use journey::ports::{Clock, CustomerStore, JourneyReader};
+use journey::templates::{Lang, Templates};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use slack_sender::SlackSender;
 use sweep::Sweep;
 use tokio::task::JoinHandle;
 use transition::Transition;
 
-use crate::clock::SimClock;
+use crate::clock::SharedClock;
 use crate::config::LocalConfig;
 use crate::gateway::{self, Function};
+use crate::outbox::{self, LocalChat};
 use crate::poller::Poller;
 use crate::resources::{Resources, provision};
 use crate::secrets::LocalSecrets;
@@ -51,24 +58,36 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+type LocalEmail = EmailSender<DynamoStore, SesMailer, SqsEventQueue, SqsRedelivery, SharedClock>;
+type LocalSlack = SlackSender<DynamoStore, LocalChat, SqsEventQueue, SqsRedelivery, SharedClock>;
+
 pub struct LocalStack {
     pub config: LocalConfig,
-    pub clock: SimClock,
+    pub clock: SharedClock,
     pub resources: Resources,
     pub secrets: LocalSecrets,
     pub store: DynamoStore,
+    /// The emulator's URL, to read what its SES received.
+    pub endpoint: Option<String>,
     ingest: Ingest<SqsEventQueue>,
     transition: Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>,
     sweep: Sweep<DynamoStore, SqsEventQueue>,
+    email: LocalEmail,
+    slack: LocalSlack,
     events: Poller,
-    /// Queues with a consumer here; `settle` waits for them to be empty.
-    watched: Vec<Poller>,
+    email_queue: Poller,
+    slack_queue: Poller,
+    http: reqwest::Client,
 }
 
 impl LocalStack {
     /// Creates the resources and wires the functions to them.
-    pub async fn build(config: LocalConfig, aws: &SdkConfig) -> Result<Arc<LocalStack>, String> {
-        let resources = provision(aws, &config.env).await?;
+    pub async fn build(
+        config: LocalConfig,
+        aws: &SdkConfig,
+        endpoint: Option<String>,
+    ) -> Result<Arc<LocalStack>, String> {
+        let resources = provision(aws, &config.env, &config.sender_email).await?;
         let secrets = LocalSecrets::load_or_create(&config.state_dir)
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
         let rules = journey::config::rules().map_err(|e| e.to_string())?;
@@ -76,25 +95,71 @@ impl LocalStack {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &resources.table);
         let events_queue = SqsEventQueue::new(sqs.clone(), &resources.events_url);
         let keys = WebhookKeys::load(&secrets).await?;
+        let clock = SharedClock::default();
+        let templates = || Templates::embedded().map_err(|e| e.to_string());
+        let unsubscribe_key = secrets
+            .value(journey::unsubscribe::SECRET)
+            .unwrap_or_default()
+            .into_bytes();
+        let base = config.base_url();
+        let settings = EmailSettings {
+            from: config.sender_email.clone(),
+            brand: "Journey (local)".into(),
+            app_url: format!("{base}/app"),
+            api_url: base.clone(),
+            dashboard_url: base.clone(),
+            offer_code: "WELCOMEBACK".into(),
+            default_lang: Lang::Ko,
+            unsubscribe_key,
+        };
+        let email = EmailSender {
+            store: store.clone(),
+            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(aws), None, false),
+            reports: events_queue.clone(),
+            redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
+            clock: clock.clone(),
+            rules: rules.clone(),
+            templates: templates()?,
+            settings,
+        };
+        let chat = match std::env::var("SLACK_WEBHOOK_URL") {
+            Ok(url) if !url.is_empty() => {
+                LocalChat::Webhook(SlackWebhook::new(url, Duration::from_secs(10))?)
+            }
+            _ => LocalChat::File(FileChat::new(config.state_dir.join("slack.log"))),
+        };
+        let slack = SlackSender {
+            store: store.clone(),
+            chat,
+            reports: events_queue.clone(),
+            redelivery: SqsRedelivery::new(sqs.clone(), &resources.slack_url),
+            clock: clock.clone(),
+            rules: rules.clone(),
+            templates: templates()?,
+            lang: Lang::Ko,
+            dashboard_url: base,
+        };
         let transition = Transition::new(
             store.clone(),
             SqsInterventionQueues::new(sqs.clone(), &resources.email_url, &resources.slack_url),
             EventBridgeBus::new(aws_sdk_eventbridge::Client::new(aws), &resources.bus),
             rules,
         );
-        let events = Poller::new(sqs.clone(), &resources.events_url);
-        // the queues a consumer drains: `settle` waits for these to be empty
-        let watched = vec![events.clone()];
         Ok(Arc::new(LocalStack {
             ingest: Ingest::new(events_queue.clone(), keys),
             sweep: Sweep::new(store.clone(), events_queue),
             transition,
-            events,
-            watched,
+            email,
+            slack,
+            events: Poller::new(sqs.clone(), &resources.events_url),
+            email_queue: Poller::new(sqs.clone(), &resources.email_url),
+            slack_queue: Poller::new(sqs, &resources.slack_url),
+            http: reqwest::Client::new(),
             store,
             resources,
             secrets,
-            clock: SimClock::default(),
+            clock,
+            endpoint,
             config,
         }))
     }
@@ -102,19 +167,17 @@ impl LocalStack {
     /// Starts the SQS pollers and the sweep's schedule.
     pub fn start_background(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        let stack = Arc::clone(self);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let result = stack
-                    .events
-                    .run_once(|batch| stack.transition.handle_batch(batch))
-                    .await;
-                if let Err(e) = result {
-                    tracing::warn!(error = ?e, "events poller: receive failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+        for function in [Consumer::Transition, Consumer::Email, Consumer::Slack] {
+            let stack = Arc::clone(self);
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = stack.poll(function).await {
+                        tracing::warn!(error = ?e, ?function, "poller: receive failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
-            }
-        }));
+            }));
+        }
         if let Some(every) = self.config.sweep_every {
             let stack = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
@@ -122,11 +185,32 @@ impl LocalStack {
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    let _ = stack.fire_sweep(stack.clock.now()).await;
+                    let _ = stack.fire_sweep(stack.clock.0.now()).await;
                 }
             }));
         }
         tasks
+    }
+
+    /// One poll of `function`'s queue, handing a batch to its handler as the event source does.
+    async fn poll(&self, function: Consumer) -> Result<usize, aws_sdk_sqs::Error> {
+        match function {
+            Consumer::Transition => {
+                self.events
+                    .run_once(|b| self.transition.handle_batch(b))
+                    .await
+            }
+            Consumer::Email => {
+                self.email_queue
+                    .run_once(|b| self.email.handle_batch(b))
+                    .await
+            }
+            Consumer::Slack => {
+                self.slack_queue
+                    .run_once(|b| self.slack.handle_batch(b))
+                    .await
+            }
+        }
     }
 
     /// Fires the sweep as the schedule does, with `time` in the scheduled event.
@@ -146,7 +230,7 @@ impl LocalStack {
         let mut quiet_rounds = 0;
         while Instant::now() < deadline {
             let mut total = 0;
-            for poller in &self.watched {
+            for poller in [&self.events, &self.email_queue, &self.slack_queue] {
                 total += poller.depth().await.unwrap_or(1);
             }
             quiet_rounds = if total == 0 { quiet_rounds + 1 } else { 0 };
@@ -167,6 +251,8 @@ impl LocalStack {
             .route("/_local/settle", post(settle))
             .route("/_local/counts", get(counts))
             .route("/_local/customers/{id}", get(customer))
+            .route("/_local/outbox", get(outbox_json))
+            .route("/_local/", get(outbox_page))
             .fallback(invoke)
             .with_state(Arc::clone(self))
     }
@@ -212,6 +298,38 @@ async fn invoke(
     gateway::from_response(response)
 }
 
+async fn outbox_json(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
+    let (emails, slack) = stack.outbox().await;
+    Json(json!({"emails": emails, "slack": slack}))
+}
+
+async fn outbox_page(State(stack): State<Arc<LocalStack>>) -> axum::response::Html<String> {
+    let (emails, slack) = stack.outbox().await;
+    axum::response::Html(outbox::page(&emails, &slack))
+}
+
+impl LocalStack {
+    /// E-mails the emulator's SES received and the Slack alerts logged.
+    pub async fn outbox(&self) -> (Vec<Value>, Vec<Value>) {
+        let emails = match &self.endpoint {
+            Some(url) => outbox::emails(&self.http, url).await,
+            None => Vec::new(),
+        };
+        (
+            emails,
+            outbox::slack(&self.config.state_dir.join("slack.log")),
+        )
+    }
+}
+
+/// The SQS-triggered functions.
+#[derive(Clone, Copy, Debug)]
+enum Consumer {
+    Transition,
+    Email,
+    Slack,
+}
+
 async fn health(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
     Json(
         json!({"ok": true, "now": stack.clock.now(), "env": stack.config.env, "table": stack.resources.table}),
@@ -219,7 +337,7 @@ async fn health(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
 }
 
 async fn clock(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
-    Json(json!({"now": stack.clock.now()}))
+    Json(json!({"now": stack.clock.0.now()}))
 }
 
 #[derive(Deserialize)]
@@ -230,8 +348,8 @@ struct TimeBody {
 async fn set_clock(State(stack): State<Arc<LocalStack>>, Json(body): Json<TimeBody>) -> Response {
     match body.time {
         Some(time) => {
-            stack.clock.set(time);
-            Json(json!({"now": stack.clock.now()})).into_response()
+            stack.clock.0.set(time);
+            Json(json!({"now": stack.clock.0.now()})).into_response()
         }
         None => (StatusCode::BAD_REQUEST, Json(json!({"error": {"code": "invalid_field", "field": "time", "message": "an RFC 3339 time is required"}}))).into_response(),
     }
@@ -242,7 +360,7 @@ async fn sweep_now(State(stack): State<Arc<LocalStack>>, body: Option<Json<TimeB
     let time = body
         .and_then(|b| b.0.time)
         .unwrap_or_else(|| stack.clock.now());
-    stack.clock.advance_to(time);
+    stack.clock.0.advance_to(time);
     match stack.fire_sweep(time).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => (

@@ -223,3 +223,38 @@ async fn a_second_start_on_a_busy_port_says_so_and_ctrl_c_stops_everything() {
         "the emulator stopped with the stack"
     );
 }
+
+#[tokio::test]
+async fn the_demo_replays_the_scenario_and_prints_the_result() {
+    let state_dir = std::env::temp_dir().join(format!("journey-demo-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_journey-local"))
+        .arg("demo")
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("JOURNEY_HTTP_PORT", free_port().to_string())
+        .env("JOURNEY_EMULATOR_PORT", free_port().to_string())
+        .env("JOURNEY_STATE_DIR", &state_dir)
+        .env("JOURNEY_SWEEP_EVERY", "0")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Customers by stage × risk (5 in all)"),
+        "{stdout}"
+    );
+    for line in [
+        "completed         1",
+        "churned           1",
+        "🚨 위험 고객: lee",
+        "새 체험 가입: kim",
+        "lee@example.com          박서연입니다. 1:1 상담을 제안드려요",
+    ] {
+        assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
+    }
+}

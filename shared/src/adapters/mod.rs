@@ -3,5 +3,7 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod ses;
+pub mod slack;
 pub mod sqs;
 pub mod ssm;

@@ -9,7 +9,9 @@ use super::activity::Mark;
 use super::customer::{Churn, ChurnReason, Customer, Scheduled};
 use super::event::{Event, EventKind, NpsScore};
 use super::ids::{CustomerId, EventId, InterventionId};
-use super::intervention::{Channel, Intervention, InterventionRef, Trigger};
+use super::intervention::{
+    Channel, Delivery, DeliveryStatus, Intervention, InterventionRef, Trigger,
+};
 use super::rules::{Policy, Rules};
 use super::score::{Inputs, NpsAnswer, score};
 use super::stage::{RiskLevel, Stage};
@@ -237,6 +239,63 @@ impl<'a> Transition<'a> {
             EventKind::NpsResponse { score } => self.nps(*score),
             EventKind::ProfileUpdated => {}
             EventKind::CheckDue => self.check(),
+            EventKind::Unsubscribed => self.c.profile.unsubscribed = true,
+            EventKind::InterventionSent { delivery } => {
+                self.report(delivery, DeliveryStatus::Sent, TallyMetric::Sent)
+            }
+            EventKind::InterventionSkipped { delivery, .. } => {
+                self.report(delivery, DeliveryStatus::Skipped, TallyMetric::Skipped)
+            }
+            EventKind::InterventionFailed { delivery, .. } => {
+                self.report(delivery, DeliveryStatus::Failed, TallyMetric::Failed)
+            }
+            EventKind::InterventionDeferred {
+                intervention,
+                until,
+            } => self.defer(intervention, *until),
+        }
+    }
+
+    /// A sender's report: counted for its template × variant, and kept on the last
+    /// intervention so only messages that went out are credited with a recovery.
+    fn report(&mut self, delivery: &Delivery, status: DeliveryStatus, metric: TallyMetric) {
+        self.tallies.push(Tally {
+            template: delivery.template.clone(),
+            variant: delivery.variant.clone(),
+            metric,
+        });
+        if let Some(last) = self
+            .c
+            .last_intervention
+            .as_mut()
+            .filter(|l| l.id == delivery.intervention_id)
+        {
+            last.status = status;
+        }
+    }
+
+    /// Quiet hours held a message back: it goes out, unchanged, when due.
+    fn defer(&mut self, intervention: &Intervention, until: DateTime<Utc>) {
+        let known = self.c.scheduled.iter().any(|s| {
+            s.intervention
+                .as_ref()
+                .is_some_and(|i| i.id == intervention.id)
+        });
+        if !known {
+            self.c.scheduled.push(Scheduled {
+                due_at: until,
+                trigger: intervention.trigger,
+                occasion: format!("deferred:{}", intervention.id),
+                intervention: Some(intervention.clone()),
+            });
+        }
+        if let Some(last) = self
+            .c
+            .last_intervention
+            .as_mut()
+            .filter(|l| l.id == intervention.id)
+        {
+            last.status = DeliveryStatus::Deferred;
         }
     }
 
@@ -453,7 +512,11 @@ impl<'a> Transition<'a> {
             .partition(|s| s.due_at <= self.now);
         self.c.scheduled = later;
         for s in due {
-            self.plan(s.trigger, &s.occasion);
+            match s.intervention {
+                // a deferred message goes out as it was planned, under the same id
+                Some(intervention) => self.interventions.push(intervention),
+                None => self.plan(s.trigger, &s.occasion),
+            }
         }
         if stage.is_terminal() {
             return;
@@ -512,6 +575,14 @@ impl<'a> Transition<'a> {
     fn recover(&mut self) {
         self.set_risk(RiskLevel::None, "recovered: active again");
         self.credit_last_intervention(|_| true);
+        // reminders still held back by quiet hours are moot now
+        self.c.scheduled.retain(|s| {
+            !(s.intervention.is_some()
+                && matches!(
+                    s.trigger,
+                    Trigger::RiskCaution | Trigger::RiskWarning | Trigger::RiskDanger
+                ))
+        });
     }
 
     fn credit_last_intervention(&mut self, eligible: impl Fn(&InterventionRef) -> bool) {
@@ -521,7 +592,7 @@ impl<'a> Transition<'a> {
             return;
         };
         let in_window = iv.planned_at <= at && at - iv.planned_at <= window;
-        if iv.credited || !in_window || !eligible(iv) {
+        if iv.credited || !in_window || !iv.status.may_have_reached() || !eligible(iv) {
             return;
         }
         iv.credited = true;
@@ -608,6 +679,7 @@ impl<'a> Transition<'a> {
             due_at: self.at + Duration::days(after_days.into()),
             trigger,
             occasion: occasion.to_string(),
+            intervention: None,
         });
     }
 

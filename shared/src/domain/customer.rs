@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::activity::Activity;
 use super::event::{Owner, Profile};
 use super::ids::{CustomerId, EventId};
-use super::intervention::{InterventionRef, Trigger};
+use super::intervention::{Intervention, InterventionRef, Trigger};
 use super::score::{NpsAnswer, RiskScore};
 use super::stage::{RiskLevel, Stage};
 
@@ -154,6 +154,9 @@ pub struct Scheduled {
     pub trigger: Trigger,
     /// Distinguishes repeated follow-ups of one trigger (which completion, which win-back step).
     pub occasion: String,
+    /// A message deferred by quiet hours: sent as it is (same id) once due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervention: Option<Intervention>,
 }
 
 impl Customer {

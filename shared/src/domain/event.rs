@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 use super::ids::{CustomerId, EventId};
+use super::intervention::{Delivery, Intervention};
 
 /// One thing that happened to one customer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,34 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The customer's opt-out from marketing e-mail; one id per customer, so clicking the link
+    /// twice changes nothing.
+    pub fn unsubscribed(customer_id: CustomerId, now: DateTime<Utc>) -> Event {
+        Event {
+            id: EventId(format!("unsubscribe:{customer_id}")),
+            customer_id,
+            occurred_at: now,
+            source: Source::Customer,
+            kind: EventKind::Unsubscribed,
+            profile: Profile::default(),
+        }
+    }
+
+    /// A sender's report, with an id naming the intervention and the outcome so a repeated
+    /// report applies once.
+    pub fn report(intervention: &Intervention, kind: EventKind, now: DateTime<Utc>) -> Event {
+        Event {
+            id: EventId(format!("report:{}:{}", intervention.id, kind.name())),
+            customer_id: intervention.customer_id.clone(),
+            occurred_at: now,
+            source: Source::Sender,
+            kind,
+            profile: Profile::default(),
+        }
+    }
+}
+
 /// Who produced the event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +80,10 @@ pub enum Source {
     App,
     /// The scheduled sweep's clock tick.
     Sweep,
+    /// A sender's report on a message (sent, skipped, failed, deferred).
+    Sender,
+    /// The customer, through a link we sent (unsubscribe).
+    Customer,
 }
 
 /// What happened. Tagged by `type` in JSON.
@@ -101,6 +134,27 @@ pub enum EventKind {
     ProfileUpdated,
     /// The sweep's tick: re-evaluate this customer's time-based rules as of `occurred_at`.
     CheckDue,
+    /// The customer opted out of marketing e-mail (one-click unsubscribe).
+    Unsubscribed,
+    /// A sender delivered an intervention.
+    InterventionSent {
+        delivery: Delivery,
+    },
+    /// A sender did not send an intervention on purpose (unsubscribed, no address …).
+    InterventionSkipped {
+        delivery: Delivery,
+        reason: String,
+    },
+    /// The provider refused an intervention for good.
+    InterventionFailed {
+        delivery: Delivery,
+        reason: String,
+    },
+    /// Quiet hours: the intervention goes out at `until` instead, through the due index.
+    InterventionDeferred {
+        intervention: Intervention,
+        until: DateTime<Utc>,
+    },
 }
 
 impl EventKind {
@@ -124,6 +178,11 @@ impl EventKind {
             EventKind::NpsResponse { .. } => "nps_response",
             EventKind::ProfileUpdated => "profile_updated",
             EventKind::CheckDue => "check_due",
+            EventKind::Unsubscribed => "unsubscribed",
+            EventKind::InterventionSent { .. } => "intervention_sent",
+            EventKind::InterventionSkipped { .. } => "intervention_skipped",
+            EventKind::InterventionFailed { .. } => "intervention_failed",
+            EventKind::InterventionDeferred { .. } => "intervention_deferred",
         }
     }
 

@@ -134,9 +134,56 @@ pub struct InterventionRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     pub planned_at: DateTime<Utc>,
+    /// What the sender reported, so a message that never went out gets no credit.
+    #[serde(default)]
+    pub status: DeliveryStatus,
     /// Set once a recovery was credited to it, so one message is credited once.
     #[serde(default)]
     pub credited: bool,
+}
+
+/// Where an intervention is between planning and the customer's inbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Planned and on its way (or its report has not come back yet).
+    #[default]
+    Planned,
+    Sent,
+    /// Held back by quiet hours; it goes out at the next allowed time.
+    Deferred,
+    /// Not sent on purpose: unsubscribed, suppressed, no address.
+    Skipped,
+    /// Rejected by the provider (bad address, archived channel …).
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Whether the message reached (or is about to reach) its recipient.
+    pub fn may_have_reached(self) -> bool {
+        matches!(self, DeliveryStatus::Planned | DeliveryStatus::Sent)
+    }
+}
+
+/// A sender's report on one intervention: which message, over which channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub intervention_id: InterventionId,
+    pub channel: Channel,
+    pub template: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl From<&Intervention> for Delivery {
+    fn from(i: &Intervention) -> Self {
+        Delivery {
+            intervention_id: i.id.clone(),
+            channel: i.channel,
+            template: i.template.clone(),
+            variant: i.variant.clone(),
+        }
+    }
 }
 
 impl From<&Intervention> for InterventionRef {
@@ -147,6 +194,7 @@ impl From<&Intervention> for InterventionRef {
             template: i.template.clone(),
             variant: i.variant.clone(),
             planned_at: i.planned_at,
+            status: DeliveryStatus::Planned,
             credited: false,
         }
     }

@@ -6,6 +6,7 @@ pub mod customer;
 pub mod event;
 pub mod ids;
 pub mod intervention;
+pub mod quiet_hours;
 pub mod rules;
 pub mod score;
 pub mod stage;
@@ -19,7 +20,9 @@ pub use apply::{
 pub use customer::{Churn, ChurnReason, Customer, ProfileState, Scheduled};
 pub use event::{Event, EventKind, Money, NpsScore, Owner, Profile, SignUpPlan, Source};
 pub use ids::{CustomerId, EventId, InterventionId};
-pub use intervention::{Channel, Intervention, InterventionRef, Plan, Trigger};
+pub use intervention::{
+    Channel, Delivery, DeliveryStatus, Intervention, InterventionRef, Plan, Trigger,
+};
 pub use rules::{Policy, Rules, RulesError};
 pub use score::{Contribution, RiskScore, Signal};
 pub use stage::{RiskLevel, Stage};

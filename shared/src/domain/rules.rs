@@ -111,6 +111,8 @@ pub struct Policy {
     pub support: SupportRules,
     pub schedule: ScheduleRules,
     pub attribution: Attribution,
+    /// No marketing e-mail at night, in the customer's time zone.
+    pub quiet_hours: super::quiet_hours::QuietHours,
     /// What each trigger sends; a trigger without an entry sends nothing.
     pub interventions: BTreeMap<Trigger, Plan>,
 }

@@ -188,8 +188,9 @@ fn nps_measure(last: Option<NpsAnswer>, policy: &Policy, now: DateTime<Utc>) -> 
     }
 }
 
+/// Two decimals, and never `-0`.
 fn round(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod codec;
 mod errors;
 pub mod keys;
+mod ledger;
 pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,7 +21,7 @@ use self::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK, VERSION};
 use crate::domain::{Customer, CustomerId, Effect, EventId, RiskLevel, Stage, Tally};
 use crate::ports::{
     Commit, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
-    StageRiskCounts, StoreError,
+    StageRiskCounts, StoreError, TemplateTally,
 };
 
 pub use codec::MARKER_TTL;
@@ -442,6 +443,58 @@ impl JourneyReader for DynamoStore {
             pending = out.unprocessed_keys;
         }
         Ok(counts)
+    }
+
+    async fn tallies(&self) -> Result<Vec<TemplateTally>, StoreError> {
+        let shards =
+            futures::future::try_join_all((0..keys::COUNTER_SHARDS).map(|s| self.tally_shard(s)))
+                .await?;
+        let mut by_key: BTreeMap<(String, String), TemplateTally> = BTreeMap::new();
+        for item in shards.iter().flatten() {
+            let template = codec::text(item, "template")
+                .unwrap_or_default()
+                .to_string();
+            let variant = codec::text(item, "variant").unwrap_or("-").to_string();
+            let t = by_key
+                .entry((template.clone(), variant.clone()))
+                .or_insert_with(|| TemplateTally {
+                    template,
+                    variant: (variant != "-").then_some(variant),
+                    ..TemplateTally::default()
+                });
+            let get = |name| codec::number(item, name).unwrap_or(0);
+            t.sent += get("sent");
+            t.recovered += get("recovered");
+            t.failed += get("failed");
+            t.skipped += get("skipped");
+        }
+        Ok(by_key.into_values().collect())
+    }
+}
+
+impl DynamoStore {
+    /// One tally shard's items, every page.
+    async fn tally_shard(&self, shard: u32) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(keys::tally_pk(shard)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 }
 

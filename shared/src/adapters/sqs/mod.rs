@@ -149,3 +149,36 @@ mod tests {
         assert_eq!(big.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 1]);
     }
 }
+
+/// Back-off for one queue: makes a failed message invisible for a while, so a throttled send
+/// is retried later instead of at once.
+#[derive(Clone, Debug)]
+pub struct SqsRedelivery {
+    client: Client,
+    url: String,
+}
+
+impl SqsRedelivery {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        SqsRedelivery {
+            client,
+            url: url.into(),
+        }
+    }
+}
+
+impl crate::ports::Redelivery for SqsRedelivery {
+    async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), QueueError> {
+        // SQS allows at most 12 hours
+        let seconds = by.as_secs().min(12 * 3600) as i32;
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

@@ -704,3 +704,111 @@ fn a_check_that_churns_sends_nothing_that_was_scheduled_for_the_customer() {
             .all(|s| s.trigger == Trigger::WinBack)
     );
 }
+
+fn report(j: &mut Journey, at: &str, intervention: &Intervention, kind: EventKind) -> Outcome {
+    let e = Event::report(intervention, kind, t(at));
+    j.apply(e, t(at))
+}
+
+#[test]
+fn sender_reports_are_tallied_once_and_a_skipped_message_earns_no_credit() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    let reminder = j.sent.last().cloned().unwrap();
+    let delivery = crate::domain::Delivery::from(&reminder);
+    let o = report(
+        &mut j,
+        "2026-11-08T09:01:00Z",
+        &reminder,
+        EventKind::InterventionSkipped {
+            delivery,
+            reason: "unsubscribed".into(),
+        },
+    );
+    assert_eq!(o.tallies[0].metric, TallyMetric::Skipped);
+    let o = j.on("2026-11-09T09:00:00Z", EventKind::Login);
+    assert_eq!(j.customer.risk, RiskLevel::None);
+    assert!(
+        o.tallies.is_empty(),
+        "a skipped reminder cannot have brought them back"
+    );
+}
+
+#[test]
+fn a_sent_message_is_counted_and_credited() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    let reminder = j.sent.last().cloned().unwrap();
+    let sent = EventKind::InterventionSent {
+        delivery: crate::domain::Delivery::from(&reminder),
+    };
+    let o = report(&mut j, "2026-11-08T09:01:00Z", &reminder, sent);
+    assert_eq!(o.tallies[0].metric, TallyMetric::Sent);
+    let o = j.on("2026-11-09T09:00:00Z", EventKind::Login);
+    assert_eq!(o.tallies[0].metric, TallyMetric::Recovered);
+}
+
+#[test]
+fn a_deferred_message_goes_out_unchanged_when_due_unless_the_customer_came_back() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T12:00:00Z");
+    j.check("2026-11-08T12:00:00Z"); // 21:00 in Seoul
+    let reminder = j.sent.last().cloned().unwrap();
+    let until = t("2026-11-08T23:00:00Z"); // 08:00 in Seoul
+    let deferred = EventKind::InterventionDeferred {
+        intervention: reminder.clone(),
+        until,
+    };
+    report(&mut j, "2026-11-08T12:00:30Z", &reminder, deferred.clone());
+    report(&mut j, "2026-11-08T12:00:40Z", &reminder, deferred); // a repeated report
+    assert_eq!(
+        j.customer
+            .scheduled
+            .iter()
+            .filter(|s| s.intervention.is_some())
+            .count(),
+        1
+    );
+    assert_eq!(j.customer.next_check_at, Some(until));
+    let o = j.check("2026-11-08T23:00:00Z");
+    let resent: Vec<&Intervention> = o
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(i) => Some(i),
+            Effect::Publish(_) => None,
+        })
+        .collect();
+    assert_eq!(resent, vec![&reminder], "same message, same id");
+
+    // and when the customer comes back first, the held reminder is dropped
+    let mut k = Journey::new();
+    k.paid("2026-11-01T12:00:00Z");
+    k.check("2026-11-08T12:00:00Z");
+    let reminder = k.sent.last().cloned().unwrap();
+    let deferred = EventKind::InterventionDeferred {
+        intervention: reminder.clone(),
+        until,
+    };
+    report(&mut k, "2026-11-08T12:00:30Z", &reminder, deferred);
+    k.on("2026-11-08T13:00:00Z", EventKind::Login);
+    assert!(
+        k.customer
+            .scheduled
+            .iter()
+            .all(|s| s.intervention.is_none())
+    );
+    let o = k.check("2026-11-08T23:00:00Z");
+    assert!(Journey::templates(&o).is_empty());
+}
+
+#[test]
+fn unsubscribing_sets_the_flag() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    let o = j.on("2026-11-02T09:00:00Z", EventKind::Unsubscribed);
+    assert!(j.customer.profile.unsubscribed);
+    assert!(o.history.is_empty());
+}

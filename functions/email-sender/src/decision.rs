@@ -1,0 +1,152 @@
+//! Whether, when and to whom an intervention is e-mailed: pure, with `now` passed in.
+
+use chrono::{DateTime, Utc};
+use journey::domain::{Channel, Customer, Intervention, Policy};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Send now, to this address.
+    Send { to: String },
+    /// Quiet hours: send at this instant instead.
+    Defer { until: DateTime<Utc> },
+    /// Do not send; the reason is recorded.
+    Skip { reason: String },
+}
+
+/// Transactional notices (billing) and staff alerts ignore quiet hours and unsubscribes;
+/// marketing e-mail respects both.
+pub fn decide(
+    intervention: &Intervention,
+    customer: &Customer,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Decision {
+    let skip = |reason: &str| Decision::Skip {
+        reason: reason.to_string(),
+    };
+    match intervention.channel {
+        Channel::OwnerEmail => match customer
+            .profile
+            .owner
+            .as_ref()
+            .and_then(|o| o.email.clone())
+        {
+            Some(to) => Decision::Send { to },
+            None => skip("the owner has no e-mail address"),
+        },
+        Channel::Slack => skip("a Slack alert on the e-mail queue"),
+        Channel::Email => {
+            let Some(to) = customer.profile.email.clone() else {
+                return skip("no e-mail address");
+            };
+            if intervention.transactional {
+                return Decision::Send { to };
+            }
+            if customer.profile.unsubscribed {
+                return skip("unsubscribed");
+            }
+            match policy
+                .quiet_hours
+                .deferral(now, customer.profile.time_zone.as_deref())
+            {
+                Some(until) => Decision::Defer { until },
+                None => Decision::Send { to },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use journey::domain::event::EventKind;
+    use journey::domain::{Effect, Rules, apply};
+    use journey::testing::{Events, krw, t};
+
+    fn planned(email: Option<&str>, zone: Option<&str>) -> (Customer, Intervention, Rules) {
+        let rules = Rules::embedded().unwrap();
+        let mut events = Events::new("c1");
+        let mut pay = events.at(
+            t("2026-11-01T01:00:00Z"),
+            EventKind::PaymentSucceeded { amount: krw(1) },
+        );
+        pay.profile.email = email.map(str::to_string);
+        pay.profile.time_zone = zone.map(str::to_string);
+        let o = apply(
+            &journey::domain::Customer::new(events.customer().clone()),
+            &pay,
+            &rules,
+            pay.occurred_at,
+        )
+        .unwrap();
+        let welcome = o
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send(i) => Some(i.clone()),
+                Effect::Publish(_) => None,
+            })
+            .unwrap();
+        (o.customer, welcome, rules)
+    }
+
+    #[test]
+    fn marketing_waits_for_the_morning_in_the_customers_zone() {
+        let (c, iv, rules) = planned(Some("kim@example.com"), None);
+        let policy = rules.default_policy();
+        // 23:00 in Seoul
+        assert_eq!(
+            decide(&iv, &c, policy, t("2026-11-01T14:00:00Z")),
+            Decision::Defer {
+                until: t("2026-11-01T23:00:00Z")
+            }
+        );
+        // 10:00 in Seoul
+        assert_eq!(
+            decide(&iv, &c, policy, t("2026-11-01T01:00:00Z")),
+            Decision::Send {
+                to: "kim@example.com".into()
+            }
+        );
+        // the same instant is 09:00 in New York: fine there
+        let (ny, iv, _) = planned(Some("kim@example.com"), Some("America/New_York"));
+        assert_eq!(
+            decide(&iv, &ny, policy, t("2026-11-01T14:00:00Z")),
+            Decision::Send {
+                to: "kim@example.com".into()
+            }
+        );
+    }
+
+    #[test]
+    fn billing_notices_ignore_quiet_hours_and_unsubscribes() {
+        let (mut c, mut iv, rules) = planned(Some("kim@example.com"), None);
+        iv.transactional = true;
+        c.profile.unsubscribed = true;
+        assert_eq!(
+            decide(&iv, &c, rules.default_policy(), t("2026-11-01T14:00:00Z")),
+            Decision::Send {
+                to: "kim@example.com".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unsubscribed_or_unreachable_customers_are_skipped() {
+        let (mut c, iv, rules) = planned(Some("kim@example.com"), None);
+        c.profile.unsubscribed = true;
+        assert_eq!(
+            decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
+            Decision::Skip {
+                reason: "unsubscribed".into()
+            }
+        );
+        let (c, iv, _) = planned(None, None);
+        assert_eq!(
+            decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
+            Decision::Skip {
+                reason: "no e-mail address".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! The e-mail sender: SQS (e-mail queue) → SES. Each intervention is sent at most once: the send
+//! ledger is claimed before SES is called and finished after, so a redelivered message sends
+//! nothing. Every outcome — sent, skipped (unsubscribed, suppressed, no address), deferred
+//! (quiet hours), failed (rejected) — goes back to the transition worker as an event, which
+//! counts it per template × variant and keeps it for outcome attribution.
+
+pub mod decision;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use journey::alerts;
+use journey::domain::{Channel, Customer, Intervention, Rules};
+use journey::ports::{
+    Clock, CustomerStore, EventQueue, MailError, Mailer, OutgoingEmail, Redelivery, SendLedger,
+};
+use journey::sending::{Attempt, SendOutcome, Sending};
+use journey::sqs_batch::{MessageFailure, Order, process_batch};
+use journey::templates::{EmailContext, Lang, Templates};
+use journey::unsubscribe;
+use sha2::{Digest, Sha256};
+
+use crate::decision::{Decision, decide};
+
+/// Messages sent in parallel in one batch.
+pub const CONCURRENCY: usize = 5;
+
+/// The business's settings every e-mail needs.
+#[derive(Clone, Debug)]
+pub struct EmailSettings {
+    /// A verified SES identity.
+    pub from: String,
+    pub brand: String,
+    pub app_url: String,
+    /// Base URL of the HTTP API, for unsubscribe links.
+    pub api_url: String,
+    pub dashboard_url: String,
+    pub offer_code: String,
+    /// Language for customers whose locale is unknown, and for staff alerts.
+    pub default_lang: Lang,
+    pub unsubscribe_key: Vec<u8>,
+}
+
+pub struct EmailSender<S, M, Q, R, C> {
+    pub store: S,
+    pub mailer: M,
+    /// The events queue, for the outcome reports.
+    pub reports: Q,
+    pub redelivery: R,
+    pub clock: C,
+    pub rules: Rules,
+    pub templates: Templates,
+    pub settings: EmailSettings,
+}
+
+impl<S, M, Q, R, C> EmailSender<S, M, Q, R, C>
+where
+    S: CustomerStore + SendLedger,
+    M: Mailer,
+    Q: EventQueue,
+    R: Redelivery,
+    C: Clock,
+{
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        process_batch(event, Order::Independent, CONCURRENCY, |m| {
+            self.handle_message(m)
+        })
+        .await
+    }
+
+    async fn handle_message(&self, message: SqsMessage) -> Result<(), MessageFailure> {
+        let body = message
+            .body
+            .as_deref()
+            .ok_or_else(|| MessageFailure::permanent("message has no body"))?;
+        let intervention: Intervention = serde_json::from_str(body)
+            .map_err(|e| MessageFailure::permanent(format!("undecodable intervention: {e}")))?;
+        let span = tracing::Span::current();
+        span.record("customer_id", intervention.customer_id.as_str());
+        span.record("event_id", intervention.id.as_str());
+        let now = self.clock.now();
+        let sending = Sending {
+            ledger: &self.store,
+            reports: &self.reports,
+            redelivery: &self.redelivery,
+        };
+        sending
+            .once(&message, &intervention, now, || async {
+                match self.attempt(&intervention, now).await {
+                    Ok(outcome) => Attempt::Done(outcome),
+                    Err(e) => Attempt::Retry {
+                        reason: e.to_string(),
+                        after: None,
+                    },
+                }
+            })
+            .await
+    }
+
+    /// Decides and, if it is time, sends. `Err` only for errors worth retrying.
+    async fn attempt(
+        &self,
+        intervention: &Intervention,
+        now: DateTime<Utc>,
+    ) -> Result<SendOutcome, MailError> {
+        let Some(customer) = self
+            .store
+            .load(&intervention.customer_id)
+            .await
+            .map_err(|e| MailError::Transient(e.to_string()))?
+        else {
+            return Ok(SendOutcome::Skipped("unknown customer".into()));
+        };
+        let policy = self.rules.policy(customer.profile.program.as_deref());
+        let to = match decide(intervention, &customer, policy, now) {
+            Decision::Send { to } => to,
+            Decision::Defer { until } => return Ok(SendOutcome::Deferred(until)),
+            Decision::Skip { reason } => return Ok(SendOutcome::Skipped(reason)),
+        };
+        if self.mailer.is_suppressed(&to).await? {
+            return Ok(SendOutcome::Skipped(
+                "address on the suppression list".into(),
+            ));
+        }
+        let email = match self.compose(intervention, &customer, to, now) {
+            Ok(email) => email,
+            Err(reason) => return Ok(SendOutcome::Failed(reason)),
+        };
+        match self.mailer.send(&email).await {
+            Ok(message_id) => Ok(SendOutcome::Sent(message_id)),
+            Err(MailError::Rejected(reason)) => Ok(SendOutcome::Failed(reason)),
+            Err(transient) => Err(transient),
+        }
+    }
+
+    /// The e-mail for a customer (its template) or an owner (the staff alert).
+    fn compose(
+        &self,
+        intervention: &Intervention,
+        customer: &Customer,
+        to: String,
+        now: DateTime<Utc>,
+    ) -> Result<OutgoingEmail, String> {
+        let unsubscribe = unsubscribe::link(
+            &self.settings.api_url,
+            &self.settings.unsubscribe_key,
+            &customer.id,
+        );
+        let (subject, text, html) = if intervention.channel == Channel::OwnerEmail {
+            let alert = alerts::build(
+                &self.templates,
+                &self.rules,
+                customer,
+                intervention,
+                self.settings.default_lang,
+                &self.settings.dashboard_url,
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+            alert.email()
+        } else {
+            let lang = Lang::of(
+                customer.profile.locale.as_deref(),
+                self.settings.default_lang,
+            );
+            let ctx = self.context(customer, &unsubscribe, now);
+            let e = self
+                .templates
+                .email(
+                    &intervention.template,
+                    lang,
+                    intervention.variant.as_deref(),
+                    intervention.transactional,
+                    &ctx,
+                )
+                .map_err(|e| e.to_string())?;
+            (e.subject, e.text, e.html)
+        };
+        let mut headers = Vec::new();
+        if intervention.channel == Channel::Email && !intervention.transactional {
+            headers.push(("List-Unsubscribe".to_string(), format!("<{unsubscribe}>")));
+            headers.push((
+                "List-Unsubscribe-Post".to_string(),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+        }
+        Ok(OutgoingEmail {
+            from: self.settings.from.clone(),
+            to,
+            subject,
+            text,
+            html,
+            headers,
+            tags: vec![
+                ("intervention_id".into(), intervention.id.to_string()),
+                ("template".into(), intervention.template.clone()),
+                (
+                    "variant".into(),
+                    intervention
+                        .variant
+                        .clone()
+                        .unwrap_or_else(|| "none".into()),
+                ),
+            ],
+        })
+    }
+
+    fn context(
+        &self,
+        customer: &Customer,
+        unsubscribe_url: &str,
+        now: DateTime<Utc>,
+    ) -> EmailContext {
+        let s = &self.settings;
+        let app = s.app_url.trim_end_matches('/');
+        let referral_code = referral_code(customer);
+        let start = customer
+            .clock_started_at
+            .or(customer.created_at)
+            .unwrap_or(now);
+        EmailContext {
+            brand: s.brand.clone(),
+            program: customer
+                .profile
+                .program
+                .clone()
+                .unwrap_or_else(|| s.brand.clone()),
+            owner_name: customer
+                .profile
+                .owner
+                .as_ref()
+                .and_then(|o| o.name.clone())
+                .unwrap_or_else(|| format!("{} team", s.brand)),
+            days_inactive: customer.activity.days_inactive(start, now).floor() as u32,
+            app_url: app.to_string(),
+            billing_url: format!("{app}/billing"),
+            survey_url: format!("{app}/survey/nps"),
+            review_url: format!("{app}/review"),
+            consultation_url: format!("{app}/consultation"),
+            referral_url: format!("{app}/r/{referral_code}"),
+            referral_code,
+            offer_code: s.offer_code.clone(),
+            unsubscribe_url: unsubscribe_url.to_string(),
+        }
+    }
+}
+
+/// A stable, readable referral code per customer.
+pub fn referral_code(customer: &Customer) -> String {
+    let digest = Sha256::digest(format!("referral:{}", customer.id).as_bytes());
+    format!("FRIEND-{}", hex::encode(&digest[..3]).to_uppercase())
+}
+
+impl EmailSettings {
+    /// From the environment: `SENDER_EMAIL` (required), `BRAND_NAME`, `APP_URL`, `API_URL`,
+    /// `DASHBOARD_URL`, `OFFER_CODE`, `DEFAULT_LOCALE` (`ko`/`en`).
+    pub fn from_env(unsubscribe_key: Vec<u8>) -> Result<Self, journey::config::ConfigError> {
+        use journey::config::{parsed_or, required};
+        let locale: String = parsed_or("DEFAULT_LOCALE", "ko".to_string())?;
+        Ok(EmailSettings {
+            from: required("SENDER_EMAIL")?,
+            brand: parsed_or("BRAND_NAME", "Journey".to_string())?,
+            app_url: parsed_or("APP_URL", "https://app.example.com".to_string())?,
+            api_url: required("API_URL")?,
+            dashboard_url: parsed_or(
+                "DASHBOARD_URL",
+                "https://app.example.com/journey".to_string(),
+            )?,
+            offer_code: parsed_or("OFFER_CODE", "WELCOMEBACK".to_string())?,
+            default_lang: Lang::of(Some(&locale), Lang::Ko),
+            unsubscribe_key,
+        })
+    }
+}

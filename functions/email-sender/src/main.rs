@@ -1,0 +1,52 @@
+//! Lambda entry point: wiring only.
+
+use std::time::Duration;
+
+use aws_lambda_events::sqs::SqsEvent;
+use email_sender::{EmailSender, EmailSettings};
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::ses::SesMailer;
+use journey::adapters::sqs::{SqsEventQueue, SqsRedelivery};
+use journey::config;
+use journey::ports::{SecretSource, SystemClock};
+use journey::secrets::Secrets;
+use journey::templates::Templates;
+use journey::unsubscribe;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = config::required("TABLE_NAME")?;
+    let events_queue = config::required("EVENTS_QUEUE_URL")?;
+    let email_queue = config::required("EMAIL_QUEUE_URL")?;
+    let configuration_set = std::env::var("SES_CONFIGURATION_SET")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let check_suppression: bool = config::parsed_or("CHECK_SUPPRESSION", true)?;
+    let rules = config::rules()?;
+    let templates = Templates::embedded()?;
+    let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
+    let key = Secrets::from_env(&aws).secret(unsubscribe::SECRET).await?;
+    let settings = EmailSettings::from_env(key.into_bytes())?;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let sender = EmailSender {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        mailer: SesMailer::new(
+            aws_sdk_sesv2::Client::new(&aws),
+            configuration_set,
+            check_suppression,
+        ),
+        reports: SqsEventQueue::new(sqs.clone(), events_queue),
+        redelivery: SqsRedelivery::new(sqs, email_queue),
+        clock: SystemClock,
+        rules,
+        templates,
+        settings,
+    };
+    let sender = &sender;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(sender.handle_batch(event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,48 @@
+//! Lambda entry point: wiring only.
+
+use std::time::Duration;
+
+use aws_lambda_events::sqs::SqsEvent;
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::slack::SlackWebhook;
+use journey::adapters::sqs::{SqsEventQueue, SqsRedelivery};
+use journey::config;
+use journey::ports::{SecretSource, SystemClock};
+use journey::secrets::Secrets;
+use journey::templates::{Lang, Templates};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use slack_sender::SlackSender;
+
+/// The secret holding the incoming-webhook URL.
+const WEBHOOK_SECRET: &str = "slack-webhook-url";
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = config::required("TABLE_NAME")?;
+    let events_queue = config::required("EVENTS_QUEUE_URL")?;
+    let slack_queue = config::required("SLACK_QUEUE_URL")?;
+    let dashboard_url = config::required("DASHBOARD_URL")?;
+    let locale: String = config::parsed_or("DEFAULT_LOCALE", "ko".to_string())?;
+    let rules = config::rules()?;
+    let templates = Templates::embedded()?;
+    let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
+    let webhook = Secrets::from_env(&aws).secret(WEBHOOK_SECRET).await?;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let sender = SlackSender {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        chat: SlackWebhook::new(webhook.trim(), Duration::from_secs(10))?,
+        reports: SqsEventQueue::new(sqs.clone(), events_queue),
+        redelivery: SqsRedelivery::new(sqs, slack_queue),
+        clock: SystemClock,
+        rules,
+        templates,
+        lang: Lang::of(Some(&locale), Lang::Ko),
+        dashboard_url,
+    };
+    let sender = &sender;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(sender.handle_batch(event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,492 @@
+//! Message templates, built into the binary from `infra/templates/`: customer e-mails (Korean
+//! and English, text and HTML, A/B variants) and staff alerts. Rendered with MiniJinja in strict
+//! mode: a missing variable is an error, never a blank in a customer's inbox.
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+macro_rules! templates {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../infra/templates/", $dir, "/", $name, ".toml")))),*]
+    };
+}
+
+/// Every customer e-mail, by name (the names the rules use).
+pub const EMAIL_SOURCES: &[(&str, &str)] = templates!("email":
+    "trial_welcome", "welcome_setup_guide", "gentle_reminder", "special_offer",
+    "consultation_invite", "billing_failed", "renewal_notice", "nps_survey", "review_request",
+    "referral_code", "related_offer", "win_back",
+);
+
+/// Every staff alert, by name.
+pub const STAFF_SOURCES: &[(&str, &str)] = templates!("staff":
+    "danger_alert", "sales_new_trial", "nps_detractor_alert", "support_tickets_task",
+);
+
+pub const LAYOUT: &str = include_str!("../../infra/templates/email/_layout.html");
+
+#[derive(Debug, Error, PartialEq)]
+pub enum TemplateError {
+    #[error("template `{0}` does not exist")]
+    Unknown(String),
+    #[error("template `{name}`: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+/// Message language: Korean or English.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Ko,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Ko, Lang::En];
+
+    /// Korean for `ko…` locales, English for any other; `default` when unknown.
+    pub fn of(locale: Option<&str>, default: Lang) -> Lang {
+        match locale.map(|l| l.to_ascii_lowercase()) {
+            None => default,
+            Some(l) if l.starts_with("ko") => Lang::Ko,
+            Some(_) => Lang::En,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Ko => "ko",
+            Lang::En => "en",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailFile {
+    ko: EmailText,
+    en: EmailText,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailText {
+    subject: String,
+    text: String,
+    html: String,
+    #[serde(default)]
+    variants: BTreeMap<String, VariantText>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariantText {
+    subject: Option<String>,
+    text: Option<String>,
+    html: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffFile {
+    ko: StaffText,
+    en: StaffText,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffText {
+    title: String,
+    summary: String,
+}
+
+/// What a customer e-mail may use. Every field is always set, so strict rendering only fails
+/// on a name that is not here.
+#[derive(Clone, Debug, Serialize)]
+pub struct EmailContext {
+    pub brand: String,
+    pub program: String,
+    pub owner_name: String,
+    pub days_inactive: u32,
+    pub app_url: String,
+    pub billing_url: String,
+    pub survey_url: String,
+    pub review_url: String,
+    pub consultation_url: String,
+    pub referral_code: String,
+    pub referral_url: String,
+    pub offer_code: String,
+    pub unsubscribe_url: String,
+}
+
+/// What a staff alert's title and summary may use.
+#[derive(Clone, Debug, Serialize)]
+pub struct StaffContext {
+    pub customer: String,
+    pub days_inactive: u32,
+    pub score: String,
+    pub nps: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// All templates, parsed and compiled once.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Variants each e-mail has, per language.
+    variants: BTreeMap<(String, Lang), Vec<String>>,
+}
+
+fn invalid(name: &str, reason: impl ToString) -> TemplateError {
+    TemplateError::Invalid {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Templates {
+    /// The built-in templates; fails naming the template that does not parse.
+    pub fn embedded() -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // HTML parts are escaped; subjects and text parts are not
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        // HTML-escape the five characters that matter and leave `/` alone, so links stay
+        // readable `https://…` in every mail client
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
+                let text = value.to_string();
+                out.write_str(&escape_html(&text)).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+                })
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
+        env.add_template("_layout.html", LAYOUT)
+            .map_err(|e| invalid("_layout.html", e))?;
+        let mut variants = BTreeMap::new();
+        for (name, source) in EMAIL_SOURCES {
+            let file: EmailFile = toml::from_str(source).map_err(|e| invalid(name, e))?;
+            for (lang, text) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
+                let base = format!("{name}/{}", lang.as_str());
+                add(
+                    &mut env,
+                    format!("{base}/subject.txt"),
+                    text.subject.clone(),
+                )?;
+                add(&mut env, format!("{base}/text.txt"), text.text.clone())?;
+                add(&mut env, format!("{base}/body.html"), text.html.clone())?;
+                for (variant, over) in &text.variants {
+                    let v = format!("{base}/{variant}");
+                    let pick =
+                        |o: &Option<String>, d: &String| o.clone().unwrap_or_else(|| d.clone());
+                    add(
+                        &mut env,
+                        format!("{v}/subject.txt"),
+                        pick(&over.subject, &text.subject),
+                    )?;
+                    add(
+                        &mut env,
+                        format!("{v}/text.txt"),
+                        pick(&over.text, &text.text),
+                    )?;
+                    add(
+                        &mut env,
+                        format!("{v}/body.html"),
+                        pick(&over.html, &text.html),
+                    )?;
+                }
+                variants.insert(
+                    (name.to_string(), lang),
+                    text.variants.keys().cloned().collect(),
+                );
+            }
+        }
+        for (name, source) in STAFF_SOURCES {
+            let file: StaffFile = toml::from_str(source).map_err(|e| invalid(name, e))?;
+            for (lang, text) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
+                let base = format!("staff/{name}/{}", lang.as_str());
+                add(&mut env, format!("{base}/title.txt"), text.title)?;
+                add(&mut env, format!("{base}/summary.txt"), text.summary)?;
+            }
+        }
+        Ok(Templates { env, variants })
+    }
+
+    pub fn has_email(&self, name: &str) -> bool {
+        EMAIL_SOURCES.iter().any(|(n, _)| *n == name)
+    }
+
+    pub fn has_staff(&self, name: &str) -> bool {
+        STAFF_SOURCES.iter().any(|(n, _)| *n == name)
+    }
+
+    /// The variants an e-mail defines in `lang`.
+    pub fn variants(&self, name: &str, lang: Lang) -> &[String] {
+        self.variants
+            .get(&(name.to_string(), lang))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Renders e-mail `name` in `lang` (variant, if it has it), wrapped in the layout.
+    pub fn email(
+        &self,
+        name: &str,
+        lang: Lang,
+        variant: Option<&str>,
+        transactional: bool,
+        ctx: &EmailContext,
+    ) -> Result<RenderedEmail, TemplateError> {
+        if !self.has_email(name) {
+            return Err(TemplateError::Unknown(name.to_string()));
+        }
+        let base = match variant.filter(|v| self.variants(name, lang).iter().any(|x| x == v)) {
+            Some(v) => format!("{name}/{}/{v}", lang.as_str()),
+            None => format!("{name}/{}", lang.as_str()),
+        };
+        let subject = self.render(&format!("{base}/subject.txt"), ctx)?;
+        let text = self.render(&format!("{base}/text.txt"), ctx)?;
+        let body = self.render(&format!("{base}/body.html"), ctx)?;
+        let (footer_unsubscribe, footer_reason) = match lang {
+            Lang::Ko => (
+                "수신 거부",
+                format!(
+                    "{} 서비스를 이용해 주셔서 보내 드리는 메일입니다.",
+                    ctx.brand
+                ),
+            ),
+            Lang::En => (
+                "Unsubscribe",
+                format!("You receive this e-mail because you use {}.", ctx.brand),
+            ),
+        };
+        let html = self.render(
+            "_layout.html",
+            minijinja::context! {
+                lang => lang.as_str(),
+                subject => subject.trim(),
+                brand => ctx.brand,
+                body => Value::from_safe_string(body),
+                transactional => transactional,
+                unsubscribe_url => ctx.unsubscribe_url,
+                footer_unsubscribe => footer_unsubscribe,
+                footer_reason => footer_reason,
+            },
+        )?;
+        let mut text = text.trim().to_string();
+        if !transactional {
+            text.push_str(&format!(
+                "\n\n--\n{footer_reason}\n{footer_unsubscribe}: {}\n",
+                ctx.unsubscribe_url
+            ));
+        }
+        Ok(RenderedEmail {
+            subject: subject.trim().to_string(),
+            text,
+            html,
+        })
+    }
+
+    /// A staff alert's title and one-line summary.
+    pub fn staff(
+        &self,
+        name: &str,
+        lang: Lang,
+        ctx: &StaffContext,
+    ) -> Result<(String, String), TemplateError> {
+        if !self.has_staff(name) {
+            return Err(TemplateError::Unknown(name.to_string()));
+        }
+        let base = format!("staff/{name}/{}", lang.as_str());
+        Ok((
+            self.render(&format!("{base}/title.txt"), ctx)?
+                .trim()
+                .to_string(),
+            self.render(&format!("{base}/summary.txt"), ctx)?
+                .trim()
+                .to_string(),
+        ))
+    }
+
+    fn render(&self, name: &str, ctx: impl Serialize) -> Result<String, TemplateError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| invalid(name, e))
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn add(env: &mut Environment<'static>, name: String, source: String) -> Result<(), TemplateError> {
+    env.add_template_owned(name.clone(), source)
+        .map_err(|e| invalid(&name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Rules;
+
+    pub fn context() -> EmailContext {
+        EmailContext {
+            brand: "소리튠".into(),
+            program: "영어 회화 12주".into(),
+            owner_name: "박서연".into(),
+            days_inactive: 7,
+            app_url: "https://app.example.com".into(),
+            billing_url: "https://app.example.com/billing".into(),
+            survey_url: "https://app.example.com/survey".into(),
+            review_url: "https://app.example.com/review".into(),
+            consultation_url: "https://app.example.com/consultation".into(),
+            referral_code: "FRIEND-7K2Q".into(),
+            referral_url: "https://app.example.com/r/FRIEND-7K2Q".into(),
+            offer_code: "COMEBACK".into(),
+            unsubscribe_url: "https://api.example.com/unsubscribe?c=c1&t=abc".into(),
+        }
+    }
+
+    #[test]
+    fn every_template_renders_in_every_language_and_variant() {
+        let templates = Templates::embedded().expect("templates load");
+        for (name, _) in EMAIL_SOURCES {
+            for lang in Lang::ALL {
+                let mut variants: Vec<Option<String>> = vec![None];
+                variants.extend(templates.variants(name, lang).iter().cloned().map(Some));
+                for variant in variants {
+                    for transactional in [false, true] {
+                        let e = templates
+                            .email(name, lang, variant.as_deref(), transactional, &context())
+                            .unwrap_or_else(|err| panic!("{name}/{lang:?}/{variant:?}: {err}"));
+                        assert!(!e.subject.is_empty() && !e.text.is_empty(), "{name}");
+                        assert!(
+                            e.html.starts_with("<!doctype html")
+                                || e.html.starts_with("<!DOCTYPE html"),
+                            "{name}"
+                        );
+                        assert_eq!(
+                            e.text.contains("unsubscribe?c=c1"),
+                            !transactional,
+                            "{name}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_is_an_error_not_a_blank() {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_template("t", "Hi {{ nmae }}").unwrap();
+        assert!(env.get_template("t").unwrap().render(context()).is_err());
+    }
+
+    #[test]
+    fn html_escapes_values_and_text_does_not() {
+        let templates = Templates::embedded().unwrap();
+        let mut ctx = context();
+        ctx.program = "<b>A&B</b>".into();
+        let e = templates
+            .email("related_offer", Lang::En, None, false, &ctx)
+            .unwrap();
+        assert!(
+            e.text.contains("<b>A&B</b>"),
+            "the template names the program"
+        );
+        assert!(
+            e.html.contains("&lt;b&gt;A&amp;B&lt;&#x2f;b&gt;")
+                || e.html.contains("&lt;b&gt;A&amp;B&lt;/b&gt;"),
+            "{}",
+            e.html
+        );
+        assert!(!e.html.contains("<b>A&B</b>"));
+    }
+
+    #[test]
+    fn every_template_the_rules_name_exists_with_its_variants() {
+        let templates = Templates::embedded().unwrap();
+        let rules = Rules::embedded().unwrap();
+        let policies =
+            std::iter::once(rules.default_policy()).chain(rules.programs().map(|(_, p)| p));
+        for policy in policies {
+            for (trigger, plan) in &policy.interventions {
+                if let Some(email) = &plan.email {
+                    assert!(
+                        templates.has_email(email),
+                        "{trigger:?}: no e-mail template `{email}`"
+                    );
+                    for lang in Lang::ALL {
+                        for v in &plan.variants {
+                            assert!(
+                                templates.variants(email, lang).contains(v),
+                                "{email}/{lang:?} lacks variant {v}"
+                            );
+                        }
+                    }
+                }
+                if let Some(slack) = &plan.slack {
+                    assert!(
+                        templates.has_staff(slack),
+                        "{trigger:?}: no staff template `{slack}`"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_file_in_the_template_folders_is_built_in() {
+        for (dir, names) in [("email", EMAIL_SOURCES), ("staff", STAFF_SOURCES)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../infra/templates")
+                .join(dir);
+            for entry in std::fs::read_dir(path).unwrap().flatten() {
+                let file = entry.file_name().to_string_lossy().to_string();
+                if let Some(name) = file.strip_suffix(".toml") {
+                    assert!(
+                        names.iter().any(|(n, _)| *n == name),
+                        "{dir}/{file} is not listed in templates.rs"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn locales_pick_the_language() {
+        assert_eq!(Lang::of(Some("ko-KR"), Lang::En), Lang::Ko);
+        assert_eq!(Lang::of(Some("en-US"), Lang::Ko), Lang::En);
+        assert_eq!(Lang::of(Some("ja"), Lang::Ko), Lang::En);
+        assert_eq!(Lang::of(None, Lang::Ko), Lang::Ko);
+    }
+}
