@@ -112,13 +112,17 @@ pub struct HistoryPage {
     pub next: Option<String>,
 }
 
-/// Customers per stage × risk level, exact.
+/// The exact counters: customers per stage × risk level, churns per month and reason,
+/// recoveries per month (`YYYY-MM`, UTC).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StageRiskCounts {
+pub struct Counts {
     pub cells: std::collections::BTreeMap<(Stage, RiskLevel), i64>,
+    pub churned_by_month: std::collections::BTreeMap<String, i64>,
+    pub recovered_by_month: std::collections::BTreeMap<String, i64>,
+    pub churn_reasons: std::collections::BTreeMap<String, i64>,
 }
 
-impl StageRiskCounts {
+impl Counts {
     pub fn get(&self, stage: Stage, risk: RiskLevel) -> i64 {
         self.cells.get(&(stage, risk)).copied().unwrap_or(0)
     }
@@ -137,11 +141,62 @@ pub trait JourneyReader: Send + Sync {
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<HistoryPage, StoreError>> + Send;
 
-    fn stage_risk_counts(&self)
-    -> impl Future<Output = Result<StageRiskCounts, StoreError>> + Send;
+    fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 
     /// Intervention outcomes per template × variant, exact.
     fn tallies(&self) -> impl Future<Output = Result<Vec<TemplateTally>, StoreError>> + Send;
+
+    /// The at-risk list, most at risk (or most valuable at risk) first.
+    fn at_risk(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<ListPage, StoreError>> + Send;
+
+    /// What the senders did with a customer's interventions, newest first.
+    fn sends(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Vec<SendRecord>, StoreError>> + Send;
+}
+
+/// How the at-risk list is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Highest risk score first.
+    Score,
+    /// Highest score × revenue to date first: the most valuable customers to call.
+    Value,
+}
+
+/// A page request of the at-risk list; filters are optional.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListQuery {
+    /// One level, or every level above `none`.
+    pub risk: Option<RiskLevel>,
+    pub stage: Option<Stage>,
+    pub program: Option<String>,
+    pub owner: Option<String>,
+    pub order: ListOrder,
+    pub limit: usize,
+    /// Continue after this sort key (the previous page's `next`).
+    pub after: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListPage {
+    pub customers: Vec<Customer>,
+    pub next: Option<String>,
+}
+
+/// One intervention's send record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendRecord {
+    pub intervention_id: String,
+    pub template: String,
+    pub channel: String,
+    pub status: String,
+    pub detail: String,
+    pub updated_at: String,
 }
 
 /// Outcomes of one template × variant.

@@ -266,15 +266,16 @@ proptest! {
             let after = &outcome.customer;
             let (mut stage, mut risk) = (before.stage, before.risk);
             for entry in &outcome.history {
-                match entry.change {
+                match &entry.change {
                     Change::Stage { from, to } => {
-                        prop_assert_eq!(from, stage);
-                        stage = Some(to);
+                        prop_assert_eq!(*from, stage);
+                        stage = Some(*to);
                     }
                     Change::Risk { from, to } => {
-                        prop_assert_eq!(from, risk);
-                        risk = to;
+                        prop_assert_eq!(*from, risk);
+                        risk = *to;
                     }
+                    Change::Note { .. } => {}
                 }
             }
             prop_assert_eq!((stage, risk), (after.stage, after.risk));

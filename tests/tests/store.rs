@@ -10,7 +10,9 @@ use journey::adapters::dynamodb::{DynamoStore, keys};
 use journey::domain::{
     Change, Customer, CustomerId, Effect, Event, EventKind, RiskLevel, Rules, Stage,
 };
-use journey::ports::{Commit, CustomerStore, DueIndex, JourneyReader, StoreError};
+use journey::ports::{
+    Commit, CustomerStore, DueIndex, JourneyReader, ListOrder, ListQuery, StoreError,
+};
 use journey::service::{Applied, apply_once};
 use journey::testing::{Events, customer_id, krw, t};
 use journey_tests::fresh_store;
@@ -129,7 +131,7 @@ async fn two_concurrent_writers_conflict_and_the_loser_re_reads_and_retries() {
     assert_eq!(c.version, 3, "no lost update");
     assert_eq!(c.stage, Some(Stage::Active), "the submission landed");
     assert_eq!(c.revenue["KRW"], 20_000, "the payment landed");
-    let counts = store.stage_risk_counts().await.unwrap();
+    let counts = store.counts().await.unwrap();
     assert_eq!(counts.get(Stage::Active, RiskLevel::None), 1);
     assert_eq!(counts.total(), 1);
 }
@@ -220,6 +222,7 @@ async fn history_comes_newest_first_in_pages() {
         .map(|h| match &h.change {
             Change::Stage { to, .. } => to.to_string(),
             Change::Risk { to, .. } => to.to_string(),
+            Change::Note { note } => note.clone(),
         })
         .collect();
     assert_eq!(
@@ -330,7 +333,7 @@ async fn counters_are_exact_after_a_mixed_journey() {
             *expected.entry((stage, c.risk)).or_default() += 1;
         }
     }
-    let counts = store.stage_risk_counts().await.unwrap();
+    let counts = store.counts().await.unwrap();
     assert_eq!(
         counts
             .cells
@@ -380,4 +383,144 @@ async fn an_unknown_stage_in_stored_data_is_a_typed_error() {
         !err.is_retryable(),
         "a corrupt item needs a person, not a retry"
     );
+}
+
+/// Customers at risk at different scores and revenues, for the list.
+async fn at_risk_population(store: &DynamoStore) {
+    // (id, revenue, days quiet before the check, program, owner)
+    let people = [
+        ("r-low-rich", 900_000, 7, "a", "t1"),
+        ("r-mid", 100_000, 10, "a", "t2"),
+        ("r-high-poor", 10_000, 14, "b", "t1"),
+        ("r-high-rich", 500_000, 15, "b", "t2"),
+        ("r-fine", 50_000, 2, "a", "t1"),
+    ];
+    for (id, revenue, quiet, program, owner) in people {
+        let mut events = Events::new(id);
+        let start = t("2026-11-01T09:00:00Z");
+        let mut pay = events.at(
+            start,
+            EventKind::PaymentSucceeded {
+                amount: krw(revenue),
+            },
+        );
+        pay.profile.program = Some(program.into());
+        pay.profile.owner = Some(journey::domain::Owner {
+            id: owner.into(),
+            name: None,
+            email: None,
+            slack_id: None,
+        });
+        run(store, &pay, start).await;
+        let at = start + Duration::days(quiet);
+        run(store, &events.check(at), at).await;
+    }
+}
+
+async fn listed(store: &DynamoStore, query: &ListQuery) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut q = query.clone();
+    loop {
+        let page = store.at_risk(&q).await.unwrap();
+        assert!(page.customers.len() <= q.limit);
+        ids.extend(page.customers.iter().map(|c| c.id.to_string()));
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+fn query(order: ListOrder) -> ListQuery {
+    ListQuery {
+        risk: None,
+        stage: None,
+        program: None,
+        owner: None,
+        order,
+        limit: 2,
+        after: None,
+    }
+}
+
+#[tokio::test]
+async fn the_at_risk_list_orders_by_score_or_value_filters_and_pages() {
+    let store = fresh_store().await;
+    at_risk_population(&store).await;
+    let by_score = listed(&store, &query(ListOrder::Score)).await;
+    assert_eq!(
+        by_score,
+        vec!["r-high-rich", "r-high-poor", "r-mid", "r-low-rich"],
+        "r-fine is not at risk"
+    );
+    let by_value = listed(&store, &query(ListOrder::Value)).await;
+    assert_eq!(by_value[0], "r-high-rich");
+    assert_eq!(
+        by_value[1], "r-low-rich",
+        "a rich customer at caution before a poor one in danger"
+    );
+    let danger = listed(
+        &store,
+        &ListQuery {
+            risk: Some(RiskLevel::Danger),
+            ..query(ListOrder::Score)
+        },
+    )
+    .await;
+    assert_eq!(danger, vec!["r-high-rich", "r-high-poor"]);
+    let program_a = listed(
+        &store,
+        &ListQuery {
+            program: Some("a".into()),
+            ..query(ListOrder::Score)
+        },
+    )
+    .await;
+    assert_eq!(program_a, vec!["r-mid", "r-low-rich"]);
+    let owner = listed(
+        &store,
+        &ListQuery {
+            owner: Some("t1".into()),
+            ..query(ListOrder::Score)
+        },
+    )
+    .await;
+    assert_eq!(owner, vec!["r-high-poor", "r-low-rich"]);
+    let page = store.at_risk(&query(ListOrder::Score)).await.unwrap();
+    let first = &page.customers[0];
+    assert_eq!(
+        (first.stage, first.risk),
+        (Some(Stage::Onboarding), RiskLevel::Danger)
+    );
+    assert!(first.score.total > 0.0 && !first.score.contributions.is_empty());
+    assert_eq!(first.revenue["KRW"], 500_000);
+}
+
+#[tokio::test]
+async fn churns_recoveries_and_their_reasons_are_counted_by_month() {
+    let store = fresh_store().await;
+    let mut a = Events::new("m-1");
+    run(
+        &store,
+        &pay(&mut a, "2026-10-01T09:00:00Z"),
+        t("2026-10-01T09:00:00Z"),
+    )
+    .await;
+    run(
+        &store,
+        &a.check(t("2026-10-08T09:00:00Z")),
+        t("2026-10-08T09:00:00Z"),
+    )
+    .await;
+    let login = a.at(t("2026-10-09T09:00:00Z"), EventKind::Login);
+    run(&store, &login, t("2026-10-09T09:00:00Z")).await;
+    let refund = a.at(
+        t("2026-11-02T09:00:00Z"),
+        EventKind::RefundRequested { reason: None },
+    );
+    run(&store, &refund, t("2026-11-02T09:00:00Z")).await;
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.recovered_by_month.get("2026-10"), Some(&1));
+    assert_eq!(counts.churned_by_month.get("2026-11"), Some(&1));
+    assert_eq!(counts.churn_reasons.get("refund_requested"), Some(&1));
 }

@@ -105,7 +105,7 @@ async fn whole_journeys_from_the_fixtures_end_where_the_rules_say() {
         .into_iter()
         .filter_map(|c| match c {
             Change::Stage { to, .. } => Some(to),
-            Change::Risk { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(
@@ -130,7 +130,7 @@ async fn whole_journeys_from_the_fixtures_end_where_the_rules_say() {
         .into_iter()
         .filter_map(|c| match c {
             Change::Risk { to, .. } => Some(to),
-            Change::Stage { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(
@@ -191,7 +191,7 @@ async fn whole_journeys_from_the_fixtures_end_where_the_rules_say() {
             .any(|e| e.detail.name() == "intervention_planned")
     );
 
-    let counts = stack.store.stage_risk_counts().await.expect("counts");
+    let counts = stack.store.counts().await.expect("counts");
     assert_eq!(counts.get(Stage::Completed, RiskLevel::None), 1);
     assert_eq!(counts.get(Stage::Churned, RiskLevel::None), 2);
     assert_eq!(counts.get(Stage::Active, RiskLevel::None), 1);
@@ -248,7 +248,7 @@ async fn duplicated_deliveries_give_the_same_state_history_and_effects() {
         "interventions (by id: the senders drop repeats)"
     );
     assert_eq!(got.3, expected.3, "domain events (by id)");
-    let counts = duplicated.store.stage_risk_counts().await.expect("counts");
+    let counts = duplicated.store.counts().await.expect("counts");
     assert_eq!(counts.total(), 4, "counters exact");
 }
 
@@ -302,7 +302,7 @@ async fn two_workers_on_one_customer_lose_no_update_and_keep_counters_exact() {
     let c = customer(&stack, "happy-1").await;
     assert_eq!(c.version, 2 + 6, "every event applied once");
     assert_eq!(c.activity.days.values().filter(|d| d.active).count(), 7);
-    let counts = stack.store.stage_risk_counts().await.expect("counts");
+    let counts = stack.store.counts().await.expect("counts");
     assert_eq!(counts.total(), 1);
     assert_eq!(counts.get(c.stage.expect("stage"), c.risk), 1);
 }
@@ -488,15 +488,7 @@ async fn events_for_an_unknown_customer_are_kept_and_count_once_it_appears() {
     let early: Customer = customer(&stack, "recover-4").await;
     assert_eq!(early.stage, None);
     assert!(early.progress.first_submission_at.is_some());
-    assert_eq!(
-        stack
-            .store
-            .stage_risk_counts()
-            .await
-            .expect("counts")
-            .total(),
-        0
-    );
+    assert_eq!(stack.store.counts().await.expect("counts").total(), 0);
     run(&worker, &messages[1..2]).await;
     assert_eq!(
         customer(&stack, "recover-4").await.stage,

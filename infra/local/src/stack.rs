@@ -376,7 +376,7 @@ async fn settle(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
 }
 
 async fn counts(State(stack): State<Arc<LocalStack>>) -> Response {
-    match stack.store.stage_risk_counts().await {
+    match stack.store.counts().await {
         Ok(counts) => {
             let rows: Vec<Value> = Stage::ALL
                 .iter()

@@ -166,9 +166,10 @@ async fn webhooks_and_simulated_sweeps_drive_a_journey_end_to_end() {
     let changes: Vec<String> = history
         .iter()
         .rev()
-        .map(|h| match h.change {
+        .map(|h| match &h.change {
             Change::Stage { to, .. } => to.to_string(),
             Change::Risk { to, .. } => to.to_string(),
+            Change::Note { note } => note.clone(),
         })
         .collect();
     assert_eq!(

@@ -24,6 +24,8 @@ pub struct Outcome {
     pub history: Vec<HistoryEntry>,
     pub effects: Vec<Effect>,
     pub tallies: Vec<Tally>,
+    /// Churns and recoveries, for the monthly trend counters.
+    pub milestones: Vec<Milestone>,
     /// The event had already been applied: nothing changed.
     pub duplicate: bool,
 }
@@ -42,8 +44,30 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
-    Stage { from: Option<Stage>, to: Stage },
-    Risk { from: RiskLevel, to: RiskLevel },
+    Stage {
+        from: Option<Stage>,
+        to: Stage,
+    },
+    Risk {
+        from: RiskLevel,
+        to: RiskLevel,
+    },
+    /// Not a change of state, but part of the journey: staff contact, erasure, ignored events.
+    Note {
+        note: String,
+    },
+}
+
+/// A moment the dashboard's trend counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    Churned {
+        reason: ChurnReason,
+        at: DateTime<Utc>,
+    },
+    Recovered {
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,11 +184,16 @@ pub fn apply(
             history: Vec::new(),
             effects: Vec::new(),
             tallies: Vec::new(),
+            milestones: Vec::new(),
             duplicate: true,
         });
     }
     let mut t = Transition::new(state, event, rules, now);
-    t.handle();
+    if state.erased {
+        t.ignore_erased();
+    } else {
+        t.handle();
+    }
     Ok(t.finish())
 }
 
@@ -180,6 +209,7 @@ struct Transition<'a> {
     interventions: Vec<Intervention>,
     published: Vec<DomainEventDetail>,
     tallies: Vec<Tally>,
+    milestones: Vec<Milestone>,
 }
 
 impl<'a> Transition<'a> {
@@ -201,7 +231,15 @@ impl<'a> Transition<'a> {
             interventions: Vec::new(),
             published: Vec::new(),
             tallies: Vec::new(),
+            milestones: Vec::new(),
         }
+    }
+
+    /// An erased customer's later event: nothing changes, and the history says so.
+    fn ignore_erased(&mut self) {
+        self.c.profile = erased_profile();
+        let note = format!("{} ignored: customer erased", self.event.kind.name());
+        self.record(Change::Note { note: note.clone() }, &note);
     }
 
     fn handle(&mut self) {
@@ -253,7 +291,30 @@ impl<'a> Transition<'a> {
                 intervention,
                 until,
             } => self.defer(intervention, *until),
+            EventKind::StaffNote { author, channel } => {
+                let note = format!("contacted by {author} ({})", channel.as_str());
+                self.record(Change::Note { note: note.clone() }, &note);
+            }
+            EventKind::Erased => self.erase(),
         }
+    }
+
+    /// Erasure: personal data (contact details, owner, behaviour) removed; the stage and risk
+    /// stay, so the anonymised counters stay right; nothing is scheduled any more.
+    fn erase(&mut self) {
+        self.c.profile = erased_profile();
+        self.c.activity = Default::default();
+        self.c.progress = Default::default();
+        self.c.last_nps = None;
+        self.c.scheduled.clear();
+        self.c.last_intervention = None;
+        self.c.erased = true;
+        self.record(
+            Change::Note {
+                note: "erased on request".into(),
+            },
+            "erased on request",
+        );
     }
 
     /// A sender's report: counted for its template × variant, and kept on the last
@@ -373,6 +434,10 @@ impl<'a> Transition<'a> {
             other => other.as_str().replace('_', " "),
         };
         self.set_stage(Stage::Churned, &words);
+        self.milestones.push(Milestone::Churned {
+            reason,
+            at: self.at,
+        });
         self.c.churn = Some(Churn {
             reason,
             at: self.at,
@@ -574,6 +639,7 @@ impl<'a> Transition<'a> {
     /// was planned within the attribution window.
     fn recover(&mut self) {
         self.set_risk(RiskLevel::None, "recovered: active again");
+        self.milestones.push(Milestone::Recovered { at: self.at });
         self.credit_last_intervention(|_| true);
         // reminders still held back by quiet hours are moot now
         self.c.scheduled.retain(|s| {
@@ -753,7 +819,11 @@ impl<'a> Transition<'a> {
         for entry in &mut self.history {
             entry.score = self.c.score.total;
         }
-        self.c.next_check_at = next_check_at(&self.c, self.policy, self.now);
+        self.c.next_check_at = if self.c.erased {
+            None
+        } else {
+            next_check_at(&self.c, self.policy, self.now)
+        };
         self.c.remember(self.event.id.clone());
         let mut effects: Vec<Effect> = self.interventions.into_iter().map(Effect::Send).collect();
         for (n, detail) in self.published.into_iter().enumerate() {
@@ -769,8 +839,17 @@ impl<'a> Transition<'a> {
             history: self.history,
             effects,
             tallies: self.tallies,
+            milestones: self.milestones,
             duplicate: false,
         }
+    }
+}
+
+/// What is left of a profile after erasure: nothing but the opt-out (nothing is sent anyway).
+fn erased_profile() -> super::customer::ProfileState {
+    super::customer::ProfileState {
+        unsubscribed: true,
+        ..Default::default()
     }
 }
 

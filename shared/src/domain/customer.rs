@@ -69,6 +69,9 @@ pub struct Customer {
     pub last_intervention: Option<InterventionRef>,
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub recent_events: VecDeque<EventId>,
+    /// Erased on request: personal data gone, later events ignored (and recorded as such).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
 }
 
 /// Milestones seen, even before the customer appeared, so a payment that arrives after the
@@ -184,6 +187,7 @@ impl Customer {
             revenue: BTreeMap::new(),
             last_intervention: None,
             recent_events: VecDeque::new(),
+            erased: false,
         }
     }
 

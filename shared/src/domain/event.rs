@@ -55,6 +55,23 @@ impl Event {
         }
     }
 
+    /// A staff action from the read API, with the request's id as the dedup key.
+    pub fn staff(
+        customer_id: CustomerId,
+        request_id: &str,
+        kind: EventKind,
+        now: DateTime<Utc>,
+    ) -> Result<Event, DomainError> {
+        Ok(Event {
+            id: EventId::new(format!("staff:{request_id}"))?,
+            customer_id,
+            occurred_at: now,
+            source: Source::Staff,
+            kind,
+            profile: Profile::default(),
+        })
+    }
+
     /// A sender's report, with an id naming the intervention and the outcome so a repeated
     /// report applies once.
     pub fn report(intervention: &Intervention, kind: EventKind, now: DateTime<Utc>) -> Event {
@@ -84,6 +101,8 @@ pub enum Source {
     Sender,
     /// The customer, through a link we sent (unsubscribe).
     Customer,
+    /// Staff, through the read API (notes, erasure).
+    Staff,
 }
 
 /// What happened. Tagged by `type` in JSON.
@@ -155,6 +174,36 @@ pub enum EventKind {
         intervention: Intervention,
         until: DateTime<Utc>,
     },
+    /// A staff member contacted the customer (the dashboard's "contacted" button).
+    StaffNote {
+        author: String,
+        channel: ContactChannel,
+    },
+    /// Erasure on request (PIPA, GDPR): personal data removed, later events ignored.
+    Erased,
+}
+
+/// How staff reached a customer. No free text: notes are not a place for personal data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Phone,
+    Email,
+    Message,
+    Meeting,
+    NoAnswer,
+}
+
+impl ContactChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactChannel::Phone => "phone",
+            ContactChannel::Email => "email",
+            ContactChannel::Message => "message",
+            ContactChannel::Meeting => "meeting",
+            ContactChannel::NoAnswer => "no_answer",
+        }
+    }
 }
 
 impl EventKind {
@@ -183,6 +232,8 @@ impl EventKind {
             EventKind::InterventionSkipped { .. } => "intervention_skipped",
             EventKind::InterventionFailed { .. } => "intervention_failed",
             EventKind::InterventionDeferred { .. } => "intervention_deferred",
+            EventKind::StaffNote { .. } => "staff_note",
+            EventKind::Erased => "erased",
         }
     }
 

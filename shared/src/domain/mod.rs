@@ -14,11 +14,13 @@ pub mod stage;
 use thiserror::Error;
 
 pub use apply::{
-    Cause, Change, DomainEvent, DomainEventDetail, Effect, HistoryEntry, Outcome, Tally,
+    Cause, Change, DomainEvent, DomainEventDetail, Effect, HistoryEntry, Milestone, Outcome, Tally,
     TallyMetric, apply, next_check_at,
 };
 pub use customer::{Churn, ChurnReason, Customer, ProfileState, Scheduled};
-pub use event::{Event, EventKind, Money, NpsScore, Owner, Profile, SignUpPlan, Source};
+pub use event::{
+    ContactChannel, Event, EventKind, Money, NpsScore, Owner, Profile, SignUpPlan, Source,
+};
 pub use ids::{CustomerId, EventId, InterventionId};
 pub use intervention::{
     Channel, Delivery, DeliveryStatus, Intervention, InterventionRef, Plan, Trigger,

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::keys::{self, DUE_AT, DUE_SHARD, EXPIRES_AT, PK, SK, VERSION};
-use crate::domain::{Customer, CustomerId, Effect, EventId, HistoryEntry};
+use crate::domain::{Customer, CustomerId, Effect, EventId, HistoryEntry, RiskLevel};
 use crate::ports::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -38,9 +38,32 @@ pub fn customer_item(c: &Customer, version: u64) -> Result<Item, StoreError> {
         item.insert(DUE_SHARD.into(), s(keys::due_shard(&c.id)));
         item.insert(DUE_AT.into(), s(keys::instant(due)));
     }
+    if let Some(last) = c.activity.last_at {
+        item.insert(keys::LAST_ACTIVITY_AT.into(), s(keys::instant(last)));
+    }
+    // the at-risk list's sparse indexes: only customers at risk are in them
+    let listed =
+        c.risk != RiskLevel::None && c.stage.is_some_and(|st| !st.is_terminal()) && !c.erased;
+    if listed {
+        item.insert(keys::RISK_LIST.into(), s(c.risk.as_str()));
+        item.insert(
+            keys::SCORE_KEY.into(),
+            s(keys::score_key(c.score.total, &c.id)),
+        );
+        item.insert(
+            keys::VALUE_KEY.into(),
+            s(keys::value_key(value_at_risk(c), &c.id)),
+        );
+    }
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(keys::STATE_SK));
     Ok(item)
+}
+
+/// Score × revenue to date (main currency, minor units) ÷ 100: whom to call first.
+pub fn value_at_risk(c: &Customer) -> i64 {
+    let revenue = c.main_revenue().map_or(0, |(_, v)| v);
+    (c.score.total * revenue as f64 / 100.0).round() as i64
 }
 
 pub fn customer_from_item(item: Item) -> Result<Customer, StoreError> {

@@ -14,6 +14,8 @@ pub const DUE_AT: &str = "due_at";
 /// Epoch seconds; DynamoDB's TTL deletes the item some time after.
 pub const EXPIRES_AT: &str = "expires_at";
 pub const VERSION: &str = "version";
+/// The last activity, as a top-level attribute the at-risk indexes project.
+pub const LAST_ACTIVITY_AT: &str = "last_activity_at";
 
 /// Shards of the due index: writes spread over them, the sweep reads them in parallel.
 /// Changing it strands customers in shards no longer read: it is fixed for a table's life.
@@ -66,6 +68,32 @@ pub fn counter_attribute(stage: Stage, risk: RiskLevel) -> String {
     format!("{stage}.{risk}")
 }
 
+/// Counter attributes beside the stage × risk cells.
+pub const CHURNED_PREFIX: &str = "churned.";
+pub const RECOVERED_PREFIX: &str = "recovered.";
+pub const REASON_PREFIX: &str = "reason.";
+
+pub fn month(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m").to_string()
+}
+
+/// The at-risk list: two sparse indexes over customers at risk, partitioned by level.
+pub const AT_RISK_BY_SCORE: &str = "at_risk_by_score";
+pub const AT_RISK_BY_VALUE: &str = "at_risk_by_value";
+pub const RISK_LIST: &str = "risk_list";
+pub const SCORE_KEY: &str = "score_key";
+pub const VALUE_KEY: &str = "value_key";
+
+/// Score 0–100 as fixed-width text, so text order is score order.
+pub fn score_key(score: f64, id: &CustomerId) -> String {
+    format!("{:06.2}#{id}", score.clamp(0.0, 100.0))
+}
+
+/// Value at risk (score × revenue to date, in minor units) as fixed-width text.
+pub fn value_key(value: i64, id: &CustomerId) -> String {
+    format!("{:020}#{id}", value.max(0))
+}
+
 pub fn tally_pk(shard: u32) -> String {
     format!("TALLY#{shard:02}")
 }
@@ -83,6 +111,14 @@ mod tests {
     fn history_keys_sort_by_version() {
         assert!(history_sk(9, 1) < history_sk(10, 0));
         assert!(history_sk(10, 0) < history_sk(10, 1));
+    }
+
+    #[test]
+    fn list_keys_sort_by_score_and_value() {
+        let id = CustomerId::new("c").unwrap();
+        assert!(score_key(9.5, &id) < score_key(10.0, &id));
+        assert!(score_key(99.99, &id) < score_key(100.0, &id));
+        assert!(value_key(999, &id) < value_key(1_000, &id));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod codec;
 mod errors;
 pub mod keys;
 mod ledger;
+mod list;
 pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,10 +19,10 @@ use sha2::{Digest, Sha256};
 use self::codec::{Item, n, s};
 use self::errors::{classify, classify_commit};
 use self::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK, VERSION};
-use crate::domain::{Customer, CustomerId, Effect, EventId, RiskLevel, Stage, Tally};
+use crate::domain::{Customer, CustomerId, Effect, EventId, Milestone, RiskLevel, Stage, Tally};
 use crate::ports::{
-    Commit, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
-    StageRiskCounts, StoreError, TemplateTally,
+    Commit, Counts, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
+    ListPage, ListQuery, SendRecord, StoreError, TemplateTally,
 };
 
 pub use codec::MARKER_TTL;
@@ -138,37 +139,48 @@ impl DynamoStore {
             .collect()
     }
 
-    /// Moves the customer from its old stage × risk cell to its new one, in one counter shard.
-    /// Nothing when neither changed, so most events touch no counter.
+    /// Moves the customer from its old stage × risk cell to its new one, and counts churns
+    /// (per month and reason) and recoveries (per month), in one counter shard. Nothing when
+    /// neither happened, so most events touch no counter.
     fn update_counters(
         &self,
         commit: &Commit<'_>,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
         let cell = |c: &Customer| c.stage.map(|s| keys::counter_attribute(s, c.risk));
         let (from, to) = (cell(commit.before), cell(&commit.outcome.customer));
-        if from == to {
+        let mut adds: Vec<(String, i64)> = Vec::new();
+        if from != to {
+            adds.extend(from.map(|f| (f, -1)));
+            adds.extend(to.map(|t| (t, 1)));
+        }
+        for milestone in &commit.outcome.milestones {
+            match milestone {
+                Milestone::Churned { reason, at } => {
+                    adds.push((format!("{}{}", keys::CHURNED_PREFIX, keys::month(*at)), 1));
+                    adds.push((format!("{}{}", keys::REASON_PREFIX, reason.as_str()), 1));
+                }
+                Milestone::Recovered { at } => {
+                    adds.push((format!("{}{}", keys::RECOVERED_PREFIX, keys::month(*at)), 1));
+                }
+            }
+        }
+        if adds.is_empty() {
             return Ok(None);
         }
         let shard = keys::counter_shard(&commit.event.id, commit.attempt);
-        let mut adds = Vec::new();
         let mut update = Update::builder()
             .table_name(&self.table)
             .key(PK, s(keys::counts_pk(shard)))
             .key(SK, s(keys::COUNTS_SK));
-        if let Some(from) = from {
-            adds.push("#from :minus");
+        let mut clauses = Vec::new();
+        for (i, (attribute, delta)) in adds.into_iter().enumerate() {
+            clauses.push(format!("#c{i} :d{i}"));
             update = update
-                .expression_attribute_names("#from", from)
-                .expression_attribute_values(":minus", n(-1));
-        }
-        if let Some(to) = to {
-            adds.push("#to :plus");
-            update = update
-                .expression_attribute_names("#to", to)
-                .expression_attribute_values(":plus", n(1));
+                .expression_attribute_names(format!("#c{i}"), attribute)
+                .expression_attribute_values(format!(":d{i}"), n(delta));
         }
         let update = update
-            .update_expression(format!("ADD {}", adds.join(", ")))
+            .update_expression(format!("ADD {}", clauses.join(", ")))
             .build()
             .map_err(Self::rejected)?;
         Ok(Some(TransactWriteItem::builder().update(update).build()))
@@ -407,7 +419,7 @@ impl JourneyReader for DynamoStore {
         Ok(HistoryPage { entries, next })
     }
 
-    async fn stage_risk_counts(&self) -> Result<StageRiskCounts, StoreError> {
+    async fn counts(&self) -> Result<Counts, StoreError> {
         let mut keys_and_attributes = KeysAndAttributes::builder();
         for shard in 0..keys::COUNTER_SHARDS {
             keys_and_attributes = keys_and_attributes.keys(HashMap::from([
@@ -419,7 +431,7 @@ impl JourneyReader for DynamoStore {
             self.table.clone(),
             keys_and_attributes.build().map_err(Self::rejected)?,
         )]));
-        let mut counts = StageRiskCounts::default();
+        let mut counts = Counts::default();
         for round in 0.. {
             let Some(request) = pending.take().filter(|r| !r.is_empty()) else {
                 return Ok(counts);
@@ -470,6 +482,43 @@ impl JourneyReader for DynamoStore {
         }
         Ok(by_key.into_values().collect())
     }
+
+    async fn at_risk(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        self.list_at_risk(query).await
+    }
+
+    async fn sends(&self, customer: &CustomerId) -> Result<Vec<SendRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :send)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(keys::customer_pk(customer)))
+            .expression_attribute_values(":send", s("SEND#"))
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut records: Vec<SendRecord> = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let text = |name| codec::text(item, name).unwrap_or_default().to_string();
+                SendRecord {
+                    intervention_id: text(SK).trim_start_matches("SEND#").to_string(),
+                    template: text("template"),
+                    channel: text("channel"),
+                    status: text("status"),
+                    detail: text("detail"),
+                    updated_at: text("updated_at"),
+                }
+            })
+            .collect();
+        records.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        Ok(records)
+    }
 }
 
 impl DynamoStore {
@@ -501,7 +550,23 @@ impl DynamoStore {
 /// Rounds of BatchGetItem for keys DynamoDB left unprocessed, before giving up.
 const BATCH_ROUNDS: u32 = 5;
 
-fn add_counts(counts: &mut StageRiskCounts, item: &Item) -> Result<(), StoreError> {
+fn add_counts(counts: &mut Counts, item: &Item) -> Result<(), StoreError> {
+    for (name, value) in item {
+        let AttributeValue::N(v) = value else {
+            continue;
+        };
+        let n: i64 = v.parse().unwrap_or(0);
+        let target = if let Some(month) = name.strip_prefix(keys::CHURNED_PREFIX) {
+            counts.churned_by_month.entry(month.to_string())
+        } else if let Some(month) = name.strip_prefix(keys::RECOVERED_PREFIX) {
+            counts.recovered_by_month.entry(month.to_string())
+        } else if let Some(reason) = name.strip_prefix(keys::REASON_PREFIX) {
+            counts.churn_reasons.entry(reason.to_string())
+        } else {
+            continue;
+        };
+        *target.or_default() += n;
+    }
     for stage in Stage::ALL {
         for risk in RiskLevel::ALL {
             let attribute = keys::counter_attribute(stage, risk);

@@ -8,7 +8,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::errors::classify;
-use super::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, EXPIRES_AT, PK, SK};
+use super::keys::{
+    AT_RISK_BY_SCORE, AT_RISK_BY_VALUE, DUE_AT, DUE_INDEX, DUE_SHARD, EXPIRES_AT, LAST_ACTIVITY_AT,
+    PK, RISK_LIST, SCORE_KEY, SK, VALUE_KEY,
+};
 use crate::ports::StoreError;
 
 /// A key attribute: (name, `HASH` or `RANGE`).
@@ -19,14 +22,46 @@ pub struct IndexSpec {
     pub name: &'static str,
     pub keys: [KeySpec; 2],
     pub projection: &'static str,
+    /// For `INCLUDE`: the attributes copied into the index besides the keys.
+    pub include: &'static [&'static str],
 }
 
 pub const TABLE_KEYS: [KeySpec; 2] = [(PK, "HASH"), (SK, "RANGE")];
-pub const INDEXES: [IndexSpec; 1] = [IndexSpec {
-    name: DUE_INDEX,
-    keys: [(DUE_SHARD, "HASH"), (DUE_AT, "RANGE")],
-    projection: "KEYS_ONLY",
-}];
+
+/// What the at-risk list shows of a customer, without reading the table.
+const LIST_ATTRIBUTES: &[&str] = &[
+    "id",
+    "stage",
+    "risk",
+    "score",
+    "profile",
+    "revenue",
+    "last_intervention",
+    "risk_changed_at",
+    "clock_started_at",
+    LAST_ACTIVITY_AT,
+];
+
+pub const INDEXES: [IndexSpec; 3] = [
+    IndexSpec {
+        name: DUE_INDEX,
+        keys: [(DUE_SHARD, "HASH"), (DUE_AT, "RANGE")],
+        projection: "KEYS_ONLY",
+        include: &[],
+    },
+    IndexSpec {
+        name: AT_RISK_BY_SCORE,
+        keys: [(RISK_LIST, "HASH"), (SCORE_KEY, "RANGE")],
+        projection: "INCLUDE",
+        include: LIST_ATTRIBUTES,
+    },
+    IndexSpec {
+        name: AT_RISK_BY_VALUE,
+        keys: [(RISK_LIST, "HASH"), (VALUE_KEY, "RANGE")],
+        projection: "INCLUDE",
+        include: LIST_ATTRIBUTES,
+    },
+];
 pub const TTL_ATTRIBUTE: &str = EXPIRES_AT;
 
 fn key(name: &str, kind: &str) -> Result<KeySchemaElement, StoreError> {
@@ -56,7 +91,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest);
-    for name in [PK, SK, DUE_SHARD, DUE_AT] {
+    for name in [PK, SK, DUE_SHARD, DUE_AT, RISK_LIST, SCORE_KEY, VALUE_KEY] {
         request = request.attribute_definitions(string_attribute(name)?);
     }
     for (name, kind) in TABLE_KEYS {
@@ -68,6 +103,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             .projection(
                 Projection::builder()
                     .projection_type(ProjectionType::from(index.projection))
+                    .set_non_key_attributes(
+                        (!index.include.is_empty())
+                            .then(|| index.include.iter().map(|a| a.to_string()).collect()),
+                    )
                     .build(),
             );
         for (name, kind) in index.keys {

@@ -80,7 +80,7 @@ impl Journey {
             .iter()
             .filter_map(|h| match h.change {
                 Change::Stage { to, .. } => Some(to),
-                Change::Risk { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -90,7 +90,7 @@ impl Journey {
             .iter()
             .filter_map(|h| match h.change {
                 Change::Risk { to, .. } => Some(to),
-                Change::Stage { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -811,4 +811,86 @@ fn unsubscribing_sets_the_flag() {
     let o = j.on("2026-11-02T09:00:00Z", EventKind::Unsubscribed);
     assert!(j.customer.profile.unsubscribed);
     assert!(o.history.is_empty());
+}
+
+#[test]
+fn staff_contact_is_recorded_in_the_history() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    let o = j.on(
+        "2026-11-02T09:00:00Z",
+        EventKind::StaffNote {
+            author: "tutor-7".into(),
+            channel: crate::domain::ContactChannel::Phone,
+        },
+    );
+    assert_eq!(
+        o.history[0].change,
+        Change::Note {
+            note: "contacted by tutor-7 (phone)".into()
+        }
+    );
+    assert_eq!(j.stage(), Some(Stage::Onboarding));
+}
+
+#[test]
+fn erasure_removes_personal_data_and_later_events_are_ignored_and_recorded() {
+    let mut j = Journey::new();
+    let mut pay = j.events.at(
+        t("2026-11-01T09:00:00Z"),
+        EventKind::PaymentSucceeded { amount: krw(1000) },
+    );
+    pay.profile.email = Some("kim@example.com".into());
+    j.apply(pay, t("2026-11-01T09:00:00Z"));
+    j.on("2026-11-02T09:00:00Z", EventKind::Login);
+    let o = j.on("2026-11-03T09:00:00Z", EventKind::Erased);
+    assert!(j.customer.erased);
+    assert_eq!(j.customer.profile.email, None);
+    assert!(j.customer.activity.days.is_empty() && j.customer.scheduled.is_empty());
+    assert_eq!(j.customer.next_check_at, None, "out of the due index");
+    assert_eq!(
+        j.stage(),
+        Some(Stage::Onboarding),
+        "the anonymised counters stay right"
+    );
+    assert!(matches!(&o.history[0].change, Change::Note { note } if note == "erased on request"));
+
+    let mut login = j.events.at(t("2026-11-04T09:00:00Z"), EventKind::Login);
+    login.profile.email = Some("kim@example.com".into());
+    let o = j.apply(login, t("2026-11-04T09:00:00Z"));
+    assert!(o.effects.is_empty());
+    assert_eq!(
+        j.customer.profile.email, None,
+        "no personal data comes back"
+    );
+    assert!(
+        matches!(&o.history[0].change, Change::Note { note } if note == "login ignored: customer erased")
+    );
+    let o = j.check("2026-11-20T09:00:00Z");
+    assert!(o.effects.is_empty() && j.customer.risk == RiskLevel::None);
+}
+
+#[test]
+fn churns_and_recoveries_are_milestones() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    let o = j.on("2026-11-09T09:00:00Z", EventKind::Login);
+    assert_eq!(
+        o.milestones,
+        vec![Milestone::Recovered {
+            at: t("2026-11-09T09:00:00Z")
+        }]
+    );
+    let o = j.on(
+        "2026-11-10T09:00:00Z",
+        EventKind::RefundRequested { reason: None },
+    );
+    assert_eq!(
+        o.milestones,
+        vec![Milestone::Churned {
+            reason: ChurnReason::RefundRequested,
+            at: t("2026-11-10T09:00:00Z")
+        }]
+    );
 }
