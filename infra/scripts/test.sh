@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# Debian's Chromium (and a Korean font) for the dashboard's browser test
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test: installing chromium for the dashboard test" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-nanum >/dev/null
+fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 mkdir -p target

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod alerts;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod messages;
 pub mod ports;
 pub mod secrets;

@@ -133,14 +133,21 @@ async fn paying_customer(
         .expect("the welcome e-mail is planned")
 }
 
-/// E-mails moto's SES received for `address`.
+/// E-mails moto's SES received for `address`. Moto builds `data.json` from every service's
+/// state without a lock, so a concurrent test's write can break one answer: ask again.
 async fn inbox(address: &str) -> Vec<Value> {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", emulator_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!("{}/moto-api/data.json", emulator_url());
+    let mut data = Value::Null;
+    for _ in 0..10 {
+        if let Ok(response) = reqwest::get(&url).await
+            && let Ok(value) = response.json::<Value>().await
+        {
+            data = value;
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
+    assert!(data.is_object(), "moto's data.json never answered");
     data["ses"]["Message"]
         .as_array()
         .cloned()

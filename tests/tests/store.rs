@@ -522,5 +522,10 @@ async fn churns_recoveries_and_their_reasons_are_counted_by_month() {
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.recovered_by_month.get("2026-10"), Some(&1));
     assert_eq!(counts.churned_by_month.get("2026-11"), Some(&1));
+    assert_eq!(
+        counts.churned_by_month.len(),
+        1,
+        "stage cells such as churned.none are not months"
+    );
     assert_eq!(counts.churn_reasons.get("refund_requested"), Some(&1));
 }

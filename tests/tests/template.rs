@@ -203,3 +203,19 @@ fn the_local_gateway_has_the_http_apis_routes() {
     local.sort();
     assert_eq!(local, declared);
 }
+
+/// Every route of the HTTP API is documented in docs/openapi.yaml, with its method.
+#[test]
+fn every_route_is_in_the_openapi_document() {
+    let path = journey_tests::workspace_root().join("docs/openapi.yaml");
+    let spec: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(path).expect("openapi.yaml"))
+            .expect("yaml");
+    for (method, route, _) in journey_local::gateway::ROUTES {
+        let documented = &spec["paths"][*route][method.to_ascii_lowercase().as_str()];
+        assert!(
+            !documented.is_null(),
+            "{method} {route} is not in docs/openapi.yaml"
+        );
+    }
+}

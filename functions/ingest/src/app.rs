@@ -8,7 +8,7 @@ use journey::domain::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::ApiError;
+use journey::http::ApiError;
 
 pub const MAX_BATCH: usize = 100;
 /// Events stamped further in the future than this are refused: a clock that wrong would

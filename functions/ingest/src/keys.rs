@@ -5,8 +5,8 @@
 use journey::ports::{SecretError, SecretSource};
 use journey::secrets::split_rotation;
 
-use crate::http::ApiError;
 use crate::signature::{StandardKeys, StripeSecrets};
+use journey::http::ApiError;
 
 /// Secret names: `JOURNEY_SECRET_<NAME>` locally, `<SECRETS_SSM_PREFIX>/<name>` in AWS.
 pub const STRIPE_SECRET: &str = "stripe-webhook";

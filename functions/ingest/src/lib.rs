@@ -4,7 +4,6 @@
 //! Nothing is half-accepted: a batch is queued whole or refused whole.
 
 pub mod app;
-pub mod http;
 pub mod keys;
 pub mod signature;
 pub mod stripe;
@@ -18,9 +17,10 @@ use journey::ports::{EventQueue, QueueError};
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::http::{ApiError, Incoming, html_response, json_response};
 pub use crate::keys::WebhookKeys;
 use crate::stripe::Mapped;
+pub use journey::http;
+use journey::http::{ApiError, Incoming, html_response, json_response};
 
 /// Largest body accepted from a payment provider.
 pub const MAX_PROVIDER_BODY: usize = 1024 * 1024;

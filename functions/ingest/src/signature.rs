@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::http::{ApiError, Incoming};
+use journey::http::{ApiError, Incoming};
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -11,7 +11,7 @@ use journey::domain::{CustomerId, Event, EventId, EventKind, Money, Profile, Sig
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::ApiError;
+use journey::http::ApiError;
 
 /// The part of a Stripe event we read; everything else is ignored.
 #[derive(Deserialize)]

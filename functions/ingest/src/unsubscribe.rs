@@ -6,7 +6,7 @@
 use journey::domain::CustomerId;
 use journey::unsubscribe;
 
-use crate::http::{ApiError, Incoming};
+use journey::http::{ApiError, Incoming};
 
 /// The customer named by a valid link, or why not.
 pub fn verify(incoming: &Incoming<'_>, key: &[u8]) -> Result<CustomerId, ApiError> {

@@ -67,6 +67,7 @@ pub async fn demo(config: LocalConfig) -> Result<(), String> {
             .value(ingest::keys::STRIPE_SECRET)
             .unwrap_or_default(),
         app_secret: secrets.value(ingest::keys::APP_SECRET).unwrap_or_default(),
+        api_key: secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
     };
     let result = replay(&gateway, &scenario).await;
     if let Some((backend, tasks, server, stack)) = own {
@@ -146,11 +147,13 @@ fn expect(status: u16, wanted: u16, body: &Value) -> Result<String, String> {
 
 /// `journey-local outbox`: the running stack's counts and what it sent.
 pub async fn outbox(config: LocalConfig) -> Result<(), String> {
+    let secrets = LocalSecrets::load_or_create(&config.state_dir).map_err(|e| e.to_string())?;
     let g = Gateway {
         base: config.base_url(),
         http: reqwest::Client::new(),
         stripe_secret: String::new(),
         app_secret: String::new(),
+        api_key: secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
     };
     print_results(&g)
         .await
@@ -205,8 +208,9 @@ async fn print_results(g: &Gateway) -> Result<(), String> {
         );
     }
     println!(
-        "\nOutbox page: {}/_local/ · a customer: {}/_local/customers/lee\n",
-        g.base, g.base
+        "\nDashboard: {base}/#key={key}\nOutbox:    {base}/_local/\n",
+        base = g.base,
+        key = g.api_key
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())

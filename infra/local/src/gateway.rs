@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {
     Ingest,
+    Api,
 }
 
 /// The HTTP API's routes, as `template.yaml` declares them (a test holds the two equal).
@@ -26,6 +27,12 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/events", Function::Ingest),
     ("GET", "/unsubscribe", Function::Ingest),
     ("POST", "/unsubscribe", Function::Ingest),
+    ("GET", "/", Function::Api),
+    ("GET", "/stats", Function::Api),
+    ("GET", "/customers", Function::Api),
+    ("GET", "/customers/{id}", Function::Api),
+    ("POST", "/customers/{id}/notes", Function::Api),
+    ("DELETE", "/customers/{id}", Function::Api),
 ];
 
 /// The function serving `method path`, with the route key API Gateway would report.
@@ -37,8 +44,16 @@ pub fn route(method: &str, path: &str) -> Option<(Function, String)> {
 
 /// `/customers/{id}` matches `/customers/c1`.
 fn matches(pattern: &str, path: &str) -> bool {
-    let p: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
-    let a: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let trim = |p: &'_ str| {
+        if p.len() > 1 {
+            p.trim_end_matches('/').to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    let (pattern, path) = (trim(pattern), trim(path));
+    let p: Vec<&str> = pattern.split('/').collect();
+    let a: Vec<&str> = path.split('/').collect();
     p.len() == a.len()
         && p.iter()
             .zip(&a)

@@ -25,10 +25,17 @@ impl Chat for LocalChat {
 /// E-mails from moto's SES store (`/moto-api/data.json`), newest last.
 pub async fn emails(http: &reqwest::Client, emulator: &str) -> Vec<Value> {
     let url = format!("{}/moto-api/data.json", emulator.trim_end_matches('/'));
-    let Ok(response) = http.get(url).send().await else {
-        return Vec::new();
-    };
-    let data: Value = response.json().await.unwrap_or(Value::Null);
+    // moto builds this from live state without a lock: a busy moment can break one answer
+    let mut data = Value::Null;
+    for _ in 0..5 {
+        if let Ok(response) = http.get(&url).send().await
+            && let Ok(value) = response.json::<Value>().await
+        {
+            data = value;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let mut out = Vec::new();
     if let Some(messages) = data["ses"]["Message"].as_array() {
         for m in messages {

@@ -10,10 +10,11 @@ use journey::ports::{SecretError, SecretSource};
 use journey::secrets::EnvSecrets;
 
 /// Every secret the functions read.
-pub const NAMES: [&str; 3] = [
+pub const NAMES: [&str; 4] = [
     ingest::keys::STRIPE_SECRET,
     ingest::keys::APP_SECRET,
     journey::unsubscribe::SECRET,
+    api::API_KEY_SECRET,
 ];
 
 #[derive(Clone, Debug, Default)]

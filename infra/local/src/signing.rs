@@ -39,6 +39,8 @@ pub struct Gateway {
     pub http: reqwest::Client,
     pub stripe_secret: String,
     pub app_secret: String,
+    /// For the read API and the dashboard link.
+    pub api_key: String,
 }
 
 impl Gateway {

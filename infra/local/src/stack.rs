@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use api::Api;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use axum::Json;
@@ -70,6 +71,7 @@ pub struct LocalStack {
     /// The emulator's URL, to read what its SES received.
     pub endpoint: Option<String>,
     ingest: Ingest<SqsEventQueue>,
+    api: Api<DynamoStore, SqsEventQueue>,
     transition: Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>,
     sweep: Sweep<DynamoStore, SqsEventQueue>,
     email: LocalEmail,
@@ -145,7 +147,11 @@ impl LocalStack {
             EventBridgeBus::new(aws_sdk_eventbridge::Client::new(aws), &resources.bus),
             rules,
         );
+        let api_keys = journey::secrets::split_rotation(
+            &secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
+        );
         Ok(Arc::new(LocalStack {
+            api: Api::new(store.clone(), events_queue.clone(), &api_keys),
             ingest: Ingest::new(events_queue.clone(), keys),
             sweep: Sweep::new(store.clone(), events_queue),
             transition,
@@ -294,6 +300,7 @@ async fn invoke(
     );
     let response = match function {
         Function::Ingest => stack.ingest.handle(event).await,
+        Function::Api => stack.api.handle(event).await,
     };
     gateway::from_response(response)
 }

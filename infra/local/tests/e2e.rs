@@ -81,6 +81,7 @@ async fn up(label: &str) -> (Running, Gateway) {
             .value(ingest::keys::STRIPE_SECRET)
             .expect("stripe secret"),
         app_secret: secrets.value(ingest::keys::APP_SECRET).expect("app secret"),
+        api_key: secrets.value(api::API_KEY_SECRET).expect("api key"),
     };
     (running, gateway)
 }

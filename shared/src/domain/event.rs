@@ -63,7 +63,7 @@ impl Event {
         now: DateTime<Utc>,
     ) -> Result<Event, DomainError> {
         Ok(Event {
-            id: EventId::new(format!("staff:{request_id}"))?,
+            id: EventId::new(format!("staff:{customer_id}:{request_id}"))?,
             customer_id,
             occurred_at: now,
             source: Source::Staff,

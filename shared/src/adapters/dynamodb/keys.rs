@@ -68,10 +68,11 @@ pub fn counter_attribute(stage: Stage, risk: RiskLevel) -> String {
     format!("{stage}.{risk}")
 }
 
-/// Counter attributes beside the stage × risk cells.
-pub const CHURNED_PREFIX: &str = "churned.";
-pub const RECOVERED_PREFIX: &str = "recovered.";
-pub const REASON_PREFIX: &str = "reason.";
+/// Counter attributes beside the stage × risk cells (`<stage>.<risk>`); their prefixes are
+/// not stage names, so the two never mix.
+pub const CHURNED_PREFIX: &str = "month_churned.";
+pub const RECOVERED_PREFIX: &str = "month_recovered.";
+pub const REASON_PREFIX: &str = "churn_reason.";
 
 pub fn month(at: DateTime<Utc>) -> String {
     at.format("%Y-%m").to_string()

@@ -1,5 +1,5 @@
-//! The API Gateway (HTTP API, payload 2.0) side: the raw request as sent, JSON responses, and
-//! errors as `{"error": {"code", "message", "field"}}`.
+//! The API Gateway (HTTP API, payload 2.0) side of the HTTP functions: the raw request as
+//! sent, JSON responses, and errors as `{"error": {"code", "message", "field"}}`.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;

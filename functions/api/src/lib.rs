@@ -1,0 +1,414 @@
+//! The read API and the dashboard: what CS staff look at every day.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the dashboard (a page; its data comes from the routes below) |
+//! | `GET /customers?stage=&risk=&program=&owner=&order=score\|value&limit=&cursor=` | the at-risk list |
+//! | `GET /customers/{id}?history_limit=&history_cursor=` | state, score, history, interventions |
+//! | `POST /customers/{id}/notes` `{"author", "channel"}` | staff contacted the customer |
+//! | `DELETE /customers/{id}` | erasure on request |
+//! | `GET /stats` | distribution, message effectiveness, churn |
+//!
+//! Every route but `/` needs `x-api-key` (or `Authorization: Bearer`), compared in constant time
+//! with the keys in the `api-key` secret. Changes (notes, erasure) go through the events queue to
+//! the single writer; reads never Scan.
+
+pub mod views;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use journey::domain::{ContactChannel, CustomerId, Event, EventKind, RiskLevel, Stage};
+use journey::http::{ApiError, Incoming, json_response};
+use journey::messages::EventMessage;
+use journey::ports::{CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery, QueueError};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tracing::Instrument;
+
+/// The dashboard, built into the binary: nothing is loaded from elsewhere at run time.
+pub const DASHBOARD: &str = include_str!("../assets/dashboard.html");
+/// The secret holding the API keys (several, space-separated, during a rotation).
+pub const API_KEY_SECRET: &str = "api-key";
+
+pub struct Api<S, Q> {
+    store: S,
+    queue: Q,
+    /// SHA-256 of each accepted key: compared in constant time, never kept in clear.
+    keys: Vec<[u8; 32]>,
+}
+
+impl<S, Q> Api<S, Q>
+where
+    S: CustomerStore + JourneyReader,
+    Q: EventQueue,
+{
+    pub fn new(store: S, queue: Q, keys: &[String]) -> Self {
+        Api {
+            store,
+            queue,
+            keys: keys
+                .iter()
+                .map(|k| Sha256::digest(k.as_bytes()).into())
+                .collect(),
+        }
+    }
+
+    pub async fn handle(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        let request_id = request
+            .request_context
+            .request_id
+            .clone()
+            .unwrap_or_default();
+        let span = tracing::info_span!("request", %request_id, route = tracing::field::Empty);
+        async {
+            match self.route(&request, &request_id).await {
+                Ok(response) => response,
+                Err(error) => {
+                    if error.status >= 500 {
+                        tracing::error!(status = error.status, code = error.code, %error, "request failed");
+                    } else {
+                        tracing::info!(status = error.status, code = error.code, "request refused");
+                    }
+                    error.into_response()
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(
+        &self,
+        request: &ApiGatewayV2httpRequest,
+        request_id: &str,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let incoming = Incoming::from_request(request, Utc::now())?;
+        tracing::Span::current().record("route", incoming.route.as_str());
+        let (method, path) = incoming.route.split_once(' ').unwrap_or(("", ""));
+        let segments: Vec<String> = path
+            .trim_matches('/')
+            .split('/')
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .to_string()
+            })
+            .collect();
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if method == "GET" && segments == [""] {
+            return Ok(dashboard());
+        }
+        self.authorize(&incoming)?;
+        match (method, segments.as_slice()) {
+            ("GET", ["stats"]) => self.stats().await,
+            ("GET", ["customers"]) => self.list(&incoming).await,
+            ("GET", ["customers", id]) => self.customer(&incoming, id).await,
+            ("POST", ["customers", id, "notes"]) => self.note(&incoming, id, request_id).await,
+            ("DELETE", ["customers", id]) => self.erase(&incoming, id, request_id).await,
+            _ => Err(ApiError::not_found(&incoming.route)),
+        }
+    }
+
+    fn authorize(&self, incoming: &Incoming<'_>) -> Result<(), ApiError> {
+        let presented = incoming
+            .header("x-api-key")
+            .or_else(|| {
+                incoming
+                    .header("authorization")
+                    .and_then(|a| a.strip_prefix("Bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "missing_api_key",
+                    "send the API key in x-api-key",
+                    "x-api-key",
+                )
+            })?;
+        let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
+        let known = self
+            .keys
+            .iter()
+            .fold(subtle::Choice::from(0), |found, k| found | k.ct_eq(&digest));
+        if bool::from(known) {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized(
+                "bad_api_key",
+                "this API key is not valid",
+                "x-api-key",
+            ))
+        }
+    }
+
+    async fn stats(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let counts = self.store.counts().await.map_err(store_error)?;
+        let tallies = self.store.tallies().await.map_err(store_error)?;
+        Ok(json_response(200, &views::stats(&counts, &tallies)))
+    }
+
+    async fn list(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let query = list_query(incoming)?;
+        let page = self.store.at_risk(&query).await.map_err(store_error)?;
+        let customers: Vec<_> = page
+            .customers
+            .iter()
+            .map(|c| views::list_item(c, incoming.received_at))
+            .collect();
+        Ok(json_response(
+            200,
+            &json!({"customers": customers, "next": page.next.map(|k| encode(&k))}),
+        ))
+    }
+
+    async fn customer(
+        &self,
+        incoming: &Incoming<'_>,
+        id: &str,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = customer_id(id)?;
+        let customer = self.existing(&id).await?;
+        let limit = number(incoming, "history_limit", 50, 1..=200)?;
+        let cursor = incoming.param("history_cursor").map(decode).transpose()?;
+        let history = self
+            .store
+            .history(&id, limit as i32, cursor.as_deref())
+            .await
+            .map_err(|e| match e {
+                journey::ports::StoreError::Rejected(_) => bad_cursor("history_cursor"),
+                other => store_error(other),
+            })?;
+        let sends = self.store.sends(&id).await.map_err(store_error)?;
+        Ok(json_response(
+            200,
+            &json!({
+                "customer": views::customer(&customer, incoming.received_at),
+                "history": {
+                    "entries": history.entries.iter().map(views::history_entry).collect::<Vec<_>>(),
+                    "next": history.next.map(|k| encode(&k)),
+                },
+                "interventions": sends.iter().map(views::send).collect::<Vec<_>>(),
+            }),
+        ))
+    }
+
+    async fn note(
+        &self,
+        incoming: &Incoming<'_>,
+        id: &str,
+        request_id: &str,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Note {
+            author: String,
+            channel: ContactChannel,
+        }
+        let id = customer_id(id)?;
+        incoming.limit_size(4 * 1024)?;
+        incoming.require_json()?;
+        let note: Note = serde_json::from_slice(&incoming.body)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string(), None))?;
+        if note.author.trim().is_empty() || note.author.len() > 128 {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "author must be 1 to 128 characters",
+                Some("author".into()),
+            ));
+        }
+        self.existing(&id).await?;
+        let kind = EventKind::StaffNote {
+            author: note.author.trim().to_string(),
+            channel: note.channel,
+        };
+        self.submit(incoming, id, request_id, kind).await
+    }
+
+    async fn erase(
+        &self,
+        incoming: &Incoming<'_>,
+        id: &str,
+        request_id: &str,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = customer_id(id)?;
+        self.existing(&id).await?;
+        self.submit(incoming, id, request_id, EventKind::Erased)
+            .await
+    }
+
+    /// A change goes through the single writer; `Idempotency-Key` makes a client's retry safe.
+    async fn submit(
+        &self,
+        incoming: &Incoming<'_>,
+        id: CustomerId,
+        request_id: &str,
+        kind: EventKind,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let key = incoming.header("idempotency-key").unwrap_or(request_id);
+        let event = Event::staff(id, key, kind, incoming.received_at).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_field",
+                e.to_string(),
+                Some("idempotency-key".into()),
+            )
+        })?;
+        let message = EventMessage {
+            received_at: incoming.received_at,
+            event,
+        };
+        self.queue.enqueue(&[message]).await.map_err(|e| match e {
+            QueueError::Unavailable(r) => ApiError::unavailable(r),
+            QueueError::Rejected(r) => ApiError::internal(r),
+        })?;
+        Ok(json_response(202, &json!({"status": "queued"})))
+    }
+
+    async fn existing(&self, id: &CustomerId) -> Result<journey::domain::Customer, ApiError> {
+        match self.store.load(id).await.map_err(store_error)? {
+            Some(c) if c.stage.is_some() => Ok(c),
+            _ => Err(ApiError {
+                status: 404,
+                code: "not_found",
+                message: format!("no customer `{id}`"),
+                field: Some("id".into()),
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+fn dashboard() -> ApiGatewayV2httpResponse {
+    let mut response = json_response(200, &json!(null));
+    response.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response.headers.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:"),
+    );
+    response.body = Some(aws_lambda_events::encodings::Body::Text(
+        DASHBOARD.to_string(),
+    ));
+    response
+}
+
+fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
+    CustomerId::new(id)
+        .map_err(|e| ApiError::bad_request("invalid_field", e.to_string(), Some("id".into())))
+}
+
+fn list_query(incoming: &Incoming<'_>) -> Result<ListQuery, ApiError> {
+    let invalid = |field: &str, message: String| {
+        ApiError::bad_request("invalid_field", message, Some(field.into()))
+    };
+    let risk = match incoming.param("risk") {
+        None | Some("") => None,
+        Some(r) => match r.parse::<RiskLevel>() {
+            Ok(RiskLevel::None) | Err(_) => {
+                return Err(invalid("risk", "risk is caution, warning or danger".into()));
+            }
+            Ok(level) => Some(level),
+        },
+    };
+    let stage = match incoming.param("stage") {
+        None | Some("") => None,
+        Some(s) => Some(
+            s.parse::<Stage>()
+                .map_err(|e| invalid("stage", e.to_string()))?,
+        ),
+    };
+    let order = match incoming.param("order") {
+        None | Some("") | Some("value") => ListOrder::Value,
+        Some("score") => ListOrder::Score,
+        Some(other) => {
+            return Err(invalid(
+                "order",
+                format!("order is score or value, not `{other}`"),
+            ));
+        }
+    };
+    let text = |name| {
+        incoming
+            .param(name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Ok(ListQuery {
+        risk,
+        stage,
+        program: text("program"),
+        owner: text("owner"),
+        order,
+        limit: number(incoming, "limit", 20, 1..=100)?,
+        after: incoming
+            .param("cursor")
+            .filter(|c| !c.is_empty())
+            .map(decode)
+            .transpose()?,
+    })
+}
+
+fn number(
+    incoming: &Incoming<'_>,
+    name: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ApiError> {
+    match incoming.param(name) {
+        None | Some("") => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_field",
+                    format!(
+                        "{name} is a number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                    Some(name.into()),
+                )
+            }),
+    }
+}
+
+/// Cursors are opaque to clients: base64url of the store's key.
+fn encode(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+fn decode(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| bad_cursor("cursor"))
+}
+
+fn bad_cursor(field: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "this cursor was not given by this API",
+        Some(field.into()),
+    )
+}
+
+fn store_error(e: journey::ports::StoreError) -> ApiError {
+    if e.is_retryable() {
+        ApiError {
+            status: 503,
+            code: "unavailable",
+            message: e.to_string(),
+            field: None,
+            retry_after: Some(5),
+        }
+    } else {
+        ApiError::internal(e.to_string())
+    }
+}

@@ -1,0 +1,203 @@
+//! The dashboard in a real browser: headless Chromium (Debian's, installed by `make test`) loads
+//! the page from the local stack after the demo scenario; the numbers it shows are checked
+//! against the API, and a screenshot is saved as `target/dashboard.png`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use journey_local::emulator::free_port;
+use journey_local::secrets::LocalSecrets;
+use regex::Regex;
+use serde_json::Value;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Stack(Child);
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn local(command: &str, port: u16, emulator: u16, state: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_journey-local"));
+    c.arg(command)
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("JOURNEY_HTTP_PORT", port.to_string())
+        .env("JOURNEY_EMULATOR_PORT", emulator.to_string())
+        .env("JOURNEY_STATE_DIR", state)
+        .env("JOURNEY_SWEEP_EVERY", "0")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// Runs headless Chromium on `url` with `extra` flags; returns stdout.
+fn chromium(url: &str, extra: &[&str]) -> String {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "headless Chromium is needed at {CHROMIUM}: `apt-get install chromium` (make test installs it)"
+    );
+    let profile = std::env::temp_dir().join(format!(
+        "journey-chromium-{}-{}",
+        std::process::id(),
+        extra.len()
+    ));
+    let output = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// The text of the elements matching `pattern` (a regex with one group for the text).
+fn texts(dom: &str, pattern: &str) -> Vec<String> {
+    Regex::new(pattern)
+        .expect("regex")
+        .captures_iter(dom)
+        .map(|c| c[1].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
+    let (port, emulator) = (free_port(), free_port());
+    let state = std::env::temp_dir().join(format!("journey-dashboard-{}", std::process::id()));
+    let _stack = Stack(
+        local("run", port, emulator, &state)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start journey-local"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !http
+        .get(format!("{base}/_local/health"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "journey-local did not come up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let demo = local("demo", port, emulator, &state)
+        .output()
+        .expect("run the demo");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+
+    let key = LocalSecrets::load_or_create(&state)
+        .expect("secrets")
+        .value(api::API_KEY_SECRET)
+        .expect("an API key");
+    let stats: Value = http
+        .get(format!("{base}/stats"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    let list: Value = http
+        .get(format!("{base}/customers"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+
+    let url = format!("{base}/#key={key}");
+    // the rendered elements only: the script's own source holds the same attribute names
+    // headless Chromium's virtual time may stop before the page's requests return: try again
+    let dumped = (0..5)
+        .map(|_| chromium(&url, &["--dump-dom"]))
+        .find(|dom| dom.contains(r#"data-ready="true""#))
+        .unwrap_or_default();
+    let dom = Regex::new(r"(?s)<script.*?</script>")
+        .expect("regex")
+        .replace_all(&dumped, "")
+        .to_string();
+    assert!(
+        dom.contains(r#"data-ready="true""#),
+        "the page never finished loading"
+    );
+    assert_eq!(
+        texts(&dom, r#"data-test="total"[^>]*>(\d+)<"#),
+        vec![stats["total"].to_string()]
+    );
+    for row in stats["stages"].as_array().expect("stages") {
+        for risk in ["none", "caution", "warning", "danger"] {
+            let n = row[risk].as_i64().unwrap_or(0);
+            if n > 0 {
+                let pattern = format!(
+                    r#"data-stage="{}" data-risk="{risk}"[^>]*>(\d+)<"#,
+                    row["stage"].as_str().unwrap_or_default()
+                );
+                assert_eq!(texts(&dom, &pattern), vec![n.to_string()], "{pattern}");
+            }
+        }
+    }
+    let rows = texts(&dom, r#"data-test="at-risk-row" data-customer="([^"]+)""#);
+    let expected: Vec<String> = list["customers"]
+        .as_array()
+        .expect("customers")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(rows, expected, "the at-risk list, in the API's order");
+    for t in stats["interventions"].as_array().expect("interventions") {
+        let pattern = format!(
+            r#"data-template="{}" data-variant="{}"[\s\S]*?data-test="sent"[^>]*>(\d+)<"#,
+            t["template"].as_str().unwrap_or_default(),
+            t["variant"].as_str().unwrap_or_default()
+        );
+        assert_eq!(
+            texts(&dom, &pattern).first(),
+            Some(&t["sent"].to_string()),
+            "{pattern}"
+        );
+    }
+    for (reason, n) in stats["churn_reasons"].as_object().expect("reasons") {
+        let pattern = format!(r#"data-reason="{reason}"[^>]*>(\d+)<"#);
+        assert_eq!(texts(&dom, &pattern), vec![n.to_string()]);
+    }
+
+    let shot = root().join("target/dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(
+        &url,
+        &[
+            "--window-size=1280,2000",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    assert!(shot.exists(), "a screenshot at {}", shot.display());
+}

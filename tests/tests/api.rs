@@ -1,0 +1,387 @@
+//! The read API against the emulator: authentication, the at-risk list and its pages, a
+//! customer's journey, the stats from the counters, staff notes and erasure through the single
+//! writer, and the error bodies.
+
+use api::Api;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use chrono::{DateTime, Duration, Utc};
+use http::{HeaderName, HeaderValue, Method};
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::sqs::SqsEventQueue;
+use journey::domain::EventKind;
+use journey::messages::EventMessage;
+use journey::testing::{Events, krw, t};
+use journey_tests::stack::Stack;
+use serde_json::Value;
+
+const KEY: &str = "key-generated-for-this-test";
+
+fn api(stack: &Stack) -> Api<DynamoStore, SqsEventQueue> {
+    Api::new(
+        stack.store.clone(),
+        SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
+        &["old-key-being-rotated-out".to_string(), KEY.to_string()],
+    )
+}
+
+fn request(
+    method: Method,
+    path_and_query: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiGatewayV2httpRequest {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut r = ApiGatewayV2httpRequest::default();
+    r.raw_path = Some(path.to_string());
+    r.raw_query_string = Some(query.to_string());
+    r.request_context.http.method = method;
+    r.request_context.time_epoch = now.timestamp_millis();
+    r.request_context.request_id = Some(format!(
+        "req-{}",
+        now.timestamp_nanos_opt().unwrap_or_default()
+    ));
+    if let Some(key) = key {
+        r.headers.insert(
+            HeaderName::from_static("x-api-key"),
+            HeaderValue::from_str(key).unwrap(),
+        );
+    }
+    if let Some(body) = body {
+        r.headers.insert(
+            HeaderName::from_static("content-type"),
+            HeaderValue::from_static("application/json"),
+        );
+        r.body = Some(body.to_string());
+    }
+    r
+}
+
+fn json(response: ApiGatewayV2httpResponse) -> (u16, Value) {
+    let body = match response.body {
+        Some(Body::Text(t)) => serde_json::from_str(&t).unwrap_or(Value::String(t)),
+        _ => Value::Null,
+    };
+    (response.status_code as u16, body)
+}
+
+async fn get(
+    api: &Api<DynamoStore, SqsEventQueue>,
+    path: &str,
+    now: DateTime<Utc>,
+) -> (u16, Value) {
+    json(
+        api.handle(request(Method::GET, path, Some(KEY), None, now))
+            .await,
+    )
+}
+
+/// Four customers: two at risk with different revenue, one fine, one churned.
+async fn population(stack: &Stack) -> DateTime<Utc> {
+    let start = t("2026-11-01T01:00:00Z");
+    let mut messages = Vec::new();
+    for (id, revenue, email) in [
+        ("a-rich", 900_000, "rich@example.com"),
+        ("b-poor", 10_000, "poor@example.com"),
+        ("c-fine", 50_000, "fine@example.com"),
+        ("d-gone", 50_000, "gone@example.com"),
+    ] {
+        let mut events = Events::new(id);
+        let mut pay = events.at(
+            start,
+            EventKind::PaymentSucceeded {
+                amount: krw(revenue),
+            },
+        );
+        pay.profile.email = Some(email.into());
+        messages.push(EventMessage {
+            received_at: start,
+            event: pay,
+        });
+        match id {
+            "b-poor" => {
+                for days in [7, 10, 14] {
+                    let at = start + Duration::days(days);
+                    messages.push(EventMessage {
+                        received_at: at,
+                        event: events.check(at),
+                    });
+                }
+            }
+            "a-rich" => {
+                let at = start + Duration::days(7);
+                messages.push(EventMessage {
+                    received_at: at,
+                    event: events.check(at),
+                });
+            }
+            "d-gone" => {
+                let at = start + Duration::days(3);
+                messages.push(EventMessage {
+                    received_at: at,
+                    event: events.at(at, EventKind::RefundRequested { reason: None }),
+                });
+            }
+            _ => {}
+        }
+    }
+    stack.apply(&messages).await;
+    start + Duration::days(15)
+}
+
+#[tokio::test]
+async fn every_data_route_needs_a_valid_key_and_the_dashboard_does_not() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = t("2026-11-02T01:00:00Z");
+    for path in ["/stats", "/customers", "/customers/x"] {
+        let (status, body) = json(
+            api.handle(request(Method::GET, path, None, None, now))
+                .await,
+        );
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("missing_api_key")),
+            "{path}"
+        );
+        let (status, body) = json(
+            api.handle(request(Method::GET, path, Some("wrong"), None, now))
+                .await,
+        );
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("bad_api_key")),
+            "{path}"
+        );
+    }
+    let (status, _) = json(
+        api.handle(request(
+            Method::GET,
+            "/stats",
+            Some("old-key-being-rotated-out"),
+            None,
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(status, 200, "rotated keys work");
+    let page = api.handle(request(Method::GET, "/", None, None, now)).await;
+    assert_eq!(page.status_code, 200);
+    assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
+    let Some(Body::Text(html)) = page.body else {
+        panic!("html")
+    };
+    assert!(
+        html.contains("data-test") && !html.contains("https://cdn"),
+        "self-contained page"
+    );
+}
+
+#[tokio::test]
+async fn the_at_risk_list_pages_by_value_or_score_and_refuses_bad_input() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    let (status, body) = get(&api, "/customers?limit=1", now).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["customers"][0]["id"], "a-rich",
+        "value at risk first by default"
+    );
+    assert_eq!(body["customers"][0]["revenue"]["display"], "₩900,000");
+    let next = body["next"].as_str().expect("a second page");
+    let (_, page2) = get(&api, &format!("/customers?limit=1&cursor={next}"), now).await;
+    assert_eq!(page2["customers"][0]["id"], "b-poor");
+    assert!(page2["next"].is_null());
+    let (_, by_score) = get(&api, "/customers?order=score", now).await;
+    let ids: Vec<&str> = by_score["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["b-poor", "a-rich"]);
+    assert!(by_score["customers"][0]["top_signals"][0]["signal"] == "inactivity");
+    let (_, danger) = get(&api, "/customers?risk=danger", now).await;
+    assert_eq!(danger["customers"].as_array().unwrap().len(), 1);
+    for (query, field) in [
+        ("cursor=%%%", "cursor"),
+        ("risk=none", "risk"),
+        ("order=alphabet", "order"),
+        ("limit=0", "limit"),
+        ("stage=dormant", "stage"),
+    ] {
+        let (status, body) = get(&api, &format!("/customers?{query}"), now).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_customer_shows_state_score_history_and_an_unknown_one_is_404() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    let (status, body) = get(&api, "/customers/b-poor?history_limit=2", now).await;
+    assert_eq!(status, 200, "{body}");
+    let c = &body["customer"];
+    assert_eq!(
+        (c["stage"].as_str(), c["risk"].as_str()),
+        (Some("onboarding"), Some("danger"))
+    );
+    assert!(c["contributions"].as_array().is_some_and(|a| !a.is_empty()));
+    assert_eq!(c["days_inactive"], 15);
+    let entries = body["history"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        (entries[0]["kind"].as_str(), entries[0]["to"].as_str()),
+        (Some("risk"), Some("danger"))
+    );
+    let next = body["history"]["next"].as_str().expect("more history");
+    let (_, older) = get(
+        &api,
+        &format!("/customers/b-poor?history_cursor={next}"),
+        now,
+    )
+    .await;
+    assert_eq!(
+        older["history"]["entries"].as_array().unwrap().len(),
+        3,
+        "caution, onboarding, paid"
+    );
+    let (status, body) = get(&api, "/customers/nobody", now).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = get(
+        &api,
+        "/customers/b-poor?history_cursor=bm90LWEtY3Vyc29y",
+        now,
+    )
+    .await;
+    assert_eq!(status, 400, "a cursor this API did not give");
+}
+
+#[tokio::test]
+async fn stats_come_from_the_exact_counters() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    let (status, body) = get(&api, "/stats", now).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["total"], 4);
+    let onboarding = body["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "onboarding")
+        .unwrap();
+    assert_eq!(
+        (
+            onboarding["none"].as_i64(),
+            onboarding["caution"].as_i64(),
+            onboarding["danger"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(body["churn_reasons"]["refund_requested"], 1);
+    assert_eq!(body["churned_by_month"]["2026-11"], 1);
+}
+
+#[tokio::test]
+async fn notes_and_erasure_go_through_the_single_writer() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    let note = r#"{"author": "tutor-7", "channel": "phone"}"#;
+    let (status, _) = json(
+        api.handle(request(
+            Method::POST,
+            "/customers/b-poor/notes",
+            Some(KEY),
+            Some(note),
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(status, 202);
+    let (status, body) = json(
+        api.handle(request(
+            Method::POST,
+            "/customers/b-poor/notes",
+            Some(KEY),
+            Some(r#"{"author": "x", "text": "free text"}"#),
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    let (status, _) = json(
+        api.handle(request(
+            Method::DELETE,
+            "/customers/a-rich",
+            Some(KEY),
+            None,
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(status, 202);
+    let (status, _) = json(
+        api.handle(request(
+            Method::DELETE,
+            "/customers/nobody",
+            Some(KEY),
+            None,
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(status, 404);
+    stack.settle(&stack.worker()).await;
+
+    let (_, b) = get(&api, "/customers/b-poor", now).await;
+    assert_eq!(
+        b["history"]["entries"][0]["note"],
+        "contacted by tutor-7 (phone)"
+    );
+    let (_, a) = get(&api, "/customers/a-rich", now).await;
+    assert_eq!(a["customer"]["erased"], true);
+    assert!(a["customer"]["email"].is_null(), "personal fields removed");
+    let (_, list) = get(&api, "/customers", now).await;
+    assert!(
+        list["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "a-rich"),
+        "out of the at-risk list"
+    );
+    let (_, stats) = get(&api, "/stats", now).await;
+    assert_eq!(stats["total"], 4, "the anonymised counters stay");
+
+    // a later event for the erased customer is ignored, and recorded as such
+    let mut events = Events::new("a-rich");
+    let mut login = events.at(now, EventKind::Login);
+    login.id = journey::domain::EventId::new("app:after-erasure").unwrap();
+    login.profile.email = Some("rich@example.com".into());
+    stack
+        .apply(&[EventMessage {
+            received_at: now,
+            event: login,
+        }])
+        .await;
+    let (_, a) = get(&api, "/customers/a-rich", now).await;
+    assert!(a["customer"]["email"].is_null());
+    assert_eq!(
+        a["history"]["entries"][0]["note"],
+        "login ignored: customer erased"
+    );
+}
