@@ -1,5 +1,9 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test dev demo venv fmt lint sweep-scale
+.PHONY: test dev demo venv fmt lint sweep-scale build deploy package-check
+
+ENV ?= default
+SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
+SAMCONFIG = --config-file infra/samconfig.toml --config-env $(ENV)
 
 ## The whole system locally: emulator, resources, gateway on 127.0.0.1:3000, pollers, sweeps.
 dev: venv
@@ -20,8 +24,27 @@ venv:
 fmt:
 	cargo fmt --all
 
+## The template (cfn-lint, sam validate --lint) and the code (clippy).
 lint:
+	infra/scripts/venv.sh deploy
+	infra/scripts/lint-template.sh
 	cargo clippy --workspace --all-targets -- -D warnings
+
+## sam build: every function for arm64 with cargo-lambda (needs the aarch64 target: see docs/deploy.md).
+build:
+	infra/scripts/venv.sh deploy
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(SAM) build $(SAMCONFIG)
+
+## sam deploy to the environment ENV (a section of infra/samconfig.toml).
+deploy: build
+	$(SAM) deploy $(SAMCONFIG)
+
+## Release binaries for Lambda (arm64), as `sam build` makes them, and their sizes.
+package-check:
+	infra/scripts/venv.sh deploy
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace --exclude journey --exclude journey-tests --exclude journey-local
+	@ls -l target/lambda/*/bootstrap
 
 ## The sweep at scale in the emulator (SWEEP_SCALE_CUSTOMERS, default 100000; 1 % due).
 sweep-scale: venv

@@ -13,6 +13,8 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-nanum >/dev/null
 fi
 
+infra/scripts/venv.sh deploy
+infra/scripts/lint-template.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 mkdir -p target

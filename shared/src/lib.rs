@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod messages;
+pub mod metrics;
 pub mod ports;
 pub mod secrets;
 pub mod sending;

@@ -11,6 +11,7 @@ use tracing::{error, info, warn};
 
 use crate::domain::{Delivery, Event, EventKind, Intervention};
 use crate::messages::EventMessage;
+use crate::metrics::Metrics;
 use crate::ports::{Claim, EventQueue, Lease, Redelivery, SendLedger, SendStatus};
 use crate::sqs_batch::MessageFailure;
 
@@ -45,6 +46,7 @@ pub struct Sending<'a, L, Q, R> {
     pub ledger: &'a L,
     pub reports: &'a Q,
     pub redelivery: &'a R,
+    pub metrics: &'a Metrics,
 }
 
 impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
@@ -83,6 +85,7 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
         match attempt().await {
             Attempt::Done(outcome) => self.settle(intervention, &lease, outcome, now).await,
             Attempt::Retry { reason, after } => {
+                self.metrics.add("SendsRetried", 1.0);
                 self.ledger
                     .finish(intervention, &lease, SendStatus::Retry, &reason, now)
                     .await
@@ -108,6 +111,15 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
             SendOutcome::Deferred(until) => (SendStatus::Deferred, until.to_rfc3339()),
             SendOutcome::Failed(reason) => (SendStatus::Failed, reason.clone()),
         };
+        self.metrics.add(
+            match &outcome {
+                SendOutcome::Sent(_) => "InterventionsSent",
+                SendOutcome::Skipped(_) => "InterventionsSkipped",
+                SendOutcome::Deferred(_) => "InterventionsDeferred",
+                SendOutcome::Failed(_) => "InterventionsFailed",
+            },
+            1.0,
+        );
         match &outcome {
             SendOutcome::Failed(reason) => error!(
                 %reason, template = %intervention.template, channel = intervention.channel.as_str(),

@@ -34,6 +34,21 @@ pub fn verify(key: &[u8], customer: &CustomerId, token: &str) -> bool {
     bytes.len() == TOKEN_BYTES && mac(key, customer).verify_truncated_left(&bytes).is_ok()
 }
 
+/// The key new links are signed with: the first of the secret's values (see
+/// [`crate::secrets::split_rotation`]), so a rotation puts the new key first.
+pub fn signing_key(secret: &str) -> Vec<u8> {
+    crate::secrets::split_rotation(secret)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .into_bytes()
+}
+
+/// A token signed with any of the keys (the old and new one during a rotation).
+pub fn verify_any(keys: &[Vec<u8>], customer: &CustomerId, token: &str) -> bool {
+    keys.iter().any(|key| verify(key, customer, token))
+}
+
 /// The link for the e-mail footer and the `List-Unsubscribe` header.
 pub fn link(base: &str, key: &[u8], customer: &CustomerId) -> String {
     format!(
@@ -76,5 +91,19 @@ mod tests {
             )
             .starts_with("https://api.example.com/unsubscribe?c=a%26b&t=")
         );
+    }
+
+    #[test]
+    fn links_signed_before_a_rotation_keep_working() {
+        let c = CustomerId::new("cust-1").unwrap();
+        let old = token(&signing_key("old-key"), &c);
+        let keys: Vec<Vec<u8>> = crate::secrets::split_rotation("new-key old-key")
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        assert_eq!(signing_key("new-key old-key"), b"new-key");
+        assert!(verify_any(&keys, &c, &old));
+        assert!(verify_any(&keys, &c, &token(b"new-key", &c)));
+        assert!(!verify_any(&keys[..1], &c, &old));
     }
 }

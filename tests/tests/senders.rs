@@ -100,6 +100,7 @@ fn email_sender<M: Mailer>(stack: &Stack, mailer: M, clock: &TestClock, from: &s
         rules: Rules::embedded().unwrap(),
         templates: Templates::embedded().unwrap(),
         settings: settings(from),
+        metrics: journey::metrics::Metrics::new("email-sender"),
     }
 }
 
@@ -581,6 +582,7 @@ fn slack_sender(stack: &Stack, url: &str) -> Slack {
         templates: Templates::embedded().unwrap(),
         lang: Lang::Ko,
         dashboard_url: "https://dash.example.com".into(),
+        metrics: journey::metrics::Metrics::new("slack-sender"),
     }
 }
 

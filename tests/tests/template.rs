@@ -219,3 +219,85 @@ fn every_route_is_in_the_openapi_document() {
         );
     }
 }
+
+/// Actions with `*`, or `Resource: "*"` where a resource can be named, are refused; the one
+/// account-level action without a resource is allowed by name.
+#[test]
+fn every_policy_is_least_privilege() {
+    const NO_RESOURCE_ACTIONS: &[&str] = &["ses:GetSuppressedDestination"];
+    let template = template();
+    for (name, resource) in template["Resources"].as_mapping().expect("resources") {
+        let policies = resource["Properties"]["Policies"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        for policy in policies {
+            for statement in policy["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let actions: Vec<String> = match &statement["Action"] {
+                    serde_norway::Value::Sequence(a) => a.iter().map(text).collect(),
+                    other => vec![text(other)],
+                };
+                assert!(
+                    actions.iter().all(|a| !a.contains('*')),
+                    "{name:?}: wildcard action {actions:?}"
+                );
+                if text(&statement["Resource"]) == "*" {
+                    assert!(
+                        actions
+                            .iter()
+                            .all(|a| NO_RESOURCE_ACTIONS.contains(&a.as_str())),
+                        "{name:?}: Resource \"*\" for {actions:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Operators hear about every DLQ and every failing or throttled function, and every function
+/// logs JSON to a group with a retention.
+#[test]
+fn every_dlq_and_function_has_its_alarms_and_log_retention() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let alarms: Vec<String> = resources
+        .values()
+        .filter(|r| text(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .map(|r| format!("{:?}", r["Properties"]))
+        .collect();
+    for (name, resource) in resources {
+        let name = text(name);
+        if name.ends_with("DeadLetterQueue") {
+            assert!(
+                alarms.iter().any(|a| a.contains(&name)),
+                "no alarm on {name}'s depth"
+            );
+        }
+        if text(&resource["Type"]) == "AWS::Serverless::Function" {
+            for metric in ["Errors", "Throttles"] {
+                assert!(
+                    alarms
+                        .iter()
+                        .any(|a| a.contains(&name) && a.contains(metric)),
+                    "no {metric} alarm on {name}"
+                );
+            }
+            let logging = &resource["Properties"]["LoggingConfig"];
+            assert_eq!(text(&logging["LogFormat"]), "JSON", "{name}");
+            let group = format!("{:?}", logging["LogGroup"]);
+            let group_name = resources
+                .keys()
+                .map(text)
+                .find(|k| group.contains(k.as_str()) && k.ends_with("LogGroup"))
+                .unwrap_or_else(|| panic!("{name} logs to no log group of the template"));
+            assert!(
+                !properties(&template, &group_name)["RetentionInDays"].is_null(),
+                "{group_name}"
+            );
+        }
+    }
+}

@@ -50,6 +50,7 @@ pub struct EmailSender<S, M, Q, R, C> {
     pub rules: Rules,
     pub templates: Templates,
     pub settings: EmailSettings,
+    pub metrics: journey::metrics::Metrics,
 }
 
 impl<S, M, Q, R, C> EmailSender<S, M, Q, R, C>
@@ -82,6 +83,7 @@ where
             ledger: &self.store,
             reports: &self.reports,
             redelivery: &self.redelivery,
+            metrics: &self.metrics,
         };
         sending
             .once(&message, &intervention, now, || async {

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
     let templates = Templates::embedded()?;
     let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
     let key = Secrets::from_env(&aws).secret(unsubscribe::SECRET).await?;
-    let settings = EmailSettings::from_env(key.into_bytes())?;
+    let settings = EmailSettings::from_env(unsubscribe::signing_key(&key))?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let sender = EmailSender {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
@@ -43,6 +43,7 @@ async fn main() -> Result<(), Error> {
         rules,
         templates,
         settings,
+        metrics: journey::metrics::Metrics::new("email-sender"),
     };
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

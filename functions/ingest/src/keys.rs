@@ -16,7 +16,7 @@ pub const APP_SECRET: &str = "app-webhook";
 pub struct WebhookKeys {
     stripe: Option<StripeSecrets>,
     app: Option<StandardKeys>,
-    unsubscribe: Option<Vec<u8>>,
+    unsubscribe: Option<Vec<Vec<u8>>>,
 }
 
 impl WebhookKeys {
@@ -28,9 +28,9 @@ impl WebhookKeys {
         }
     }
 
-    /// The key that signs unsubscribe links (the e-mail sender's `unsubscribe-key`).
+    /// A key that signs unsubscribe links (the e-mail sender's `unsubscribe-key`).
     pub fn with_unsubscribe_key(mut self, key: Vec<u8>) -> Self {
-        self.unsubscribe = Some(key);
+        self.unsubscribe.get_or_insert_with(Vec::new).push(key);
         self
     }
 
@@ -46,7 +46,12 @@ impl WebhookKeys {
             .transpose()?;
         let unsubscribe = optional(source, journey::unsubscribe::SECRET)
             .await?
-            .map(String::into_bytes);
+            .map(|v| {
+                split_rotation(&v)
+                    .into_iter()
+                    .map(String::into_bytes)
+                    .collect()
+            });
         tracing::info!(
             stripe = stripe.is_some(),
             app = app.is_some(),
@@ -70,7 +75,8 @@ impl WebhookKeys {
         self.app.as_ref().ok_or_else(|| not_configured(APP_SECRET))
     }
 
-    pub fn unsubscribe(&self) -> Result<&[u8], ApiError> {
+    /// Every accepted unsubscribe key: links signed before a rotation keep working.
+    pub fn unsubscribe(&self) -> Result<&[Vec<u8>], ApiError> {
         self.unsubscribe
             .as_deref()
             .ok_or_else(|| not_configured(journey::unsubscribe::SECRET))

@@ -13,6 +13,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use chrono::{DateTime, Utc};
 use journey::domain::Event;
 use journey::messages::EventMessage;
+use journey::metrics::Metrics;
 use journey::ports::{EventQueue, QueueError};
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
@@ -31,11 +32,16 @@ pub const MAX_APP_BODY: usize = 256 * 1024;
 pub struct Ingest<Q> {
     queue: Q,
     keys: WebhookKeys,
+    metrics: Metrics,
 }
 
 impl<Q: EventQueue> Ingest<Q> {
     pub fn new(queue: Q, keys: WebhookKeys) -> Self {
-        Ingest { queue, keys }
+        Ingest {
+            queue,
+            keys,
+            metrics: Metrics::new("ingest"),
+        }
     }
 
     /// The queue events go to.
@@ -51,10 +57,11 @@ impl<Q: EventQueue> Ingest<Q> {
             .clone()
             .unwrap_or_default();
         let span = info_span!("request", %request_id, route = tracing::field::Empty);
-        async {
+        let response = async {
             match self.route(&request).await {
                 Ok(response) => response,
                 Err(error) => {
+                    self.metrics.add("WebhooksRejected", 1.0);
                     if error.status >= 500 {
                         tracing::error!(status = error.status, code = error.code, %error, "request failed");
                     } else {
@@ -65,7 +72,9 @@ impl<Q: EventQueue> Ingest<Q> {
             }
         }
         .instrument(span)
-        .await
+        .await;
+        self.metrics.flush();
+        response
     }
 
     async fn route(
@@ -153,6 +162,7 @@ impl<Q: EventQueue> Ingest<Q> {
                 ApiError::internal(format!("events queue refused the events: {reason}"))
             }
         })?;
+        self.metrics.add("EventsIngested", messages.len() as f64);
         for m in &messages {
             info!(event_id = %m.event.id, customer_id = %m.event.customer_id, kind = m.event.kind.name(), "event queued");
         }

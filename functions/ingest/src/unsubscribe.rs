@@ -9,7 +9,7 @@ use journey::unsubscribe;
 use journey::http::{ApiError, Incoming};
 
 /// The customer named by a valid link, or why not.
-pub fn verify(incoming: &Incoming<'_>, key: &[u8]) -> Result<CustomerId, ApiError> {
+pub fn verify(incoming: &Incoming<'_>, keys: &[Vec<u8>]) -> Result<CustomerId, ApiError> {
     let customer = incoming
         .param("c")
         .and_then(|c| CustomerId::new(c).ok())
@@ -21,7 +21,7 @@ pub fn verify(incoming: &Incoming<'_>, key: &[u8]) -> Result<CustomerId, ApiErro
             )
         })?;
     let token = incoming.param("t").unwrap_or_default();
-    if !unsubscribe::verify(key, &customer, token) {
+    if !unsubscribe::verify_any(keys, &customer, token) {
         return Err(ApiError::bad_request(
             "invalid_link",
             "this unsubscribe link is not valid",

@@ -26,6 +26,7 @@ pub struct SlackSender<S, H, Q, R, C> {
     pub templates: Templates,
     pub lang: Lang,
     pub dashboard_url: String,
+    pub metrics: journey::metrics::Metrics,
 }
 
 impl<S, H, Q, R, C> SlackSender<S, H, Q, R, C>
@@ -64,6 +65,7 @@ where
             ledger: &self.store,
             reports: &self.reports,
             redelivery: &self.redelivery,
+            metrics: &self.metrics,
         };
         sending
             .once(&message, &intervention, now, || {

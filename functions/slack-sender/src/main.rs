@@ -39,6 +39,7 @@ async fn main() -> Result<(), Error> {
         templates,
         lang: Lang::of(Some(&locale), Lang::Ko),
         dashboard_url,
+        metrics: journey::metrics::Metrics::new("slack-sender"),
     };
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

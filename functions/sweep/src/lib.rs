@@ -131,6 +131,11 @@ impl<D: DueIndex, Q: EventQueue> Sweep<D, Q> {
             duration_ms = report.duration_ms as u64,
             "sweep run"
         );
+        let metrics = journey::metrics::Metrics::new("sweep");
+        metrics.add("CustomersDue", report.customers_due as f64);
+        metrics.add("ChecksEmitted", report.checks_emitted as f64);
+        metrics.add("SweepIncomplete", if report.complete { 0.0 } else { 1.0 });
+        metrics.flush();
         match first_error {
             // the other shards' checks are out; the retry re-reads only what is still due
             Some(e) => Err(e),

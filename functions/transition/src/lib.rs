@@ -10,8 +10,9 @@
 //! senders and bus consumers drop the repeats: nothing is lost, nothing reaches a customer twice.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use journey::domain::{Effect, Rules};
+use journey::domain::{Change, Effect, Milestone, Rules};
 use journey::messages::EventMessage;
+use journey::metrics::Metrics;
 use journey::ports::{CustomerStore, EventBus, InterventionQueue};
 use journey::service::{Applied, apply_once};
 use journey::sqs_batch::{MessageFailure, Order, process_batch};
@@ -25,6 +26,7 @@ pub struct Transition<S, Q, B> {
     queue: Q,
     bus: B,
     rules: Rules,
+    metrics: Metrics,
 }
 
 impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
@@ -34,6 +36,7 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
             queue,
             bus,
             rules,
+            metrics: Metrics::new("transition"),
         }
     }
 
@@ -66,6 +69,7 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
                 retryable: e.is_retryable(),
                 reason: e.to_string(),
             })?;
+        self.count(&applied);
         match &applied {
             Applied::Fresh(outcome) => info!(
                 kind = event.kind.name(),
@@ -82,6 +86,35 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
             ),
         }
         self.deliver(applied.effects()).await
+    }
+
+    fn count(&self, applied: &Applied) {
+        let m = &self.metrics;
+        match applied {
+            Applied::Fresh(outcome) => {
+                m.add("EventsApplied", 1.0);
+                for h in &outcome.history {
+                    match h.change {
+                        Change::Stage { .. } => m.add("StageChanges", 1.0),
+                        Change::Risk { .. } => m.add("RiskChanges", 1.0),
+                        Change::Note { .. } => {}
+                    }
+                }
+                let planned = outcome
+                    .effects
+                    .iter()
+                    .filter(|e| matches!(e, Effect::Send(_)))
+                    .count();
+                m.add("InterventionsPlanned", planned as f64);
+                let recoveries = outcome
+                    .milestones
+                    .iter()
+                    .filter(|x| matches!(x, Milestone::Recovered { .. }))
+                    .count();
+                m.add("Recoveries", recoveries as f64);
+            }
+            Applied::Again(_) => m.add("EventsDuplicate", 1.0),
+        }
     }
 
     /// Interventions to their queues, then domain events to the bus. Any failure hands the

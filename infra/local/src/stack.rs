@@ -99,10 +99,11 @@ impl LocalStack {
         let keys = WebhookKeys::load(&secrets).await?;
         let clock = SharedClock::default();
         let templates = || Templates::embedded().map_err(|e| e.to_string());
-        let unsubscribe_key = secrets
-            .value(journey::unsubscribe::SECRET)
-            .unwrap_or_default()
-            .into_bytes();
+        let unsubscribe_key = journey::unsubscribe::signing_key(
+            &secrets
+                .value(journey::unsubscribe::SECRET)
+                .unwrap_or_default(),
+        );
         let base = config.base_url();
         let settings = EmailSettings {
             from: config.sender_email.clone(),
@@ -123,6 +124,7 @@ impl LocalStack {
             rules: rules.clone(),
             templates: templates()?,
             settings,
+            metrics: journey::metrics::Metrics::new("email-sender"),
         };
         let chat = match std::env::var("SLACK_WEBHOOK_URL") {
             Ok(url) if !url.is_empty() => {
@@ -140,6 +142,7 @@ impl LocalStack {
             templates: templates()?,
             lang: Lang::Ko,
             dashboard_url: base,
+            metrics: journey::metrics::Metrics::new("slack-sender"),
         };
         let transition = Transition::new(
             store.clone(),
