@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test dev demo venv fmt lint sweep-scale build deploy package-check
+.PHONY: test dev demo venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -45,6 +45,16 @@ package-check:
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace --exclude journey --exclude journey-tests --exclude journey-local
 	@ls -l target/lambda/*/bootstrap
+
+## Performance and cost (docs/performance.md): criterion CPU figures, then the harness: cold
+## starts of the release binaries, AWS requests per event through the local stack, sweep
+## scaling, the monthly cost model. Prints Markdown tables; all figures in target/bench/.
+BENCH_ARGS = --warm-up-time 1 --measurement-time 2
+bench: venv
+	cargo bench -p journey --bench domain -- $(BENCH_ARGS)
+	cargo bench -p ingest --bench verify -- $(BENCH_ARGS)
+	cargo build --release --bins -p ingest -p transition -p sweep -p email-sender -p slack-sender -p api -p journey-bench
+	target/release/journey-bench
 
 ## The sweep at scale in the emulator (SWEEP_SCALE_CUSTOMERS, default 100000; 1 % due).
 sweep-scale: venv

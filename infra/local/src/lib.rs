@@ -1,5 +1,6 @@
 //! The local stack: every function wired as in AWS, on a local emulator, with simulated time.
 
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod demo;

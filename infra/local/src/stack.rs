@@ -35,6 +35,7 @@ use sweep::Sweep;
 use tokio::task::JoinHandle;
 use transition::Transition;
 
+use crate::clients::Clients;
 use crate::clock::SharedClock;
 use crate::config::LocalConfig;
 use crate::gateway::{self, Function};
@@ -89,12 +90,22 @@ impl LocalStack {
         aws: &SdkConfig,
         endpoint: Option<String>,
     ) -> Result<Arc<LocalStack>, String> {
+        Self::build_with(config, aws, Clients::new(aws), endpoint).await
+    }
+
+    /// As [`LocalStack::build`], with the functions using `clients`.
+    pub async fn build_with(
+        config: LocalConfig,
+        aws: &SdkConfig,
+        clients: Clients,
+        endpoint: Option<String>,
+    ) -> Result<Arc<LocalStack>, String> {
         let resources = provision(aws, &config.env, &config.sender_email).await?;
         let secrets = LocalSecrets::load_or_create(&config.state_dir)
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
         let rules = journey::config::rules().map_err(|e| e.to_string())?;
-        let sqs = aws_sdk_sqs::Client::new(aws);
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &resources.table);
+        let sqs = clients.sqs.clone();
+        let store = DynamoStore::new(clients.dynamodb.clone(), &resources.table);
         let events_queue = SqsEventQueue::new(sqs.clone(), &resources.events_url);
         let keys = WebhookKeys::load(&secrets).await?;
         let clock = SharedClock::default();
@@ -117,7 +128,7 @@ impl LocalStack {
         };
         let email = EmailSender {
             store: store.clone(),
-            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(aws), None, false),
+            mailer: SesMailer::new(clients.sesv2.clone(), None, false),
             reports: events_queue.clone(),
             redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
             clock: clock.clone(),
@@ -147,7 +158,7 @@ impl LocalStack {
         let transition = Transition::new(
             store.clone(),
             SqsInterventionQueues::new(sqs.clone(), &resources.email_url, &resources.slack_url),
-            EventBridgeBus::new(aws_sdk_eventbridge::Client::new(aws), &resources.bus),
+            EventBridgeBus::new(clients.eventbridge.clone(), &resources.bus),
             rules,
         );
         let api_keys = journey::secrets::split_rotation(

@@ -47,8 +47,7 @@ impl DynamoStore {
     }
 
     /// Writes customers as they are, without history, markers or counters: for seeding large
-    /// tables in scale tests and benchmarks only.
-    #[cfg(feature = "test-util")]
+    /// tables in scale tests and benchmarks only (`make bench` uses it in a release build).
     pub async fn seed(&self, customers: &[Customer]) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         for chunk in customers.chunks(25) {

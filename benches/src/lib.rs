@@ -1,0 +1,10 @@
+//! The performance and cost harness behind `make bench` (see `docs/performance.md`).
+
+pub mod cold_start;
+pub mod cost;
+pub mod counter;
+pub mod criterion;
+pub mod mix;
+pub mod report;
+pub mod sizing;
+pub mod sweep_scale;

@@ -1,0 +1,84 @@
+//! `make bench`: CPU figures from criterion, AWS requests per event through the local stack,
+//! sweep scaling, cold starts and the monthly cost model, printed as tables and written to
+//! `target/bench/results.json`. Settings (all optional):
+//! `BENCH_CUSTOMERS` (20) and `BENCH_DAYS` (30) size the journey mix; `BENCH_SWEEP_SIZES`
+//! (`10000,100000`) the sweep runs; `BENCH_COLD_RUNS` (5) the starts per binary;
+//! `BENCH_ONLY` (`mix,sweep,cold`) a subset.
+
+use std::path::PathBuf;
+
+use journey::config::parsed_or;
+use journey_bench::{cold_start, cost, criterion, mix, report, sweep_scale};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("journey-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let customers: usize = parsed_or("BENCH_CUSTOMERS", 20).map_err(|e| e.to_string())?;
+    let days: u32 = parsed_or("BENCH_DAYS", 30).map_err(|e| e.to_string())?;
+    let sizes: String =
+        parsed_or("BENCH_SWEEP_SIZES", "10000,100000".to_string()).map_err(|e| e.to_string())?;
+    let sizes: Vec<usize> = sizes
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|_| format!("BENCH_SWEEP_SIZES: bad size {s:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let runs: usize = parsed_or("BENCH_COLD_RUNS", 5).map_err(|e| e.to_string())?;
+    let only: String =
+        parsed_or("BENCH_ONLY", "mix,sweep,cold".to_string()).map_err(|e| e.to_string())?;
+    let wants = |part: &str| only.split(',').any(|p| p.trim() == part);
+
+    let cpu = criterion::measured(&root);
+    report::cpu(&cpu);
+    let cold = if wants("cold") {
+        eprintln!("cold starts: {runs} per binary …");
+        let c = cold_start::run(&root, runs.max(1)).await?;
+        report::cold(&c);
+        Some(c)
+    } else {
+        None
+    };
+    let mix = if wants("mix") {
+        eprintln!("journey mix: {customers} customers × {days} days through the local stack …");
+        let m = mix::run(&root, customers, days).await?;
+        report::mix(&m);
+        Some(m)
+    } else {
+        None
+    };
+    let sweep = if wants("sweep") {
+        eprintln!("sweep scaling at {sizes:?} customers …");
+        let s = sweep_scale::run(&root, &sizes).await?;
+        report::sweep(&s);
+        Some(s)
+    } else {
+        None
+    };
+    let costs = mix.as_ref().map(|m| {
+        let model = cost::Model::from_mix(m);
+        let rows = cost::monthly(&model, &cost::SCALES);
+        report::cost(&model, &rows);
+        (model, rows)
+    });
+    let results = json!({
+        "machine": report::machine(),
+        "cpu": cpu, "cold_start": cold, "mix": mix, "sweep": sweep,
+        "cost": costs.map(|(model, rows)| json!({"model": model, "monthly": rows, "prices": cost::PRICES})),
+    });
+    let out = PathBuf::from("target/bench/results.json");
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    std::fs::write(&out, text).map_err(|e| e.to_string())?;
+    println!("\nAll figures: {}", out.display());
+    Ok(())
+}

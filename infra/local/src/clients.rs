@@ -1,0 +1,41 @@
+//! The SDK clients the functions use, built once from one configuration. An interceptor can be
+//! put on all of them: the performance harness counts every request that way.
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl Clients {
+    pub fn new(aws: &SdkConfig) -> Self {
+        Clients {
+            dynamodb: aws_sdk_dynamodb::Client::new(aws),
+            sqs: aws_sdk_sqs::Client::new(aws),
+            sesv2: aws_sdk_sesv2::Client::new(aws),
+            eventbridge: aws_sdk_eventbridge::Client::new(aws),
+        }
+    }
+
+    /// Every client with `interceptor` on it.
+    pub fn intercepted(aws: &SdkConfig, interceptor: SharedInterceptor) -> Self {
+        macro_rules! client {
+            ($sdk:ident) => {{
+                let mut config = $sdk::config::Builder::from(aws);
+                config.push_interceptor(interceptor.clone());
+                $sdk::Client::from_conf(config.build())
+            }};
+        }
+        Clients {
+            dynamodb: client!(aws_sdk_dynamodb),
+            sqs: client!(aws_sdk_sqs),
+            sesv2: client!(aws_sdk_sesv2),
+            eventbridge: client!(aws_sdk_eventbridge),
+        }
+    }
+}
