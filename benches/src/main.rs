@@ -1,7 +1,7 @@
 //! `make bench`: CPU figures from criterion, AWS requests per event through the local stack,
 //! sweep scaling, cold starts and the monthly cost model, printed as tables and written to
 //! `target/bench/results.json`. Settings (all optional):
-//! `BENCH_CUSTOMERS` (20) and `BENCH_DAYS` (30) size the journey mix; `BENCH_SWEEP_SIZES`
+//! `BENCH_CUSTOMERS` (10) and `BENCH_DAYS` (30) size the journey mix; `BENCH_SWEEP_SIZES`
 //! (`10000,100000`) the sweep runs; `BENCH_COLD_RUNS` (5) the starts per binary;
 //! `BENCH_ONLY` (`mix,sweep,cold`) a subset.
 
@@ -21,7 +21,7 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let root = std::env::current_dir().map_err(|e| e.to_string())?;
-    let customers: usize = parsed_or("BENCH_CUSTOMERS", 20).map_err(|e| e.to_string())?;
+    let customers: usize = parsed_or("BENCH_CUSTOMERS", 10).map_err(|e| e.to_string())?;
     let days: u32 = parsed_or("BENCH_DAYS", 30).map_err(|e| e.to_string())?;
     let sizes: String =
         parsed_or("BENCH_SWEEP_SIZES", "10000,100000".to_string()).map_err(|e| e.to_string())?;
