@@ -24,7 +24,14 @@ async fn main() -> Result<(), Error> {
         .ok()
         .filter(|v| !v.is_empty());
     let check_suppression: bool = config::parsed_or("CHECK_SUPPRESSION", true)?;
-    let rules = config::rules()?;
+    // QUIET_HOURS (`21:00-08:00`, `off`; empty: as in the rules) overrides the rules' window
+    let quiet: String = config::parsed_or("QUIET_HOURS", String::new())?;
+    let rules = config::rules()?
+        .with_quiet_hours(&quiet)
+        .map_err(|reason| config::ConfigError::Invalid {
+            name: "QUIET_HOURS".into(),
+            reason,
+        })?;
     let templates = Templates::embedded()?;
     let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
     let key = Secrets::from_env(&aws).secret(unsubscribe::SECRET).await?;

@@ -21,6 +21,26 @@ pub struct QuietHours {
 }
 
 impl QuietHours {
+    /// Applies an operator's setting: `off`, or a window `HH:MM-HH:MM` (empty: unchanged).
+    pub fn set_from(&mut self, setting: &str) -> Result<(), String> {
+        let setting = setting.trim();
+        if setting.is_empty() {
+            return Ok(());
+        }
+        if setting.eq_ignore_ascii_case("off") {
+            self.enabled = false;
+            return Ok(());
+        }
+        let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M");
+        let window = setting
+            .split_once('-')
+            .and_then(|(a, b)| Some((parse(a).ok()?, parse(b).ok()?)));
+        let (start, end) =
+            window.ok_or_else(|| format!("{setting:?} is neither `off` nor `HH:MM-HH:MM`"))?;
+        (self.enabled, self.start, self.end) = (true, start, end);
+        Ok(())
+    }
+
     /// When a marketing message due `now` may go out: `None` if now is fine, else the end of
     /// the window, in the customer's zone (`zone`, or the default when unknown or invalid).
     pub fn deferral(&self, now: DateTime<Utc>, zone: Option<&str>) -> Option<DateTime<Utc>> {
@@ -103,6 +123,22 @@ mod tests {
             end: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
             default_time_zone: chrono_tz::Asia::Seoul,
         }
+    }
+
+    #[test]
+    fn operators_set_the_window_or_turn_it_off() {
+        let mut q = rules();
+        q.set_from("").unwrap();
+        assert_eq!(q, rules());
+        q.set_from("22:30-07:00").unwrap();
+        assert_eq!(q.start, NaiveTime::from_hms_opt(22, 30, 0).unwrap());
+        assert_eq!(q.end, NaiveTime::from_hms_opt(7, 0, 0).unwrap());
+        // 22:00 in Seoul is no longer quiet; 23:00 is
+        assert_eq!(q.deferral(t("2026-11-02T13:00:00Z"), None), None);
+        assert!(q.deferral(t("2026-11-02T14:00:00Z"), None).is_some());
+        q.set_from("off").unwrap();
+        assert_eq!(q.deferral(t("2026-11-02T14:00:00Z"), None), None);
+        assert!(q.set_from("late").unwrap_err().contains("HH:MM-HH:MM"));
     }
 
     #[test]

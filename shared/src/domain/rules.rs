@@ -40,7 +40,19 @@ pub struct Rules {
     programs: BTreeMap<String, Policy>,
 }
 
+use super::quiet_hours::QuietHours;
+
 impl Rules {
+    /// The same rules with quiet hours set by the operator (see [`QuietHours::set_from`]), for
+    /// the default policy and every program's.
+    pub fn with_quiet_hours(mut self, setting: &str) -> Result<Rules, String> {
+        self.default.quiet_hours.set_from(setting)?;
+        for policy in self.programs.values_mut() {
+            policy.quiet_hours.set_from(setting)?;
+        }
+        Ok(self)
+    }
+
     /// Parses and validates a rules file.
     pub fn from_toml(text: &str) -> Result<Rules, RulesError> {
         let mut table: toml::Table = text
