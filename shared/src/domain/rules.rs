@@ -40,10 +40,8 @@ pub struct Rules {
     programs: BTreeMap<String, Policy>,
 }
 
-use super::quiet_hours::QuietHours;
-
 impl Rules {
-    /// The same rules with quiet hours set by the operator (see [`QuietHours::set_from`]), for
+    /// The same rules with quiet hours set by the operator (see [`super::quiet_hours::QuietHours::set_from`]), for
     /// the default policy and every program's.
     pub fn with_quiet_hours(mut self, setting: &str) -> Result<Rules, String> {
         self.default.quiet_hours.set_from(setting)?;
