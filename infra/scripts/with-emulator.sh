@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 infra/scripts/venv.sh
 mkdir -p target
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"target/moto-$port.log" 2>&1 &
+.venv/bin/python3 infra/scripts/moto_server.py -H 127.0.0.1 -p "$port" >"target/moto-$port.log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do

@@ -136,6 +136,54 @@ async fn two_concurrent_writers_conflict_and_the_loser_re_reads_and_retries() {
     assert_eq!(counts.total(), 1);
 }
 
+/// Many writers at once on one customer, each retrying as the queue would: every event lands.
+/// (Stock moto loses some of them: its transaction rollback restores a copy of the whole
+/// table; `infra/scripts/moto_server.py` serialises DynamoDB requests so it cannot.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn many_writers_on_one_customer_lose_no_event() {
+    const WRITERS: usize = 8;
+    const EACH: usize = 6;
+    let store = fresh_store().await;
+    let mut events = Events::new("c1");
+    let id = events.customer().clone();
+    run(
+        &store,
+        &pay(&mut events, "2026-11-01T09:00:00Z"),
+        t("2026-11-01T09:00:00Z"),
+    )
+    .await;
+    let logins: Vec<Event> = (0..WRITERS * EACH)
+        .map(|i| {
+            events.at(
+                t("2026-11-02T09:00:00Z") + Duration::minutes(i as i64),
+                EventKind::Login,
+            )
+        })
+        .collect();
+    let now = t("2026-11-03T09:00:00Z");
+    let writers = logins.chunks(EACH).map(|chunk| {
+        let (store, chunk, rules) = (store.clone(), chunk.to_vec(), rules());
+        tokio::spawn(async move {
+            for event in &chunk {
+                while let Err(e) = apply_once(&store, &rules, event, now).await {
+                    assert!(e.is_retryable(), "{e}");
+                }
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.expect("writer");
+    }
+    let c = load(&store, &id).await;
+    assert_eq!(
+        c.version,
+        1 + (WRITERS * EACH) as u64,
+        "every event applied once"
+    );
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.total(), 1);
+}
+
 #[tokio::test]
 async fn a_duplicate_event_is_refused_by_its_marker_and_returns_the_recorded_effects() {
     let store = fresh_store().await;

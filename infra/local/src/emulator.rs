@@ -31,11 +31,14 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `.venv/bin/moto_server` under `root` on `port` (0: any free port), logging to `log`.
+    /// Starts moto under `root` on `port` (0: any free port), logging to `log`, through
+    /// `infra/scripts/moto_server.py` (DynamoDB transactions made atomic; see there).
     pub fn start(root: &Path, port: u16, log: &Path) -> Result<Moto, EmulatorError> {
-        let binary = root.join(".venv/bin/moto_server");
-        if !binary.exists() {
-            return Err(EmulatorError::NotInstalled(binary));
+        let python = root.join(".venv/bin/python3");
+        let launcher = root.join("infra/scripts/moto_server.py");
+        let installed = root.join(".venv/bin/moto_server");
+        if !installed.exists() {
+            return Err(EmulatorError::NotInstalled(installed));
         }
         let port = if port == 0 { free_port() } else { port };
         if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
@@ -44,8 +47,9 @@ impl Moto {
         let log_file = std::fs::File::create(log).map_err(EmulatorError::Spawn)?;
         let (sender, receiver) = mpsc::channel();
         let keeper = std::thread::spawn(move || {
-            let mut command = Command::new(binary);
+            let mut command = Command::new(python);
             command
+                .arg(launcher)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(Stdio::null())
                 .stderr(log_file);

@@ -39,8 +39,14 @@ fn local(command: &str, port: u16, emulator: u16, state: &Path) -> Command {
     c
 }
 
-/// Runs headless Chromium on `url` with `extra` flags; returns stdout.
-fn chromium(url: &str, extra: &[&str]) -> String {
+/// What one headless Chromium run printed.
+struct Run {
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs headless Chromium on `url` with `extra` flags.
+fn chromium(url: &str, extra: &[&str]) -> Run {
     assert!(
         Path::new(CHROMIUM).exists(),
         "headless Chromium is needed at {CHROMIUM}: `apt-get install chromium` (make test installs it)"
@@ -55,6 +61,8 @@ fn chromium(url: &str, extra: &[&str]) -> String {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // CI containers have a small /dev/shm, where a renderer would crash
+            "--disable-dev-shm-usage",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
@@ -64,10 +72,18 @@ fn chromium(url: &str, extra: &[&str]) -> String {
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
-        .stderr(Stdio::null())
         .output()
         .expect("run chromium");
-    String::from_utf8_lossy(&output.stdout).to_string()
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&output.stderr).to_string(),
+    }
+}
+
+/// The last `n` lines of `text`, for a failure message.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The text of the elements matching `pattern` (a regex with one group for the text).
@@ -136,17 +152,26 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
     let url = format!("{base}/#key={key}");
     // the rendered elements only: the script's own source holds the same attribute names
     // headless Chromium's virtual time may stop before the page's requests return: try again
-    let dumped = (0..5)
-        .map(|_| chromium(&url, &["--dump-dom"]))
-        .find(|dom| dom.contains(r#"data-ready="true""#))
-        .unwrap_or_default();
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let run = chromium(&url, &["--dump-dom"]);
+        let ready = run.stdout.contains(r#"data-ready="true""#);
+        runs.push(run);
+        if ready {
+            break;
+        }
+    }
+    let last = runs.last().expect("one run");
     let dom = Regex::new(r"(?s)<script.*?</script>")
         .expect("regex")
-        .replace_all(&dumped, "")
+        .replace_all(&last.stdout, "")
         .to_string();
     assert!(
         dom.contains(r#"data-ready="true""#),
-        "the page never finished loading"
+        "the page never finished loading in {} tries; the page's errors: {:?}; chromium's last words:\n{}",
+        runs.len(),
+        texts(&dom, r#"class="error"[^>]*>([^<]*)<"#),
+        tail(&last.stderr, 20)
     );
     assert_eq!(
         texts(&dom, r#"data-test="total"[^>]*>(\d+)<"#),
@@ -192,12 +217,17 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
 
     let shot = root().join("target/dashboard.png");
     let _ = std::fs::remove_file(&shot);
-    chromium(
+    let run = chromium(
         &url,
         &[
             "--window-size=1280,2000",
             &format!("--screenshot={}", shot.display()),
         ],
     );
-    assert!(shot.exists(), "a screenshot at {}", shot.display());
+    assert!(
+        shot.exists(),
+        "a screenshot at {}; chromium's last words:\n{}",
+        shot.display(),
+        tail(&run.stderr, 20)
+    );
 }
