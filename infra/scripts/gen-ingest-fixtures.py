@@ -98,3 +98,54 @@ bad_batch = copy.deepcopy(batch); bad_batch[3]["score"] = 11
 app("app-batch-invalid", bad_batch, "msg_2Vq8xYkT4mQ9rLp5")
 app("app-bad-signature", login, "msg_2Vq8xYkT4mQ9rLp6", key="whsec_" + base64.b64encode(b"not-the-key-at-all-000000").decode())
 app("app-stale", login, "msg_2Vq8xYkT4mQ9rLp7", t=NOW - 900)
+
+# ---- Korean PGs: the webhooks, and the payments their APIs return (events/providers/) ----------
+PROVIDERS = os.path.join(HERE, "..", "..", "events", "providers")
+toss_done = {
+    "mId": "tvivarepublica", "version": "2022-11-16", "paymentKey": "tviva20261102180000AbCdE",
+    "orderId": "order-20261102-0042", "orderName": "영어 회화 12주", "status": "DONE",
+    "lastTransactionKey": "9C62B18EEF0DE3EB7F4422EB6D14BC6E", "method": "카드", "currency": "KRW",
+    "totalAmount": 49000, "balanceAmount": 49000, "suppliedAmount": 44545, "vat": 4455,
+    "requestedAt": "2026-11-02T17:59:40+09:00", "approvedAt": "2026-11-02T18:00:00+09:00",
+    "secret": "ps_test_generated_deposit_secret", "cancels": None, "customerKey": None,
+    "metadata": {"customer_id": "cust-4004", "email": "choi.yuna@example.com", "locale": "ko"},
+}
+toss_vbank = dict(toss_done, paymentKey="tviva20261102190000FgHiJ", orderId="order-20261102-0043",
+                  method="가상계좌", lastTransactionKey="B7F4422EB6D14BC6E9C62B18EEF0DE3E",
+                  approvedAt="2026-11-02T19:00:00+09:00",
+                  metadata={"customer_id": "cust-4005", "email": "jung.hoon@example.com"})
+portone_paid = {
+    "status": "PAID", "id": "payment-20261102-0077", "transactionId": "01936f1c-7e8a-7a3b-9c1d-2e4f6a8b0c1d",
+    "merchantId": "merchant-test", "storeId": "store-test", "version": "V2", "orderName": "수학 심화반",
+    "requestedAt": "2026-11-02T08:59:30Z", "updatedAt": "2026-11-02T09:00:00Z",
+    "statusChangedAt": "2026-11-02T09:00:00Z", "paidAt": "2026-11-02T09:00:00Z",
+    "amount": {"total": 59000, "taxFree": 0, "vat": 5364, "supply": 53636, "discount": 0, "paid": 59000, "cancelled": 0, "cancelledTaxFree": 0},
+    "currency": "KRW", "customer": {"id": "portone-cust-77", "name": "한지민", "email": "han.jimin@example.com"},
+    "customData": json.dumps({"customer_id": "cust-5005"}),
+}
+os.makedirs(PROVIDERS, exist_ok=True)
+with open(os.path.join(PROVIDERS, "payments.json"), "w") as f:
+    json.dump({"toss": [toss_done, toss_vbank], "portone": [portone_paid]}, f, indent=2, ensure_ascii=False); f.write("\n")
+
+toss_h = {"content-type": "application/json", "user-agent": "TossPayments-Webhook"}
+def toss(name, body_obj):
+    body = json.dumps(body_obj, ensure_ascii=False).encode()
+    write(name, apigw("/webhooks/toss", toss_h, body, f"req-{name}"))
+
+toss("toss-payment-done", {"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-11-02T18:00:01.000000", "data": toss_done})
+toss("toss-deposit-callback", {"createdAt": "2026-11-02T19:00:01.000000", "secret": toss_vbank["secret"], "status": "DONE",
+                               "transactionKey": toss_vbank["lastTransactionKey"], "orderId": toss_vbank["orderId"]})
+toss("toss-forged", {"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-11-02T18:00:01.000000",
+                     "data": dict(toss_done, status="DONE", paymentKey="tviva_not_a_real_payment")})
+
+def portone(name, body_obj, msg_id, t=NOW - 3, key=APP_KEY):
+    body = json.dumps(body_obj, ensure_ascii=False).encode()
+    h = {"content-type": "application/json", "user-agent": "PortOne-Webhook", "webhook-id": msg_id,
+         "webhook-timestamp": str(t), "webhook-signature": std_sig(msg_id, t, body, key)}
+    write(name, apigw("/webhooks/portone", h, body, f"req-{name}"))
+
+paid_hook = {"type": "Transaction.Paid", "timestamp": "2026-11-02T09:00:01Z",
+             "data": {"paymentId": portone_paid["id"], "storeId": "store-test", "transactionId": portone_paid["transactionId"]}}
+portone("portone-transaction-paid", paid_hook, "msg_01JC9T3XK2Z8Q4R6V0W7Y5N1P")
+portone("portone-bad-signature", paid_hook, "msg_01JC9T3XK2Z8Q4R6V0W7Y5N1Q",
+        key="whsec_" + base64.b64encode(b"not-the-key-at-all-000000").decode())

@@ -5,18 +5,56 @@
 use journey::ports::{SecretError, SecretSource};
 use journey::secrets::split_rotation;
 
+use crate::providers::{PORTONE_API, ProviderApi, TOSS_API};
 use crate::signature::{StandardKeys, StripeSecrets};
 use journey::http::ApiError;
 
 /// Secret names: `JOURNEY_SECRET_<NAME>` locally, `<SECRETS_SSM_PREFIX>/<name>` in AWS.
 pub const STRIPE_SECRET: &str = "stripe-webhook";
 pub const APP_SECRET: &str = "app-webhook";
+/// Toss Payments' API secret key (`live_sk_…`/`test_sk_…`): its webhooks are confirmed with it.
+pub const TOSS_SECRET: &str = "toss-secret-key";
+/// PortOne V2's webhook secrets (`whsec_…`, two during rotation) and its API secret.
+pub const PORTONE_WEBHOOK_SECRET: &str = "portone-webhook";
+pub const PORTONE_API_SECRET: &str = "portone-api-secret";
+
+/// Where the providers' APIs are: `TOSS_API_URL` and `PORTONE_API_URL`, defaulting to the
+/// public ones (the local stack and the tests point them at stand-ins).
+#[derive(Clone, Debug)]
+pub struct ProviderUrls {
+    pub toss: String,
+    pub portone: String,
+}
+
+impl ProviderUrls {
+    pub fn from_env() -> Self {
+        let var = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_string())
+        };
+        ProviderUrls {
+            toss: var("TOSS_API_URL", TOSS_API),
+            portone: var("PORTONE_API_URL", PORTONE_API),
+        }
+    }
+}
+
+/// PortOne needs both: the webhook key to trust the body, the API to read the payment.
+#[derive(Clone)]
+pub struct PortOne {
+    pub keys: StandardKeys,
+    pub api: ProviderApi,
+}
 
 #[derive(Clone, Default)]
 pub struct WebhookKeys {
     stripe: Option<StripeSecrets>,
     app: Option<StandardKeys>,
     unsubscribe: Option<Vec<Vec<u8>>>,
+    toss: Option<ProviderApi>,
+    portone: Option<PortOne>,
 }
 
 impl WebhookKeys {
@@ -24,8 +62,20 @@ impl WebhookKeys {
         WebhookKeys {
             stripe,
             app,
-            unsubscribe: None,
+            ..WebhookKeys::default()
         }
+    }
+
+    /// Confirms Toss webhooks through `api`.
+    pub fn with_toss(mut self, api: ProviderApi) -> Self {
+        self.toss = Some(api);
+        self
+    }
+
+    /// Verifies PortOne webhooks with `keys` and reads payments through `api`.
+    pub fn with_portone(mut self, keys: StandardKeys, api: ProviderApi) -> Self {
+        self.portone = Some(PortOne { keys, api });
+        self
     }
 
     /// A key that signs unsubscribe links (the e-mail sender's `unsubscribe-key`).
@@ -35,7 +85,7 @@ impl WebhookKeys {
     }
 
     /// Reads every secret; a missing one disables its route, an unreadable one fails start-up.
-    pub async fn load(source: &impl SecretSource) -> Result<Self, String> {
+    pub async fn load(source: &impl SecretSource, urls: &ProviderUrls) -> Result<Self, String> {
         let stripe = optional(source, STRIPE_SECRET)
             .await?
             .map(|v| StripeSecrets::new(&split_rotation(&v)))
@@ -52,17 +102,47 @@ impl WebhookKeys {
                     .map(String::into_bytes)
                     .collect()
             });
+        let toss = optional(source, TOSS_SECRET)
+            .await?
+            .map(|key| ProviderApi::toss(&urls.toss, key.trim()))
+            .transpose()?;
+        let portone = match (
+            optional(source, PORTONE_WEBHOOK_SECRET).await?,
+            optional(source, PORTONE_API_SECRET).await?,
+        ) {
+            (Some(webhook), Some(api)) => Some(PortOne {
+                keys: StandardKeys::new(&split_rotation(&webhook))?,
+                api: ProviderApi::portone(&urls.portone, api.trim())?,
+            }),
+            _ => None,
+        };
         tracing::info!(
             stripe = stripe.is_some(),
             app = app.is_some(),
             unsubscribe = unsubscribe.is_some(),
+            toss = toss.is_some(),
+            portone = portone.is_some(),
             "webhook routes configured"
         );
         Ok(WebhookKeys {
             stripe,
             app,
             unsubscribe,
+            toss,
+            portone,
         })
+    }
+
+    pub fn toss(&self) -> Result<&ProviderApi, ApiError> {
+        self.toss
+            .as_ref()
+            .ok_or_else(|| not_configured(TOSS_SECRET))
+    }
+
+    pub fn portone(&self) -> Result<&PortOne, ApiError> {
+        self.portone
+            .as_ref()
+            .ok_or_else(|| not_configured(PORTONE_WEBHOOK_SECRET))
     }
 
     pub fn stripe(&self) -> Result<&StripeSecrets, ApiError> {

@@ -1,12 +1,16 @@
-//! Webhook ingestion: `POST /webhooks/stripe` and `POST /events` (the business's app).
+//! Webhook ingestion: `POST /webhooks/stripe`, `/webhooks/toss`, `/webhooks/portone` and
+//! `POST /events` (the business's app).
 //! Each request is size-checked, type-checked and signature-verified on its raw body, mapped to
 //! canonical events, and queued on the events FIFO queue (group = customer) before answering.
 //! Nothing is half-accepted: a batch is queued whole or refused whole.
 
 pub mod app;
 pub mod keys;
+pub mod portone;
+pub mod providers;
 pub mod signature;
 pub mod stripe;
+pub mod toss;
 pub mod unsubscribe;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -18,7 +22,7 @@ use journey::ports::{EventQueue, QueueError};
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 
-pub use crate::keys::WebhookKeys;
+pub use crate::keys::{ProviderUrls, WebhookKeys};
 use crate::stripe::Mapped;
 pub use journey::http;
 use journey::http::{ApiError, Incoming, html_response, json_response};
@@ -87,6 +91,8 @@ impl<Q: EventQueue> Ingest<Q> {
         tracing::Span::current().record("route", incoming.route.as_str());
         match incoming.route.as_str() {
             "POST /webhooks/stripe" => self.stripe(&incoming).await,
+            "POST /webhooks/toss" => self.toss(&incoming).await,
+            "POST /webhooks/portone" => self.portone(&incoming).await,
             "POST /events" => self.app(&incoming).await,
             "GET /unsubscribe" => {
                 unsubscribe::verify(&incoming, self.keys.unsubscribe()?)?;
@@ -102,9 +108,55 @@ impl<Q: EventQueue> Ingest<Q> {
         incoming.require_json()?;
         let secrets = self.keys.stripe()?;
         signature::verify_stripe(incoming, secrets)?;
-        match stripe::map(&incoming.body)? {
+        let mapped = stripe::map(&incoming.body)?;
+        self.deliver(mapped, incoming).await
+    }
+
+    /// Toss: unsigned, so nothing counts until Toss's API confirms the payment. Toss treats
+    /// anything but 200 as failure: ignored and repeated webhooks answer 200.
+    async fn toss(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(MAX_PROVIDER_BODY)?;
+        incoming.require_json()?;
+        let api = self.keys.toss()?;
+        let claim = match toss::parse(&incoming.body)? {
+            Ok(claim) => claim,
+            Err(reason) => return self.deliver(Mapped::Ignored(reason), incoming).await,
+        };
+        let mapped = match api.get(&claim.path()).await.map_err(lookup_error)? {
+            Some(payment) => toss::confirm(&claim, &payment, incoming.received_at)?,
+            None => Mapped::Ignored(format!("Toss knows no payment {:?}: forged", claim.lookup)),
+        };
+        self.deliver(mapped, incoming).await
+    }
+
+    /// PortOne V2: signed per Standard Webhooks, then the payment read back and compared.
+    async fn portone(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(MAX_PROVIDER_BODY)?;
+        incoming.require_json()?;
+        let portone = self.keys.portone()?;
+        signature::verify_standard(incoming, &portone.keys)?;
+        let claim = match portone::parse(&incoming.body)? {
+            Ok(claim) => claim,
+            Err(reason) => return self.deliver(Mapped::Ignored(reason), incoming).await,
+        };
+        let path = ["payments", claim.payment_id.as_str()];
+        let mapped = match portone.api.get(&path).await.map_err(lookup_error)? {
+            Some(payment) => portone::confirm(&claim, &payment, incoming.received_at)?,
+            None => Mapped::Ignored(format!("PortOne knows no payment {}", claim.payment_id)),
+        };
+        self.deliver(mapped, incoming).await
+    }
+
+    /// A provider's mapped webhook: queued, or acknowledged with the reason it changes nothing.
+    async fn deliver(
+        &self,
+        mapped: Mapped,
+        incoming: &Incoming<'_>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        match mapped {
             Mapped::Ignored(reason) => {
-                info!(%reason, "stripe event acknowledged and ignored");
+                self.metrics.add("WebhooksIgnored", 1.0);
+                info!(%reason, "webhook acknowledged and ignored");
                 Ok(json_response(
                     200,
                     &json!({"received": true, "ignored": reason}),
@@ -167,5 +219,26 @@ impl<Q: EventQueue> Ingest<Q> {
             info!(event_id = %m.event.id, customer_id = %m.event.customer_id, kind = m.event.kind.name(), "event queued");
         }
         Ok(ids)
+    }
+}
+
+/// An unreachable provider API is the provider's cue to retry (503); refused credentials too,
+/// while an operator fixes them (the error log and the 5xx alarm say so).
+fn lookup_error(e: providers::LookupError) -> ApiError {
+    match e {
+        providers::LookupError::Unavailable(..) => ApiError {
+            status: 503,
+            code: "provider_unavailable",
+            message: e.to_string(),
+            field: None,
+            retry_after: Some(60),
+        },
+        providers::LookupError::Refused(..) => ApiError {
+            status: 502,
+            code: "provider_refused",
+            message: e.to_string(),
+            field: None,
+            retry_after: None,
+        },
     }
 }

@@ -24,6 +24,8 @@ pub enum Function {
 /// The HTTP API's routes, as `template.yaml` declares them (a test holds the two equal).
 pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/webhooks/stripe", Function::Ingest),
+    ("POST", "/webhooks/toss", Function::Ingest),
+    ("POST", "/webhooks/portone", Function::Ingest),
     ("POST", "/events", Function::Ingest),
     ("GET", "/unsubscribe", Function::Ingest),
     ("POST", "/unsubscribe", Function::Ingest),

@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod gateway;
 pub mod outbox;
 pub mod poller;
+pub mod providers;
 pub mod resources;
 pub mod run;
 pub mod secrets;

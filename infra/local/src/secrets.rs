@@ -10,9 +10,12 @@ use journey::ports::{SecretError, SecretSource};
 use journey::secrets::EnvSecrets;
 
 /// Every secret the functions read.
-pub const NAMES: [&str; 4] = [
+pub const NAMES: [&str; 7] = [
     ingest::keys::STRIPE_SECRET,
     ingest::keys::APP_SECRET,
+    ingest::keys::TOSS_SECRET,
+    ingest::keys::PORTONE_WEBHOOK_SECRET,
+    ingest::keys::PORTONE_API_SECRET,
     journey::unsubscribe::SECRET,
     api::API_KEY_SECRET,
 ];

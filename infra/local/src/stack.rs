@@ -41,6 +41,7 @@ use crate::config::LocalConfig;
 use crate::gateway::{self, Function};
 use crate::outbox::{self, LocalChat};
 use crate::poller::Poller;
+use crate::providers::ProviderStandIn;
 use crate::resources::{Resources, provision};
 use crate::secrets::LocalSecrets;
 
@@ -81,6 +82,23 @@ pub struct LocalStack {
     email_queue: Poller,
     slack_queue: Poller,
     http: reqwest::Client,
+    /// The Toss and PortOne API stand-ins under `/_local/toss` and `/_local/portone`.
+    pub providers: ProviderStandIn,
+}
+
+/// The providers' APIs: `TOSS_API_URL` / `PORTONE_API_URL` when set, else the stand-ins here.
+fn provider_urls(config: &LocalConfig) -> ingest::ProviderUrls {
+    let base = config.base_url();
+    let var = |name: &str, default: String| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(default)
+    };
+    ingest::ProviderUrls {
+        toss: var("TOSS_API_URL", format!("{base}/_local/toss")),
+        portone: var("PORTONE_API_URL", format!("{base}/_local/portone")),
+    }
 }
 
 impl LocalStack {
@@ -107,7 +125,14 @@ impl LocalStack {
         let sqs = clients.sqs.clone();
         let store = DynamoStore::new(clients.dynamodb.clone(), &resources.table);
         let events_queue = SqsEventQueue::new(sqs.clone(), &resources.events_url);
-        let keys = WebhookKeys::load(&secrets).await?;
+        let providers = ProviderStandIn::default();
+        let keys = WebhookKeys::load(&secrets, &provider_urls(&config)).await?;
+        if let Some(key) = secrets.value(ingest::keys::TOSS_SECRET) {
+            providers.expect_toss_key(&key);
+        }
+        if let Some(secret) = secrets.value(ingest::keys::PORTONE_API_SECRET) {
+            providers.expect_portone_secret(&secret);
+        }
         let clock = SharedClock::default();
         let templates = || Templates::embedded().map_err(|e| e.to_string());
         let unsubscribe_key = journey::unsubscribe::signing_key(
@@ -175,6 +200,7 @@ impl LocalStack {
             email_queue: Poller::new(sqs.clone(), &resources.email_url),
             slack_queue: Poller::new(sqs, &resources.slack_url),
             http: reqwest::Client::new(),
+            providers,
             store,
             resources,
             secrets,
@@ -273,6 +299,7 @@ impl LocalStack {
             .route("/_local/customers/{id}", get(customer))
             .route("/_local/outbox", get(outbox_json))
             .route("/_local/", get(outbox_page))
+            .nest("/_local", self.providers.router())
             .fallback(invoke)
             .with_state(Arc::clone(self))
     }
