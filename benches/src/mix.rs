@@ -217,6 +217,7 @@ async fn start(root: &Path) -> Result<Harness, String> {
         http: reqwest::Client::new(),
         stripe_secret: secrets.value("stripe-webhook").unwrap_or_default(),
         app_secret: secrets.value("app-webhook").unwrap_or_default(),
+        portone_secret: String::new(),
         api_key: String::new(),
     };
     Ok(Harness {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::LocalConfig;
+use crate::providers::Provider;
 use crate::run::{backend, bind};
 use crate::secrets::LocalSecrets;
 use crate::signing::Gateway;
@@ -32,6 +33,13 @@ struct Step {
     app: Option<Vec<Value>>,
     #[serde(default)]
     stripe: Option<Value>,
+    /// A Toss payment as Toss's API returns it; the demo puts it in the stand-in and posts
+    /// the webhook.
+    #[serde(default)]
+    toss: Option<Value>,
+    /// A PortOne payment, likewise.
+    #[serde(default)]
+    portone: Option<Value>,
     #[serde(default)]
     sweep: bool,
 }
@@ -67,6 +75,9 @@ pub async fn demo(config: LocalConfig) -> Result<(), String> {
             .value(ingest::keys::STRIPE_SECRET)
             .unwrap_or_default(),
         app_secret: secrets.value(ingest::keys::APP_SECRET).unwrap_or_default(),
+        portone_secret: secrets
+            .value(ingest::keys::PORTONE_WEBHOOK_SECRET)
+            .unwrap_or_default(),
         api_key: secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
     };
     let result = replay(&gateway, &scenario).await;
@@ -118,6 +129,19 @@ async fn run_step(g: &Gateway, step: &Step, n: usize) -> Result<String, String> 
         let (status, body) = g.stripe(&event, t).await?;
         return expect(status, 200, &body);
     }
+    for (provider, payment) in [
+        (Provider::Toss, &step.toss),
+        (Provider::PortOne, &step.portone),
+    ] {
+        if let Some(payment) = payment {
+            let id = format!("msg_demo_{n}");
+            let (status, body) = g.provider_payment(provider, payment, &id, t).await?;
+            if body["queued"].as_array().is_none_or(Vec::is_empty) {
+                return Err(format!("the {provider:?} payment was not queued: {body}"));
+            }
+            return expect(status, 200, &body);
+        }
+    }
     if let Some(events) = &step.app {
         let batch: Vec<Value> = events
             .iter()
@@ -153,6 +177,7 @@ pub async fn outbox(config: LocalConfig) -> Result<(), String> {
         http: reqwest::Client::new(),
         stripe_secret: String::new(),
         app_secret: String::new(),
+        portone_secret: String::new(),
         api_key: secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
     };
     print_results(&g)

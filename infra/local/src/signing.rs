@@ -39,6 +39,8 @@ pub struct Gateway {
     pub http: reqwest::Client,
     pub stripe_secret: String,
     pub app_secret: String,
+    /// PortOne's webhook secret (Toss signs nothing).
+    pub portone_secret: String,
     /// For the read API and the dashboard link.
     pub api_key: String,
 }
@@ -87,6 +89,81 @@ impl Gateway {
         answer(response).await
     }
 
+    /// Puts `payment` into the Toss or PortOne API stand-in (`/_local/toss/v1/payments/{key}`,
+    /// `/_local/portone/payments/{id}`), then posts the webhook that announces it: Toss's
+    /// unsigned `PAYMENT_STATUS_CHANGED` with the payment, or PortOne's signed transaction
+    /// webhook (message `id`) with its ids.
+    pub async fn provider_payment(
+        &self,
+        provider: crate::providers::Provider,
+        payment: &serde_json::Value,
+        id: &str,
+        t: i64,
+    ) -> Result<(u16, serde_json::Value), String> {
+        use crate::providers::Provider;
+        use serde_json::json;
+        let status = payment["status"].as_str().unwrap_or_default();
+        let (stand_in, route, webhook) = match provider {
+            Provider::Toss => (
+                format!(
+                    "toss/v1/payments/{}",
+                    payment["paymentKey"].as_str().unwrap_or_default()
+                ),
+                "toss",
+                json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": seoul(t), "data": payment}),
+            ),
+            Provider::PortOne => {
+                let kind = match status {
+                    "PAID" => "Transaction.Paid",
+                    "CANCELLED" => "Transaction.Cancelled",
+                    "PARTIAL_CANCELLED" => "Transaction.PartialCancelled",
+                    _ => "Transaction.Failed",
+                };
+                let mut data = json!({"paymentId": payment["id"], "storeId": payment["storeId"],
+                                      "transactionId": payment["transactionId"]});
+                if let Some(c) = payment["cancellations"].as_array().and_then(|c| c.last()) {
+                    data["cancellationId"] = c["id"].clone();
+                }
+                let at = chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+                (
+                    format!(
+                        "portone/payments/{}",
+                        payment["id"].as_str().unwrap_or_default()
+                    ),
+                    "portone",
+                    json!({"type": kind, "timestamp": at, "data": data}),
+                )
+            }
+        };
+        self.http
+            .put(format!("{}/_local/{stand_in}", self.base))
+            .json(payment)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&webhook).map_err(|e| e.to_string())?;
+        let mut request = self
+            .http
+            .post(format!("{}/webhooks/{route}", self.base))
+            .header("content-type", "application/json");
+        if provider == Provider::PortOne {
+            request = request
+                .header("webhook-id", id)
+                .header("webhook-timestamp", t.to_string())
+                .header(
+                    "webhook-signature",
+                    standard(&self.portone_secret, id, t, &bytes)?,
+                );
+        }
+        let response = request
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        answer(response).await
+    }
+
     /// A local-only call (`/_local/…`), POST with `body` or GET without.
     pub async fn local(
         &self,
@@ -101,6 +178,13 @@ impl Gateway {
         let response = request.send().await.map_err(|e| e.to_string())?;
         answer(response).await.map(|(_, v)| v)
     }
+}
+
+/// Toss's `createdAt`: Seoul time without a zone.
+fn seoul(t: i64) -> String {
+    let at =
+        chrono::DateTime::from_timestamp(t, 0).unwrap_or_default() + chrono::Duration::hours(9);
+    at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
 async fn answer(response: reqwest::Response) -> Result<(u16, serde_json::Value), String> {

@@ -81,6 +81,9 @@ async fn up(label: &str) -> (Running, Gateway) {
             .value(ingest::keys::STRIPE_SECRET)
             .expect("stripe secret"),
         app_secret: secrets.value(ingest::keys::APP_SECRET).expect("app secret"),
+        portone_secret: secrets
+            .value(ingest::keys::PORTONE_WEBHOOK_SECRET)
+            .expect("portone secret"),
         api_key: secrets.value(api::API_KEY_SECRET).expect("api key"),
     };
     (running, gateway)
@@ -247,12 +250,12 @@ async fn the_demo_replays_the_scenario_and_prints_the_result() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("Customers by stage × risk (5 in all)"),
+        stdout.contains("Customers by stage × risk (7 in all)"),
         "{stdout}"
     );
     for line in [
         "completed         1",
-        "churned           1",
+        "churned           2",
         "🚨 위험 고객: lee",
         "새 체험 가입: kim",
         "lee@example.com          박서연입니다. 1:1 상담을 제안드려요",
