@@ -122,7 +122,11 @@ impl<Q: EventQueue> Ingest<Q> {
             Ok(claim) => claim,
             Err(reason) => return self.deliver(Mapped::Ignored(reason), incoming).await,
         };
-        let mapped = match api.get(&claim.path()).await.map_err(lookup_error)? {
+        let mapped = match api
+            .get(&claim.path())
+            .await
+            .map_err(|e| self.lookup_failed(e))?
+        {
             Some(payment) => toss::confirm(&claim, &payment, incoming.received_at)?,
             None => Mapped::Ignored(format!("Toss knows no payment {:?}: forged", claim.lookup)),
         };
@@ -140,11 +144,33 @@ impl<Q: EventQueue> Ingest<Q> {
             Err(reason) => return self.deliver(Mapped::Ignored(reason), incoming).await,
         };
         let path = ["payments", claim.payment_id.as_str()];
-        let mapped = match portone.api.get(&path).await.map_err(lookup_error)? {
+        let mapped = match portone
+            .api
+            .get(&path)
+            .await
+            .map_err(|e| self.lookup_failed(e))?
+        {
             Some(payment) => portone::confirm(&claim, &payment, incoming.received_at)?,
             None => Mapped::Ignored(format!("PortOne knows no payment {}", claim.payment_id)),
         };
         self.deliver(mapped, incoming).await
+    }
+
+    /// An unreachable provider API is the provider's cue to retry (503); refused credentials
+    /// too (502), while an operator fixes them: the metric's alarm says so.
+    fn lookup_failed(&self, e: providers::LookupError) -> ApiError {
+        self.metrics.add("ProviderLookupsFailed", 1.0);
+        let (status, code, retry_after) = match e {
+            providers::LookupError::Unavailable(..) => (503, "provider_unavailable", Some(60)),
+            providers::LookupError::Refused(..) => (502, "provider_refused", None),
+        };
+        ApiError {
+            status,
+            code,
+            message: e.to_string(),
+            field: None,
+            retry_after,
+        }
     }
 
     /// A provider's mapped webhook: queued, or acknowledged with the reason it changes nothing.
@@ -219,26 +245,5 @@ impl<Q: EventQueue> Ingest<Q> {
             info!(event_id = %m.event.id, customer_id = %m.event.customer_id, kind = m.event.kind.name(), "event queued");
         }
         Ok(ids)
-    }
-}
-
-/// An unreachable provider API is the provider's cue to retry (503); refused credentials too,
-/// while an operator fixes them (the error log and the 5xx alarm say so).
-fn lookup_error(e: providers::LookupError) -> ApiError {
-    match e {
-        providers::LookupError::Unavailable(..) => ApiError {
-            status: 503,
-            code: "provider_unavailable",
-            message: e.to_string(),
-            field: None,
-            retry_after: Some(60),
-        },
-        providers::LookupError::Refused(..) => ApiError {
-            status: 502,
-            code: "provider_refused",
-            message: e.to_string(),
-            field: None,
-            retry_after: None,
-        },
     }
 }
