@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod keys;
+pub mod mapping;
 pub mod portone;
 pub mod providers;
 pub mod signature;
@@ -23,7 +24,7 @@ use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 
 pub use crate::keys::{ProviderUrls, WebhookKeys};
-use crate::stripe::Mapped;
+use crate::mapping::Mapped;
 pub use journey::http;
 use journey::http::{ApiError, Incoming, html_response, json_response};
 

@@ -12,8 +12,8 @@ use journey::domain::{CustomerId, Event, EventId, EventKind, Money, Profile, Sou
 use journey::http::ApiError;
 use serde_json::Value;
 
+use crate::mapping::{Mapped, field_error, rfc3339, text, valid_or_empty};
 use crate::providers;
-use crate::stripe::Mapped;
 
 /// A transaction webhook's claim.
 #[derive(Debug, PartialEq)]
@@ -50,7 +50,7 @@ pub fn parse(body: &[u8]) -> Result<Result<Claim, String>, ApiError> {
         status,
         transaction_id: text(&data["transactionId"]),
         cancellation_id: text(&data["cancellationId"]),
-        timestamp: time(&v["timestamp"]),
+        timestamp: rfc3339(&v["timestamp"]),
     }))
 }
 
@@ -85,14 +85,15 @@ pub fn confirm(
             "payment {id} names no customer (customData.customer_id or customer.id)"
         )));
     };
-    let customer_id = CustomerId::new(customer).map_err(|e| field("customData.customer_id", e))?;
+    let customer_id =
+        CustomerId::new(customer).map_err(|e| field_error("customData.customer_id", e))?;
     let about = claim
         .cancellation_id
         .as_deref()
         .or(transaction)
         .unwrap_or_default();
     let event_id =
-        EventId::new(format!("portone:{id}:{status}:{about}")).map_err(|e| field("id", e))?;
+        EventId::new(format!("portone:{id}:{status}:{about}")).map_err(|e| field_error("id", e))?;
     Ok(Mapped::Event(Box::new(Event {
         id: event_id,
         customer_id,
@@ -128,21 +129,22 @@ fn money(p: &Value) -> Result<Money, ApiError> {
             Some("amount.total".into()),
         )
     })?;
-    Money::new(amount, p["currency"].as_str().unwrap_or("KRW")).map_err(|e| field("currency", e))
+    Money::new(amount, p["currency"].as_str().unwrap_or("KRW"))
+        .map_err(|e| field_error("currency", e))
 }
 
 fn occurred_at(status: &str, p: &Value) -> Option<DateTime<Utc>> {
     match status {
-        "PAID" => time(&p["paidAt"]),
-        "CANCELLED" | "PARTIAL_CANCELLED" => time(&p["cancelledAt"]).or_else(|| {
+        "PAID" => rfc3339(&p["paidAt"]),
+        "CANCELLED" | "PARTIAL_CANCELLED" => rfc3339(&p["cancelledAt"]).or_else(|| {
             p["cancellations"]
                 .as_array()
                 .and_then(|c| c.last())
-                .and_then(|c| time(&c["cancelledAt"]))
+                .and_then(|c| rfc3339(&c["cancelledAt"]))
         }),
-        _ => time(&p["failedAt"]),
+        _ => rfc3339(&p["failedAt"]),
     }
-    .or_else(|| time(&p["statusChangedAt"]))
+    .or_else(|| rfc3339(&p["statusChangedAt"]))
 }
 
 /// The documented order: our `customData.customer_id`, then PortOne's customer id.
@@ -156,29 +158,10 @@ fn customer_id(p: &Value) -> Option<String> {
 }
 
 fn profile(p: &Value) -> Profile {
-    let candidate = Profile {
+    valid_or_empty(Profile {
         email: text(&p["customer"]["email"]),
         ..Profile::default()
-    };
-    if candidate.validate().is_ok() {
-        candidate
-    } else {
-        Profile::default()
-    }
-}
-
-fn text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-fn time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn field(name: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request("invalid_field", e.to_string(), Some(name.to_string()))
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use journey::http::ApiError;
 
+pub use crate::mapping::Mapped;
+use crate::mapping::{field_error, text, valid_or_empty};
+
 /// The part of a Stripe event we read; everything else is ignored.
 #[derive(Deserialize)]
 struct Envelope {
@@ -26,14 +29,6 @@ struct Envelope {
 #[derive(Deserialize)]
 struct Data {
     object: Value,
-}
-
-/// What a Stripe event becomes.
-#[derive(Debug, PartialEq)]
-pub enum Mapped {
-    Event(Box<Event>),
-    /// Acknowledged (200) but not used, with the reason logged.
-    Ignored(String),
 }
 
 pub fn map(body: &[u8]) -> Result<Mapped, ApiError> {
@@ -73,10 +68,6 @@ pub fn map(body: &[u8]) -> Result<Mapped, ApiError> {
         kind,
         profile: profile(object),
     })))
-}
-
-fn field_error(field: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request("invalid_field", e.to_string(), Some(field.to_string()))
 }
 
 /// The canonical kind, `Err(reason)` for events we acknowledge and ignore.
@@ -156,10 +147,6 @@ fn money(o: &Value, field: &str) -> Result<Money, ApiError> {
     Money::new(amount, &currency(o)?).map_err(|e| field_error(&format!("data.object.{field}"), e))
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 fn time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_i64().and_then(|t| DateTime::from_timestamp(t, 0))
 }
@@ -181,15 +168,9 @@ fn profile(o: &Value) -> Profile {
         .or_else(|| text(&o["receipt_email"]))
         .or_else(|| text(&o["billing_details"]["email"]));
     let locale = text(&o["locale"]).filter(|l| l != "auto");
-    let candidate = Profile {
+    valid_or_empty(Profile {
         email,
         locale,
         ..Profile::default()
-    };
-    // A malformed e-mail from Stripe is dropped rather than failing the payment.
-    if candidate.validate().is_ok() {
-        candidate
-    } else {
-        Profile::default()
-    }
+    })
 }

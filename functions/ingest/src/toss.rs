@@ -17,8 +17,8 @@ use journey::http::ApiError;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
+use crate::mapping::{Mapped, field_error, rfc3339, text, valid_or_empty};
 use crate::providers;
-use crate::stripe::Mapped;
 
 /// What the webhook asks us to look up.
 #[derive(Debug, PartialEq)]
@@ -139,10 +139,11 @@ pub fn confirm(
             "payment {key} names no customer (metadata.customer_id or customerKey)"
         )));
     };
-    let customer_id = CustomerId::new(customer).map_err(|e| field("metadata.customer_id", e))?;
+    let customer_id =
+        CustomerId::new(customer).map_err(|e| field_error("metadata.customer_id", e))?;
     let last = payment["lastTransactionKey"].as_str().unwrap_or_default();
-    let id =
-        EventId::new(format!("toss:{key}:{status}:{last}")).map_err(|e| field("paymentKey", e))?;
+    let id = EventId::new(format!("toss:{key}:{status}:{last}"))
+        .map_err(|e| field_error("paymentKey", e))?;
     let occurred_at = occurred_at(status, payment)
         .or(claim.created_at)
         .unwrap_or(received_at);
@@ -183,7 +184,7 @@ fn money(p: &Value) -> Result<Money, ApiError> {
             Some("totalAmount".into()),
         )
     })?;
-    Money::new(amount, currency).map_err(|e| field("currency", e))
+    Money::new(amount, currency).map_err(|e| field_error("currency", e))
 }
 
 fn last_cancel(p: &Value) -> &Value {
@@ -200,9 +201,7 @@ fn occurred_at(status: &str, p: &Value) -> Option<DateTime<Utc>> {
         "CANCELED" | "PARTIAL_CANCELED" => &last_cancel(p)["canceledAt"],
         _ => &Value::Null,
     };
-    at.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
+    rfc3339(at)
 }
 
 /// `2024-02-13T12:18:14.000000`, Seoul time (Toss's `createdAt` has no zone).
@@ -214,31 +213,17 @@ fn seoul_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 /// The documented order: our metadata, then Toss's customer key.
 fn customer_id(p: &Value) -> Option<String> {
     text(&p["metadata"]["customer_id"]).or_else(|| text(&p["customerKey"]))
 }
 
 fn profile(p: &Value) -> Profile {
-    let candidate = Profile {
+    valid_or_empty(Profile {
         email: text(&p["metadata"]["email"]),
         locale: text(&p["metadata"]["locale"]),
         ..Profile::default()
-    };
-    // A malformed e-mail is dropped rather than failing the payment.
-    if candidate.validate().is_ok() {
-        candidate
-    } else {
-        Profile::default()
-    }
-}
-
-fn field(name: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request("invalid_field", e.to_string(), Some(name.to_string()))
+    })
 }
 
 #[cfg(test)]
