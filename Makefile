@@ -49,19 +49,11 @@ package-check:
 ## Performance and cost (docs/performance.md): criterion CPU figures, then the harness: cold
 ## starts of the release binaries, AWS requests per event through the local stack, sweep
 ## scaling, the monthly cost model. Prints Markdown tables; all figures in target/bench/.
-## One package set for every step, so cargo resolves features once and builds each crate once,
-## into target/release. The shipped profile's thin LTO and single codegen unit triple the build
-## on two cores for a few per cent of speed, so the bench build leaves them out unless
-## BENCH_LTO=thin BENCH_CODEGEN_UNITS=1 (docs/performance.md says which was used).
-BENCH_ARGS = --warm-up-time 1 --measurement-time 1
-BENCH_PACKAGES = -p journey -p ingest -p transition -p sweep -p email-sender -p slack-sender -p api -p journey-bench
-BENCH_LTO ?= false
-BENCH_CODEGEN_UNITS ?= 16
-bench: export CARGO_PROFILE_BENCH_LTO = $(BENCH_LTO)
-bench: export CARGO_PROFILE_BENCH_CODEGEN_UNITS = $(BENCH_CODEGEN_UNITS)
+BENCH_ARGS = --warm-up-time 1 --measurement-time 2
 bench: venv
-	cargo build --profile bench --bins $(BENCH_PACKAGES)
-	cargo bench $(BENCH_PACKAGES) --bench domain --bench verify -- $(BENCH_ARGS)
+	cargo bench -p journey --bench domain -- $(BENCH_ARGS)
+	cargo bench -p ingest --bench verify -- $(BENCH_ARGS)
+	cargo build --release --bins -p ingest -p transition -p sweep -p email-sender -p slack-sender -p api -p journey-bench
 	target/release/journey-bench
 
 ## The sweep at scale in the emulator (SWEEP_SCALE_CUSTOMERS, default 100000; 1 % due).
