@@ -27,16 +27,20 @@ pub struct ProviderUrls {
 }
 
 impl ProviderUrls {
+    /// The public APIs unless the variables say otherwise.
     pub fn from_env() -> Self {
+        Self::from_env_or(TOSS_API, PORTONE_API)
+    }
+
+    /// `TOSS_API_URL` and `PORTONE_API_URL`, each defaulting to the given base.
+    pub fn from_env_or(toss: &str, portone: &str) -> Self {
         let var = |name: &str, default: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
+            journey::config::parsed_or(name, default.to_string())
+                .unwrap_or_else(|_| default.to_string())
         };
         ProviderUrls {
-            toss: var("TOSS_API_URL", TOSS_API),
-            portone: var("PORTONE_API_URL", PORTONE_API),
+            toss: var("TOSS_API_URL", toss),
+            portone: var("PORTONE_API_URL", portone),
         }
     }
 }

@@ -89,16 +89,10 @@ pub struct LocalStack {
 /// The providers' APIs: `TOSS_API_URL` / `PORTONE_API_URL` when set, else the stand-ins here.
 fn provider_urls(config: &LocalConfig) -> ingest::ProviderUrls {
     let base = config.base_url();
-    let var = |name: &str, default: String| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or(default)
-    };
-    ingest::ProviderUrls {
-        toss: var("TOSS_API_URL", format!("{base}/_local/toss")),
-        portone: var("PORTONE_API_URL", format!("{base}/_local/portone")),
-    }
+    ingest::ProviderUrls::from_env_or(
+        &format!("{base}/_local/toss"),
+        &format!("{base}/_local/portone"),
+    )
 }
 
 impl LocalStack {
