@@ -40,7 +40,7 @@ impl LocalSecrets {
         for name in NAMES {
             let variable = EnvSecrets::variable(name);
             if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(variable) {
-                slot.insert(generate()?);
+                slot.insert(generate(name)?);
                 changed = true;
             }
         }
@@ -73,9 +73,14 @@ impl SecretSource for LocalSecrets {
     }
 }
 
-/// A fresh `whsec_` secret: 32 random bytes.
-fn generate() -> std::io::Result<String> {
+/// A fresh secret of 32 random bytes: `whsec_` + base64 for signing keys, hex for the API key,
+/// which travels in the dashboard link's `#key=` (where base64's `+` would read as a space).
+fn generate(name: &str) -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(format!("whsec_{}", STANDARD.encode(bytes)))
+    Ok(if name == api::API_KEY_SECRET {
+        hex::encode(bytes)
+    } else {
+        format!("whsec_{}", STANDARD.encode(bytes))
+    })
 }
