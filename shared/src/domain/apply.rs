@@ -798,18 +798,7 @@ impl<'a> Transition<'a> {
     }
 
     fn rescore(&mut self) {
-        let start = self
-            .c
-            .clock_started_at
-            .or(self.c.created_at)
-            .unwrap_or(self.at);
-        let inputs = Inputs {
-            activity: &self.c.activity,
-            clock_start: start,
-            open_failed_payments: self.c.open_failed_payments,
-            last_nps: self.c.last_nps,
-        };
-        self.c.score = score(&inputs, self.policy, self.now);
+        self.c.score = score(&score_inputs(&self.c, self.at), self.policy, self.now);
     }
 
     fn finish(mut self) -> Outcome {
@@ -843,6 +832,21 @@ impl<'a> Transition<'a> {
             duplicate: false,
         }
     }
+}
+
+/// What a customer's score is computed from; the clock starts at `fallback` if it never did.
+fn score_inputs(c: &Customer, fallback: DateTime<Utc>) -> Inputs<'_> {
+    Inputs {
+        activity: &c.activity,
+        clock_start: c.clock_started_at.or(c.created_at).unwrap_or(fallback),
+        open_failed_payments: c.open_failed_payments,
+        last_nps: c.last_nps,
+    }
+}
+
+/// Every signal's measure for `c` as of `now` (see [`super::score::measures`]).
+pub fn signal_measures(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> [f64; 7] {
+    super::score::measures(&score_inputs(c, now), policy, now)
 }
 
 /// What is left of a profile after erasure: nothing but the opt-out (nothing is sent anyway).

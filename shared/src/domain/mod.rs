@@ -15,7 +15,7 @@ use thiserror::Error;
 
 pub use apply::{
     Cause, Change, DomainEvent, DomainEventDetail, Effect, HistoryEntry, Milestone, Outcome, Tally,
-    TallyMetric, apply, next_check_at,
+    TallyMetric, apply, next_check_at, signal_measures,
 };
 pub use customer::{Churn, ChurnReason, Customer, ProfileState, Scheduled};
 pub use event::{

@@ -78,6 +78,20 @@ impl Rules {
         Ok(Rules { default, programs })
     }
 
+    /// A rules file with an overlay merged on top: a rules version (see
+    /// `journey::rules_versions`) names only the keys it changes, such as the score's weights
+    /// and thresholds, and inherits everything else from the deployed file.
+    pub fn from_toml_with_overlay(base: &str, overlay: &str) -> Result<Rules, RulesError> {
+        let mut table: toml::Table = base
+            .parse()
+            .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
+        let over: toml::Table = overlay
+            .parse()
+            .map_err(|e: toml::de::Error| RulesError::Syntax(format!("overlay: {e}")))?;
+        deep_merge(&mut table, over);
+        Rules::from_toml(&table.to_string())
+    }
+
     /// The rules shipped in `infra/rules.toml`.
     pub fn embedded() -> Result<Rules, RulesError> {
         Rules::from_toml(DEFAULT_RULES_TOML)

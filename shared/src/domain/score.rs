@@ -100,12 +100,18 @@ pub struct Inputs<'a> {
     pub last_nps: Option<NpsAnswer>,
 }
 
+/// Every signal's measure as of `now`, in [`Signal::ALL`] order, weights aside: what the
+/// backtest samples and calibration fits the weights to.
+pub fn measures(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> [f64; 7] {
+    Signal::ALL.map(|signal| round(measure(signal, inputs, policy, now)))
+}
+
 /// Measures every signal as of `now` and weighs it by the policy.
 pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskScore {
     let mut contributions: Vec<Contribution> = Signal::ALL
         .into_iter()
-        .map(|signal| {
-            let measure = round(measure(signal, inputs, policy, now));
+        .zip(measures(inputs, policy, now))
+        .map(|(signal, measure)| {
             let weight = policy.score.weights.get(&signal).copied().unwrap_or(0.0);
             Contribution {
                 signal,

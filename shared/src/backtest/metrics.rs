@@ -1,0 +1,269 @@
+//! What the backtest measures. A *flag episode* runs from the moment a customer's risk leaves
+//! `none` until it returns to `none` (recovery, completion, or the churn itself). An episode is
+//! *right* when the customer churns within `window` of its start without having come back
+//! first, *wrong* when they do not (a false alarm), and *undecided* while the log ends too soon
+//! to tell. A churn is *caught at a level* when the episode open at the churn started within
+//! `window` before it and reached that level at least `lead` before it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::log::Label;
+use super::replay::{Journey, Replay};
+use crate::domain::{CustomerId, RiskLevel};
+
+#[derive(Clone, Debug)]
+pub struct MetricsConfig {
+    /// How long before the churn a flag must come to count (the product promises 72 hours).
+    pub lead: Duration,
+    /// How soon after a flag the churn must follow for the flag to be right.
+    pub window: Duration,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            lead: Duration::hours(72),
+            window: Duration::days(30),
+        }
+    }
+}
+
+/// The backtest's figures. Shares are 0..=1; `None` when there is nothing to divide by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub customers: usize,
+    /// Churns in the labels (a customer may churn more than once).
+    pub churns: usize,
+    /// Customers with at least one churn.
+    pub churned_customers: usize,
+    pub lead_hours: i64,
+    pub window_days: i64,
+    /// Per level (caution, warning, danger): churns caught at that level at least `lead` ahead.
+    pub recall: Vec<LevelRecall>,
+    pub episodes: usize,
+    pub right_episodes: usize,
+    pub false_alarms: usize,
+    pub undecided_episodes: usize,
+    pub precision: Option<f64>,
+    /// Customer-months observed: from each customer's first event to the end of the log.
+    pub customer_months: f64,
+    pub false_alarms_per_100_customer_months: f64,
+    pub lead_times: LeadTimes,
+}
+
+impl Metrics {
+    /// The share of churns caught at `level` (or above) at least `lead` ahead.
+    pub fn recall_at(&self, level: RiskLevel) -> f64 {
+        self.recall
+            .iter()
+            .find(|r| r.level == level)
+            .and_then(|r| r.share)
+            .unwrap_or(0.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelRecall {
+    pub level: RiskLevel,
+    pub caught: usize,
+    pub share: Option<f64>,
+}
+
+/// How long before each churn its customer was first flagged (at caution or above).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadTimes {
+    /// Churns with a flag open when they churned.
+    pub flagged: usize,
+    pub not_flagged: usize,
+    /// Nearest-rank percentiles of the lead in hours, over the flagged churns.
+    pub percentiles_hours: BTreeMap<String, f64>,
+    /// Counts per bucket: `< 24 h`, `24–72 h`, `3–7 d`, `7–14 d`, `≥ 14 d`.
+    pub buckets: Vec<(String, usize)>,
+}
+
+const LEVELS: [RiskLevel; 3] = [RiskLevel::Caution, RiskLevel::Warning, RiskLevel::Danger];
+
+/// One flag episode of one customer.
+#[derive(Debug)]
+struct Episode {
+    start: DateTime<Utc>,
+    /// When it first reached caution, warning, danger.
+    reached: [Option<DateTime<Utc>>; 3],
+    end: Option<DateTime<Utc>>,
+}
+
+/// Measures a replay against labels.
+pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Metrics {
+    let mut churns_of: BTreeMap<&CustomerId, Vec<DateTime<Utc>>> = BTreeMap::new();
+    for label in labels {
+        churns_of
+            .entry(&label.customer_id)
+            .or_default()
+            .push(label.churned_at);
+    }
+    let mut caught = [0usize; 3];
+    let mut leads = Vec::new();
+    let (mut right, mut wrong, mut undecided, mut episodes_total) = (0, 0, 0, 0);
+    for journey in &replay.journeys {
+        let episodes = episodes(journey);
+        let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
+        for churn in churns {
+            let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
+                continue;
+            };
+            for (i, reached) in ep.reached.iter().enumerate() {
+                if reached.is_some_and(|t| *churn - t >= config.lead) {
+                    caught[i] += 1;
+                }
+            }
+            if let Some(first) = ep.reached[0] {
+                leads.push((*churn - first).num_seconds() as f64 / 3600.0);
+            }
+        }
+        for ep in &episodes {
+            episodes_total += 1;
+            match verdict(ep, churns, replay.until, config) {
+                Some(true) => right += 1,
+                Some(false) => wrong += 1,
+                None => undecided += 1,
+            }
+        }
+    }
+    let customer_months = replay
+        .journeys
+        .iter()
+        .map(|j| (replay.until - j.first_seen).num_seconds().max(0) as f64 / (30.0 * 86_400.0))
+        .sum::<f64>();
+    let churns = labels.len();
+    Metrics {
+        customers: replay.journeys.len(),
+        churns,
+        churned_customers: churns_of.len(),
+        lead_hours: config.lead.num_hours(),
+        window_days: config.window.num_days(),
+        recall: LEVELS
+            .iter()
+            .zip(caught)
+            .map(|(level, n)| LevelRecall {
+                level: *level,
+                caught: n,
+                share: ratio(n, churns),
+            })
+            .collect(),
+        episodes: episodes_total,
+        right_episodes: right,
+        false_alarms: wrong,
+        undecided_episodes: undecided,
+        precision: ratio(right, right + wrong),
+        customer_months: round4(customer_months),
+        false_alarms_per_100_customer_months: if customer_months > 0.0 {
+            round4(wrong as f64 * 100.0 / customer_months)
+        } else {
+            0.0
+        },
+        lead_times: lead_times(leads, churns),
+    }
+}
+
+/// The customer's flag episodes, in time order.
+fn episodes(journey: &Journey) -> Vec<Episode> {
+    let mut out: Vec<Episode> = Vec::new();
+    let mut open: Option<Episode> = None;
+    for point in &journey.risk {
+        match (&mut open, point.level) {
+            (Some(ep), RiskLevel::None) => {
+                ep.end = Some(point.at);
+                out.extend(open.take());
+            }
+            (Some(ep), level) => mark(ep, level, point.at),
+            (None, RiskLevel::None) => {}
+            (None, level) => {
+                let mut ep = Episode {
+                    start: point.at,
+                    reached: [None; 3],
+                    end: None,
+                };
+                mark(&mut ep, level, point.at);
+                open = Some(ep);
+            }
+        }
+    }
+    out.extend(open);
+    out
+}
+
+fn mark(ep: &mut Episode, level: RiskLevel, at: DateTime<Utc>) {
+    for (i, l) in LEVELS.iter().enumerate() {
+        if level >= *l && ep.reached[i].is_none() {
+            ep.reached[i] = Some(at);
+        }
+    }
+}
+
+/// The episode was open when the customer churned, and began within the window before.
+fn open_at_churn(ep: &Episode, churn: DateTime<Utc>, config: &MetricsConfig) -> bool {
+    ep.start <= churn && churn - ep.start <= config.window && ep.end.is_none_or(|end| end >= churn)
+}
+
+/// Right (`Some(true)`), wrong, or undecided when the log ends before the window does.
+fn verdict(
+    ep: &Episode,
+    churns: &[DateTime<Utc>],
+    until: DateTime<Utc>,
+    config: &MetricsConfig,
+) -> Option<bool> {
+    if churns.iter().any(|c| open_at_churn(ep, *c, config)) {
+        Some(true)
+    } else if ep.end.is_some() || until - ep.start >= config.window {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn lead_times(mut leads: Vec<f64>, churns: usize) -> LeadTimes {
+    leads.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        let rank = ((p / 100.0) * leads.len() as f64).ceil().max(1.0) as usize;
+        round4(leads[rank.min(leads.len()) - 1])
+    };
+    let percentiles_hours = if leads.is_empty() {
+        BTreeMap::new()
+    } else {
+        [10.0, 25.0, 50.0, 75.0, 90.0]
+            .into_iter()
+            .map(|p| (format!("p{p}"), percentile(p)))
+            .collect()
+    };
+    let bounds = [
+        ("< 24 h", 24.0),
+        ("24–72 h", 72.0),
+        ("3–7 d", 168.0),
+        ("7–14 d", 336.0),
+        ("≥ 14 d", f64::INFINITY),
+    ];
+    let mut buckets: Vec<(String, usize)> =
+        bounds.iter().map(|(n, _)| (n.to_string(), 0)).collect();
+    for lead in &leads {
+        if let Some(i) = bounds.iter().position(|(_, upper)| lead < upper) {
+            buckets[i].1 += 1;
+        }
+    }
+    LeadTimes {
+        flagged: leads.len(),
+        not_flagged: churns - leads.len(),
+        percentiles_hours,
+        buckets,
+    }
+}
+
+fn ratio(n: usize, d: usize) -> Option<f64> {
+    (d > 0).then(|| round4(n as f64 / d as f64))
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}

@@ -1,0 +1,64 @@
+//! The backtest's report for people: a few aligned lines, percentages and counts.
+
+use std::fmt::Write;
+
+use super::metrics::Metrics;
+
+/// The metrics as a plain-text table.
+pub fn table(m: &Metrics) -> String {
+    let mut out = String::new();
+    let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.1} %", v * 100.0));
+    let _ = writeln!(
+        out,
+        "customers {}, churns {} ({} customers), {:.1} customer-months",
+        m.customers, m.churns, m.churned_customers, m.customer_months
+    );
+    let _ = writeln!(out, "\nchurns flagged at least {} h ahead", m.lead_hours);
+    for r in &m.recall {
+        let _ = writeln!(
+            out,
+            "  {:<8} {:>8}  ({} of {})",
+            r.level.as_str(),
+            pct(r.share),
+            r.caught,
+            m.churns
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nflag episodes {}: right {}, false alarms {}, undecided {}",
+        m.episodes, m.right_episodes, m.false_alarms, m.undecided_episodes
+    );
+    let _ = writeln!(
+        out,
+        "  precision (churn within {} days, no return) {}",
+        m.window_days,
+        pct(m.precision)
+    );
+    let _ = writeln!(
+        out,
+        "  false alarms per 100 customers per month {:.2}",
+        m.false_alarms_per_100_customer_months
+    );
+    let lt = &m.lead_times;
+    let _ = writeln!(
+        out,
+        "\nlead time (first flag → churn): {} flagged, {} not flagged",
+        lt.flagged, lt.not_flagged
+    );
+    if !lt.percentiles_hours.is_empty() {
+        let ps: Vec<String> = ["p10", "p25", "p50", "p75", "p90"]
+            .iter()
+            .filter_map(|k| {
+                lt.percentiles_hours
+                    .get(*k)
+                    .map(|v| format!("{k} {v:.0} h"))
+            })
+            .collect();
+        let _ = writeln!(out, "  {}", ps.join(", "));
+    }
+    for (bucket, n) in &lt.buckets {
+        let _ = writeln!(out, "  {bucket:<8} {n:>6}");
+    }
+    out
+}
