@@ -37,23 +37,25 @@ where
     }
 }
 
-/// The rules: the file named by `RULES_FILE` if set, else the `infra/rules.toml` built into the
-/// binary. A bad file fails start-up naming the key.
-pub fn rules() -> Result<crate::domain::Rules, ConfigError> {
+/// The rules file's text: the file named by `RULES_FILE` if set, else the `infra/rules.toml`
+/// built into the binary. Rules versions are overlays on it.
+pub fn rules_text() -> Result<String, ConfigError> {
     match std::env::var("RULES_FILE") {
         Ok(path) if !path.trim().is_empty() => {
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
-                name: "RULES_FILE".into(),
-                reason: format!("{path}: {e}"),
-            })?;
-            crate::domain::Rules::from_toml(&text).map_err(|e| ConfigError::Invalid {
+            std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
                 name: "RULES_FILE".into(),
                 reason: format!("{path}: {e}"),
             })
         }
-        _ => crate::domain::Rules::embedded().map_err(|e| ConfigError::Invalid {
-            name: "RULES_FILE".into(),
-            reason: format!("built-in rules: {e}"),
-        }),
+        _ => Ok(crate::domain::rules::DEFAULT_RULES_TOML.to_string()),
     }
+}
+
+/// The rules (see [`rules_text`]). A bad file fails start-up naming the key.
+pub fn rules() -> Result<crate::domain::Rules, ConfigError> {
+    let text = rules_text()?;
+    crate::domain::Rules::from_toml(&text).map_err(|e| ConfigError::Invalid {
+        name: "RULES_FILE".into(),
+        reason: e.to_string(),
+    })
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod messages;
 pub mod metrics;
 pub mod ports;
+pub mod rules_versions;
 pub mod secrets;
 pub mod sending;
 pub mod service;

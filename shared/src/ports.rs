@@ -429,3 +429,48 @@ pub trait Redelivery: Send + Sync {
         by: std::time::Duration,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
+
+/// The stored versions of the rules (see `journey::rules_versions`).
+pub trait RulesRegistry: Send + Sync {
+    /// The active version, if any was ever stored (none: the deployed file applies as it is).
+    fn active_rules(
+        &self,
+    ) -> impl Future<Output = Result<Option<crate::rules_versions::ActiveRules>, StoreError>> + Send;
+
+    /// Every stored version, oldest first.
+    fn rules_versions(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::rules_versions::RulesVersion>, StoreError>> + Send;
+
+    /// Stores a new version (its number must be unused) and, if `activate`, makes it the
+    /// active one, provided the active version is still `expected` (`None`: none yet).
+    fn add_rules_version(
+        &self,
+        version: &crate::rules_versions::RulesVersion,
+        activate: bool,
+        expected: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Makes stored version `number` the active one (a roll-back), provided the active
+    /// version is still `expected`.
+    fn activate_rules(
+        &self,
+        number: u32,
+        expected: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What a deployed system recorded, as a backtest's input: the logged events, in time order,
+/// and every churn as a label.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExportedLog {
+    pub events: Vec<Event>,
+    pub labels: Vec<crate::backtest::Label>,
+}
+
+/// The recorded history, read back for the backtest and calibration.
+pub trait EventArchive: Send + Sync {
+    fn export_log(&self) -> impl Future<Output = Result<ExportedLog, StoreError>> + Send;
+}

@@ -1,5 +1,7 @@
 //! What the backtest measures. A *flag episode* runs from the moment a customer's risk leaves
-//! `none` until it returns to `none` (recovery, completion, or the churn itself). An episode is
+//! `none` until it returns to `none` (recovery, completion, or the churn itself) and stays
+//! there for `rejoin`: a customer who logs in once and is flagged again two days later never
+//! really came back, so the two flags are one episode. An episode is
 //! *right* when the customer churns within `window` of its start without having come back
 //! first, *wrong* when they do not (a false alarm), and *undecided* while the log ends too soon
 //! to tell. A churn is *caught at a level* when the episode open at the churn started within
@@ -20,6 +22,8 @@ pub struct MetricsConfig {
     pub lead: Duration,
     /// How soon after a flag the churn must follow for the flag to be right.
     pub window: Duration,
+    /// How long risk must stay `none` for the customer to count as back.
+    pub rejoin: Duration,
 }
 
 impl Default for MetricsConfig {
@@ -27,6 +31,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             lead: Duration::hours(72),
             window: Duration::days(30),
+            rejoin: Duration::days(7),
         }
     }
 }
@@ -108,7 +113,7 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     let mut leads = Vec::new();
     let (mut right, mut wrong, mut undecided, mut episodes_total) = (0, 0, 0, 0);
     for journey in &replay.journeys {
-        let episodes = episodes(journey);
+        let episodes = episodes(journey, config.rejoin);
         let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
         for churn in churns {
             let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
@@ -168,8 +173,8 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     }
 }
 
-/// The customer's flag episodes, in time order.
-fn episodes(journey: &Journey) -> Vec<Episode> {
+/// The customer's flag episodes, in time order, a return shorter than `rejoin` bridged.
+fn episodes(journey: &Journey, rejoin: Duration) -> Vec<Episode> {
     let mut out: Vec<Episode> = Vec::new();
     let mut open: Option<Episode> = None;
     for point in &journey.risk {
@@ -181,11 +186,14 @@ fn episodes(journey: &Journey) -> Vec<Episode> {
             (Some(ep), level) => mark(ep, level, point.at),
             (None, RiskLevel::None) => {}
             (None, level) => {
-                let mut ep = Episode {
+                let resumed =
+                    out.pop_if(|last| last.end.is_some_and(|end| point.at - end < rejoin));
+                let mut ep = resumed.unwrap_or(Episode {
                     start: point.at,
                     reached: [None; 3],
                     end: None,
-                };
+                });
+                ep.end = None;
                 mark(&mut ep, level, point.at);
                 open = Some(ep);
             }

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::keys::{self, DUE_AT, DUE_SHARD, EXPIRES_AT, PK, SK, VERSION};
-use crate::domain::{Customer, CustomerId, Effect, EventId, HistoryEntry, RiskLevel};
+use crate::domain::{Customer, CustomerId, Effect, Event, HistoryEntry, RiskLevel, Source};
 use crate::ports::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -97,20 +97,59 @@ pub fn history_from_item(item: Item) -> Result<HistoryEntry, StoreError> {
 /// retries (Toss: about 4 days; Stripe: 3 days).
 pub const MARKER_TTL: chrono::Duration = chrono::Duration::days(7);
 
+/// The marker of an applied event. Events from outside (payment providers, the app, customers,
+/// staff) also carry the event itself, without contact details, and are kept for `log_for`
+/// when that is longer than [`MARKER_TTL`]: the event log that `export_log` reads for the
+/// backtest and calibration. The sweep's checks and the senders' reports are not logged.
 pub fn marker_item(
-    id: &CustomerId,
-    event: &EventId,
+    event: &Event,
     effects: &[Effect],
     now: DateTime<Utc>,
+    log_for: chrono::Duration,
 ) -> Result<Item, StoreError> {
-    let effects = serde_json::to_string(effects).map_err(|e| corrupt(event.as_str(), e))?;
-    Ok(HashMap::from([
-        (PK.into(), s(keys::customer_pk(id))),
-        (SK.into(), s(keys::marker_sk(event))),
+    let corrupt_event = |e: serde_json::Error| corrupt(event.id.as_str(), e);
+    let effects = serde_json::to_string(effects).map_err(corrupt_event)?;
+    let logged = is_logged(event) && log_for > MARKER_TTL;
+    let keep = if logged { log_for } else { MARKER_TTL };
+    let mut item = HashMap::from([
+        (PK.into(), s(keys::customer_pk(&event.customer_id))),
+        (SK.into(), s(keys::marker_sk(&event.id))),
         ("applied_at".into(), s(keys::instant(now))),
-        (EXPIRES_AT.into(), n((now + MARKER_TTL).timestamp())),
+        (EXPIRES_AT.into(), n((now + keep).timestamp())),
         ("effects".into(), s(effects)),
-    ]))
+    ]);
+    if logged {
+        let json = serde_json::to_string(&archived(event)).map_err(corrupt_event)?;
+        item.insert(LOGGED_EVENT.into(), s(json));
+    }
+    Ok(item)
+}
+
+/// The attribute of a marker holding the logged event.
+pub const LOGGED_EVENT: &str = "event";
+
+fn is_logged(event: &Event) -> bool {
+    !matches!(event.source, Source::Sweep | Source::Sender)
+}
+
+/// The event as logged: the profile keeps what the rules read (program, locale, time zone),
+/// not the e-mail address or the owner's contact.
+fn archived(event: &Event) -> Event {
+    let mut e = event.clone();
+    e.profile.email = None;
+    e.profile.owner = None;
+    e
+}
+
+/// The logged event of a marker item, if it has one.
+pub fn logged_event(item: &Item) -> Result<Option<Event>, StoreError> {
+    let Some(json) = text(item, LOGGED_EVENT) else {
+        return Ok(None);
+    };
+    let key = text(item, SK).unwrap_or("?");
+    serde_json::from_str(json)
+        .map(Some)
+        .map_err(|e| corrupt(key, e))
 }
 
 /// The effects stored in a marker, unless it has expired (TTL deletion is lazy, so expired
@@ -218,8 +257,8 @@ mod tests {
     #[test]
     fn expired_markers_are_ignored() {
         let (c, _) = sample();
-        let event = EventId::new("stripe:evt_1").unwrap();
-        let item = marker_item(&c.id, &event, &[], t("2026-11-01T00:00:00Z")).unwrap();
+        let event = Events::new(c.id.as_str()).check(t("2026-11-01T00:00:00Z"));
+        let item = marker_item(&event, &[], t("2026-11-01T00:00:00Z"), MARKER_TTL * 30).unwrap();
         assert_eq!(
             marker_effects(&item, t("2026-11-07T23:59:59Z")).unwrap(),
             Some(vec![])

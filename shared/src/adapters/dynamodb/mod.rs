@@ -3,9 +3,11 @@
 
 mod codec;
 mod errors;
+mod export;
 pub mod keys;
 mod ledger;
 mod list;
+mod rules;
 pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,14 +34,26 @@ pub use codec::MARKER_TTL;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// How long events from outside are kept for export (see `codec::marker_item`).
+    event_log: chrono::Duration,
 }
+
+/// How long the event log is kept unless configured: half a year of outcomes to calibrate on.
+pub const EVENT_LOG_DEFAULT: chrono::Duration = chrono::Duration::days(180);
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore {
             client,
             table: table.into(),
+            event_log: EVENT_LOG_DEFAULT,
         }
+    }
+
+    /// Keeps the event log for `days` (at least the dedup markers' 7 days; fewer logs nothing).
+    pub fn with_event_log_days(mut self, days: u32) -> Self {
+        self.event_log = chrono::Duration::days(days.into());
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -108,10 +122,10 @@ impl DynamoStore {
     /// The dedup marker, conditional on no live marker for the same event.
     fn put_marker(&self, commit: &Commit<'_>) -> Result<TransactWriteItem, StoreError> {
         let item = codec::marker_item(
-            &commit.event.customer_id,
-            &commit.event.id,
+            commit.event,
             &commit.outcome.effects,
             commit.now,
+            self.event_log,
         )?;
         let put = self
             .put(item)

@@ -1,0 +1,352 @@
+//! `journey-rules`: backtest an event log, export one from a deployed (or local) table, run the
+//! calibration, list the rules versions, roll back. See the README, "Backtest and calibration".
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use calibrate::{Settings, calibrate, propose};
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand};
+use journey::adapters::dynamodb::DynamoStore;
+use journey::backtest::{self, Label, MetricsConfig, ReplayConfig, report};
+use journey::domain::Rules;
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry};
+use journey::rules_versions::{Origin, RulesVersion};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "journey-rules",
+    about = "Backtest, calibrate and version Journey's rules"
+)]
+struct Cli {
+    /// The deployed rules file (default: RULES_FILE, else the built-in infra/rules.toml).
+    #[arg(long, global = true)]
+    rules: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay an event log (JSON Lines) and measure how early the rules flag churners.
+    Backtest {
+        #[arg(long)]
+        events: PathBuf,
+        /// Churns as the business knows them (JSON Lines); default: the replay's own.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// A rules version's overlay (TOML) to test over the rules file.
+        #[arg(long)]
+        overlay: Option<PathBuf>,
+        /// The simulated sweep's interval.
+        #[arg(long, default_value_t = 15)]
+        interval_minutes: i64,
+        #[arg(long, default_value_t = 72)]
+        lead_hours: i64,
+        #[arg(long, default_value_t = 30)]
+        window_days: i64,
+        /// Print JSON (metrics and every customer's risk timeline) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the table's logged events and churns as JSON Lines (TABLE_NAME; AWS_ENDPOINT_URL
+    /// for the local stack).
+    Export {
+        #[arg(long)]
+        events: PathBuf,
+        #[arg(long)]
+        labels: PathBuf,
+    },
+    /// Fit a proposal and judge it on the holdout. From the table (stored as a new version,
+    /// activated if it wins), or from files with --events/--labels (nothing stored).
+    Calibrate {
+        #[arg(long, requires = "labels")]
+        events: Option<PathBuf>,
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value_t = 100)]
+        min_outcomes: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored rules versions, the active one marked.
+    Versions,
+    /// Make an earlier version the active one.
+    Rollback { version: u32 },
+    /// Store an overlay written by a person as a new version and activate it.
+    Edit {
+        overlay: PathBuf,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("journey-rules: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let base = match &cli.rules {
+        Some(path) => read(path)?,
+        None => journey::config::rules_text().map_err(|e| e.to_string())?,
+    };
+    match cli.command {
+        Command::Backtest {
+            events,
+            labels,
+            overlay,
+            interval_minutes,
+            lead_hours,
+            window_days,
+            json,
+        } => {
+            let overlay = overlay.map(|p| read(&p)).transpose()?.unwrap_or_default();
+            let rules =
+                Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
+            let log = read_log(&events, labels.as_deref())?;
+            let replay_config = ReplayConfig {
+                interval: Duration::minutes(interval_minutes.max(1)),
+                ..ReplayConfig::default()
+            };
+            let metrics_config = MetricsConfig {
+                lead: Duration::hours(lead_hours),
+                window: Duration::days(window_days),
+                ..MetricsConfig::default()
+            };
+            let labels = labels.is_some().then_some(&log.labels[..]);
+            let (replay, metrics) =
+                backtest::backtest(&log.events, labels, &rules, &replay_config, &metrics_config);
+            if json {
+                #[derive(Serialize)]
+                struct Out<'a> {
+                    metrics: &'a backtest::Metrics,
+                    timelines: &'a [backtest::Journey],
+                }
+                print_json(&Out {
+                    metrics: &metrics,
+                    timelines: &replay.journeys,
+                })
+            } else {
+                println!(
+                    "{} events, {} simulated checks, until {}\n",
+                    replay.events, replay.checks, replay.until
+                );
+                print!("{}", report::table(&metrics));
+                Ok(())
+            }
+        }
+        Command::Export { events, labels } => {
+            let log = store()
+                .await?
+                .export_log()
+                .await
+                .map_err(|e| e.to_string())?;
+            write_lines(&events, &log.events)?;
+            write_lines(&labels, &log.labels)?;
+            println!(
+                "{} events to {}, {} churns to {}",
+                log.events.len(),
+                events.display(),
+                log.labels.len(),
+                labels.display()
+            );
+            Ok(())
+        }
+        Command::Calibrate {
+            events,
+            labels,
+            dry_run,
+            min_outcomes,
+            json,
+        } => {
+            let settings = Settings {
+                min_outcomes,
+                ..Settings::default()
+            };
+            let report = match (events, labels) {
+                (Some(events), Some(labels)) => {
+                    let log = read_log(&events, Some(&labels))?;
+                    let proposal =
+                        propose(&log, &base, "", &settings).map_err(|e| e.to_string())?;
+                    offline_report(proposal)
+                }
+                _ => calibrate(&store().await?, &base, &settings, Utc::now(), dry_run)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
+            if json {
+                return print_json(&report);
+            }
+            println!("{}", report.message);
+            if let Some(p) = &report.proposal {
+                println!("\nproposed rules (overlay):\n{}", p.overlay);
+                println!(
+                    "on the holdout, rules in force:\n{}",
+                    report::table(&p.active_holdout)
+                );
+                println!("on the holdout, proposal:\n{}", report::table(&p.holdout));
+            }
+            if let Some(n) = report.stored {
+                let state = if report.applied {
+                    "active"
+                } else {
+                    "stored, not active"
+                };
+                println!("version {n}: {state}");
+            }
+            Ok(())
+        }
+        Command::Versions => {
+            let store = store().await?;
+            let active = store.active_rules().await.map_err(|e| e.to_string())?;
+            let active = active.map(|a| a.version.number);
+            for v in store.rules_versions().await.map_err(|e| e.to_string())? {
+                let mark = if Some(v.number) == active { "*" } else { " " };
+                let summary = v.metrics.as_ref().map_or(String::new(), |m| {
+                    format!(
+                        "recall {}h {:.1} %, false alarms {:.2}/100/month",
+                        m.lead_hours,
+                        m.recall_at(journey::domain::RiskLevel::Caution) * 100.0,
+                        m.false_alarms_per_100_customer_months
+                    )
+                });
+                println!(
+                    "{mark} {:>3}  {:<10} {}  {summary}  {}",
+                    v.number,
+                    v.origin.as_str(),
+                    v.created_at.format("%Y-%m-%d %H:%M"),
+                    v.note
+                );
+            }
+            Ok(())
+        }
+        Command::Rollback { version } => {
+            let store = store().await?;
+            let active = store.active_rules().await.map_err(|e| e.to_string())?;
+            let expected = active.map(|a| a.version.number);
+            store
+                .activate_rules(version, expected, Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("version {version} is active (was {expected:?})");
+            Ok(())
+        }
+        Command::Edit { overlay, note } => {
+            let overlay = read(&overlay)?;
+            Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
+            let store = store().await?;
+            let expected = store
+                .active_rules()
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|a| a.version.number);
+            let log = store.export_log().await.map_err(|e| e.to_string())?;
+            let rules =
+                Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
+            let (_, metrics) = backtest::backtest(
+                &log.events,
+                Some(&log.labels),
+                &rules,
+                &ReplayConfig::default(),
+                &MetricsConfig::default(),
+            );
+            let versions = store.rules_versions().await.map_err(|e| e.to_string())?;
+            let number = versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
+            let version = RulesVersion {
+                number,
+                origin: Origin::Edited,
+                created_at: Utc::now(),
+                overlay,
+                metrics: Some(metrics),
+                note,
+            };
+            store
+                .add_rules_version(&version, true, expected, Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("version {number} stored and active");
+            Ok(())
+        }
+    }
+}
+
+/// A proposal from files: judged, never stored.
+fn offline_report(
+    proposal: Result<calibrate::Proposal, calibrate::Calibration>,
+) -> calibrate::Report {
+    match proposal {
+        Err(why) => calibrate::Report {
+            message: format!("no proposal: {why}"),
+            stored: None,
+            applied: false,
+            proposal: None,
+        },
+        Ok(p) => calibrate::Report {
+            message: match journey::rules_versions::judge(&p.holdout, &p.active_holdout) {
+                Ok(()) => "proposal beats the rules in force on the holdout".into(),
+                Err(why) => format!("proposal refused: {why}"),
+            },
+            stored: None,
+            applied: false,
+            proposal: Some(p),
+        },
+    }
+}
+
+async fn store() -> Result<DynamoStore, String> {
+    let table = journey::config::required("TABLE_NAME").map_err(|e| e.to_string())?;
+    let aws = journey::adapters::aws::load(std::time::Duration::from_secs(30)).await;
+    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_log(events: &Path, labels: Option<&Path>) -> Result<ExportedLog, String> {
+    let open = |p: &Path| {
+        File::open(p)
+            .map(BufReader::new)
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let events =
+        backtest::read_events(open(events)?).map_err(|e| format!("{}: {e}", events.display()))?;
+    let labels: Vec<Label> = match labels {
+        Some(p) => backtest::read_labels(open(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => Vec::new(),
+    };
+    Ok(ExportedLog { events, labels })
+}
+
+fn write_lines<T: Serialize>(path: &Path, values: &[T]) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut out = BufWriter::new(File::create(path).map_err(fail)?);
+    for v in values {
+        serde_json::to_writer(&mut out, v).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(fail)?;
+    }
+    out.flush().map_err(fail)
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! From a replay to weights: each live customer's signal measures, sampled daily, labelled
+//! "churned within the window, at least the lead time later", and a logistic regression over
+//! them. A signal's weight is its coefficient (never below 0: a weight adds points), scaled so
+//! that every signal at full strength scores 100.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use linfa::Dataset;
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+use serde::Serialize;
+
+use journey::backtest::{Label, Replay};
+use journey::domain::{CustomerId, Signal};
+
+/// The labelled samples the model is fitted on.
+#[derive(Debug, Default)]
+pub struct Samples {
+    pub x: Vec<[f64; 7]>,
+    pub y: Vec<bool>,
+}
+
+impl Samples {
+    pub fn positives(&self) -> usize {
+        self.y.iter().filter(|y| **y).count()
+    }
+}
+
+/// Every sample at least `lead` before the customer's next churn (or with no churn after it),
+/// positive when that churn comes within `window`. Samples closer to a churn than `lead` are
+/// left out: a flag then would come too late to count.
+pub fn samples(replay: &Replay, labels: &[Label], lead: Duration, window: Duration) -> Samples {
+    let mut churns: BTreeMap<&CustomerId, Vec<_>> = BTreeMap::new();
+    for l in labels {
+        churns.entry(&l.customer_id).or_default().push(l.churned_at);
+    }
+    let mut out = Samples::default();
+    for journey in &replay.journeys {
+        let mine = churns.get(&journey.customer_id);
+        for sample in &journey.samples {
+            let next = mine.and_then(|c| c.iter().filter(|t| **t > sample.at).min());
+            let until = next.map(|t| *t - sample.at);
+            if until.is_some_and(|d| d < lead) {
+                continue;
+            }
+            out.x.push(sample.measures);
+            out.y.push(until.is_some_and(|d| d <= window));
+        }
+    }
+    out
+}
+
+/// The fitted model and the weights it gives.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fitted {
+    /// Per signal, in [`Signal::ALL`] order.
+    pub coefficients: Vec<f64>,
+    pub intercept: f64,
+    pub weights: BTreeMap<Signal, f64>,
+    pub samples: usize,
+    pub positives: usize,
+}
+
+/// Fits a logistic regression (L2-regularised) and turns it into weights. `None` when the
+/// samples hold only one class or no signal raises the odds of churning.
+pub fn fit(samples: &Samples) -> Result<Option<Fitted>, String> {
+    let positives = samples.positives();
+    if positives == 0 || positives == samples.y.len() {
+        return Ok(None);
+    }
+    let flat: Vec<f64> = samples.x.iter().flatten().copied().collect();
+    let x = Array2::from_shape_vec((samples.x.len(), 7), flat).map_err(|e| e.to_string())?;
+    let y = Array1::from_vec(samples.y.clone());
+    let model = LogisticRegression::default()
+        .alpha(0.01)
+        .max_iterations(200)
+        .fit(&Dataset::new(x, y))
+        .map_err(|e| e.to_string())?;
+    // linfa picks which class is "positive" itself; turn the model around if it chose "stays"
+    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
+    let coefficients: Vec<f64> = model.params().iter().map(|c| sign * c).collect();
+    let positive: f64 = coefficients.iter().map(|c| c.max(0.0)).sum();
+    if positive <= 0.0 {
+        return Ok(None);
+    }
+    let weights = Signal::ALL
+        .iter()
+        .zip(&coefficients)
+        .map(|(s, c)| (*s, round1(100.0 * c.max(0.0) / positive)))
+        .collect();
+    Ok(Some(Fitted {
+        coefficients,
+        intercept: sign * model.intercept(),
+        weights,
+        samples: samples.y.len(),
+        positives,
+    }))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}

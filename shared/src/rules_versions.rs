@@ -1,0 +1,170 @@
+//! Versions of the rules. A version is an *overlay*: the TOML keys it changes (calibration
+//! changes the score's weights and thresholds), merged over the deployed rules file, so a new
+//! deployment's templates and schedules still apply. Every version is kept with its origin, time
+//! and backtest metrics; one is active; activating an earlier one is a roll-back.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::backtest::Metrics;
+use crate::domain::{RiskLevel, Rules, RulesError};
+use crate::ports::{RulesRegistry, StoreError};
+
+/// Where a version came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The deployed rules file as it is (an empty overlay).
+    Default,
+    /// Fitted from recorded outcomes by the calibration job.
+    Calibrated,
+    /// Written by a person.
+    Edited,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Default => "default",
+            Origin::Calibrated => "calibrated",
+            Origin::Edited => "edited",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RulesVersion {
+    /// 1, 2, 3 … in the order stored.
+    pub number: u32,
+    pub origin: Origin,
+    pub created_at: DateTime<Utc>,
+    /// TOML merged over the deployed rules file; empty for the file as it is.
+    pub overlay: String,
+    /// The backtest on the history it was judged on (the holdout, for a calibrated version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl RulesVersion {
+    /// The rules this version makes of the deployed file `base`.
+    pub fn rules(&self, base: &str) -> Result<Rules, RulesError> {
+        Rules::from_toml_with_overlay(base, &self.overlay)
+    }
+}
+
+/// The active version and when it became active.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActiveRules {
+    pub version: RulesVersion,
+    pub activated_at: DateTime<Utc>,
+}
+
+/// Whether a proposal may replace the active rules: it must catch a larger share of churners
+/// ahead of time (at caution, the level that starts an intervention) with no more false
+/// alarms per customer-month. `Err` says why not.
+pub fn judge(proposal: &Metrics, active: &Metrics) -> Result<(), String> {
+    let (p, a) = (
+        proposal.recall_at(RiskLevel::Caution),
+        active.recall_at(RiskLevel::Caution),
+    );
+    let (pf, af) = (
+        proposal.false_alarms_per_100_customer_months,
+        active.false_alarms_per_100_customer_months,
+    );
+    if pf > af + 1e-9 {
+        return Err(format!(
+            "more false alarms: {pf:.2} per 100 customer-months against {af:.2}"
+        ));
+    }
+    if p <= a {
+        return Err(format!(
+            "catches no more churners {}h ahead: {:.1} % against {:.1} %",
+            proposal.lead_hours,
+            p * 100.0,
+            a * 100.0
+        ));
+    }
+    Ok(())
+}
+
+/// The rules a long-running function applies, shared with whoever replaces them.
+#[derive(Clone, Debug)]
+pub struct RulesHandle(Arc<RwLock<Arc<Rules>>>);
+
+impl RulesHandle {
+    pub fn new(rules: Rules) -> Self {
+        RulesHandle(Arc::new(RwLock::new(Arc::new(rules))))
+    }
+
+    pub fn get(&self) -> Arc<Rules> {
+        match self.0.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, rules: Rules) {
+        match self.0.write() {
+            Ok(mut w) => *w = Arc::new(rules),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(rules),
+        }
+    }
+}
+
+/// Keeps a [`RulesHandle`] on the active version: re-reads it at most every `every`, so a
+/// calibration or a roll-back reaches warm functions within that time, for one `GetItem`.
+pub struct LiveRules<R> {
+    registry: R,
+    base: String,
+    every: Duration,
+    handle: RulesHandle,
+    state: Mutex<(Option<Instant>, Option<u32>)>,
+}
+
+impl<R: RulesRegistry> LiveRules<R> {
+    pub fn new(registry: R, base: String, every: Duration, handle: RulesHandle) -> Self {
+        LiveRules {
+            registry,
+            base,
+            every,
+            handle,
+            state: Mutex::new((None, None)),
+        }
+    }
+
+    /// Re-reads the active version if the last read is older than `every`. A version that no
+    /// longer parses against the deployed file is logged and the rules in force are kept.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let applied = {
+            let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.0.is_some_and(|at| at.elapsed() < self.every) {
+                return Ok(());
+            }
+            state.1
+        };
+        let active = self.registry.active_rules().await?;
+        let number = active.as_ref().map(|a| a.version.number);
+        if number != applied
+            && let Some(active) = active
+        {
+            match active.version.rules(&self.base) {
+                Ok(rules) => {
+                    tracing::info!(version = active.version.number, "rules version applied");
+                    self.handle.set(rules);
+                }
+                Err(e) => tracing::error!(
+                    version = active.version.number,
+                    error = %e,
+                    "active rules version does not fit the deployed rules file; keeping the rules in force"
+                ),
+            }
+        }
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = (Some(Instant::now()), number);
+        Ok(())
+    }
+}
