@@ -7,7 +7,8 @@
 //! | `GET /customers/{id}?history_limit=&history_cursor=` | state, score, history, interventions |
 //! | `POST /customers/{id}/notes` `{"author", "channel"}` | staff contacted the customer |
 //! | `DELETE /customers/{id}` | erasure on request |
-//! | `GET /stats` | distribution, message effectiveness, churn |
+//! | `GET /stats` | distribution, message effectiveness, churn, the active rules version |
+//! | `GET /rules` | every rules version with its origin, time, overlay and backtest metrics |
 //!
 //! Every route but `/` needs `x-api-key` (or `Authorization: Bearer`), compared in constant time
 //! with the keys in the `api-key` secret. Changes (notes, erasure) go through the events queue to
@@ -22,7 +23,9 @@ use chrono::Utc;
 use journey::domain::{ContactChannel, CustomerId, Event, EventKind, RiskLevel, Stage};
 use journey::http::{ApiError, Incoming, json_response};
 use journey::messages::EventMessage;
-use journey::ports::{CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery, QueueError};
+use journey::ports::{
+    CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery, QueueError, RulesRegistry,
+};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -43,7 +46,7 @@ pub struct Api<S, Q> {
 
 impl<S, Q> Api<S, Q>
 where
-    S: CustomerStore + JourneyReader,
+    S: CustomerStore + JourneyReader + RulesRegistry,
     Q: EventQueue,
 {
     pub fn new(store: S, queue: Q, keys: &[String]) -> Self {
@@ -105,6 +108,7 @@ where
         self.authorize(&incoming)?;
         match (method, segments.as_slice()) {
             ("GET", ["stats"]) => self.stats().await,
+            ("GET", ["rules"]) => self.rules().await,
             ("GET", ["customers"]) => self.list(&incoming).await,
             ("GET", ["customers", id]) => self.customer(&incoming, id).await,
             ("POST", ["customers", id, "notes"]) => self.note(&incoming, id, request_id).await,
@@ -147,7 +151,19 @@ where
     async fn stats(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let counts = self.store.counts().await.map_err(store_error)?;
         let tallies = self.store.tallies().await.map_err(store_error)?;
-        Ok(json_response(200, &views::stats(&counts, &tallies)))
+        let active = self.store.active_rules().await.map_err(store_error)?;
+        let mut body = views::stats(&counts, &tallies);
+        body["rules"] = views::rules(active.as_ref());
+        Ok(json_response(200, &body))
+    }
+
+    async fn rules(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let active = self.store.active_rules().await.map_err(store_error)?;
+        let versions = self.store.rules_versions().await.map_err(store_error)?;
+        Ok(json_response(
+            200,
+            &json!({"active": active.map(|a| a.version.number), "versions": versions}),
+        ))
     }
 
     async fn list(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {

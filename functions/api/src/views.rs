@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use journey::alerts::money;
 use journey::domain::{Change, Customer, HistoryEntry};
 use journey::ports::{Counts, SendRecord, TemplateTally};
+use journey::rules_versions::ActiveRules;
 use serde_json::{Value, json};
 
 fn revenue(c: &Customer) -> Value {
@@ -120,6 +121,26 @@ pub fn send(r: &SendRecord) -> Value {
 }
 
 /// The dashboard's numbers: distribution, message effectiveness, churn.
+/// The active rules version as the dashboard shows it; `null` while the deployed file applies.
+pub fn rules(active: Option<&ActiveRules>) -> Value {
+    let Some(a) = active else {
+        return Value::Null;
+    };
+    let v = &a.version;
+    let m = v.metrics.as_ref();
+    json!({
+        "version": v.number,
+        "origin": v.origin.as_str(),
+        "created_at": v.created_at,
+        "activated_at": a.activated_at,
+        "note": v.note,
+        "lead_hours": m.map(|m| m.lead_hours),
+        "recall_caution": m.map(|m| m.recall_at(journey::domain::RiskLevel::Caution)),
+        "precision": m.and_then(|m| m.precision),
+        "false_alarms_per_100_customer_months": m.map(|m| m.false_alarms_per_100_customer_months),
+    })
+}
+
 pub fn stats(counts: &Counts, tallies: &[TemplateTally]) -> Value {
     use journey::domain::{RiskLevel, Stage};
     let stages: Vec<Value> = Stage::ALL

@@ -14,6 +14,7 @@ use journey::domain::{Change, Effect, Milestone, Rules};
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
 use journey::ports::{CustomerStore, EventBus, InterventionQueue};
+use journey::rules_versions::RulesHandle;
 use journey::service::{Applied, apply_once};
 use journey::sqs_batch::{MessageFailure, Order, process_batch};
 use tracing::info;
@@ -25,7 +26,8 @@ pub struct Transition<S, Q, B> {
     store: S,
     queue: Q,
     bus: B,
-    rules: Rules,
+    /// The rules in force; a rules version activated later replaces them (`LiveRules`).
+    rules: RulesHandle,
     metrics: Metrics,
 }
 
@@ -35,13 +37,18 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
             store,
             queue,
             bus,
-            rules,
+            rules: RulesHandle::new(rules),
             metrics: Metrics::new("transition"),
         }
     }
 
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The handle a `LiveRules` keeps on the active rules version.
+    pub fn rules_handle(&self) -> RulesHandle {
+        self.rules.clone()
     }
 
     /// One SQS batch: messages of a customer in order, customers in parallel; a failed message
@@ -63,7 +70,8 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
         let span = tracing::Span::current();
         span.record("customer_id", event.customer_id.as_str());
         span.record("event_id", event.id.as_str());
-        let applied = apply_once(&self.store, &self.rules, &event, received_at)
+        let rules = self.rules.get();
+        let applied = apply_once(&self.store, &rules, &event, received_at)
             .await
             .map_err(|e| MessageFailure {
                 retryable: e.is_retryable(),

@@ -31,6 +31,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/unsubscribe", Function::Ingest),
     ("GET", "/", Function::Api),
     ("GET", "/stats", Function::Api),
+    ("GET", "/rules", Function::Api),
     ("GET", "/customers", Function::Api),
     ("GET", "/customers/{id}", Function::Api),
     ("POST", "/customers/{id}/notes", Function::Api),

@@ -27,6 +27,7 @@ use journey::adapters::sqs::SqsRedelivery;
 use journey::adapters::sqs::{SqsEventQueue, SqsInterventionQueues};
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
+use journey::rules_versions::LiveRules;
 use journey::templates::{Lang, Templates};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -75,6 +76,8 @@ pub struct LocalStack {
     ingest: Ingest<SqsEventQueue>,
     api: Api<DynamoStore, SqsEventQueue>,
     transition: Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>,
+    /// Keeps the transition worker on the active rules version, as in AWS.
+    live_rules: LiveRules<DynamoStore>,
     sweep: Sweep<DynamoStore, SqsEventQueue>,
     email: LocalEmail,
     slack: LocalSlack,
@@ -115,6 +118,7 @@ impl LocalStack {
         let resources = provision(aws, &config.env, &config.sender_email).await?;
         let secrets = LocalSecrets::load_or_create(&config.state_dir)
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
+        let rules_text = journey::config::rules_text().map_err(|e| e.to_string())?;
         let rules = journey::config::rules().map_err(|e| e.to_string())?;
         let sqs = clients.sqs.clone();
         let store = DynamoStore::new(clients.dynamodb.clone(), &resources.table);
@@ -180,6 +184,12 @@ impl LocalStack {
             EventBridgeBus::new(clients.eventbridge.clone(), &resources.bus),
             rules,
         );
+        let live_rules = LiveRules::new(
+            store.clone(),
+            rules_text,
+            Duration::from_secs(5),
+            transition.rules_handle(),
+        );
         let api_keys = journey::secrets::split_rotation(
             &secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
         );
@@ -188,6 +198,7 @@ impl LocalStack {
             ingest: Ingest::new(events_queue.clone(), keys),
             sweep: Sweep::new(store.clone(), events_queue),
             transition,
+            live_rules,
             email,
             slack,
             events: Poller::new(sqs.clone(), &resources.events_url),
@@ -236,6 +247,9 @@ impl LocalStack {
     async fn poll(&self, function: Consumer) -> Result<usize, aws_sdk_sqs::Error> {
         match function {
             Consumer::Transition => {
+                if let Err(e) = self.live_rules.refresh().await {
+                    tracing::warn!(error = %e, "rules versions unreadable; keeping the rules in force");
+                }
                 self.events
                     .run_once(|b| self.transition.handle_batch(b))
                     .await

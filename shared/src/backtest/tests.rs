@@ -5,56 +5,20 @@ use super::*;
 use crate::domain::{CustomerId, RiskLevel};
 use chrono::{DateTime, Utc};
 
-fn line(id: &str, customer: &str, at: &str, kind: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","customer_id":"{customer}","occurred_at":"{at}","source":"app",{kind}}}"#
-    )
-}
-
-const PAID: &str = r#""type":"payment_succeeded","amount":{"amount":1000,"currency":"USD"}"#;
-const LOGIN: &str = r#""type":"login""#;
-
+/// The log of `events/backtest/events.jsonl`:
 /// A: pays, logs in once, goes quiet, asks for a refund 19 days later.
 /// B: pays, logs in once, goes quiet for 8 days (a false alarm), then logs in every 6 days.
 /// C: pays, logs in every day, cancels on day 20 without ever being flagged.
-fn log() -> String {
-    let mut lines = vec![
-        line("a1", "a", "2026-01-01T00:00:00Z", PAID),
-        line("a2", "a", "2026-01-01T01:00:00Z", LOGIN),
-        line(
-            "a3",
-            "a",
-            "2026-01-20T00:00:00Z",
-            r#""type":"refund_requested""#,
-        ),
-        line("b1", "b", "2026-01-01T00:00:00Z", PAID),
-        line("b2", "b", "2026-01-01T01:00:00Z", LOGIN),
-        line("c1", "c", "2026-01-01T00:00:00Z", PAID),
-    ];
-    for (n, day) in [9, 15, 21, 27].into_iter().enumerate() {
-        let at = format!("2026-01-{day:02}T00:00:00Z");
-        lines.push(line(&format!("b-login-{n}"), "b", &at, LOGIN));
-    }
-    lines.push(line("b-last", "b", "2026-02-02T00:00:00Z", LOGIN));
-    for day in 1..=20 {
-        let at = format!("2026-01-{day:02}T12:00:00Z");
-        lines.push(line(&format!("c-login-{day}"), "c", &at, LOGIN));
-    }
-    lines.push(line(
-        "c-end",
-        "c",
-        "2026-01-21T00:00:00Z",
-        r#""type":"subscription_cancelled""#,
-    ));
-    lines.join("\n")
-}
+const LOG: &str = include_str!("../../../events/backtest/events.jsonl");
+/// `events/backtest/labels.jsonl`: the same churns, as the business would record them.
+const LABELS: &str = include_str!("../../../events/backtest/labels.jsonl");
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
 fn run(labels: Option<&[Label]>) -> (Replay, Metrics) {
-    let events = read_events(log().as_bytes()).unwrap();
+    let events = read_events(LOG.as_bytes()).unwrap();
     let rules = Rules::embedded().unwrap();
     backtest(
         &events,
@@ -126,6 +90,12 @@ fn labels_from_the_business_replace_the_replays_own_churns() {
     // A's episode has no labelled churn within 30 days: now a false alarm too
     assert_eq!(m.false_alarms, 2);
     assert_eq!(m.lead_times.not_flagged, 1);
+}
+
+#[test]
+fn the_labels_file_says_what_the_replay_found() {
+    let labels = read_labels(LABELS.as_bytes()).unwrap();
+    assert_eq!(run(Some(&labels)).1, run(None).1);
 }
 
 #[test]

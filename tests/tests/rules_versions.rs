@@ -1,0 +1,242 @@
+//! Rules versions and the event log, through the real SDK against the emulator: the export
+//! reads back what the transition worker recorded, the calibration job stores and activates a
+//! version, a roll-back is one call, a stale activation is refused, and a running transition
+//! worker picks the active version up.
+
+use std::time::Duration as StdDuration;
+
+use calibrate::{Settings, calibrate};
+use chrono::Duration;
+use journey::adapters::dynamodb::DynamoStore;
+use journey::backtest::Label;
+use journey::domain::rules::DEFAULT_RULES_TOML;
+use journey::domain::{EventKind, Rules, Signal};
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
+use journey::rules_versions::{LiveRules, Origin, RulesHandle, RulesVersion};
+use journey::service::apply_once;
+use journey::testing::{Events, krw, t};
+use journey_tests::fresh_store;
+use journey_tests::population::generate;
+
+#[tokio::test]
+async fn the_export_gives_back_the_events_from_outside_and_every_churn() {
+    let store = fresh_store().await;
+    let rules = Rules::embedded().unwrap();
+    let mut a = Events::new("export-a");
+    let mut paid = a.at(
+        t("2026-03-01T09:00:00Z"),
+        EventKind::PaymentSucceeded { amount: krw(9_000) },
+    );
+    paid.profile.email = Some("a@example.com".into());
+    paid.profile.program = Some("yoga".into());
+    let login = a.at(t("2026-03-02T09:00:00Z"), EventKind::Login);
+    let refund = a.at(
+        t("2026-03-05T09:00:00Z"),
+        EventKind::RefundRequested { reason: None },
+    );
+    let check = a.check(t("2026-03-04T09:00:00Z"));
+    for event in [&paid, &login, &check, &refund] {
+        apply_once(&store, &rules, event, event.occurred_at)
+            .await
+            .unwrap();
+    }
+    // applied twice (a redelivery): still one event in the log
+    apply_once(&store, &rules, &login, login.occurred_at)
+        .await
+        .unwrap();
+
+    let log = store.export_log().await.unwrap();
+    let ids: Vec<&str> = log.events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [paid.id.as_str(), login.id.as_str(), refund.id.as_str()]
+    );
+    assert_eq!(
+        log.events[0].profile.email, None,
+        "no contact details in the log"
+    );
+    assert_eq!(log.events[0].profile.program.as_deref(), Some("yoga"));
+    assert_eq!(
+        log.labels,
+        [Label {
+            customer_id: a.customer().clone(),
+            churned_at: refund.occurred_at,
+            how: Some("refund_requested".into()),
+        }]
+    );
+}
+
+#[tokio::test]
+async fn without_an_event_log_only_dedup_markers_are_written() {
+    let store = fresh_store().await.with_event_log_days(7);
+    let rules = Rules::embedded().unwrap();
+    let mut a = Events::new("no-log");
+    let login = a.at(t("2026-03-02T09:00:00Z"), EventKind::Login);
+    apply_once(&store, &rules, &login, login.occurred_at)
+        .await
+        .unwrap();
+    assert!(store.export_log().await.unwrap().events.is_empty());
+}
+
+/// The registry of the emulator's table, with the event log given in memory: a population
+/// large enough to calibrate on would take the emulator minutes to write.
+struct Recorded {
+    store: DynamoStore,
+    log: ExportedLog,
+}
+
+impl EventArchive for Recorded {
+    async fn export_log(&self) -> Result<ExportedLog, StoreError> {
+        Ok(self.log.clone())
+    }
+}
+
+impl RulesRegistry for Recorded {
+    async fn active_rules(
+        &self,
+    ) -> Result<Option<journey::rules_versions::ActiveRules>, StoreError> {
+        self.store.active_rules().await
+    }
+    async fn rules_versions(&self) -> Result<Vec<RulesVersion>, StoreError> {
+        self.store.rules_versions().await
+    }
+    async fn add_rules_version(
+        &self,
+        version: &RulesVersion,
+        activate: bool,
+        expected: Option<u32>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .add_rules_version(version, activate, expected, now)
+            .await
+    }
+    async fn activate_rules(
+        &self,
+        number: u32,
+        expected: Option<u32>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.activate_rules(number, expected, now).await
+    }
+}
+
+#[tokio::test]
+async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_back() {
+    let store = fresh_store().await;
+    let population = generate(700, 120, 7);
+    let recorded = Recorded {
+        store: store.clone(),
+        log: ExportedLog {
+            events: population.events,
+            labels: population.labels,
+        },
+    };
+    let now = t("2026-05-04T03:00:00Z");
+    let settings = Settings::default();
+
+    let first = calibrate(&recorded, DEFAULT_RULES_TOML, &settings, now, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.stored, first.applied),
+        (Some(2), true),
+        "{}",
+        first.message
+    );
+    let versions = store.rules_versions().await.unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].origin, Origin::Default);
+    assert_eq!(versions[0].overlay, "");
+    assert_eq!(versions[1].origin, Origin::Calibrated);
+    let active = store.active_rules().await.unwrap().unwrap();
+    assert_eq!(active.version.number, 2);
+    assert!(
+        active.version.metrics.is_some(),
+        "stored with its holdout metrics"
+    );
+
+    // A warm transition worker takes the new version up at its next refresh.
+    let handle = RulesHandle::new(Rules::embedded().unwrap());
+    let live = LiveRules::new(
+        store.clone(),
+        DEFAULT_RULES_TOML.into(),
+        StdDuration::ZERO,
+        handle.clone(),
+    );
+    live.refresh().await.unwrap();
+    let calibrated = active.version.rules(DEFAULT_RULES_TOML).unwrap();
+    assert_eq!(*handle.get(), calibrated);
+    assert_ne!(
+        handle.get().default_policy().score.weights[&Signal::Inactivity],
+        40.0,
+        "the weights are the calibrated ones"
+    );
+
+    // The same history again: the proposal is no better than what is in force.
+    let second = calibrate(
+        &recorded,
+        DEFAULT_RULES_TOML,
+        &settings,
+        now + Duration::days(7),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (second.stored, second.applied),
+        (Some(3), false),
+        "{}",
+        second.message
+    );
+    assert!(
+        second.message.starts_with("proposal refused"),
+        "{}",
+        second.message
+    );
+    assert_eq!(
+        store.active_rules().await.unwrap().unwrap().version.number,
+        2
+    );
+
+    // Roll back to the deployed file in one call; a stale caller cannot undo it.
+    store.activate_rules(1, Some(2), now).await.unwrap();
+    assert_eq!(
+        store.active_rules().await.unwrap().unwrap().version.number,
+        1
+    );
+    let stale = store.activate_rules(2, Some(2), now).await.unwrap_err();
+    assert!(stale.to_string().contains("changed meanwhile"), "{stale}");
+    live.refresh().await.unwrap();
+    assert_eq!(*handle.get(), Rules::embedded().unwrap());
+}
+
+#[tokio::test]
+async fn too_little_history_stores_nothing() {
+    let store = fresh_store().await;
+    let small = generate(60, 90, 3);
+    let recorded = Recorded {
+        store: store.clone(),
+        log: ExportedLog {
+            events: small.events,
+            labels: small.labels,
+        },
+    };
+    let report = calibrate(
+        &recorded,
+        DEFAULT_RULES_TOML,
+        &Settings::default(),
+        t("2026-04-01T00:00:00Z"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.message.contains("too little history"),
+        "{}",
+        report.message
+    );
+    assert_eq!(report.stored, None);
+    assert!(store.rules_versions().await.unwrap().is_empty());
+    assert!(store.active_rules().await.unwrap().is_none());
+}
