@@ -293,6 +293,61 @@ async fn stats_come_from_the_exact_counters() {
 }
 
 #[tokio::test]
+async fn stats_and_rules_show_the_active_rules_version() {
+    use journey::backtest::{MetricsConfig, ReplayConfig, backtest, read_events};
+    use journey::ports::RulesRegistry;
+    use journey::rules_versions::{Origin, RulesVersion};
+
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = t("2026-11-20T09:00:00Z");
+    let (_, before) = get(&api, "/stats", now).await;
+    assert!(before["rules"].is_null(), "no version: the deployed file");
+
+    let log = include_str!("../../events/backtest/events.jsonl");
+    let events = read_events(log.as_bytes()).unwrap();
+    let rules = journey::domain::Rules::embedded().unwrap();
+    let (_, metrics) = backtest(
+        &events,
+        None,
+        &rules,
+        &ReplayConfig::default(),
+        &MetricsConfig::default(),
+    );
+    let version = RulesVersion {
+        number: 1,
+        origin: Origin::Edited,
+        created_at: now,
+        overlay: "[inactivity]\ncaution_days = 5\n".into(),
+        metrics: Some(metrics),
+        note: "tried by hand".into(),
+    };
+    stack
+        .store
+        .add_rules_version(&version, true, None, now)
+        .await
+        .unwrap();
+
+    let (status, body) = get(&api, "/stats", now).await;
+    assert_eq!(status, 200);
+    let r = &body["rules"];
+    assert_eq!(
+        (r["version"].as_u64(), r["origin"].as_str()),
+        (Some(1), Some("edited"))
+    );
+    assert_eq!(r["recall_caution"], 0.5);
+    assert_eq!(r["false_alarms_per_100_customer_months"], 31.25);
+    let (status, body) = get(&api, "/rules", now).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["active"], 1);
+    assert_eq!(
+        body["versions"][0]["overlay"],
+        "[inactivity]\ncaution_days = 5\n"
+    );
+    assert_eq!(body["versions"][0]["note"], "tried by hand");
+}
+
+#[tokio::test]
 async fn notes_and_erasure_go_through_the_single_writer() {
     let stack = Stack::new().await;
     let api = api(&stack);

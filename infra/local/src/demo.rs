@@ -185,6 +185,62 @@ pub async fn outbox(config: LocalConfig) -> Result<(), String> {
         .map_err(|e| format!("{e} (is `make dev` running on {}?)", g.base))
 }
 
+/// `journey-local calibrate [--dry-run] [--min-outcomes N]`: the weekly calibration job, run
+/// now by the running stack on its table.
+pub async fn calibrate(config: LocalConfig, args: &[String]) -> Result<(), String> {
+    let mut query = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dry-run" => query.push("dry_run=true".to_string()),
+            "--min-outcomes" => {
+                let n: u32 = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--min-outcomes takes a number")?;
+                query.push(format!("min_outcomes={n}"));
+            }
+            other => {
+                return Err(format!(
+                    "unknown option `{other}`: use --dry-run, --min-outcomes N"
+                ));
+            }
+        }
+    }
+    let g = Gateway {
+        base: config.base_url(),
+        http: reqwest::Client::new(),
+        stripe_secret: String::new(),
+        app_secret: String::new(),
+        portone_secret: String::new(),
+        api_key: String::new(),
+    };
+    let path = format!("/_local/calibrate?{}", query.join("&"));
+    let report = g
+        .local(&path, Some(serde_json::json!({})))
+        .await
+        .map_err(|e| format!("{e} (is `make dev` running on {}?)", g.base))?;
+    if let Some(error) = report.get("error") {
+        return Err(error["message"]
+            .as_str()
+            .unwrap_or("calibration failed")
+            .to_string());
+    }
+    println!("{}", report["message"].as_str().unwrap_or_default());
+    if let Some(overlay) = report["overlay"].as_str() {
+        println!("\nproposed rules (overlay):\n{overlay}");
+    }
+    if let Some(n) = report["stored"].as_u64() {
+        let state = if report["applied"] == true {
+            "active"
+        } else {
+            "stored, not active"
+        };
+        println!("version {n}: {state}");
+    }
+    Ok(())
+}
+
 async fn print_results(g: &Gateway) -> Result<(), String> {
     let counts = g.local("/_local/counts", None).await?;
     println!(

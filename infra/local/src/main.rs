@@ -4,6 +4,7 @@
 //!   creates the resources, and serves the HTTP API on 127.0.0.1:3000 with every function wired.
 //! - `journey-local demo`: replays `events/demo/scenario.json` through the gateway.
 //! - `journey-local outbox`: prints the running stack's counts, e-mails and Slack alerts.
+//! - `journey-local calibrate [--dry-run] [--min-outcomes N]`: the weekly calibration, now.
 
 use std::process::ExitCode;
 
@@ -34,8 +35,12 @@ fn main() -> ExitCode {
             "run" => journey_local::run::run(config).await,
             "demo" => journey_local::demo::demo(config).await,
             "outbox" => journey_local::demo::outbox(config).await,
+            "calibrate" => {
+                let args: Vec<String> = std::env::args().skip(2).collect();
+                journey_local::demo::calibrate(config, &args).await
+            }
             other => Err(format!(
-                "unknown command `{other}`: use `run`, `demo` or `outbox`"
+                "unknown command `{other}`: use `run`, `demo`, `outbox` or `calibrate`"
             )),
         }
     });

@@ -2,6 +2,7 @@
 //! gateway, the SQS-triggered functions through pollers, the sweep on a timer and on request —
 //! plus the local-only routes under `/_local/`.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use aws_credential_types::Credentials;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -78,6 +79,8 @@ pub struct LocalStack {
     transition: Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>,
     /// Keeps the transition worker on the active rules version, as in AWS.
     live_rules: LiveRules<DynamoStore>,
+    /// The rules file the versions are overlays on (for `/_local/calibrate`).
+    rules_text: String,
     sweep: Sweep<DynamoStore, SqsEventQueue>,
     email: LocalEmail,
     slack: LocalSlack,
@@ -186,7 +189,7 @@ impl LocalStack {
         );
         let live_rules = LiveRules::new(
             store.clone(),
-            rules_text,
+            rules_text.clone(),
             Duration::from_secs(5),
             transition.rules_handle(),
         );
@@ -199,6 +202,7 @@ impl LocalStack {
             sweep: Sweep::new(store.clone(), events_queue),
             transition,
             live_rules,
+            rules_text,
             email,
             slack,
             events: Poller::new(sqs.clone(), &resources.events_url),
@@ -304,6 +308,7 @@ impl LocalStack {
             .route("/_local/sweep", post(sweep_now))
             .route("/_local/settle", post(settle))
             .route("/_local/counts", get(counts))
+            .route("/_local/calibrate", post(calibrate_now))
             .route("/_local/customers/{id}", get(customer))
             .route("/_local/outbox", get(outbox_json))
             .route("/_local/", get(outbox_page))
@@ -429,6 +434,37 @@ async fn sweep_now(State(stack): State<Arc<LocalStack>>, body: Option<Json<TimeB
 
 async fn settle(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
     Json(json!({"settled": stack.settle(Duration::from_secs(30)).await}))
+}
+
+/// The weekly calibration job, run now on the local table as of the stack's clock:
+/// `?dry_run=true` stores nothing, `?min_outcomes=N` lowers the history it needs.
+async fn calibrate_now(
+    State(stack): State<Arc<LocalStack>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let settings = calibrate::Settings {
+        min_outcomes: params
+            .get("min_outcomes")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100),
+        ..calibrate::Settings::default()
+    };
+    let dry_run = params.get("dry_run").is_some_and(|v| v == "true");
+    let now = stack.clock.now();
+    match calibrate::calibrate(&stack.store, &stack.rules_text, &settings, now, dry_run).await {
+        Ok(report) => Json(json!({
+            "message": report.message,
+            "stored": report.stored,
+            "applied": report.applied,
+            "overlay": report.proposal.as_ref().map(|p| &p.overlay),
+        }))
+        .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"code": "calibration", "message": e.to_string()}})),
+        )
+            .into_response(),
+    }
 }
 
 async fn counts(State(stack): State<Arc<LocalStack>>) -> Response {

@@ -126,6 +126,19 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
         String::from_utf8_lossy(&demo.stderr)
     );
 
+    // The weekly calibration, run by the stack now: seven customers are too little history.
+    let calibration = local("calibrate", port, emulator, &state)
+        .arg("--dry-run")
+        .output()
+        .expect("run the calibration");
+    let said = String::from_utf8_lossy(&calibration.stdout);
+    assert!(
+        calibration.status.success(),
+        "{}",
+        String::from_utf8_lossy(&calibration.stderr)
+    );
+    assert!(said.contains("no proposal: too little history"), "{said}");
+
     let key = LocalSecrets::load_or_create(&state)
         .expect("secrets")
         .value(api::API_KEY_SECRET)
@@ -189,6 +202,13 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
             }
         }
     }
+    // no rules version stored: the deployed file applies, and the header says so
+    assert!(stats["rules"].is_null());
+    let rules = texts(&dom, r#"data-test="rules"[^>]*>([^<]+)<"#);
+    assert!(
+        rules.len() == 1 && (rules[0].contains("deployed file") || rules[0].contains("배포 파일")),
+        "{rules:?}"
+    );
     let rows = texts(&dom, r#"data-test="at-risk-row" data-customer="([^"]+)""#);
     let expected: Vec<String> = list["customers"]
         .as_array()
