@@ -1,5 +1,6 @@
 //! The performance and cost harness behind `make bench` (see `docs/performance.md`).
 
+pub mod backtest;
 pub mod cold_start;
 pub mod cost;
 pub mod counter;

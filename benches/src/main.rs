@@ -3,12 +3,13 @@
 //! `target/bench/results.json`. Settings (all optional):
 //! `BENCH_CUSTOMERS` (10) and `BENCH_DAYS` (30) size the journey mix; `BENCH_SWEEP_SIZES`
 //! (`10000,100000`) the sweep runs; `BENCH_COLD_RUNS` (5) the starts per binary;
-//! `BENCH_ONLY` (`mix,sweep,cold`) a subset.
+//! `BENCH_BACKTEST_CUSTOMERS` (7000, about a million events) the backtest run;
+//! `BENCH_ONLY` (`mix,sweep,cold,backtest`) a subset.
 
 use std::path::PathBuf;
 
 use journey::config::parsed_or;
-use journey_bench::{cold_start, cost, criterion, mix, report, sweep_scale};
+use journey_bench::{backtest, cold_start, cost, criterion, mix, report, sweep_scale};
 use serde_json::json;
 
 #[tokio::main]
@@ -34,8 +35,10 @@ async fn run() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()?;
     let runs: usize = parsed_or("BENCH_COLD_RUNS", 5).map_err(|e| e.to_string())?;
-    let only: String =
-        parsed_or("BENCH_ONLY", "mix,sweep,cold".to_string()).map_err(|e| e.to_string())?;
+    let only: String = parsed_or("BENCH_ONLY", "mix,sweep,cold,backtest".to_string())
+        .map_err(|e| e.to_string())?;
+    let backtest_customers: usize =
+        parsed_or("BENCH_BACKTEST_CUSTOMERS", 7000).map_err(|e| e.to_string())?;
     let wants = |part: &str| only.split(',').any(|p| p.trim() == part);
 
     let cpu = criterion::measured(&root);
@@ -45,6 +48,14 @@ async fn run() -> Result<(), String> {
         let c = cold_start::run(&root, runs.max(1)).await?;
         report::cold(&c);
         Some(c)
+    } else {
+        None
+    };
+    let backtest = if wants("backtest") {
+        eprintln!("backtest: {backtest_customers} synthetic customers …");
+        let b = backtest::run(backtest_customers)?;
+        report::backtest(&b);
+        Some(b)
     } else {
         None
     };
@@ -72,7 +83,7 @@ async fn run() -> Result<(), String> {
     });
     let results = json!({
         "machine": report::machine(),
-        "cpu": cpu, "cold_start": cold, "mix": mix, "sweep": sweep,
+        "cpu": cpu, "cold_start": cold, "mix": mix, "sweep": sweep, "backtest": backtest,
         "cost": costs.map(|(model, rows)| json!({"model": model, "monthly": rows, "prices": cost::PRICES})),
     });
     let out = PathBuf::from("target/bench/results.json");

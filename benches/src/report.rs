@@ -61,6 +61,25 @@ fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_048_576.0)
 }
 
+pub fn backtest(b: &crate::backtest::BacktestRun) {
+    println!("\n## Backtest at scale (goal: 1,000,000 events in under 60 s)\n");
+    println!(
+        "| customers | events | log | reading the log | simulated checks | replay + metrics | events per second | threads |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.0} MB | {:.1} s | {} | {:.1} s | {:.0} | {} |",
+        b.customers,
+        b.events,
+        b.log_bytes as f64 / 1e6,
+        b.parse_seconds,
+        b.checks,
+        b.backtest_seconds,
+        b.events_per_second,
+        b.threads
+    );
+}
+
 pub fn cold(all: &[ColdStart]) {
     println!("\n## Cold start: spawn → first runtime API poll (median)\n");
     println!("| function | init | host binary | arm64 bootstrap | goal |\n|---|---|---|---|---|");

@@ -168,3 +168,79 @@ impl<R: RulesRegistry> LiveRules<R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::{LeadTimes, LevelRecall};
+
+    fn metrics(recall: f64, false_alarms: f64) -> Metrics {
+        Metrics {
+            customers: 100,
+            churns: 10,
+            churned_customers: 10,
+            lead_hours: 72,
+            window_days: 30,
+            recall: vec![LevelRecall {
+                level: RiskLevel::Caution,
+                caught: (recall * 10.0) as usize,
+                share: Some(recall),
+            }],
+            episodes: 0,
+            right_episodes: 0,
+            false_alarms: 0,
+            undecided_episodes: 0,
+            precision: None,
+            customer_months: 100.0,
+            false_alarms_per_100_customer_months: false_alarms,
+            lead_times: LeadTimes {
+                flagged: 0,
+                not_flagged: 0,
+                percentiles_hours: Default::default(),
+                buckets: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn a_proposal_wins_only_with_more_recall_and_no_more_false_alarms() {
+        let active = metrics(0.5, 4.0);
+        assert_eq!(judge(&metrics(0.6, 4.0), &active), Ok(()));
+        assert_eq!(judge(&metrics(0.6, 3.0), &active), Ok(()));
+        assert!(
+            judge(&metrics(0.5, 3.0), &active)
+                .unwrap_err()
+                .contains("no more churners")
+        );
+        assert!(
+            judge(&metrics(0.9, 4.5), &active)
+                .unwrap_err()
+                .contains("more false alarms")
+        );
+    }
+
+    #[test]
+    fn a_version_is_an_overlay_on_the_deployed_file() {
+        let base = crate::domain::rules::DEFAULT_RULES_TOML;
+        let v = RulesVersion {
+            number: 2,
+            origin: Origin::Edited,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            overlay: "[score.thresholds]\ncaution = 30.0\nwarning = 50.0\ndanger = 70.0\n".into(),
+            metrics: None,
+            note: String::new(),
+        };
+        let rules = v.rules(base).unwrap();
+        assert_eq!(rules.default_policy().score.thresholds.caution, 30.0);
+        assert_eq!(
+            rules.default_policy().inactivity.caution_days,
+            7,
+            "inherited"
+        );
+        let bad = RulesVersion {
+            overlay: "[score.thresholds]\ncaution = 90.0\n".into(),
+            ..v
+        };
+        assert!(bad.rules(base).is_err(), "caution above warning");
+    }
+}

@@ -102,3 +102,74 @@ pub fn fit(samples: &Samples) -> Result<Option<Fitted>, String> {
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use journey::backtest::{Journey, Sample};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn samples_are_labelled_by_the_next_churn_and_too_late_ones_left_out() {
+        let id = CustomerId::new("c").unwrap();
+        let at = |d: u32| t(&format!("2026-01-{d:02}T00:00:00Z"));
+        let replay = Replay {
+            until: at(31),
+            events: 0,
+            checks: 0,
+            refused: 0,
+            journeys: vec![Journey {
+                customer_id: id.clone(),
+                first_seen: at(1),
+                risk: vec![],
+                churns: vec![],
+                samples: [1, 10, 27, 29]
+                    .map(|d| Sample {
+                        at: at(d),
+                        measures: [0.0; 7],
+                    })
+                    .to_vec(),
+            }],
+        };
+        let labels = [Label {
+            customer_id: id,
+            churned_at: at(30),
+            how: None,
+        }];
+        let s = samples(&replay, &labels, Duration::hours(72), Duration::days(25));
+        // day 1: 29 days ahead (outside the window); 10 and 27: within; 29: too late
+        assert_eq!(s.y, vec![false, true, true]);
+    }
+
+    #[test]
+    fn the_signal_that_predicts_churn_gets_the_weight() {
+        let mut s = Samples::default();
+        for n in 0..400 {
+            let churns = n % 4 == 0;
+            let mut x = [0.0; 7];
+            x[1] = if churns { 0.9 } else { 0.1 }; // missed assignments
+            x[3] = f64::from(n % 10) / 10.0; // content drop: noise
+            s.x.push(x);
+            s.y.push(churns);
+        }
+        let fitted = fit(&s).unwrap().expect("a model");
+        let top = fitted
+            .weights
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap();
+        assert_eq!(*top.0, Signal::MissedAssignments);
+        assert!(fitted.coefficients[1] > 0.0, "churn is the positive class");
+        assert!((fitted.weights.values().sum::<f64>() - 100.0).abs() < 0.5);
+
+        let one_class = Samples {
+            x: vec![[0.0; 7]; 3],
+            y: vec![false; 3],
+        };
+        assert!(fit(&one_class).unwrap().is_none());
+    }
+}

@@ -365,3 +365,44 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
         proposal: Some(proposal),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use journey::domain::rules::DEFAULT_RULES_TOML;
+
+    #[test]
+    fn a_proposal_is_an_overlay_the_rules_accept() {
+        let weights: BTreeMap<Signal, f64> =
+            Signal::ALL.iter().map(|s| (*s, 100.0 / 7.0)).collect();
+        for thresholds in candidates() {
+            let text = overlay("[inactivity]\ncaution_days = 5\n", &weights, &thresholds).unwrap();
+            let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
+            let policy = rules.default_policy();
+            assert_eq!(policy.score.thresholds, thresholds);
+            assert_eq!(policy.score.weights, weights);
+            assert_eq!(
+                policy.inactivity.caution_days, 5,
+                "the active overlay is kept"
+            );
+        }
+    }
+
+    #[test]
+    fn without_inactivity_the_other_weights_still_sum_to_100() {
+        let weights = Signal::ALL.iter().map(|s| (*s, 100.0 / 7.0)).collect();
+        let fitted = Fitted {
+            coefficients: vec![1.0; 7],
+            intercept: 0.0,
+            weights,
+            samples: 1,
+            positives: 1,
+        };
+        let v = variants(&fitted);
+        assert_eq!(v[1][&Signal::Inactivity], 0.0);
+        assert!(
+            (v[1].values().sum::<f64>() - 100.0).abs() < 0.5,
+            "rounded to tenths"
+        );
+    }
+}
