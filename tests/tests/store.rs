@@ -216,7 +216,8 @@ async fn a_duplicate_event_is_refused_by_its_marker_and_returns_the_recorded_eff
 
 #[tokio::test]
 async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
-    let store = fresh_store().await;
+    // without an event log, a marker lives the 7 days of dedup
+    let store = fresh_store().await.with_event_log_days(7);
     let mut events = Events::new("c1");
     let payment = pay(&mut events, "2026-11-01T09:00:00Z");
     run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
@@ -236,6 +237,19 @@ async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
             .unwrap(),
         None
     );
+}
+
+#[tokio::test]
+async fn a_logged_events_marker_lives_as_long_as_the_event_log() {
+    let store = fresh_store().await; // the default: 180 days
+    let mut events = Events::new("c1");
+    let payment = pay(&mut events, "2026-11-01T09:00:00Z");
+    run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
+    let id = events.customer().clone();
+    let effects = |at| store.applied_effects(&id, &payment.id, t(at));
+    assert!(effects("2026-11-09T09:00:00Z").await.unwrap().is_some());
+    assert!(effects("2027-04-29T09:00:00Z").await.unwrap().is_some());
+    assert_eq!(effects("2027-04-30T09:00:00Z").await.unwrap(), None);
 }
 
 #[tokio::test]
