@@ -1,4 +1,4 @@
-//! Reads what `cargo bench` (criterion) measured: `target/criterion/<group>/<bench>/new/`.
+//! Reads what criterion measured (`crate::cpu`): `target/criterion/<group>/<bench>/new/`.
 
 use std::path::Path;
 

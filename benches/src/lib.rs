@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod cold_start;
 pub mod cost;
 pub mod counter;
+pub mod cpu;
 pub mod criterion;
 pub mod mix;
 pub mod report;

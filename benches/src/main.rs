@@ -1,15 +1,17 @@
-//! `make bench`: CPU figures from criterion, AWS requests per event through the local stack,
+//! `make bench`: CPU figures (criterion, run here), AWS requests per event through the local stack,
 //! sweep scaling, cold starts and the monthly cost model, printed as tables and written to
 //! `target/bench/results.json`. Settings (all optional):
 //! `BENCH_CUSTOMERS` (10) and `BENCH_DAYS` (30) size the journey mix; `BENCH_SWEEP_SIZES`
 //! (`10000,100000`) the sweep runs; `BENCH_COLD_RUNS` (5) the starts per binary;
 //! `BENCH_BACKTEST_CUSTOMERS` (7000, about a million events) the backtest run;
-//! `BENCH_ONLY` (`mix,sweep,cold,backtest`) a subset.
+//! `BENCH_CPU_SECONDS` (2) criterion's measurement time per benchmark (after 1 s of warm-up);
+//! `BENCH_ONLY` (`cpu,cold,backtest,mix,sweep`) a subset.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use journey::config::parsed_or;
-use journey_bench::{backtest, cold_start, cost, criterion, mix, report, sweep_scale};
+use journey_bench::{backtest, cold_start, cost, cpu, criterion, mix, report, sweep_scale};
 use serde_json::json;
 
 #[tokio::main]
@@ -41,6 +43,14 @@ async fn run() -> Result<(), String> {
         parsed_or("BENCH_BACKTEST_CUSTOMERS", 7000).map_err(|e| e.to_string())?;
     let wants = |part: &str| only.split(',').any(|p| p.trim() == part);
 
+    let cpu_seconds: u64 = parsed_or("BENCH_CPU_SECONDS", 2).map_err(|e| e.to_string())?;
+    if wants("cpu") {
+        eprintln!("CPU per unit of work (criterion) …");
+        cpu::run(
+            Duration::from_secs(1),
+            Duration::from_secs(cpu_seconds.max(1)),
+        );
+    }
     let cpu = criterion::measured(&root);
     report::cpu(&cpu);
     let cold = if wants("cold") {

@@ -42,7 +42,9 @@ pub fn cpu(all: &[Measured]) {
         machine()
     );
     if all.is_empty() {
-        println!("(no criterion results: run `cargo bench -p journey -p ingest` first)");
+        println!(
+            "(no criterion results: run `make bench`, or BENCH_ONLY=cpu target/release/journey-bench)"
+        );
         return;
     }
     println!("| group | work | time | goal |\n|---|---|---|---|");
