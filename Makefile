@@ -46,14 +46,14 @@ package-check:
 	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace --exclude journey --exclude journey-tests --exclude journey-local
 	@ls -l target/lambda/*/bootstrap
 
-## Performance and cost (docs/performance.md): one release build, then the harness: criterion
+## Performance and cost (docs/performance.md): one build (profile `harness`), then the harness: criterion
 ## CPU figures, cold starts of the release binaries, the backtest of a million events, AWS
 ## requests per event through the local stack, sweep scaling, the monthly cost model. Prints
 ## Markdown tables; all figures in target/bench/.
 BENCH_PACKAGES = -p ingest -p transition -p sweep -p email-sender -p slack-sender -p api -p journey-bench
 bench: venv
-	cargo build --release --bins $(BENCH_PACKAGES)
-	target/release/journey-bench
+	cargo build --profile harness --bins $(BENCH_PACKAGES)
+	target/harness/journey-bench
 
 ## The sweep at scale in the emulator (SWEEP_SCALE_CUSTOMERS, default 100000; 1 % due).
 sweep-scale: venv

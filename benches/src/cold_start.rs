@@ -120,6 +120,9 @@ async fn once(binary: &Path, function: &str) -> Result<f64, String> {
     }
 }
 
+/// Where `make bench` builds the binaries (Cargo.toml, `[profile.harness]`).
+pub const BIN_DIR: &str = "target/harness";
+
 fn size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
@@ -127,10 +130,10 @@ fn size(path: &Path) -> Option<u64> {
 pub async fn run(root: &Path, runs: usize) -> Result<Vec<ColdStart>, String> {
     let mut results = Vec::new();
     for function in FUNCTIONS {
-        let binary: PathBuf = root.join("target/release").join(function);
+        let binary: PathBuf = root.join(BIN_DIR).join(function);
         let host_bytes = size(&binary).ok_or_else(|| {
             format!(
-                "{} is missing: build with `cargo build --release --bins`",
+                "{} is missing: build with `cargo build --profile harness --bins` (make bench)",
                 binary.display()
             )
         })?;

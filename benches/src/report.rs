@@ -43,7 +43,7 @@ pub fn cpu(all: &[Measured]) {
     );
     if all.is_empty() {
         println!(
-            "(no criterion results: run `make bench`, or BENCH_ONLY=cpu target/release/journey-bench)"
+            "(no criterion results: run `make bench`, or BENCH_ONLY=cpu target/harness/journey-bench)"
         );
         return;
     }

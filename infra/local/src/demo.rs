@@ -172,17 +172,25 @@ fn expect(status: u16, wanted: u16, body: &Value) -> Result<String, String> {
 /// `journey-local outbox`: the running stack's counts and what it sent.
 pub async fn outbox(config: LocalConfig) -> Result<(), String> {
     let secrets = LocalSecrets::load_or_create(&config.state_dir).map_err(|e| e.to_string())?;
-    let g = Gateway {
+    let g = reader(
+        &config,
+        secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
+    );
+    print_results(&g)
+        .await
+        .map_err(|e| format!("{e} (is `make dev` running on {}?)", g.base))
+}
+
+/// A gateway client that signs nothing: for reading the running stack (and the API with `api_key`).
+fn reader(config: &LocalConfig, api_key: String) -> Gateway {
+    Gateway {
         base: config.base_url(),
         http: reqwest::Client::new(),
         stripe_secret: String::new(),
         app_secret: String::new(),
         portone_secret: String::new(),
-        api_key: secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
-    };
-    print_results(&g)
-        .await
-        .map_err(|e| format!("{e} (is `make dev` running on {}?)", g.base))
+        api_key,
+    }
 }
 
 /// `journey-local calibrate [--dry-run] [--min-outcomes N]`: the weekly calibration job, run
@@ -207,14 +215,7 @@ pub async fn calibrate(config: LocalConfig, args: &[String]) -> Result<(), Strin
             }
         }
     }
-    let g = Gateway {
-        base: config.base_url(),
-        http: reqwest::Client::new(),
-        stripe_secret: String::new(),
-        app_secret: String::new(),
-        portone_secret: String::new(),
-        api_key: String::new(),
-    };
+    let g = reader(&config, String::new());
     let path = format!("/_local/calibrate?{}", query.join("&"));
     let report = g
         .local(&path, Some(serde_json::json!({})))
