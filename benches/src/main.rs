@@ -37,7 +37,7 @@ async fn run() -> Result<(), String> {
         })
         .collect::<Result<_, _>>()?;
     let runs: usize = parsed_or("BENCH_COLD_RUNS", 5).map_err(|e| e.to_string())?;
-    let only: String = parsed_or("BENCH_ONLY", "mix,sweep,cold,backtest".to_string())
+    let only: String = parsed_or("BENCH_ONLY", "cpu,cold,backtest,mix,sweep".to_string())
         .map_err(|e| e.to_string())?;
     let backtest_customers: usize =
         parsed_or("BENCH_BACKTEST_CUSTOMERS", 7000).map_err(|e| e.to_string())?;
