@@ -53,8 +53,12 @@ pub fn rules_text() -> Result<String, ConfigError> {
 
 /// The rules (see [`rules_text`]). A bad file fails start-up naming the key.
 pub fn rules() -> Result<crate::domain::Rules, ConfigError> {
-    let text = rules_text()?;
-    crate::domain::Rules::from_toml(&text).map_err(|e| ConfigError::Invalid {
+    parse_rules(&rules_text()?)
+}
+
+/// The rules of a text [`rules_text`] returned, for callers that keep the text too.
+pub fn parse_rules(text: &str) -> Result<crate::domain::Rules, ConfigError> {
+    crate::domain::Rules::from_toml(text).map_err(|e| ConfigError::Invalid {
         name: "RULES_FILE".into(),
         reason: e.to_string(),
     })

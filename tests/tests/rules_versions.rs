@@ -85,6 +85,20 @@ struct Recorded {
     log: ExportedLog,
 }
 
+impl Recorded {
+    /// The emulator's registry with a synthetic population as the recorded history.
+    fn population(store: &DynamoStore, customers: usize, days: i64, seed: u64) -> Recorded {
+        let p = generate(customers, days, seed);
+        Recorded {
+            store: store.clone(),
+            log: ExportedLog {
+                events: p.events,
+                labels: p.labels,
+            },
+        }
+    }
+}
+
 impl EventArchive for Recorded {
     async fn export_log(&self) -> Result<ExportedLog, StoreError> {
         Ok(self.log.clone())
@@ -124,14 +138,7 @@ impl RulesRegistry for Recorded {
 #[tokio::test]
 async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_back() {
     let store = fresh_store().await;
-    let population = generate(700, 120, 7);
-    let recorded = Recorded {
-        store: store.clone(),
-        log: ExportedLog {
-            events: population.events,
-            labels: population.labels,
-        },
-    };
+    let recorded = Recorded::population(&store, 700, 120, 7);
     let now = t("2026-05-04T03:00:00Z");
     let settings = Settings::default();
 
@@ -214,14 +221,7 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
 #[tokio::test]
 async fn too_little_history_stores_nothing() {
     let store = fresh_store().await;
-    let small = generate(60, 90, 3);
-    let recorded = Recorded {
-        store: store.clone(),
-        log: ExportedLog {
-            events: small.events,
-            labels: small.labels,
-        },
-    };
+    let recorded = Recorded::population(&store, 60, 90, 3);
     let report = calibrate(
         &recorded,
         DEFAULT_RULES_TOML,

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let slack_queue = config::required("SLACK_QUEUE_URL")?;
     let bus = config::required("EVENT_BUS_NAME")?;
     let base = config::rules_text()?;
-    let rules = config::rules()?;
+    let rules = config::parse_rules(&base)?;
     let refresh = Duration::from_secs(config::parsed_or("RULES_REFRESH_SECONDS", 300)?);
     let event_log_days = config::parsed_or("EVENT_LOG_DAYS", 180)?;
     let aws = journey::adapters::aws::load(Duration::from_secs(8)).await;

@@ -122,7 +122,7 @@ impl LocalStack {
         let secrets = LocalSecrets::load_or_create(&config.state_dir)
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
         let rules_text = journey::config::rules_text().map_err(|e| e.to_string())?;
-        let rules = journey::config::rules().map_err(|e| e.to_string())?;
+        let rules = journey::config::parse_rules(&rules_text).map_err(|e| e.to_string())?;
         let sqs = clients.sqs.clone();
         let store = DynamoStore::new(clients.dynamodb.clone(), &resources.table);
         let events_queue = SqsEventQueue::new(sqs.clone(), &resources.events_url);
