@@ -210,6 +210,8 @@ struct Transition<'a> {
     published: Vec<DomainEventDetail>,
     tallies: Vec<Tally>,
     milestones: Vec<Milestone>,
+    /// The score is up to date with the state's inputs.
+    scored: bool,
 }
 
 impl<'a> Transition<'a> {
@@ -232,6 +234,7 @@ impl<'a> Transition<'a> {
             published: Vec::new(),
             tallies: Vec::new(),
             milestones: Vec::new(),
+            scored: false,
         }
     }
 
@@ -610,15 +613,17 @@ impl<'a> Transition<'a> {
         } else {
             RiskLevel::None
         };
-        let candidates = [
-            (by_clock, format!("no activity for {} days", days.floor())),
-            (by_score, format!("risk score {}", self.c.score.total)),
-            (by_billing, "payment failed".to_string()),
-        ];
-        candidates
+        // the reasons are only written for the level chosen: most ticks escalate nothing
+        let (level, cause) = [(by_clock, 0), (by_score, 1), (by_billing, 2)]
             .into_iter()
             .filter(|(level, _)| *level > self.c.risk)
-            .max_by_key(|(level, _)| *level)
+            .max_by_key(|(level, _)| *level)?;
+        let why = match cause {
+            0 => format!("no activity for {} days", days.floor()),
+            1 => format!("risk score {}", self.c.score.total),
+            _ => "payment failed".to_string(),
+        };
+        Some((level, why))
     }
 
     fn escalate(&mut self, level: RiskLevel, why: &str) {
@@ -799,10 +804,12 @@ impl<'a> Transition<'a> {
 
     fn rescore(&mut self) {
         self.c.score = score(&score_inputs(&self.c, self.at), self.policy, self.now);
+        self.scored = true;
     }
 
     fn finish(mut self) -> Outcome {
-        if self.c.stage.is_some() {
+        // a due check scores before it escalates and changes no input after: once is enough
+        if self.c.stage.is_some() && !self.scored {
             self.rescore();
         }
         for entry in &mut self.history {
