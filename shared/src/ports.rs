@@ -39,17 +39,34 @@ impl StoreError {
     }
 }
 
-/// One applied event, to be written atomically: the new customer state (version + 1), its
-/// history entries, the event's dedup marker carrying the effects, and the counter changes.
+/// Events of one customer applied in order, written atomically: the new customer state
+/// (version + 1), each event's dedup marker carrying its effects, their history entries, and
+/// the counter changes. Usually one event; the customer's other messages of the same SQS batch
+/// share the write (see `service::apply_all`).
 pub struct Commit<'a> {
-    /// The state `outcome` was computed from; its version is the one expected in the store.
+    /// The state the first step was computed from; its version is the one expected in the store.
     pub before: &'a Customer,
-    pub event: &'a Event,
-    pub outcome: &'a Outcome,
-    /// When the marker was written; it expires `MARKER_TTL` later.
-    pub now: DateTime<Utc>,
+    /// At least one; each step's outcome is computed from the previous one's state.
+    pub steps: &'a [Step<'a>],
     /// Retry number, so counter writes of a retry land on another shard.
     pub attempt: u32,
+}
+
+/// One event of a commit and what applying it produced.
+pub struct Step<'a> {
+    pub event: &'a Event,
+    pub outcome: &'a Outcome,
+    /// When the event was received; its marker expires from then.
+    pub now: DateTime<Utc>,
+}
+
+impl Commit<'_> {
+    /// The state after the last step.
+    pub fn after(&self) -> &Customer {
+        self.steps
+            .last()
+            .map_or(self.before, |step| &step.outcome.customer)
+    }
 }
 
 /// The customer records: the transition worker's port.

@@ -1,12 +1,13 @@
-//! Applying one event exactly once: read, `apply`, commit in one conditional transaction;
-//! re-read and retry on a conflict; an event already applied returns the effects recorded with
-//! it, so a redelivery re-sends them (the senders deduplicate) and nothing is lost.
+//! Applying events exactly once: read, `apply`, commit in one conditional transaction; re-read
+//! and retry on a conflict; an event already applied returns the effects recorded with it, so
+//! a redelivery re-sends them (the senders deduplicate) and nothing is lost. A customer's
+//! consecutive events of one batch share the read and the commit.
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::domain::{Customer, DomainError, Effect, Event, Outcome, Rules, apply};
-use crate::ports::{Commit, CustomerStore, StoreError};
+use crate::ports::{Commit, CustomerStore, Step, StoreError};
 
 /// Attempts before a customer under constant contention is given back to the queue.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -50,6 +51,13 @@ impl ApplyError {
     }
 }
 
+/// Most events one commit carries. Each adds its marker and history entries to the
+/// transaction, which DynamoDB caps at 100 items.
+pub const MAX_STEPS: usize = 8;
+
+/// An event and when it was received: the `now` it is applied as of.
+pub type Received<'a> = (&'a Event, DateTime<Utc>);
+
 /// Applies `event` to its customer exactly once, as of `now`.
 pub async fn apply_once<S: CustomerStore>(
     store: &S,
@@ -57,25 +65,86 @@ pub async fn apply_once<S: CustomerStore>(
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Applied, ApplyError> {
+    let mut applied = apply_all(store, rules, &[(event, now)]).await?;
+    applied
+        .pop()
+        .ok_or_else(|| ApplyError::Contention(event.customer_id.to_string()))
+}
+
+/// Applies `events` (in order) exactly once, each as of its own time. A customer's consecutive
+/// events share one read and one commit (up to [`MAX_STEPS`]): a burst from an app or a
+/// provider costs one write, not one per event. Returns one `Applied` per event, in order.
+pub async fn apply_all<S: CustomerStore>(
+    store: &S,
+    rules: &Rules,
+    events: &[Received<'_>],
+) -> Result<Vec<Applied>, ApplyError> {
+    let mut results = Vec::with_capacity(events.len());
+    let mut pending = events;
+    while let Some((first, _)) = pending.first() {
+        let size = pending
+            .iter()
+            .take(MAX_STEPS)
+            .take_while(|(e, _)| e.customer_id == first.customer_id)
+            .count();
+        let (run, rest) = pending.split_at(size);
+        match apply_run(store, rules, run).await? {
+            Some(applied) => results.extend(applied),
+            // an event of the run was applied long ago (its marker lives, the state forgot it):
+            // one at a time, each finds out for itself
+            None => {
+                for received in run {
+                    let one = apply_run(store, rules, std::slice::from_ref(received)).await?;
+                    results.extend(one.unwrap_or_default());
+                }
+            }
+        }
+        pending = rest;
+    }
+    Ok(results)
+}
+
+/// One customer's events in one commit, re-read and retried on a conflict. `None` when a
+/// marker of a run of several events already exists.
+async fn apply_run<S: CustomerStore>(
+    store: &S,
+    rules: &Rules,
+    run: &[Received<'_>],
+) -> Result<Option<Vec<Applied>>, ApplyError> {
+    let Some((first, _)) = run.first() else {
+        return Ok(Some(Vec::new()));
+    };
     for attempt in 0..MAX_ATTEMPTS {
         let before = store
-            .load(&event.customer_id)
+            .load(&first.customer_id)
             .await?
-            .unwrap_or_else(|| Customer::new(event.customer_id.clone()));
-        let outcome = apply(&before, event, rules, now)?;
-        if outcome.duplicate {
-            return recorded_effects(store, event, now).await;
+            .unwrap_or_else(|| Customer::new(first.customer_id.clone()));
+        let outcomes = apply_in_memory(&before, rules, run)?;
+        let steps: Vec<Step<'_>> = outcomes
+            .iter()
+            .zip(run)
+            .filter_map(|(outcome, (event, now))| {
+                outcome.as_ref().map(|outcome| Step {
+                    event,
+                    outcome,
+                    now: *now,
+                })
+            })
+            .collect();
+        if steps.is_empty() {
+            return collect(store, outcomes, run).await.map(Some);
         }
         let commit = Commit {
             before: &before,
-            event,
-            outcome: &outcome,
-            now,
+            steps: &steps,
             attempt,
         };
         match store.commit(&commit).await {
-            Ok(()) => return Ok(Applied::Fresh(Box::new(outcome))),
-            Err(StoreError::AlreadyApplied(_)) => return recorded_effects(store, event, now).await,
+            Ok(()) => return collect(store, outcomes, run).await.map(Some),
+            Err(StoreError::AlreadyApplied(_)) if run.len() > 1 => return Ok(None),
+            Err(StoreError::AlreadyApplied(_)) => {
+                return collect(store, vec![None], run).await.map(Some);
+            }
             Err(StoreError::VersionConflict(_)) => {
                 tracing::debug!(attempt, "version conflict, re-reading");
             }
@@ -85,7 +154,39 @@ pub async fn apply_once<S: CustomerStore>(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApplyError::Contention(event.customer_id.to_string()))
+    Err(ApplyError::Contention(first.customer_id.to_string()))
+}
+
+/// Each event's outcome on the state the previous one left; `None` for an event already
+/// applied (before, or earlier in the run).
+fn apply_in_memory(
+    before: &Customer,
+    rules: &Rules,
+    run: &[Received<'_>],
+) -> Result<Vec<Option<Outcome>>, ApplyError> {
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(run.len());
+    for (event, now) in run {
+        let state = outcomes.iter().rev().flatten().next();
+        let outcome = apply(state.map_or(before, |o| &o.customer), event, rules, *now)?;
+        outcomes.push((!outcome.duplicate).then_some(outcome));
+    }
+    Ok(outcomes)
+}
+
+/// The committed outcomes, and for repeats the effects recorded with them.
+async fn collect<S: CustomerStore>(
+    store: &S,
+    outcomes: Vec<Option<Outcome>>,
+    run: &[Received<'_>],
+) -> Result<Vec<Applied>, ApplyError> {
+    let mut applied = Vec::with_capacity(outcomes.len());
+    for (outcome, (event, now)) in outcomes.into_iter().zip(run) {
+        applied.push(match outcome {
+            Some(outcome) => Applied::Fresh(Box::new(outcome)),
+            None => recorded_effects(store, event, *now).await?,
+        });
+    }
+    Ok(applied)
 }
 
 async fn recorded_effects<S: CustomerStore>(

@@ -64,6 +64,74 @@ where
         .flat_map(stream::iter)
         .collect()
         .await;
+    response(failed)
+}
+
+/// Where a group stopped: the message at `from` failed, and it and the later ones go back.
+#[derive(Debug)]
+pub struct GroupFailure {
+    pub from: usize,
+    pub failure: MessageFailure,
+}
+
+/// FIFO, a whole group at a time: `handle` gets each group's messages in order (and may work
+/// on them together); on a failure, the failed message and the group's later ones are handed
+/// back, while other groups carry on.
+pub async fn process_groups<F, Fut>(
+    event: SqsEvent,
+    concurrency: usize,
+    handle: F,
+) -> SqsBatchResponse
+where
+    F: Fn(Vec<SqsMessage>) -> Fut,
+    Fut: Future<Output = Result<(), GroupFailure>>,
+{
+    let groups = group(event.records, Order::PerGroup);
+    let handle = &handle;
+    let failed: Vec<String> = stream::iter(groups)
+        .map(|messages| async move {
+            let ids: Vec<String> = messages
+                .iter()
+                .map(|m| m.message_id.clone().unwrap_or_default())
+                .collect();
+            let span = info_span!(
+                "group",
+                messages = ids.len(),
+                customer_id = tracing::field::Empty
+            );
+            let Err(GroupFailure { from, failure }) =
+                handle(messages).instrument(span.clone()).await
+            else {
+                return Vec::new();
+            };
+            let back = ids.get(from..).map(<[String]>::to_vec).unwrap_or_default();
+            let _entered = span.enter();
+            let first = back.first().map(String::as_str).unwrap_or_default();
+            log_failure(first, &failure);
+            if back.len() > 1 {
+                warn!(
+                    held_back = back.len() - 1,
+                    "later messages of the group handed back untouched"
+                );
+            }
+            back
+        })
+        .buffer_unordered(concurrency.max(1))
+        .flat_map(stream::iter)
+        .collect()
+        .await;
+    response(failed)
+}
+
+fn log_failure(message_id: &str, failure: &MessageFailure) {
+    if failure.retryable {
+        warn!(message_id, reason = %failure.reason, "message failed; SQS will redeliver it");
+    } else {
+        error!(message_id, reason = %failure.reason, "poison message: it goes to the DLQ after the queue's receive count");
+    }
+}
+
+fn response(failed: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()
@@ -115,11 +183,7 @@ where
         let result = handle(message).instrument(span.clone()).await;
         if let Err(failure) = result {
             let _entered = span.enter();
-            if failure.retryable {
-                warn!(reason = %failure.reason, "message failed; SQS will redeliver it");
-            } else {
-                error!(reason = %failure.reason, "poison message: it goes to the DLQ after the queue's receive count");
-            }
+            log_failure(&id, &failure);
             failed.push(id);
         }
     }
@@ -182,6 +246,35 @@ mod tests {
         let seen = seen.into_inner().unwrap();
         assert!(!seen.contains(&"a3".to_string()), "a3 was not attempted");
         assert!(seen.contains(&"b2".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_group_is_handled_whole_and_hands_back_from_its_failure() {
+        let groups = Mutex::new(Vec::new());
+        let event = batch(vec![
+            message("a1", "A"),
+            message("b1", "B"),
+            message("a2", "A"),
+            message("a3", "A"),
+        ]);
+        let response = process_groups(event, 2, |messages| {
+            let bodies: Vec<String> = messages.into_iter().filter_map(|m| m.body).collect();
+            groups.lock().unwrap().push(bodies.clone());
+            async move {
+                match bodies.iter().position(|b| b == "a2") {
+                    Some(from) => Err(GroupFailure {
+                        from,
+                        failure: MessageFailure::permanent("poison"),
+                    }),
+                    None => Ok(()),
+                }
+            }
+        })
+        .await;
+        assert_eq!(failed(&response), vec!["a2", "a3"]);
+        let mut groups = groups.into_inner().unwrap();
+        groups.sort();
+        assert_eq!(groups, vec![vec!["a1", "a2", "a3"], vec!["b1"]]);
     }
 
     #[tokio::test]

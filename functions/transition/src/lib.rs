@@ -1,7 +1,7 @@
-//! The transition worker: the single writer of customer state. For each message of the events
-//! FIFO queue it applies the event exactly once (`journey::service::apply_once`: read, apply,
-//! one conditional transaction) and then delivers the effects — interventions to the e-mail and
-//! Slack queues, domain events to the bus.
+//! The transition worker: the single writer of customer state. It applies each message of the
+//! events FIFO queue exactly once (`journey::service::apply_all`: read, apply, one conditional
+//! transaction for a customer's messages of the batch) and then delivers the effects —
+//! interventions to the e-mail and Slack queues, domain events to the bus.
 //!
 //! Effects are delivered effectively once: they are stored with the event's marker in the same
 //! transaction, and delivered after the commit. If delivery fails (or the function dies after
@@ -10,14 +10,14 @@
 //! senders and bus consumers drop the repeats: nothing is lost, nothing reaches a customer twice.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use journey::domain::{Change, Effect, Milestone, Rules};
+use journey::domain::{Change, Effect, Event, Milestone, Rules};
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
 use journey::ports::{CustomerStore, EventBus, InterventionQueue};
 use journey::rules_versions::RulesHandle;
-use journey::service::{Applied, apply_once};
-use journey::sqs_batch::{MessageFailure, Order, process_batch};
-use tracing::info;
+use journey::service::{Applied, Received, apply_all};
+use journey::sqs_batch::{GroupFailure, MessageFailure, process_groups};
+use tracing::{info, info_span};
 
 /// Customers processed in parallel within one batch (a batch holds up to 10 messages).
 pub const CONCURRENCY: usize = 10;
@@ -51,49 +51,52 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
         self.rules.clone()
     }
 
-    /// One SQS batch: messages of a customer in order, customers in parallel; a failed message
-    /// is reported alone, with the later messages of its customer.
+    /// One SQS batch: each customer's messages in order and applied together (one read, one
+    /// commit), customers in parallel. A failed message is reported with the later messages of
+    /// its customer.
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, Order::PerGroup, CONCURRENCY, |m| {
-            self.handle_message(m)
-        })
-        .await
+        process_groups(event, CONCURRENCY, |messages| self.handle_group(messages)).await
     }
 
-    async fn handle_message(&self, message: SqsMessage) -> Result<(), MessageFailure> {
-        let body = message
-            .body
-            .as_deref()
-            .ok_or_else(|| MessageFailure::permanent("message has no body"))?;
-        let EventMessage { received_at, event } = serde_json::from_str(body)
-            .map_err(|e| MessageFailure::permanent(format!("undecodable event message: {e}")))?;
-        let span = tracing::Span::current();
-        span.record("customer_id", event.customer_id.as_str());
-        span.record("event_id", event.id.as_str());
-        let rules = self.rules.get();
-        let applied = apply_once(&self.store, &rules, &event, received_at)
-            .await
-            .map_err(|e| MessageFailure {
-                retryable: e.is_retryable(),
-                reason: e.to_string(),
-            })?;
-        self.count(&applied);
-        match &applied {
-            Applied::Fresh(outcome) => info!(
-                kind = event.kind.name(),
-                stage = ?outcome.customer.stage,
-                risk = %outcome.customer.risk,
-                changes = outcome.history.len(),
-                effects = outcome.effects.len(),
-                "event applied"
-            ),
-            Applied::Again(effects) => info!(
-                kind = event.kind.name(),
-                effects = effects.len(),
-                "event already applied; delivering its recorded effects again"
-            ),
+    /// One customer's messages: the decodable ones up to the first poison message are applied
+    /// in one go, then all their effects are delivered.
+    async fn handle_group(&self, messages: Vec<SqsMessage>) -> Result<(), GroupFailure> {
+        let mut decoded = Vec::with_capacity(messages.len());
+        let mut poison = None;
+        for (i, message) in messages.iter().enumerate() {
+            match decode(message) {
+                Ok(m) => decoded.push(m),
+                Err(failure) => {
+                    poison = Some(GroupFailure { from: i, failure });
+                    break;
+                }
+            }
         }
-        self.deliver(applied.effects()).await
+        if let Some(EventMessage { event, .. }) = decoded.first() {
+            tracing::Span::current().record("customer_id", event.customer_id.as_str());
+        }
+        let received: Vec<Received<'_>> =
+            decoded.iter().map(|m| (&m.event, m.received_at)).collect();
+        let rules = self.rules.get();
+        let applied = apply_all(&self.store, &rules, &received)
+            .await
+            .map_err(|e| GroupFailure {
+                from: 0,
+                failure: MessageFailure {
+                    retryable: e.is_retryable(),
+                    reason: e.to_string(),
+                },
+            })?;
+        let mut effects = Vec::new();
+        for ((message, m), applied) in messages.iter().zip(&decoded).zip(&applied) {
+            self.count(applied);
+            log_applied(message, &m.event, applied);
+            effects.extend_from_slice(applied.effects());
+        }
+        self.deliver(&effects)
+            .await
+            .map_err(|failure| GroupFailure { from: 0, failure })?;
+        poison.map_or(Ok(()), Err)
     }
 
     fn count(&self, applied: &Applied) {
@@ -148,5 +151,40 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
             })?;
         }
         Ok(())
+    }
+}
+
+fn decode(message: &SqsMessage) -> Result<EventMessage, MessageFailure> {
+    let body = message
+        .body
+        .as_deref()
+        .ok_or_else(|| MessageFailure::permanent("message has no body"))?;
+    serde_json::from_str(body)
+        .map_err(|e| MessageFailure::permanent(format!("undecodable event message: {e}")))
+}
+
+/// One line per message, in a span with its ids.
+fn log_applied(message: &SqsMessage, event: &Event, applied: &Applied) {
+    let span = info_span!(
+        "message",
+        message_id = message.message_id.as_deref().unwrap_or_default(),
+        customer_id = event.customer_id.as_str(),
+        event_id = event.id.as_str(),
+    );
+    let _entered = span.enter();
+    match applied {
+        Applied::Fresh(outcome) => info!(
+            kind = event.kind.name(),
+            stage = ?outcome.customer.stage,
+            risk = %outcome.customer.risk,
+            changes = outcome.history.len(),
+            effects = outcome.effects.len(),
+            "event applied"
+        ),
+        Applied::Again(effects) => info!(
+            kind = event.kind.name(),
+            effects = effects.len(),
+            "event already applied; delivering its recorded effects again"
+        ),
     }
 }

@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
-use crate::domain::{CustomerId, EventId};
-use crate::ports::StoreError;
+use crate::domain::CustomerId;
+use crate::ports::{Step, StoreError};
 
 /// Error codes that say "not now" rather than "never".
 const TRANSIENT_CODES: &[&str] = &[
@@ -45,7 +45,7 @@ where
 pub fn classify_commit<R: std::fmt::Debug>(
     err: SdkError<TransactWriteItemsError, R>,
     customer: &CustomerId,
-    event: &EventId,
+    steps: &[Step<'_>],
 ) -> StoreError {
     let SdkError::ServiceError(se) = &err else {
         return classify(err);
@@ -59,10 +59,12 @@ pub fn classify_commit<R: std::fmt::Debug>(
         .map(|r| r.code().unwrap_or("None"))
         .collect();
     let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
+    // the customer at 0, then one marker per step
+    let marker = steps.iter().enumerate().find(|(i, _)| failed(i + 1));
     if failed(0) {
         StoreError::VersionConflict(customer.clone())
-    } else if failed(1) {
-        StoreError::AlreadyApplied(event.clone())
+    } else if let Some((_, step)) = marker {
+        StoreError::AlreadyApplied(step.event.id.clone())
     } else if codes.iter().any(|c| TRANSIENT_CODES.contains(c)) {
         StoreError::Unavailable(format!("transaction cancelled: {codes:?}"))
     } else {

@@ -24,7 +24,7 @@ use self::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK, VERSION};
 use crate::domain::{Customer, CustomerId, Effect, EventId, Milestone, RiskLevel, Stage, Tally};
 use crate::ports::{
     Commit, Counts, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
-    ListPage, ListQuery, SendRecord, StoreError, TemplateTally,
+    ListPage, ListQuery, SendRecord, Step, StoreError, TemplateTally,
 };
 
 pub use codec::MARKER_TTL;
@@ -104,7 +104,7 @@ impl DynamoStore {
     /// The customer, conditional on the version read (or on being new).
     fn put_customer(&self, commit: &Commit<'_>) -> Result<TransactWriteItem, StoreError> {
         let expected = commit.before.version;
-        let item = codec::customer_item(&commit.outcome.customer, expected + 1)?;
+        let item = codec::customer_item(commit.after(), expected + 1)?;
         let put = if expected == 0 {
             self.put(item)
                 .condition_expression("attribute_not_exists(PK)")
@@ -119,19 +119,14 @@ impl DynamoStore {
             .build())
     }
 
-    /// The dedup marker, conditional on no live marker for the same event.
-    fn put_marker(&self, commit: &Commit<'_>) -> Result<TransactWriteItem, StoreError> {
-        let item = codec::marker_item(
-            commit.event,
-            &commit.outcome.effects,
-            commit.now,
-            self.event_log,
-        )?;
+    /// A step's dedup marker, conditional on no live marker for the same event.
+    fn put_marker(&self, step: &Step<'_>) -> Result<TransactWriteItem, StoreError> {
+        let item = codec::marker_item(step.event, &step.outcome.effects, step.now, self.event_log)?;
         let put = self
             .put(item)
             .condition_expression("attribute_not_exists(PK) OR #expires < :now")
             .expression_attribute_names("#expires", keys::EXPIRES_AT)
-            .expression_attribute_values(":now", n(commit.now.timestamp()))
+            .expression_attribute_values(":now", n(step.now.timestamp()))
             .build()
             .map_err(Self::rejected)?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -140,9 +135,9 @@ impl DynamoStore {
     fn put_history(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
         let version = commit.before.version + 1;
         commit
-            .outcome
-            .history
+            .steps
             .iter()
+            .flat_map(|step| &step.outcome.history)
             .enumerate()
             .map(|(i, entry)| {
                 let item = codec::history_item(&commit.before.id, version, i, entry)?;
@@ -160,13 +155,17 @@ impl DynamoStore {
         commit: &Commit<'_>,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
         let cell = |c: &Customer| c.stage.map(|s| keys::counter_attribute(s, c.risk));
-        let (from, to) = (cell(commit.before), cell(&commit.outcome.customer));
+        let (from, to) = (cell(commit.before), cell(commit.after()));
         let mut adds: Vec<(String, i64)> = Vec::new();
         if from != to {
             adds.extend(from.map(|f| (f, -1)));
             adds.extend(to.map(|t| (t, 1)));
         }
-        for milestone in &commit.outcome.milestones {
+        for milestone in commit
+            .steps
+            .iter()
+            .flat_map(|step| &step.outcome.milestones)
+        {
             match milestone {
                 Milestone::Churned { reason, at } => {
                     adds.push((format!("{}{}", keys::CHURNED_PREFIX, keys::month(*at)), 1));
@@ -180,7 +179,7 @@ impl DynamoStore {
         if adds.is_empty() {
             return Ok(None);
         }
-        let shard = keys::counter_shard(&commit.event.id, commit.attempt);
+        let shard = Self::counter_shard(commit);
         let mut update = Update::builder()
             .table_name(&self.table)
             .key(PK, s(keys::counts_pk(shard)))
@@ -202,13 +201,13 @@ impl DynamoStore {
     /// Adds the outcome tallies, one update per template × variant item.
     fn update_tallies(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut per_item: BTreeMap<(String, Option<String>), Vec<&Tally>> = BTreeMap::new();
-        for tally in &commit.outcome.tallies {
+        for tally in commit.steps.iter().flat_map(|step| &step.outcome.tallies) {
             per_item
                 .entry((tally.template.clone(), tally.variant.clone()))
                 .or_default()
                 .push(tally);
         }
-        let shard = keys::counter_shard(&commit.event.id, commit.attempt);
+        let shard = Self::counter_shard(commit);
         per_item
             .into_iter()
             .map(|((template, variant), tallies)| {
@@ -241,11 +240,22 @@ impl DynamoStore {
             .collect()
     }
 
+    /// The counter shard of a commit: from its first event, so a retry lands elsewhere.
+    fn counter_shard(commit: &Commit<'_>) -> u32 {
+        commit.steps.first().map_or(0, |step| {
+            keys::counter_shard(&step.event.id, commit.attempt)
+        })
+    }
+
     /// Makes the whole transaction idempotent for DynamoDB's 10-minute window, so an SDK retry
     /// of a commit that did land is not reported as a conflict.
     fn request_token(commit: &Commit<'_>) -> String {
-        let digest = Sha256::new()
-            .chain_update(commit.event.id.as_str())
+        let mut digest = Sha256::new();
+        for step in commit.steps {
+            digest.update(step.event.id.as_str());
+            digest.update([0]);
+        }
+        let digest = digest
             .chain_update(commit.before.version.to_be_bytes())
             .chain_update(commit.attempt.to_be_bytes())
             .finalize();
@@ -269,8 +279,11 @@ impl CustomerStore for DynamoStore {
     }
 
     async fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
-        // Order matters: classify_commit reads the customer's reason at 0, the marker's at 1.
-        let mut items = vec![self.put_customer(commit)?, self.put_marker(commit)?];
+        // Order matters: classify_commit reads the customer's reason at 0, the markers' from 1.
+        let mut items = vec![self.put_customer(commit)?];
+        for step in commit.steps {
+            items.push(self.put_marker(step)?);
+        }
         items.extend(self.put_history(commit)?);
         items.extend(self.update_counters(commit)?);
         items.extend(self.update_tallies(commit)?);
@@ -280,7 +293,7 @@ impl CustomerStore for DynamoStore {
             .client_request_token(Self::request_token(commit))
             .send()
             .await
-            .map_err(|e| classify_commit(e, &commit.event.customer_id, &commit.event.id))?;
+            .map_err(|e| classify_commit(e, &commit.before.id, commit.steps))?;
         Ok(())
     }
 
