@@ -69,9 +69,10 @@ const SWEEP_MEMORY_GB: f64 = 0.5;
 /// Assumed, not measured: JSON log bytes per event across the functions (a span line or two
 /// each in ingest, transition and the senders at INFO).
 const LOG_BYTES_PER_EVENT: f64 = 1_500.0;
-/// Assumed stored bytes per customer: its state item (about 2 KB), history, and 30 days of
-/// dedup markers (TTL) at 5 events a day.
-const STORED_BYTES_PER_CUSTOMER: f64 = 40_000.0;
+/// Assumed stored bytes per customer: the event log dominates, 180 days (`EventLogDays`) of
+/// markers at 5 events a day and about 250 bytes each (225 KB); then the state item (about
+/// 2 KB) and the history of stage and risk changes.
+const STORED_BYTES_PER_CUSTOMER: f64 = 230_000.0;
 /// Custom metrics (EMF names × functions) and alarms the template creates.
 const CUSTOM_METRICS: f64 = 18.0;
 const ALARMS: f64 = 23.0;
