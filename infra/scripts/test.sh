@@ -14,11 +14,16 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 infra/scripts/venv.sh deploy
+mkdir -p target
+# The emulator's workarounds answer as moto does (a differential run; beside the build).
+.venv/bin/python3 infra/scripts/test_moto_server.py 1000 >target/moto-check.log 2>&1 &
+moto_check=$!
 infra/scripts/lint-template.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-mkdir -p target
 infra/scripts/with-emulator.sh cargo test --workspace --locked 2>&1 | tee target/test.log
+if ! wait "$moto_check"; then cat target/moto-check.log >&2; exit 1; fi
+cat target/moto-check.log
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' target/test.log
