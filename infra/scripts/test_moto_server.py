@@ -1,7 +1,8 @@
 """The emulator's workarounds change speed, not answers: one random workload of puts, updates,
-deletes, batch writes and transactions (some cancelled) runs against moto as installed and
-against infra/scripts/moto_server.py, and every answer and every query of the base table and of
-both indexes (sparse, paged, both directions) must be the same.
+deletes, batch writes, transactions (some cancelled) and reads, and one of queue sends,
+receives, deletes and counts, run against moto as installed and against
+infra/scripts/moto_server.py, and every answer must be the same (every query of the base table
+and of both indexes: sparse, paged, both directions; what each receive got, each count).
 
     .venv/bin/python3 infra/scripts/test_moto_server.py [operations] [seed]
 """
@@ -91,6 +92,12 @@ def workload(operations, seed):
 
     def item():
         out = {**key(), "n": {"N": str(rng.randrange(100))}}
+        if rng.random() < 0.5:  # the shapes answers are written in: maps, lists, sets, blobs
+            out["doc"] = {"M": {
+                "days": {"L": [{"M": {"d": {"S": f"2026-01-{d:02}"}, "x": {"N": str(d)}}} for d in range(rng.randrange(4))]},
+                "flag": {"BOOL": rng.random() < 0.5}, "none": {"NULL": True},
+                "tags": {"SS": ["a", "b"]}, "blob": {"B": bytes([rng.randrange(256)]) * 3},
+            }}
         if rng.random() < 0.4:
             out["shard"] = {"S": f"D{rng.randrange(3)}"}
             out["due"] = {"S": f"{rng.randrange(1000):04}"}
@@ -113,10 +120,18 @@ def workload(operations, seed):
     ops = []
     for _ in range(operations):
         r = rng.random()
-        if r < 0.25:
-            ops.append(("put_item", {"TableName": "t", "Item": item(), **(condition() if rng.random() < 0.5 else {})}))
+        if r < 0.006:  # either side of the 400 KB limit
+            big = {**key(), "big": {"S": "x" * rng.choice([404_900, 405_100])}}
+            ops.append(("put_item", {"TableName": "t", "Item": big}))
+        elif r < 0.25:
+            returns = rng.choice([{}, {"ReturnValues": "ALL_OLD"}])
+            ops.append(("put_item", {"TableName": "t", "Item": item(), **returns, **(condition() if rng.random() < 0.5 else {})}))
         elif r < 0.4:
-            ops.append(("update_item", {"TableName": "t", **update()}))
+            returns = rng.choice([{}, {"ReturnValues": "ALL_NEW"}, {"ReturnValues": "UPDATED_OLD"}])
+            ops.append(("update_item", {"TableName": "t", **update(), **returns}))
+        elif r < 0.45:
+            capacity = rng.choice([{}, {"ReturnConsumedCapacity": "TOTAL"}])
+            ops.append(("get_item", {"TableName": "t", "Key": key(), "ConsistentRead": True, **capacity}))
         elif r < 0.5:
             ops.append(("delete_item", {"TableName": "t", "Key": key()}))
         elif r < 0.55:
@@ -150,7 +165,16 @@ def workload(operations, seed):
             limit = rng.choice([None, 1, 3])
             which = rng.randrange(3)
             if which == 0:
-                q = {"KeyConditionExpression": "PK = :h", "ExpressionAttributeValues": {":h": {"S": f"P{rng.randrange(13)}"}}}
+                h = {":h": {"S": f"P{rng.randrange(13)}"}}
+                q = rng.choice([
+                    {"KeyConditionExpression": "PK = :h", "ExpressionAttributeValues": h},
+                    {"KeyConditionExpression": "PK = :h AND begins_with(SK, :p)",
+                     "ExpressionAttributeValues": {**h, ":p": {"S": f"S{rng.randrange(8)}"}}},
+                    {"KeyConditionExpression": "PK = :h AND SK BETWEEN :a AND :b",
+                     "ExpressionAttributeValues": {**h, ":a": {"S": "S2"}, ":b": {"S": "S5"}}},
+                    {"KeyConditionExpression": "PK = :h AND SK > :a",
+                     "ExpressionAttributeValues": {**h, ":a": {"S": f"S{rng.randrange(8)}"}}},
+                ])
             elif which == 1:
                 q = {"IndexName": "due", "KeyConditionExpression": "shard = :h AND due <= :d",
                      "ExpressionAttributeValues": {":h": {"S": f"D{rng.randrange(3)}"}, ":d": {"S": f"{rng.randrange(1000):04}"}}}
@@ -158,6 +182,8 @@ def workload(operations, seed):
                 q = {"IndexName": "value", "KeyConditionExpression": "#v = :h",
                      "ExpressionAttributeNames": {"#v": "value"}, "ExpressionAttributeValues": {":h": {"S": f"V{rng.randrange(4)}"}}}
             q.update({"TableName": "t", "ScanIndexForward": forward})
+            if rng.random() < 0.3:
+                q["ReturnConsumedCapacity"] = "TOTAL"
             if limit:
                 q["Limit"] = limit
             ops.append(("query_all", q))
@@ -179,6 +205,68 @@ def answer(client, operation, arguments):
         return out
     except ClientError as e:
         return ("error", e.response["Error"]["Code"], e.response.get("CancellationReasons"))
+
+
+def sqs_client(client):
+    return boto3.client(
+        "sqs",
+        endpoint_url=client.meta.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def queues(operations, seed):
+    """Sends, receives, deletes and attribute reads on a FIFO queue (with a DLQ) and a
+    standard one; what is received and counted is compared, not the random ids."""
+    rng = random.Random(seed)
+    ops = []
+    for n in range(operations):
+        queue = rng.choice(["q.fifo", "q"])
+        r = rng.random()
+        if r < 0.4:
+            entries = []
+            for i in range(rng.randrange(1, 11)):
+                entry = {"Id": str(i), "MessageBody": f"m{n}-{i}-" + "x" * rng.randrange(50)}
+                if queue == "q.fifo":
+                    entry["MessageGroupId"] = f"g{rng.randrange(4)}"
+                    entry["MessageDeduplicationId"] = f"d{rng.randrange(operations * 5)}"
+                entries.append(entry)
+            ops.append(("send", queue, entries))
+        elif r < 0.75:
+            ops.append(("receive", queue, rng.randrange(1, 11)))
+        else:
+            ops.append(("attributes", queue, None))
+    return ops
+
+
+def queue_answers(sqs, ops):
+    urls = {}
+    dlq = sqs.create_queue(QueueName="dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    urls["q.fifo"] = sqs.create_queue(QueueName="q.fifo", Attributes={
+        "FifoQueue": "true", "VisibilityTimeout": "300",
+        "RedrivePolicy": f'{{"deadLetterTargetArn": "{arn}", "maxReceiveCount": "3"}}'})["QueueUrl"]
+    urls["q"] = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+    out = []
+    for kind, queue, arg in ops:
+        url = urls[queue]
+        if kind == "send":
+            answer = sqs.send_message_batch(QueueUrl=url, Entries=arg)
+            out.append(sorted(e["Id"] for e in answer.get("Successful", [])))
+        elif kind == "receive":
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=arg, WaitTimeSeconds=0,
+                                      MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", [])
+            out.append(sorted((m["Body"], m.get("Attributes", {}).get("MessageGroupId")) for m in got))
+            deleted = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got) if i % 2 == 0]
+            if deleted:
+                sqs.delete_message_batch(QueueUrl=url, Entries=deleted)
+        else:
+            names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "MessageRetentionPeriod"]
+            out.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"])
+    return out
 
 
 def table(client):
@@ -214,7 +302,12 @@ def main():
         if table(servers[0][1]) != table(servers[1][1]):
             sys.exit("the tables differ at the end")
         queries = sum(1 for o, _ in ops if o == "query_all")
-        print(f"moto_server: {len(ops)} operations ({queries} queries, {cancelled} cancelled transactions) answered as moto answers them")
+        sqs_ops = queues(operations // 5, seed)
+        plain, patched = (queue_answers(sqs_client(c), sqs_ops) for _, c in servers)
+        for n, (a, b) in enumerate(zip(plain, patched)):
+            if a != b:
+                sys.exit(f"queue operation {n} ({sqs_ops[n][0]}) differs:\n  moto:    {a}\n  patched: {b}")
+        print(f"moto_server: {len(ops)} DynamoDB operations ({queries} queries, {cancelled} cancelled transactions) and {len(sqs_ops)} SQS operations answered as moto answers them")
     finally:
         for server, _ in servers:
             server.terminate()

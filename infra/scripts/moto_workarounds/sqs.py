@@ -1,0 +1,64 @@
+"""SQS: one clock reading per message, one attributes computation per request, FIFO long polls
+that wait."""
+
+import threading
+import time
+
+import moto.core.utils
+import moto.sqs.models
+from moto.sqs.models import Queue, SQSBackend
+
+_moto_unix_time = moto.core.utils.unix_time
+_queue_attributes = Queue.attributes.fget
+_request = threading.local()  # the queue attributes computed in this request
+
+
+def _unix_time(dt=None):
+    """moto's clock builds two datetimes per call, and is called for every message of a queue
+    on every scan; `time.time()` is the same instant."""
+    return time.time() if dt is None else _moto_unix_time(dt)
+
+
+def _attributes_once(self):
+    """`Queue.attributes` counts the queue's messages three ways each time it is read, and a
+    send reads it three times per message, a receive three times per message received (for the
+    retention period): O(queue) per message. Within one request it is computed once."""
+    computed = getattr(_request, "attributes", None)
+    if computed is None:
+        return _queue_attributes(self)
+    if id(self) not in computed:
+        computed[id(self)] = _queue_attributes(self)
+    return computed[id(self)]
+
+
+def _one_computation(action):
+    def wrapper(*args, **kwargs):
+        if getattr(_request, "attributes", None) is not None:
+            return action(*args, **kwargs)  # a send inside a batch: the batch's computation
+        _request.attributes = {}
+        try:
+            return action(*args, **kwargs)
+        finally:
+            _request.attributes = None
+
+    return wrapper
+
+
+def _wait_for_messages(self, timeout):
+    """moto's receive waits for "a visible message", but a FIFO message whose group is in flight
+    is visible and not deliverable: the poll then spun for its whole wait, taking the CPU from
+    the requests doing work. It waits a little for the queue to change, and rescans."""
+    with self._messages_lock:
+        if self.messages:
+            self._messages_lock.wait(timeout=0.02)
+        else:
+            self._messages_lock.wait_for(lambda: self.messages, timeout=timeout)
+
+
+def install():
+    moto.core.utils.unix_time = _unix_time  # unix_time_millis reads it there
+    moto.sqs.models.unix_time = _unix_time
+    Queue.attributes = property(_attributes_once)
+    for name in ("send_message", "send_message_batch", "receive_message", "get_queue_attributes"):
+        setattr(SQSBackend, name, _one_computation(getattr(SQSBackend, name)))
+    Queue.wait_for_messages = _wait_for_messages
