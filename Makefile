@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test dev demo venv fmt lint sweep-scale build deploy package-check bench
+.PHONY: test dev demo replay venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -12,6 +12,10 @@ dev: venv
 ## Replays events/demo/scenario.json through the gateway (starts the stack if it is not up).
 demo: venv
 	cargo run --quiet -p journey-local -- demo
+
+## Posts an event log (EVENTS=log.jsonl) through the gateway with sweeps on its time; prints what it produced.
+replay: venv
+	cargo run --quiet -p journey-local -- replay --events $(EVENTS)
 
 ## Every check and test, against a local AWS emulator started and stopped for the run.
 test:

@@ -212,14 +212,7 @@ async fn start(root: &Path) -> Result<Harness, String> {
         let _ = axum::serve(listener, app).await;
     });
     let secrets = LocalSecrets::load_or_create(&state_dir).map_err(|e| e.to_string())?;
-    let gateway = Gateway {
-        base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::Client::new(),
-        stripe_secret: secrets.value("stripe-webhook").unwrap_or_default(),
-        app_secret: secrets.value("app-webhook").unwrap_or_default(),
-        portone_secret: String::new(),
-        api_key: String::new(),
-    };
+    let gateway = Gateway::new(format!("http://127.0.0.1:{port}"), &secrets);
     Ok(Harness {
         stack,
         gateway,

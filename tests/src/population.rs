@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use journey::backtest::Label;
-use journey::domain::{CustomerId, Event, EventId, EventKind, Money, NpsScore, Profile, Source};
+use journey::domain::{
+    CustomerId, Event, EventId, EventKind, Money, NpsScore, Owner, Profile, Source,
+};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64;
 
@@ -76,6 +78,9 @@ impl Customer {
             9,
             EventKind::PaymentSucceeded { amount: won() },
         );
+        if let Some(first) = out.events.last_mut() {
+            first.profile = self.profile();
+        }
         self.emit(out, self.joined + 1, 10, EventKind::OnboardingCompleted);
         let retained_ticket =
             (rng.random::<f64>() < 0.3).then(|| rng.random_range(self.joined..self.until));
@@ -209,6 +214,24 @@ impl Customer {
             );
         } else {
             self.emit(out, day, 6, EventKind::PaymentSucceeded { amount: won() });
+        }
+    }
+
+    /// Who they are, as the first payment and the app name them: an address, Korean, and one
+    /// of five tutors.
+    fn profile(&self) -> Profile {
+        let tutor = self.id.as_str().bytes().map(u32::from).sum::<u32>() % 5;
+        Profile {
+            email: Some(format!("{}@example.com", self.id)),
+            locale: Some("ko".into()),
+            time_zone: Some("Asia/Seoul".into()),
+            owner: Some(Owner {
+                id: format!("tutor-{tutor}"),
+                name: Some(format!("Tutor {tutor}")),
+                email: Some(format!("tutor-{tutor}@example.com")),
+                slack_id: Some(format!("U0TUTOR{tutor}")),
+            }),
+            ..Profile::default()
         }
     }
 

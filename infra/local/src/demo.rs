@@ -3,9 +3,7 @@
 //! then prints the stage × risk table and the messages sent. Uses the running stack if there is
 //! one (`make dev`), else starts one for the run.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,10 +12,9 @@ use serde_json::{Value, json};
 
 use crate::config::LocalConfig;
 use crate::providers::Provider;
-use crate::run::{backend, bind};
 use crate::secrets::LocalSecrets;
+use crate::session::Session;
 use crate::signing::Gateway;
-use crate::stack::LocalStack;
 
 #[derive(Deserialize)]
 struct Scenario {
@@ -46,49 +43,9 @@ struct Step {
 
 pub async fn demo(config: LocalConfig) -> Result<(), String> {
     let scenario = load(&config.root.join("events/demo/scenario.json"))?;
-    let http = reqwest::Client::new();
-    let base = config.base_url();
-    let running = http
-        .get(format!("{base}/_local/health"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success());
-    // a stack started here lives for the run only
-    let mut own = None;
-    if !running {
-        println!("No stack on {base}: starting one for the demo (run `make dev` to keep it up).");
-        let listener = bind(&config).await?;
-        let (backend, aws, endpoint) = backend(&config).await?;
-        let stack = LocalStack::build(config.clone(), &aws, endpoint).await?;
-        let tasks = stack.start_background();
-        let app = stack
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        own = Some((backend, tasks, server, stack));
-    }
-    let secrets = LocalSecrets::load_or_create(&config.state_dir).map_err(|e| e.to_string())?;
-    let gateway = Gateway {
-        base,
-        http,
-        stripe_secret: secrets
-            .value(ingest::keys::STRIPE_SECRET)
-            .unwrap_or_default(),
-        app_secret: secrets.value(ingest::keys::APP_SECRET).unwrap_or_default(),
-        portone_secret: secrets
-            .value(ingest::keys::PORTONE_WEBHOOK_SECRET)
-            .unwrap_or_default(),
-        api_key: secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
-    };
-    let result = replay(&gateway, &scenario).await;
-    if let Some((backend, tasks, server, stack)) = own {
-        for task in tasks {
-            task.abort();
-        }
-        server.abort();
-        drop::<Arc<LocalStack>>(stack);
-        drop(backend);
-    }
+    let session = Session::open(&config, "demo").await?;
+    let result = replay(&session.gateway, &scenario).await;
+    session.close();
     result
 }
 
@@ -172,25 +129,10 @@ fn expect(status: u16, wanted: u16, body: &Value) -> Result<String, String> {
 /// `journey-local outbox`: the running stack's counts and what it sent.
 pub async fn outbox(config: LocalConfig) -> Result<(), String> {
     let secrets = LocalSecrets::load_or_create(&config.state_dir).map_err(|e| e.to_string())?;
-    let g = reader(
-        &config,
-        secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
-    );
+    let g = Gateway::new(config.base_url(), &secrets);
     print_results(&g)
         .await
         .map_err(|e| format!("{e} (is `make dev` running on {}?)", g.base))
-}
-
-/// A gateway client that signs nothing: for reading the running stack (and the API with `api_key`).
-fn reader(config: &LocalConfig, api_key: String) -> Gateway {
-    Gateway {
-        base: config.base_url(),
-        http: reqwest::Client::new(),
-        stripe_secret: String::new(),
-        app_secret: String::new(),
-        portone_secret: String::new(),
-        api_key,
-    }
 }
 
 /// `journey-local calibrate [--dry-run] [--min-outcomes N]`: the weekly calibration job, run
@@ -215,7 +157,7 @@ pub async fn calibrate(config: LocalConfig, args: &[String]) -> Result<(), Strin
             }
         }
     }
-    let g = reader(&config, String::new());
+    let g = Gateway::new(config.base_url(), &LocalSecrets::default());
     let path = format!("/_local/calibrate?{}", query.join("&"));
     let report = g
         .local(&path, Some(serde_json::json!({})))
@@ -243,6 +185,37 @@ pub async fn calibrate(config: LocalConfig, args: &[String]) -> Result<(), Strin
 }
 
 async fn print_results(g: &Gateway) -> Result<(), String> {
+    print_counts(g).await?;
+    let outbox = g.local("/_local/outbox", None).await?;
+    let emails = outbox["emails"].as_array().cloned().unwrap_or_default();
+    println!("\nE-mails sent ({}):\n", emails.len());
+    for e in &emails {
+        let to = e["to"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        println!("  {:<24} {}", to, e["subject"].as_str().unwrap_or(""));
+    }
+    let slack = outbox["slack"].as_array().cloned().unwrap_or_default();
+    println!("\nSlack alerts ({}):\n", slack.len());
+    for s in &slack {
+        println!(
+            "  {}",
+            s["blocks"][0]["text"]["text"].as_str().unwrap_or("")
+        );
+    }
+    println!(
+        "\nDashboard: {base}/#key={key}\nOutbox:    {base}/_local/\n",
+        base = g.base,
+        key = g.api_key
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(())
+}
+
+/// The stage × risk table of the running stack.
+pub async fn print_counts(g: &Gateway) -> Result<(), String> {
     let counts = g.local("/_local/counts", None).await?;
     println!(
         "\nCustomers by stage × risk ({} in all):\n",
@@ -270,30 +243,5 @@ async fn print_results(g: &Gateway) -> Result<(), String> {
             );
         }
     }
-    let outbox = g.local("/_local/outbox", None).await?;
-    let emails = outbox["emails"].as_array().cloned().unwrap_or_default();
-    println!("\nE-mails sent ({}):\n", emails.len());
-    for e in &emails {
-        let to = e["to"]
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(Value::as_str)
-            .unwrap_or("?");
-        println!("  {:<24} {}", to, e["subject"].as_str().unwrap_or(""));
-    }
-    let slack = outbox["slack"].as_array().cloned().unwrap_or_default();
-    println!("\nSlack alerts ({}):\n", slack.len());
-    for s in &slack {
-        println!(
-            "  {}",
-            s["blocks"][0]["text"]["text"].as_str().unwrap_or("")
-        );
-    }
-    println!(
-        "\nDashboard: {base}/#key={key}\nOutbox:    {base}/_local/\n",
-        base = g.base,
-        key = g.api_key
-    );
-    tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())
 }

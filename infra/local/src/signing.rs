@@ -43,9 +43,28 @@ pub struct Gateway {
     pub portone_secret: String,
     /// For the read API and the dashboard link.
     pub api_key: String,
+    /// Signs unsubscribe links, as the e-mails carry them.
+    pub unsubscribe_key: Vec<u8>,
 }
 
 impl Gateway {
+    /// A client for the stack at `base`, signing with its secrets as the providers and the app
+    /// would.
+    pub fn new(base: String, secrets: &crate::secrets::LocalSecrets) -> Gateway {
+        let secret = |name: &str| secrets.value(name).unwrap_or_default();
+        Gateway {
+            base,
+            http: reqwest::Client::new(),
+            stripe_secret: secret(ingest::keys::STRIPE_SECRET),
+            app_secret: secret(ingest::keys::APP_SECRET),
+            portone_secret: secret(ingest::keys::PORTONE_WEBHOOK_SECRET),
+            api_key: secret(api::API_KEY_SECRET),
+            unsubscribe_key: journey::unsubscribe::signing_key(&secret(
+                journey::unsubscribe::SECRET,
+            )),
+        }
+    }
+
     /// Posts a Stripe event signed at `t`.
     pub async fn stripe(
         &self,
@@ -158,6 +177,40 @@ impl Gateway {
         }
         let response = request
             .body(bytes)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        answer(response).await
+    }
+
+    /// A read-API call with the API key: `method` on `path`, with a JSON `body` or none.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", &self.api_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.map_err(|e| e.to_string())?).await
+    }
+
+    /// The one-click unsubscribe a mail client posts for `customer` (RFC 8058).
+    pub async fn unsubscribe(
+        &self,
+        customer: &journey::domain::CustomerId,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let link = journey::unsubscribe::link(&self.base, &self.unsubscribe_key, customer);
+        let response = self
+            .http
+            .post(link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
             .send()
             .await
             .map_err(|e| e.to_string())?;

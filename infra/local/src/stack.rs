@@ -222,7 +222,9 @@ impl LocalStack {
     /// Starts the SQS pollers and the sweep's schedule.
     pub fn start_background(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        for function in [Consumer::Transition, Consumer::Email, Consumer::Slack] {
+        let consumers = std::iter::repeat_n(Consumer::Transition, TRANSITION_POLLERS)
+            .chain([Consumer::Email, Consumer::Slack]);
+        for function in consumers {
             let stack = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -284,18 +286,30 @@ impl LocalStack {
 
     /// Waits until no queue holds a message (or `limit` passes).
     pub async fn settle(&self, limit: Duration) -> bool {
+        self.drain_below(1, limit).await
+    }
+
+    /// Waits until the queues hold fewer than `backlog` messages in all, visible or in flight
+    /// (or `limit` passes). With 1 it waits for quiet, confirmed by a second look: a sender
+    /// may be putting its report on the events queue as the first look passes it.
+    pub async fn drain_below(&self, backlog: u64, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
-        let mut quiet_rounds = 0;
+        let mut confirmed = 0;
+        let needed = if backlog <= 1 { 2 } else { 1 };
+        // asked again soon at first (most drains take tens of milliseconds), then less often, so
+        // a long drain is not slowed by the asking
+        let mut pause = Duration::from_millis(5);
         while Instant::now() < deadline {
             let mut total = 0;
             for poller in [&self.events, &self.email_queue, &self.slack_queue] {
-                total += poller.depth().await.unwrap_or(1);
+                total += poller.depth().await.unwrap_or(backlog);
             }
-            quiet_rounds = if total == 0 { quiet_rounds + 1 } else { 0 };
-            if quiet_rounds >= 2 {
+            confirmed = if total < backlog { confirmed + 1 } else { 0 };
+            if confirmed >= needed {
                 return true;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
         false
     }
@@ -383,6 +397,10 @@ impl LocalStack {
     }
 }
 
+/// Transition batches handled at once. Lambda's event source runs a FIFO queue's batches side
+/// by side (one message group is never in two at once), so the local stack does too.
+const TRANSITION_POLLERS: usize = 4;
+
 /// The SQS-triggered functions.
 #[derive(Clone, Copy, Debug)]
 enum Consumer {
@@ -432,8 +450,30 @@ async fn sweep_now(State(stack): State<Arc<LocalStack>>, body: Option<Json<TimeB
     }
 }
 
-async fn settle(State(stack): State<Arc<LocalStack>>) -> Json<Value> {
-    Json(json!({"settled": stack.settle(Duration::from_secs(30)).await}))
+#[derive(Deserialize)]
+struct SettleBody {
+    /// Wait only until fewer than this many messages are queued (default: until none is).
+    below: Option<u64>,
+}
+
+async fn settle(
+    State(stack): State<Arc<LocalStack>>,
+    body: Option<Json<SettleBody>>,
+) -> Json<Value> {
+    let backlog = body.and_then(|b| b.0.below).unwrap_or(1).max(1);
+    let settled = stack.drain_below(backlog, Duration::from_secs(30)).await;
+    let mut answer = json!({"settled": settled});
+    if !settled {
+        // what is still queued, for the caller to say why it waits
+        for (name, poller) in [
+            ("events", &stack.events),
+            ("email", &stack.email_queue),
+            ("slack", &stack.slack_queue),
+        ] {
+            answer["queued"][name] = json!(poller.depth().await.ok());
+        }
+    }
+    Json(answer)
 }
 
 /// The weekly calibration job, run now on the local table as of the stack's clock:

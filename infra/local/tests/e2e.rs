@@ -74,18 +74,16 @@ async fn up(label: &str) -> (Running, Gateway) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let secrets = LocalSecrets::load_or_create(&state_dir).expect("the runner wrote its secrets");
-    let gateway = Gateway {
-        base,
-        http,
-        stripe_secret: secrets
-            .value(ingest::keys::STRIPE_SECRET)
-            .expect("stripe secret"),
-        app_secret: secrets.value(ingest::keys::APP_SECRET).expect("app secret"),
-        portone_secret: secrets
-            .value(ingest::keys::PORTONE_WEBHOOK_SECRET)
-            .expect("portone secret"),
-        api_key: secrets.value(api::API_KEY_SECRET).expect("api key"),
-    };
+    for name in [
+        ingest::keys::STRIPE_SECRET,
+        ingest::keys::APP_SECRET,
+        ingest::keys::PORTONE_WEBHOOK_SECRET,
+        api::API_KEY_SECRET,
+    ] {
+        assert!(secrets.value(name).is_some(), "the runner wrote {name}");
+    }
+    let mut gateway = Gateway::new(base, &secrets);
+    gateway.http = http;
     (running, gateway)
 }
 

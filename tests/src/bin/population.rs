@@ -1,0 +1,62 @@
+//! Writes a synthetic population's event log (JSON Lines of canonical events, the backtest's
+//! format) and its churn labels, for the backtest and `journey-local replay`:
+//!
+//! `cargo run -p journey-tests --bin population -- --customers 1000 --days 120 --seed 1 \
+//!     --events log.jsonl [--labels labels.jsonl]`
+
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("population: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let (mut customers, mut days, mut seed) = (1000usize, 120i64, 1u64);
+    let (mut events, mut labels) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or(format!("{arg} takes a value"))?;
+        let number = || format!("{arg} takes a number");
+        match arg.as_str() {
+            "--customers" => customers = value.parse().map_err(|_| number())?,
+            "--days" => days = value.parse().map_err(|_| number())?,
+            "--seed" => seed = value.parse().map_err(|_| number())?,
+            "--events" => events = Some(value),
+            "--labels" => labels = Some(value),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if days < 60 {
+        return Err("--days is at least 60 (churners leave after their fifth week)".into());
+    }
+    let events = events.ok_or("--events FILE is required")?;
+    let population = journey_tests::population::generate(customers, days, seed);
+    write_lines(&events, &population.events)?;
+    if let Some(labels) = labels {
+        write_lines(&labels, &population.labels)?;
+    }
+    eprintln!(
+        "population: {} customers, {} events, {} churners",
+        customers,
+        population.events.len(),
+        population.labels.len()
+    );
+    Ok(())
+}
+
+fn write_lines<T: serde::Serialize>(path: &str, items: &[T]) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = std::io::BufWriter::new(file);
+    for item in items {
+        serde_json::to_writer(&mut out, item).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| format!("{path}: {e}"))
+}
