@@ -352,6 +352,7 @@ impl<'a> Replayer<'a> {
         f.samples.push(json!({
             "events": f.events, "seconds": elapsed, "window_events_per_second": window_rate,
             "events_per_second": overall, "emulator_rss_bytes": rss,
+            "emulator_actions": emulator_stats(),
         }));
         f.window = Some((now, f.events));
     }
@@ -435,6 +436,16 @@ impl<'a> Replayer<'a> {
         );
         Ok(json!({"templates": rows, "emails_received": emails, "slack_received": slack}))
     }
+}
+
+/// The emulator's requests and CPU time per action so far, when it writes them
+/// (`JOURNEY_EMULATOR_STATS`, see infra/scripts/moto_workarounds/stats.py).
+fn emulator_stats() -> Value {
+    std::env::var("JOURNEY_EMULATOR_STATS")
+        .ok()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// A customer id as one URL path segment.
