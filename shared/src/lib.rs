@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod alerts;
+pub mod backoff;
 pub mod backtest;
 pub mod config;
 pub mod domain;

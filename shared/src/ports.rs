@@ -225,6 +225,8 @@ pub struct TemplateTally {
     pub recovered: i64,
     pub failed: i64,
     pub skipped: i64,
+    /// Perhaps sent: the provider's answer was lost, not repeated.
+    pub unknown: i64,
 }
 
 /// What went wrong sending to a queue.
@@ -307,6 +309,9 @@ pub enum SendStatus {
     Sent,
     Skipped,
     Failed,
+    /// The provider's answer was lost (or its sender died holding it) and the rules say not
+    /// to repeat it: it may or may not have arrived. Final.
+    Unknown,
 }
 
 impl SendStatus {
@@ -318,6 +323,7 @@ impl SendStatus {
             SendStatus::Sent => "sent",
             SendStatus::Skipped => "skipped",
             SendStatus::Failed => "failed",
+            SendStatus::Unknown => "unknown",
         }
     }
 
@@ -329,6 +335,7 @@ impl SendStatus {
             SendStatus::Sent,
             SendStatus::Skipped,
             SendStatus::Failed,
+            SendStatus::Unknown,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -338,16 +345,20 @@ impl SendStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            SendStatus::Sent | SendStatus::Skipped | SendStatus::Failed
+            SendStatus::Sent | SendStatus::Skipped | SendStatus::Failed | SendStatus::Unknown
         )
     }
 }
 
-/// The right to send one intervention, held until `until`.
+/// The right to send one intervention, held until `until`. A lease outlives the function
+/// that holds it (see [`crate::sending::LEASE`]), so a lease that ran out means its holder is
+/// dead: what it did is unknown, and the intervention is not simply claimed again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     pub token: String,
     pub until: DateTime<Utc>,
+    /// How many earlier attempts ended with an unknown outcome.
+    pub unknowns: u32,
 }
 
 /// The outcome of trying to claim an intervention.
@@ -359,6 +370,9 @@ pub enum Claim {
     Done(SendStatus),
     /// Another sender holds a live lease: come back later.
     Busy,
+    /// A sender claimed it and its lease ran out with nothing recorded: it died between the
+    /// claim and the record, perhaps after the provider accepted. The old lease, to fence on.
+    Abandoned(Lease),
 }
 
 /// The send ledger: a conditional record per intervention id, claimed before calling the
@@ -371,7 +385,18 @@ pub trait SendLedger: Send + Sync {
         lease: chrono::Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Records a final status (or `Deferred`/`Retry`, which make it claimable again).
+    /// Takes over an abandoned claim (only if it is still `abandoned`'s), counting one more
+    /// unknown outcome: `Claimed`, or `Busy` when another sender took it first.
+    fn retake(
+        &self,
+        intervention: &crate::domain::Intervention,
+        abandoned: &Lease,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records a final status (or `Deferred`/`Retry`, which make it claimable again), and the
+    /// lease's count of unknown outcomes.
     fn finish(
         &self,
         intervention: &crate::domain::Intervention,
@@ -400,12 +425,17 @@ pub enum MailError {
     /// The provider's rate or quota: retry with back-off.
     #[error("throttled: {0}")]
     Throttled(String),
-    /// A 5xx or the network: retry.
+    /// Not accepted, and worth retrying: a 5xx answer, or a failure before the request was
+    /// sent (or, for reads, any failure).
     #[error("transient: {0}")]
     Transient(String),
     /// Refused for good (bad address, unverified sender …): record and stop.
     #[error("rejected: {0}")]
     Rejected(String),
+    /// The request may have been accepted: it was written and no answer came back (a
+    /// timeout, a dropped connection). Never retried blindly.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
 }
 
 /// Sends e-mail: SES in AWS.
@@ -423,11 +453,15 @@ pub enum ChatError {
     /// 429: wait this long, as the platform asked.
     #[error("rate limited, retry after {0:?}")]
     RateLimited(std::time::Duration),
+    /// Not accepted (a 5xx answer, no connection): retry.
     #[error("transient: {0}")]
     Transient(String),
     /// The channel or webhook is gone (404/410): an operator must fix it.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The post was written and no answer came back: it may have been posted.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
 }
 
 /// Posts staff alerts: a Slack incoming webhook in AWS, a local log otherwise.

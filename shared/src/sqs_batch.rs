@@ -4,6 +4,7 @@
 //! groups carry on.
 
 use std::future::Future;
+use std::time::Duration;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::stream::{self, StreamExt};
@@ -56,10 +57,49 @@ where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), MessageFailure>>,
 {
+    process_batch_within(event, order, concurrency, Within::unbounded(), handle).await
+}
+
+/// The invocation's remaining time, and what one message may need of it.
+#[derive(Clone, Copy)]
+pub struct Within<'a> {
+    pub time_left: &'a (dyn Fn() -> Duration + Sync),
+    /// One message's worst case (its provider call's timeout, its record and report) plus a
+    /// margin: a message is started only while more than this is left.
+    pub reserve: Duration,
+}
+
+impl Within<'_> {
+    pub fn unbounded() -> Within<'static> {
+        Within {
+            time_left: &|| Duration::MAX,
+            reserve: Duration::ZERO,
+        }
+    }
+
+    fn allows_another(&self) -> bool {
+        (self.time_left)() > self.reserve
+    }
+}
+
+/// [`process_batch`], starting no message once the invocation has less than `within.reserve`
+/// left: those are handed back untouched (unclaimed) for SQS to deliver again, instead of
+/// being cut off mid-send by the function's timeout.
+pub async fn process_batch_within<F, Fut>(
+    event: SqsEvent,
+    order: Order,
+    concurrency: usize,
+    within: Within<'_>,
+    handle: F,
+) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), MessageFailure>>,
+{
     let groups = group(event.records, order);
     let handle = &handle;
     let failed: Vec<String> = stream::iter(groups)
-        .map(|messages| process_group(messages, handle))
+        .map(|messages| process_group(messages, within, handle))
         .buffer_unordered(concurrency.max(1))
         .flat_map(stream::iter)
         .collect()
@@ -161,7 +201,11 @@ fn group(records: Vec<SqsMessage>, order: Order) -> Vec<Vec<SqsMessage>> {
 }
 
 /// Returns the ids of the messages to hand back.
-async fn process_group<F, Fut>(messages: Vec<SqsMessage>, handle: &F) -> Vec<String>
+async fn process_group<F, Fut>(
+    messages: Vec<SqsMessage>,
+    within: Within<'_>,
+    handle: &F,
+) -> Vec<String>
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), MessageFailure>>,
@@ -171,6 +215,11 @@ where
         let id = message.message_id.clone().unwrap_or_default();
         if !failed.is_empty() {
             warn!(message_id = %id, "held back: an earlier message of its group failed");
+            failed.push(id);
+            continue;
+        }
+        if !within.allows_another() {
+            warn!(message_id = %id, reserve = ?within.reserve, "handed back untouched: the invocation's time is nearly up");
             failed.push(id);
             continue;
         }
@@ -293,5 +342,27 @@ mod tests {
         })
         .await;
         assert_eq!(failed(&response), vec!["x"]);
+    }
+
+    #[tokio::test]
+    async fn no_message_starts_once_the_time_left_is_below_the_reserve() {
+        let left = Mutex::new(Duration::from_secs(30));
+        let time_left = || *left.lock().unwrap();
+        let within = Within {
+            time_left: &time_left,
+            reserve: Duration::from_secs(12),
+        };
+        let seen = Mutex::new(Vec::new());
+        let event = batch((1..=5).map(|i| message(&format!("m{i}"), "G")).collect());
+        let response = process_batch_within(event, Order::Independent, 1, within, |m| {
+            seen.lock().unwrap().push(m.body.unwrap_or_default());
+            // each message takes 7 s of the invocation
+            *left.lock().unwrap() -= Duration::from_secs(7);
+            async { Ok(()) }
+        })
+        .await;
+        // 30, 23 and 16 s left are above the reserve; 9 s is not
+        assert_eq!(seen.into_inner().unwrap(), vec!["m1", "m2", "m3"]);
+        assert_eq!(failed(&response), vec!["m4", "m5"]);
     }
 }

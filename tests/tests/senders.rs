@@ -28,6 +28,7 @@ use journey::ports::{
 };
 use journey::templates::{Lang, Templates};
 use journey::testing::{Events, RecordedDelays, TestClock, customer_id, krw, t};
+use journey_local::faults::{Fault, Faults};
 use journey_tests::stack::{Stack, intervention_event};
 use journey_tests::{emulator_url, sdk_config, unique};
 use serde_json::Value;
@@ -69,10 +70,32 @@ async fn ses(capture: &Capture) -> aws_sdk_sesv2::Client {
         .send()
         .await;
     aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&config)
+        journey::adapters::aws::ses_config(&config)
             .interceptor(capture.clone())
             .build(),
     )
+}
+
+/// The production SES client (no SDK retries) with `faults` on it.
+async fn faulty_ses(faults: &Faults) -> aws_sdk_sesv2::Client {
+    let config = sdk_config().await;
+    let _ = ses(&Capture::default()).await; // the sender identity
+    aws_sdk_sesv2::Client::from_conf(
+        journey::adapters::aws::ses_config(&config)
+            .interceptor(faults.clone())
+            .build(),
+    )
+}
+
+/// The stack's table through a client with `faults` on it.
+async fn faulty_store(stack: &Stack, faults: &Faults) -> DynamoStore {
+    let config = sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(faults.clone())
+            .build(),
+    );
+    DynamoStore::new(client, stack.store.table())
 }
 
 fn settings(from: &str) -> EmailSettings {
@@ -321,10 +344,11 @@ async fn throttling_is_retried_later_with_back_off_and_still_sends_once() {
         1,
         "handed back to the queue"
     );
-    assert_eq!(
-        *sender.redelivery.0.lock().unwrap(),
-        vec![StdDuration::from_secs(30)],
-        "held back, not hot-looped"
+    let delays = sender.redelivery.0.lock().unwrap().clone();
+    assert_eq!(delays.len(), 1, "held back, not hot-looped");
+    assert!(
+        delays[0] <= StdDuration::from_secs(30),
+        "full jitter under 30 s"
     );
     clock.set(now + Duration::seconds(30));
     let second = sender
@@ -522,10 +546,184 @@ async fn the_owner_gets_the_danger_alert_by_email_too() {
     assert!(received[0]["body"].as_str().unwrap().contains("₩374,000"));
 }
 
+// ---- unknown outcomes and crashes -----------------------------------------------------
+
+#[tokio::test]
+async fn a_lost_ses_answer_is_recorded_unknown_and_never_sent_again() {
+    let stack = Stack::new().await;
+    let now = t("2026-11-02T01:00:00Z");
+    let address = format!("{}@example.com", unique("lost"));
+    let welcome = paying_customer(&stack, "lost-1", &address, "Asia/Seoul", now).await;
+    let faults = Faults::new();
+    faults.script("SendEmail", [Fault::AnswerLost]);
+    let mailer = SesMailer::new(faulty_ses(&faults).await, None, false);
+    let sender = email_sender(&stack, mailer, &TestClock::at(now), FROM);
+    for receives in 1..=3 {
+        let response = sender
+            .handle_batch(intervention_event(std::slice::from_ref(&welcome), receives))
+            .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "settled as unknown"
+        );
+    }
+    assert_eq!(faults.injected(), 1);
+    assert_eq!(
+        inbox(&address).await.len(),
+        1,
+        "SES accepted the one request; nothing repeated it"
+    );
+    let t = tally(&stack, "welcome_setup_guide").await;
+    assert_eq!((t.sent, t.unknown), (0, 1), "counted as unknown, once: {t:?}");
+}
+
+/// The billing notice planned for a customer whose payment failed.
+async fn billing_notice(stack: &Stack, id: &str, email: &str, at: DateTime<Utc>) -> Intervention {
+    let mut events = Events::new(id);
+    let mut pay = events.at(
+        at,
+        EventKind::PaymentSucceeded {
+            amount: krw(99_000),
+        },
+    );
+    pay.profile.email = Some(email.into());
+    let failed = events.at(
+        at + Duration::minutes(5),
+        EventKind::PaymentFailed {
+            amount: Some(krw(99_000)),
+        },
+    );
+    let messages: Vec<EventMessage> = [pay, failed]
+        .into_iter()
+        .map(|event| EventMessage {
+            received_at: event.occurred_at,
+            event,
+        })
+        .collect();
+    stack.apply(&messages).await;
+    stack
+        .sent()
+        .await
+        .into_iter()
+        .find(|i| i.customer_id.as_str() == id && i.template == "billing_failed")
+        .expect("the billing notice is planned")
+}
+
+#[tokio::test]
+async fn a_billing_notice_whose_answer_was_lost_is_sent_once_more_as_the_rules_say() {
+    let stack = Stack::new().await;
+    let now = t("2026-11-02T01:00:00Z");
+    let address = format!("{}@example.com", unique("billing"));
+    let notice = billing_notice(&stack, "billing-1", &address, now).await;
+    assert_eq!(notice.if_unknown, journey::domain::IfUnknown::RetryOnce);
+    let faults = Faults::new();
+    faults.script("SendEmail", [Fault::AnswerLost, Fault::AnswerLost]);
+    let mailer = SesMailer::new(faulty_ses(&faults).await, None, false);
+    let sender = email_sender(&stack, mailer, &TestClock::at(now), FROM);
+    let first = sender
+        .handle_batch(intervention_event(std::slice::from_ref(&notice), 1))
+        .await;
+    assert_eq!(
+        first.batch_item_failures.len(),
+        1,
+        "held back for one more try"
+    );
+    for receives in 2..=4 {
+        let response = sender
+            .handle_batch(intervention_event(std::slice::from_ref(&notice), receives))
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(
+        inbox(&address).await.len(),
+        2,
+        "at least once: the second try went out, and no third"
+    );
+    assert_eq!(tally(&stack, "billing_failed").await.unknown, 1);
+}
+
+#[tokio::test]
+async fn a_sender_that_dies_after_ses_accepted_is_not_repeated_by_the_redelivery() {
+    let stack = Stack::new().await;
+    let now = t("2026-11-02T01:00:00Z");
+    let clock = TestClock::at(now);
+    let address = format!("{}@example.com", unique("crash"));
+    let welcome = paying_customer(&stack, "crash-1", &address, "Asia/Seoul", now).await;
+    // the claim is written, SES accepts, then the store refuses every record of the outcome
+    let faults = Faults::new();
+    faults.script(
+        "UpdateItem",
+        [Fault::Pass, Fault::Refused, Fault::Refused, Fault::Refused],
+    );
+    let mut dying = email_sender(
+        &stack,
+        SesMailer::new(ses(&Capture::default()).await, None, false),
+        &clock,
+        FROM,
+    );
+    dying.store = faulty_store(&stack, &faults).await;
+    let first = dying
+        .handle_batch(intervention_event(std::slice::from_ref(&welcome), 1))
+        .await;
+    assert_eq!(first.batch_item_failures.len(), 1);
+    assert_eq!(inbox(&address).await.len(), 1);
+
+    let sender = email_sender(
+        &stack,
+        SesMailer::new(ses(&Capture::default()).await, None, false),
+        &clock,
+        FROM,
+    );
+    // a redelivery while the lease may still be held waits
+    clock.set(now + Duration::seconds(30));
+    let busy = sender
+        .handle_batch(intervention_event(std::slice::from_ref(&welcome), 2))
+        .await;
+    assert_eq!(busy.batch_item_failures.len(), 1, "the lease is live");
+    // after the lease (longer than any sender runs) its holder is dead: unknown, not resent
+    clock.set(now + journey::sending::LEASE + Duration::seconds(1));
+    for receives in 3..=4 {
+        let response = sender
+            .handle_batch(intervention_event(std::slice::from_ref(&welcome), receives))
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(inbox(&address).await.len(), 1, "sent once");
+    let t = tally(&stack, "welcome_setup_guide").await;
+    assert_eq!((t.sent, t.unknown), (0, 1));
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_still_ours_after_the_sdk_retries_it() {
+    let stack = Stack::new().await;
+    let now = t("2026-11-02T01:00:00Z");
+    let address = format!("{}@example.com", unique("claim"));
+    let welcome = paying_customer(&stack, "claim-1", &address, "Asia/Seoul", now).await;
+    let faults = Faults::new();
+    faults.script("UpdateItem", [Fault::AnswerLost]);
+    let mut sender = email_sender(
+        &stack,
+        SesMailer::new(ses(&Capture::default()).await, None, false),
+        &TestClock::at(now),
+        FROM,
+    );
+    sender.store = faulty_store(&stack, &faults).await;
+    let response = sender
+        .handle_batch(intervention_event(std::slice::from_ref(&welcome), 1))
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(faults.injected(), 1);
+    assert_eq!(inbox(&address).await.len(), 1);
+    assert_eq!(tally(&stack, "welcome_setup_guide").await.sent, 1);
+}
+
 // ---- Slack ------------------------------------------------------------------------------
 
 /// One scripted answer: status, `Retry-After`, body.
 type Answer = (u16, Option<&'static str>, &'static str);
+
+/// A body that makes the sink answer after 2 s, past a short client timeout.
+const SLOW: &str = "ok after a while";
 
 /// A local stand-in for Slack's incoming webhook, answering as scripted and keeping what it got.
 #[derive(Clone, Default)]
@@ -554,6 +752,9 @@ impl Sink {
                         .unwrap()
                         .pop_front()
                         .unwrap_or((200, None, "ok"));
+                    if text == SLOW {
+                        tokio::time::sleep(StdDuration::from_secs(2)).await;
+                    }
                     let mut headers = HeaderMap::new();
                     if let Some(r) = retry_after {
                         headers.insert("retry-after", r.parse().unwrap());
@@ -641,10 +842,11 @@ async fn a_429_waits_for_retry_after_and_a_500_backs_off() {
         .handle_batch(intervention_event(std::slice::from_ref(&alert), 2))
         .await;
     assert_eq!(second.batch_item_failures.len(), 1);
-    assert_eq!(
-        *sender.redelivery.0.lock().unwrap(),
-        vec![StdDuration::from_secs(7), StdDuration::from_secs(60)],
-        "Retry-After honoured, then exponential back-off"
+    let delays = sender.redelivery.0.lock().unwrap().clone();
+    assert_eq!(delays[0], StdDuration::from_secs(7), "Retry-After honoured");
+    assert!(
+        delays.len() == 2 && delays[1] <= StdDuration::from_secs(60),
+        "then full-jitter back-off under the second step's 60 s: {delays:?}"
     );
     let third = sender.handle_batch(intervention_event(&[alert], 3)).await;
     assert!(third.batch_item_failures.is_empty());
@@ -695,4 +897,50 @@ async fn a_poison_message_fails_alone() {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, vec!["poison"]);
+}
+
+#[tokio::test]
+async fn a_slack_post_left_without_an_answer_is_unknown_and_not_posted_again() {
+    let stack = Stack::new().await;
+    let alert = slack_alert(&stack, "slack-slow").await;
+    let (sink, url) = Sink::start(vec![(200, None, SLOW)]).await;
+    let mut sender = slack_sender(&stack, &url);
+    sender.chat = SlackWebhook::new(&url, StdDuration::from_millis(300)).unwrap();
+    for receives in 1..=2 {
+        let response = sender
+            .handle_batch(intervention_event(std::slice::from_ref(&alert), receives))
+            .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "settled as unknown"
+        );
+    }
+    assert_eq!(sink.received.lock().unwrap().len(), 1, "posted once");
+    let t = tally(&stack, "danger_alert").await;
+    assert_eq!((t.sent, t.unknown), (0, 1));
+}
+
+#[tokio::test]
+async fn near_its_deadline_the_slack_sender_hands_messages_back_unclaimed() {
+    let stack = Stack::new().await;
+    let alert = slack_alert(&stack, "slack-deadline").await;
+    let (sink, url) = Sink::start(vec![]).await;
+    let sender = slack_sender(&stack, &url);
+    let nearly_over = || slack_sender::RESERVE - StdDuration::from_secs(1);
+    let late = sender
+        .handle_batch_within(
+            intervention_event(std::slice::from_ref(&alert), 1),
+            &nearly_over,
+        )
+        .await;
+    assert_eq!(late.batch_item_failures.len(), 1, "handed back");
+    assert!(sink.received.lock().unwrap().is_empty(), "nothing posted");
+    // unclaimed: the next delivery, with time to spare, posts it at once
+    let plenty = || StdDuration::from_secs(29);
+    let next = sender
+        .handle_batch_within(intervention_event(&[alert], 2), &plenty)
+        .await;
+    assert!(next.batch_item_failures.is_empty());
+    assert_eq!(sink.received.lock().unwrap().len(), 1);
+    assert_eq!(tally(&stack, "danger_alert").await.sent, 1);
 }

@@ -163,7 +163,7 @@ pub fn stats(counts: &Counts, tallies: &[TemplateTally]) -> Value {
             let rate = (t.sent > 0).then(|| (t.recovered as f64 / t.sent as f64 * 1000.0).round() / 1000.0);
             json!({
                 "template": t.template, "variant": t.variant, "sent": t.sent, "recovered": t.recovered,
-                "failed": t.failed, "skipped": t.skipped, "recovery_rate": rate,
+                "failed": t.failed, "skipped": t.skipped, "unknown": t.unknown, "recovery_rate": rate,
             })
         })
         .collect();

@@ -13,13 +13,16 @@ use journey::domain::{Channel, Customer, Intervention, Rules};
 use journey::ports::{
     Clock, CustomerStore, EventQueue, MailError, Mailer, OutgoingEmail, Redelivery, SendLedger,
 };
-use journey::sending::{Attempt, SendOutcome, Sending};
-use journey::sqs_batch::{MessageFailure, Order, process_batch};
+use journey::sending::{Delivered, Prepared, SendOutcome, Sending};
+use journey::sqs_batch::{MessageFailure, Order, Within, process_batch_within};
 use journey::templates::{EmailContext, Lang, Templates};
 use journey::unsubscribe;
 use sha2::{Digest, Sha256};
 
 use crate::decision::{Decision, decide};
+
+/// One message's worst case: `SendEmail`'s 5 s attempt (no SDK retries) plus the reads before it and the record and report after.
+pub const RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Messages sent in parallel in one batch.
 pub const CONCURRENCY: usize = 5;
@@ -62,7 +65,22 @@ where
     C: Clock,
 {
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, Order::Independent, CONCURRENCY, |m| {
+        self.handle_batch_within(event, &|| std::time::Duration::MAX)
+            .await
+    }
+
+    /// As Lambda runs it: no message is started with less than [`RESERVE`] of the invocation
+    /// left; those go back unclaimed.
+    pub async fn handle_batch_within(
+        &self,
+        event: SqsEvent,
+        time_left: &(dyn Fn() -> std::time::Duration + Sync),
+    ) -> SqsBatchResponse {
+        let within = Within {
+            time_left,
+            reserve: RESERVE,
+        };
+        process_batch_within(event, Order::Independent, CONCURRENCY, within, |m| {
             self.handle_message(m)
         })
         .await
@@ -86,51 +104,64 @@ where
             metrics: &self.metrics,
         };
         sending
-            .once(&message, &intervention, now, || async {
-                match self.attempt(&intervention, now).await {
-                    Ok(outcome) => Attempt::Done(outcome),
-                    Err(e) => Attempt::Retry {
-                        reason: e.to_string(),
-                        after: None,
-                    },
-                }
-            })
+            .once(
+                &message,
+                &intervention,
+                now,
+                self.prepare(&intervention, now),
+                |email| self.deliver(email),
+            )
             .await
     }
 
-    /// Decides and, if it is time, sends. `Err` only for errors worth retrying.
-    async fn attempt(
+    /// Reads and decides: whether it is time, to whom, and the e-mail itself.
+    async fn prepare(
         &self,
         intervention: &Intervention,
         now: DateTime<Utc>,
-    ) -> Result<SendOutcome, MailError> {
-        let Some(customer) = self
-            .store
-            .load(&intervention.customer_id)
-            .await
-            .map_err(|e| MailError::Transient(e.to_string()))?
-        else {
-            return Ok(SendOutcome::Skipped("unknown customer".into()));
+    ) -> Prepared<OutgoingEmail> {
+        let retry = |reason: String| Prepared::Retry {
+            reason,
+            after: None,
+        };
+        let customer = match self.store.load(&intervention.customer_id).await {
+            Ok(Some(customer)) => customer,
+            Ok(None) => return Prepared::Done(SendOutcome::Skipped("unknown customer".into())),
+            Err(e) => return retry(e.to_string()),
         };
         let policy = self.rules.policy(customer.profile.program.as_deref());
         let to = match decide(intervention, &customer, policy, now) {
             Decision::Send { to } => to,
-            Decision::Defer { until } => return Ok(SendOutcome::Deferred(until)),
-            Decision::Skip { reason } => return Ok(SendOutcome::Skipped(reason)),
+            Decision::Defer { until } => return Prepared::Done(SendOutcome::Deferred(until)),
+            Decision::Skip { reason } => return Prepared::Done(SendOutcome::Skipped(reason)),
         };
-        if self.mailer.is_suppressed(&to).await? {
-            return Ok(SendOutcome::Skipped(
-                "address on the suppression list".into(),
-            ));
+        match self.mailer.is_suppressed(&to).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return Prepared::Done(SendOutcome::Skipped(
+                    "address on the suppression list".into(),
+                ));
+            }
+            Err(e) => return retry(e.to_string()),
         }
-        let email = match self.compose(intervention, &customer, to, now) {
-            Ok(email) => email,
-            Err(reason) => return Ok(SendOutcome::Failed(reason)),
-        };
+        match self.compose(intervention, &customer, to, now) {
+            Ok(email) => Prepared::Send(email),
+            Err(reason) => Prepared::Done(SendOutcome::Failed(reason)),
+        }
+    }
+
+    /// One `SendEmail`, its answer classified (`SesMailer` sends without SDK retries).
+    async fn deliver(&self, email: OutgoingEmail) -> Delivered {
         match self.mailer.send(&email).await {
-            Ok(message_id) => Ok(SendOutcome::Sent(message_id)),
-            Err(MailError::Rejected(reason)) => Ok(SendOutcome::Failed(reason)),
-            Err(transient) => Err(transient),
+            Ok(message_id) => Delivered::Accepted(message_id),
+            Err(MailError::Rejected(reason)) => Delivered::Refused(reason),
+            Err(MailError::Unknown(reason)) => Delivered::Unknown(reason),
+            Err(e @ (MailError::Throttled(_) | MailError::Transient(_))) => {
+                Delivered::NotAccepted {
+                    reason: e.to_string(),
+                    after: None,
+                }
+            }
         }
     }
 

@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
     let sender = EmailSender {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
         mailer: SesMailer::new(
-            aws_sdk_sesv2::Client::new(&aws),
+            journey::adapters::aws::ses_client(&aws),
             configuration_set,
             check_suppression,
         ),
@@ -54,7 +54,13 @@ async fn main() -> Result<(), Error> {
     };
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(sender.handle_batch(event.payload).await)
+        let deadline = event.context.deadline();
+        let time_left = move || {
+            deadline
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+        };
+        Ok::<_, Error>(sender.handle_batch_within(event.payload, &time_left).await)
     }))
     .await
 }

@@ -9,9 +9,13 @@ use chrono::{DateTime, Utc};
 use journey::alerts;
 use journey::domain::{Channel, Intervention, Rules};
 use journey::ports::{Chat, ChatError, Clock, CustomerStore, EventQueue, Redelivery, SendLedger};
-use journey::sending::{Attempt, SendOutcome, Sending};
-use journey::sqs_batch::{MessageFailure, Order, process_batch};
+use journey::sending::{Delivered, Prepared, SendOutcome, Sending};
+use journey::sqs_batch::{MessageFailure, Order, Within, process_batch_within};
 use journey::templates::{Lang, Templates};
+use serde_json::Value;
+
+/// One message's worst case: the webhook's 5 s timeout plus the read before it and the record and report after.
+pub const RESERVE: std::time::Duration = std::time::Duration::from_secs(12);
 
 /// Slack takes about one message per second per webhook: one at a time.
 pub const CONCURRENCY: usize = 1;
@@ -38,7 +42,22 @@ where
     C: Clock,
 {
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, Order::Independent, CONCURRENCY, |m| {
+        self.handle_batch_within(event, &|| std::time::Duration::MAX)
+            .await
+    }
+
+    /// As Lambda runs it: no message is started with less than [`RESERVE`] of the invocation
+    /// left; those go back unclaimed.
+    pub async fn handle_batch_within(
+        &self,
+        event: SqsEvent,
+        time_left: &(dyn Fn() -> std::time::Duration + Sync),
+    ) -> SqsBatchResponse {
+        let within = Within {
+            time_left,
+            reserve: RESERVE,
+        };
+        process_batch_within(event, Order::Independent, CONCURRENCY, within, |m| {
             self.handle_message(m)
         })
         .await
@@ -68,24 +87,29 @@ where
             metrics: &self.metrics,
         };
         sending
-            .once(&message, &intervention, now, || {
-                self.attempt(&intervention, now)
-            })
+            .once(
+                &message,
+                &intervention,
+                now,
+                self.prepare(&intervention, now),
+                |payload| self.deliver(payload),
+            )
             .await
     }
 
-    async fn attempt(&self, intervention: &Intervention, now: DateTime<Utc>) -> Attempt {
+    /// Reads and builds the alert.
+    async fn prepare(&self, intervention: &Intervention, now: DateTime<Utc>) -> Prepared<Value> {
         let customer = match self.store.load(&intervention.customer_id).await {
             Ok(Some(c)) => c,
-            Ok(None) => return Attempt::Done(SendOutcome::Skipped("unknown customer".into())),
+            Ok(None) => return Prepared::Done(SendOutcome::Skipped("unknown customer".into())),
             Err(e) => {
-                return Attempt::Retry {
+                return Prepared::Retry {
                     reason: e.to_string(),
                     after: None,
                 };
             }
         };
-        let alert = match alerts::build(
+        match alerts::build(
             &self.templates,
             &self.rules,
             &customer,
@@ -94,20 +118,25 @@ where
             &self.dashboard_url,
             now,
         ) {
-            Ok(alert) => alert,
-            Err(e) => return Attempt::Done(SendOutcome::Failed(e.to_string())),
-        };
-        match self.chat.post(&alert.slack_payload()).await {
-            Ok(()) => Attempt::Done(SendOutcome::Sent("ok".into())),
-            Err(ChatError::RateLimited(wait)) => Attempt::Retry {
+            Ok(alert) => Prepared::Send(alert.slack_payload()),
+            Err(e) => Prepared::Done(SendOutcome::Failed(e.to_string())),
+        }
+    }
+
+    /// One post, its answer classified.
+    async fn deliver(&self, payload: Value) -> Delivered {
+        match self.chat.post(&payload).await {
+            Ok(()) => Delivered::Accepted("ok".into()),
+            Err(ChatError::RateLimited(wait)) => Delivered::NotAccepted {
                 reason: format!("Slack rate limit: retry after {wait:?}"),
                 after: Some(wait),
             },
-            Err(ChatError::Transient(reason)) => Attempt::Retry {
+            Err(ChatError::Transient(reason)) => Delivered::NotAccepted {
                 reason,
                 after: None,
             },
-            Err(ChatError::Permanent(reason)) => Attempt::Done(SendOutcome::Failed(reason)),
+            Err(ChatError::Permanent(reason)) => Delivered::Refused(reason),
+            Err(ChatError::Unknown(reason)) => Delivered::Unknown(reason),
         }
     }
 }

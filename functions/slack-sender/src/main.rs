@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let sender = SlackSender {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        chat: SlackWebhook::new(webhook.trim(), Duration::from_secs(10))?,
+        chat: SlackWebhook::new(webhook.trim(), Duration::from_secs(5))?,
         reports: SqsEventQueue::new(sqs.clone(), events_queue),
         redelivery: SqsRedelivery::new(sqs, slack_queue),
         clock: SystemClock,
@@ -43,7 +43,13 @@ async fn main() -> Result<(), Error> {
     };
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(sender.handle_batch(event.payload).await)
+        let deadline = event.context.deadline();
+        let time_left = move || {
+            deadline
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+        };
+        Ok::<_, Error>(sender.handle_batch_within(event.payload, &time_left).await)
     }))
     .await
 }

@@ -17,7 +17,7 @@ impl Clients {
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(aws),
             sqs: aws_sdk_sqs::Client::new(aws),
-            sesv2: aws_sdk_sesv2::Client::new(aws),
+            sesv2: journey::adapters::aws::ses_client(aws),
             eventbridge: aws_sdk_eventbridge::Client::new(aws),
         }
     }
@@ -34,7 +34,11 @@ impl Clients {
         Clients {
             dynamodb: client!(aws_sdk_dynamodb),
             sqs: client!(aws_sdk_sqs),
-            sesv2: client!(aws_sdk_sesv2),
+            sesv2: {
+                let mut config = journey::adapters::aws::ses_config(aws);
+                config.push_interceptor(interceptor.clone());
+                aws_sdk_sesv2::Client::from_conf(config.build())
+            },
             eventbridge: client!(aws_sdk_eventbridge),
         }
     }

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod emulator;
+pub mod faults;
 pub mod gateway;
 pub mod outbox;
 pub mod poller;

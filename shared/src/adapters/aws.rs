@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -19,4 +20,16 @@ pub async fn load(operation: Duration) -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SES client: no SDK retries. The SDK would repeat `SendEmail` after an attempt timeout
+/// or a reset, when SES may already have accepted the first attempt; the e-mail sender
+/// retries only what provably was not accepted (`journey::sending`).
+pub fn ses_client(aws: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::from_conf(ses_config(aws).build())
+}
+
+/// The SES client's configuration, for callers that add to it (an interceptor).
+pub fn ses_config(aws: &SdkConfig) -> aws_sdk_sesv2::config::Builder {
+    aws_sdk_sesv2::config::Builder::from(aws).retry_config(RetryConfig::disabled())
 }

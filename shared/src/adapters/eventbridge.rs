@@ -49,7 +49,12 @@ impl EventBus for EventBridgeBus {
                 .collect::<Result<Vec<_>, _>>()?;
             for round in 0..ROUNDS {
                 if round > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(100 << round)).await;
+                    tokio::time::sleep(crate::backoff::full_jitter(
+                        std::time::Duration::from_millis(100),
+                        round,
+                        std::time::Duration::from_secs(1),
+                    ))
+                    .await;
                 }
                 let out = self
                     .client

@@ -110,7 +110,10 @@ impl Mailer for SesMailer {
     }
 }
 
-/// Throttling and 5xx come back; every other refusal is final (SES reference, §5).
+/// An error answer from SES proves what happened: throttling and 5xx were not accepted and come
+/// back; every other refusal is final (SES reference, §5). A request that could not be built
+/// never left. Anything else — a timeout, a reset or dropped connection, an unreadable answer —
+/// may have been accepted: unknown.
 fn classify<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> MailError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -120,7 +123,10 @@ where
             let code = se.err().code().unwrap_or("Unknown");
             let message = format!("{code}: {}", se.err().message().unwrap_or_default());
             let status = se.raw().status().as_u16();
-            if code == "TooManyRequestsException" || code.contains("Throttl") {
+            if (200..300).contains(&status) {
+                // a success status with an answer that could not be read: accepted, id unknown
+                MailError::Unknown(format!("unreadable answer ({status}): {message}"))
+            } else if code == "TooManyRequestsException" || code.contains("Throttl") {
                 MailError::Throttled(message)
             } else if status >= 500 || code.contains("InternalFailure") {
                 MailError::Transient(message)
@@ -129,7 +135,7 @@ where
             }
         }
         SdkError::ConstructionFailure(_) => MailError::Rejected(format!("{err:?}")),
-        _ => MailError::Transient(err.to_string()),
+        _ => MailError::Unknown(format!("{err:?}")),
     }
 }
 

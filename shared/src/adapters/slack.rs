@@ -53,7 +53,7 @@ impl Chat for SlackWebhook {
             .json(payload)
             .send()
             .await
-            .map_err(|e| ChatError::Transient(e.to_string()))?;
+            .map_err(unanswered)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -62,6 +62,16 @@ impl Chat for SlackWebhook {
             .map(str::to_string);
         let body = response.text().await.unwrap_or_default();
         outcome(status, retry_after.as_deref(), &body)
+    }
+}
+
+/// No answer: a connection never made means the post never left; anything later (a timeout,
+/// a reset) may have been posted.
+fn unanswered(e: reqwest::Error) -> ChatError {
+    if e.is_connect() || e.is_builder() {
+        ChatError::Transient(e.to_string())
+    } else {
+        ChatError::Unknown(e.to_string())
     }
 }
 

@@ -10,7 +10,7 @@ use super::customer::{Churn, ChurnReason, Customer, Scheduled};
 use super::event::{Event, EventKind, NpsScore};
 use super::ids::{CustomerId, EventId, InterventionId};
 use super::intervention::{
-    Channel, Delivery, DeliveryStatus, Intervention, InterventionRef, Trigger,
+    Channel, Delivery, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Trigger,
 };
 use super::rules::{Policy, Rules};
 use super::score::{Inputs, NpsAnswer, score};
@@ -151,6 +151,8 @@ pub enum TallyMetric {
     Recovered,
     Failed,
     Skipped,
+    /// Sent or not: the provider's answer was lost (see `docs/reliability.md`).
+    Unknown,
 }
 
 impl TallyMetric {
@@ -160,6 +162,7 @@ impl TallyMetric {
             TallyMetric::Recovered => "recovered",
             TallyMetric::Failed => "failed",
             TallyMetric::Skipped => "skipped",
+            TallyMetric::Unknown => "unknown",
         }
     }
 }
@@ -289,6 +292,9 @@ impl<'a> Transition<'a> {
             }
             EventKind::InterventionFailed { delivery, .. } => {
                 self.report(delivery, DeliveryStatus::Failed, TallyMetric::Failed)
+            }
+            EventKind::InterventionUnknown { delivery, .. } => {
+                self.report(delivery, DeliveryStatus::Unknown, TallyMetric::Unknown)
             }
             EventKind::InterventionDeferred {
                 intervention,
@@ -784,6 +790,10 @@ impl<'a> Transition<'a> {
                 template: template.clone(),
                 variant,
                 transactional: plan.transactional,
+                if_unknown: match channel {
+                    Channel::Email => plan.if_unknown,
+                    _ => IfUnknown::GiveUp,
+                },
                 planned_at: self.at,
                 cause: self.event.id.clone(),
             };

@@ -169,6 +169,12 @@ pub enum EventKind {
         delivery: Delivery,
         reason: String,
     },
+    /// The sender cannot know whether the provider accepted it (the request was written, no
+    /// answer came back), and the rules say not to repeat it: it may or may not have arrived.
+    InterventionUnknown {
+        delivery: Delivery,
+        reason: String,
+    },
     /// Quiet hours: the intervention goes out at `until` instead, through the due index.
     InterventionDeferred {
         intervention: Intervention,
@@ -231,6 +237,7 @@ impl EventKind {
             EventKind::InterventionSent { .. } => "intervention_sent",
             EventKind::InterventionSkipped { .. } => "intervention_skipped",
             EventKind::InterventionFailed { .. } => "intervention_failed",
+            EventKind::InterventionUnknown { .. } => "intervention_unknown",
             EventKind::InterventionDeferred { .. } => "intervention_deferred",
             EventKind::StaffNote { .. } => "staff_note",
             EventKind::Erased => "erased",

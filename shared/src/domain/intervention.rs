@@ -92,6 +92,23 @@ pub struct Plan {
     /// Transactional notices (billing) are exempt from quiet hours and unsubscribes.
     #[serde(default)]
     pub transactional: bool,
+    /// What the customer e-mail's sender does when a send's outcome is unknown (staff alerts
+    /// always give up).
+    #[serde(default)]
+    pub if_unknown: IfUnknown,
+}
+
+/// When a send's outcome is unknown (the request went out, no answer came back), the
+/// provider may have accepted it: sending again risks a duplicate, not sending risks a miss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfUnknown {
+    /// Record it as `unknown` and stop: at most once.
+    #[default]
+    GiveUp,
+    /// Send once more, then give up: at least once for a notice that must arrive (billing),
+    /// at the price of a possible duplicate.
+    RetryOnce,
 }
 
 impl Plan {
@@ -120,6 +137,8 @@ pub struct Intervention {
     pub variant: Option<String>,
     #[serde(default)]
     pub transactional: bool,
+    #[serde(default, skip_serializing_if = "is_give_up")]
+    pub if_unknown: IfUnknown,
     pub planned_at: DateTime<Utc>,
     /// The event whose application planned it.
     pub cause: EventId,
@@ -156,12 +175,17 @@ pub enum DeliveryStatus {
     Skipped,
     /// Rejected by the provider (bad address, archived channel …).
     Failed,
+    /// Its provider's answer was lost: it may or may not have arrived.
+    Unknown,
 }
 
 impl DeliveryStatus {
     /// Whether the message reached (or is about to reach) its recipient.
     pub fn may_have_reached(self) -> bool {
-        matches!(self, DeliveryStatus::Planned | DeliveryStatus::Sent)
+        matches!(
+            self,
+            DeliveryStatus::Planned | DeliveryStatus::Sent | DeliveryStatus::Unknown
+        )
     }
 }
 
@@ -198,6 +222,10 @@ impl From<&Intervention> for InterventionRef {
             credited: false,
         }
     }
+}
+
+fn is_give_up(choice: &IfUnknown) -> bool {
+    *choice == IfUnknown::GiveUp
 }
 
 #[cfg(test)]

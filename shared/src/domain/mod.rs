@@ -23,7 +23,7 @@ pub use event::{
 };
 pub use ids::{CustomerId, EventId, InterventionId};
 pub use intervention::{
-    Channel, Delivery, DeliveryStatus, Intervention, InterventionRef, Plan, Trigger,
+    Channel, Delivery, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Plan, Trigger,
 };
 pub use rules::{Policy, Rules, RulesError};
 pub use score::{Contribution, RiskScore, Signal};

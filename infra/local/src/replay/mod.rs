@@ -413,18 +413,19 @@ impl<'a> Replayer<'a> {
             .unwrap_or_default();
         println!("\nMessages per template (as the senders reported them):\n");
         println!(
-            "  {:<28} {:>7} {:>8} {:>8} {:>7}",
-            "template", "variant", "sent", "skipped", "failed"
+            "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>8}",
+            "template", "variant", "sent", "skipped", "failed", "unknown"
         );
         for row in &rows {
             let n = |k: &str| row[k].as_u64().unwrap_or(0);
             println!(
-                "  {:<28} {:>7} {:>8} {:>8} {:>7}",
+                "  {:<28} {:>7} {:>8} {:>8} {:>7} {:>8}",
                 row["template"].as_str().unwrap_or("?"),
                 row["variant"].as_str().unwrap_or("-"),
                 n("sent"),
                 n("skipped"),
-                n("failed")
+                n("failed"),
+                n("unknown")
             );
         }
         let outbox = self.g.local("/_local/outbox", None).await?;

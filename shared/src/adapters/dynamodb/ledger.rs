@@ -1,17 +1,22 @@
 //! The send ledger in the customer's partition: `SEND#<intervention id>`, claimed with a
-//! conditional write before the provider is called, finished after.
+//! conditional write just before the provider is called, finished after. A claim whose lease
+//! ran out is never simply claimed again: its holder died (leases outlive the senders'
+//! functions), perhaps after the provider accepted, so the caller decides (see
+//! `journey::sending`), fenced on the old lease's token.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
-use chrono::{DateTime, Duration, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
 use super::DynamoStore;
-use super::codec::{n, s, text};
+use super::codec::{n, number, s, text};
 use super::errors::classify;
 use super::keys::{self, EXPIRES_AT, PK, SK};
 use crate::domain::Intervention;
 use crate::ports::{Claim, Lease, SendLedger, SendStatus, StoreError};
+
+type Item = std::collections::HashMap<String, AttributeValue>;
 
 /// Send records outlive any redelivery; kept half a year for audits.
 const RECORD_TTL: Duration = Duration::days(180);
@@ -20,11 +25,54 @@ fn sk(intervention: &Intervention) -> String {
     format!("SEND#{}", intervention.id)
 }
 
+/// A token no other claim of this intervention has: the claim's instant and a random part (two
+/// senders may claim in the same nanosecond on different hosts).
+fn token(intervention: &Intervention, now: DateTime<Utc>) -> String {
+    hex::encode(
+        &Sha256::new()
+            .chain_update(intervention.id.as_str())
+            .chain_update(now.timestamp_nanos_opt().unwrap_or_default().to_be_bytes())
+            .chain_update(fastrand::u64(..).to_be_bytes())
+            .finalize()[..12],
+    )
+}
+
+fn unknowns_of(item: &Item) -> u32 {
+    number(item, "unknowns").unwrap_or(0).max(0) as u32
+}
+
+/// What a claim with `token` that could not be taken found. Its own token means the claim was
+/// applied and its answer lost (the SDK retried it): it is ours.
+fn found(item: &Item, token: &str, now: DateTime<Utc>) -> Claim {
+    let status = text(item, "status").and_then(SendStatus::parse);
+    match status {
+        Some(status) if status.is_final() => Claim::Done(status),
+        Some(SendStatus::InProgress) => {
+            let until = number(item, "lease_until")
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            if text(item, "token") == Some(token) {
+                Claim::Claimed(Lease {
+                    token: token.to_string(),
+                    until,
+                    unknowns: unknowns_of(item),
+                })
+            } else if until < now {
+                Claim::Abandoned(Lease {
+                    token: text(item, "token").unwrap_or_default().to_string(),
+                    until,
+                    unknowns: unknowns_of(item),
+                })
+            } else {
+                Claim::Busy
+            }
+        }
+        _ => Claim::Busy,
+    }
+}
+
 impl DynamoStore {
-    async fn current_status(
-        &self,
-        intervention: &Intervention,
-    ) -> Result<Option<SendStatus>, StoreError> {
+    async fn send_record(&self, intervention: &Intervention) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -35,11 +83,85 @@ impl DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        Ok(out
-            .item
-            .as_ref()
-            .and_then(|item| text(item, "status"))
-            .and_then(SendStatus::parse))
+        Ok(out.item)
+    }
+
+    /// Sets the record `in_progress` under a new lease if `condition` holds; else what the
+    /// record says.
+    async fn take(
+        &self,
+        intervention: &Intervention,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+        unknowns: Option<u32>,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let until = now + lease;
+        let token = token(intervention, now);
+        let mut update = "SET #status = :in_progress, #lease = :until, #token = :token, \
+             #template = :template, #channel = :channel, #updated = :updated, #expires = :expires"
+            .to_string();
+        if unknowns.is_some() {
+            update.push_str(", #unknowns = :unknowns");
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::customer_pk(&intervention.customer_id)))
+            .key(SK, s(sk(intervention)))
+            .condition_expression(condition)
+            .update_expression(update)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#template", "template")
+            .expression_attribute_names("#channel", "channel")
+            .expression_attribute_names("#updated", "updated_at")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(":in_progress", s(SendStatus::InProgress.as_str()))
+            .expression_attribute_values(":until", n(until.timestamp_millis()))
+            .expression_attribute_values(":token", s(&token))
+            .expression_attribute_values(":template", s(&intervention.template))
+            .expression_attribute_values(":channel", s(intervention.channel.as_str()))
+            .expression_attribute_values(":updated", s(keys::instant(now)))
+            .expression_attribute_values(":expires", n((now + RECORD_TTL).timestamp()))
+            .return_values(ReturnValue::AllNew);
+        if let Some(count) = unknowns {
+            request = request
+                .expression_attribute_names("#unknowns", "unknowns")
+                .expression_attribute_values(":unknowns", n(count));
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, value.clone());
+        }
+        match request.send().await {
+            Ok(out) => Ok(Claim::Claimed(Lease {
+                token,
+                until,
+                unknowns: out.attributes.as_ref().map(unknowns_of).unwrap_or(0),
+            })),
+            Err(SdkError::ServiceError(se))
+                if se.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(match self.send_record(intervention).await? {
+                    Some(item) => found(&item, &token, now),
+                    // gone between the two requests (its TTL): come back
+                    None => Claim::Busy,
+                })
+            }
+            Err(e) => {
+                // the write may have been applied with its answer lost: our token tells
+                let error = classify(e);
+                match self.send_record(intervention).await {
+                    Ok(Some(item)) if text(&item, "token") == Some(token.as_str()) => {
+                        Ok(found(&item, &token, now))
+                    }
+                    _ => Err(error),
+                }
+            }
+        }
     }
 }
 
@@ -50,59 +172,35 @@ impl SendLedger for DynamoStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
-        let until = now + lease;
-        let token = hex::encode(
-            &Sha256::new()
-                .chain_update(intervention.id.as_str())
-                .chain_update(now.timestamp_nanos_opt().unwrap_or_default().to_be_bytes())
-                .finalize()[..12],
-        );
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(keys::customer_pk(&intervention.customer_id)))
-            .key(SK, s(sk(intervention)))
-            .condition_expression(
-                "attribute_not_exists(PK) OR #status IN (:deferred, :retry) \
-                 OR (#status = :in_progress AND #lease < :now)",
-            )
-            .update_expression(
-                "SET #status = :in_progress, #lease = :until, #token = :token, #template = :template, \
-                 #channel = :channel, #updated = :updated, #expires = :expires",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#lease", "lease_until")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_names("#template", "template")
-            .expression_attribute_names("#channel", "channel")
-            .expression_attribute_names("#updated", "updated_at")
-            .expression_attribute_names("#expires", EXPIRES_AT)
-            .expression_attribute_values(":deferred", s(SendStatus::Deferred.as_str()))
-            .expression_attribute_values(":retry", s(SendStatus::Retry.as_str()))
-            .expression_attribute_values(":in_progress", s(SendStatus::InProgress.as_str()))
-            .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .expression_attribute_values(":until", n(until.timestamp_millis()))
-            .expression_attribute_values(":token", s(&token))
-            .expression_attribute_values(":template", s(&intervention.template))
-            .expression_attribute_values(":channel", s(intervention.channel.as_str()))
-            .expression_attribute_values(":updated", s(keys::instant(now)))
-            .expression_attribute_values(":expires", n((now + RECORD_TTL).timestamp()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::Claimed(Lease { token, until })),
-            Err(SdkError::ServiceError(se))
-                if se.err().code() == Some("ConditionalCheckFailedException") =>
+        let condition = "attribute_not_exists(PK) OR #status IN (:deferred, :retry)";
+        let values = [
+            (":deferred", s(SendStatus::Deferred.as_str())),
+            (":retry", s(SendStatus::Retry.as_str())),
+        ];
+        self.take(intervention, condition, &values, None, now, lease)
+            .await
+    }
+
+    async fn retake(
+        &self,
+        intervention: &Intervention,
+        abandoned: &Lease,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let condition = "#status = :in_progress AND #token = :old_token";
+        let values = [(":old_token", s(&abandoned.token))];
+        let count = Some(abandoned.unknowns + 1);
+        Ok(
+            match self
+                .take(intervention, condition, &values, count, now, lease)
+                .await?
             {
-                match self.current_status(intervention).await? {
-                    Some(status) if status.is_final() => Ok(Claim::Done(status)),
-                    _ => Ok(Claim::Busy),
-                }
-            }
-            Err(e) => Err(classify(e)),
-        }
+                // someone else's claim since, or already finished: not ours to send
+                Claim::Abandoned(_) => Claim::Busy,
+                other => other,
+            },
+        )
     }
 
     async fn finish(
@@ -121,17 +219,20 @@ impl SendLedger for DynamoStore {
             .key(SK, s(sk(intervention)))
             .condition_expression("#token = :token")
             .update_expression(
-                "SET #status = :status, #detail = :detail, #updated = :updated REMOVE #lease",
+                "SET #status = :status, #detail = :detail, #updated = :updated, \
+                 #unknowns = :unknowns REMOVE #lease",
             )
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#detail", "detail")
             .expression_attribute_names("#updated", "updated_at")
+            .expression_attribute_names("#unknowns", "unknowns")
             .expression_attribute_names("#lease", "lease_until")
             .expression_attribute_values(":token", s(&lease.token))
             .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":detail", s(detail))
             .expression_attribute_values(":updated", s(keys::instant(now)))
+            .expression_attribute_values(":unknowns", n(lease.unknowns))
             .send()
             .await;
         match result {

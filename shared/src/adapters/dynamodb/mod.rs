@@ -505,6 +505,7 @@ impl JourneyReader for DynamoStore {
             t.recovered += get("recovered");
             t.failed += get("failed");
             t.skipped += get("skipped");
+            t.unknown += get("unknown");
         }
         Ok(by_key.into_values().collect())
     }

@@ -36,7 +36,12 @@ pub(crate) async fn send_all(
         let mut pending = batch;
         for round in 0..ROUNDS {
             if round > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(100 << round)).await;
+                tokio::time::sleep(crate::backoff::full_jitter(
+                    std::time::Duration::from_millis(100),
+                    round,
+                    std::time::Duration::from_secs(1),
+                ))
+                .await;
             }
             pending = send_batch(client, url, pending).await?;
             if pending.is_empty() {
