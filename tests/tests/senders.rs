@@ -574,7 +574,11 @@ async fn a_lost_ses_answer_is_recorded_unknown_and_never_sent_again() {
         "SES accepted the one request; nothing repeated it"
     );
     let t = tally(&stack, "welcome_setup_guide").await;
-    assert_eq!((t.sent, t.unknown), (0, 1), "counted as unknown, once: {t:?}");
+    assert_eq!(
+        (t.sent, t.unknown),
+        (0, 1),
+        "counted as unknown, once: {t:?}"
+    );
 }
 
 /// The billing notice planned for a customer whose payment failed.

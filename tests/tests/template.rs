@@ -38,10 +38,23 @@ fn the_table_in_the_template_matches_the_one_the_code_creates() {
 
 #[test]
 fn the_queues_in_the_template_match_the_ones_the_code_creates() {
-    use journey::adapters::sqs::{DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE};
+    use journey::adapters::sqs::{
+        DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, LONGEST_RETURN_SECONDS,
+        QUEUE_RETENTION_SECONDS, SLACK_QUEUE,
+    };
     let template = template();
+    assert!(
+        journey::adapters::dynamodb::MARKER_TTL.num_seconds() > i64::from(LONGEST_RETURN_SECONDS),
+        "dedup markers outlive a message's longest way back (queue, DLQ, redrive)"
+    );
     for spec in [EVENTS_QUEUE, EMAIL_QUEUE, SLACK_QUEUE] {
         let queue = properties(&template, spec.logical_id);
+        assert_eq!(
+            queue["MessageRetentionPeriod"].as_u64(),
+            Some(u64::from(QUEUE_RETENTION_SECONDS)),
+            "{}",
+            spec.logical_id
+        );
         assert_eq!(
             queue["FifoQueue"].as_bool().unwrap_or(false),
             spec.fifo,
@@ -300,4 +313,43 @@ fn every_dlq_and_function_has_its_alarms_and_log_retention() {
             );
         }
     }
+}
+
+#[test]
+fn a_send_lease_outlives_every_sender_function() {
+    let template = template();
+    for function in ["EmailSenderFunction", "SlackSenderFunction"] {
+        let timeout = properties(&template, function)["Timeout"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{function} has a Timeout"));
+        assert!(
+            journey::sending::LEASE.num_seconds() > timeout,
+            "{function}: a lease ({} s) outlives its holder ({timeout} s), so an expired one \
+             means the holder is dead",
+            journey::sending::LEASE.num_seconds()
+        );
+    }
+}
+
+#[test]
+fn failed_sweep_and_calibration_runs_land_in_an_alarmed_queue() {
+    let template = template();
+    for function in ["SweepFunction", "CalibrateFunction"] {
+        let on_failure =
+            &properties(&template, function)["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+        assert_eq!(text(&on_failure["Type"]), "SQS", "{function}");
+        let destination = format!("{:?}", on_failure["Destination"]);
+        assert!(
+            destination.contains("FailedRunsQueue.Arn"),
+            "{function}: {destination}"
+        );
+    }
+    let alarm = properties(&template, "FailedRunsAlarm");
+    assert_eq!(
+        text(&alarm["MetricName"]),
+        "ApproximateNumberOfMessagesVisible"
+    );
+    assert!(format!("{:?}", alarm["Dimensions"]).contains("FailedRunsQueue.QueueName"));
+    let unknown = format!("{:?}", properties(&template, "InterventionsUnknownAlarm"));
+    assert!(unknown.contains("InterventionsUnknown"), "{unknown}");
 }

@@ -94,8 +94,10 @@ pub fn history_from_item(item: Item) -> Result<HistoryEntry, StoreError> {
 }
 
 /// How long an applied event's marker (and its effects) is kept: longer than any provider
-/// retries (Toss: about 4 days; Stripe: 3 days).
-pub const MARKER_TTL: chrono::Duration = chrono::Duration::days(7);
+/// retries (Toss: about 4 days; Stripe: 3 days) and than the longest way a queued message can
+/// come back (queue, DLQ, redrive: `LONGEST_RETURN_SECONDS`, 22 days), plus a day.
+pub const MARKER_TTL: chrono::Duration =
+    chrono::Duration::seconds(crate::adapters::sqs::LONGEST_RETURN_SECONDS as i64 + 24 * 3600);
 
 /// The marker of an applied event. Events from outside (payment providers, the app, customers,
 /// staff) also carry the event itself, without contact details, and are kept for `log_for`

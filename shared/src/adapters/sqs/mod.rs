@@ -8,8 +8,8 @@ mod provision;
 pub use events::SqsEventQueue;
 pub use interventions::SqsInterventionQueues;
 pub use provision::{
-    DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, QueueSpec, QueueUrls, SLACK_QUEUE,
-    create_queue,
+    DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, LONGEST_RETURN_SECONDS,
+    QUEUE_RETENTION_SECONDS, QueueSpec, QueueUrls, SLACK_QUEUE, create_queue,
 };
 
 use aws_sdk_sqs::Client;

@@ -46,6 +46,14 @@ pub const SLACK_QUEUE: QueueSpec = QueueSpec {
 /// DLQs keep messages for the SQS maximum, 14 days.
 pub const DLQ_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
 
+/// The queues themselves keep a message 4 days (SQS's default, explicit in the template).
+pub const QUEUE_RETENTION_SECONDS: u32 = 4 * 24 * 3600;
+
+/// The longest a queued message can take to come back to its consumer: its whole retention in
+/// the queue, then in the DLQ (a FIFO DLQ restarts the clock), then in the queue again after an
+/// operator's redrive. Every dedup marker outlives it (`MARKER_TTL`, a test holds them so).
+pub const LONGEST_RETURN_SECONDS: u32 = 2 * QUEUE_RETENTION_SECONDS + DLQ_RETENTION_SECONDS;
+
 /// The URLs of a created queue and its DLQ.
 #[derive(Clone, Debug)]
 pub struct QueueUrls {
@@ -95,6 +103,10 @@ pub async fn create_queue(
         .attributes(
             A::VisibilityTimeout,
             spec.visibility_timeout_seconds.to_string(),
+        )
+        .attributes(
+            A::MessageRetentionPeriod,
+            QUEUE_RETENTION_SECONDS.to_string(),
         )
         .attributes(A::RedrivePolicy, redrive.to_string());
     if spec.fifo {
