@@ -64,6 +64,9 @@ pub struct MemoryQueue {
     pub messages: std::sync::Mutex<Vec<crate::messages::EventMessage>>,
     /// When set, every enqueue fails this way (`true`: unavailable, `false`: rejected).
     pub fail: std::sync::Mutex<Option<bool>>,
+    /// When set, the next enqueue queues this many messages, then fails (unavailable): a batch
+    /// cut off between two SQS requests.
+    pub fail_after: std::sync::Mutex<Option<usize>>,
 }
 
 impl MemoryQueue {
@@ -77,6 +80,20 @@ impl crate::ports::EventQueue for MemoryQueue {
         &self,
         messages: &[crate::messages::EventMessage],
     ) -> Result<(), crate::ports::QueueError> {
+        if let Some(kept) = self
+            .fail_after
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            self.messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&messages[..kept.min(messages.len())]);
+            return Err(crate::ports::QueueError::Unavailable(
+                "test: down after the first requests".into(),
+            ));
+        }
         match *self.fail.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(true) => Err(crate::ports::QueueError::Unavailable("test: down".into())),
             Some(false) => Err(crate::ports::QueueError::Rejected("test: refused".into())),

@@ -222,7 +222,10 @@ impl<Q: EventQueue> Ingest<Q> {
         Ok(html_response(200, "Unsubscribed", unsubscribe::DONE))
     }
 
-    /// Queues every event or none; returns their ids.
+    /// Queues the events; returns their ids. A batch goes out as several SQS requests, so a
+    /// failure may leave part of it queued: the answer is then 503 whatever the cause, and the
+    /// sender's retry of the same request (same ids) queues the rest while the queued part is
+    /// applied once (the transition worker's markers).
     async fn enqueue(
         &self,
         events: Vec<Event>,
@@ -233,13 +236,15 @@ impl<Q: EventQueue> Ingest<Q> {
             .into_iter()
             .map(|event| EventMessage { received_at, event })
             .collect();
-        self.queue.enqueue(&messages).await.map_err(|e| match e {
-            QueueError::Unavailable(reason) => {
-                ApiError::unavailable(format!("events queue unavailable, retry later: {reason}"))
-            }
-            QueueError::Rejected(reason) => {
-                ApiError::internal(format!("events queue refused the events: {reason}"))
-            }
+        self.queue.enqueue(&messages).await.map_err(|e| {
+            let reason = match e {
+                QueueError::Unavailable(reason) => format!("events queue unavailable: {reason}"),
+                QueueError::Rejected(reason) => format!("events queue refused them: {reason}"),
+            };
+            ApiError::unavailable(format!(
+                "{reason}; none or part of the events were queued: send the same request again \
+                 (same ids or webhook-id), events already queued are applied once"
+            ))
         })?;
         self.metrics.add("EventsIngested", messages.len() as f64);
         for m in &messages {

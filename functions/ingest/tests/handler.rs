@@ -748,6 +748,36 @@ async fn an_unreachable_queue_answers_503_so_the_sender_retries() {
 }
 
 #[tokio::test]
+async fn a_batch_cut_off_between_queue_requests_answers_503_and_its_retry_is_safe() {
+    let h = Harness::new();
+    let batch: Vec<Value> = (0..100)
+        .map(|i| json!({"type": "login", "customer_id": format!("c{}", i % 7), "occurred_at": NOW}))
+        .collect();
+    let body = json!(batch).to_string();
+    for (kept, refused) in [(0, Some(true)), (0, Some(false)), (10, None)] {
+        *h.queue().fail.lock().unwrap() = refused;
+        *h.queue().fail_after.lock().unwrap() = refused.is_none().then_some(kept);
+        let (status, answer) = h.app(body.as_bytes(), "msg_cut", t(NOW), t(NOW)).await;
+        assert_eq!(
+            (status, error_of(&answer).0),
+            (503, "queue_unavailable"),
+            "retry, whether nothing or part was queued: {answer}"
+        );
+        let partial = h.queue().taken();
+        assert_eq!(partial.len(), kept);
+        *h.queue().fail.lock().unwrap() = None;
+        let (status, _) = h.app(body.as_bytes(), "msg_cut", t(NOW), t(NOW)).await;
+        assert_eq!(status, 202, "the same request again");
+        let retried = h.queue().taken();
+        assert_eq!(retried.len(), 100);
+        // the same ids both times: the queued part's markers make its second copy a no-op
+        for (first, again) in partial.iter().zip(&retried) {
+            assert_eq!(first.event.id, again.event.id);
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_route_without_its_secret_answers_503_not_configured() {
     let ingest = Ingest::new(MemoryQueue::default(), WebhookKeys::default());
     let (status, body) = parse(
