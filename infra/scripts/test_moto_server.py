@@ -283,6 +283,23 @@ def refuses_another_moto_version():
         sys.exit(f"moto_server.py started on another moto version: {run.returncode} {run.stderr!r}")
 
 
+def fifo_order_survives_a_returned_batch(client):
+    """The one place the patched server answers differently on purpose: a FIFO batch handed back
+    (its visibility ended, or set to 0, message by message) comes back in order. Plain moto
+    delivers the later message first (see moto_workarounds/sqs.py)."""
+    sqs = sqs_client(client)
+    url = sqs.create_queue(QueueName="order.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}", MessageGroupId="g", MessageDeduplicationId=f"d{n}")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in first] == ["m0", "m1", "m2"], first
+    for m in first:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    if [m["Body"] for m in again] != ["m0"]:
+        sys.exit(f"a returned FIFO batch came back out of order: {[m['Body'] for m in again]}")
+
+
 def main():
     refuses_another_moto_version()
     operations = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
@@ -307,6 +324,7 @@ def main():
         for n, (a, b) in enumerate(zip(plain, patched)):
             if a != b:
                 sys.exit(f"queue operation {n} ({sqs_ops[n][0]}) differs:\n  moto:    {a}\n  patched: {b}")
+        fifo_order_survives_a_returned_batch(servers[1][1])
         print(f"moto_server: {len(ops)} DynamoDB operations ({queries} queries, {cancelled} cancelled transactions) and {len(sqs_ops)} SQS operations answered as moto answers them")
     finally:
         for server, _ in servers:

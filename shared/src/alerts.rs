@@ -24,7 +24,13 @@ pub struct Alert {
     pub mention: Option<String>,
     pub customer_url: String,
     pub button: String,
+    /// The intervention's id, as the actions block's `block_id`: whoever reads the channel's
+    /// messages (an audit, a test's stand-in) can tell one alert from a repeat of it.
+    pub intervention_id: String,
 }
+
+/// Slack's limit on a `block_id`.
+const BLOCK_ID_MAX: usize = 255;
 
 fn cut(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -215,6 +221,7 @@ pub fn build(
             Lang::Ko => "고객 보기".into(),
             Lang::En => "Open customer".into(),
         },
+        intervention_id: intervention.id.to_string(),
     })
 }
 
@@ -237,7 +244,7 @@ impl Alert {
                 {"type": "header", "text": {"type": "plain_text", "text": cut(&self.title, HEADER_MAX), "emoji": true}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": cut(&format!("{mention}{}", self.summary), SECTION_MAX)}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": cut(facts.trim_end(), SECTION_MAX)}},
-                {"type": "actions", "elements": [{
+                {"type": "actions", "block_id": cut(&self.intervention_id, BLOCK_ID_MAX), "elements": [{
                     "type": "button",
                     "text": {"type": "plain_text", "text": cut(&self.button, BUTTON_MAX)},
                     "url": cut(&self.customer_url, URL_MAX),

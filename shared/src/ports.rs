@@ -385,6 +385,17 @@ pub trait SendLedger: Send + Sync {
         lease: chrono::Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
+    /// Records an outcome decided without calling the provider (skipped, deferred, failed to
+    /// compose) in one conditional write, with no claim before it: nothing was sent, so a crash
+    /// around it must not leave an `unknown`. `None` once recorded; else what the record says.
+    fn decide(
+        &self,
+        intervention: &crate::domain::Intervention,
+        status: SendStatus,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Claim>, StoreError>> + Send;
+
     /// Takes over an abandoned claim (only if it is still `abandoned`'s), counting one more
     /// unknown outcome: `Claimed`, or `Busy` when another sender took it first.
     fn retake(

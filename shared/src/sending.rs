@@ -106,13 +106,14 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
                 return Err(MessageFailure::retryable(reason));
             }
         };
+        let payload = match ready {
+            Ok(payload) => payload,
+            Err(outcome) => return self.decided(intervention, outcome, now).await,
+        };
         let Some(lease) = self.claim(intervention, now).await? else {
             return Ok(());
         };
-        let delivered = match ready {
-            Ok(payload) => deliver(payload).await,
-            Err(outcome) => return self.settle(intervention, &lease, outcome, now).await,
-        };
+        let delivered = deliver(payload).await;
         match delivered {
             Delivered::Accepted(id) => {
                 self.settle(intervention, &lease, SendOutcome::Sent(id), now)
@@ -183,6 +184,36 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
         }
     }
 
+    /// An outcome decided without the provider: recorded in one write, with no claim.
+    async fn decided(
+        &self,
+        intervention: &Intervention,
+        outcome: SendOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), MessageFailure> {
+        let (status, detail, _) = parts(&outcome);
+        match self
+            .ledger
+            .decide(intervention, status, &detail, now)
+            .await
+            .map_err(retryable)?
+        {
+            None => {
+                self.note(intervention, &outcome);
+                self.report(intervention, &outcome, now).await
+            }
+            Some(Claim::Done(status)) => self.report(intervention, &again(status), now).await,
+            Some(Claim::Busy) | Some(Claim::Claimed(_)) => Err(MessageFailure::retryable(
+                "another sender holds this intervention",
+            )),
+            // an earlier sender died holding a claim on it: settled as a claim is
+            Some(Claim::Abandoned(_)) => match self.claim(intervention, now).await? {
+                Some(lease) => self.settle(intervention, &lease, outcome, now).await,
+                None => Ok(()),
+            },
+        }
+    }
+
     /// Provably not accepted: the claim is released (`retry`) and the message held back.
     async fn release(
         &self,
@@ -233,17 +264,16 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
         outcome: SendOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), MessageFailure> {
-        let (status, detail, metric) = match &outcome {
-            SendOutcome::Sent(id) => (SendStatus::Sent, id.clone(), "InterventionsSent"),
-            SendOutcome::Skipped(why) => (SendStatus::Skipped, why.clone(), "InterventionsSkipped"),
-            SendOutcome::Deferred(until) => (
-                SendStatus::Deferred,
-                until.to_rfc3339(),
-                "InterventionsDeferred",
-            ),
-            SendOutcome::Failed(why) => (SendStatus::Failed, why.clone(), "InterventionsFailed"),
-            SendOutcome::Unknown(why) => (SendStatus::Unknown, why.clone(), "InterventionsUnknown"),
-        };
+        let (status, detail, _) = parts(&outcome);
+        self.note(intervention, &outcome);
+        self.record(intervention, lease, status, &detail, now)
+            .await?;
+        self.report(intervention, &outcome, now).await
+    }
+
+    /// Counts and logs an outcome.
+    fn note(&self, intervention: &Intervention, outcome: &SendOutcome) {
+        let (status, detail, metric) = parts(outcome);
         self.metrics.add(metric, 1.0);
         let (template, channel) = (&intervention.template, intervention.channel.as_str());
         match &outcome {
@@ -257,9 +287,6 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
                 status = status.as_str(), %detail, %template, channel, "intervention handled"
             ),
         }
-        self.record(intervention, lease, status, &detail, now)
-            .await?;
-        self.report(intervention, &outcome, now).await
     }
 
     /// Finishes the ledger record, a few times over a failing store: after the provider
@@ -344,6 +371,21 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
         {
             warn!(error = %e, "could not hold the retry back; it returns after the visibility timeout");
         }
+    }
+}
+
+/// An outcome's ledger status, detail and metric.
+fn parts(outcome: &SendOutcome) -> (SendStatus, String, &'static str) {
+    match outcome {
+        SendOutcome::Sent(id) => (SendStatus::Sent, id.clone(), "InterventionsSent"),
+        SendOutcome::Skipped(why) => (SendStatus::Skipped, why.clone(), "InterventionsSkipped"),
+        SendOutcome::Deferred(until) => (
+            SendStatus::Deferred,
+            until.to_rfc3339(),
+            "InterventionsDeferred",
+        ),
+        SendOutcome::Failed(why) => (SendStatus::Failed, why.clone(), "InterventionsFailed"),
+        SendOutcome::Unknown(why) => (SendStatus::Unknown, why.clone(), "InterventionsUnknown"),
     }
 }
 

@@ -42,4 +42,34 @@ impl Clients {
             eventbridge: client!(aws_sdk_eventbridge),
         }
     }
+
+    /// As [`Clients::intercepted`], for the fault suite: without the SDK's retry quota, which
+    /// at the suite's fault rates would switch retries off altogether (as in an outage) and
+    /// test that instead of the handlers.
+    pub fn faulty(aws: &SdkConfig, interceptor: SharedInterceptor) -> Self {
+        use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+        let partition = RetryPartition::custom("journey-faults")
+            .token_bucket(TokenBucket::unlimited())
+            .build();
+        macro_rules! client {
+            ($sdk:ident, $config:expr) => {{
+                let mut config = $config;
+                config.push_interceptor(interceptor.clone());
+                config.set_retry_partition(Some(partition.clone()));
+                $sdk::Client::from_conf(config.build())
+            }};
+        }
+        Clients {
+            dynamodb: client!(
+                aws_sdk_dynamodb,
+                aws_sdk_dynamodb::config::Builder::from(aws)
+            ),
+            sqs: client!(aws_sdk_sqs, aws_sdk_sqs::config::Builder::from(aws)),
+            sesv2: client!(aws_sdk_sesv2, journey::adapters::aws::ses_config(aws)),
+            eventbridge: client!(
+                aws_sdk_eventbridge,
+                aws_sdk_eventbridge::config::Builder::from(aws)
+            ),
+        }
+    }
 }

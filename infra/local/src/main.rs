@@ -16,7 +16,11 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "run".into());
     // a replay's stack logs every event; its own report is what the reader wants
-    let level = if command == "replay" { "warn" } else { "info" };
+    let level = if matches!(command.as_str(), "replay" | "faults") {
+        "warn"
+    } else {
+        "info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             EnvFilter::new(format!(
@@ -44,6 +48,10 @@ fn main() -> ExitCode {
             "replay" => {
                 let args: Vec<String> = std::env::args().skip(2).collect();
                 journey_local::replay::replay(config, &args).await
+            }
+            "faults" => {
+                let args: Vec<String> = std::env::args().skip(2).collect();
+                journey_local::faults::suite::run(config, &args).await
             }
             "calibrate" => {
                 let args: Vec<String> = std::env::args().skip(2).collect();

@@ -15,6 +15,9 @@ pub enum LocalChat {
 
 impl Chat for LocalChat {
     async fn post(&self, payload: &Value) -> Result<(), ChatError> {
+        if crate::faults::crash::is_dead() {
+            return Err(ChatError::Transient("injected: the handler crashed".into()));
+        }
         match self {
             LocalChat::Webhook(w) => w.post(payload).await,
             LocalChat::File(f) => f.post(payload).await,

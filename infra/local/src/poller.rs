@@ -2,7 +2,6 @@
 //! `SqsEvent`, delete what succeeded, leave the reported failures to come back after the
 //! queue's visibility timeout (and to reach the DLQ after its receive count).
 
-use std::collections::HashMap;
 use std::future::Future;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -17,6 +16,15 @@ pub struct Poller {
     pub batch_size: i32,
     /// Long-poll wait, standing in for the batching window.
     pub wait_seconds: i32,
+    /// Failed (and crashed) messages come back after this instead of the queue's visibility
+    /// timeout: the fault suite's stand-in for that much time passing.
+    pub redeliver_after: Option<std::time::Duration>,
+    /// Crashes this share of invocations before one of their first 8 requests
+    /// (`faults::crash`), drawn from the dice.
+    pub crashes: Option<(crate::faults::Dice, f64)>,
+    /// With `redeliver_after`: the queue's visibility timeout each earlier receive of a batch's
+    /// messages stands for, added to the handler's clock (`clock::aged`).
+    pub visibility: Option<chrono::Duration>,
 }
 
 impl Poller {
@@ -26,6 +34,9 @@ impl Poller {
             url: url.into(),
             batch_size: 10,
             wait_seconds: 1,
+            redeliver_after: None,
+            crashes: None,
+            visibility: None,
         }
     }
 
@@ -52,14 +63,40 @@ impl Poller {
         if messages.is_empty() {
             return Ok(0);
         }
-        let receipts: HashMap<String, String> = messages
+        // in arrival order: a FIFO group's messages go back in the order they came
+        let receipts: Vec<(String, String)> = messages
             .iter()
             .filter_map(|m| Some((m.message_id.clone()?, m.receipt_handle.clone()?)))
             .collect();
         let mut event = SqsEvent::default();
         event.records = messages.iter().map(|m| to_lambda(m, &self.url)).collect();
         let count = event.records.len();
-        let response = handler(event).await;
+        let earlier = event
+            .records
+            .iter()
+            .filter_map(|m| {
+                m.attributes
+                    .get("ApproximateReceiveCount")?
+                    .parse::<i32>()
+                    .ok()
+            })
+            .min()
+            .unwrap_or(1)
+            .saturating_sub(1);
+        let aged = self.visibility.unwrap_or_default() * earlier;
+        let invocation = crate::clock::aged(aged, handler(event));
+        let (response, crashed) = match &self.crashes {
+            Some((dice, share)) => {
+                let dies_at = dice.chance(*share).then(|| dice.below(8) as u32);
+                crate::faults::crash::run(dies_at, invocation).await
+            }
+            None => (invocation.await, false),
+        };
+        if crashed {
+            // the process is gone: nothing acknowledged, the whole batch comes back
+            self.redeliver(receipts.iter().map(|(_, r)| r)).await?;
+            return Ok(count);
+        }
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
@@ -85,7 +122,32 @@ impl Poller {
                 .send()
                 .await?;
         }
+        let back = receipts
+            .iter()
+            .filter(|(id, _)| failed.contains(&id.as_str()))
+            .map(|(_, receipt)| receipt);
+        self.redeliver(back).await?;
         Ok(count)
+    }
+
+    /// With `redeliver_after`, makes these messages visible again that soon.
+    async fn redeliver<'r>(
+        &self,
+        receipts: impl Iterator<Item = &'r String>,
+    ) -> Result<(), aws_sdk_sqs::Error> {
+        let Some(after) = self.redeliver_after else {
+            return Ok(());
+        };
+        for receipt in receipts {
+            self.client
+                .change_message_visibility()
+                .queue_url(&self.url)
+                .receipt_handle(receipt)
+                .visibility_timeout(after.as_secs() as i32)
+                .send()
+                .await?;
+        }
+        Ok(())
     }
 
     /// Messages on the queue, visible or in flight.

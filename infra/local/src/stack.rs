@@ -25,7 +25,7 @@ use journey::adapters::eventbridge::EventBridgeBus;
 use journey::adapters::ses::SesMailer;
 use journey::adapters::slack::{FileChat, SlackWebhook};
 use journey::adapters::sqs::SqsRedelivery;
-use journey::adapters::sqs::{SqsEventQueue, SqsInterventionQueues};
+use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues};
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
 use journey::rules_versions::LiveRules;
@@ -52,6 +52,7 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        .retry_config(journey::adapters::aws::retry_config())
         .credentials_provider(Credentials::new(
             "local",
             "local",
@@ -61,6 +62,38 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         ))
         .load()
         .await
+}
+
+/// How the fault suite runs a stack: its own Slack stand-in, short redeliveries, crashable
+/// invocations, and pollers (Lambda's event source, not ours) that bypass the faults.
+#[derive(Clone, Debug, Default)]
+pub struct Tuning {
+    pub slack_url: Option<String>,
+    pub redeliver_after: Option<Duration>,
+    /// Crashes this share of handler invocations, drawn from the dice.
+    pub crashes: Option<(crate::faults::Dice, f64)>,
+    /// The event source's own SQS client.
+    pub pollers: Option<aws_sdk_sqs::Client>,
+}
+
+impl Tuning {
+    /// `ages` (the senders' queues): their redeliveries age the handler's clock by the
+    /// queue's visibility timeout, as the send lease expects.
+    fn poller(
+        &self,
+        functions: &aws_sdk_sqs::Client,
+        url: &str,
+        ages: Option<&journey::adapters::sqs::QueueSpec>,
+    ) -> Poller {
+        let client = self.pollers.clone().unwrap_or_else(|| functions.clone());
+        let mut poller = Poller::new(client, url);
+        poller.redeliver_after = self.redeliver_after;
+        poller.crashes = self.crashes.clone();
+        poller.visibility = ages
+            .filter(|_| self.redeliver_after.is_some())
+            .map(|spec| chrono::Duration::seconds(spec.visibility_timeout_seconds.into()));
+        poller
+    }
 }
 
 type LocalEmail = EmailSender<DynamoStore, SesMailer, SqsEventQueue, SqsRedelivery, SharedClock>;
@@ -118,6 +151,17 @@ impl LocalStack {
         clients: Clients,
         endpoint: Option<String>,
     ) -> Result<Arc<LocalStack>, String> {
+        Self::build_tuned(config, aws, clients, endpoint, Tuning::default()).await
+    }
+
+    /// As [`LocalStack::build_with`], tuned for the fault suite.
+    pub async fn build_tuned(
+        config: LocalConfig,
+        aws: &SdkConfig,
+        clients: Clients,
+        endpoint: Option<String>,
+        tuning: Tuning,
+    ) -> Result<Arc<LocalStack>, String> {
         let resources = provision(aws, &config.env, &config.sender_email).await?;
         let secrets = LocalSecrets::load_or_create(&config.state_dir)
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
@@ -163,11 +207,14 @@ impl LocalStack {
             settings,
             metrics: journey::metrics::Metrics::new("email-sender"),
         };
-        let chat = match std::env::var("SLACK_WEBHOOK_URL") {
-            Ok(url) if !url.is_empty() => {
-                LocalChat::Webhook(SlackWebhook::new(url, Duration::from_secs(10))?)
-            }
-            _ => LocalChat::File(FileChat::new(config.state_dir.join("slack.log"))),
+        let webhook = tuning
+            .slack_url
+            .clone()
+            .or_else(|| std::env::var("SLACK_WEBHOOK_URL").ok())
+            .filter(|url| !url.is_empty());
+        let chat = match webhook {
+            Some(url) => LocalChat::Webhook(SlackWebhook::new(url, Duration::from_secs(5))?),
+            None => LocalChat::File(FileChat::new(config.state_dir.join("slack.log"))),
         };
         let slack = SlackSender {
             store: store.clone(),
@@ -205,9 +252,9 @@ impl LocalStack {
             rules_text,
             email,
             slack,
-            events: Poller::new(sqs.clone(), &resources.events_url),
-            email_queue: Poller::new(sqs.clone(), &resources.email_url),
-            slack_queue: Poller::new(sqs, &resources.slack_url),
+            events: tuning.poller(&sqs, &resources.events_url, None),
+            email_queue: tuning.poller(&sqs, &resources.email_url, Some(&EMAIL_QUEUE)),
+            slack_queue: tuning.poller(&sqs, &resources.slack_url, Some(&SLACK_QUEUE)),
             http: reqwest::Client::new(),
             providers,
             store,

@@ -1,5 +1,5 @@
 """SQS: one clock reading per message, one attributes computation per request, FIFO long polls
-that wait."""
+that wait, FIFO groups blocked only by messages in flight (order kept when a batch returns)."""
 
 import threading
 import time
@@ -55,6 +55,19 @@ def _wait_for_messages(self, timeout):
             self._messages_lock.wait_for(lambda: self.messages, timeout=timeout)
 
 
+def _groups_in_flight(self):
+    """moto blocks a FIFO group while any of its received, undeleted messages is "pending",
+    even one whose visibility timeout has run out. When a batch's messages come back, the
+    receive looks at the group's first message while a later one is still in that set, skips
+    the first, then clears the later one and delivers it: out of order. SQS blocks a group only
+    while a message of it is in flight (invisible); so does this."""
+    return {
+        message.group_id
+        for message in self._pending_messages
+        if message.group_id is not None and not message.visible
+    }
+
+
 def install():
     moto.core.utils.unix_time = _unix_time  # unix_time_millis reads it there
     moto.sqs.models.unix_time = _unix_time
@@ -62,3 +75,4 @@ def install():
     for name in ("send_message", "send_message_batch", "receive_message", "get_queue_attributes"):
         setattr(SQSBackend, name, _one_computation(getattr(SQSBackend, name)))
     Queue.wait_for_messages = _wait_for_messages
+    Queue.pending_message_groups = property(_groups_in_flight)

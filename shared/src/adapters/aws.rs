@@ -11,6 +11,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// retries included; the SDK has no such default.
 pub async fn load(operation: Duration) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))
@@ -20,6 +21,14 @@ pub async fn load(operation: Duration) -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// Up to 5 attempts (the SDK's default is 3) with its jittered back-off: every DynamoDB write
+/// is conditional or idempotent, every queued message deduplicated, so a retry is safe, and
+/// two more of them keep a burst of transient errors from spending a message's receive count
+/// (5 before the DLQ). The operation timeout still bounds the whole.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(5)
 }
 
 /// The SES client: no SDK retries. The SDK would repeat `SendEmail` after an attempt timeout

@@ -28,6 +28,9 @@ const SETTLE_PATIENCE: Duration = Duration::from_secs(300);
 /// emulator's FIFO queue scans every message in it, so a deep backlog slows every step.
 const BACKLOG: u64 = 2 * BATCH as u64;
 
+/// Sends of one request before the replay gives up on it (the fault suite).
+const MAX_TRIES: usize = 30;
+
 #[derive(Debug)]
 pub struct Options {
     pub events: PathBuf,
@@ -39,6 +42,16 @@ pub struct Options {
 }
 
 impl Options {
+    /// Sweeps every 6 hours, progress every 1,000 events, no report file (the fault suite).
+    pub fn quiet() -> Options {
+        Options {
+            events: PathBuf::new(),
+            sweep_every: TimeDelta::hours(6),
+            progress_every: 1000,
+            report: None,
+        }
+    }
+
     pub fn parse(args: &[String]) -> Result<Options, String> {
         let mut options = Options {
             events: PathBuf::new(),
@@ -86,7 +99,7 @@ pub async fn replay(mut config: LocalConfig, args: &[String]) -> Result<(), Stri
     // a stack started for the replay sweeps on the log's time only
     config.sweep_every = None;
     let session = Session::open(&config, "replay").await?;
-    let mut run = Replayer::new(&session, &options);
+    let mut run = Replayer::new(&session.gateway, Some(&session), &options);
     let result = run.events(&events).await;
     let result = match result {
         Ok(()) => run.finish(&options).await,
@@ -98,7 +111,7 @@ pub async fn replay(mut config: LocalConfig, args: &[String]) -> Result<(), Stri
 
 /// The log, in time order (a log written customer by customer is sorted here; events at the
 /// same time keep their order).
-fn load(path: &PathBuf) -> Result<Vec<Event>, String> {
+pub(crate) fn load(path: &PathBuf) -> Result<Vec<Event>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut events = journey::backtest::read_events(std::io::BufReader::new(file))
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -106,9 +119,12 @@ fn load(path: &PathBuf) -> Result<Vec<Event>, String> {
     Ok(events)
 }
 
-struct Replayer<'a> {
-    session: &'a Session,
+pub(crate) struct Replayer<'a> {
+    session: Option<&'a Session>,
     g: &'a Gateway,
+    /// With dice: every webhook is delivered 1 to 3 times, and every request is sent again
+    /// until it is answered below 500, as providers and apps retry (the fault suite).
+    copies: Option<crate::faults::Dice>,
     requests: Requests,
     batch: Vec<Value>,
     batch_time: Option<DateTime<Utc>>,
@@ -129,6 +145,10 @@ struct Figures {
     /// Requests the gateway did not accept, with its answer (the first few).
     refused: Vec<String>,
     refused_count: usize,
+    /// Requests sent again after a 5xx or no answer (the fault suite).
+    retried: u64,
+    /// Extra copies of webhooks delivered (the fault suite).
+    copies: u64,
     sweeps: usize,
     checks: u64,
     started: Option<Instant>,
@@ -141,10 +161,11 @@ struct Figures {
 }
 
 impl<'a> Replayer<'a> {
-    fn new(session: &'a Session, options: &Options) -> Self {
+    pub(crate) fn new(g: &'a Gateway, session: Option<&'a Session>, options: &Options) -> Self {
         Replayer {
             session,
-            g: &session.gateway,
+            g,
+            copies: None,
             requests: Requests::default(),
             batch: Vec::new(),
             batch_time: None,
@@ -157,7 +178,13 @@ impl<'a> Replayer<'a> {
         }
     }
 
-    async fn events(&mut self, events: &[Event]) -> Result<(), String> {
+    /// Delivers webhooks 1–3 times and retries what is answered 5xx (the fault suite).
+    pub(crate) fn with_copies(mut self, dice: crate::faults::Dice) -> Self {
+        self.copies = Some(dice);
+        self
+    }
+
+    pub(crate) async fn events(&mut self, events: &[Event]) -> Result<(), String> {
         println!("Replaying {} events through {}", events.len(), self.g.base);
         let now = Instant::now();
         self.figures.started = Some(now);
@@ -199,10 +226,7 @@ impl<'a> Replayer<'a> {
         while due <= at {
             self.settle().await?;
             let started = Instant::now();
-            let report = self
-                .g
-                .local("/_local/sweep", Some(json!({"time": due})))
-                .await?;
+            let report = self.sweep(due).await?;
             self.figures.sweeping += started.elapsed();
             self.clock = Some(due);
             self.figures.sweeps += 1;
@@ -212,6 +236,26 @@ impl<'a> Replayer<'a> {
         }
         self.next_sweep = Some(due);
         Ok(())
+    }
+
+    /// One sweep; under faults it may fail, and is run again as Lambda retries an asynchronous
+    /// invocation (its checks have deterministic ids).
+    async fn sweep(&mut self, due: DateTime<Utc>) -> Result<Value, String> {
+        let tries = if self.copies.is_some() { MAX_TRIES } else { 1 };
+        let mut last = String::new();
+        for _ in 0..tries {
+            match self
+                .g
+                .local("/_local/sweep", Some(json!({"time": due})))
+                .await
+            {
+                Ok(report) if report.get("customers_due").is_some() => return Ok(report),
+                Ok(answer) => last = answer.to_string(),
+                Err(e) => last = e,
+            }
+            self.figures.retried += 1;
+        }
+        Err(format!("the sweep at {due} failed {tries} times: {last}"))
     }
 
     async fn post(&mut self, event: &Event, request: Request) -> Result<(), String> {
@@ -240,27 +284,65 @@ impl<'a> Replayer<'a> {
         self.flush().await?;
         let t = self.advance_clock(event.occurred_at).await?;
         let id = &event.customer_id;
-        let (status, body) = match request {
-            Request::Stripe(body) => self.g.stripe(&body, t).await?,
+        let g = self.g;
+        let (_, (status, body)) = match request {
+            Request::Stripe(body) => self.deliver(true, || g.stripe(&body, t)).await?,
             Request::Payment(provider, payment) => {
                 let message = format!("replay-{}", event.id.as_str().replace(':', "-"));
-                self.g
-                    .provider_payment(provider, &payment, &message, t)
+                self.deliver(true, || g.provider_payment(provider, &payment, &message, t))
                     .await?
             }
             Request::Note(body) => {
                 let path = format!("/customers/{}/notes", path_segment(id.as_str()));
-                self.g.api(Method::POST, &path, Some(body)).await?
+                self.deliver(false, || g.api(Method::POST, &path, Some(body.clone())))
+                    .await?
             }
             Request::Erase => {
                 let path = format!("/customers/{}", path_segment(id.as_str()));
-                self.g.api(Method::DELETE, &path, None).await?
+                self.deliver(false, || g.api(Method::DELETE, &path, None))
+                    .await?
             }
-            Request::Unsubscribe => self.g.unsubscribe(id).await?,
+            Request::Unsubscribe => self.deliver(true, || g.unsubscribe(id)).await?,
             Request::App(_) | Request::Skip(_) => return Ok(()),
         };
         self.check(label, status, &body);
         Ok(())
+    }
+
+    /// Sends a request; with copies (the fault suite) again until it is answered below 500,
+    /// then, for a webhook, 0–2 more times, as providers redeliver. Returns the copies sent.
+    async fn deliver<F, Fut>(
+        &mut self,
+        webhook: bool,
+        send: F,
+    ) -> Result<(u64, (u16, Value)), String>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(u16, Value), String>>,
+    {
+        let Some(dice) = self.copies.clone() else {
+            return Ok((1, send().await?));
+        };
+        let mut answer = Err(String::new());
+        for _ in 0..MAX_TRIES {
+            answer = send().await;
+            match &answer {
+                Ok((status, _)) if *status < 500 => break,
+                _ => self.figures.retried += 1,
+            }
+        }
+        let answer = answer?;
+        let extra = if webhook { dice.below(3) } else { 0 };
+        for _ in 0..extra {
+            for _ in 0..MAX_TRIES {
+                if matches!(send().await, Ok((status, _)) if status < 500) {
+                    break;
+                }
+                self.figures.retried += 1;
+            }
+        }
+        self.figures.copies += extra;
+        Ok((1 + extra, answer))
     }
 
     /// Posts the pending app events as one signed batch, at the time of the latest of them.
@@ -273,7 +355,8 @@ impl<'a> Replayer<'a> {
         let body = Value::Array(std::mem::take(&mut self.batch));
         self.batches += 1;
         let message = format!("replay-batch-{}", self.batches);
-        let (status, answer) = self.g.app(&body, &message, t).await?;
+        let g = self.g;
+        let (_, (status, answer)) = self.deliver(true, || g.app(&body, &message, t)).await?;
         self.check("app batch", status, &answer);
         self.drain_below(BACKLOG).await
     }
@@ -338,7 +421,7 @@ impl<'a> Replayer<'a> {
             .started
             .map_or(0.0, |s| now.duration_since(s).as_secs_f64());
         let overall = f.events as f64 / elapsed.max(1e-9);
-        let rss = self.session.emulator_rss_bytes();
+        let rss = self.session.and_then(Session::emulator_rss_bytes);
         println!(
             "  {:>8} events  {:>7.1} s  {:>6.1} events/s (last {}: {:>6.1}){}",
             f.events,

@@ -181,6 +181,57 @@ impl SendLedger for DynamoStore {
             .await
     }
 
+    async fn decide(
+        &self,
+        intervention: &Intervention,
+        status: SendStatus,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Claim>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::customer_pk(&intervention.customer_id)))
+            .key(SK, s(sk(intervention)))
+            .condition_expression("attribute_not_exists(PK) OR #status IN (:deferred, :retry)")
+            .update_expression(
+                "SET #status = :status, #detail = :detail, #template = :template, \
+                 #channel = :channel, #updated = :updated, #expires = :expires \
+                 REMOVE #lease, #token",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#detail", "detail")
+            .expression_attribute_names("#template", "template")
+            .expression_attribute_names("#channel", "channel")
+            .expression_attribute_names("#updated", "updated_at")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":deferred", s(SendStatus::Deferred.as_str()))
+            .expression_attribute_values(":retry", s(SendStatus::Retry.as_str()))
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":detail", s(detail))
+            .expression_attribute_values(":template", s(&intervention.template))
+            .expression_attribute_values(":channel", s(intervention.channel.as_str()))
+            .expression_attribute_values(":updated", s(keys::instant(now)))
+            .expression_attribute_values(":expires", n((now + RECORD_TTL).timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(se))
+                if se.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(Some(match self.send_record(intervention).await? {
+                    Some(item) => found(&item, "", now),
+                    None => Claim::Busy,
+                }))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     async fn retake(
         &self,
         intervention: &Intervention,

@@ -1,15 +1,12 @@
-//! A fault injector of our own: an SDK interceptor put on every client (`Clients::intercepted`)
-//! that fails requests as scripted per operation, or at random with a seed, in two ways:
-//!
-//! - **refused**: the request fails before it is sent (as a reset before the request left):
-//!   the emulator never sees it;
-//! - **answer lost**: the request is sent and applied by the emulator, and the client gets a
-//!   cut-off answer instead (as after a dropped connection): a `ResponseError`, which the SDK
-//!   retries for the clients that retry.
-//!
-//! Every injected fault is counted per service, operation and kind.
+//! An SDK interceptor for faults in-process: scripted per operation (for targeted tests) —
+//! **refused** (fails before it is sent: the emulator never sees it) or **answer lost** (sent
+//! and applied, its answer replaced by a cut-off one: a `ResponseError` or an unparsable
+//! answer) — and **crashes**: a handler invocation the event source marked to die dies before
+//! its n-th request (see [`super::crash`]); the crash is counted in a [`Dice`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use super::{Dice, crash};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +29,8 @@ pub enum Fault {
     Refused,
     /// Sent and applied; the answer is lost.
     AnswerLost,
+    /// The handler dies before this request: it and every later one of the invocation fail.
+    Crash,
 }
 
 impl Fault {
@@ -40,6 +39,7 @@ impl Fault {
             Fault::Pass => "pass",
             Fault::Refused => "refused",
             Fault::AnswerLost => "answer_lost",
+            Fault::Crash => "crash",
         }
     }
 }
@@ -52,6 +52,7 @@ impl fmt::Display for Injected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Fault::AnswerLost => write!(f, "injected: the answer was lost after the request"),
+            Fault::Crash => write!(f, "injected: the handler crashed"),
             _ => write!(f, "injected: connection reset before the request was sent"),
         }
     }
@@ -63,9 +64,8 @@ impl std::error::Error for Injected {}
 struct State {
     /// Per operation name (`SendEmail`, `UpdateItem` …): the next requests' faults, in order.
     scripts: HashMap<String, VecDeque<Fault>>,
-    /// `(rate of refused, rate of lost answers)` per service, drawn from `rng`.
-    rates: HashMap<String, (f64, f64)>,
-    rng: Option<fastrand::Rng>,
+    /// Where crashes are counted.
+    crashes: Option<Dice>,
     counts: BTreeMap<(String, String, Fault), u64>,
 }
 
@@ -90,17 +90,10 @@ impl Faults {
         Faults::default()
     }
 
-    /// Random faults with `seed`: per service (`dynamodb`, `sqs`, `sesv2`, `eventbridge`), the
-    /// share of requests refused and the share whose answer is lost.
-    pub fn random(seed: u64, rates: &[(&str, f64, f64)]) -> Self {
+    /// Crashes the invocations the event source marked (`crash::run`), counting in `dice`.
+    pub fn crashing(dice: Dice) -> Self {
         let faults = Faults::default();
-        {
-            let mut state = faults.lock();
-            state.rng = Some(fastrand::Rng::with_seed(seed));
-            for (service, refused, lost) in rates {
-                state.rates.insert(service.to_string(), (*refused, *lost));
-            }
-        }
+        faults.lock().crashes = Some(dice);
         faults
     }
 
@@ -114,11 +107,11 @@ impl Faults {
         self
     }
 
-    /// Stops injecting (scripts and dice), keeping the counts.
+    /// Stops injecting (scripts and crashes), keeping the counts.
     pub fn stop(&self) {
         let mut state = self.lock();
         state.scripts.clear();
-        state.rates.clear();
+        state.crashes = None;
     }
 
     /// Faults injected so far: `(service, operation, kind) → count`.
@@ -141,21 +134,17 @@ impl Faults {
             .scripts
             .get_mut(operation)
             .and_then(VecDeque::pop_front);
+        let crash = || match &state.crashes {
+            Some(dice) if crash::before_request() => {
+                dice.count(service, operation, "crash");
+                true
+            }
+            _ => false,
+        };
         let fault = match scripted {
             Some(fault) => fault,
-            None => match (state.rates.get(service).copied(), state.rng.as_mut()) {
-                (Some((refused, lost)), Some(rng)) => {
-                    let draw = rng.f64();
-                    if draw < refused {
-                        Fault::Refused
-                    } else if draw < refused + lost {
-                        Fault::AnswerLost
-                    } else {
-                        Fault::Pass
-                    }
-                }
-                _ => Fault::Pass,
-            },
+            None if crash() => Fault::Crash,
+            None => Fault::Pass,
         };
         if fault != Fault::Pass {
             *state
@@ -182,11 +171,14 @@ impl Intercept for Faults {
             Some(m) => (m.service().to_lowercase(), m.name().to_string()),
             None => return Ok(()),
         };
+        if crash::is_dead() {
+            return Err(Box::new(Injected(Fault::Crash)));
+        }
         let fault = self.decide(&service, &operation);
         cfg.interceptor_state()
             .store_put(LoseAnswer(fault == Fault::AnswerLost));
         match fault {
-            Fault::Refused => Err(Box::new(Injected(fault))),
+            Fault::Refused | Fault::Crash => Err(Box::new(Injected(fault))),
             _ => Ok(()),
         }
     }
