@@ -57,17 +57,100 @@ pub struct SharedClock(pub std::sync::Arc<SimClock>);
 
 impl journey::ports::Clock for SharedClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0.now() + AGED.try_with(|d| *d).unwrap_or_default()
+        self.0.now()
     }
 }
 
 tokio::task_local! {
     /// Time a redelivery stands for: when the fault suite brings a message back after a second
-    /// instead of the queue's visibility timeout, the handler sees the time it would have seen.
+    /// instead of the queue's visibility timeout, the send ledger sees the time it would have
+    /// seen (so a dead sender's lease has run out), while the rest of the handler keeps the
+    /// log's time (a report stamped later would run ahead of the log's next events).
     static AGED: Duration;
 }
 
-/// Runs `invocation` with the clock `by` later.
+/// Runs `invocation` with the send ledger's clock `by` later.
 pub async fn aged<F: std::future::Future>(by: Duration, invocation: F) -> F::Output {
     AGED.scope(by, invocation).await
+}
+
+fn aged_now(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + AGED.try_with(|d| *d).unwrap_or_default()
+}
+
+/// The store with its send ledger on the redelivery's time (`aged`); otherwise the store.
+#[derive(Clone, Debug)]
+pub struct AgedLedger<S>(pub S);
+
+impl<S: journey::ports::CustomerStore> journey::ports::CustomerStore for AgedLedger<S> {
+    async fn load(
+        &self,
+        id: &journey::domain::CustomerId,
+    ) -> Result<Option<journey::domain::Customer>, journey::ports::StoreError> {
+        self.0.load(id).await
+    }
+
+    async fn commit(
+        &self,
+        commit: &journey::ports::Commit<'_>,
+    ) -> Result<(), journey::ports::StoreError> {
+        self.0.commit(commit).await
+    }
+
+    async fn applied_effects(
+        &self,
+        customer: &journey::domain::CustomerId,
+        event: &journey::domain::EventId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<journey::domain::Effect>>, journey::ports::StoreError> {
+        self.0.applied_effects(customer, event, now).await
+    }
+}
+
+impl<S: journey::ports::SendLedger> journey::ports::SendLedger for AgedLedger<S> {
+    async fn claim(
+        &self,
+        intervention: &journey::domain::Intervention,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<journey::ports::Claim, journey::ports::StoreError> {
+        self.0.claim(intervention, aged_now(now), lease).await
+    }
+
+    async fn decide(
+        &self,
+        intervention: &journey::domain::Intervention,
+        status: journey::ports::SendStatus,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<journey::ports::Claim>, journey::ports::StoreError> {
+        self.0
+            .decide(intervention, status, detail, aged_now(now))
+            .await
+    }
+
+    async fn retake(
+        &self,
+        intervention: &journey::domain::Intervention,
+        abandoned: &journey::ports::Lease,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<journey::ports::Claim, journey::ports::StoreError> {
+        self.0
+            .retake(intervention, abandoned, aged_now(now), lease)
+            .await
+    }
+
+    async fn finish(
+        &self,
+        intervention: &journey::domain::Intervention,
+        lease: &journey::ports::Lease,
+        status: journey::ports::SendStatus,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), journey::ports::StoreError> {
+        self.0
+            .finish(intervention, lease, status, detail, aged_now(now))
+            .await
+    }
 }

@@ -38,7 +38,7 @@ use tokio::task::JoinHandle;
 use transition::Transition;
 
 use crate::clients::Clients;
-use crate::clock::SharedClock;
+use crate::clock::{AgedLedger, SharedClock};
 use crate::config::LocalConfig;
 use crate::gateway::{self, Function};
 use crate::outbox::{self, LocalChat};
@@ -96,8 +96,10 @@ impl Tuning {
     }
 }
 
-type LocalEmail = EmailSender<DynamoStore, SesMailer, SqsEventQueue, SqsRedelivery, SharedClock>;
-type LocalSlack = SlackSender<DynamoStore, LocalChat, SqsEventQueue, SqsRedelivery, SharedClock>;
+type LocalEmail =
+    EmailSender<AgedLedger<DynamoStore>, SesMailer, SqsEventQueue, SqsRedelivery, SharedClock>;
+type LocalSlack =
+    SlackSender<AgedLedger<DynamoStore>, LocalChat, SqsEventQueue, SqsRedelivery, SharedClock>;
 
 pub struct LocalStack {
     pub config: LocalConfig,
@@ -197,7 +199,7 @@ impl LocalStack {
             unsubscribe_key,
         };
         let email = EmailSender {
-            store: store.clone(),
+            store: AgedLedger(store.clone()),
             mailer: SesMailer::new(clients.sesv2.clone(), None, false),
             reports: events_queue.clone(),
             redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
@@ -217,7 +219,7 @@ impl LocalStack {
             None => LocalChat::File(FileChat::new(config.state_dir.join("slack.log"))),
         };
         let slack = SlackSender {
-            store: store.clone(),
+            store: AgedLedger(store.clone()),
             chat,
             reports: events_queue.clone(),
             redelivery: SqsRedelivery::new(sqs.clone(), &resources.slack_url),
