@@ -216,15 +216,16 @@ async fn a_duplicate_event_is_refused_by_its_marker_and_returns_the_recorded_eff
 
 #[tokio::test]
 async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
-    // without an event log, a marker lives the 7 days of dedup
+    // without an event log, a marker lives as long as dedup needs (MARKER_TTL, 23 days)
     let store = fresh_store().await.with_event_log_days(7);
     let mut events = Events::new("c1");
     let payment = pay(&mut events, "2026-11-01T09:00:00Z");
     run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
     let id = events.customer().clone();
+    let expires = t("2026-11-01T09:00:00Z") + journey::adapters::dynamodb::MARKER_TTL;
     assert!(
         store
-            .applied_effects(&id, &payment.id, t("2026-11-07T09:00:00Z"))
+            .applied_effects(&id, &payment.id, expires - Duration::days(1))
             .await
             .unwrap()
             .is_some()
@@ -232,7 +233,7 @@ async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
     // TTL deletion is lazy: the item is still there, but expired
     assert_eq!(
         store
-            .applied_effects(&id, &payment.id, t("2026-11-09T09:00:00Z"))
+            .applied_effects(&id, &payment.id, expires + Duration::days(1))
             .await
             .unwrap(),
         None
