@@ -69,6 +69,15 @@ pub struct Within<'a> {
     pub reserve: Duration,
 }
 
+/// The time left until `deadline` (Lambda's invocation deadline), for [`Within::time_left`].
+pub fn until(deadline: std::time::SystemTime) -> impl Fn() -> Duration + Sync {
+    move || {
+        deadline
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+    }
+}
+
 impl Within<'_> {
     pub fn unbounded() -> Within<'static> {
         Within {

@@ -43,12 +43,7 @@ async fn main() -> Result<(), Error> {
     };
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = event.context.deadline();
-        let time_left = move || {
-            deadline
-                .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default()
-        };
+        let time_left = journey::sqs_batch::until(event.context.deadline());
         Ok::<_, Error>(sender.handle_batch_within(event.payload, &time_left).await)
     }))
     .await
