@@ -205,7 +205,7 @@ pub fn build(
     let customer_url = format!(
         "{}/#/customers/{}",
         dashboard_url.trim_end_matches('/'),
-        customer.id
+        form_urlencoded::byte_serialize(customer.id.as_str().as_bytes()).collect::<String>()
     );
     Ok(Alert {
         title,
@@ -227,22 +227,28 @@ pub fn build(
 
 impl Alert {
     /// A Block Kit message within Slack's limits, mentioning the owner when known.
+    ///
+    /// Every value that came from outside is escaped for mrkdwn (`&`, `<`, `>`), so a customer
+    /// id or e-mail such as `x<!channel>` is shown, never obeyed; a mention is made only of an
+    /// id shaped like Slack's.
     pub fn slack_payload(&self) -> Value {
         let mention = self
             .mention
-            .as_ref()
+            .as_deref()
+            .and_then(slack_member)
             .map(|id| format!("<@{id}> "))
             .unwrap_or_default();
         let facts: String = self
             .facts
             .iter()
-            .map(|(label, value)| format!("*{label}:* {value}\n"))
+            .map(|(label, value)| format!("*{}:* {}\n", mrkdwn(label), mrkdwn(value)))
             .collect();
+        let summary = mrkdwn(&self.summary);
         json!({
-            "text": cut(&format!("{mention}{}", self.summary), SECTION_MAX),
+            "text": cut(&format!("{mention}{summary}"), SECTION_MAX),
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": cut(&self.title, HEADER_MAX), "emoji": true}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": cut(&format!("{mention}{}", self.summary), SECTION_MAX)}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": cut(&format!("{mention}{summary}"), SECTION_MAX)}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": cut(facts.trim_end(), SECTION_MAX)}},
                 {"type": "actions", "block_id": cut(&self.intervention_id, BLOCK_ID_MAX), "elements": [{
                     "type": "button",
@@ -280,6 +286,27 @@ impl Alert {
         );
         (self.title.clone(), text, html)
     }
+}
+
+/// Slack's three control characters in mrkdwn (Slack: "Escaping text"): `<` and `>` open and
+/// close links, mentions and `<!channel>`; `&` would make `&lt;` turn back into `<`.
+pub fn mrkdwn(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A Slack member id (`U…` or `W…`, then upper-case letters and digits), else `None` with a
+/// log line: an owner's `slack_id` comes from outside and is put inside `<@…>`.
+pub fn slack_member(id: &str) -> Option<&str> {
+    let mut chars = id.chars();
+    let shaped = matches!(chars.next(), Some('U' | 'W'))
+        && (2..=21).contains(&id.len())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !shaped {
+        tracing::warn!(slack_id = %id.escape_debug(), "owner's slack_id is not a Slack member id: not mentioned");
+    }
+    shaped.then_some(id)
 }
 
 fn escape(text: &str) -> String {
@@ -368,6 +395,77 @@ mod tests {
         let (subject, body, html) = alert.email();
         assert!(subject.contains("cust-1001"));
         assert!(body.contains("₩374,000") && html.contains("박서연"));
+    }
+
+    #[test]
+    fn outside_values_cannot_ping_a_channel_or_forge_a_link() {
+        let (mut customer, intervention) = danger_customer();
+        customer.id = crate::domain::CustomerId::new("x<!channel>").unwrap();
+        customer.profile.email = Some("a&b<!here>@example.com".into());
+        if let Some(owner) = customer.profile.owner.as_mut() {
+            owner.name = Some("<https://evil.example|click>".into());
+        }
+        let alert = build(
+            &Templates::embedded().unwrap(),
+            &Rules::embedded().unwrap(),
+            &customer,
+            &intervention,
+            Lang::En,
+            "https://dash.example.com",
+            t("2026-11-15T09:00:00Z"),
+        )
+        .unwrap();
+        let payload = alert.slack_payload();
+        for block in [
+            &payload["text"],
+            &payload["blocks"][1]["text"]["text"],
+            &payload["blocks"][2]["text"]["text"],
+        ] {
+            let text = block.as_str().unwrap();
+            assert!(!text.contains("<!"), "unescaped control sequence in {text}");
+            assert!(!text.contains("<https://evil"), "forged link in {text}");
+        }
+        let facts = payload["blocks"][2]["text"]["text"].as_str().unwrap();
+        assert!(facts.contains("x&lt;!channel&gt;") && facts.contains("a&amp;b&lt;!here&gt;"));
+        assert!(payload.to_string().contains("<@U0TUTOR7>"));
+        let url = payload["blocks"][3]["elements"][0]["url"].as_str().unwrap();
+        assert!(url.ends_with("/#/customers/x%3C%21channel%3E"), "{url}");
+    }
+
+    #[test]
+    fn only_slack_shaped_member_ids_are_mentioned() {
+        assert_eq!(slack_member("U0TUTOR7"), Some("U0TUTOR7"));
+        assert_eq!(slack_member("W12AB"), Some("W12AB"));
+        for bad in [
+            "",
+            "U",
+            "u0tutor7",
+            "U0>!channel",
+            "C0CHANNEL",
+            "U0 TUTOR",
+            "U0TUTOR7|x",
+        ] {
+            assert_eq!(slack_member(bad), None, "{bad}");
+        }
+        let (mut customer, intervention) = danger_customer();
+        if let Some(owner) = customer.profile.owner.as_mut() {
+            owner.slack_id = Some("U1>|<!channel".into());
+        }
+        let alert = build(
+            &Templates::embedded().unwrap(),
+            &Rules::embedded().unwrap(),
+            &customer,
+            &intervention,
+            Lang::Ko,
+            "https://dash.example.com",
+            t("2026-11-15T09:00:00Z"),
+        )
+        .unwrap();
+        let text = alert.slack_payload().to_string();
+        assert!(
+            !text.contains("<@") && !text.contains("<!channel"),
+            "{text}"
+        );
     }
 
     #[test]
