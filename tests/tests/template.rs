@@ -271,6 +271,137 @@ fn every_policy_is_least_privilege() {
     }
 }
 
+/// The statements of a function resource's inline policies.
+fn statements(template: &serde_norway::Value, name: &str) -> Vec<serde_norway::Value> {
+    properties(template, name)["Policies"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn actions(statement: &serde_norway::Value) -> Vec<String> {
+    match &statement["Action"] {
+        serde_norway::Value::Sequence(a) => a.iter().map(text).collect(),
+        other => vec![text(other)],
+    }
+}
+
+/// The `!Sub` strings (or plain strings) of a statement's resources.
+fn resources(statement: &serde_norway::Value) -> Vec<String> {
+    let one = |v: &serde_norway::Value| match v {
+        serde_norway::Value::Tagged(tagged) => text(&tagged.value),
+        other => text(other),
+    };
+    match &statement["Resource"] {
+        serde_norway::Value::Sequence(items) => items.iter().map(one).collect(),
+        other => vec![one(other)],
+    }
+}
+
+/// Each function may read exactly the SSM parameters its code asks for, named one by one: the
+/// read API cannot read the Stripe signing secret, nor any secret added later.
+#[test]
+fn each_function_reads_only_its_own_secrets() {
+    let expected: [(&str, Vec<&str>); 7] = [
+        (
+            "IngestFunction",
+            vec![
+                ingest::keys::STRIPE_SECRET,
+                ingest::keys::APP_SECRET,
+                journey::unsubscribe::SECRET,
+                ingest::keys::TOSS_SECRET,
+                ingest::keys::PORTONE_WEBHOOK_SECRET,
+                ingest::keys::PORTONE_API_SECRET,
+            ],
+        ),
+        ("ApiFunction", vec![api::API_KEY_SECRET]),
+        ("EmailSenderFunction", vec![journey::unsubscribe::SECRET]),
+        ("SlackSenderFunction", vec![slack_sender::WEBHOOK_SECRET]),
+        ("TransitionFunction", vec![]),
+        ("SweepFunction", vec![]),
+        ("CalibrateFunction", vec![]),
+    ];
+    let template = template();
+    for (function, secrets) in expected {
+        let mut granted: Vec<String> = statements(&template, function)
+            .iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("ssm:")))
+            .flat_map(resources)
+            .collect();
+        let mut wanted: Vec<String> = secrets
+            .iter()
+            .map(|name| {
+                format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{SecretsPrefix}}/${{EnvName}}/{name}")
+            })
+            .collect();
+        granted.sort();
+        wanted.sort();
+        assert_eq!(granted, wanted, "{function}'s SSM parameters");
+    }
+}
+
+/// SES sends only from the configured sender; calibration writes only the rules partition.
+#[test]
+fn e_mail_only_from_the_sender_and_calibration_writes_only_rules() {
+    let template = template();
+    let ses: Vec<_> = statements(&template, "EmailSenderFunction")
+        .into_iter()
+        .filter(|s| actions(s).contains(&"ses:SendEmail".to_string()))
+        .collect();
+    assert_eq!(ses.len(), 1);
+    let from = &ses[0]["Condition"]["StringEquals"]["ses:FromAddress"];
+    match from {
+        serde_norway::Value::Tagged(tagged) => {
+            assert_eq!(tagged.tag.to_string(), "!Ref");
+            assert_eq!(text(&tagged.value), "SenderEmail");
+        }
+        other => panic!("ses:SendEmail without a ses:FromAddress condition: {other:?}"),
+    }
+    const WRITES: &[&str] = &[
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:BatchWriteItem",
+    ];
+    let writes: Vec<_> = statements(&template, "CalibrateFunction")
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| WRITES.contains(&a.as_str())))
+        .collect();
+    assert!(!writes.is_empty(), "calibrate stores rules versions");
+    for statement in writes {
+        let keys = &statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"];
+        let keys: Vec<String> = keys
+            .as_sequence()
+            .map(|k| k.iter().map(text).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["RULES"], "calibrate's writes: {statement:?}");
+        assert!(!actions(&statement).contains(&"dynamodb:BatchWriteItem".to_string()));
+    }
+}
+
+/// Every route is throttled, and the public functions can be given reserved concurrency.
+#[test]
+fn the_api_is_throttled_and_its_functions_can_be_capped() {
+    let template = template();
+    let routes = &properties(&template, "HttpApi")["DefaultRouteSettings"];
+    for limit in ["ThrottlingRateLimit", "ThrottlingBurstLimit"] {
+        assert!(
+            !routes[limit].is_null(),
+            "HttpApi DefaultRouteSettings.{limit}"
+        );
+    }
+    for function in ["IngestFunction", "ApiFunction"] {
+        assert!(
+            !properties(&template, function)["ReservedConcurrentExecutions"].is_null(),
+            "{function} ReservedConcurrentExecutions"
+        );
+    }
+}
+
 /// Operators hear about every DLQ and every failing or throttled function, and every function
 /// logs JSON to a group with a retention.
 #[test]

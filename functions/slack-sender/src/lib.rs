@@ -4,6 +4,9 @@
 //! back-off; 404/410 (channel gone, webhook revoked) are permanent: recorded and logged as an
 //! error an operator alarms on, never retried forever.
 
+/// The secret holding the incoming-webhook URL.
+pub const WEBHOOK_SECRET: &str = "slack-webhook-url";
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use journey::alerts;

@@ -11,10 +11,7 @@ use journey::ports::{SecretSource, SystemClock};
 use journey::secrets::Secrets;
 use journey::templates::{Lang, Templates};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use slack_sender::SlackSender;
-
-/// The secret holding the incoming-webhook URL.
-const WEBHOOK_SECRET: &str = "slack-webhook-url";
+use slack_sender::{SlackSender, WEBHOOK_SECRET};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
