@@ -8,7 +8,7 @@ use journey::adapters::dynamodb::DynamoStore;
 use journey::adapters::sqs::SqsEventQueue;
 use journey::config;
 use journey::ports::SecretSource;
-use journey::secrets::{Secrets, split_rotation};
+use journey::secrets::{Fresh, Secrets, split_rotation};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -17,15 +17,26 @@ async fn main() -> Result<(), Error> {
     let table = config::required("TABLE_NAME")?;
     let queue_url = config::required("EVENTS_QUEUE_URL")?;
     let aws = journey::adapters::aws::load(Duration::from_secs(8)).await;
-    let keys = split_rotation(&Secrets::from_env(&aws).secret(API_KEY_SECRET).await?);
-    let api = Api::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        SqsEventQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
-        &keys,
+    let secrets = Secrets::from_env(&aws);
+    let (dynamo, sqs) = (
+        aws_sdk_dynamodb::Client::new(&aws),
+        aws_sdk_sqs::Client::new(&aws),
     );
-    let api = &api;
+    // the API key is read again every SECRETS_REFRESH_SECONDS: a revoked key stops working
+    let build = || async {
+        let keys = split_rotation(&secrets.secret(API_KEY_SECRET).await?);
+        Ok::<_, Error>(Api::new(
+            DynamoStore::new(dynamo.clone(), table.clone()),
+            SqsEventQueue::new(sqs.clone(), queue_url.clone()),
+            &keys,
+        ))
+    };
+    let api = Fresh::new(journey::secrets::refresh_after()?);
+    api.get(build).await?;
+    let (api, build) = (&api, &build);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let api = api.get(build).await?;
             Ok::<_, Error>(api.handle(event.payload).await)
         },
     ))

@@ -9,7 +9,7 @@ use journey::adapters::ses::SesMailer;
 use journey::adapters::sqs::{SqsEventQueue, SqsRedelivery};
 use journey::config;
 use journey::ports::{SecretSource, SystemClock};
-use journey::secrets::Secrets;
+use journey::secrets::{Fresh, Secrets};
 use journey::templates::Templates;
 use journey::unsubscribe;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -32,29 +32,34 @@ async fn main() -> Result<(), Error> {
             name: "QUIET_HOURS".into(),
             reason,
         })?;
-    let templates = Templates::embedded()?;
     let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
-    let key = Secrets::from_env(&aws).secret(unsubscribe::SECRET).await?;
-    let settings = EmailSettings::from_env(unsubscribe::signing_key(&key))?;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let sender = EmailSender {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        mailer: SesMailer::new(
-            journey::adapters::aws::ses_client(&aws),
-            configuration_set,
-            check_suppression,
-        ),
-        reports: SqsEventQueue::new(sqs.clone(), events_queue),
-        redelivery: SqsRedelivery::new(sqs, email_queue),
-        clock: SystemClock,
-        rules,
-        templates,
-        settings,
-        metrics: journey::metrics::Metrics::new("email-sender"),
+    let secrets = Secrets::from_env(&aws);
+    let (dynamo, ses, sqs) = (
+        aws_sdk_dynamodb::Client::new(&aws),
+        journey::adapters::aws::ses_client(&aws),
+        aws_sdk_sqs::Client::new(&aws),
+    );
+    // the unsubscribe key is read again every SECRETS_REFRESH_SECONDS
+    let build = || async {
+        let key = secrets.secret(unsubscribe::SECRET).await?;
+        Ok::<_, Error>(EmailSender {
+            store: DynamoStore::new(dynamo.clone(), table.clone()),
+            mailer: SesMailer::new(ses.clone(), configuration_set.clone(), check_suppression),
+            reports: SqsEventQueue::new(sqs.clone(), events_queue.clone()),
+            redelivery: SqsRedelivery::new(sqs.clone(), email_queue.clone()),
+            clock: SystemClock,
+            rules: rules.clone(),
+            templates: Templates::embedded()?,
+            settings: EmailSettings::from_env(unsubscribe::signing_key(&key))?,
+            metrics: journey::metrics::Metrics::new("email-sender"),
+        })
     };
-    let sender = &sender;
+    let sender = Fresh::new(journey::secrets::refresh_after()?);
+    sender.get(build).await?;
+    let (sender, build) = (&sender, &build);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let time_left = journey::sqs_batch::until(event.context.deadline());
+        let sender = sender.get(build).await?;
         Ok::<_, Error>(sender.handle_batch_within(event.payload, &time_left).await)
     }))
     .await

@@ -6,7 +6,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use ingest::{Ingest, ProviderUrls, WebhookKeys};
 use journey::adapters::sqs::SqsEventQueue;
 use journey::config;
-use journey::secrets::Secrets;
+use journey::secrets::{Fresh, Secrets};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -14,14 +14,23 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let queue_url = config::required("EVENTS_QUEUE_URL")?;
     let aws = journey::adapters::aws::load(Duration::from_secs(5)).await;
-    let keys = WebhookKeys::load(&Secrets::from_env(&aws), &ProviderUrls::from_env()).await?;
-    let ingest = Ingest::new(
-        SqsEventQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
-        keys,
-    );
-    let ingest = &ingest;
+    let (secrets, urls) = (Secrets::from_env(&aws), ProviderUrls::from_env());
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    // the webhook secrets are read again every SECRETS_REFRESH_SECONDS: rotations and
+    // revocations reach warm instances without a redeploy
+    let build = || async {
+        let keys = WebhookKeys::load(&secrets, &urls).await?;
+        Ok::<_, Error>(Ingest::new(
+            SqsEventQueue::new(sqs.clone(), queue_url.clone()),
+            keys,
+        ))
+    };
+    let ingest = Fresh::new(journey::secrets::refresh_after()?);
+    ingest.get(build).await?;
+    let (ingest, build) = (&ingest, &build);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let ingest = ingest.get(build).await?;
             Ok::<_, Error>(ingest.handle(event.payload).await)
         },
     ))
