@@ -126,12 +126,57 @@ enum Attempt {
     Refused(String),
 }
 
-/// Checks an id taken from a webhook before it goes into a URL.
+/// Checks an id taken from an unsigned webhook body before it goes into a URL: the providers'
+/// ids (Toss `paymentKey`/`orderId`: letters, digits, `-`, `_`, `=`; PortOne `paymentId` also `.`
+/// and `:`) and nothing that could climb a path, even percent-encoded (`..`, `%2E`).
 pub fn id<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '=' | '.' | ':');
     match value {
-        Some(v) if !v.is_empty() && v.len() <= MAX_ID => Ok(v),
-        Some(_) => Err(format!("{field} must be 1 to {MAX_ID} characters")),
         None => Err(format!("{field} is required")),
+        Some(v) if v.is_empty() || v.len() > MAX_ID => {
+            Err(format!("{field} must be 1 to {MAX_ID} characters"))
+        }
+        Some(v) if !v.chars().all(allowed) || v.contains("..") || v.starts_with('.') => {
+            Err(format!(
+                "{field} may hold only letters, digits, '-', '_', '=', '.' and ':', and no '..'"
+            ))
+        }
+        Some(v) => Ok(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id;
+
+    #[test]
+    fn provider_ids_are_checked_before_any_url_is_built() {
+        for good in [
+            "tgen_20261102abc",
+            "order-1",
+            "payment-3f2a:01",
+            "pay.2026.11",
+        ] {
+            assert_eq!(id(Some(good), "f"), Ok(good));
+        }
+        for bad in [
+            "",
+            "..",
+            "../v1/billing",
+            "%2E%2E",
+            "a/b",
+            "a..b",
+            ".hidden",
+            "a b",
+            "키",
+            "a?x=1",
+            "a#b",
+        ] {
+            let e = id(Some(bad), "data.paymentKey").unwrap_err();
+            assert!(e.starts_with("data.paymentKey"), "{bad}: {e}");
+        }
+        assert!(id(Some(&"a".repeat(201)), "f").is_err());
+        assert!(id(None, "f").is_err());
     }
 }
 
