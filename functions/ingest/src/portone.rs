@@ -85,8 +85,16 @@ pub fn confirm(
             "payment {id} names no customer (customData.customer_id or customer.id)"
         )));
     };
-    let customer_id =
-        CustomerId::new(customer).map_err(|e| field_error("customData.customer_id", e))?;
+    // an id we cannot use is the business's mistake, not the provider's: answered 200 and
+    // counted (WebhooksIgnored), so the provider does not retry it for days and disable us
+    let customer_id = match CustomerId::new(customer) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(Mapped::Ignored(format!(
+                "customData.customer_id unusable: {e}"
+            )));
+        }
+    };
     let about = claim
         .cancellation_id
         .as_deref()
@@ -109,16 +117,26 @@ pub fn confirm(
 fn kind(status: &str, p: &Value) -> Result<EventKind, ApiError> {
     Ok(match status {
         "PAID" => EventKind::PaymentSucceeded { amount: money(p)? },
-        "CANCELLED" | "PARTIAL_CANCELLED" => EventKind::RefundRequested {
-            reason: p["cancellations"]
-                .as_array()
-                .and_then(|c| c.last())
-                .and_then(|c| text(&c["reason"])),
+        "CANCELLED" => EventKind::RefundRequested {
+            reason: last_cancellation(p).and_then(|c| text(&c["reason"])),
+        },
+        "PARTIAL_CANCELLED" => EventKind::PartialRefund {
+            amount: last_cancellation(p)
+                .and_then(|c| c["totalAmount"].as_i64())
+                .filter(|a| *a > 0)
+                .map(|a| Money::new(a, p["currency"].as_str().unwrap_or("KRW")))
+                .transpose()
+                .map_err(|e| field_error("cancellations.totalAmount", e))?,
+            reason: last_cancellation(p).and_then(|c| text(&c["reason"])),
         },
         _ => EventKind::PaymentFailed {
             amount: money(p).ok(),
         },
     })
+}
+
+fn last_cancellation(p: &Value) -> Option<&Value> {
+    p["cancellations"].as_array().and_then(|c| c.last())
 }
 
 fn money(p: &Value) -> Result<Money, ApiError> {
@@ -178,7 +196,7 @@ mod tests {
             "customData": "{\"customer_id\":\"cust-8\"}",
             "paidAt": "2026-11-02T09:00:00Z", "cancelledAt": "2026-11-05T09:00:00Z",
             "failedAt": "2026-11-02T08:00:00Z",
-            "cancellations": [{"id": "cancel-1", "reason": "서비스 불만족", "cancelledAt": "2026-11-05T09:00:00Z"}]
+            "cancellations": [{"id": "cancel-1", "reason": "서비스 불만족", "totalAmount": 19_000, "cancelledAt": "2026-11-05T09:00:00Z"}]
         })
     }
 
@@ -227,7 +245,13 @@ mod tests {
             &webhook("Transaction.PartialCancelled", Some("cancel-1")),
             &payment("PARTIAL_CANCELLED"),
         );
-        assert!(matches!(partial.kind, EventKind::RefundRequested { .. }));
+        assert_eq!(
+            partial.kind,
+            EventKind::PartialRefund {
+                amount: Some(Money::new(19_000, "KRW").unwrap()),
+                reason: Some("서비스 불만족".into())
+            }
+        );
         let failed = event(&webhook("Transaction.Failed", None), &payment("FAILED"));
         assert!(matches!(failed.kind, EventKind::PaymentFailed { .. }));
         assert_eq!(failed.occurred_at, t("2026-11-02T08:00:00Z"));

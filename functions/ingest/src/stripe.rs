@@ -29,6 +29,9 @@ struct Envelope {
 #[derive(Deserialize)]
 struct Data {
     object: Value,
+    /// The changed fields' former values (`amount_refunded` before this refund).
+    #[serde(default)]
+    previous_attributes: Value,
 }
 
 pub fn map(body: &[u8]) -> Result<Mapped, ApiError> {
@@ -40,7 +43,7 @@ pub fn map(body: &[u8]) -> Result<Mapped, ApiError> {
         ApiError::bad_request("malformed_json", e.into_inner().to_string(), Some(field))
     })?;
     let object = &envelope.data.object;
-    let kind = match kind_of(&envelope.kind, object)? {
+    let kind = match kind_of(&envelope.kind, object, &envelope.data.previous_attributes)? {
         Ok(kind) => kind,
         Err(reason) => return Ok(Mapped::Ignored(reason)),
     };
@@ -50,8 +53,16 @@ pub fn map(body: &[u8]) -> Result<Mapped, ApiError> {
             envelope.kind, envelope.id
         )));
     };
-    let customer_id = CustomerId::new(customer)
-        .map_err(|e| field_error("data.object.metadata.customer_id", e))?;
+    // an id we cannot use is the business's mistake, not the provider's: answered 200 and
+    // counted (WebhooksIgnored), so the provider does not retry it for days and disable us
+    let customer_id = match CustomerId::new(customer) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(Mapped::Ignored(format!(
+                "data.object.metadata.customer_id unusable: {e}"
+            )));
+        }
+    };
     let id = EventId::new(format!("stripe:{}", envelope.id)).map_err(|e| field_error("id", e))?;
     let occurred_at = DateTime::<Utc>::from_timestamp(envelope.created, 0).ok_or_else(|| {
         ApiError::bad_request(
@@ -71,7 +82,7 @@ pub fn map(body: &[u8]) -> Result<Mapped, ApiError> {
 }
 
 /// The canonical kind, `Err(reason)` for events we acknowledge and ignore.
-fn kind_of(kind: &str, o: &Value) -> Result<Result<EventKind, String>, ApiError> {
+fn kind_of(kind: &str, o: &Value, before: &Value) -> Result<Result<EventKind, String>, ApiError> {
     Ok(Ok(match kind {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             return checkout(o);
@@ -88,9 +99,7 @@ fn kind_of(kind: &str, o: &Value) -> Result<Result<EventKind, String>, ApiError>
         "invoice.payment_failed" => EventKind::PaymentFailed {
             amount: money(o, "amount_due").ok(),
         },
-        "charge.refunded" => EventKind::RefundRequested {
-            reason: text(&o["refunds"]["data"][0]["reason"]),
-        },
+        "charge.refunded" => refund(o, before)?,
         "customer.subscription.deleted" => EventKind::SubscriptionCancelled {
             reason: text(&o["cancellation_details"]["feedback"])
                 .or_else(|| text(&o["cancellation_details"]["reason"])),
@@ -103,6 +112,31 @@ fn kind_of(kind: &str, o: &Value) -> Result<Result<EventKind, String>, ApiError>
         },
         other => return Ok(Err(format!("event type {other} is not used"))),
     }))
+}
+
+/// `charge.refunded` is sent for every refund of a charge: only a charge refunded in full is
+/// the customer leaving; part of it is a partial refund of this event's share
+/// (`amount_refunded` now minus before, else the latest refund's amount).
+fn refund(o: &Value, before: &Value) -> Result<EventKind, ApiError> {
+    let reason = text(&o["refunds"]["data"][0]["reason"]);
+    let (charged, refunded) = (o["amount"].as_i64(), o["amount_refunded"].as_i64());
+    // partial only when Stripe says so: `refunded: false`, or less refunded than charged
+    let partial = o["refunded"].as_bool() == Some(false)
+        || matches!((charged, refunded), (Some(c), Some(r)) if r < c);
+    if !partial {
+        return Ok(EventKind::RefundRequested { reason });
+    }
+    let share = match (refunded, before["amount_refunded"].as_i64()) {
+        (Some(now), Some(then)) => now.checked_sub(then),
+        _ => o["refunds"]["data"][0]["amount"].as_i64(),
+    };
+    let amount = share
+        .filter(|a| *a > 0)
+        .map(|a| {
+            Money::new(a, &currency(o)?).map_err(|e| field_error("data.object.amount_refunded", e))
+        })
+        .transpose()?;
+    Ok(EventKind::PartialRefund { amount, reason })
 }
 
 /// A completed Checkout: a payment, or (a subscription with nothing to pay yet) a trial.

@@ -139,8 +139,16 @@ pub fn confirm(
             "payment {key} names no customer (metadata.customer_id or customerKey)"
         )));
     };
-    let customer_id =
-        CustomerId::new(customer).map_err(|e| field_error("metadata.customer_id", e))?;
+    // an id we cannot use is the business's mistake, not the provider's: answered 200 and
+    // counted (WebhooksIgnored), so the provider does not retry it for days and disable us
+    let customer_id = match CustomerId::new(customer) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(Mapped::Ignored(format!(
+                "metadata.customer_id unusable: {e}"
+            )));
+        }
+    };
     let last = payment["lastTransactionKey"].as_str().unwrap_or_default();
     let id = EventId::new(format!("toss:{key}:{status}:{last}"))
         .map_err(|e| field_error("paymentKey", e))?;
@@ -157,16 +165,22 @@ pub fn confirm(
     })))
 }
 
-/// DONE pays; CANCELED and PARTIAL_CANCELED refund; ABORTED and EXPIRED fail. The rest (READY,
+/// DONE pays; CANCELED refunds (the customer leaves), PARTIAL_CANCELED refunds a part; ABORTED and EXPIRED fail. The rest (READY,
 /// IN_PROGRESS, WAITING_FOR_DEPOSIT) are steps on the way and change nothing.
 fn kind(status: &str, p: &Value) -> Result<Option<EventKind>, ApiError> {
     Ok(Some(match status {
         "DONE" => EventKind::PaymentSucceeded { amount: money(p)? },
-        "CANCELED" | "PARTIAL_CANCELED" => EventKind::RefundRequested {
-            reason: last_cancel(p)["cancelReason"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-                .map(str::to_string),
+        "CANCELED" => EventKind::RefundRequested {
+            reason: text(&last_cancel(p)["cancelReason"]),
+        },
+        "PARTIAL_CANCELED" => EventKind::PartialRefund {
+            amount: last_cancel(p)["cancelAmount"]
+                .as_i64()
+                .filter(|a| *a > 0)
+                .map(|a| Money::new(a, p["currency"].as_str().unwrap_or("KRW")))
+                .transpose()
+                .map_err(|e| field_error("cancels.cancelAmount", e))?,
+            reason: text(&last_cancel(p)["cancelReason"]),
         },
         "ABORTED" | "EXPIRED" => EventKind::PaymentFailed {
             amount: money(p).ok(),
@@ -238,7 +252,7 @@ mod tests {
             "lastTransactionKey": "txrd_1", "currency": "KRW", "totalAmount": 49_000,
             "balanceAmount": 49_000, "approvedAt": "2026-11-02T18:00:00+09:00",
             "secret": "ps_deposit_secret", "metadata": {"customer_id": "cust-7", "email": "a@example.com"},
-            "cancels": [{"cancelReason": "고객 변심", "canceledAt": "2026-11-03T10:00:00+09:00"}]
+            "cancels": [{"cancelReason": "고객 변심", "cancelAmount": 9_000, "canceledAt": "2026-11-03T10:00:00+09:00"}]
         })
     }
 
@@ -268,16 +282,27 @@ mod tests {
         assert!(
             matches!(done.kind, EventKind::PaymentSucceeded { ref amount } if amount.amount == 49_000 && amount.currency == "KRW")
         );
-        for status in ["CANCELED", "PARTIAL_CANCELED"] {
-            let e = event(&status_changed(status), &payment(status));
-            assert_eq!(
-                e.kind,
-                EventKind::RefundRequested {
-                    reason: Some("고객 변심".into())
-                }
-            );
-            assert_eq!(e.occurred_at, t("2026-11-03T01:00:00Z"));
-        }
+        let cancelled = event(&status_changed("CANCELED"), &payment("CANCELED"));
+        assert_eq!(
+            cancelled.kind,
+            EventKind::RefundRequested {
+                reason: Some("고객 변심".into())
+            }
+        );
+        assert_eq!(cancelled.occurred_at, t("2026-11-03T01:00:00Z"));
+        let partial = event(
+            &status_changed("PARTIAL_CANCELED"),
+            &payment("PARTIAL_CANCELED"),
+        );
+        assert_eq!(
+            partial.kind,
+            EventKind::PartialRefund {
+                amount: Some(Money::new(9_000, "KRW").unwrap()),
+                reason: Some("고객 변심".into())
+            },
+            "a part refunded: the customer stays"
+        );
+        assert_eq!(partial.occurred_at, t("2026-11-03T01:00:00Z"));
         for status in ["ABORTED", "EXPIRED"] {
             let e = event(&status_changed(status), &payment(status));
             assert!(matches!(e.kind, EventKind::PaymentFailed { .. }));

@@ -330,6 +330,16 @@ async fn every_mapped_stripe_type_becomes_its_canonical_event() {
             "refund_requested",
         ),
         (
+            "charge.refunded",
+            json!({"customer": "cus_1", "currency": "usd", "amount": 5000, "amount_refunded": 5000, "refunded": true}),
+            "refund_requested",
+        ),
+        (
+            "charge.refunded",
+            json!({"customer": "cus_1", "currency": "usd", "amount": 5000, "amount_refunded": 1500, "refunded": false}),
+            "partial_refund",
+        ),
+        (
             "customer.subscription.deleted",
             json!({"customer": "cus_1", "cancellation_details": {"feedback": "too_expensive"}}),
             "subscription_cancelled",
@@ -921,4 +931,53 @@ async fn one_click_unsubscribe_records_the_opt_out_and_a_get_only_asks() {
         400
     );
     assert!(ingest.queue().taken().is_empty());
+}
+
+/// A second partial refund of a charge counts only its own share (`amount_refunded` now minus
+/// before); the customer stays.
+#[tokio::test]
+async fn a_partial_stripe_refund_counts_its_own_share() {
+    let body = json!({
+        "id": "evt_partial_2", "object": "event", "type": "charge.refunded",
+        "created": t(NOW).timestamp() - 30,
+        "data": {
+            "object": {"customer": "cus_1", "currency": "krw", "amount": 50_000, "amount_refunded": 30_000, "refunded": false},
+            "previous_attributes": {"amount_refunded": 10_000}
+        }
+    })
+    .to_string()
+    .into_bytes();
+    let h = Harness::new();
+    let (status, body) = h.stripe(&body, t(NOW), t(NOW)).await;
+    assert_eq!(status, 200, "{body}");
+    let messages = h.queue().taken();
+    match &messages[0].event.kind {
+        EventKind::PartialRefund { amount, .. } => {
+            assert_eq!(
+                amount.as_ref().map(|m| (m.amount, m.currency.as_str())),
+                Some((20_000, "KRW"))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An id the system cannot use (here with spaces) is acknowledged and counted, not refused:
+/// Stripe would retry a 4xx for days and then disable the endpoint.
+#[tokio::test]
+async fn a_stripe_event_naming_an_unusable_customer_is_acknowledged_and_ignored() {
+    let h = Harness::new();
+    let object =
+        json!({"metadata": {"customer_id": "no such id"}, "amount_paid": 100, "currency": "usd"});
+    let (status, body) = h
+        .stripe(&stripe_event("invoice.paid", object), t(NOW), t(NOW))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["ignored"]
+            .as_str()
+            .is_some_and(|r| r.contains("customer_id")),
+        "{body}"
+    );
+    assert!(h.queue().taken().is_empty());
 }

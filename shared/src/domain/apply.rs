@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::DomainError;
 use super::activity::Mark;
 use super::customer::{Churn, ChurnReason, Customer, Scheduled};
-use super::event::{Event, EventKind, NpsScore};
+use super::event::{Event, EventKind, Money, NpsScore};
 use super::ids::{CustomerId, EventId, InterventionId};
 use super::intervention::{
     Channel, Delivery, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Trigger,
@@ -252,7 +252,8 @@ impl<'a> Transition<'a> {
         match &self.event.kind {
             EventKind::SignedUp { .. } => self.sign_up(),
             EventKind::PaymentSucceeded { amount } => {
-                *self.c.revenue.entry(amount.currency.clone()).or_default() += amount.amount;
+                let revenue = self.c.revenue.entry(amount.currency.clone()).or_default();
+                *revenue = revenue.saturating_add(amount.amount);
                 self.c.open_failed_payments = 0;
                 self.payment_succeeded();
             }
@@ -260,6 +261,7 @@ impl<'a> Transition<'a> {
             EventKind::RefundRequested { reason } => {
                 self.churn(ChurnReason::RefundRequested, reason.clone())
             }
+            EventKind::PartialRefund { amount, .. } => self.partial_refund(amount.as_ref()),
             EventKind::SubscriptionCancelled { reason } => {
                 self.churn(ChurnReason::SubscriptionCancelled, reason.clone())
             }
@@ -422,6 +424,20 @@ impl<'a> Transition<'a> {
             let occasion = self.event.id.to_string();
             self.plan(Trigger::PaymentFailed, &occasion);
         }
+    }
+
+    /// The revenue shrinks (never below zero, never wrapping) and the history says by how much;
+    /// the stage stays. The free-text reason is not copied into the history.
+    fn partial_refund(&mut self, amount: Option<&Money>) {
+        let note = match amount {
+            Some(m) => {
+                let revenue = self.c.revenue.entry(m.currency.clone()).or_default();
+                *revenue = revenue.saturating_sub(m.amount).max(0);
+                format!("partial refund of {} {}", m.amount, m.currency)
+            }
+            None => "partial refund".to_string(),
+        };
+        self.record(Change::Note { note: note.clone() }, &note);
     }
 
     fn billing_notice(&mut self, trigger: Trigger) {

@@ -125,6 +125,14 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Part of a payment refunded (a discount after the fact, one course of several): the
+    /// customer stays; the revenue shrinks by `amount` when the provider says how much.
+    PartialRefund {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<Money>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     SubscriptionCancelled {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
@@ -220,6 +228,7 @@ impl EventKind {
             EventKind::PaymentSucceeded { .. } => "payment_succeeded",
             EventKind::PaymentFailed { .. } => "payment_failed",
             EventKind::RefundRequested { .. } => "refund_requested",
+            EventKind::PartialRefund { .. } => "partial_refund",
             EventKind::SubscriptionCancelled { .. } => "subscription_cancelled",
             EventKind::RenewalUpcoming { .. } => "renewal_upcoming",
             EventKind::TrialEnding { .. } => "trial_ending",

@@ -310,6 +310,56 @@ fn refund_or_cancellation_churns_with_the_reason_and_registers_win_back() {
 }
 
 #[test]
+fn a_partial_refund_shrinks_the_revenue_and_the_customer_stays() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    let paid = j.customer.revenue["KRW"];
+    let stage = j.stage();
+    let o = j.on(
+        "2026-11-03T09:00:00Z",
+        EventKind::PartialRefund {
+            amount: Some(krw(10_000)),
+            reason: Some("one course dropped".into()),
+        },
+    );
+    assert_eq!(j.stage(), stage);
+    assert!(j.customer.churn.is_none());
+    assert_eq!(j.customer.revenue["KRW"], paid - 10_000);
+    assert_eq!(o.history.len(), 1);
+    assert_eq!(o.history[0].cause.reason, "partial refund of 10000 KRW");
+    assert!(
+        !o.history[0].cause.reason.contains("course"),
+        "free text stays out"
+    );
+    j.on(
+        "2026-11-04T09:00:00Z",
+        EventKind::PartialRefund {
+            amount: Some(krw(i64::MAX)),
+            reason: None,
+        },
+    );
+    assert_eq!(j.customer.revenue["KRW"], 0, "never below zero");
+}
+
+#[test]
+fn revenue_saturates_instead_of_wrapping() {
+    let mut j = Journey::new();
+    j.on(
+        "2026-11-01T09:00:00Z",
+        EventKind::PaymentSucceeded {
+            amount: krw(i64::MAX),
+        },
+    );
+    j.on(
+        "2026-11-02T09:00:00Z",
+        EventKind::PaymentSucceeded {
+            amount: krw(i64::MAX),
+        },
+    );
+    assert_eq!(j.customer.revenue["KRW"], i64::MAX);
+}
+
+#[test]
 fn activity_while_at_risk_recovers_and_credits_the_last_intervention() {
     let mut j = Journey::new();
     j.paid("2026-11-01T09:00:00Z");
