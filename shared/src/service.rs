@@ -124,11 +124,15 @@ async fn apply_run<S: CustomerStore>(
             .iter()
             .zip(run)
             .filter_map(|(outcome, (event, now))| {
-                outcome.as_ref().map(|outcome| Step {
-                    event,
-                    outcome,
-                    now: *now,
-                })
+                // a dropped event is counted by the caller and leaves nothing in the table
+                outcome
+                    .as_ref()
+                    .filter(|o| o.dropped.is_none())
+                    .map(|outcome| Step {
+                        event,
+                        outcome,
+                        now: *now,
+                    })
             })
             .collect();
         if steps.is_empty() {

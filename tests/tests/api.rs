@@ -422,7 +422,7 @@ async fn notes_and_erasure_go_through_the_single_writer() {
     let (_, stats) = get(&api, "/stats", now).await;
     assert_eq!(stats["total"], 4, "the anonymised counters stay");
 
-    // a later event for the erased customer is ignored, and recorded as such
+    // a later event for the erased customer is dropped: counted, not kept
     let mut events = Events::new("a-rich");
     let mut login = events.at(now, EventKind::Login);
     login.id = journey::domain::EventId::new("app:after-erasure").unwrap();
@@ -436,7 +436,7 @@ async fn notes_and_erasure_go_through_the_single_writer() {
     let (_, a) = get(&api, "/customers/a-rich", now).await;
     assert!(a["customer"]["email"].is_null());
     assert_eq!(
-        a["history"]["entries"][0]["note"],
-        "login ignored: customer erased"
+        a["history"]["entries"][0]["note"], "erased on request",
+        "nothing recorded after the erasure"
     );
 }

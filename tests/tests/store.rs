@@ -592,3 +592,36 @@ async fn churns_recoveries_and_their_reasons_are_counted_by_month() {
     );
     assert_eq!(counts.churn_reasons.get("refund_requested"), Some(&1));
 }
+
+/// Toss retries a webhook for three days; a payment's `DONE` re-posted after its dedup marker
+/// expired (here: read 200 days later, the marker long gone and the customer's memory of it
+/// pushed out) is older than `inactivity.max_event_age_days` and changes nothing.
+#[tokio::test]
+async fn an_old_provider_payment_replayed_after_its_marker_expired_changes_nothing() {
+    let store = fresh_store().await;
+    let mut events = Events::new("c-toss");
+    let id = events.customer().clone();
+    let mut done = pay(&mut events, "2026-05-01T09:00:00Z");
+    done.source = journey::domain::Source::Toss;
+    done.id = journey::domain::EventId::new("toss:tgen_1:DONE:txrd_1").unwrap();
+    run(&store, &done, t("2026-05-01T09:00:00Z")).await;
+    for minute in 0..20 {
+        let at = t("2026-05-02T10:00:00Z") + Duration::minutes(minute);
+        run(&store, &events.at(at, EventKind::Login), at).await;
+    }
+    let before = load(&store, &id).await;
+    assert!(!before.has_applied(&done.id), "only the marker knew it");
+
+    let later = t("2026-11-17T09:00:00Z");
+    assert!(
+        store.applied_effects(&id, &done.id, later).await.unwrap().is_none(),
+        "the marker has expired"
+    );
+    let Applied::Fresh(outcome) = run(&store, &done, later).await else {
+        panic!("no marker: not a known repeat")
+    };
+    assert_eq!(outcome.dropped, Some(journey::domain::Dropped::TooOld));
+    let after = load(&store, &id).await;
+    assert_eq!(after, before, "nothing changed");
+    assert_eq!(after.revenue["KRW"], 10_000, "paid once");
+}

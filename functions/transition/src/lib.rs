@@ -102,6 +102,9 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
     fn count(&self, applied: &Applied) {
         let m = &self.metrics;
         match applied {
+            Applied::Fresh(outcome) if outcome.dropped.is_some() => {
+                m.add("EventsDropped", 1.0);
+            }
             Applied::Fresh(outcome) => {
                 m.add("EventsApplied", 1.0);
                 for h in &outcome.history {
@@ -173,6 +176,12 @@ fn log_applied(message: &SqsMessage, event: &Event, applied: &Applied) {
     );
     let _entered = span.enter();
     match applied {
+        Applied::Fresh(outcome) if outcome.dropped.is_some() => info!(
+            kind = event.kind.name(),
+            dropped = outcome.dropped.map(|d| d.as_str()),
+            occurred_at = %event.occurred_at,
+            "event dropped unapplied: nothing stored"
+        ),
         Applied::Fresh(outcome) => info!(
             kind = event.kind.name(),
             stage = ?outcome.customer.stage,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::DomainError;
 use super::activity::Mark;
 use super::customer::{Churn, ChurnReason, Customer, Scheduled};
-use super::event::{Event, EventKind, Money, NpsScore};
+use super::event::{Event, EventKind, Money, NpsScore, Source};
 use super::ids::{CustomerId, EventId, InterventionId};
 use super::intervention::{
     Channel, Delivery, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Trigger,
@@ -28,6 +28,27 @@ pub struct Outcome {
     pub milestones: Vec<Milestone>,
     /// The event had already been applied: nothing changed.
     pub duplicate: bool,
+    /// The event was dropped unapplied and is not stored: nothing changed.
+    pub dropped: Option<Dropped>,
+}
+
+/// Why an event changes nothing and is not stored (the caller counts it; nothing is kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// The customer was erased: nothing about them is kept, not even that they came back.
+    Erased,
+    /// From outside and older than `inactivity.max_event_age_days`: a stale replay (a
+    /// provider's old webhook re-posted after its dedup marker expired) or a wrong clock.
+    TooOld,
+}
+
+impl Dropped {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dropped::Erased => "customer_erased",
+            Dropped::TooOld => "too_old",
+        }
+    }
 }
 
 /// A recorded change of stage or risk: the customer's journey, replayable and auditable.
@@ -182,22 +203,42 @@ pub fn apply(
         });
     }
     if state.has_applied(&event.id) {
-        return Ok(Outcome {
+        return Ok(Outcome::unchanged(state, true, None));
+    }
+    if let Some(reason) = dropped(state, event, rules, now) {
+        return Ok(Outcome::unchanged(state, false, Some(reason)));
+    }
+    let mut t = Transition::new(state, event, rules, now);
+    t.handle();
+    Ok(t.finish())
+}
+
+/// Whether `event` is dropped before it is applied.
+fn dropped(state: &Customer, event: &Event, rules: &Rules, now: DateTime<Utc>) -> Option<Dropped> {
+    if state.erased {
+        return Some(Dropped::Erased);
+    }
+    let outside = matches!(
+        event.source,
+        Source::App | Source::Stripe | Source::Toss | Source::Portone
+    );
+    let policy = rules.policy(state.profile.program.as_deref());
+    let limit = Duration::days(policy.inactivity.max_event_age_days.into());
+    (outside && now - event.occurred_at > limit).then_some(Dropped::TooOld)
+}
+
+impl Outcome {
+    fn unchanged(state: &Customer, duplicate: bool, dropped: Option<Dropped>) -> Self {
+        Outcome {
             customer: state.clone(),
             history: Vec::new(),
             effects: Vec::new(),
             tallies: Vec::new(),
             milestones: Vec::new(),
-            duplicate: true,
-        });
+            duplicate,
+            dropped,
+        }
     }
-    let mut t = Transition::new(state, event, rules, now);
-    if state.erased {
-        t.ignore_erased();
-    } else {
-        t.handle();
-    }
-    Ok(t.finish())
 }
 
 /// One application in progress: the new state and what it has produced so far.
@@ -239,13 +280,6 @@ impl<'a> Transition<'a> {
             milestones: Vec::new(),
             scored: false,
         }
-    }
-
-    /// An erased customer's later event: nothing changes, and the history says so.
-    fn ignore_erased(&mut self) {
-        self.c.profile = erased_profile();
-        let note = format!("{} ignored: customer erased", self.event.kind.name());
-        self.record(Change::Note { note: note.clone() }, &note);
     }
 
     fn handle(&mut self) {
@@ -863,6 +897,7 @@ impl<'a> Transition<'a> {
             tallies: self.tallies,
             milestones: self.milestones,
             duplicate: false,
+            dropped: None,
         }
     }
 }

@@ -14,8 +14,8 @@ pub mod stage;
 use thiserror::Error;
 
 pub use apply::{
-    Cause, Change, DomainEvent, DomainEventDetail, Effect, HistoryEntry, Milestone, Outcome, Tally,
-    TallyMetric, apply, next_check_at, signal_measures,
+    Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
+    Outcome, Tally, TallyMetric, apply, next_check_at, signal_measures,
 };
 pub use customer::{Churn, ChurnReason, Customer, ProfileState, Scheduled};
 pub use event::{

@@ -149,9 +149,19 @@ pub struct Inactivity {
     pub warning_days: u32,
     pub danger_days: u32,
     pub churn_days: u32,
+    /// An event from outside (the app, a payment provider) older than this when it arrives is
+    /// dropped: a sign-up stamped at epoch 0 must not churn on the first sweep, and a
+    /// provider's webhook re-posted after its dedup marker (23 days) expired must change
+    /// nothing, so this stays below that.
+    #[serde(default = "Inactivity::default_max_event_age_days")]
+    pub max_event_age_days: u32,
 }
 
 impl Inactivity {
+    fn default_max_event_age_days() -> u32 {
+        14
+    }
+
     /// The level `days` of inactivity reaches (churn is handled apart).
     pub fn level_after(&self, days: f64) -> RiskLevel {
         [
@@ -302,6 +312,12 @@ impl Policy {
             return Err(RulesError::invalid(
                 key("inactivity.caution_days"),
                 "must be at least 1",
+            ));
+        }
+        if !(1..=21).contains(&i.max_event_age_days) {
+            return Err(RulesError::invalid(
+                key("inactivity.max_event_age_days"),
+                "must be 1 to 21 (below the dedup markers' 23 days)",
             ));
         }
         let t = &self.score.thresholds;

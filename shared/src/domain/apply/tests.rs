@@ -913,11 +913,53 @@ fn erasure_removes_personal_data_and_later_events_are_ignored_and_recorded() {
         j.customer.profile.email, None,
         "no personal data comes back"
     );
+    assert_eq!(o.dropped, Some(Dropped::Erased));
     assert!(
-        matches!(&o.history[0].change, Change::Note { note } if note == "login ignored: customer erased")
+        o.history.is_empty(),
+        "later events are counted, not kept one by one"
     );
     let o = j.check("2026-11-20T09:00:00Z");
     assert!(o.effects.is_empty() && j.customer.risk == RiskLevel::None);
+}
+
+#[test]
+fn an_event_from_outside_older_than_the_bound_is_dropped() {
+    let now = t("2026-11-20T09:00:00Z");
+    let mut j = Journey::new();
+    let mut epoch = j.events.at(
+        t("1970-01-01T00:00:00Z"),
+        EventKind::SignedUp {
+            plan: SignUpPlan::Trial,
+        },
+    );
+    epoch.source = Source::App;
+    let o = j.apply(epoch, now);
+    assert_eq!(o.dropped, Some(Dropped::TooOld));
+    assert_eq!(j.stage(), None, "no sign-up at epoch 0");
+    let o = j.check("2026-11-20T09:15:00Z");
+    assert!(o.history.is_empty() && j.stage() != Some(Stage::Churned));
+
+    let limit = j.rules.policy(None).inactivity.max_event_age_days;
+    let mut old = j.events.at(
+        now - Duration::days(limit.into()),
+        EventKind::PaymentSucceeded { amount: krw(1) },
+    );
+    old.source = Source::Toss;
+    let o = j.apply(old, now);
+    assert_eq!(o.dropped, None, "exactly at the bound it counts");
+    let mut older = j.events.at(
+        now - Duration::days(limit.into()) - Duration::seconds(1),
+        EventKind::Login,
+    );
+    older.source = Source::Stripe;
+    assert_eq!(j.apply(older, now).dropped, Some(Dropped::TooOld));
+    let mut report = j.events.at(now - Duration::days(40), EventKind::Login);
+    report.source = Source::Sweep;
+    assert_eq!(
+        j.apply(report, now).dropped,
+        None,
+        "our own events are not bounded"
+    );
 }
 
 #[test]
