@@ -88,6 +88,23 @@ pub trait CustomerStore: Send + Sync {
         event: &EventId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Vec<Effect>>, StoreError>> + Send;
+
+    /// Removes an erased customer's personal data from their records beside the state: the
+    /// logged events on the markers and the send records' details (provider text). Markers,
+    /// send statuses and history stay (dedup, at-most-once, the audit); idempotent.
+    fn erase_records(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Erasure, StoreError>> + Send;
+}
+
+/// What [`CustomerStore::erase_records`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Erasure {
+    /// Logged events (the event log's copies) removed from markers.
+    pub logged_events: usize,
+    /// Send records whose provider detail was removed.
+    pub send_details: usize,
 }
 
 /// A customer whose next check is due.

@@ -435,8 +435,194 @@ async fn notes_and_erasure_go_through_the_single_writer() {
         .await;
     let (_, a) = get(&api, "/customers/a-rich", now).await;
     assert!(a["customer"]["email"].is_null());
-    assert_eq!(
-        a["history"]["entries"][0]["note"], "erased on request",
+    assert!(
+        a["history"]["entries"][0]["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("erased on request of key:")),
         "nothing recorded after the erasure"
     );
+}
+
+/// A privacy officer's check: after `DELETE /customers/{id}`, no item of the customer's
+/// partition holds a personal field — e-mail, names, free text, locale, time zone, owner,
+/// program — and the answer and the history name who asked.
+#[tokio::test]
+async fn erasure_leaves_no_personal_field_in_the_customers_partition() {
+    use journey::domain::event::Owner;
+    use journey::ports::{SendLedger, SendStatus};
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let start = t("2026-11-01T01:00:00Z");
+    let mut events = Events::new("pii-1");
+    let mut pay = events.at(
+        start,
+        EventKind::PaymentSucceeded {
+            amount: krw(99_000),
+        },
+    );
+    pay.profile.email = Some("kim.minji@example.com".into());
+    pay.profile.locale = Some("en-GB".into());
+    pay.profile.time_zone = Some("Pacific/Auckland".into());
+    pay.profile.program = Some("Secret Piano Course".into());
+    pay.profile.owner = Some(Owner {
+        id: "owner-park".into(),
+        name: Some("Park Seoyeon".into()),
+        email: Some("park.seoyeon@example.com".into()),
+        slack_id: Some("U0PARK".into()),
+    });
+    let refund_at = start + Duration::days(2);
+    let refund = events.at(
+        refund_at,
+        EventKind::RefundRequested {
+            reason: Some("moving to Busan, call 010-5555".into()),
+        },
+    );
+    stack
+        .apply(&[
+            EventMessage {
+                received_at: start,
+                event: pay.clone(),
+            },
+            EventMessage {
+                received_at: refund_at,
+                event: refund,
+            },
+        ])
+        .await;
+    // a send record with a provider's words about the address
+    let rules = journey::domain::Rules::embedded().unwrap();
+    let welcome = journey::domain::apply(
+        &journey::domain::Customer::new(pay.customer_id.clone()),
+        &pay,
+        &rules,
+        start,
+    )
+    .unwrap()
+    .effects
+    .into_iter()
+    .find_map(|e| match e {
+        journey::domain::Effect::Send(i) => Some(i),
+        _ => None,
+    })
+    .expect("a welcome message");
+    stack
+        .store
+        .decide(
+            &welcome,
+            SendStatus::Failed,
+            "550 mailbox kim.minji@example.com unknown",
+            start,
+        )
+        .await
+        .unwrap();
+
+    let now = refund_at + Duration::hours(1);
+    let (status, body) = json(
+        api.handle(request(
+            Method::DELETE,
+            "/customers/pii-1",
+            Some(KEY),
+            None,
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(status, 202, "{body}");
+    let key_id = body["requested_by"].as_str().unwrap().to_string();
+    assert!(
+        key_id.starts_with("key:") && !key_id.contains(KEY),
+        "{key_id}"
+    );
+    assert!(body["removes"].as_array().is_some_and(|r| !r.is_empty()));
+    stack.settle(&stack.worker()).await;
+
+    let client = aws_sdk_dynamodb::Client::new(&journey_tests::sdk_config().await);
+    let items = client
+        .query()
+        .table_name(stack.store.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("CUST#pii-1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert!(
+        items.len() >= 4,
+        "state, markers, history, send record: {}",
+        items.len()
+    );
+    for item in &items {
+        let text = format!("{item:?}");
+        for personal in [
+            "kim.minji",
+            "Park Seoyeon",
+            "park.seoyeon",
+            "owner-park",
+            "U0PARK",
+            "en-GB",
+            "Pacific/Auckland",
+            "Secret Piano",
+            "Busan",
+            "010-5555",
+        ] {
+            assert!(!text.contains(personal), "{personal} left in {text}");
+        }
+        for attribute in [
+            "email",
+            "locale",
+            "time_zone",
+            "program",
+            "owner",
+            "event",
+            "detail",
+        ] {
+            assert!(!item.contains_key(attribute), "{attribute} left in {text}");
+        }
+    }
+    let (_, a) = get(&api, "/customers/pii-1", now).await;
+    assert_eq!(
+        a["history"]["entries"][0]["note"],
+        format!("erased on request of {key_id}")
+    );
+}
+
+/// A record with no stage yet (a lead the app named, nothing more) can be erased too.
+#[tokio::test]
+async fn a_stage_less_record_can_be_erased() {
+    use journey::ports::CustomerStore;
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = t("2026-11-01T01:00:00Z");
+    let mut events = Events::new("lead-1");
+    let mut profile = events.at(now, EventKind::ProfileUpdated);
+    profile.profile.email = Some("lead@example.com".into());
+    stack
+        .apply(&[EventMessage {
+            received_at: now,
+            event: profile,
+        }])
+        .await;
+    let (status, body) = json(
+        api.handle(request(
+            Method::DELETE,
+            "/customers/lead-1",
+            Some(KEY),
+            None,
+            now,
+        ))
+        .await,
+    );
+    assert_eq!(status, 202, "{body}");
+    stack.settle(&stack.worker()).await;
+    let customer = stack
+        .store
+        .load(&journey::testing::customer_id("lead-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(customer.erased && customer.profile.email.is_none());
 }

@@ -93,6 +93,13 @@ impl CustomerStore for InterleavedStore {
     ) -> Result<Option<Vec<Effect>>, StoreError> {
         self.inner.applied_effects(customer, event, now).await
     }
+
+    async fn erase_records(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<journey::ports::Erasure, StoreError> {
+        self.inner.erase_records(customer).await
+    }
 }
 
 #[tokio::test]
@@ -614,7 +621,11 @@ async fn an_old_provider_payment_replayed_after_its_marker_expired_changes_nothi
 
     let later = t("2026-11-17T09:00:00Z");
     assert!(
-        store.applied_effects(&id, &done.id, later).await.unwrap().is_none(),
+        store
+            .applied_effects(&id, &done.id, later)
+            .await
+            .unwrap()
+            .is_none(),
         "the marker has expired"
     );
     let Applied::Fresh(outcome) = run(&store, &done, later).await else {

@@ -174,7 +174,7 @@ fn kinds() -> Vec<(&'static str, EventKind)> {
                 channel: ContactChannel::Phone,
             },
         ),
-        ("erased", EventKind::Erased),
+        ("erased", EventKind::Erased { by: None }),
     ]
 }
 

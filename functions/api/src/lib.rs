@@ -105,19 +105,21 @@ where
         if method == "GET" && segments == [""] {
             return Ok(dashboard());
         }
-        self.authorize(&incoming)?;
+        let key = self.authorize(&incoming)?;
         match (method, segments.as_slice()) {
             ("GET", ["stats"]) => self.stats().await,
             ("GET", ["rules"]) => self.rules().await,
             ("GET", ["customers"]) => self.list(&incoming).await,
             ("GET", ["customers", id]) => self.customer(&incoming, id).await,
             ("POST", ["customers", id, "notes"]) => self.note(&incoming, id, request_id).await,
-            ("DELETE", ["customers", id]) => self.erase(&incoming, id, request_id).await,
+            ("DELETE", ["customers", id]) => self.erase(&incoming, id, request_id, &key).await,
             _ => Err(ApiError::not_found(&incoming.route)),
         }
     }
 
-    fn authorize(&self, incoming: &Incoming<'_>) -> Result<(), ApiError> {
+    /// The presented key's id (`key:` and the first 8 hex digits of its SHA-256: names the key
+    /// in records without revealing it), or 401.
+    fn authorize(&self, incoming: &Incoming<'_>) -> Result<String, ApiError> {
         let presented = incoming
             .header("x-api-key")
             .or_else(|| {
@@ -138,7 +140,7 @@ where
             .iter()
             .fold(subtle::Choice::from(0), |found, k| found | k.ct_eq(&digest));
         if bool::from(known) {
-            Ok(())
+            Ok(format!("key:{}", hex::encode(&digest[..4])))
         } else {
             Err(ApiError::unauthorized(
                 "bad_api_key",
@@ -243,16 +245,46 @@ where
         self.submit(incoming, id, request_id, kind).await
     }
 
+    /// Any record can be erased, a lead without a stage too. The answer says what goes and
+    /// what stays; the history records who asked and when.
     async fn erase(
         &self,
         incoming: &Incoming<'_>,
         id: &str,
         request_id: &str,
+        key: &str,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = customer_id(id)?;
-        self.existing(&id).await?;
-        self.submit(incoming, id, request_id, EventKind::Erased)
-            .await
+        if self.store.load(&id).await.map_err(store_error)?.is_none() {
+            return Err(not_found(&id));
+        }
+        let kind = EventKind::Erased {
+            by: Some(key.to_string()),
+        };
+        let mut response = self.submit(incoming, id, request_id, kind).await?;
+        response.body = Some(aws_lambda_events::encodings::Body::Text(
+            json!({
+                "status": "queued",
+                "requested_by": key,
+                "requested_at": incoming.received_at,
+                "removes": [
+                    "profile (e-mail, locale, time zone, program, owner)",
+                    "activity, progress and NPS answers",
+                    "churn detail (free text)",
+                    "planned follow-ups",
+                    "logged events (the event log's copies: reasons, program, locale, time zone)",
+                    "send records' provider details"
+                ],
+                "keeps": [
+                    "stage, risk and revenue in the anonymous counters",
+                    "history of stage and risk changes, in the system's words",
+                    "dedup markers and send statuses (so nothing is applied or sent twice)"
+                ],
+                "later_events": "dropped and counted, not stored"
+            })
+            .to_string(),
+        ));
+        Ok(response)
     }
 
     /// A change goes through the single writer; `Idempotency-Key` makes a client's retry safe.
@@ -285,14 +317,18 @@ where
     async fn existing(&self, id: &CustomerId) -> Result<journey::domain::Customer, ApiError> {
         match self.store.load(id).await.map_err(store_error)? {
             Some(c) if c.stage.is_some() => Ok(c),
-            _ => Err(ApiError {
-                status: 404,
-                code: "not_found",
-                message: format!("no customer `{id}`"),
-                field: Some("id".into()),
-                retry_after: None,
-            }),
+            _ => Err(not_found(id)),
         }
+    }
+}
+
+fn not_found(id: &CustomerId) -> ApiError {
+    ApiError {
+        status: 404,
+        code: "not_found",
+        message: format!("no customer `{id}`"),
+        field: Some("id".into()),
+        retry_after: None,
     }
 }
 

@@ -84,7 +84,7 @@ mod tests {
             .iter()
             .find_map(|e| match e {
                 Effect::Send(i) => Some(i.clone()),
-                Effect::Publish(_) => None,
+                Effect::Publish(_) | Effect::Erase => None,
             })
             .unwrap();
         (o.customer, welcome, rules)

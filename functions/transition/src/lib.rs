@@ -10,7 +10,7 @@
 //! senders and bus consumers drop the repeats: nothing is lost, nothing reaches a customer twice.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use journey::domain::{Change, Effect, Event, Milestone, Rules};
+use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules};
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
 use journey::ports::{CustomerStore, EventBus, InterventionQueue};
@@ -87,13 +87,14 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
                     reason: e.to_string(),
                 },
             })?;
+        let customer = decoded.first().map(|m| m.event.customer_id.clone());
         let mut effects = Vec::new();
         for ((message, m), applied) in messages.iter().zip(&decoded).zip(&applied) {
             self.count(applied);
             log_applied(message, &m.event, applied);
             effects.extend_from_slice(applied.effects());
         }
-        self.deliver(&effects)
+        self.deliver(customer.as_ref(), &effects)
             .await
             .map_err(|failure| GroupFailure { from: 0, failure })?;
         poison.map_or(Ok(()), Err)
@@ -131,16 +132,38 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
         }
     }
 
-    /// Interventions to their queues, then domain events to the bus. Any failure hands the
-    /// message back, to be delivered again from the marker.
-    async fn deliver(&self, effects: &[Effect]) -> Result<(), MessageFailure> {
+    /// An erasure's cleaning first, then interventions to their queues, then domain events to
+    /// the bus. Any failure hands the message back, to be delivered again from the marker.
+    async fn deliver(
+        &self,
+        customer: Option<&CustomerId>,
+        effects: &[Effect],
+    ) -> Result<(), MessageFailure> {
         let mut interventions = Vec::new();
         let mut events = Vec::new();
+        let mut erase = false;
         for effect in effects {
             match effect {
                 Effect::Send(i) => interventions.push(i.clone()),
                 Effect::Publish(e) => events.push(e.clone()),
+                Effect::Erase => erase = true,
             }
+        }
+        if let (true, Some(customer)) = (erase, customer) {
+            let erasure = self
+                .store
+                .erase_records(customer)
+                .await
+                .map_err(|e| MessageFailure {
+                    retryable: e.is_retryable(),
+                    reason: format!("erasure not finished: {e}"),
+                })?;
+            self.metrics.add("Erasures", 1.0);
+            info!(
+                logged_events = erasure.logged_events,
+                send_details = erasure.send_details,
+                "erasure: personal data removed from the customer's records"
+            );
         }
         if !interventions.is_empty() {
             self.queue

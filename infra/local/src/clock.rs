@@ -105,6 +105,13 @@ impl<S: journey::ports::CustomerStore> journey::ports::CustomerStore for AgedLed
     ) -> Result<Option<Vec<journey::domain::Effect>>, journey::ports::StoreError> {
         self.0.applied_effects(customer, event, now).await
     }
+
+    async fn erase_records(
+        &self,
+        customer: &journey::domain::CustomerId,
+    ) -> Result<journey::ports::Erasure, journey::ports::StoreError> {
+        self.0.erase_records(customer).await
+    }
 }
 
 impl<S: journey::ports::SendLedger> journey::ports::SendLedger for AgedLedger<S> {

@@ -107,6 +107,9 @@ pub enum Effect {
     Send(Intervention),
     /// Publish a domain event on the bus.
     Publish(DomainEvent),
+    /// Remove the erased customer's personal data from every record of theirs the store keeps
+    /// beside the state (logged events, send details); idempotent, so a redelivery repeats it.
+    Erase,
 }
 
 /// A fact other systems may subscribe to. `id` is deterministic, for consumers' dedup.
@@ -256,6 +259,8 @@ struct Transition<'a> {
     milestones: Vec<Milestone>,
     /// The score is up to date with the state's inputs.
     scored: bool,
+    /// The customer was erased by this event: the store cleans their other records.
+    erase_effect: bool,
 }
 
 impl<'a> Transition<'a> {
@@ -279,6 +284,7 @@ impl<'a> Transition<'a> {
             tallies: Vec::new(),
             milestones: Vec::new(),
             scored: false,
+            erase_effect: false,
         }
     }
 
@@ -340,26 +346,31 @@ impl<'a> Transition<'a> {
                 let note = format!("contacted by {author} ({})", channel.as_str());
                 self.record(Change::Note { note: note.clone() }, &note);
             }
-            EventKind::Erased => self.erase(),
+            EventKind::Erased { by } => self.erase(by.as_deref()),
         }
     }
 
     /// Erasure: personal data (contact details, owner, behaviour) removed; the stage and risk
     /// stay, so the anonymised counters stay right; nothing is scheduled any more.
-    fn erase(&mut self) {
+    /// The state keeps only what the anonymous counters need (stage, risk, revenue, churn
+    /// reason); the store's other records are cleaned by the `Erase` effect.
+    fn erase(&mut self, by: Option<&str>) {
         self.c.profile = erased_profile();
         self.c.activity = Default::default();
         self.c.progress = Default::default();
         self.c.last_nps = None;
         self.c.scheduled.clear();
         self.c.last_intervention = None;
+        if let Some(churn) = self.c.churn.as_mut() {
+            churn.detail = None;
+        }
         self.c.erased = true;
-        self.record(
-            Change::Note {
-                note: "erased on request".into(),
-            },
-            "erased on request",
-        );
+        let note = match by {
+            Some(by) => format!("erased on request of {by}"),
+            None => "erased on request".to_string(),
+        };
+        self.record(Change::Note { note: note.clone() }, &note);
+        self.erase_effect = true;
     }
 
     /// A sender's report: counted for its template × variant, and kept on the last
@@ -882,6 +893,9 @@ impl<'a> Transition<'a> {
         };
         self.c.remember(self.event.id.clone());
         let mut effects: Vec<Effect> = self.interventions.into_iter().map(Effect::Send).collect();
+        if self.erase_effect {
+            effects.push(Effect::Erase);
+        }
         for (n, detail) in self.published.into_iter().enumerate() {
             effects.push(Effect::Publish(DomainEvent {
                 id: format!("{}#{n}", self.event.id),

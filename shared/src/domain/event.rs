@@ -193,8 +193,12 @@ pub enum EventKind {
         author: String,
         channel: ContactChannel,
     },
-    /// Erasure on request (PIPA, GDPR): personal data removed, later events ignored.
-    Erased,
+    /// Erasure on request (PIPA, GDPR): personal data removed across the customer's records,
+    /// later events dropped. `by` names who asked (an API key's id, a staff member).
+    Erased {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 /// How staff reached a customer. No free text: notes are not a place for personal data.
@@ -249,7 +253,7 @@ impl EventKind {
             EventKind::InterventionUnknown { .. } => "intervention_unknown",
             EventKind::InterventionDeferred { .. } => "intervention_deferred",
             EventKind::StaffNote { .. } => "staff_note",
-            EventKind::Erased => "erased",
+            EventKind::Erased { .. } => "erased",
         }
     }
 

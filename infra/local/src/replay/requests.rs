@@ -57,7 +57,7 @@ impl Requests {
             EventKind::StaffNote { author, channel } => {
                 vec![Request::Note(json!({"author": author, "channel": channel}))]
             }
-            EventKind::Erased => vec![Request::Erase],
+            EventKind::Erased { .. } => vec![Request::Erase],
             EventKind::Unsubscribed => vec![Request::Unsubscribe],
             kind if app_may_send(kind) && !from_a_provider(event) => vec![Request::App(app(event))],
             _ => self.payment(event),

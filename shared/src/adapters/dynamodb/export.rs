@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::DynamoStore;
 use super::codec::{self, Item, s, text};
 use super::errors::classify;
-use super::keys::{HISTORY_PREFIX, PK};
+use super::keys::{HISTORY_PREFIX, PK, SK, STATE_SK};
 use crate::backtest::Label;
 use crate::domain::{Change, CustomerId};
 use crate::ports::{EventArchive, ExportedLog, StoreError};
@@ -15,6 +15,8 @@ use crate::ports::{EventArchive, ExportedLog, StoreError};
 impl EventArchive for DynamoStore {
     async fn export_log(&self) -> Result<ExportedLog, StoreError> {
         let mut log = ExportedLog::default();
+        // erased customers are left out (their logged events are gone; their churns go too)
+        let mut erased = std::collections::HashSet::new();
         let mut start: Option<Item> = None;
         loop {
             let page = self
@@ -22,10 +24,14 @@ impl EventArchive for DynamoStore {
                 .scan()
                 .table_name(&self.table)
                 .filter_expression(
-                    "attribute_exists(#event) OR (begins_with(SK, :hist) AND #to = :churned)",
+                    "attribute_exists(#event) OR (begins_with(SK, :hist) AND #to = :churned) \
+                     OR (SK = :state AND #erased = :yes)",
                 )
                 .expression_attribute_names("#event", codec::LOGGED_EVENT)
                 .expression_attribute_names("#to", "to")
+                .expression_attribute_names("#erased", "erased")
+                .expression_attribute_values(":state", s(STATE_SK))
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
                 .expression_attribute_values(":hist", s(HISTORY_PREFIX))
                 .expression_attribute_values(":churned", AttributeValue::S("churned".into()))
                 .set_exclusive_start_key(start)
@@ -33,13 +39,20 @@ impl EventArchive for DynamoStore {
                 .await
                 .map_err(classify)?;
             for item in page.items() {
-                collect(&mut log, item)?;
+                if text(item, SK) == Some(STATE_SK) {
+                    erased.insert(text(item, PK).unwrap_or_default().to_string());
+                } else {
+                    collect(&mut log, item)?;
+                }
             }
             start = page.last_evaluated_key;
             if start.is_none() {
                 break;
             }
         }
+        let kept = |id: &CustomerId| !erased.contains(&super::keys::customer_pk(id));
+        log.events.retain(|e| kept(&e.customer_id));
+        log.labels.retain(|l| kept(&l.customer_id));
         log.events.sort_by(|a, b| {
             (a.occurred_at, &a.customer_id, &a.id).cmp(&(b.occurred_at, &b.customer_id, &b.id))
         });

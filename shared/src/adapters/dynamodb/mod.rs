@@ -2,6 +2,7 @@
 //! sparse due index and the counters (docs/data-model.md).
 
 mod codec;
+mod erasure;
 mod errors;
 mod export;
 pub mod keys;
@@ -264,6 +265,10 @@ impl DynamoStore {
 }
 
 impl CustomerStore for DynamoStore {
+    async fn erase_records(&self, id: &CustomerId) -> Result<crate::ports::Erasure, StoreError> {
+        self.erase_partition(id).await
+    }
+
     async fn load(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
         let out = self
             .client

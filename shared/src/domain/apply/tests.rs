@@ -70,7 +70,7 @@ impl Journey {
             .iter()
             .filter_map(|e| match e {
                 Effect::Send(i) => Some((i.channel, i.template.clone())),
-                Effect::Publish(_) => None,
+                Effect::Publish(_) | Effect::Erase => None,
             })
             .collect()
     }
@@ -683,6 +683,7 @@ fn intervention_ids_repeat_for_a_repeated_cause() {
             .map(|e| match e {
                 Effect::Send(i) => i.id.to_string(),
                 Effect::Publish(p) => p.id.clone(),
+                Effect::Erase => "erase".into(),
             })
             .collect::<Vec<_>>()
     };
@@ -828,7 +829,7 @@ fn a_deferred_message_goes_out_unchanged_when_due_unless_the_customer_came_back(
         .iter()
         .filter_map(|e| match e {
             Effect::Send(i) => Some(i),
-            Effect::Publish(_) => None,
+            Effect::Publish(_) | Effect::Erase => None,
         })
         .collect();
     assert_eq!(resent, vec![&reminder], "same message, same id");
@@ -893,7 +894,12 @@ fn erasure_removes_personal_data_and_later_events_are_ignored_and_recorded() {
     pay.profile.email = Some("kim@example.com".into());
     j.apply(pay, t("2026-11-01T09:00:00Z"));
     j.on("2026-11-02T09:00:00Z", EventKind::Login);
-    let o = j.on("2026-11-03T09:00:00Z", EventKind::Erased);
+    let o = j.on(
+        "2026-11-03T09:00:00Z",
+        EventKind::Erased {
+            by: Some("key:ab12cd34".into()),
+        },
+    );
     assert!(j.customer.erased);
     assert_eq!(j.customer.profile.email, None);
     assert!(j.customer.activity.days.is_empty() && j.customer.scheduled.is_empty());
@@ -903,7 +909,13 @@ fn erasure_removes_personal_data_and_later_events_are_ignored_and_recorded() {
         Some(Stage::Onboarding),
         "the anonymised counters stay right"
     );
-    assert!(matches!(&o.history[0].change, Change::Note { note } if note == "erased on request"));
+    assert!(
+        matches!(&o.history[0].change, Change::Note { note } if note == "erased on request of key:ab12cd34")
+    );
+    assert!(
+        o.effects.contains(&Effect::Erase),
+        "the store cleans the other records"
+    );
 
     let mut login = j.events.at(t("2026-11-04T09:00:00Z"), EventKind::Login);
     login.profile.email = Some("kim@example.com".into());

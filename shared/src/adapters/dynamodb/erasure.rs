@@ -1,0 +1,85 @@
+//! Erasure beyond the state: an erased customer's partition is read page by page and each
+//! record holding personal data loses it — the logged event on a marker (free-text reasons,
+//! program, locale, time zone), the provider's detail on a send record. Keys, statuses and
+//! the history (stage and risk changes, in our words) stay.
+
+use super::DynamoStore;
+use super::codec::{Item, LOGGED_EVENT, s, text};
+use super::errors::classify;
+use super::keys::{PK, SK, customer_pk};
+use crate::domain::CustomerId;
+use crate::ports::{Erasure, StoreError};
+
+/// The send record's provider text (an SES message id or error, a Slack answer).
+const SEND_DETAIL: &str = "detail";
+
+impl DynamoStore {
+    pub(super) async fn erase_partition(&self, id: &CustomerId) -> Result<Erasure, StoreError> {
+        let pk = customer_pk(id);
+        let mut erasure = Erasure::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .filter_expression("attribute_exists(#event) OR attribute_exists(#detail)")
+                .projection_expression("#pk, #sk, #event, #detail")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#event", LOGGED_EVENT)
+                .expression_attribute_names("#detail", SEND_DETAIL)
+                .expression_attribute_values(":pk", s(&pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items() {
+                let sk = text(item, SK).unwrap_or_default();
+                if item.contains_key(LOGGED_EVENT) && self.remove(&pk, sk, LOGGED_EVENT).await? {
+                    erasure.logged_events += 1;
+                }
+                if item.contains_key(SEND_DETAIL) && self.remove(&pk, sk, SEND_DETAIL).await? {
+                    erasure.send_details += 1;
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(erasure);
+            }
+        }
+    }
+
+    /// `REMOVE attribute` on an item still there; `false` if it expired meanwhile.
+    async fn remove(&self, pk: &str, sk: &str, attribute: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .update_expression("REMOVE #a")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+fn is_condition_failed<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        R,
+    >,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_conditional_check_failed_exception())
+}
