@@ -145,6 +145,11 @@ pub fn id<'a>(value: Option<&'a str>, field: &str) -> Result<&'a str, String> {
     }
 }
 
+fn clip(body: &str) -> &str {
+    let end = body.char_indices().nth(200).map_or(body.len(), |(i, _)| i);
+    &body[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::id;
@@ -178,9 +183,4 @@ mod tests {
         assert!(id(Some(&"a".repeat(201)), "f").is_err());
         assert!(id(None, "f").is_err());
     }
-}
-
-fn clip(body: &str) -> &str {
-    let end = body.char_indices().nth(200).map_or(body.len(), |(i, _)| i);
-    &body[..end]
 }
