@@ -636,3 +636,96 @@ async fn an_old_provider_payment_replayed_after_its_marker_expired_changes_nothi
     assert_eq!(after, before, "nothing changed");
     assert_eq!(after.revenue["KRW"], 10_000, "paid once");
 }
+
+/// Every field at its limit (ids, names, program, locale, reason, owner) and 90 days of daily
+/// activity with long event ids: the customer's item stays far below DynamoDB's 400 KB.
+#[tokio::test]
+async fn a_customer_with_every_field_at_its_limit_stays_well_under_the_item_limit() {
+    use journey::domain::event::{Owner, limits};
+    let store = fresh_store().await;
+    let id = "c".repeat(128);
+    let mut events = Events::new(&id);
+    let start = t("2026-08-01T09:00:00Z");
+    let mut pay = pay(&mut events, "2026-08-01T09:00:00Z");
+    pay.profile.email = Some(format!("{}@{}.com", "a".repeat(64), "b".repeat(185)));
+    pay.profile.locale = Some("en-Latn-GB-aaaaaaaa-bbbbbbbb-ccc".into());
+    pay.profile.time_zone = Some("America/Argentina/ComodRivadavia".into());
+    pay.profile.program = Some("프".repeat(limits::NAME));
+    pay.profile.owner = Some(Owner {
+        id: "o".repeat(limits::OWNER_ID),
+        name: Some("박".repeat(limits::NAME)),
+        email: Some(format!("{}@example.com", "d".repeat(64))),
+        slack_id: Some("U".repeat(limits::SLACK_ID)),
+    });
+    assert_eq!(pay.profile.validate(), Ok(()));
+    run(&store, &pay, start).await;
+    let long_id =
+        |n: u32| journey::domain::EventId::new(format!("app:{}:{n:06}", "e".repeat(240))).unwrap();
+    let mut n = 0;
+    for day in 0..90 {
+        let at = start + Duration::days(day) + Duration::hours(1);
+        for kind in [
+            EventKind::Login,
+            EventKind::ContentViewed { seconds: 3_600 },
+            EventKind::AssignmentSubmitted,
+            EventKind::SupportTicket,
+        ] {
+            let mut e = events.at(at, kind);
+            n += 1;
+            e.id = long_id(n);
+            run(&store, &e, at).await;
+        }
+        run(
+            &store,
+            &events.check(at + Duration::hours(12)),
+            at + Duration::hours(12),
+        )
+        .await;
+    }
+    let end = start + Duration::days(90);
+    let mut refund = events.at(
+        end,
+        EventKind::SubscriptionCancelled {
+            reason: Some("이".repeat(limits::REASON)),
+        },
+    );
+    refund.id = long_id(0);
+    run(&store, &refund, end).await;
+
+    let client = aws_sdk_dynamodb::Client::new(&journey_tests::sdk_config().await);
+    let item = client
+        .get_item()
+        .table_name(store.table())
+        .key(keys::PK, AttributeValue::S(format!("CUST#{id}")))
+        .key(keys::SK, AttributeValue::S("STATE".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the customer's item");
+    let bytes = item_bytes(&item);
+    println!("customer item at every limit after 90 days: {bytes} bytes");
+    assert!(
+        bytes < 100 * 1024,
+        "{bytes} bytes: a quarter of DynamoDB's 400 KB at most"
+    );
+}
+
+/// DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers about one
+/// byte per two digits; an upper bound here: one per digit).
+fn item_bytes(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    fn value(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value(v)).sum::<usize>(),
+            AttributeValue::M(m) => {
+                3 + m.iter().map(|(k, v)| 1 + k.len() + value(v)).sum::<usize>()
+            }
+            AttributeValue::Ss(l) | AttributeValue::Ns(l) => l.iter().map(String::len).sum(),
+            AttributeValue::B(b) => b.as_ref().len(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}

@@ -2,6 +2,7 @@
 //! schema of docs/openapi.yaml. A batch with one bad event is refused whole, naming its index.
 
 use chrono::{DateTime, Duration, Utc};
+use journey::domain::event::limits;
 use journey::domain::{
     CustomerId, Event, EventId, EventKind, NpsScore, Owner, Profile, SignUpPlan, Source,
 };
@@ -173,6 +174,14 @@ fn kind(raw: &AppEvent) -> Result<EventKind, (&'static str, String)> {
     }
     if raw.reason.is_some() && raw.kind != AppType::RefundRequested {
         return Err(not_for("reason"));
+    }
+    if let Some(reason) = &raw.reason
+        && reason.chars().count() > limits::REASON
+    {
+        return Err((
+            "reason",
+            format!("is longer than {} characters", limits::REASON),
+        ));
     }
     Ok(match raw.kind {
         AppType::SignedUp => EventKind::SignedUp {

@@ -2,6 +2,7 @@
 //! of provider JSON.
 
 use chrono::{DateTime, Utc};
+use journey::domain::event::limits;
 use journey::domain::{Event, Profile};
 use journey::http::ApiError;
 use serde_json::Value;
@@ -17,6 +18,12 @@ pub enum Mapped {
 /// A non-empty string field.
 pub fn text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A provider's free-text reason, cut to [`limits::REASON`] characters: a provider's text
+/// is never a reason to refuse its webhook.
+pub fn reason(v: &Value) -> Option<String> {
+    text(v).map(|r| r.chars().take(limits::REASON).collect())
 }
 
 /// An RFC 3339 time field (Toss's and PortOne's payments).

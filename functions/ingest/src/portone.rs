@@ -12,7 +12,7 @@ use journey::domain::{CustomerId, Event, EventId, EventKind, Money, Profile, Sou
 use journey::http::ApiError;
 use serde_json::Value;
 
-use crate::mapping::{Mapped, field_error, rfc3339, text, valid_or_empty};
+use crate::mapping::{Mapped, field_error, reason, rfc3339, text, valid_or_empty};
 use crate::providers;
 
 /// A transaction webhook's claim.
@@ -118,7 +118,7 @@ fn kind(status: &str, p: &Value) -> Result<EventKind, ApiError> {
     Ok(match status {
         "PAID" => EventKind::PaymentSucceeded { amount: money(p)? },
         "CANCELLED" => EventKind::RefundRequested {
-            reason: last_cancellation(p).and_then(|c| text(&c["reason"])),
+            reason: last_cancellation(p).and_then(|c| reason(&c["reason"])),
         },
         "PARTIAL_CANCELLED" => EventKind::PartialRefund {
             amount: last_cancellation(p)
@@ -127,7 +127,7 @@ fn kind(status: &str, p: &Value) -> Result<EventKind, ApiError> {
                 .map(|a| Money::new(a, p["currency"].as_str().unwrap_or("KRW")))
                 .transpose()
                 .map_err(|e| field_error("cancellations.totalAmount", e))?,
-            reason: last_cancellation(p).and_then(|c| text(&c["reason"])),
+            reason: last_cancellation(p).and_then(|c| reason(&c["reason"])),
         },
         _ => EventKind::PaymentFailed {
             amount: money(p).ok(),

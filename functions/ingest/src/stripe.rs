@@ -14,7 +14,7 @@ use serde_json::Value;
 use journey::http::ApiError;
 
 pub use crate::mapping::Mapped;
-use crate::mapping::{field_error, text, valid_or_empty};
+use crate::mapping::{self, field_error, reason, text, valid_or_empty};
 
 /// The part of a Stripe event we read; everything else is ignored.
 #[derive(Deserialize)]
@@ -101,8 +101,8 @@ fn kind_of(kind: &str, o: &Value, before: &Value) -> Result<Result<EventKind, St
         },
         "charge.refunded" => refund(o, before)?,
         "customer.subscription.deleted" => EventKind::SubscriptionCancelled {
-            reason: text(&o["cancellation_details"]["feedback"])
-                .or_else(|| text(&o["cancellation_details"]["reason"])),
+            reason: reason(&o["cancellation_details"]["feedback"])
+                .or_else(|| reason(&o["cancellation_details"]["reason"])),
         },
         "customer.subscription.trial_will_end" => EventKind::TrialEnding {
             ends_at: time(&o["trial_end"]),
@@ -118,7 +118,7 @@ fn kind_of(kind: &str, o: &Value, before: &Value) -> Result<Result<EventKind, St
 /// the customer leaving; part of it is a partial refund of this event's share
 /// (`amount_refunded` now minus before, else the latest refund's amount).
 fn refund(o: &Value, before: &Value) -> Result<EventKind, ApiError> {
-    let reason = text(&o["refunds"]["data"][0]["reason"]);
+    let reason = mapping::reason(&o["refunds"]["data"][0]["reason"]);
     let (charged, refunded) = (o["amount"].as_i64(), o["amount_refunded"].as_i64());
     // partial only when Stripe says so: `refunded: false`, or less refunded than charged
     let partial = o["refunded"].as_bool() == Some(false)

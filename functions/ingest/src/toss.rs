@@ -17,7 +17,7 @@ use journey::http::ApiError;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::mapping::{Mapped, field_error, rfc3339, text, valid_or_empty};
+use crate::mapping::{Mapped, field_error, reason, rfc3339, text, valid_or_empty};
 use crate::providers;
 
 /// What the webhook asks us to look up.
@@ -171,7 +171,7 @@ fn kind(status: &str, p: &Value) -> Result<Option<EventKind>, ApiError> {
     Ok(Some(match status {
         "DONE" => EventKind::PaymentSucceeded { amount: money(p)? },
         "CANCELED" => EventKind::RefundRequested {
-            reason: text(&last_cancel(p)["cancelReason"]),
+            reason: reason(&last_cancel(p)["cancelReason"]),
         },
         "PARTIAL_CANCELED" => EventKind::PartialRefund {
             amount: last_cancel(p)["cancelAmount"]
@@ -180,7 +180,7 @@ fn kind(status: &str, p: &Value) -> Result<Option<EventKind>, ApiError> {
                 .map(|a| Money::new(a, p["currency"].as_str().unwrap_or("KRW")))
                 .transpose()
                 .map_err(|e| field_error("cancels.cancelAmount", e))?,
-            reason: text(&last_cancel(p)["cancelReason"]),
+            reason: reason(&last_cancel(p)["cancelReason"]),
         },
         "ABORTED" | "EXPIRED" => EventKind::PaymentFailed {
             amount: money(p).ok(),

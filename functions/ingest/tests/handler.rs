@@ -634,6 +634,34 @@ async fn malformed_json_schema_violations_size_and_content_type_are_refused() {
             "time_zone",
         ),
         (
+            json!({"type": "refund_requested", "customer_id": "c", "occurred_at": NOW, "reason": "x".repeat(501)}),
+            "reason",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "owner": {"id": "o", "name": "가".repeat(101)}}),
+            "owner.name",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "owner": {"id": "o", "slack_id": "U".repeat(33)}}),
+            "owner.slack_id",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "owner": {"id": "o".repeat(129)}}),
+            "owner.id",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "program": "p".repeat(101)}),
+            "program",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "locale": "en-aaaaaaaa-bbbbbbbb-cccccccc-dddddddd"}),
+            "locale",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c".repeat(129), "occurred_at": NOW}),
+            "customer_id",
+        ),
+        (
             json!({"type": "login", "customer_id": "c", "occurred_at": "2026-11-03T09:00:00Z"}),
             "occurred_at",
         ),

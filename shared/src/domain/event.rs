@@ -370,6 +370,32 @@ pub struct Profile {
     pub owner: Option<Owner>,
 }
 
+/// Length limits on what comes from outside, in characters: at every limit, with the longest
+/// ids, a customer's item stays far below DynamoDB's 400 KB (a test writes one).
+pub mod limits {
+    /// A program's name, an owner's name.
+    pub const NAME: usize = 100;
+    /// A refund's or cancellation's free-text reason.
+    pub const REASON: usize = 500;
+    /// A BCP 47 language tag (RFC 5646 advises supporting 35).
+    pub const LOCALE: usize = 35;
+    /// A Slack member id (`U0123ABCD`, 9 to 11 today).
+    pub const SLACK_ID: usize = 32;
+    /// An owner's id.
+    pub const OWNER_ID: usize = 128;
+}
+
+/// `Err` naming `field` when `value` is longer than `max` characters.
+pub fn within(field: &'static str, value: &str, max: usize) -> Result<(), DomainError> {
+    if value.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
 impl Profile {
     pub fn is_empty(&self) -> bool {
         *self == Profile::default()
@@ -388,6 +414,7 @@ impl Profile {
             }
         }
         if let Some(locale) = &self.locale {
+            within("locale", locale, limits::LOCALE)?;
             let mut parts = locale.split(['-', '_']);
             let language_ok = parts.next().is_some_and(|l| {
                 (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic())
@@ -411,19 +438,25 @@ impl Profile {
             ));
         }
         if let Some(program) = &self.program
-            && (program.is_empty() || program.len() > 100)
+            && (program.is_empty() || program.chars().count() > limits::NAME)
         {
             return Err(DomainError::invalid(
                 "program",
-                "must be 1 to 100 characters",
+                format!("must be 1 to {} characters", limits::NAME),
             ));
         }
         if let Some(owner) = &self.owner {
-            if owner.id.trim().is_empty() || owner.id.len() > 128 {
+            if owner.id.trim().is_empty() || owner.id.chars().count() > limits::OWNER_ID {
                 return Err(DomainError::invalid(
                     "owner.id",
-                    "must be 1 to 128 characters",
+                    format!("must be 1 to {} characters", limits::OWNER_ID),
                 ));
+            }
+            if let Some(name) = &owner.name {
+                within("owner.name", name, limits::NAME)?;
+            }
+            if let Some(slack_id) = &owner.slack_id {
+                within("owner.slack_id", slack_id, limits::SLACK_ID)?;
             }
             let owner_mail = Profile {
                 email: owner.email.clone(),
