@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test dev demo replay faults venv fmt lint sweep-scale build deploy package-check bench
+.PHONY: test dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -28,6 +28,12 @@ faults: venv
 	target/harness/population --customers $(FAULTS_CUSTOMERS) --days 60 --seed 5 --events target/faults/log.jsonl
 	JOURNEY_STATE_DIR=target/faults/state JOURNEY_HTTP_PORT=3300 JOURNEY_EMULATOR_PORT=5305 \
 	  target/harness/journey-local faults --events target/faults/log.jsonl --report target/faults/report.json
+
+## Every parser of outside input fuzzed with FUZZ_CASES cases each (make test runs 2,000):
+## provider and app bodies, signatures, unsubscribe links, API parameters, queue messages.
+FUZZ_CASES ?= 100000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --profile harness -p ingest -p api -p journey --test fuzz
 
 ## Every check and test, against a local AWS emulator started and stopped for the run.
 test:

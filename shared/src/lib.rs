@@ -22,3 +22,7 @@ pub mod unsubscribe;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+
+/// Strategies for the parsers' fuzz tests (`make fuzz`).
+#[cfg(feature = "test-util")]
+pub mod fuzz;

@@ -214,6 +214,15 @@ async fn a_forged_or_unknown_toss_webhook_changes_nothing_and_answers_200() {
         body["ignored"].as_str().unwrap_or("").contains("forged"),
         "{body}"
     );
+    // the same unknown payment again within a minute: answered without spending the key
+    let asked = h.apis.seen().len();
+    let (status, _) = h.toss(&toss_webhook("tpk_none", "DONE")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        h.apis.seen().len(),
+        asked,
+        "the not-found answer was reused"
+    );
     // a deposit callback with a guessed secret
     let deposit = json!({"createdAt": "2026-11-02T18:00:01.000000", "secret": "guess",
                          "status": "DONE", "transactionKey": "tx", "orderId": "order-tpk_2"});
@@ -227,11 +236,14 @@ async fn a_forged_or_unknown_toss_webhook_changes_nothing_and_answers_200() {
             .contains("wrong secret"),
         "{body}"
     );
-    // an id that tries to reach another endpoint stays one path segment
-    let (status, _) = h.toss(&toss_webhook("../../v1/billing/x", "DONE")).await;
-    assert_eq!(status, 200);
-    let last = h.apis.seen().pop().expect("asked");
-    assert_eq!(last.path, "/v1/payments/../../v1/billing/x");
+    // an id that tries to reach another endpoint never reaches the provider's API
+    let asked = h.apis.seen().len();
+    for climbing in ["../../v1/billing/x", "%2E%2E%2Fv1", "..", "a/b"] {
+        let (status, body) = h.toss(&toss_webhook(climbing, "DONE")).await;
+        assert_eq!(status, 400, "{climbing}: {body}");
+        assert_eq!(body["error"]["field"], "data.paymentKey");
+    }
+    assert_eq!(h.apis.seen().len(), asked, "no request made");
     assert!(h.queued().is_empty(), "nothing queued");
 }
 
@@ -296,6 +308,14 @@ async fn portone_transactions_are_verified_then_confirmed() {
                 matches!(&e.kind, EventKind::PaymentSucceeded { amount } if amount.amount == 59_000)
             ),
             "FAILED" => assert!(matches!(e.kind, EventKind::PaymentFailed { .. })),
+            "PARTIAL_CANCELLED" => assert_eq!(
+                e.kind,
+                EventKind::PartialRefund {
+                    amount: None,
+                    reason: Some("서비스 불만족".into())
+                },
+                "part of it: the customer stays"
+            ),
             _ => assert_eq!(
                 e.kind,
                 EventKind::RefundRequested {

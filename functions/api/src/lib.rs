@@ -14,18 +14,17 @@
 //! with the keys in the `api-key` secret. Changes (notes, erasure) go through the events queue to
 //! the single writer; reads never Scan.
 
+pub mod query;
 pub mod views;
 
+use crate::query::{bad_cursor, customer_id, encode, list_query};
+
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use journey::domain::{ContactChannel, CustomerId, Event, EventKind, RiskLevel, Stage};
+use journey::domain::{ContactChannel, CustomerId, Event, EventKind};
 use journey::http::{ApiError, Incoming, json_response};
 use journey::messages::EventMessage;
-use journey::ports::{
-    CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery, QueueError, RulesRegistry,
-};
+use journey::ports::{CustomerStore, EventQueue, JourneyReader, QueueError, RulesRegistry};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -189,8 +188,7 @@ where
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = customer_id(id)?;
         let customer = self.existing(&id).await?;
-        let limit = number(incoming, "history_limit", 50, 1..=200)?;
-        let cursor = incoming.param("history_cursor").map(decode).transpose()?;
+        let (limit, cursor) = query::history_query(incoming)?;
         let history = self
             .store
             .history(&id, limit as i32, cursor.as_deref())
@@ -346,109 +344,6 @@ fn dashboard() -> ApiGatewayV2httpResponse {
         DASHBOARD.to_string(),
     ));
     response
-}
-
-fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
-    CustomerId::new(id)
-        .map_err(|e| ApiError::bad_request("invalid_field", e.to_string(), Some("id".into())))
-}
-
-fn list_query(incoming: &Incoming<'_>) -> Result<ListQuery, ApiError> {
-    let invalid = |field: &str, message: String| {
-        ApiError::bad_request("invalid_field", message, Some(field.into()))
-    };
-    let risk = match incoming.param("risk") {
-        None | Some("") => None,
-        Some(r) => match r.parse::<RiskLevel>() {
-            Ok(RiskLevel::None) | Err(_) => {
-                return Err(invalid("risk", "risk is caution, warning or danger".into()));
-            }
-            Ok(level) => Some(level),
-        },
-    };
-    let stage = match incoming.param("stage") {
-        None | Some("") => None,
-        Some(s) => Some(
-            s.parse::<Stage>()
-                .map_err(|e| invalid("stage", e.to_string()))?,
-        ),
-    };
-    let order = match incoming.param("order") {
-        None | Some("") | Some("value") => ListOrder::Value,
-        Some("score") => ListOrder::Score,
-        Some(other) => {
-            return Err(invalid(
-                "order",
-                format!("order is score or value, not `{other}`"),
-            ));
-        }
-    };
-    let text = |name| {
-        incoming
-            .param(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    Ok(ListQuery {
-        risk,
-        stage,
-        program: text("program"),
-        owner: text("owner"),
-        order,
-        limit: number(incoming, "limit", 20, 1..=100)?,
-        after: incoming
-            .param("cursor")
-            .filter(|c| !c.is_empty())
-            .map(decode)
-            .transpose()?,
-    })
-}
-
-fn number(
-    incoming: &Incoming<'_>,
-    name: &str,
-    default: usize,
-    range: std::ops::RangeInclusive<usize>,
-) -> Result<usize, ApiError> {
-    match incoming.param(name) {
-        None | Some("") => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_field",
-                    format!(
-                        "{name} is a number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                    Some(name.into()),
-                )
-            }),
-    }
-}
-
-/// Cursors are opaque to clients: base64url of the store's key.
-fn encode(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(key.as_bytes())
-}
-
-fn decode(cursor: &str) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| bad_cursor("cursor"))
-}
-
-fn bad_cursor(field: &str) -> ApiError {
-    ApiError::bad_request(
-        "invalid_cursor",
-        "this cursor was not given by this API",
-        Some(field.into()),
-    )
 }
 
 fn store_error(e: journey::ports::StoreError) -> ApiError {

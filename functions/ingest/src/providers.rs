@@ -5,7 +5,9 @@
 //! 429 and 5xx are retried, a few times. When the API stays unreachable the webhook answers 503
 //! and the provider delivers it again later; nothing has been queued by then.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -19,6 +21,12 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF: Duration = Duration::from_millis(150);
 /// Longest id we put in a URL; provider ids are far shorter.
 const MAX_ID: usize = 200;
+/// How long a "no such payment" answer is reused: a flood of forged webhooks naming unknown
+/// payments costs one lookup each per minute, not one per request, and a payment that appears
+/// later (a webhook racing its payment) is seen once the provider retries.
+const NOT_FOUND_FOR: Duration = Duration::from_secs(60);
+/// Paths remembered as not found, at most (the oldest half is forgotten beyond it).
+const NOT_FOUND_MAX: usize = 10_000;
 
 /// Public API addresses, used unless `TOSS_API_URL` / `PORTONE_API_URL` say otherwise.
 pub const TOSS_API: &str = "https://api.tosspayments.com";
@@ -42,6 +50,8 @@ pub struct ProviderApi {
     base: String,
     authorization: String,
     http: reqwest::Client,
+    /// Paths answered 404 lately, and when.
+    not_found: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl ProviderApi {
@@ -66,6 +76,7 @@ impl ProviderApi {
             base: base.trim_end_matches('/').to_string(),
             authorization,
             http,
+            not_found: Arc::default(),
         })
     }
 
@@ -77,12 +88,19 @@ impl ProviderApi {
             url.push('/');
             url.extend(utf8_percent_encode(segment, NON_ALPHANUMERIC));
         }
+        if self.recently_not_found(&url) {
+            return Ok(None);
+        }
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
             }
             match self.once(&url).await {
+                Ok(None) => {
+                    self.remember_not_found(url);
+                    return Ok(None);
+                }
                 Ok(found) => return Ok(found),
                 Err(Attempt::Retry(reason)) => {
                     tracing::warn!(api = self.name, attempt, %reason, "provider API lookup failed");
@@ -94,6 +112,22 @@ impl ProviderApi {
             }
         }
         Err(LookupError::Unavailable(self.name, last))
+    }
+
+    fn recently_not_found(&self, url: &str) -> bool {
+        let seen = self.not_found.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(url).is_some_and(|at| at.elapsed() < NOT_FOUND_FOR)
+    }
+
+    fn remember_not_found(&self, url: String) {
+        let mut seen = self.not_found.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= NOT_FOUND_MAX {
+            seen.retain(|_, at| at.elapsed() < NOT_FOUND_FOR);
+            if seen.len() >= NOT_FOUND_MAX {
+                seen.clear();
+            }
+        }
+        seen.insert(url, Instant::now());
     }
 
     async fn once(&self, url: &str) -> Result<Option<Value>, Attempt> {
