@@ -90,8 +90,9 @@ pub trait CustomerStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Vec<Effect>>, StoreError>> + Send;
 
     /// Removes an erased customer's personal data from their records beside the state: the
-    /// logged events on the markers and the send records' details (provider text). Markers,
-    /// send statuses and history stay (dedup, at-most-once, the audit); idempotent.
+    /// logged events on the markers, the send records' details (provider text), the staff
+    /// contact notes' words. Markers, send statuses and the history of changes stay (dedup,
+    /// at-most-once, the audit); idempotent.
     fn erase_records(
         &self,
         customer: &CustomerId,
@@ -105,6 +106,8 @@ pub struct Erasure {
     pub logged_events: usize,
     /// Send records whose provider detail was removed.
     pub send_details: usize,
+    /// Staff contact notes in the history whose words were replaced.
+    pub notes: usize,
 }
 
 /// A customer whose next check is due.

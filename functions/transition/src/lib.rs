@@ -162,6 +162,7 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
             info!(
                 logged_events = erasure.logged_events,
                 send_details = erasure.send_details,
+                notes = erasure.notes,
                 "erasure: personal data removed from the customer's records"
             );
         }

@@ -218,7 +218,8 @@ pub fn apply(
 
 /// Whether `event` is dropped before it is applied.
 fn dropped(state: &Customer, event: &Event, rules: &Rules, now: DateTime<Utc>) -> Option<Dropped> {
-    if state.erased {
+    // a repeated erasure request runs the cleaning again (the first may have failed for good)
+    if state.erased && !matches!(event.kind, EventKind::Erased { .. }) {
         return Some(Dropped::Erased);
     }
     let outside = matches!(

@@ -1,7 +1,8 @@
 //! Erasure beyond the state: an erased customer's partition is read page by page and each
 //! record holding personal data loses it — the logged event on a marker (free-text reasons,
-//! program, locale, time zone), the provider's detail on a send record. Keys, statuses and
-//! the history (stage and risk changes, in our words) stay.
+//! program, locale, time zone), the provider's detail on a send record, the staff member's
+//! words on a contact note in the history. Keys, statuses and the history of stage and risk
+//! changes (in the system's words) stay.
 
 use super::DynamoStore;
 use super::codec::{Item, LOGGED_EVENT, s, text};
@@ -12,6 +13,8 @@ use crate::ports::{Erasure, StoreError};
 
 /// The send record's provider text (an SES message id or error, a Slack answer).
 const SEND_DETAIL: &str = "detail";
+/// What a staff contact note says once erased (it named the staff member and the channel).
+const ERASED_NOTE: &str = "staff contact (details erased)";
 
 impl DynamoStore {
     pub(super) async fn erase_partition(&self, id: &CustomerId) -> Result<Erasure, StoreError> {
@@ -24,13 +27,21 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("#pk = :pk")
-                .filter_expression("attribute_exists(#event) OR attribute_exists(#detail)")
-                .projection_expression("#pk, #sk, #event, #detail")
+                .filter_expression(
+                    "attribute_exists(#event) OR attribute_exists(#detail) \
+                     OR (#cause.#type = :staff AND #note <> :erased)",
+                )
+                .projection_expression("#pk, #sk, #event, #detail, #cause.#type")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
                 .expression_attribute_names("#event", LOGGED_EVENT)
                 .expression_attribute_names("#detail", SEND_DETAIL)
+                .expression_attribute_names("#cause", "cause")
+                .expression_attribute_names("#type", "event_type")
+                .expression_attribute_names("#note", "note")
                 .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":staff", s("staff_note"))
+                .expression_attribute_values(":erased", s(ERASED_NOTE))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -44,11 +55,38 @@ impl DynamoStore {
                 if item.contains_key(SEND_DETAIL) && self.remove(&pk, sk, SEND_DETAIL).await? {
                     erasure.send_details += 1;
                 }
+                if item.contains_key("cause") && self.erase_note(&pk, sk).await? {
+                    erasure.notes += 1;
+                }
             }
             start = page.last_evaluated_key;
             if start.is_none() {
                 return Ok(erasure);
             }
+        }
+    }
+
+    /// A staff contact note's words (the note and its cause's reason) replaced.
+    async fn erase_note(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .update_expression("SET #note = :erased, #cause.#reason = :erased")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#note", "note")
+            .expression_attribute_names("#cause", "cause")
+            .expression_attribute_names("#reason", "reason")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":erased", s(ERASED_NOTE))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
         }
     }
 
