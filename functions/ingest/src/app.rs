@@ -151,6 +151,25 @@ fn one(value: Value, default_id: &str, now: DateTime<Utc>, at: &str) -> Result<E
     })
 }
 
+/// Refuses the batch (400 naming `[i].occurred_at`) if an event is older than `oldest`: a
+/// sign-up stamped at epoch 0 must not churn on the first sweep, and the app is told at once
+/// rather than seeing the event dropped later.
+pub fn within_age(body: &[u8], events: &[Event], oldest: DateTime<Utc>) -> Result<(), ApiError> {
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    match events.iter().position(|e| e.occurred_at < oldest) {
+        None => Ok(()),
+        Some(i) => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("is older than {oldest}: events that old are not accepted"),
+            Some(if batch {
+                format!("[{i}].occurred_at")
+            } else {
+                "occurred_at".into()
+            }),
+        )),
+    }
+}
+
 /// serde's "unknown field `x`" and "missing field `x`" name the field only in the message.
 fn unknown_field(message: &str) -> Option<String> {
     let rest = message

@@ -38,15 +38,28 @@ pub struct Ingest<Q> {
     queue: Q,
     keys: WebhookKeys,
     metrics: Metrics,
+    /// App events older than this when received are refused (`inactivity.max_event_age_days`
+    /// of the rules' default policy; the transition drops older provider events the same way).
+    max_event_age: chrono::Duration,
 }
 
 impl<Q: EventQueue> Ingest<Q> {
     pub fn new(queue: Q, keys: WebhookKeys) -> Self {
+        let days = journey::domain::Rules::embedded()
+            .map_or(14, |r| r.policy(None).inactivity.max_event_age_days);
         Ingest {
             queue,
             keys,
             metrics: Metrics::new("ingest"),
+            max_event_age: chrono::Duration::days(days.into()),
         }
+    }
+
+    /// The rules in force (`RULES_FILE`) decide how old an app event may be.
+    pub fn with_rules(mut self, rules: &journey::domain::Rules) -> Self {
+        let days = rules.policy(None).inactivity.max_event_age_days;
+        self.max_event_age = chrono::Duration::days(days.into());
+        self
     }
 
     /// The queue events go to.
@@ -204,6 +217,11 @@ impl<Q: EventQueue> Ingest<Q> {
         incoming.require_json()?;
         let webhook_id = signature::verify_standard(incoming, self.keys.app()?)?;
         let events = app::parse(&incoming.body, &webhook_id, incoming.received_at)?;
+        app::within_age(
+            &incoming.body,
+            &events,
+            incoming.received_at - self.max_event_age,
+        )?;
         let ids = self.enqueue(events, incoming.received_at).await?;
         Ok(json_response(
             202,

@@ -14,16 +14,17 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let queue_url = config::required("EVENTS_QUEUE_URL")?;
     let aws = journey::adapters::aws::load(Duration::from_secs(5)).await;
+    let rules = config::rules()?;
     let (secrets, urls) = (Secrets::from_env(&aws), ProviderUrls::from_env());
     let sqs = aws_sdk_sqs::Client::new(&aws);
     // the webhook secrets are read again every SECRETS_REFRESH_SECONDS: rotations and
     // revocations reach warm instances without a redeploy
     let build = || async {
         let keys = WebhookKeys::load(&secrets, &urls).await?;
-        Ok::<_, Error>(Ingest::new(
-            SqsEventQueue::new(sqs.clone(), queue_url.clone()),
-            keys,
-        ))
+        Ok::<_, Error>(
+            Ingest::new(SqsEventQueue::new(sqs.clone(), queue_url.clone()), keys)
+                .with_rules(&rules),
+        )
     };
     let ingest = Fresh::new(journey::secrets::refresh_after()?);
     ingest.get(build).await?;

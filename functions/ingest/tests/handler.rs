@@ -638,6 +638,10 @@ async fn malformed_json_schema_violations_size_and_content_type_are_refused() {
             "reason",
         ),
         (
+            json!({"type": "signed_up", "customer_id": "c", "occurred_at": "1970-01-01T00:00:00Z"}),
+            "occurred_at",
+        ),
+        (
             json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "owner": {"id": "o", "name": "가".repeat(101)}}),
             "owner.name",
         ),
@@ -1008,4 +1012,27 @@ async fn a_stripe_event_naming_an_unusable_customer_is_acknowledged_and_ignored(
         "{body}"
     );
     assert!(h.queue().taken().is_empty());
+}
+
+/// A batch with one event older than the rules' `max_event_age_days` is refused naming it,
+/// so the app learns at once; nothing of the batch is queued.
+#[tokio::test]
+async fn an_app_event_older_than_the_bound_is_refused_naming_it() {
+    let h = Harness::new();
+    let batch = json!([
+        {"type": "login", "customer_id": "c1", "occurred_at": NOW},
+        {"type": "login", "customer_id": "c2", "occurred_at": "2026-10-01T09:00:00Z"},
+    ]);
+    let (status, body) = h
+        .app(batch.to_string().as_bytes(), "msg_old", t(NOW), t(NOW))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_of(&body), ("invalid_field", Some("[1].occurred_at")));
+    assert!(h.queue().taken().is_empty());
+    let recent =
+        json!([{"type": "login", "customer_id": "c2", "occurred_at": "2026-10-20T09:00:00Z"}]);
+    let (status, body) = h
+        .app(recent.to_string().as_bytes(), "msg_recent", t(NOW), t(NOW))
+        .await;
+    assert_eq!(status, 202, "13 days old is within the bound: {body}");
 }

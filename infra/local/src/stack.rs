@@ -230,6 +230,7 @@ impl LocalStack {
             dashboard_url: base,
             metrics: journey::metrics::Metrics::new("slack-sender"),
         };
+        let ingest = Ingest::new(events_queue.clone(), keys).with_rules(&rules);
         let transition = Transition::new(
             store.clone(),
             SqsInterventionQueues::new(sqs.clone(), &resources.email_url, &resources.slack_url),
@@ -247,7 +248,7 @@ impl LocalStack {
         );
         Ok(Arc::new(LocalStack {
             api: Api::new(store.clone(), events_queue.clone(), &api_keys),
-            ingest: Ingest::new(events_queue.clone(), keys),
+            ingest,
             sweep: Sweep::new(store.clone(), events_queue),
             transition,
             live_rules,
