@@ -383,6 +383,24 @@ fn e_mail_only_from_the_sender_and_calibration_writes_only_rules() {
     }
 }
 
+/// The transition worker may Query only customers' partitions (an erasure's cleaning).
+#[test]
+fn the_transition_queries_only_customer_partitions() {
+    let template = template();
+    let queries: Vec<_> = statements(&template, "TransitionFunction")
+        .into_iter()
+        .filter(|s| actions(s).contains(&"dynamodb:Query".to_string()))
+        .collect();
+    assert_eq!(queries.len(), 1);
+    assert_eq!(actions(&queries[0]), ["dynamodb:Query"]);
+    let keys = &queries[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    let keys: Vec<String> = keys
+        .as_sequence()
+        .map(|k| k.iter().map(text).collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["CUST#*"]);
+}
+
 /// Every route is throttled, and the public functions can be given reserved concurrency.
 #[test]
 fn the_api_is_throttled_and_its_functions_can_be_capped() {

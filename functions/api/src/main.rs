@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use journey::adapters::dynamodb::DynamoStore;
 use journey::adapters::sqs::SqsEventQueue;
 use journey::config;
-use journey::ports::SecretSource;
+use journey::ports::{SecretError, SecretSource};
 use journey::secrets::{Fresh, Secrets, split_rotation};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -24,7 +24,15 @@ async fn main() -> Result<(), Error> {
     );
     // the API key is read again every SECRETS_REFRESH_SECONDS: a revoked key stops working
     let build = || async {
-        let keys = split_rotation(&secrets.secret(API_KEY_SECRET).await?);
+        // a deleted parameter revokes every key (an unreadable one keeps the last: `Fresh`)
+        let keys = match secrets.secret(API_KEY_SECRET).await {
+            Ok(value) => split_rotation(&value),
+            Err(SecretError::Missing { hint, .. }) => {
+                tracing::warn!(%hint, "api-key is not set: every request is refused");
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok::<_, Error>(Api::new(
             DynamoStore::new(dynamo.clone(), table.clone()),
             SqsEventQueue::new(sqs.clone(), queue_url.clone()),
