@@ -118,13 +118,18 @@ pub enum Mutation {
     AddField(String, Value),
 }
 
+/// One of `bases` (valid inputs of each kind a parser takes), broken as [`mutated`] does.
+pub fn mutated_any(bases: Vec<Value>) -> impl Strategy<Value = Value> {
+    prop::sample::select(bases).prop_flat_map(mutated)
+}
+
 /// `base` with one of its values replaced, removed or given an unknown sibling.
 pub fn mutated(base: Value) -> impl Strategy<Value = Value> {
     let all = paths(&base);
     let mutation = prop_oneof![
         4 => json_value().prop_map(Mutation::Replace),
         1 => Just(Mutation::Remove),
-        1 => ("[a-z_]{1,10}", json_value()).prop_map(|(k, v)| Mutation::AddField(k, v)),
+        1 => ("[a-zA-Z_]{1,12}", json_value()).prop_map(|(k, v)| Mutation::AddField(k, v)),
     ];
     (
         prop::sample::select(all),

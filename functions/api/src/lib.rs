@@ -21,11 +21,10 @@ use crate::query::{bad_cursor, customer_id, encode, list_query};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::Utc;
-use journey::domain::{ContactChannel, CustomerId, Event, EventKind};
+use journey::domain::{CustomerId, Event, EventKind};
 use journey::http::{ApiError, Incoming, json_response};
 use journey::messages::EventMessage;
 use journey::ports::{CustomerStore, EventQueue, JourneyReader, QueueError, RulesRegistry};
-use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -217,29 +216,11 @@ where
         id: &str,
         request_id: &str,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Note {
-            author: String,
-            channel: ContactChannel,
-        }
         let id = customer_id(id)?;
         incoming.limit_size(4 * 1024)?;
         incoming.require_json()?;
-        let note: Note = serde_json::from_slice(&incoming.body)
-            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string(), None))?;
-        if note.author.trim().is_empty() || note.author.len() > 128 {
-            return Err(ApiError::bad_request(
-                "invalid_field",
-                "author must be 1 to 128 characters",
-                Some("author".into()),
-            ));
-        }
+        let kind = query::note(&incoming.body)?;
         self.existing(&id).await?;
-        let kind = EventKind::StaffNote {
-            author: note.author.trim().to_string(),
-            channel: note.channel,
-        };
         self.submit(incoming, id, request_id, kind).await
     }
 

@@ -1,11 +1,12 @@
-//! The read API's parameters: ids, filters, numbers and opaque cursors, each refused with a
-//! 400 naming the parameter (fuzzed in `tests/fuzz.rs`).
+//! The read API's parameters and bodies: ids, filters, numbers, opaque cursors and staff
+//! notes, each refused with a 400 naming the parameter or field (fuzzed in `tests/fuzz.rs`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use journey::domain::{CustomerId, RiskLevel, Stage};
+use journey::domain::{ContactChannel, CustomerId, EventKind, RiskLevel, Stage};
 use journey::http::{ApiError, Incoming};
 use journey::ports::{ListOrder, ListQuery};
+use serde::Deserialize;
 
 pub fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
     CustomerId::new(id)
@@ -122,4 +123,28 @@ pub fn bad_cursor(field: &str) -> ApiError {
         "this cursor was not given by this API",
         Some(field.into()),
     )
+}
+
+/// A staff note's body: `{"author", "channel"}`, nothing else (no free text about customers).
+pub fn note(body: &[u8]) -> Result<EventKind, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Note {
+        author: String,
+        channel: ContactChannel,
+    }
+    let note: Note = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string(), None))?;
+    let author = note.author.trim();
+    if author.is_empty() || author.chars().count() > 128 {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "author must be 1 to 128 characters",
+            Some("author".into()),
+        ));
+    }
+    Ok(EventKind::StaffNote {
+        author: author.to_string(),
+        channel: note.channel,
+    })
 }

@@ -1,9 +1,9 @@
 //! Fuzzed read-API parameters: the list's filters, numbers and cursors, the history's page,
 //! customer ids in the path. Never a panic; a refusal is a 400 naming the parameter.
 
-use api::query::{customer_id, history_query, list_query};
+use api::query::{customer_id, history_query, list_query, note};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use journey::fuzz::{config, is_clear_refusal, nasty_string};
+use journey::fuzz::{config, is_clear_refusal, mutated, nasty_string, raw_body};
 use journey::http::Incoming;
 use journey::testing::t;
 use proptest::prelude::*;
@@ -45,6 +45,21 @@ proptest! {
                 let field = e.field.clone().unwrap_or_default();
                 prop_assert!(NAMES.contains(&field.as_str()), "{field}");
             }
+        }
+    }
+
+    #[test]
+    fn staff_notes(body in prop_oneof![
+        raw_body(),
+        mutated(serde_json::json!({"author": "tutor-7", "channel": "phone"}))
+            .prop_map(|v| v.to_string().into_bytes()),
+    ]) {
+        match note(&body) {
+            Ok(journey::domain::EventKind::StaffNote { author, .. }) => {
+                prop_assert!(!author.is_empty() && author.chars().count() <= 128);
+            }
+            Ok(other) => prop_assert!(false, "{other:?}"),
+            Err(e) => prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e)),
         }
     }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use http::{HeaderName, HeaderValue};
 use ingest::signature::{StandardKeys, StripeSecrets, verify_standard, verify_stripe};
 use ingest::{app, portone, stripe, toss, unsubscribe};
-use journey::fuzz::{config, is_clear_refusal, json_value, mutated, nasty_string, raw_body};
+use journey::fuzz::{config, is_clear_refusal, json_value, mutated_any, nasty_string, raw_body};
 use journey::http::Incoming;
 use journey::testing::t;
 use proptest::prelude::*;
@@ -21,63 +21,142 @@ fn now() -> DateTime<Utc> {
     t(NOW)
 }
 
-fn stripe_body() -> Value {
-    json!({
-        "id": "evt_1", "object": "event", "type": "invoice.paid", "created": 1_793_000_000,
-        "data": {"object": {
-            "object": "invoice", "customer": "cus_1", "customer_email": "kim@example.com",
-            "amount_paid": 37_400, "currency": "krw", "metadata": {"customer_id": "cust-1"},
-            "refunds": {"data": [{"reason": "requested_by_customer", "amount": 100}]},
-            "amount": 5_000, "amount_refunded": 100, "refunded": false
-        }, "previous_attributes": {"amount_refunded": 0}}
+/// One valid Stripe event of every type the mapping reads.
+fn stripe_bodies() -> Vec<Value> {
+    let object = json!({
+        "object": "invoice", "customer": "cus_1", "customer_email": "kim@example.com",
+        "amount_paid": 37_400, "amount_due": 37_400, "amount_total": 37_400, "currency": "krw",
+        "metadata": {"customer_id": "cust-1"}, "client_reference_id": "cust-1",
+        "mode": "subscription", "payment_status": "paid",
+        "refunds": {"data": [{"reason": "requested_by_customer", "amount": 100}]},
+        "amount": 5_000, "amount_refunded": 100, "refunded": false,
+        "cancellation_details": {"feedback": "too_expensive", "reason": "cancellation_requested"},
+        "trial_end": 1_794_000_000, "next_payment_attempt": 1_794_000_000,
+        "parent": {"subscription_details": {"metadata": {"customer_id": "cust-1"}}}
+    });
+    [
+        "invoice.paid",
+        "invoice.payment_failed",
+        "charge.refunded",
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "customer.subscription.deleted",
+        "customer.subscription.trial_will_end",
+        "invoice.upcoming",
+        "customer.created",
+    ]
+    .iter()
+    .map(|kind| {
+        json!({"id": "evt_1", "object": "event", "type": kind, "created": 1_793_000_000,
+               "data": {"object": object, "previous_attributes": {"amount_refunded": 0}}})
     })
+    .collect()
 }
 
-fn toss_webhook() -> Value {
-    json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-11-02T18:00:01.000000",
-           "data": {"paymentKey": "tgen_20261102abc", "status": "DONE"}})
-}
-
-fn toss_payment() -> Value {
-    json!({
-        "paymentKey": "tgen_20261102abc", "orderId": "order-1", "status": "DONE",
-        "lastTransactionKey": "txrd_1", "currency": "KRW", "totalAmount": 49_000,
-        "approvedAt": "2026-11-02T18:00:00+09:00", "secret": "ps_x",
-        "metadata": {"customer_id": "cust-7", "email": "a@example.com"},
-        "cancels": [{"cancelReason": "변심", "cancelAmount": 9_000, "canceledAt": "2026-11-03T10:00:00+09:00"}]
+/// A status change and a virtual-account deposit callback.
+fn toss_webhooks() -> Vec<Value> {
+    let mut out: Vec<Value> = [
+        "DONE",
+        "CANCELED",
+        "PARTIAL_CANCELED",
+        "ABORTED",
+        "WAITING_FOR_DEPOSIT",
+    ]
+    .iter()
+    .map(|status| {
+        json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": "2026-11-02T18:00:01.000000",
+                   "data": {"paymentKey": "tgen_20261102abc", "status": status}})
     })
+    .collect();
+    out.push(
+        json!({"createdAt": "2026-11-02T18:00:01.000000", "secret": "ps_x",
+                    "status": "DONE", "transactionKey": "tx", "orderId": "order-1"}),
+    );
+    out
 }
 
-fn portone_webhook() -> Value {
-    json!({"type": "Transaction.Paid", "timestamp": "2026-11-02T09:00:00Z",
-           "data": {"paymentId": "pay-1", "storeId": "store-x", "transactionId": "tx-1"}})
+fn toss_payments() -> Vec<Value> {
+    ["DONE", "CANCELED", "PARTIAL_CANCELED", "ABORTED", "EXPIRED", "READY"]
+        .iter()
+        .map(|status| {
+            json!({
+                "paymentKey": "tgen_20261102abc", "orderId": "order-1", "status": status,
+                "lastTransactionKey": "txrd_1", "currency": "KRW", "totalAmount": 49_000,
+                "approvedAt": "2026-11-02T18:00:00+09:00", "secret": "ps_x", "customerKey": "ck-1",
+                "metadata": {"customer_id": "cust-7", "email": "a@example.com", "locale": "ko"},
+                "cancels": [{"cancelReason": "변심", "cancelAmount": 9_000, "canceledAt": "2026-11-03T10:00:00+09:00"}]
+            })
+        })
+        .collect()
 }
 
-fn portone_payment() -> Value {
-    json!({
-        "status": "PAID", "id": "pay-1", "transactionId": "tx-1", "storeId": "store-x",
-        "amount": {"total": 59_000, "paid": 59_000, "cancelled": 0}, "currency": "KRW",
-        "customer": {"id": "portone-cust", "email": "b@example.com"},
-        "customData": "{\"customer_id\":\"cust-8\"}", "paidAt": "2026-11-02T09:00:00Z",
-        "cancellations": [{"id": "c-1", "reason": "불만족", "totalAmount": 1_000, "cancelledAt": "2026-11-05T09:00:00Z"}]
+fn portone_webhooks() -> Vec<Value> {
+    ["Transaction.Paid", "Transaction.Cancelled", "Transaction.PartialCancelled", "Transaction.Failed", "Transaction.Ready"]
+        .iter()
+        .map(|kind| {
+            json!({"type": kind, "timestamp": "2026-11-02T09:00:00Z",
+                   "data": {"paymentId": "pay-1", "storeId": "store-x", "transactionId": "tx-1", "cancellationId": "c-1"}})
+        })
+        .collect()
+}
+
+fn portone_payments() -> Vec<Value> {
+    ["PAID", "CANCELLED", "PARTIAL_CANCELLED", "FAILED"]
+        .iter()
+        .map(|status| {
+            json!({
+                "status": status, "id": "pay-1", "transactionId": "tx-1", "storeId": "store-x",
+                "amount": {"total": 59_000, "paid": 59_000, "cancelled": 0}, "currency": "KRW",
+                "customer": {"id": "portone-cust", "email": "b@example.com"},
+                "customData": "{\"customer_id\":\"cust-8\"}", "paidAt": "2026-11-02T09:00:00Z",
+                "cancelledAt": "2026-11-05T09:00:00Z", "failedAt": "2026-11-02T08:00:00Z",
+                "cancellations": [{"id": "c-1", "reason": "불만족", "totalAmount": 1_000, "cancelledAt": "2026-11-05T09:00:00Z"}]
+            })
+        })
+        .collect()
+}
+
+/// Every app event type, with its own fields and a full profile.
+fn app_events(i: usize) -> Vec<Value> {
+    let profile = json!({"customer_id": format!("cust-{i}"), "occurred_at": NOW,
+        "email": "a@example.com", "locale": "ko", "time_zone": "Asia/Seoul", "program": "piano",
+        "owner": {"id": "tutor-7", "name": "박서연", "slack_id": "U0T7"}});
+    [
+        json!({"type": "signed_up", "plan": "trial"}),
+        json!({"type": "login"}),
+        json!({"type": "onboarding_completed"}),
+        json!({"type": "assignment_submitted"}),
+        json!({"type": "assignment_missed"}),
+        json!({"type": "content_viewed", "seconds": 60}),
+        json!({"type": "program_completed"}),
+        json!({"type": "support_ticket"}),
+        json!({"type": "nps_response", "score": 4}),
+        json!({"type": "refund_requested", "reason": "busy"}),
+        json!({"type": "profile_updated", "id": "own-1"}),
+    ]
+    .into_iter()
+    .map(|mut v| {
+        for (k, value) in profile.as_object().into_iter().flatten() {
+            v[k] = value.clone();
+        }
+        v
     })
+    .collect()
 }
 
 fn app_event(i: usize) -> Value {
-    json!({"type": "content_viewed", "customer_id": format!("cust-{i}"), "occurred_at": NOW,
-           "seconds": 60, "email": "a@example.com", "locale": "ko", "time_zone": "Asia/Seoul",
-           "program": "piano", "owner": {"id": "tutor-7", "name": "박서연", "slack_id": "U0T7"}})
+    app_events(i).swap_remove(i % 11)
 }
 
 fn bytes(v: &Value) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
-/// A body: nothing like JSON, any JSON, or the valid one with a part broken.
-fn body_from(valid: Value) -> impl Strategy<Value = Vec<u8>> {
+/// A body: nothing like JSON, any JSON, or a valid one with a part broken.
+fn body_from(valid: Vec<Value>) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         1 => raw_body(),
-        4 => mutated(valid).prop_map(|v| bytes(&v)),
+        4 => mutated_any(valid).prop_map(|v| bytes(&v)),
     ]
 }
 
@@ -103,14 +182,14 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn stripe_bodies(body in body_from(stripe_body())) {
+    fn stripe_events(body in body_from(stripe_bodies())) {
         if let Err(e) = stripe::map(&body) {
             prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e));
         }
     }
 
     #[test]
-    fn toss_webhooks_and_payments(body in body_from(toss_webhook()), payment in mutated(toss_payment())) {
+    fn toss_webhooks_and_payments(body in body_from(toss_webhooks()), payment in mutated_any(toss_payments())) {
         match toss::parse(&body) {
             Err(e) => prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e)),
             Ok(Err(_ignored)) => {}
@@ -126,7 +205,7 @@ proptest! {
     }
 
     #[test]
-    fn portone_webhooks_and_payments(body in body_from(portone_webhook()), payment in mutated(portone_payment())) {
+    fn portone_webhooks_and_payments(body in body_from(portone_webhooks()), payment in mutated_any(portone_payments())) {
         match portone::parse(&body) {
             Err(e) => prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e)),
             Ok(Err(_ignored)) => {}
@@ -140,7 +219,7 @@ proptest! {
     }
 
     #[test]
-    fn app_bodies(body in body_from(app_event(0)), webhook_id in nasty_string()) {
+    fn app_bodies(body in body_from(app_events(0)), webhook_id in nasty_string()) {
         if let Err(e) = app::parse(&body, &webhook_id, now()) {
             prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e));
         }
@@ -152,7 +231,7 @@ proptest! {
     fn app_batches_name_only_the_broken_event(
         size in 1usize..20,
         broken in any::<prop::sample::Index>(),
-        replacement in mutated(app_event(0)),
+        replacement in mutated_any(app_events(0)),
     ) {
         let k = broken.index(size);
         let mut batch: Vec<Value> = (0..size).map(app_event).collect();
@@ -212,4 +291,29 @@ proptest! {
             prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e));
         }
     }
+}
+
+/// The fuzzing reaches the mappings, not only their first check: of broken valid bodies, a
+/// good share still becomes an event (and the rest is refused or ignored).
+#[test]
+fn broken_valid_bodies_still_reach_the_mappings() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = mutated_any(stripe_bodies());
+    let mapped = (0..500)
+        .filter(|_| {
+            let body = bytes(&strategy.new_tree(&mut runner).unwrap().current());
+            matches!(stripe::map(&body), Ok(ingest::mapping::Mapped::Event(_)))
+        })
+        .count();
+    assert!(mapped > 100, "only {mapped} of 500 became events");
+    let strategy = mutated_any(app_events(0));
+    let parsed = (0..500)
+        .filter(|_| {
+            let body = bytes(&strategy.new_tree(&mut runner).unwrap().current());
+            app::parse(&body, "msg", now()).is_ok()
+        })
+        .count();
+    assert!(parsed > 100, "only {parsed} of 500 parsed");
 }
