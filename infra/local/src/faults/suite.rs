@@ -219,7 +219,7 @@ impl Run {
 
     async fn replay(&self, events: &[Event], faulty: bool) -> Result<(), String> {
         let options = ReplayOptions::quiet();
-        let mut replayer = Replayer::new(&self.gateway, None, &options);
+        let mut replayer = Replayer::new(&self.gateway, None, &options).in_lockstep();
         if faulty {
             replayer = replayer.with_copies(self.dice.clone());
         }

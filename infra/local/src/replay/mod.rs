@@ -125,6 +125,10 @@ pub(crate) struct Replayer<'a> {
     /// With dice: every webhook is delivered 1 to 3 times, and every request is sent again
     /// until it is answered below 500, as providers and apps retry (the fault suite).
     copies: Option<crate::faults::Dice>,
+    /// Every request's consequences (transitions, messages, their reports) drain before the
+    /// next request moves the clock: two runs of one log then see the same interleaving of
+    /// senders' reports and the log's events (the fault suite compares their histories).
+    lockstep: bool,
     requests: Requests,
     batch: Vec<Value>,
     batch_time: Option<DateTime<Utc>>,
@@ -166,6 +170,7 @@ impl<'a> Replayer<'a> {
             session,
             g,
             copies: None,
+            lockstep: false,
             requests: Requests::default(),
             batch: Vec::new(),
             batch_time: None,
@@ -182,6 +187,17 @@ impl<'a> Replayer<'a> {
     pub(crate) fn with_copies(mut self, dice: crate::faults::Dice) -> Self {
         self.copies = Some(dice);
         self
+    }
+
+    /// See `lockstep`.
+    pub(crate) fn in_lockstep(mut self) -> Self {
+        self.lockstep = true;
+        self
+    }
+
+    /// How far the queues drain after a request: empty in lockstep, else below `BACKLOG`.
+    fn backlog(&self) -> u64 {
+        if self.lockstep { 1 } else { BACKLOG }
     }
 
     pub(crate) async fn events(&mut self, events: &[Event]) -> Result<(), String> {
@@ -306,6 +322,9 @@ impl<'a> Replayer<'a> {
             Request::App(_) | Request::Skip(_) => return Ok(()),
         };
         self.check(label, status, &body);
+        if self.lockstep {
+            self.settle().await?;
+        }
         Ok(())
     }
 
@@ -358,7 +377,7 @@ impl<'a> Replayer<'a> {
         let g = self.g;
         let (_, (status, answer)) = self.deliver(true, || g.app(&body, &message, t)).await?;
         self.check("app batch", status, &answer);
-        self.drain_below(BACKLOG).await
+        self.drain_below(self.backlog()).await
     }
 
     /// Moves the stack's clock forward to `at` (never back); returns it as the signing time.
