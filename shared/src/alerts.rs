@@ -397,6 +397,20 @@ mod tests {
         assert!(body.contains("₩374,000") && html.contains("박서연"));
     }
 
+    /// The alert for `customer`, as the danger check of 2026-11-15 plans it.
+    fn alert_for(customer: &Customer, intervention: &Intervention, lang: Lang) -> Alert {
+        build(
+            &Templates::embedded().unwrap(),
+            &Rules::embedded().unwrap(),
+            customer,
+            intervention,
+            lang,
+            "https://dash.example.com",
+            t("2026-11-15T09:00:00Z"),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn outside_values_cannot_ping_a_channel_or_forge_a_link() {
         let (mut customer, intervention) = danger_customer();
@@ -405,16 +419,7 @@ mod tests {
         if let Some(owner) = customer.profile.owner.as_mut() {
             owner.name = Some("<https://evil.example|click>".into());
         }
-        let alert = build(
-            &Templates::embedded().unwrap(),
-            &Rules::embedded().unwrap(),
-            &customer,
-            &intervention,
-            Lang::En,
-            "https://dash.example.com",
-            t("2026-11-15T09:00:00Z"),
-        )
-        .unwrap();
+        let alert = alert_for(&customer, &intervention, Lang::En);
         let payload = alert.slack_payload();
         for block in [
             &payload["text"],
@@ -451,16 +456,7 @@ mod tests {
         if let Some(owner) = customer.profile.owner.as_mut() {
             owner.slack_id = Some("U1>|<!channel".into());
         }
-        let alert = build(
-            &Templates::embedded().unwrap(),
-            &Rules::embedded().unwrap(),
-            &customer,
-            &intervention,
-            Lang::Ko,
-            "https://dash.example.com",
-            t("2026-11-15T09:00:00Z"),
-        )
-        .unwrap();
+        let alert = alert_for(&customer, &intervention, Lang::Ko);
         let text = alert.slack_payload().to_string();
         assert!(
             !text.contains("<@") && !text.contains("<!channel"),

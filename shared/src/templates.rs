@@ -138,7 +138,8 @@ pub struct RenderedEmail {
     pub html: String,
 }
 
-/// All templates, parsed and compiled once.
+/// All templates, parsed and compiled once (a clone shares nothing mutable: cheap to keep).
+#[derive(Clone)]
 pub struct Templates {
     env: Environment<'static>,
     /// Variants each e-mail has, per language.

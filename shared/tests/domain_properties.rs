@@ -104,7 +104,7 @@ const SPAN_MINUTES: i64 = 60 * 24 * 60;
 
 /// The rules' `inactivity.max_event_age_days` (14), in minutes: activity this recent is never
 /// dropped, whatever order it arrives in.
-const RECENT_MINUTES: i64 = 14 * 24 * 60;
+const RECENT_MINUTES: i64 = journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS as i64 * 24 * 60;
 
 fn history() -> impl Strategy<Value = Vec<(i64, Step)>> {
     prop::collection::vec((0..SPAN_MINUTES, any_step()), 1..60)

@@ -343,6 +343,14 @@ fn each_function_reads_only_its_own_secrets() {
     }
 }
 
+/// The partition keys a statement's `operator` condition allows (`dynamodb:LeadingKeys`).
+fn leading_keys(statement: &serde_norway::Value, operator: &str) -> Vec<String> {
+    statement["Condition"][operator]["dynamodb:LeadingKeys"]
+        .as_sequence()
+        .map(|k| k.iter().map(text).collect())
+        .unwrap_or_default()
+}
+
 /// SES sends only from the configured sender; calibration writes only the rules partition.
 #[test]
 fn e_mail_only_from_the_sender_and_calibration_writes_only_rules() {
@@ -373,11 +381,7 @@ fn e_mail_only_from_the_sender_and_calibration_writes_only_rules() {
         .collect();
     assert!(!writes.is_empty(), "calibrate stores rules versions");
     for statement in writes {
-        let keys = &statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"];
-        let keys: Vec<String> = keys
-            .as_sequence()
-            .map(|k| k.iter().map(text).collect())
-            .unwrap_or_default();
+        let keys = leading_keys(&statement, "ForAllValues:StringEquals");
         assert_eq!(keys, ["RULES"], "calibrate's writes: {statement:?}");
         assert!(!actions(&statement).contains(&"dynamodb:BatchWriteItem".to_string()));
     }
@@ -393,12 +397,10 @@ fn the_transition_queries_only_customer_partitions() {
         .collect();
     assert_eq!(queries.len(), 1);
     assert_eq!(actions(&queries[0]), ["dynamodb:Query"]);
-    let keys = &queries[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
-    let keys: Vec<String> = keys
-        .as_sequence()
-        .map(|k| k.iter().map(text).collect())
-        .unwrap_or_default();
-    assert_eq!(keys, ["CUST#*"]);
+    assert_eq!(
+        leading_keys(&queries[0], "ForAllValues:StringLike"),
+        ["CUST#*"]
+    );
 }
 
 /// Every route is throttled, and the public functions can be given reserved concurrency.

@@ -32,6 +32,7 @@ async fn main() -> Result<(), Error> {
             name: "QUIET_HOURS".into(),
             reason,
         })?;
+    let templates = Templates::embedded()?;
     let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
     let secrets = Secrets::from_env(&aws);
     let (dynamo, ses, sqs) = (
@@ -49,7 +50,7 @@ async fn main() -> Result<(), Error> {
             redelivery: SqsRedelivery::new(sqs.clone(), email_queue.clone()),
             clock: SystemClock,
             rules: rules.clone(),
-            templates: Templates::embedded()?,
+            templates: templates.clone(),
             settings: EmailSettings::from_env(unsubscribe::signing_key(&key))?,
             metrics: journey::metrics::Metrics::new("email-sender"),
         })

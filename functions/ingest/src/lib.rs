@@ -45,8 +45,7 @@ pub struct Ingest<Q> {
 
 impl<Q: EventQueue> Ingest<Q> {
     pub fn new(queue: Q, keys: WebhookKeys) -> Self {
-        let days = journey::domain::Rules::embedded()
-            .map_or(14, |r| r.policy(None).inactivity.max_event_age_days);
+        let days = journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS;
         Ingest {
             queue,
             keys,

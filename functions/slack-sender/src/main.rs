@@ -22,6 +22,7 @@ async fn main() -> Result<(), Error> {
     let dashboard_url = config::required("DASHBOARD_URL")?;
     let locale: String = config::parsed_or("DEFAULT_LOCALE", "ko".to_string())?;
     let rules = config::rules()?;
+    let templates = Templates::embedded()?;
     let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
     let secrets = Secrets::from_env(&aws);
     let (dynamo, sqs) = (
@@ -38,7 +39,7 @@ async fn main() -> Result<(), Error> {
             redelivery: SqsRedelivery::new(sqs.clone(), slack_queue.clone()),
             clock: SystemClock,
             rules: rules.clone(),
-            templates: Templates::embedded()?,
+            templates: templates.clone(),
             lang: Lang::of(Some(&locale), Lang::Ko),
             dashboard_url: dashboard_url.clone(),
             metrics: journey::metrics::Metrics::new("slack-sender"),

@@ -157,9 +157,12 @@ pub struct Inactivity {
     pub max_event_age_days: u32,
 }
 
+/// `inactivity.max_event_age_days` when the rules do not say.
+pub const DEFAULT_MAX_EVENT_AGE_DAYS: u32 = 14;
+
 impl Inactivity {
     fn default_max_event_age_days() -> u32 {
-        14
+        DEFAULT_MAX_EVENT_AGE_DAYS
     }
 
     /// The level `days` of inactivity reaches (churn is handled apart).

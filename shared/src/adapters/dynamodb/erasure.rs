@@ -4,6 +4,10 @@
 //! words on a contact note in the history. Keys, statuses and the history of stage and risk
 //! changes (in the system's words) stay.
 
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+
 use super::DynamoStore;
 use super::codec::{Item, LOGGED_EVENT, s, text};
 use super::errors::classify;
@@ -68,56 +72,49 @@ impl DynamoStore {
 
     /// A staff contact note's words (the note and its cause's reason) replaced.
     async fn erase_note(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(pk))
-            .key(SK, s(sk))
+        let update = self
+            .update_present(pk, sk)
             .update_expression("SET #note = :erased, #cause.#reason = :erased")
-            .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#note", "note")
             .expression_attribute_names("#cause", "cause")
             .expression_attribute_names("#reason", "reason")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":erased", s(ERASED_NOTE))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+            .expression_attribute_values(":erased", s(ERASED_NOTE));
+        applied(update.send().await)
     }
 
     /// `REMOVE attribute` on an item still there; `false` if it expired meanwhile.
     async fn remove(&self, pk: &str, sk: &str, attribute: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
+        let update = self
+            .update_present(pk, sk)
+            .update_expression("REMOVE #a")
+            .expression_attribute_names("#a", attribute);
+        applied(update.send().await)
+    }
+
+    /// An update of the item `pk`/`sk` only while it exists (TTL may have taken it).
+    fn update_present(&self, pk: &str, sk: &str) -> UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(pk))
             .key(SK, s(sk))
-            .update_expression("REMOVE #a")
             .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#a", attribute)
             .expression_attribute_names("#pk", PK)
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
     }
 }
 
-fn is_condition_failed<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
-        R,
-    >,
-) -> bool {
+/// `true` if the update was made, `false` if the item was gone.
+fn applied<O, R: std::fmt::Debug>(
+    out: Result<O, SdkError<UpdateItemError, R>>,
+) -> Result<bool, StoreError> {
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(classify(e)),
+    }
+}
+
+fn is_condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
     e.as_service_error()
         .is_some_and(|se| se.is_conditional_check_failed_exception())
 }
