@@ -3,6 +3,8 @@ deletes, batch writes, transactions (some cancelled) and reads, and one of queue
 receives, deletes and counts, run against moto as installed and against
 infra/scripts/moto_server.py, and every answer must be the same (every query of the base table
 and of both indexes: sparse, paged, both directions; what each receive got, each count).
+Where the patched server answers differently on purpose — FIFO order when a batch comes back,
+and a FIFO group handed to one receiver at a time — it is checked against SQS's own rule.
 
     .venv/bin/python3 infra/scripts/test_moto_server.py [operations] [seed]
 """
@@ -12,6 +14,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import boto3
@@ -284,7 +287,7 @@ def refuses_another_moto_version():
 
 
 def fifo_order_survives_a_returned_batch(client):
-    """The one place the patched server answers differently on purpose: a FIFO batch handed back
+    """One of two places the patched server answers differently on purpose: a FIFO batch handed back
     (its visibility ended, or set to 0, message by message) comes back in order. Plain moto
     delivers the later message first (see moto_workarounds/sqs.py)."""
     sqs = sqs_client(client)
@@ -298,6 +301,55 @@ def fifo_order_survives_a_returned_batch(client):
     again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
     if [m["Body"] for m in again] != ["m0"]:
         sys.exit(f"a returned FIFO batch came back out of order: {[m['Body'] for m in again]}")
+
+
+def fifo_groups_go_to_one_receiver_at_a_time(client, messages=300, receivers=4):
+    """Lambda's FIFO event source relies on it: while a group's message is in flight, no
+    receiver gets the group's later ones. Several receivers poll at once (as the local stack's
+    transition pollers do), each holds what it got for a moment, and no group may be held by two
+    at once or come out of order. Plain moto scans without a lock, from a set of busy groups
+    read when the receive began: two receives at once both take the same group."""
+    sqs = sqs_client(client)
+    url = sqs.create_queue(QueueName=f"race{receivers}x{messages}.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"})["QueueUrl"]
+    for start_at in range(0, messages, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(n), "MessageBody": f"g{n % 5}-{n:04}", "MessageGroupId": f"g{n % 5}",
+             "MessageDeduplicationId": f"d{n}"} for n in range(start_at, min(start_at + 10, messages))])
+    lock = threading.Lock()
+    held, seen, clashes = {}, {}, []
+
+    def receive(me):
+        sqs = sqs_client(client)
+        rng = random.Random(me)
+        while True:
+            with lock:
+                if sum(len(v) for v in seen.values()) >= messages or clashes:
+                    return
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=rng.randrange(1, 4), WaitTimeSeconds=1,
+                                      MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", [])
+            groups = {m["Attributes"]["MessageGroupId"] for m in got}
+            with lock:
+                clashes.extend(f"{g} held by {held[g]} and {me}" for g in groups if g in held)
+                for g in groups:
+                    held[g] = me
+                for m in got:
+                    seen.setdefault(m["Attributes"]["MessageGroupId"], []).append(m["Body"])
+            time.sleep(rng.random() * 0.01)
+            with lock:
+                for g in groups:
+                    held.pop(g, None)
+            if got:
+                sqs.delete_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+
+    threads = [threading.Thread(target=receive, args=(n,)) for n in range(receivers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out_of_order = [g for g, bodies in seen.items() if bodies != sorted(bodies)]
+    if clashes or out_of_order:
+        sys.exit(f"FIFO groups received by two receivers at once: {clashes[:3]}; out of order: {out_of_order}")
 
 
 def main():
@@ -325,6 +377,8 @@ def main():
             if a != b:
                 sys.exit(f"queue operation {n} ({sqs_ops[n][0]}) differs:\n  moto:    {a}\n  patched: {b}")
         fifo_order_survives_a_returned_batch(servers[1][1])
+        for receivers in (4, 6):
+            fifo_groups_go_to_one_receiver_at_a_time(servers[1][1], receivers=receivers)
         print(f"moto_server: {len(ops)} DynamoDB operations ({queries} queries, {cancelled} cancelled transactions) and {len(sqs_ops)} SQS operations answered as moto answers them")
     finally:
         for server, _ in servers:

@@ -8,7 +8,9 @@ against moto as installed and against the patched server and compares every answ
 
 - dynamodb: one request at a time; transactions that roll back only the items they touched;
   queries that start from their partition or index bucket; item answers written as JSON.
-- sqs: one clock reading and one attributes computation per request; FIFO long polls that wait.
+- sqs: one clock reading and one attributes computation per request; FIFO long polls that wait;
+  and two places where moto breaks SQS's FIFO rules, mended: a group is blocked only while a
+  message of it is in flight, and is handed to one receiver at a time.
 - core: no instance tracking of per-request objects; one service lookup per host.
 - stats: with JOURNEY_EMULATOR_STATS set, each action's requests and CPU time, to a file.
 """

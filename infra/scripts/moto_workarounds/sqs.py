@@ -1,5 +1,6 @@
 """SQS: one clock reading per message, one attributes computation per request, FIFO long polls
-that wait, FIFO groups blocked only by messages in flight (order kept when a batch returns)."""
+that wait, FIFO groups blocked only by messages in flight (order kept when a batch returns), one receive's
+scan at a time (a group goes to one receiver at a time)."""
 
 import threading
 import time
@@ -68,10 +69,34 @@ def _groups_in_flight(self):
     }
 
 
+def _one_scan_at_a_time(receive):
+    """moto reads the FIFO groups in flight once, when a receive begins, then scans the queue
+    without a lock, waiting and rescanning with what it read: two receives at once (or one that
+    waited while another took a group's message) both take messages of one group, and the
+    group's later message is applied beside, or before, its earlier one. SQS hands a group to
+    one receiver at a time. Here each scan runs alone, with the groups in flight as they are
+    then, and the long poll waits between scans."""
+
+    def wrapper(self, queue_name, count, wait_seconds_timeout, visibility_timeout, *args, **kwargs):
+        queue = self.get_queue(queue_name)
+        scans = queue.__dict__.setdefault("_journey_scans", threading.Lock())
+        deadline = time.time() + (wait_seconds_timeout or 0)
+        while True:
+            with scans:
+                got = receive(self, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+            left = deadline - time.time()
+            if got or left <= 0:
+                return got
+            queue.wait_for_messages(min(left, 1.0))
+
+    return wrapper
+
+
 def install():
     moto.core.utils.unix_time = _unix_time  # unix_time_millis reads it there
     moto.sqs.models.unix_time = _unix_time
     Queue.attributes = property(_attributes_once)
+    SQSBackend.receive_message = _one_scan_at_a_time(SQSBackend.receive_message)
     for name in ("send_message", "send_message_batch", "receive_message", "get_queue_attributes"):
         setattr(SQSBackend, name, _one_computation(getattr(SQSBackend, name)))
     Queue.wait_for_messages = _wait_for_messages
