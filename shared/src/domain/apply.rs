@@ -941,8 +941,9 @@ fn erased_profile() -> super::customer::ProfileState {
 }
 
 /// When the next time-based rule may fire for `c`: the earliest scheduled follow-up, the next
-/// inactivity step, the end of sustained activity, or now when the score or a failed payment
-/// already calls for a higher level. `None` keeps the customer out of the due index.
+/// inactivity step, the end of sustained activity, the moment the score will call for a higher
+/// level by time alone, or now when the score or a failed payment already does. `None` keeps
+/// the customer out of the due index.
 pub fn next_check_at(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let scheduled = c.scheduled.iter().map(|s| s.due_at).min();
     let Some(stage) = c.stage.filter(|s| !s.is_terminal()) else {
@@ -958,7 +959,9 @@ pub fn next_check_at(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> Optio
         clock.map(|from| from + Duration::days(policy.inactivity.next_step_days(c.risk).into()));
     let by_score = policy.score.thresholds.level_for(c.score.total) > c.risk;
     let by_billing = c.open_failed_payments > 0 && c.risk == RiskLevel::None;
-    let immediate = (by_score || by_billing).then_some(now);
+    if by_score || by_billing {
+        return Some(now);
+    }
     let lapse = (stage == Stage::Engaged)
         .then(|| {
             let e = &policy.engagement;
@@ -966,11 +969,16 @@ pub fn next_check_at(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> Optio
                 .engagement_lapses_at(e.window_days.into(), e.min_active_days)
         })
         .flatten();
-    [scheduled, step, immediate, lapse]
-        .into_iter()
-        .flatten()
-        .min()
+    let other = [scheduled, step, lapse].into_iter().flatten().min();
+    // a later check looks again: the score need only be followed up to the next one
+    let until = other.unwrap_or(now + Duration::days(SCORE_LOOKAHEAD_DAYS));
+    let by_time = super::score::rises_at(&score_inputs(c, now), policy, c.risk, now, until);
+    other.into_iter().chain(by_time).min()
 }
+
+/// How far ahead the score is followed for a customer with no other check coming: past the
+/// longest inactivity step, after which a check is always scheduled.
+const SCORE_LOOKAHEAD_DAYS: i64 = 35;
 
 #[cfg(test)]
 mod tests;

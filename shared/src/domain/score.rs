@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::{Activity, DayTally};
 use super::rules::Policy;
+use super::stage::RiskLevel;
 
 /// A signal of churn risk. Its weight in the rules is the points it adds at full strength.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -157,6 +158,70 @@ fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<U
         Signal::Nps => nps_measure(inputs.last_nps, policy, now),
     }
     .clamp(-1.0, 1.0)
+}
+
+/// The first moment after `now` and up to `until` at which the score, with no new event, calls
+/// for a level above `risk`; `None` if it does not within that time.
+///
+/// With no event the score moves in two ways only: inactivity grows by the minute, and the
+/// windows slide at each UTC midnight (recent logins fall away, old tickets expire, an NPS
+/// answer ages out). So the end of each day and its next midnight are looked at, and the first
+/// that calls for more is narrowed down to the minute by halving.
+pub fn rises_at(
+    inputs: &Inputs<'_>,
+    policy: &Policy,
+    risk: RiskLevel,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let above = |at: DateTime<Utc>| {
+        let total = score(inputs, policy, at).total;
+        policy.score.thresholds.level_for(total) > risk
+    };
+    if risk == RiskLevel::Danger {
+        return None;
+    }
+    let mut below = now;
+    for at in day_ends(now, until) {
+        if above(at) {
+            return Some(narrow(below, at, above));
+        }
+        below = at;
+    }
+    None
+}
+
+/// The instant before each UTC midnight after `now`, and the midnight, up to `until`.
+fn day_ends(now: DateTime<Utc>, until: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> {
+    let first = super::activity::day_of(now) + 1;
+    (first..)
+        .filter_map(|day| DateTime::from_timestamp(day * 86_400, 0))
+        .flat_map(|midnight| [midnight - Duration::seconds(1), midnight])
+        .map(move |at| at.min(until))
+        .take_while(move |at| *at > now)
+        .scan(false, move |done, at| {
+            let last = at == until;
+            (!std::mem::replace(done, last)).then_some(at)
+        })
+}
+
+/// The earliest minute in `(below, above]` where `is_above` holds, given it holds at `above`;
+/// on a whole minute, as a person would schedule it.
+fn narrow(
+    mut below: DateTime<Utc>,
+    mut above: DateTime<Utc>,
+    is_above: impl Fn(DateTime<Utc>) -> bool,
+) -> DateTime<Utc> {
+    while above - below > Duration::minutes(1) {
+        let mid = below + (above - below) / 2;
+        if is_above(mid) {
+            above = mid;
+        } else {
+            below = mid;
+        }
+    }
+    let minute = (above.timestamp() + 59).div_euclid(60) * 60;
+    DateTime::from_timestamp(minute, 0).unwrap_or(above)
 }
 
 /// 1 − (recent daily rate ÷ baseline daily rate), when there is a baseline to compare with.

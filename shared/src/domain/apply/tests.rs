@@ -998,3 +998,40 @@ fn churns_and_recoveries_are_milestones() {
         }]
     );
 }
+
+#[test]
+fn a_score_that_time_alone_lifts_is_checked_when_it_crosses_not_at_the_next_step() {
+    let text = include_str!("../../../../infra/rules.toml")
+        .replace("login_drop = 15.0", "login_drop = 40.0");
+    let mut j = Journey::with_rules(Rules::from_toml(&text).unwrap());
+    j.paid("2026-11-01T09:00:00Z");
+    for day in 1..=21 {
+        j.on(&format!("2026-11-{day:02}T10:00:00Z"), EventKind::Login);
+    }
+    // Nothing more happens. At midnight on Nov 26 the recent week holds 2 logins against a
+    // baseline of 19 in 21 days: login drop 0.68 × 40 + 4.6 days of inactivity × 40 / 14 ≈ 40.
+    assert_eq!(j.customer.next_check_at, Some(t("2026-11-26T00:00:00Z")));
+    let o = j.check("2026-11-26T00:00:00Z");
+    assert_eq!(j.customer.risk, RiskLevel::Caution);
+    assert!(
+        o.history[0].cause.reason.contains("risk score"),
+        "{:?}",
+        o.history
+    );
+    // no login the whole recent week: 40 + 6.9 days × 40 / 14 reaches warning's 60 on Nov 28,
+    // before the clock's 10 days are up (Dec 1)
+    assert_eq!(j.customer.next_check_at, Some(t("2026-11-28T08:20:00Z")));
+    j.check("2026-11-28T08:20:00Z");
+    assert_eq!(j.customer.risk, RiskLevel::Warning);
+}
+
+#[test]
+fn a_customer_the_score_will_not_lift_keeps_the_clock_s_step() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    for day in 1..=21 {
+        j.on(&format!("2026-11-{day:02}T10:00:00Z"), EventKind::Login);
+    }
+    // default weights: the score stays under caution until the 7 days are up
+    assert_eq!(j.customer.next_check_at, Some(t("2026-11-28T10:00:00Z")));
+}
