@@ -64,10 +64,12 @@ pub struct ActiveRules {
     pub activated_at: DateTime<Utc>,
 }
 
-/// Whether a proposal may replace the active rules: it must catch a larger share of churners
-/// ahead of time (at caution, the level that starts an intervention) with no more false
-/// alarms per customer-month. `Err` says why not.
-pub fn judge(proposal: &Metrics, active: &Metrics) -> Result<(), String> {
+/// Whether a proposal may replace the active rules. It must stay within the operator's
+/// false-alarm budget (without one: no more false alarms per customer-month than the rules in
+/// force) and catch a larger share of churners ahead of time (at caution, the level that starts
+/// an intervention) — unless the rules in force break the budget and the proposal keeps it,
+/// which is what the operator asked for. `Err` says why not.
+pub fn judge(proposal: &Metrics, active: &Metrics, budget: Option<f64>) -> Result<(), String> {
     let (p, a) = (
         proposal.recall_at(RiskLevel::Caution),
         active.recall_at(RiskLevel::Caution),
@@ -76,10 +78,17 @@ pub fn judge(proposal: &Metrics, active: &Metrics) -> Result<(), String> {
         proposal.false_alarms_per_100_customer_months,
         active.false_alarms_per_100_customer_months,
     );
-    if pf > af + 1e-9 {
+    let (ceiling, of) = match budget {
+        Some(b) => (b, "the budget"),
+        None => (af, "the rules in force"),
+    };
+    if pf > ceiling + 1e-9 {
         return Err(format!(
-            "more false alarms: {pf:.2} per 100 customer-months against {af:.2}"
+            "more false alarms: {pf:.2} per 100 customer-months against {ceiling:.2} ({of})"
         ));
+    }
+    if af > ceiling + 1e-9 {
+        return Ok(()); // the rules in force break the budget, the proposal keeps it
     }
     if p <= a {
         return Err(format!(
@@ -191,6 +200,7 @@ mod tests {
             false_alarms: 0,
             undecided_episodes: 0,
             precision: None,
+            level_precision: vec![],
             customer_months: 100.0,
             false_alarms_per_100_customer_months: false_alarms,
             lead_times: LeadTimes {
@@ -205,18 +215,38 @@ mod tests {
     #[test]
     fn a_proposal_wins_only_with_more_recall_and_no_more_false_alarms() {
         let active = metrics(0.5, 4.0);
-        assert_eq!(judge(&metrics(0.6, 4.0), &active), Ok(()));
-        assert_eq!(judge(&metrics(0.6, 3.0), &active), Ok(()));
+        assert_eq!(judge(&metrics(0.6, 4.0), &active, None), Ok(()));
+        assert_eq!(judge(&metrics(0.6, 3.0), &active, None), Ok(()));
         assert!(
-            judge(&metrics(0.5, 3.0), &active)
+            judge(&metrics(0.5, 3.0), &active, None)
                 .unwrap_err()
                 .contains("no more churners")
         );
         assert!(
-            judge(&metrics(0.9, 4.5), &active)
+            judge(&metrics(0.9, 4.5), &active, None)
                 .unwrap_err()
                 .contains("more false alarms")
         );
+    }
+
+    #[test]
+    fn a_budget_lets_false_alarms_rise_to_it_and_no_further() {
+        let active = metrics(0.5, 4.0);
+        assert_eq!(judge(&metrics(0.6, 6.0), &active, Some(6.0)), Ok(()));
+        assert!(
+            judge(&metrics(0.9, 6.5), &active, Some(6.0))
+                .unwrap_err()
+                .contains("the budget")
+        );
+        assert!(
+            judge(&metrics(0.5, 5.0), &active, Some(6.0))
+                .unwrap_err()
+                .contains("no more churners"),
+            "within the budget, a proposal must still catch more"
+        );
+        // rules in force over the budget: a proposal that keeps it wins, even catching less
+        let over = metrics(0.7, 9.0);
+        assert_eq!(judge(&metrics(0.6, 5.5), &over, Some(6.0)), Ok(()));
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl Samples {
 
 /// Every sample at least `lead` before the customer's next churn (or with no churn after it),
 /// positive when that churn comes within `window`. Samples closer to a churn than `lead` are
-/// left out: a flag then would come too late to count.
+/// left out: a flag then would come too late to count. So are those whose window runs past the
+/// end of the history with no churn yet: whether they churn is not known.
 pub fn samples(replay: &Replay, labels: &[Label], lead: Duration, window: Duration) -> Samples {
     let mut churns: BTreeMap<&CustomerId, Vec<_>> = BTreeMap::new();
     for l in labels {
@@ -42,11 +43,13 @@ pub fn samples(replay: &Replay, labels: &[Label], lead: Duration, window: Durati
         for sample in &journey.samples {
             let next = mine.and_then(|c| c.iter().filter(|t| **t > sample.at).min());
             let until = next.map(|t| *t - sample.at);
-            if until.is_some_and(|d| d < lead) {
+            let positive = until.is_some_and(|d| d <= window);
+            let unknown = !positive && sample.at + window > replay.until;
+            if until.is_some_and(|d| d < lead) || unknown {
                 continue;
             }
             out.x.push(sample.measures);
-            out.y.push(until.is_some_and(|d| d <= window));
+            out.y.push(positive);
         }
     }
     out

@@ -1,8 +1,8 @@
-//! One calibration: split the recorded customers into a training part and a holdout, fit the
-//! weights on the training part, search the thresholds that catch the most churners there at
-//! no more false alarms than the rules in force, then judge the proposal against the rules in
-//! force on the holdout. The weekly job stores the proposal as a rules version and activates
-//! it only if it wins.
+//! One calibration: split the history in time into an earlier training period and a later
+//! holdout, fit the weights on the training period, search the thresholds that catch the most
+//! churners there at no more false alarms than the rules in force, then judge the proposal
+//! against the rules in force on the later period, as the business would have lived it. The
+//! weekly job stores the proposal as a rules version and activates it only if it wins.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,10 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-use journey::backtest::{Label, Metrics, MetricsConfig, ReplayConfig, backtest, replay};
-use journey::domain::ids::stable_bucket;
-use journey::domain::rules::Thresholds;
-use journey::domain::{Event, RiskLevel, Rules, RulesError, Signal};
+use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
+use journey::domain::rules::{CalibrationGoals, Thresholds};
+use journey::domain::{RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
 use journey::rules_versions::{Origin, RulesVersion, judge};
 
@@ -27,7 +26,8 @@ pub struct Settings {
     pub interval: Duration,
     /// How often each live customer's signals are sampled for the fit.
     pub sample_every: Duration,
-    /// Share of customers (by a stable hash of the id) kept out of the fit, in percent.
+    /// The last share of the history's time span, in percent, kept out of the fit and judged
+    /// on: the rules are fitted on the earlier months and judged on the later ones.
     pub holdout_percent: u32,
     /// Fewer churned or fewer retained customers than this: no proposal.
     pub min_outcomes: usize,
@@ -47,10 +47,11 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn metrics(&self) -> MetricsConfig {
+    fn metrics(&self, from: Option<DateTime<Utc>>) -> MetricsConfig {
         MetricsConfig {
             lead: self.lead,
             window: self.window,
+            from,
             ..MetricsConfig::default()
         }
     }
@@ -101,9 +102,13 @@ pub struct Proposal {
     pub weights: BTreeMap<Signal, f64>,
     pub thresholds: Thresholds,
     pub training: Metrics,
+    /// Judged on the period from here to the end of the history.
+    pub holdout_from: DateTime<Utc>,
     pub holdout: Metrics,
     pub active_training: Metrics,
     pub active_holdout: Metrics,
+    /// The operator's limits it was searched within (the active rules' `[calibration]`).
+    pub goals: CalibrationGoals,
 }
 
 /// Fits and searches a proposal on `log`, against the rules `active` (the deployed file `base`
@@ -118,35 +123,49 @@ pub fn propose(
         return Ok(Err(too_little));
     }
     let active_rules = Rules::from_toml_with_overlay(base, active)?;
-    let (train, holdout) = split(log, settings.holdout_percent);
+    let (train, cutoff) = split(log, settings.holdout_percent);
     let sampled = replay(&train.events, &active_rules, &settings.replay(true));
     let samples = fit::samples(&sampled, &train.labels, settings.lead, settings.window);
     let Some(fitted) = fit::fit(&samples).map_err(CalibrationError::Fit)? else {
         return Ok(Err(Calibration::NoSignal));
     };
-    let evaluate = |rules: &Rules, part: &ExportedLog| {
+    let evaluate = |rules: &Rules, part: &ExportedLog, from: Option<DateTime<Utc>>| {
         let cfg = settings.replay(false);
         backtest(
             &part.events,
             Some(&part.labels),
             rules,
             &cfg,
-            &settings.metrics(),
+            &settings.metrics(from),
         )
         .1
     };
-    let active_training = evaluate(&active_rules, &train);
-    let mut best: Option<(String, BTreeMap<Signal, f64>, Thresholds, Metrics)> = None;
+    let active_training = evaluate(&active_rules, &train, None);
+    let goals = active_rules.default_policy().calibration.clone();
+    let ceiling = goals
+        .false_alarm_budget
+        .unwrap_or(active_training.false_alarms_per_100_customer_months);
+    let judge_on_training = |weights: &BTreeMap<Signal, f64>, thresholds: &Thresholds| {
+        let overlay = overlay(active, weights, thresholds)?;
+        let rules = Rules::from_toml_with_overlay(base, &overlay)?;
+        Ok::<_, CalibrationError>(Candidate {
+            training: evaluate(&rules, &train, None),
+            overlay,
+            weights: weights.clone(),
+            thresholds: thresholds.clone(),
+        })
+    };
+    // caution first (where the first intervention goes out), warning and danger split the rest
+    let mut best: Option<Candidate> = None;
     for (weights, thresholds) in variants(&fitted)
         .iter()
         .flat_map(|w| candidates().map(move |t| (w, t)))
     {
-        let overlay = overlay(active, weights, &thresholds)?;
-        let rules = Rules::from_toml_with_overlay(base, &overlay)?;
-        let m = evaluate(&rules, &train);
-        let allowed = m.false_alarms_per_100_customer_months
-            <= active_training.false_alarms_per_100_customer_months + 1e-9;
-        let better = best.as_ref().is_none_or(|(_, _, _, b)| {
+        let c = judge_on_training(weights, &thresholds)?;
+        let m = &c.training;
+        let allowed = m.false_alarms_per_100_customer_months <= ceiling + 1e-9;
+        let better = best.as_ref().is_none_or(|b| {
+            let b = &b.training;
             let (r, br) = (
                 m.recall_at(RiskLevel::Caution),
                 b.recall_at(RiskLevel::Caution),
@@ -157,23 +176,76 @@ pub fn propose(
                         < b.false_alarms_per_100_customer_months)
         });
         if allowed && better {
-            best = Some((overlay, weights.clone(), thresholds, m));
+            best = Some(c);
         }
     }
-    let Some((overlay, weights, thresholds, training)) = best else {
+    let Some(mut best) = best else {
         return Ok(Err(Calibration::NoThresholds));
     };
+    // then warning, then danger: as low as their precision goals allow
+    for (level, goal) in [
+        (RiskLevel::Warning, goals.warning_precision),
+        (RiskLevel::Danger, goals.danger_precision),
+    ] {
+        for thresholds in stepped(&best.thresholds, level) {
+            let c = judge_on_training(&best.weights, &thresholds)?;
+            let precise = c.training.precision_at(level).unwrap_or(0.0) >= goal;
+            if precise && c.training.recall_at(level) > best.training.recall_at(level) {
+                best = c;
+            }
+        }
+    }
+    let Candidate {
+        overlay,
+        weights,
+        thresholds,
+        training,
+    } = best;
     let rules = Rules::from_toml_with_overlay(base, &overlay)?;
     Ok(Ok(Proposal {
-        holdout: evaluate(&rules, &holdout),
-        active_holdout: evaluate(&active_rules, &holdout),
+        holdout: evaluate(&rules, log, Some(cutoff)),
+        active_holdout: evaluate(&active_rules, log, Some(cutoff)),
+        holdout_from: cutoff,
         overlay,
         fitted,
         weights,
         thresholds,
         training,
         active_training,
+        goals,
     }))
+}
+
+/// A set of weights and thresholds, as an overlay, with its figures on the training period.
+struct Candidate {
+    overlay: String,
+    weights: BTreeMap<Signal, f64>,
+    thresholds: Thresholds,
+    training: Metrics,
+}
+
+/// `thresholds` with `level`'s threshold lowered or raised in steps of 5 between the level
+/// below and the one above (danger up to 97.5).
+fn stepped(thresholds: &Thresholds, level: RiskLevel) -> Vec<Thresholds> {
+    let t = thresholds;
+    let (below, above) = match level {
+        RiskLevel::Warning => (t.caution, t.danger),
+        _ => (t.warning, 100.0),
+    };
+    (1..)
+        .map(|k| below + 5.0 * f64::from(k))
+        .take_while(|v| *v < above && *v <= 97.5)
+        .map(|v| match level {
+            RiskLevel::Warning => Thresholds {
+                warning: v,
+                ..t.clone()
+            },
+            _ => Thresholds {
+                danger: v,
+                ..t.clone()
+            },
+        })
+        .collect()
 }
 
 fn enough_history(log: &ExportedLog, min: usize) -> Result<(), Calibration> {
@@ -190,29 +262,29 @@ fn enough_history(log: &ExportedLog, min: usize) -> Result<(), Calibration> {
     Ok(())
 }
 
-/// Training and holdout parts, by a stable hash of the customer id.
-fn split(log: &ExportedLog, holdout_percent: u32) -> (ExportedLog, ExportedLog) {
-    let held = |id: &journey::domain::CustomerId| stable_bucket(id.as_str(), 100) < holdout_percent;
-    let (hold_events, train_events): (Vec<Event>, Vec<Event>) = log
-        .events
-        .iter()
-        .cloned()
-        .partition(|e| held(&e.customer_id));
-    let (hold_labels, train_labels): (Vec<Label>, Vec<Label>) = log
-        .labels
-        .iter()
-        .cloned()
-        .partition(|l| held(&l.customer_id));
-    (
-        ExportedLog {
-            events: train_events,
-            labels: train_labels,
-        },
-        ExportedLog {
-            events: hold_events,
-            labels: hold_labels,
-        },
-    )
+/// The training period (the events and churns before the cutoff) and the cutoff: the last
+/// `holdout_percent` of the history's time span is kept for judging.
+fn split(log: &ExportedLog, holdout_percent: u32) -> (ExportedLog, DateTime<Utc>) {
+    let times = log.events.iter().map(|e| e.occurred_at);
+    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+        return (log.clone(), DateTime::<Utc>::MAX_UTC);
+    };
+    let cutoff = last - (last - first) * holdout_percent.min(100) as i32 / 100;
+    let train = ExportedLog {
+        events: log
+            .events
+            .iter()
+            .filter(|e| e.occurred_at < cutoff)
+            .cloned()
+            .collect(),
+        labels: log
+            .labels
+            .iter()
+            .filter(|l| l.churned_at < cutoff)
+            .cloned()
+            .collect(),
+    };
+    (train, cutoff)
 }
 
 /// The fitted weights, and the same without the inactivity signal: the inactivity clock
@@ -312,7 +384,11 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
             });
         }
     };
-    let verdict = judge(&proposal.holdout, &proposal.active_holdout);
+    let verdict = judge(
+        &proposal.holdout,
+        &proposal.active_holdout,
+        proposal.goals.false_alarm_budget,
+    );
     let message = match &verdict {
         Ok(()) => "proposal beats the rules in force on the holdout".to_string(),
         Err(why) => format!("proposal refused: {why}"),

@@ -24,6 +24,10 @@ pub struct MetricsConfig {
     pub window: Duration,
     /// How long risk must stay `none` for the customer to count as back.
     pub rejoin: Duration,
+    /// Judge only from here on: churns from then, episodes that began then or later, and the
+    /// customer-months after it (a later-period holdout; the replay still runs from the start,
+    /// so each customer arrives with their history).
+    pub from: Option<DateTime<Utc>>,
 }
 
 impl Default for MetricsConfig {
@@ -32,6 +36,7 @@ impl Default for MetricsConfig {
             lead: Duration::hours(72),
             window: Duration::days(30),
             rejoin: Duration::days(7),
+            from: None,
         }
     }
 }
@@ -53,6 +58,9 @@ pub struct Metrics {
     pub false_alarms: usize,
     pub undecided_episodes: usize,
     pub precision: Option<f64>,
+    /// Per level: of the decided episodes that reached it, how many ended in a churn.
+    #[serde(default)]
+    pub level_precision: Vec<LevelPrecision>,
     /// Customer-months observed: from each customer's first event to the end of the log.
     pub customer_months: f64,
     pub false_alarms_per_100_customer_months: f64,
@@ -60,6 +68,15 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The share of decided episodes reaching `level` that ended in a churn (`None`: none
+    /// reached it).
+    pub fn precision_at(&self, level: RiskLevel) -> Option<f64> {
+        self.level_precision
+            .iter()
+            .find(|p| p.level == level)
+            .and_then(|p| p.share)
+    }
+
     /// The share of churns caught at `level` (or above) at least `lead` ahead.
     pub fn recall_at(&self, level: RiskLevel) -> f64 {
         self.recall
@@ -68,6 +85,15 @@ impl Metrics {
             .and_then(|r| r.share)
             .unwrap_or(0.0)
     }
+}
+
+/// How often an episode that reached a level was right.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelPrecision {
+    pub level: RiskLevel,
+    pub right: usize,
+    pub wrong: usize,
+    pub share: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,8 +128,10 @@ struct Episode {
 
 /// Measures a replay against labels.
 pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Metrics {
+    let from = config.from.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let labels: Vec<&Label> = labels.iter().filter(|l| l.churned_at >= from).collect();
     let mut churns_of: BTreeMap<&CustomerId, Vec<DateTime<Utc>>> = BTreeMap::new();
-    for label in labels {
+    for label in &labels {
         churns_of
             .entry(&label.customer_id)
             .or_default()
@@ -112,6 +140,7 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     let mut caught = [0usize; 3];
     let mut leads = Vec::new();
     let (mut right, mut wrong, mut undecided, mut episodes_total) = (0, 0, 0, 0);
+    let mut by_level = [(0usize, 0usize); 3];
     for journey in &replay.journeys {
         let episodes = episodes(journey, config.rejoin);
         let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
@@ -128,23 +157,38 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
                 leads.push((*churn - first).num_seconds() as f64 / 3600.0);
             }
         }
-        for ep in &episodes {
+        for ep in episodes.iter().filter(|e| e.start >= from) {
             episodes_total += 1;
-            match verdict(ep, churns, replay.until, config) {
+            let decided = verdict(ep, churns, replay.until, config);
+            match decided {
                 Some(true) => right += 1,
                 Some(false) => wrong += 1,
                 None => undecided += 1,
+            }
+            for (tally, reached) in by_level.iter_mut().zip(ep.reached) {
+                match (reached, decided) {
+                    (Some(_), Some(true)) => tally.0 += 1,
+                    (Some(_), Some(false)) => tally.1 += 1,
+                    _ => {}
+                }
             }
         }
     }
     let customer_months = replay
         .journeys
         .iter()
-        .map(|j| (replay.until - j.first_seen).num_seconds().max(0) as f64 / (30.0 * 86_400.0))
+        .map(|j| {
+            let observed = replay.until - j.first_seen.max(from);
+            observed.num_seconds().max(0) as f64 / (30.0 * 86_400.0)
+        })
         .sum::<f64>();
     let churns = labels.len();
     Metrics {
-        customers: replay.journeys.len(),
+        customers: replay
+            .journeys
+            .iter()
+            .filter(|j| replay.until > j.first_seen.max(from))
+            .count(),
         churns,
         churned_customers: churns_of.len(),
         lead_hours: config.lead.num_hours(),
@@ -163,6 +207,16 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
         false_alarms: wrong,
         undecided_episodes: undecided,
         precision: ratio(right, right + wrong),
+        level_precision: LEVELS
+            .iter()
+            .zip(by_level)
+            .map(|(level, (right, wrong))| LevelPrecision {
+                level: *level,
+                right,
+                wrong,
+                share: ratio(right, right + wrong),
+            })
+            .collect(),
         customer_months: round4(customer_months),
         false_alarms_per_100_customer_months: if customer_months > 0.0 {
             round4(wrong as f64 * 100.0 / customer_months)

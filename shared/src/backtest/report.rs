@@ -35,6 +35,16 @@ pub fn table(m: &Metrics) -> String {
         m.window_days,
         pct(m.precision)
     );
+    for p in &m.level_precision {
+        let _ = writeln!(
+            out,
+            "    of those reaching {:<8} {:>8}  ({} right, {} wrong)",
+            p.level.as_str(),
+            pct(p.share),
+            p.right,
+            p.wrong
+        );
+    }
     let _ = writeln!(
         out,
         "  false alarms per 100 customers per month {:.2}",

@@ -139,6 +139,34 @@ pub struct Policy {
     pub quiet_hours: super::quiet_hours::QuietHours,
     /// What each trigger sends; a trigger without an entry sends nothing.
     pub interventions: BTreeMap<Trigger, Plan>,
+    /// What calibration aims for.
+    #[serde(default)]
+    pub calibration: CalibrationGoals,
+}
+
+/// The operator's limits for calibration: it proposes the weights and thresholds that catch the
+/// most churners ahead of time within them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationGoals {
+    /// False alarms per 100 customers per month a proposal may raise. Unset: no more than the
+    /// rules in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_alarm_budget: Option<f64>,
+    /// The least share of the episodes reaching warning that must end in a churn.
+    pub warning_precision: f64,
+    /// The same for danger, where staff are alerted.
+    pub danger_precision: f64,
+}
+
+impl Default for CalibrationGoals {
+    fn default() -> Self {
+        CalibrationGoals {
+            false_alarm_budget: None,
+            warning_precision: 0.4,
+            danger_precision: 0.65,
+        }
+    }
 }
 
 /// Days without activity before each escalation.
@@ -323,6 +351,7 @@ impl Policy {
                 "must be 1 to 21 (below the dedup markers' 23 days)",
             ));
         }
+        self.validate_calibration(prefix)?;
         let t = &self.score.thresholds;
         ascending(
             &[
@@ -358,6 +387,30 @@ impl Policy {
         self.validate_windows(prefix)?;
         self.validate_nps(prefix)?;
         self.validate_plans(prefix)
+    }
+
+    fn validate_calibration(&self, prefix: &str) -> Result<(), RulesError> {
+        let c = &self.calibration;
+        if c.false_alarm_budget
+            .is_some_and(|b| !(b > 0.0 && b <= 100.0))
+        {
+            return Err(RulesError::invalid(
+                format!("{prefix}calibration.false_alarm_budget"),
+                "must be above 0 and at most 100 (per 100 customers per month)",
+            ));
+        }
+        for (name, share) in [
+            ("warning_precision", c.warning_precision),
+            ("danger_precision", c.danger_precision),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(RulesError::invalid(
+                    format!("{prefix}calibration.{name}"),
+                    "must be a share between 0 and 1",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_windows(&self, prefix: &str) -> Result<(), RulesError> {
