@@ -76,6 +76,10 @@ fn signal_name(signal: Signal, lang: Lang) -> &'static str {
         (Signal::SupportTickets, Lang::Ko) => "잦은 문의",
         (Signal::FailedPayments, Lang::Ko) => "결제 실패",
         (Signal::Nps, Lang::Ko) => "NPS",
+        (Signal::LoginGap, Lang::Ko) => "평소보다 긴 미접속",
+        (Signal::SlowFade, Lang::Ko) => "활동 점진 감소",
+        (Signal::SubmissionDrop, Lang::Ko) => "과제 제출 감소",
+        (Signal::Newness, Lang::Ko) => "가입 초기",
     }
 }
 

@@ -18,13 +18,39 @@ use journey::domain::{CustomerId, Signal};
 /// The labelled samples the model is fitted on.
 #[derive(Debug, Default)]
 pub struct Samples {
-    pub x: Vec<[f64; 7]>,
+    pub x: Vec<[f64; Signal::COUNT]>,
     pub y: Vec<bool>,
 }
 
 impl Samples {
     pub fn positives(&self) -> usize {
         self.y.iter().filter(|y| **y).count()
+    }
+
+    /// The same samples with `signals` measured as 0 everywhere: a fit that cannot use them
+    /// (their weights come out 0).
+    pub fn without(&self, signals: &[Signal]) -> Samples {
+        let columns: Vec<usize> = Signal::ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| signals.contains(s))
+            .map(|(i, _)| i)
+            .collect();
+        let x = self
+            .x
+            .iter()
+            .map(|row| {
+                let mut row = *row;
+                for c in &columns {
+                    row[*c] = 0.0;
+                }
+                row
+            })
+            .collect();
+        Samples {
+            x,
+            y: self.y.clone(),
+        }
     }
 }
 
@@ -74,7 +100,8 @@ pub fn fit(samples: &Samples) -> Result<Option<Fitted>, String> {
         return Ok(None);
     }
     let flat: Vec<f64> = samples.x.iter().flatten().copied().collect();
-    let x = Array2::from_shape_vec((samples.x.len(), 7), flat).map_err(|e| e.to_string())?;
+    let x = Array2::from_shape_vec((samples.x.len(), Signal::COUNT), flat)
+        .map_err(|e| e.to_string())?;
     let y = Array1::from_vec(samples.y.clone());
     let model = LogisticRegression::default()
         .alpha(0.01)
@@ -103,7 +130,7 @@ pub fn fit(samples: &Samples) -> Result<Option<Fitted>, String> {
 }
 
 fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+    (x * 10.0).round() / 10.0 + 0.0
 }
 
 #[cfg(test)]
@@ -133,7 +160,7 @@ mod tests {
                 samples: [1, 10, 27, 29]
                     .map(|d| Sample {
                         at: at(d),
-                        measures: [0.0; 7],
+                        measures: [0.0; Signal::COUNT],
                     })
                     .to_vec(),
             }],
@@ -153,7 +180,7 @@ mod tests {
         let mut s = Samples::default();
         for n in 0..400 {
             let churns = n % 4 == 0;
-            let mut x = [0.0; 7];
+            let mut x = [0.0; Signal::COUNT];
             x[1] = if churns { 0.9 } else { 0.1 }; // missed assignments
             x[3] = f64::from(n % 10) / 10.0; // content drop: noise
             s.x.push(x);
@@ -170,7 +197,7 @@ mod tests {
         assert!((fitted.weights.values().sum::<f64>() - 100.0).abs() < 0.5);
 
         let one_class = Samples {
-            x: vec![[0.0; 7]; 3],
+            x: vec![[0.0; Signal::COUNT]; 3],
             y: vec![false; 3],
         };
         assert!(fit(&one_class).unwrap().is_none());

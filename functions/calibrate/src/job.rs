@@ -98,7 +98,8 @@ pub struct Proposal {
     /// What the version changes: the score's weights and thresholds, as TOML.
     pub overlay: String,
     pub fitted: Fitted,
-    /// The weights chosen: the fitted ones, or those without inactivity.
+    /// The weights chosen: a fit's (with the trend signals or without), or the same without
+    /// inactivity.
     pub weights: BTreeMap<Signal, f64>,
     pub thresholds: Thresholds,
     pub training: Metrics,
@@ -126,9 +127,17 @@ pub fn propose(
     let (train, cutoff) = split(log, settings.holdout_percent);
     let sampled = replay(&train.events, &active_rules, &settings.replay(true));
     let samples = fit::samples(&sampled, &train.labels, settings.lead, settings.window);
-    let Some(fitted) = fit::fit(&samples).map_err(CalibrationError::Fit)? else {
+    let mut fits: Vec<Fitted> = [samples.without(&[]), samples.without(&Signal::TRENDS)]
+        .iter()
+        .map(fit::fit)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CalibrationError::Fit)?
+        .into_iter()
+        .flatten()
+        .collect();
+    if fits.is_empty() {
         return Ok(Err(Calibration::NoSignal));
-    };
+    }
     let evaluate = |rules: &Rules, part: &ExportedLog, from: Option<DateTime<Utc>>| {
         let cfg = settings.replay(false);
         backtest(
@@ -153,30 +162,36 @@ pub fn propose(
             overlay,
             weights: weights.clone(),
             thresholds: thresholds.clone(),
+            fit: 0,
         })
     };
-    // caution first (where the first intervention goes out), warning and danger split the rest
+    let within = |c: &Candidate| c.training.false_alarms_per_100_customer_months <= ceiling + 1e-9;
+    // caution first (where the first intervention goes out), warning and danger split the rest:
+    // for each set of weights every 5 points, then 2.5 either side of the best
     let mut best: Option<Candidate> = None;
-    for (weights, thresholds) in variants(&fitted)
+    for (fit, weights) in fits
         .iter()
-        .flat_map(|w| candidates().map(move |t| (w, t)))
+        .enumerate()
+        .flat_map(|(n, f)| variants(f).into_iter().map(move |w| (n, w)))
     {
-        let c = judge_on_training(weights, &thresholds)?;
-        let m = &c.training;
-        let allowed = m.false_alarms_per_100_customer_months <= ceiling + 1e-9;
-        let better = best.as_ref().is_none_or(|b| {
-            let b = &b.training;
-            let (r, br) = (
-                m.recall_at(RiskLevel::Caution),
-                b.recall_at(RiskLevel::Caution),
-            );
-            r > br
-                || (r == br
-                    && m.false_alarms_per_100_customer_months
-                        < b.false_alarms_per_100_customer_months)
-        });
-        if allowed && better {
-            best = Some(c);
+        let mut mine: Option<Candidate> = None;
+        for thresholds in candidates(10.0, 55.0, 5.0) {
+            let c = judge_on_training(&weights, &thresholds)?;
+            if within(&c) && catches_more(&c, mine.as_ref()) {
+                mine = Some(c);
+            }
+        }
+        let Some(coarse) = mine.as_ref().map(|c| c.thresholds.caution) else {
+            continue;
+        };
+        for thresholds in candidates(coarse - 2.5, coarse + 2.5, 5.0) {
+            let c = judge_on_training(&weights, &thresholds)?;
+            if within(&c) && catches_more(&c, mine.as_ref()) {
+                mine = Some(c);
+            }
+        }
+        if let Some(c) = mine.filter(|c| catches_more(c, best.as_ref())) {
+            best = Some(Candidate { fit, ..c });
         }
     }
     let Some(mut best) = best else {
@@ -200,7 +215,9 @@ pub fn propose(
         weights,
         thresholds,
         training,
+        fit,
     } = best;
+    let fitted = fits.swap_remove(fit);
     let rules = Rules::from_toml_with_overlay(base, &overlay)?;
     Ok(Ok(Proposal {
         holdout: evaluate(&rules, log, Some(cutoff)),
@@ -222,6 +239,22 @@ struct Candidate {
     weights: BTreeMap<Signal, f64>,
     thresholds: Thresholds,
     training: Metrics,
+    /// Which fit the weights come from.
+    fit: usize,
+}
+
+/// Whether `c` catches more churners at caution than `than` (or as many with fewer false
+/// alarms).
+fn catches_more(c: &Candidate, than: Option<&Candidate>) -> bool {
+    let Some(b) = than else { return true };
+    let (m, b) = (&c.training, &b.training);
+    let (r, br) = (
+        m.recall_at(RiskLevel::Caution),
+        b.recall_at(RiskLevel::Caution),
+    );
+    r > br
+        || (r == br
+            && m.false_alarms_per_100_customer_months < b.false_alarms_per_100_customer_months)
 }
 
 /// `thresholds` with `level`'s threshold lowered or raised in steps of 5 between the level
@@ -302,11 +335,12 @@ fn variants(fitted: &Fitted) -> Vec<BTreeMap<Signal, f64>> {
     vec![fitted.weights.clone(), without]
 }
 
-/// Caution from 10 to 55 points by 2.5; warning and danger split the rest of the scale in
+/// Caution from `from` to `to` by `step`; warning and danger split the rest of the scale in
 /// thirds.
-fn candidates() -> impl Iterator<Item = Thresholds> {
-    (4..=22).map(|step| {
-        let caution = f64::from(step) * 2.5;
+fn candidates(from: f64, to: f64, step: f64) -> impl Iterator<Item = Thresholds> {
+    let steps = ((to - from) / step).round().max(0.0) as u32;
+    (0..=steps).map(move |k| {
+        let caution = from + step * f64::from(k);
         let third = (100.0 - caution) / 3.0;
         let half = |x: f64| (x * 2.0).round() / 2.0;
         Thresholds {
@@ -449,9 +483,11 @@ mod tests {
 
     #[test]
     fn a_proposal_is_an_overlay_the_rules_accept() {
-        let weights: BTreeMap<Signal, f64> =
-            Signal::ALL.iter().map(|s| (*s, 100.0 / 7.0)).collect();
-        for thresholds in candidates() {
+        let weights: BTreeMap<Signal, f64> = Signal::ALL
+            .iter()
+            .map(|s| (*s, 100.0 / Signal::COUNT as f64))
+            .collect();
+        for thresholds in candidates(10.0, 55.0, 2.5) {
             let text = overlay("[inactivity]\ncaution_days = 5\n", &weights, &thresholds).unwrap();
             let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
             let policy = rules.default_policy();
@@ -466,9 +502,12 @@ mod tests {
 
     #[test]
     fn without_inactivity_the_other_weights_still_sum_to_100() {
-        let weights = Signal::ALL.iter().map(|s| (*s, 100.0 / 7.0)).collect();
+        let weights = Signal::ALL
+            .iter()
+            .map(|s| (*s, 100.0 / Signal::COUNT as f64))
+            .collect();
         let fitted = Fitted {
-            coefficients: vec![1.0; 7],
+            coefficients: vec![1.0; Signal::COUNT],
             intercept: 0.0,
             weights,
             samples: 1,

@@ -48,7 +48,7 @@ pub struct RiskPoint {
 pub struct Sample {
     pub at: DateTime<Utc>,
     /// In [`crate::domain::Signal::ALL`] order.
-    pub measures: [f64; 7],
+    pub measures: [f64; crate::domain::Signal::COUNT],
 }
 
 /// One customer's replay.

@@ -122,6 +122,19 @@ impl Activity {
             .count() as u32
     }
 
+    /// Days with any activity in `[from, to)` days before the day of `end`, as `sum_between`.
+    pub fn active_days_between(
+        &self,
+        end: DateTime<Utc>,
+        from_days_ago: i64,
+        to_days_ago: i64,
+    ) -> u32 {
+        let today = day_of(end);
+        self.span(today - from_days_ago + 1, today - to_days_ago)
+            .filter(|t| t.active)
+            .count() as u32
+    }
+
     /// The moment the count of active days in a `window`-day window ending "today" falls
     /// below `min`, if no further activity happens: the start of the day after the `min`-th
     /// most recent active day leaves the window.

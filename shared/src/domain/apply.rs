@@ -924,11 +924,16 @@ fn score_inputs(c: &Customer, fallback: DateTime<Utc>) -> Inputs<'_> {
         clock_start: c.clock_started_at.or(c.created_at).unwrap_or(fallback),
         open_failed_payments: c.open_failed_payments,
         last_nps: c.last_nps,
+        since: c.created_at.unwrap_or(fallback),
     }
 }
 
 /// Every signal's measure for `c` as of `now` (see [`super::score::measures`]).
-pub fn signal_measures(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> [f64; 7] {
+pub fn signal_measures(
+    c: &Customer,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> [f64; super::score::Signal::COUNT] {
     super::score::measures(&score_inputs(c, now), policy, now)
 }
 

@@ -276,6 +276,16 @@ pub struct SignalRules {
     pub failed_payments_full: u32,
     /// An NPS answer older than this no longer counts.
     pub nps_max_age_days: u32,
+    /// Below this many baseline submissions there is no baseline to drop from.
+    pub min_baseline_submissions: u32,
+    /// Fewer active days than this to compare with: no usual gap, no fade.
+    pub min_baseline_active_days: u32,
+    /// The current gap, as a multiple of the usual one, at which the login gap is full strength.
+    pub login_gap_full_ratio: f64,
+    /// The slow fade compares the last this many days with as many before.
+    pub fade_days: u32,
+    /// Tenure in days at which a customer no longer counts as new.
+    pub newness_full_days: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -435,10 +445,26 @@ impl Policy {
                 "must be at least 1 and less than baseline_days",
             ));
         }
+        if s.fade_days == 0 || 2 * i64::from(s.fade_days) > RETENTION_DAYS {
+            return Err(RulesError::invalid(
+                format!("{prefix}score.signals.fade_days"),
+                format!(
+                    "must be between 1 and {} (two of them fit in the activity kept)",
+                    RETENTION_DAYS / 2
+                ),
+            ));
+        }
+        if !(s.login_gap_full_ratio > 1.0 && s.login_gap_full_ratio <= 30.0) {
+            return Err(RulesError::invalid(
+                format!("{prefix}score.signals.login_gap_full_ratio"),
+                "must be above 1 and at most 30",
+            ));
+        }
         let positive = [
             ("score.signals.inactivity_full_days", s.inactivity_full_days),
             ("score.signals.missed_full", s.missed_full),
             ("score.signals.failed_payments_full", s.failed_payments_full),
+            ("score.signals.newness_full_days", s.newness_full_days),
             ("support.alert_tickets", self.support.alert_tickets),
             (
                 "engagement.min_active_days",

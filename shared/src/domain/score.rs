@@ -28,10 +28,33 @@ pub enum Signal {
     FailedPayments,
     /// The last NPS answer: detractors add, promoters subtract.
     Nps,
+    /// Days since the last activity, in units of the customer's own usual gap between active
+    /// days: a daily user quiet for three days, not a weekly one.
+    LoginGap,
+    /// Fewer active days over the last fortnight than the fortnight before: the slow fade that
+    /// a one-week drop misses.
+    SlowFade,
+    /// Fewer assignments handed in than the customer's own baseline.
+    SubmissionDrop,
+    /// A new customer, who has not settled in yet.
+    Newness,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 7] = [
+    /// The signals measured against the customer's own rhythm or tenure. They overlap the
+    /// others (a login gap is inactivity, seen differently), so calibration fits the weights
+    /// with and without them and keeps what catches more.
+    pub const TRENDS: [Signal; 4] = [
+        Signal::LoginGap,
+        Signal::SlowFade,
+        Signal::SubmissionDrop,
+        Signal::Newness,
+    ];
+
+    /// How many signals there are: the length of a measures vector.
+    pub const COUNT: usize = 11;
+
+    pub const ALL: [Signal; Signal::COUNT] = [
         Signal::Inactivity,
         Signal::MissedAssignments,
         Signal::LoginDrop,
@@ -39,6 +62,10 @@ impl Signal {
         Signal::SupportTickets,
         Signal::FailedPayments,
         Signal::Nps,
+        Signal::LoginGap,
+        Signal::SlowFade,
+        Signal::SubmissionDrop,
+        Signal::Newness,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +77,10 @@ impl Signal {
             Signal::SupportTickets => "support_tickets",
             Signal::FailedPayments => "failed_payments",
             Signal::Nps => "nps",
+            Signal::LoginGap => "login_gap",
+            Signal::SlowFade => "slow_fade",
+            Signal::SubmissionDrop => "submission_drop",
+            Signal::Newness => "newness",
         }
     }
 }
@@ -99,35 +130,60 @@ pub struct Inputs<'a> {
     pub clock_start: DateTime<Utc>,
     pub open_failed_payments: u32,
     pub last_nps: Option<NpsAnswer>,
+    /// When the customer was first seen: tenure is counted from here.
+    pub since: DateTime<Utc>,
 }
 
 /// Every signal's measure as of `now`, in [`Signal::ALL`] order, weights aside: what the
 /// backtest samples and calibration fits the weights to.
-pub fn measures(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> [f64; 7] {
+pub fn measures(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> [f64; Signal::COUNT] {
     Signal::ALL.map(|signal| round(measure(signal, inputs, policy, now)))
 }
 
-/// Measures every signal as of `now` and weighs it by the policy.
+/// Measures every weighed signal as of `now` and weighs it by the policy.
 pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskScore {
-    let mut contributions: Vec<Contribution> = Signal::ALL
-        .into_iter()
-        .zip(measures(inputs, policy, now))
-        .map(|(signal, measure)| {
-            let weight = policy.score.weights.get(&signal).copied().unwrap_or(0.0);
-            Contribution {
-                signal,
-                measure,
-                points: round(measure * weight),
-            }
-        })
-        .filter(|c| c.points != 0.0)
-        .collect();
+    let mut contributions: Vec<Contribution> = weighed(inputs, policy, now).collect();
+    let total = sum(&contributions);
     contributions.sort_by(|a, b| b.points.total_cmp(&a.points).then(a.signal.cmp(&b.signal)));
-    let total = contributions.iter().map(|c| c.points).sum::<f64>();
     RiskScore {
-        total: round(total.clamp(0.0, 100.0)),
+        total,
         contributions,
     }
+}
+
+/// The score's total alone, as [`score`] computes it: what the search for a crossing needs,
+/// without the explanation.
+fn total(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+    let total: f64 = weighed(inputs, policy, now).map(|c| c.points).sum();
+    round(total.clamp(0.0, 100.0))
+}
+
+/// The contributions of the signals the policy gives a weight, in [`Signal::ALL`] order; a
+/// signal without weight is not measured.
+fn weighed<'a>(
+    inputs: &'a Inputs<'_>,
+    policy: &'a Policy,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = Contribution> + 'a {
+    Signal::ALL.into_iter().filter_map(move |signal| {
+        let weight = policy.score.weights.get(&signal).copied().unwrap_or(0.0);
+        if weight == 0.0 {
+            return None;
+        }
+        let measure = round(measure(signal, inputs, policy, now));
+        let points = round(measure * weight);
+        (points != 0.0).then_some(Contribution {
+            signal,
+            measure,
+            points,
+        })
+    })
+}
+
+/// The points added up in [`Signal::ALL`] order, held to 0–100.
+fn sum(contributions: &[Contribution]) -> f64 {
+    let total: f64 = contributions.iter().map(|c| c.points).sum();
+    round(total.clamp(0.0, 100.0))
 }
 
 fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
@@ -156,8 +212,53 @@ fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<U
             f64::from(inputs.open_failed_payments) / f64::from(s.failed_payments_full)
         }
         Signal::Nps => nps_measure(inputs.last_nps, policy, now),
+        Signal::LoginGap => login_gap(inputs, policy, now),
+        Signal::SlowFade => slow_fade(a, policy, now),
+        Signal::SubmissionDrop => {
+            drop_from_baseline(a, policy, now, s.min_baseline_submissions, |t| {
+                t.submissions
+            })
+        }
+        Signal::Newness => {
+            let tenure = now.signed_duration_since(inputs.since).num_seconds() as f64 / 86_400.0;
+            (1.0 - tenure.max(0.0) / f64::from(s.newness_full_days)).max(0.0)
+        }
     }
     .clamp(-1.0, 1.0)
+}
+
+/// 0 while the current gap is within the customer's usual gap between active days, rising to 1
+/// at `login_gap_full_ratio` times it. Without enough active days to know the usual gap: 0.
+fn login_gap(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+    let s = &policy.score.signals;
+    let mut active = inputs
+        .activity
+        .days
+        .iter()
+        .filter(|(_, t)| t.active)
+        .map(|(d, _)| *d);
+    let Some(first) = active.next() else {
+        return 0.0;
+    };
+    let (count, last) = active.fold((1_u32, first), |(n, _), d| (n + 1, d));
+    if count < s.min_baseline_active_days.max(2) {
+        return 0.0;
+    }
+    let usual = (last - first) as f64 / f64::from(count - 1);
+    let ratio = inputs.activity.days_inactive(inputs.clock_start, now) / usual.max(1.0);
+    ((ratio - 1.0) / (s.login_gap_full_ratio - 1.0)).clamp(0.0, 1.0)
+}
+
+/// 1 − (active days over the last `fade_days` ÷ active days over the `fade_days` before).
+fn slow_fade(a: &Activity, policy: &Policy, now: DateTime<Utc>) -> f64 {
+    let s = &policy.score.signals;
+    let days = i64::from(s.fade_days);
+    let recent = a.active_days(now, days);
+    let before = a.active_days_between(now, 2 * days, days);
+    if before < s.min_baseline_active_days {
+        return 0.0;
+    }
+    (1.0 - f64::from(recent) / f64::from(before)).clamp(0.0, 1.0)
 }
 
 /// The first moment after `now` and up to `until` at which the score, with no new event, calls
@@ -174,10 +275,8 @@ pub fn rises_at(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let above = |at: DateTime<Utc>| {
-        let total = score(inputs, policy, at).total;
-        policy.score.thresholds.level_for(total) > risk
-    };
+    let above =
+        |at: DateTime<Utc>| policy.score.thresholds.level_for(total(inputs, policy, at)) > risk;
     if risk == RiskLevel::Danger {
         return None;
     }
@@ -292,6 +391,7 @@ mod tests {
             clock_start: day(1),
             open_failed_payments: 0,
             last_nps: None,
+            since: day(1),
         };
         let fresh = score(&inputs, policy, day(20));
         assert_eq!(fresh.total, 0.0);
@@ -318,6 +418,7 @@ mod tests {
                 score: score_value,
                 at,
             }),
+            since: day(1),
         };
         let detractor = score(&with_nps(3, day(1)), policy, day(1));
         let promoter = score(&with_nps(10, day(1)), policy, day(1));
@@ -336,5 +437,64 @@ mod tests {
                 .iter()
                 .any(|c| c.signal == Signal::Nps)
         );
+    }
+
+    fn measured(activity: &Activity, since: u32, signal: Signal, now: DateTime<Utc>) -> f64 {
+        let rules = rules();
+        let inputs = Inputs {
+            activity,
+            clock_start: day(since),
+            open_failed_payments: 0,
+            last_nps: None,
+            since: day(since),
+        };
+        let at = Signal::ALL.iter().position(|s| *s == signal).unwrap();
+        measures(&inputs, rules.default_policy(), now)[at]
+    }
+
+    #[test]
+    fn the_login_gap_is_measured_against_the_customer_s_own_rhythm() {
+        let (mut daily, mut weekly) = (Activity::default(), Activity::default());
+        for d in 1..=20 {
+            daily.record(day(d), Mark::Login);
+        }
+        for d in [1, 8, 15, 22] {
+            weekly.record(day(d), Mark::Login);
+        }
+        // quiet for 3 days: three times a daily user's gap, under a weekly user's
+        let gap = measured(&daily, 1, Signal::LoginGap, day(23));
+        assert!((gap - 2.0 / 3.0).abs() < 0.01, "{gap}");
+        assert_eq!(measured(&weekly, 1, Signal::LoginGap, day(25)), 0.0);
+        // 4 gaps of the usual kind: full strength
+        assert_eq!(measured(&daily, 1, Signal::LoginGap, day(24)), 1.0);
+    }
+
+    #[test]
+    fn a_slow_fade_compares_two_fortnights_of_active_days() {
+        let mut a = Activity::default();
+        for d in 1..=10 {
+            a.record(day(d), Mark::Login); // 10 active days in the first fortnight
+        }
+        for d in [16, 20, 24] {
+            a.record(day(d), Mark::Login); // 3 in the second
+        }
+        let fade = measured(&a, 1, Signal::SlowFade, day(28));
+        assert!((fade - 0.7).abs() < 1e-9, "{fade}");
+        let steady = measured(&a, 1, Signal::SlowFade, day(14));
+        assert_eq!(steady, 0.0, "no fortnight before to compare with");
+    }
+
+    #[test]
+    fn submissions_drop_from_the_baseline_and_newness_wears_off() {
+        let mut a = Activity::default();
+        for d in [1, 8, 15] {
+            a.record(day(d), Mark::Submission);
+        }
+        assert_eq!(measured(&a, 1, Signal::SubmissionDrop, day(29)), 1.0);
+        assert_eq!(measured(&a, 1, Signal::SubmissionDrop, day(16)), 0.0);
+        assert_eq!(measured(&a, 1, Signal::Newness, day(1)), 1.0);
+        assert_eq!(measured(&a, 1, Signal::Newness, day(31)), 0.5);
+        let much_later = day(1) + Duration::days(90);
+        assert_eq!(measured(&a, 1, Signal::Newness, much_later), 0.0);
     }
 }
