@@ -195,6 +195,7 @@ mod tests {
                 caught: (recall * 10.0) as usize,
                 share: Some(recall),
             }],
+            recall_by_way: vec![],
             episodes: 0,
             right_episodes: 0,
             false_alarms: 0,

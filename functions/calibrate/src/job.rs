@@ -102,6 +102,8 @@ pub struct Proposal {
     /// inactivity.
     pub weights: BTreeMap<Signal, f64>,
     pub thresholds: Thresholds,
+    /// The inactivity clock's caution, warning and danger days, when it was changed.
+    pub inactivity: Option<[u32; 3]>,
     pub training: Metrics,
     /// Judged on the period from here to the end of the history.
     pub holdout_from: DateTime<Utc>,
@@ -154,16 +156,24 @@ pub fn propose(
     let ceiling = goals
         .false_alarm_budget
         .unwrap_or(active_training.false_alarms_per_100_customer_months);
+    let judge_with =
+        |weights: &BTreeMap<Signal, f64>, thresholds: &Thresholds, inactivity: Option<[u32; 3]>| {
+            let mut overlay = overlay(active, weights, thresholds)?;
+            if let Some(days) = inactivity {
+                overlay = with_inactivity(&overlay, days)?;
+            }
+            let rules = Rules::from_toml_with_overlay(base, &overlay)?;
+            Ok::<_, CalibrationError>(Candidate {
+                training: evaluate(&rules, &train, None),
+                overlay,
+                weights: weights.clone(),
+                thresholds: thresholds.clone(),
+                inactivity,
+                fit: 0,
+            })
+        };
     let judge_on_training = |weights: &BTreeMap<Signal, f64>, thresholds: &Thresholds| {
-        let overlay = overlay(active, weights, thresholds)?;
-        let rules = Rules::from_toml_with_overlay(base, &overlay)?;
-        Ok::<_, CalibrationError>(Candidate {
-            training: evaluate(&rules, &train, None),
-            overlay,
-            weights: weights.clone(),
-            thresholds: thresholds.clone(),
-            fit: 0,
-        })
+        judge_with(weights, thresholds, None)
     };
     let within = |c: &Candidate| c.training.false_alarms_per_100_customer_months <= ceiling + 1e-9;
     // caution first (where the first intervention goes out), warning and danger split the rest:
@@ -197,16 +207,27 @@ pub fn propose(
     let Some(mut best) = best else {
         return Ok(Err(Calibration::NoThresholds));
     };
+    // then the inactivity clock: its three steps shortened or lengthened together
+    let clock = &active_rules.default_policy().inactivity;
+    for factor in [0.6, 0.8, 1.25, 1.5] {
+        let Some(days) = scaled(clock, factor) else {
+            continue;
+        };
+        let c = judge_with(&best.weights, &best.thresholds, Some(days))?;
+        if within(&c) && catches_more(&c, Some(&best)) {
+            best = Candidate { fit: best.fit, ..c };
+        }
+    }
     // then warning, then danger: as low as their precision goals allow
     for (level, goal) in [
         (RiskLevel::Warning, goals.warning_precision),
         (RiskLevel::Danger, goals.danger_precision),
     ] {
         for thresholds in stepped(&best.thresholds, level) {
-            let c = judge_on_training(&best.weights, &thresholds)?;
+            let c = judge_with(&best.weights, &thresholds, best.inactivity)?;
             let precise = c.training.precision_at(level).unwrap_or(0.0) >= goal;
             if precise && c.training.recall_at(level) > best.training.recall_at(level) {
-                best = c;
+                best = Candidate { fit: best.fit, ..c };
             }
         }
     }
@@ -214,6 +235,7 @@ pub fn propose(
         overlay,
         weights,
         thresholds,
+        inactivity,
         training,
         fit,
     } = best;
@@ -227,6 +249,7 @@ pub fn propose(
         fitted,
         weights,
         thresholds,
+        inactivity,
         training,
         active_training,
         goals,
@@ -238,9 +261,39 @@ struct Candidate {
     overlay: String,
     weights: BTreeMap<Signal, f64>,
     thresholds: Thresholds,
+    inactivity: Option<[u32; 3]>,
     training: Metrics,
     /// Which fit the weights come from.
     fit: usize,
+}
+
+/// The clock's caution, warning and danger days times `factor`, still ascending and before the
+/// churn day; `None` when they cannot be.
+fn scaled(clock: &journey::domain::rules::Inactivity, factor: f64) -> Option<[u32; 3]> {
+    let times = |d: u32| (f64::from(d) * factor).round().max(1.0) as u32;
+    let caution = times(clock.caution_days);
+    let warning = times(clock.warning_days).max(caution + 1);
+    let danger = times(clock.danger_days).max(warning + 1);
+    (danger < clock.churn_days).then_some([caution, warning, danger])
+}
+
+/// `overlay` with the inactivity clock's three steps set to `days`.
+fn with_inactivity(overlay: &str, days: [u32; 3]) -> Result<String, RulesError> {
+    let mut table: toml::Table = overlay
+        .parse()
+        .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
+    let clock = table
+        .entry("inactivity")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(clock) = clock {
+        for (name, d) in ["caution_days", "warning_days", "danger_days"]
+            .iter()
+            .zip(days)
+        {
+            clock.insert((*name).into(), toml::Value::Integer(i64::from(d)));
+        }
+    }
+    Ok(table.to_string())
 }
 
 /// Whether `c` catches more churners at caution than `than` (or as many with fewer false
@@ -519,5 +572,22 @@ mod tests {
             (v[1].values().sum::<f64>() - 100.0).abs() < 0.5,
             "rounded to tenths"
         );
+    }
+
+    #[test]
+    fn the_clock_scales_as_a_whole_and_stays_a_valid_overlay() {
+        let rules = Rules::from_toml(DEFAULT_RULES_TOML).unwrap();
+        let clock = &rules.default_policy().inactivity;
+        assert_eq!(scaled(clock, 0.6), Some([4, 6, 8]));
+        assert_eq!(scaled(clock, 1.5), Some([11, 15, 21]));
+        assert_eq!(scaled(clock, 3.0), None, "danger would pass the churn day");
+        let text = with_inactivity("[score.thresholds]\ncaution = 30.0\n", [4, 6, 8]).unwrap();
+        let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
+        let policy = rules.default_policy();
+        assert_eq!(
+            (policy.inactivity.caution_days, policy.inactivity.danger_days),
+            (4, 8)
+        );
+        assert_eq!(policy.score.thresholds.caution, 30.0, "the rest is kept");
     }
 }

@@ -53,6 +53,10 @@ pub struct Metrics {
     pub window_days: i64,
     /// Per level (caution, warning, danger): churns caught at that level at least `lead` ahead.
     pub recall: Vec<LevelRecall>,
+    /// The same, for the churns that left by a request (refund, cancellation) and for the silent
+    /// ones (inactivity), when the labels say how.
+    #[serde(default)]
+    pub recall_by_way: Vec<WayRecall>,
     pub episodes: usize,
     pub right_episodes: usize,
     pub false_alarms: usize,
@@ -84,6 +88,23 @@ impl Metrics {
             .find(|r| r.level == level)
             .and_then(|r| r.share)
             .unwrap_or(0.0)
+    }
+}
+
+/// Recall for one way of leaving: `requested` (a refund, a cancellation, any stated reason) or
+/// `silent` (inactivity).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WayRecall {
+    pub way: String,
+    pub churns: usize,
+    pub recall: Vec<LevelRecall>,
+}
+
+/// How a labelled churn left: `None` when the label does not say.
+fn way_of(label: &Label) -> Option<&'static str> {
+    match label.how.as_deref()? {
+        "inactivity" => Some("silent"),
+        _ => Some("requested"),
     }
 }
 
@@ -137,6 +158,14 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
             .or_default()
             .push(label.churned_at);
     }
+    let ways: BTreeMap<(&CustomerId, DateTime<Utc>), &str> = labels
+        .iter()
+        .filter_map(|l| Some(((&l.customer_id, l.churned_at), way_of(l)?)))
+        .collect();
+    let mut by_way: BTreeMap<&str, (usize, [usize; 3])> = BTreeMap::new();
+    for way in ways.values() {
+        by_way.entry(way).or_default().0 += 1;
+    }
     let mut caught = [0usize; 3];
     let mut leads = Vec::new();
     let (mut right, mut wrong, mut undecided, mut episodes_total) = (0, 0, 0, 0);
@@ -148,9 +177,19 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
             let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
                 continue;
             };
+            let way = ways
+                .get(&(&journey.customer_id, *churn))
+                .and_then(|w| by_way.get_mut(w));
+            let mut caught_here = [false; 3];
             for (i, reached) in ep.reached.iter().enumerate() {
                 if reached.is_some_and(|t| *churn - t >= config.lead) {
                     caught[i] += 1;
+                    caught_here[i] = true;
+                }
+            }
+            if let Some((_, tally)) = way {
+                for (n, hit) in tally.iter_mut().zip(caught_here) {
+                    *n += usize::from(hit);
                 }
             }
             if let Some(first) = ep.reached[0] {
@@ -193,13 +232,13 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
         churned_customers: churns_of.len(),
         lead_hours: config.lead.num_hours(),
         window_days: config.window.num_days(),
-        recall: LEVELS
-            .iter()
-            .zip(caught)
-            .map(|(level, n)| LevelRecall {
-                level: *level,
-                caught: n,
-                share: ratio(n, churns),
+        recall: level_recall(caught, churns),
+        recall_by_way: by_way
+            .into_iter()
+            .map(|(way, (churns, caught))| WayRecall {
+                way: way.to_string(),
+                churns,
+                recall: level_recall(caught, churns),
             })
             .collect(),
         episodes: episodes_total,
@@ -320,6 +359,18 @@ fn lead_times(mut leads: Vec<f64>, churns: usize) -> LeadTimes {
         percentiles_hours,
         buckets,
     }
+}
+
+fn level_recall(caught: [usize; 3], churns: usize) -> Vec<LevelRecall> {
+    LEVELS
+        .iter()
+        .zip(caught)
+        .map(|(level, n)| LevelRecall {
+            level: *level,
+            caught: n,
+            share: ratio(n, churns),
+        })
+        .collect()
 }
 
 fn ratio(n: usize, d: usize) -> Option<f64> {

@@ -24,6 +24,20 @@ pub fn table(m: &Metrics) -> String {
             m.churns
         );
     }
+    for w in &m.recall_by_way {
+        let levels: Vec<String> = w
+            .recall
+            .iter()
+            .map(|r| format!("{} {}", r.level.as_str(), pct(r.share)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  of the {} {}: {}",
+            w.churns,
+            w.way,
+            levels.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "\nflag episodes {}: right {}, false alarms {}, undecided {}",

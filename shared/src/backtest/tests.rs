@@ -106,3 +106,28 @@ fn the_same_log_gives_the_same_report() {
     assert_eq!(m1, m2);
     assert!(report::table(&m1).contains("false alarms per 100 customers per month 31.25"));
 }
+
+#[test]
+fn recall_is_split_by_how_the_customer_left() {
+    let (_, m) = run(None);
+    assert_eq!(m.recall_by_way.len(), 1, "{:?}", m.recall_by_way);
+    assert_eq!(
+        (m.recall_by_way[0].way.as_str(), m.recall_by_way[0].churns),
+        ("requested", 2)
+    );
+    // C, who never was flagged, left silently according to the business
+    let mut labels = read_labels(LABELS.as_bytes()).unwrap();
+    for l in &mut labels {
+        if l.customer_id.as_str() == "c" {
+            l.how = Some("inactivity".into());
+        }
+    }
+    let (_, m) = run(Some(&labels));
+    let share = |way: &str| {
+        let w = m.recall_by_way.iter().find(|w| w.way == way).unwrap();
+        (w.churns, w.recall[0].share)
+    };
+    assert_eq!(share("requested"), (1, Some(1.0)));
+    assert_eq!(share("silent"), (1, Some(0.0)));
+    assert!(report::table(&m).contains("of the 1 silent: caution 0.0 %"));
+}
