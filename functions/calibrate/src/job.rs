@@ -214,7 +214,7 @@ pub fn propose(
             continue;
         };
         let c = judge_with(&best.weights, &best.thresholds, Some(days))?;
-        if within(&c) && catches_more(&c, Some(&best)) {
+        if within(&c) && clock_is_better(&c, &best) {
             best = Candidate { fit: best.fit, ..c };
         }
     }
@@ -265,6 +265,19 @@ struct Candidate {
     training: Metrics,
     /// Which fit the weights come from.
     fit: usize,
+}
+
+/// A changed clock must catch more at caution, or as many with fewer false alarms and no fewer
+/// at warning or danger: the clock escalates those too, so a quieter clock that loses them is
+/// not a gain.
+fn clock_is_better(c: &Candidate, than: &Candidate) -> bool {
+    let (m, b) = (&c.training, &than.training);
+    let at = |m: &Metrics, level| m.recall_at(level);
+    at(m, RiskLevel::Caution) > at(b, RiskLevel::Caution)
+        || (at(m, RiskLevel::Caution) == at(b, RiskLevel::Caution)
+            && at(m, RiskLevel::Warning) >= at(b, RiskLevel::Warning)
+            && at(m, RiskLevel::Danger) >= at(b, RiskLevel::Danger)
+            && m.false_alarms_per_100_customer_months < b.false_alarms_per_100_customer_months)
 }
 
 /// The clock's caution, warning and danger days times `factor`, still ascending and before the
@@ -585,7 +598,10 @@ mod tests {
         let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
         let policy = rules.default_policy();
         assert_eq!(
-            (policy.inactivity.caution_days, policy.inactivity.danger_days),
+            (
+                policy.inactivity.caution_days,
+                policy.inactivity.danger_days
+            ),
             (4, 8)
         );
         assert_eq!(policy.score.thresholds.caution, 30.0, "the rest is kept");
