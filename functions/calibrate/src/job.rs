@@ -129,14 +129,16 @@ pub fn propose(
     let (train, cutoff) = split(log, settings.holdout_percent);
     let sampled = replay(&train.events, &active_rules, &settings.replay(true));
     let samples = fit::samples(&sampled, &train.labels, settings.lead, settings.window);
-    let mut fits: Vec<Fitted> = [samples.without(&[]), samples.without(&Signal::TRENDS)]
-        .iter()
-        .map(fit::fit)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(CalibrationError::Fit)?
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut fits: Vec<Fitted> = [
+        fit::fit(&samples),
+        fit::fit(&samples.without(&Signal::TRENDS)),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(CalibrationError::Fit)?
+    .into_iter()
+    .flatten()
+    .collect();
     if fits.is_empty() {
         return Ok(Err(Calibration::NoSignal));
     }
@@ -172,9 +174,6 @@ pub fn propose(
                 fit: 0,
             })
         };
-    let judge_on_training = |weights: &BTreeMap<Signal, f64>, thresholds: &Thresholds| {
-        judge_with(weights, thresholds, None)
-    };
     let within = |c: &Candidate| c.training.false_alarms_per_100_customer_months <= ceiling + 1e-9;
     // caution first (where the first intervention goes out), warning and danger split the rest:
     // for each set of weights every 5 points, then 2.5 either side of the best
@@ -186,7 +185,7 @@ pub fn propose(
     {
         let mut mine: Option<Candidate> = None;
         for thresholds in candidates(10.0, 55.0, 5.0) {
-            let c = judge_on_training(&weights, &thresholds)?;
+            let c = judge_with(&weights, &thresholds, None)?;
             if within(&c) && catches_more(&c, mine.as_ref()) {
                 mine = Some(c);
             }
@@ -195,7 +194,7 @@ pub fn propose(
             continue;
         };
         for thresholds in candidates(coarse - 2.5, coarse + 2.5, 5.0) {
-            let c = judge_on_training(&weights, &thresholds)?;
+            let c = judge_with(&weights, &thresholds, None)?;
             if within(&c) && catches_more(&c, mine.as_ref()) {
                 mine = Some(c);
             }

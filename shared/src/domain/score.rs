@@ -143,7 +143,7 @@ pub fn measures(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> [f6
 /// Measures every weighed signal as of `now` and weighs it by the policy.
 pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskScore {
     let mut contributions: Vec<Contribution> = weighed(inputs, policy, now).collect();
-    let total = sum(&contributions);
+    let total = sum(contributions.iter().map(|c| c.points));
     contributions.sort_by(|a, b| b.points.total_cmp(&a.points).then(a.signal.cmp(&b.signal)));
     RiskScore {
         total,
@@ -154,8 +154,7 @@ pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskSc
 /// The score's total alone, as [`score`] computes it: what the search for a crossing needs,
 /// without the explanation.
 fn total(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
-    let total: f64 = weighed(inputs, policy, now).map(|c| c.points).sum();
-    round(total.clamp(0.0, 100.0))
+    sum(weighed(inputs, policy, now).map(|c| c.points))
 }
 
 /// The contributions of the signals the policy gives a weight, in [`Signal::ALL`] order; a
@@ -181,9 +180,8 @@ fn weighed<'a>(
 }
 
 /// The points added up in [`Signal::ALL`] order, held to 0–100.
-fn sum(contributions: &[Contribution]) -> f64 {
-    let total: f64 = contributions.iter().map(|c| c.points).sum();
-    round(total.clamp(0.0, 100.0))
+fn sum(points: impl Iterator<Item = f64>) -> f64 {
+    round(points.sum::<f64>().clamp(0.0, 100.0))
 }
 
 fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
@@ -290,18 +288,14 @@ pub fn rises_at(
     None
 }
 
-/// The instant before each UTC midnight after `now`, and the midnight, up to `until`.
+/// The instant before each UTC midnight after `now` and the midnight, then `until` itself.
 fn day_ends(now: DateTime<Utc>, until: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> {
     let first = super::activity::day_of(now) + 1;
     (first..)
         .filter_map(|day| DateTime::from_timestamp(day * 86_400, 0))
+        .take_while(move |midnight| *midnight < until)
         .flat_map(|midnight| [midnight - Duration::seconds(1), midnight])
-        .map(move |at| at.min(until))
-        .take_while(move |at| *at > now)
-        .scan(false, move |done, at| {
-            let last = at == until;
-            (!std::mem::replace(done, last)).then_some(at)
-        })
+        .chain((until > now).then_some(until))
 }
 
 /// The earliest minute in `(below, above]` where `is_above` holds, given it holds at `above`;
