@@ -1,5 +1,5 @@
 //! The backtest at scale: a synthetic population (the generator the calibration tests use,
-//! `tests/src/population.rs`) of about a million events, replayed under the default rules with
+//! `tests/src/population/`) of about a million events, replayed under the default rules with
 //! the sweep simulated every 15 minutes, and measured. Goal: under 60 s on two cores.
 
 use std::time::Instant;
@@ -8,7 +8,8 @@ use journey::backtest::{MetricsConfig, ReplayConfig, backtest, read_events};
 use journey::domain::Rules;
 use serde::Serialize;
 
-#[path = "../../tests/src/population.rs"]
+#[path = "../../tests/src/population/mod.rs"]
+#[allow(dead_code)] // the bench replays the course world only
 mod population;
 
 #[derive(Debug, Serialize)]

@@ -1,0 +1,81 @@
+//! Synthetic populations for the backtest and calibration, one per kind of business, each
+//! with its own churn mechanics, so that what calibration learns is judged on more than one
+//! world. Deterministic for a seed.
+//!
+//! - [`World::Course`]: an online course (the seed's first case). Leavers show the precursors
+//!   PRODUCT.md names for weeks, then cancel or ask for a refund.
+//! - [`World::Fitness`]: a gym subscription, as in the seed's case with 3 / 7 / 10-day rules.
+//!   Members check in and work out a few times a week; leavers come less and less, then cancel or
+//!   simply stop and let the next renewal lapse.
+//! - [`World::SelfServe`]: a self-serve subscription. Leavers fade slowly over one to two months;
+//!   stayers take long holidays, many at the same season, and file tickets for anything.
+
+mod course;
+mod emitter;
+mod fitness;
+mod self_serve;
+
+use journey::backtest::Label;
+use journey::domain::Event;
+use rand::SeedableRng;
+use rand_pcg::Pcg64;
+
+pub struct Population {
+    pub events: Vec<Event>,
+    pub labels: Vec<Label>,
+}
+
+/// The kinds of business a population can come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    Course,
+    Fitness,
+    SelfServe,
+}
+
+impl World {
+    pub const ALL: [World; 3] = [World::Course, World::Fitness, World::SelfServe];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Course => "course",
+            World::Fitness => "fitness",
+            World::SelfServe => "self-serve",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<World> {
+        World::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// The rules overlay the business runs with before any calibration: the fitness club sets
+    /// the seed's 3 / 7 / 10-day clock; the others keep the defaults.
+    pub fn rules_overlay(self) -> &'static str {
+        match self {
+            World::Fitness => fitness::RULES_OVERLAY,
+            World::Course | World::SelfServe => "",
+        }
+    }
+}
+
+/// The course business's `customers` over `days` days from 2026-01-01.
+pub fn generate(customers: usize, days: i64, seed: u64) -> Population {
+    generate_world(World::Course, customers, days, seed)
+}
+
+/// `customers` customers of `world` over `days` days from 2026-01-01.
+pub fn generate_world(world: World, customers: usize, days: i64, seed: u64) -> Population {
+    let mut population = Population {
+        events: Vec::new(),
+        labels: Vec::new(),
+    };
+    for n in 0..customers {
+        let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(n as u64));
+        match world {
+            World::Course => course::live(n, days, &mut rng, &mut population),
+            World::Fitness => fitness::live(n, days, &mut rng, &mut population),
+            World::SelfServe => self_serve::live(n, days, &mut rng, &mut population),
+        }
+    }
+    population
+}
