@@ -11,7 +11,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
-use journey::domain::rules::{CalibrationGoals, Thresholds};
+use journey::domain::rules::{CalibrationGoals, Inactivity, Thresholds};
 use journey::domain::{RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
 use journey::rules_versions::{Origin, RulesVersion, judge};
@@ -174,8 +174,26 @@ pub fn propose(
                 fit: 0,
             })
         };
-    let within = |c: &Candidate| c.training.false_alarms_per_100_customer_months <= ceiling + 1e-9;
-    // caution first (where the first intervention goes out), warning and danger split the rest:
+    let ranks_above = |c: &Candidate, than: Option<&Candidate>| ranks_above(c, than, ceiling);
+    // the inactivity clock first, coarsely: its false alarms come on top of whatever the score
+    // adds, so a clock far too eager leaves no thresholds within the budget
+    let clock = &active_rules.default_policy().inactivity;
+    let mut clock_days = None;
+    if let Some(weights) = fits.first().and_then(|f| variants(f).into_iter().next()) {
+        let mut pick: Option<Candidate> = None;
+        for days in CLOCK_FACTORS.iter().filter_map(|f| scaled(clock, *f)) {
+            for thresholds in candidates(20.0, 50.0, 15.0) {
+                let c = judge_with(&weights, &thresholds, Some(days))?;
+                if ranks_above(&c, pick.as_ref()) {
+                    pick = Some(c);
+                }
+            }
+        }
+        clock_days = pick
+            .and_then(|c| c.inactivity)
+            .filter(|d| *d != steps(clock));
+    }
+    // then caution (where the first intervention goes out), warning and danger split the rest:
     // for each set of weights every 5 points, then 2.5 either side of the best
     let mut best: Option<Candidate> = None;
     for (fit, weights) in fits
@@ -185,8 +203,8 @@ pub fn propose(
     {
         let mut mine: Option<Candidate> = None;
         for thresholds in candidates(10.0, 55.0, 5.0) {
-            let c = judge_with(&weights, &thresholds, None)?;
-            if within(&c) && catches_more(&c, mine.as_ref()) {
+            let c = judge_with(&weights, &thresholds, clock_days)?;
+            if ranks_above(&c, mine.as_ref()) {
                 mine = Some(c);
             }
         }
@@ -194,37 +212,76 @@ pub fn propose(
             continue;
         };
         for thresholds in candidates(coarse - 2.5, coarse + 2.5, 5.0) {
-            let c = judge_with(&weights, &thresholds, None)?;
-            if within(&c) && catches_more(&c, mine.as_ref()) {
+            let c = judge_with(&weights, &thresholds, clock_days)?;
+            if ranks_above(&c, mine.as_ref()) {
                 mine = Some(c);
             }
         }
-        if let Some(c) = mine.filter(|c| catches_more(c, best.as_ref())) {
+        if let Some(c) = mine.filter(|c| ranks_above(c, best.as_ref())) {
             best = Some(Candidate { fit, ..c });
         }
     }
     let Some(mut best) = best else {
         return Ok(Err(Calibration::NoThresholds));
     };
-    // then the inactivity clock: its three steps shortened or lengthened together
-    let clock = &active_rules.default_policy().inactivity;
-    for factor in [0.6, 0.8, 1.25, 1.5] {
-        let Some(days) = scaled(clock, factor) else {
+    // then the clock again, finely, around the one chosen
+    let chosen = best
+        .inactivity
+        .map_or_else(|| clock.clone(), |d| with_steps(clock, d));
+    let around = [0.8, 0.9, 1.1, 1.25].map(|f| scaled(&chosen, f));
+    let mut tried = vec![steps(&chosen)];
+    for days in around.into_iter().flatten() {
+        if tried.contains(&days) {
             continue;
-        };
+        }
+        tried.push(days);
         let c = judge_with(&best.weights, &best.thresholds, Some(days))?;
-        if within(&c) && clock_is_better(&c, &best) {
+        let within = |c: &Candidate| fa(c) <= ceiling + 1e-9;
+        let better = if within(&c) && within(&best) {
+            clock_is_better(&c, &best)
+        } else {
+            ranks_above(&c, Some(&best))
+        };
+        if better {
             best = Candidate { fit: best.fit, ..c };
         }
     }
-    // then warning, then danger: as low as their precision goals allow
-    for (level, goal) in [
-        (RiskLevel::Warning, goals.warning_precision),
-        (RiskLevel::Danger, goals.danger_precision),
-    ] {
+    // caution once more, under the clock now chosen
+    for thresholds in candidates(
+        best.thresholds.caution - 5.0,
+        best.thresholds.caution + 5.0,
+        2.5,
+    ) {
+        if thresholds.caution == best.thresholds.caution {
+            continue;
+        }
+        let c = judge_with(&best.weights, &thresholds, best.inactivity)?;
+        if ranks_above(&c, Some(&best)) {
+            best = Candidate { fit: best.fit, ..c };
+        }
+    }
+    if !(fa(&best) <= ceiling + 1e-9 || fa(&best) < fa_active(&active_training)) {
+        return Ok(Err(Calibration::NoThresholds));
+    }
+    // then warning, then danger: as low as their precision goals allow (danger may take
+    // warning down with it, as long as warning keeps its goal too)
+    let precise = |m: &Metrics| {
+        [
+            (RiskLevel::Warning, goals.warning_precision),
+            (RiskLevel::Danger, goals.danger_precision),
+        ]
+        .iter()
+        .all(|(level, goal)| m.precision_at(*level).unwrap_or(0.0) >= *goal)
+    };
+    for level in [RiskLevel::Warning, RiskLevel::Danger] {
         for thresholds in stepped(&best.thresholds, level) {
             let c = judge_with(&best.weights, &thresholds, best.inactivity)?;
-            let precise = c.training.precision_at(level).unwrap_or(0.0) >= goal;
+            let precise = match level {
+                RiskLevel::Warning => {
+                    c.training.precision_at(level).unwrap_or(0.0) >= goals.warning_precision
+                }
+                _ => precise(&c.training),
+            };
             if precise && c.training.recall_at(level) > best.training.recall_at(level) {
                 best = Candidate { fit: best.fit, ..c };
             }
@@ -255,6 +312,35 @@ pub fn propose(
     }))
 }
 
+/// The inactivity clock's steps tried, as factors of the clock in force.
+const CLOCK_FACTORS: [f64; 7] = [0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5];
+
+fn fa(c: &Candidate) -> f64 {
+    fa_active(&c.training)
+}
+
+fn fa_active(m: &Metrics) -> f64 {
+    m.false_alarms_per_100_customer_months
+}
+
+/// Whether `c` is a better pick than `than`: within the false-alarm ceiling before over it;
+/// within it, the one that catches more (see [`catches_more`]); over it, the one with fewer
+/// false alarms (then the one that catches more).
+fn ranks_above(c: &Candidate, than: Option<&Candidate>, ceiling: f64) -> bool {
+    let Some(b) = than else { return true };
+    match (fa(c) <= ceiling + 1e-9, fa(b) <= ceiling + 1e-9) {
+        (true, false) => true,
+        (false, true) => false,
+        (true, true) => catches_more(c, Some(b)),
+        (false, false) => {
+            fa(c) < fa(b)
+                || (fa(c) == fa(b)
+                    && c.training.recall_at(RiskLevel::Caution)
+                        > b.training.recall_at(RiskLevel::Caution))
+        }
+    }
+}
+
 /// A set of weights and thresholds, as an overlay, with its figures on the training period.
 struct Candidate {
     overlay: String,
@@ -281,12 +367,29 @@ fn clock_is_better(c: &Candidate, than: &Candidate) -> bool {
 
 /// The clock's caution, warning and danger days times `factor`, still ascending and before the
 /// churn day; `None` when they cannot be.
-fn scaled(clock: &journey::domain::rules::Inactivity, factor: f64) -> Option<[u32; 3]> {
+fn scaled(clock: &Inactivity, factor: f64) -> Option<[u32; 3]> {
     let times = |d: u32| (f64::from(d) * factor).round().max(1.0) as u32;
     let caution = times(clock.caution_days);
     let warning = times(clock.warning_days).max(caution + 1);
     let danger = times(clock.danger_days).max(warning + 1);
     (danger < clock.churn_days).then_some([caution, warning, danger])
+}
+
+/// The clock's caution, warning and danger days.
+fn steps(clock: &Inactivity) -> [u32; 3] {
+    [clock.caution_days, clock.warning_days, clock.danger_days]
+}
+
+fn with_steps(
+    clock: &Inactivity,
+    [caution_days, warning_days, danger_days]: [u32; 3],
+) -> Inactivity {
+    Inactivity {
+        caution_days,
+        warning_days,
+        danger_days,
+        ..clock.clone()
+    }
 }
 
 /// `overlay` with the inactivity clock's three steps set to `days`.
@@ -322,26 +425,28 @@ fn catches_more(c: &Candidate, than: Option<&Candidate>) -> bool {
             && m.false_alarms_per_100_customer_months < b.false_alarms_per_100_customer_months)
 }
 
-/// `thresholds` with `level`'s threshold lowered or raised in steps of 5 between the level
-/// below and the one above (danger up to 97.5).
+/// `thresholds` with `level`'s threshold lowered or raised: warning in steps of 5 between
+/// caution and danger; danger in steps of 2.5 from just above caution up to 97.5, warning
+/// lowered to stay below it.
 fn stepped(thresholds: &Thresholds, level: RiskLevel) -> Vec<Thresholds> {
     let t = thresholds;
-    let (below, above) = match level {
-        RiskLevel::Warning => (t.caution, t.danger),
-        _ => (t.warning, 100.0),
+    let (step, above) = match level {
+        RiskLevel::Warning => (5.0, t.danger),
+        _ => (2.5, 100.0),
     };
     (1..)
-        .map(|k| below + 5.0 * f64::from(k))
+        .map(|k| t.caution + step * f64::from(k))
         .take_while(|v| *v < above && *v <= 97.5)
-        .map(|v| match level {
-            RiskLevel::Warning => Thresholds {
+        .filter_map(|v| match level {
+            RiskLevel::Warning => Some(Thresholds {
                 warning: v,
                 ..t.clone()
-            },
-            _ => Thresholds {
+            }),
+            _ => (v - 2.5 > t.caution).then(|| Thresholds {
+                warning: t.warning.min(v - 2.5),
                 danger: v,
                 ..t.clone()
-            },
+            }),
         })
         .collect()
 }
@@ -604,5 +709,94 @@ mod tests {
             (4, 8)
         );
         assert_eq!(policy.score.thresholds.caution, 30.0, "the rest is kept");
+    }
+
+    fn candidate(caution_recall: f64, false_alarms: f64) -> Candidate {
+        let recall = vec![journey::backtest::LevelRecall {
+            level: RiskLevel::Caution,
+            caught: (caution_recall * 100.0) as usize,
+            share: Some(caution_recall),
+        }];
+        let training = Metrics {
+            customers: 100,
+            churns: 100,
+            churned_customers: 100,
+            lead_hours: 72,
+            window_days: 30,
+            recall,
+            recall_by_way: vec![],
+            episodes: 0,
+            right_episodes: 0,
+            false_alarms: 0,
+            undecided_episodes: 0,
+            precision: None,
+            level_precision: vec![],
+            customer_months: 100.0,
+            false_alarms_per_100_customer_months: false_alarms,
+            lead_times: journey::backtest::LeadTimes {
+                flagged: 0,
+                not_flagged: 0,
+                percentiles_hours: Default::default(),
+                buckets: vec![],
+            },
+        };
+        Candidate {
+            overlay: String::new(),
+            weights: BTreeMap::new(),
+            thresholds: candidates(40.0, 40.0, 5.0).next().unwrap(),
+            inactivity: None,
+            training,
+            fit: 0,
+        }
+    }
+
+    #[test]
+    fn within_the_ceiling_recall_wins_and_over_it_fewer_false_alarms() {
+        let ceiling = 20.0;
+        let (eager, quiet, noisy) = (
+            candidate(0.9, 25.0),
+            candidate(0.5, 15.0),
+            candidate(0.95, 60.0),
+        );
+        assert!(
+            ranks_above(&quiet, Some(&eager), ceiling),
+            "within before over"
+        );
+        assert!(!ranks_above(&eager, Some(&quiet), ceiling));
+        assert!(
+            ranks_above(&candidate(0.6, 19.0), Some(&quiet), ceiling),
+            "then more caught"
+        );
+        assert!(
+            ranks_above(&eager, Some(&noisy), ceiling),
+            "over: fewer false alarms"
+        );
+        assert!(ranks_above(&eager, None, ceiling));
+    }
+
+    #[test]
+    fn danger_steps_down_to_just_above_caution_taking_warning_with_it() {
+        let t = Thresholds {
+            caution: 30.0,
+            warning: 40.0,
+            danger: 50.0,
+        };
+        let steps = stepped(&t, RiskLevel::Danger);
+        assert_eq!(
+            steps.first().map(|s| (s.warning, s.danger)),
+            Some((32.5, 35.0))
+        );
+        assert!(
+            steps
+                .iter()
+                .all(|s| s.caution < s.warning && s.warning < s.danger)
+        );
+        assert!(steps.iter().any(|s| s.warning == 40.0 && s.danger == 60.0));
+        assert_eq!(steps.last().map(|s| s.danger), Some(97.5));
+        let warning = stepped(&t, RiskLevel::Warning);
+        assert_eq!(
+            warning.iter().map(|s| s.warning).collect::<Vec<_>>(),
+            vec![35.0, 40.0, 45.0]
+        );
     }
 }

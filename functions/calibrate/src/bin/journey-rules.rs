@@ -67,6 +67,10 @@ enum Command {
         events: Option<PathBuf>,
         #[arg(long)]
         labels: Option<PathBuf>,
+        /// With --events: the overlay in force (TOML over the rules file) that the proposal
+        /// must beat and starts from.
+        #[arg(long, requires = "events")]
+        overlay: Option<PathBuf>,
         #[arg(long)]
         dry_run: bool,
         #[arg(long, default_value_t = 100)]
@@ -172,6 +176,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Calibrate {
             events,
             labels,
+            overlay,
             dry_run,
             min_outcomes,
             json,
@@ -183,8 +188,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let report = match (events, labels) {
                 (Some(events), Some(labels)) => {
                     let log = read_log(&events, Some(&labels))?;
+                    let active = overlay.map(|p| read(&p)).transpose()?.unwrap_or_default();
                     let proposal =
-                        propose(&log, &base, "", &settings).map_err(|e| e.to_string())?;
+                        propose(&log, &base, &active, &settings).map_err(|e| e.to_string())?;
                     offline_report(proposal)
                 }
                 _ => calibrate(&store().await?, &base, &settings, Utc::now(), dry_run)
