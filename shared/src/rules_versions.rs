@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backtest::Metrics;
+use crate::domain::rules::CalibrationGoals;
 use crate::domain::{RiskLevel, Rules, RulesError};
 use crate::ports::{RulesRegistry, StoreError};
 
@@ -67,10 +68,10 @@ pub struct ActiveRules {
 /// Whether a proposal may replace the active rules. It must stay within the operator's
 /// false-alarm budget (without one: no more false alarms per customer-month than the rules in
 /// force) and catch a larger share of churners ahead of time (at caution, the level that starts
-/// an intervention) — unless the rules in force break the budget: then a proposal that keeps it
-/// wins, which is what the operator asked for, and so does one that comes closer to it with
-/// fewer false alarms while catching no fewer. `Err` says why not.
-pub fn judge(proposal: &Metrics, active: &Metrics, budget: Option<f64>) -> Result<(), String> {
+/// an intervention), by at least `goals.min_gain` — unless the rules in force break the budget:
+/// then a proposal that keeps it wins, which is what the operator asked for, and so does one
+/// that comes closer to it with fewer false alarms while catching no fewer. `Err` says why not.
+pub fn judge(proposal: &Metrics, active: &Metrics, goals: &CalibrationGoals) -> Result<(), String> {
     let (p, a) = (
         proposal.recall_at(RiskLevel::Caution),
         active.recall_at(RiskLevel::Caution),
@@ -79,7 +80,7 @@ pub fn judge(proposal: &Metrics, active: &Metrics, budget: Option<f64>) -> Resul
         proposal.false_alarms_per_100_customer_months,
         active.false_alarms_per_100_customer_months,
     );
-    let (ceiling, of) = match budget {
+    let (ceiling, of) = match goals.false_alarm_budget {
         Some(b) => (b, "the budget"),
         None => (af, "the rules in force"),
     };
@@ -92,12 +93,13 @@ pub fn judge(proposal: &Metrics, active: &Metrics, budget: Option<f64>) -> Resul
     if over_budget {
         return Ok(()); // closer to the budget than the rules in force, or within it
     }
-    if p <= a {
+    if p <= a || p - a < goals.min_gain - 1e-9 {
         return Err(format!(
-            "catches no more churners {}h ahead: {:.1} % against {:.1} %",
+            "catches too few more churners {}h ahead: {:.1} % against {:.1} % (at least {:.1} points more)",
             proposal.lead_hours,
             p * 100.0,
-            a * 100.0
+            a * 100.0,
+            goals.min_gain * 100.0
         ));
     }
     Ok(())
@@ -215,18 +217,38 @@ mod tests {
         }
     }
 
+    fn goals(false_alarm_budget: Option<f64>) -> CalibrationGoals {
+        CalibrationGoals {
+            false_alarm_budget,
+            min_gain: 0.0,
+            ..CalibrationGoals::default()
+        }
+    }
+
+    #[test]
+    fn a_gain_within_the_noise_is_not_enough() {
+        let active = metrics(0.5, 4.0);
+        let strict = CalibrationGoals::default();
+        assert!(
+            judge(&metrics(0.51, 4.0), &active, &strict)
+                .unwrap_err()
+                .contains("at least 2.0 points more")
+        );
+        assert_eq!(judge(&metrics(0.52, 4.0), &active, &strict), Ok(()));
+    }
+
     #[test]
     fn a_proposal_wins_only_with_more_recall_and_no_more_false_alarms() {
         let active = metrics(0.5, 4.0);
-        assert_eq!(judge(&metrics(0.6, 4.0), &active, None), Ok(()));
-        assert_eq!(judge(&metrics(0.6, 3.0), &active, None), Ok(()));
+        assert_eq!(judge(&metrics(0.6, 4.0), &active, &goals(None)), Ok(()));
+        assert_eq!(judge(&metrics(0.6, 3.0), &active, &goals(None)), Ok(()));
         assert!(
-            judge(&metrics(0.5, 3.0), &active, None)
+            judge(&metrics(0.5, 3.0), &active, &goals(None))
                 .unwrap_err()
-                .contains("no more churners")
+                .contains("too few more churners")
         );
         assert!(
-            judge(&metrics(0.9, 4.5), &active, None)
+            judge(&metrics(0.9, 4.5), &active, &goals(None))
                 .unwrap_err()
                 .contains("more false alarms")
         );
@@ -235,25 +257,28 @@ mod tests {
     #[test]
     fn a_budget_lets_false_alarms_rise_to_it_and_no_further() {
         let active = metrics(0.5, 4.0);
-        assert_eq!(judge(&metrics(0.6, 6.0), &active, Some(6.0)), Ok(()));
+        assert_eq!(
+            judge(&metrics(0.6, 6.0), &active, &goals(Some(6.0))),
+            Ok(())
+        );
         assert!(
-            judge(&metrics(0.9, 6.5), &active, Some(6.0))
+            judge(&metrics(0.9, 6.5), &active, &goals(Some(6.0)))
                 .unwrap_err()
                 .contains("the budget")
         );
         assert!(
-            judge(&metrics(0.5, 5.0), &active, Some(6.0))
+            judge(&metrics(0.5, 5.0), &active, &goals(Some(6.0)))
                 .unwrap_err()
-                .contains("no more churners"),
+                .contains("too few more churners"),
             "within the budget, a proposal must still catch more"
         );
         // rules in force over the budget: a proposal that keeps it wins, even catching less
         let over = metrics(0.7, 9.0);
-        assert_eq!(judge(&metrics(0.6, 5.5), &over, Some(6.0)), Ok(()));
+        assert_eq!(judge(&metrics(0.6, 5.5), &over, &goals(Some(6.0))), Ok(()));
         // still over the budget: fewer false alarms and no fewer caught, or nothing
-        assert_eq!(judge(&metrics(0.7, 7.0), &over, Some(6.0)), Ok(()));
-        assert!(judge(&metrics(0.6, 7.0), &over, Some(6.0)).is_err());
-        assert!(judge(&metrics(0.8, 9.5), &over, Some(6.0)).is_err());
+        assert_eq!(judge(&metrics(0.7, 7.0), &over, &goals(Some(6.0))), Ok(()));
+        assert!(judge(&metrics(0.6, 7.0), &over, &goals(Some(6.0))).is_err());
+        assert!(judge(&metrics(0.8, 9.5), &over, &goals(Some(6.0))).is_err());
     }
 
     #[test]

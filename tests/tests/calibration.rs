@@ -78,10 +78,7 @@ fn calibration_catches_more_churners_early_at_no_more_false_alarms() {
         .false_alarm_budget
         .unwrap_or(before.false_alarms_per_100_customer_months);
     assert!(after.false_alarms_per_100_customer_months <= budget + 1e-9);
-    assert_eq!(
-        judge(after, before, proposal.goals.false_alarm_budget),
-        Ok(())
-    );
+    assert_eq!(judge(after, before, &proposal.goals), Ok(()));
 }
 
 #[test]
@@ -149,7 +146,7 @@ fn on_other_businesses_calibration_brings_false_alarms_down_and_the_guard_holds(
             judge(
                 &proposal.training,
                 &proposal.active_training,
-                proposal.goals.false_alarm_budget
+                &proposal.goals
             ),
             Ok(()),
             "{}: the proposal must pass the guard on the training months",

@@ -588,11 +588,7 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
             });
         }
     };
-    let verdict = judge(
-        &proposal.holdout,
-        &proposal.active_holdout,
-        proposal.goals.false_alarm_budget,
-    );
+    let verdict = judge(&proposal.holdout, &proposal.active_holdout, &proposal.goals);
     let message = match &verdict {
         Ok(()) => "proposal beats the rules in force on the holdout".to_string(),
         Err(why) => format!("proposal refused: {why}"),

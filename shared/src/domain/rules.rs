@@ -157,6 +157,17 @@ pub struct CalibrationGoals {
     pub warning_precision: f64,
     /// The same for danger, where staff are alerted.
     pub danger_precision: f64,
+    /// The least rise in the share caught at caution, on the later period, for a proposal to
+    /// replace rules that keep the budget: one churner more of 89 is noise, and re-learning
+    /// every week on an overlapping history must not flip versions on it.
+    #[serde(default = "CalibrationGoals::default_min_gain")]
+    pub min_gain: f64,
+}
+
+impl CalibrationGoals {
+    fn default_min_gain() -> f64 {
+        0.02
+    }
 }
 
 impl Default for CalibrationGoals {
@@ -165,6 +176,7 @@ impl Default for CalibrationGoals {
             false_alarm_budget: None,
             warning_precision: 0.4,
             danger_precision: 0.65,
+            min_gain: CalibrationGoals::default_min_gain(),
         }
     }
 }
@@ -412,6 +424,7 @@ impl Policy {
         for (name, share) in [
             ("warning_precision", c.warning_precision),
             ("danger_precision", c.danger_precision),
+            ("min_gain", c.min_gain),
         ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(RulesError::invalid(

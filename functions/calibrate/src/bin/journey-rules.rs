@@ -305,11 +305,7 @@ fn offline_report(
             proposal: None,
         },
         Ok(p) => calibrate::Report {
-            message: match journey::rules_versions::judge(
-                &p.holdout,
-                &p.active_holdout,
-                p.goals.false_alarm_budget,
-            ) {
+            message: match journey::rules_versions::judge(&p.holdout, &p.active_holdout, &p.goals) {
                 Ok(()) => "proposal beats the rules in force on the holdout".into(),
                 Err(why) => format!("proposal refused: {why}"),
             },
