@@ -151,34 +151,66 @@ impl<R: RulesRegistry> LiveRules<R> {
     }
 
     /// Re-reads the active version if the last read is older than `every`. A version that no
-    /// longer parses against the deployed file is logged and the rules in force are kept.
-    pub async fn refresh(&self) -> Result<(), StoreError> {
+    /// longer parses against the deployed file is logged, reported as
+    /// [`Refresh::Rejected`] (the caller counts it) and the rules in force are kept: a
+    /// corrupted version never stops the function.
+    pub async fn refresh(&self) -> Result<Refresh, StoreError> {
         let applied = {
             let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if state.0.is_some_and(|at| at.elapsed() < self.every) {
-                return Ok(());
+                return Ok(Refresh::Unchanged);
             }
             state.1
         };
         let active = self.registry.active_rules().await?;
         let number = active.as_ref().map(|a| a.version.number);
+        let mut outcome = Refresh::Unchanged;
         if number != applied
             && let Some(active) = active
         {
+            let version = active.version.number;
             match active.version.rules(&self.base) {
                 Ok(rules) => {
-                    tracing::info!(version = active.version.number, "rules version applied");
+                    tracing::info!(version, "rules version applied");
                     self.handle.set(rules);
+                    outcome = Refresh::Applied(version);
                 }
-                Err(e) => tracing::error!(
-                    version = active.version.number,
-                    error = %e,
-                    "active rules version does not fit the deployed rules file; keeping the rules in force"
-                ),
+                Err(e) => {
+                    tracing::error!(
+                        version,
+                        error = %e,
+                        "active rules version does not fit the deployed rules file; keeping the rules in force"
+                    );
+                    outcome = Refresh::Rejected {
+                        version,
+                        why: e.to_string(),
+                    };
+                }
             }
         }
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = (Some(Instant::now()), number);
-        Ok(())
+        Ok(outcome)
+    }
+}
+
+/// What a [`LiveRules::refresh`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refresh {
+    /// Nothing new (or not yet time to look).
+    Unchanged,
+    /// This version now applies.
+    Applied(u32),
+    /// This version is active but does not fit the deployed file: the rules in force stay.
+    Rejected { version: u32, why: String },
+}
+
+impl Refresh {
+    /// The count an operator alarms on (`RulesVersionRejected`): 1 for a rejected version.
+    pub fn rejected(&self) -> f64 {
+        match self {
+            Refresh::Rejected { .. } => 1.0,
+            _ => 0.0,
+        }
     }
 }
 
@@ -304,5 +336,81 @@ mod tests {
             ..v
         };
         assert!(bad.rules(base).is_err(), "caution above warning");
+    }
+
+    /// A registry holding one active version and nothing else.
+    struct OneVersion(RulesVersion);
+
+    impl RulesRegistry for OneVersion {
+        async fn active_rules(&self) -> Result<Option<ActiveRules>, StoreError> {
+            Ok(Some(ActiveRules {
+                version: self.0.clone(),
+                activated_at: DateTime::UNIX_EPOCH,
+            }))
+        }
+        async fn rules_versions(&self) -> Result<Vec<RulesVersion>, StoreError> {
+            Ok(vec![self.0.clone()])
+        }
+        async fn add_rules_version(
+            &self,
+            _: &RulesVersion,
+            _: bool,
+            _: Option<u32>,
+            _: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn activate_rules(
+            &self,
+            _: u32,
+            _: Option<u32>,
+            _: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_corrupted_version_is_reported_and_the_rules_in_force_stay() {
+        let base = crate::domain::rules::DEFAULT_RULES_TOML;
+        let embedded = Rules::from_toml(base).unwrap();
+        for overlay in [
+            "[score.thresholds]\ncaution = \"forty\"\n",
+            "[score.thresholds]\ncaution = 90.0\nwarning = 50.0\n",
+            "not toml at all [",
+        ] {
+            let handle = RulesHandle::new(embedded.clone());
+            let version = RulesVersion {
+                number: 7,
+                origin: Origin::Edited,
+                created_at: DateTime::UNIX_EPOCH,
+                overlay: overlay.into(),
+                metrics: None,
+                note: String::new(),
+            };
+            let live = LiveRules::new(
+                OneVersion(version),
+                base.into(),
+                Duration::ZERO,
+                handle.clone(),
+            );
+            let outcome = live.refresh().await.unwrap();
+            let Refresh::Rejected { version, why } = &outcome else {
+                panic!("{overlay}: expected a rejection, got {outcome:?}");
+            };
+            assert_eq!(*version, 7);
+            assert!(!why.is_empty());
+            assert_eq!(outcome.rejected(), 1.0);
+            assert_eq!(
+                *handle.get(),
+                embedded,
+                "{overlay}: the rules in force stay"
+            );
+            assert_eq!(
+                live.refresh().await.unwrap(),
+                Refresh::Unchanged,
+                "reported once, not on every batch"
+            );
+        }
     }
 }

@@ -34,8 +34,16 @@ async fn main() -> Result<(), Error> {
     let live = LiveRules::new(store, base, refresh, transition.rules_handle());
     let (transition, live) = (&transition, &live);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        if let Err(e) = live.refresh().await {
-            tracing::warn!(error = %e, "rules versions unreadable; keeping the rules in force");
+        match live.refresh().await {
+            Ok(outcome) if outcome.rejected() > 0.0 => {
+                let metrics = journey::metrics::Metrics::new("transition");
+                metrics.add("RulesVersionRejected", outcome.rejected());
+                metrics.flush();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "rules versions unreadable; keeping the rules in force")
+            }
         }
         Ok::<_, Error>(transition.handle_batch(event.payload).await)
     }))
