@@ -5,11 +5,13 @@
 
 use calibrate::{Calibration, Settings, propose};
 use journey::backtest::{Metrics, report};
+use journey::backtest::{MetricsConfig, ReplayConfig, backtest};
 use journey::domain::RiskLevel;
+use journey::domain::Rules;
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::ExportedLog;
 use journey::rules_versions::judge;
-use journey_tests::population::{World, generate_world};
+use journey_tests::population::{World, generate_programs, generate_world};
 
 fn log(customers: usize) -> ExportedLog {
     world_log(World::Course, customers)
@@ -153,4 +155,69 @@ fn on_other_businesses_calibration_brings_false_alarms_down_and_the_guard_holds(
             world.name()
         );
     }
+}
+
+/// One business with two programs of different mechanics: a course, and a fitness club on
+/// the seed's 3-day clock (its own `[programs.fitness]` section). Each has enough outcomes, so
+/// each may get rules of its own; the fitness club's must pass the guard against the one set
+/// of rules learned for the whole business, on its later period.
+#[test]
+fn a_program_with_enough_outcomes_gets_rules_of_its_own_that_do_better_there() {
+    let p = generate_programs(&[(World::Course, 200), (World::Fitness, 200)], 120, 7);
+    let log = ExportedLog {
+        events: p.events,
+        labels: p.labels,
+    };
+    let active = World::Fitness.program_overlay();
+    let settings = Settings {
+        min_outcomes: 50,
+        ..Settings::default()
+    };
+    let proposal = propose(&log, DEFAULT_RULES_TOML, &active, &settings)
+        .unwrap()
+        .unwrap_or_else(|why| panic!("no proposal: {why}"));
+    println!(
+        "programs with rules of their own: {:?}\n{}",
+        proposal.programs, proposal.overlay
+    );
+    assert!(
+        proposal.programs.contains(&"fitness".to_string()),
+        "{:?}",
+        proposal.programs
+    );
+    let fitness: Vec<_> = log
+        .events
+        .iter()
+        .filter(|e| e.customer_id.as_str().starts_with("fit-"))
+        .cloned()
+        .collect();
+    let labels: Vec<_> = log
+        .labels
+        .iter()
+        .filter(|l| l.customer_id.as_str().starts_with("fit-"))
+        .cloned()
+        .collect();
+    let later = |overlay: &str| {
+        let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, overlay).unwrap();
+        let metrics = MetricsConfig {
+            from: Some(proposal.holdout_from),
+            ..MetricsConfig::default()
+        };
+        backtest(
+            &fitness,
+            Some(&labels),
+            &rules,
+            &ReplayConfig::default(),
+            &metrics,
+        )
+        .1
+    };
+    let (business, own) = (later(&proposal.business_overlay), later(&proposal.overlay));
+    println!("{}", row("fitness, the business's rules", &business));
+    println!("{}", row("fitness, its own rules", &own));
+    assert_eq!(
+        judge(&own, &business, &proposal.goals),
+        Ok(()),
+        "its own rules must pass the guard against the business's, on its later period"
+    );
 }

@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
 use journey::domain::rules::{CalibrationGoals, Inactivity, Thresholds};
-use journey::domain::{RiskLevel, Rules, RulesError, Signal};
+use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
 use journey::rules_versions::{Origin, RulesVersion, judge};
 
@@ -97,6 +97,11 @@ pub enum CalibrationError {
 pub struct Proposal {
     /// What the version changes: the score's weights and thresholds, as TOML.
     pub overlay: String,
+    /// The programs that got rules of their own (`[programs.<name>]` in the overlay): those
+    /// with enough outcomes whose own rules beat the business's on their training period.
+    pub programs: Vec<String>,
+    /// The overlay for the whole business alone, before any program's rules.
+    pub business_overlay: String,
     pub fitted: Fitted,
     /// The weights chosen: a fit's (with the trend signals or without), or the same without
     /// inactivity.
@@ -115,7 +120,9 @@ pub struct Proposal {
 }
 
 /// Fits and searches a proposal on `log`, against the rules `active` (the deployed file `base`
-/// with the active version's overlay).
+/// with the active version's overlay): for the whole business, then for each program with
+/// enough outcomes of its own, whose rules are kept only where they beat the business's on
+/// that program's training period.
 pub fn propose(
     log: &ExportedLog,
     base: &str,
@@ -125,8 +132,102 @@ pub fn propose(
     if let Err(too_little) = enough_history(log, settings.min_outcomes) {
         return Ok(Err(too_little));
     }
-    let active_rules = Rules::from_toml_with_overlay(base, active)?;
     let (train, cutoff) = split(log, settings.holdout_percent);
+    let found = match search(&train, base, active, settings, None)? {
+        Ok(found) => found,
+        Err(why) => return Ok(Err(why)),
+    };
+    let mut overlay = found.best.overlay.clone();
+    let mut programs = Vec::new();
+    for (program, part) in by_program(log) {
+        if enough_history(&part, settings.min_outcomes).is_err() {
+            continue;
+        }
+        let Ok(mine) = search(
+            &before(&part, cutoff),
+            base,
+            &overlay,
+            settings,
+            Some(&program),
+        )?
+        else {
+            continue;
+        };
+        let ceiling = ceiling(&mine.goals, &mine.active_training);
+        if ranks_above(&mine.best.training, Some(&mine.active_training), ceiling) {
+            overlay = mine.best.overlay;
+            programs.push(program);
+        }
+    }
+    let Found {
+        best,
+        fitted,
+        active_training,
+        goals,
+    } = found;
+    let active_rules = Rules::from_toml_with_overlay(base, active)?;
+    let rules = Rules::from_toml_with_overlay(base, &overlay)?;
+    Ok(Ok(Proposal {
+        holdout: evaluate(settings, &rules, log, Some(cutoff)),
+        active_holdout: evaluate(settings, &active_rules, log, Some(cutoff)),
+        holdout_from: cutoff,
+        business_overlay: best.overlay.clone(),
+        overlay,
+        programs,
+        fitted,
+        weights: best.weights,
+        thresholds: best.thresholds,
+        inactivity: best.inactivity,
+        training: best.training,
+        active_training,
+        goals,
+    }))
+}
+
+/// What a search found for one scope (the business, or one program).
+struct Found {
+    best: Candidate,
+    fitted: Fitted,
+    /// The rules in force on the scope's training period.
+    active_training: Metrics,
+    goals: CalibrationGoals,
+}
+
+/// Replays `part` under `rules` and measures it (from `from` on, when given).
+fn evaluate(
+    settings: &Settings,
+    rules: &Rules,
+    part: &ExportedLog,
+    from: Option<DateTime<Utc>>,
+) -> Metrics {
+    let cfg = settings.replay(false);
+    backtest(
+        &part.events,
+        Some(&part.labels),
+        rules,
+        &cfg,
+        &settings.metrics(from),
+    )
+    .1
+}
+
+/// The false alarms a proposal may raise: the budget, or without one the rules in force.
+fn ceiling(goals: &CalibrationGoals, active: &Metrics) -> f64 {
+    goals
+        .false_alarm_budget
+        .unwrap_or(active.false_alarms_per_100_customer_months)
+}
+
+/// Fits and searches the weights, thresholds and clock of `program` (`None`: the business's
+/// own rules) on the training period `train`, over the overlay `active`.
+fn search(
+    train: &ExportedLog,
+    base: &str,
+    active: &str,
+    settings: &Settings,
+    program: Option<&str>,
+) -> Result<Result<Found, Calibration>, CalibrationError> {
+    let active_rules = Rules::from_toml_with_overlay(base, active)?;
     let sampled = replay(&train.events, &active_rules, &settings.replay(true));
     let samples = fit::samples(&sampled, &train.labels, settings.lead, settings.window);
     let mut fits: Vec<Fitted> = [
@@ -142,31 +243,19 @@ pub fn propose(
     if fits.is_empty() {
         return Ok(Err(Calibration::NoSignal));
     }
-    let evaluate = |rules: &Rules, part: &ExportedLog, from: Option<DateTime<Utc>>| {
-        let cfg = settings.replay(false);
-        backtest(
-            &part.events,
-            Some(&part.labels),
-            rules,
-            &cfg,
-            &settings.metrics(from),
-        )
-        .1
-    };
-    let active_training = evaluate(&active_rules, &train, None);
-    let goals = active_rules.default_policy().calibration.clone();
-    let ceiling = goals
-        .false_alarm_budget
-        .unwrap_or(active_training.false_alarms_per_100_customer_months);
+    let active_training = evaluate(settings, &active_rules, train, None);
+    let policy = active_rules.policy(program);
+    let goals = policy.calibration.clone();
+    let ceiling = ceiling(&goals, &active_training);
     let judge_with =
         |weights: &BTreeMap<Signal, f64>, thresholds: &Thresholds, inactivity: Option<[u32; 3]>| {
-            let mut overlay = overlay(active, weights, thresholds)?;
+            let mut overlay = overlay(active, program, weights, thresholds)?;
             if let Some(days) = inactivity {
-                overlay = with_inactivity(&overlay, days)?;
+                overlay = with_inactivity(&overlay, program, days)?;
             }
             let rules = Rules::from_toml_with_overlay(base, &overlay)?;
             Ok::<_, CalibrationError>(Candidate {
-                training: evaluate(&rules, &train, None),
+                training: evaluate(settings, &rules, train, None),
                 overlay,
                 weights: weights.clone(),
                 thresholds: thresholds.clone(),
@@ -174,10 +263,12 @@ pub fn propose(
                 fit: 0,
             })
         };
-    let ranks_above = |c: &Candidate, than: Option<&Candidate>| ranks_above(c, than, ceiling);
+    let ranks_above = |c: &Candidate, than: Option<&Candidate>| {
+        ranks_above(&c.training, than.map(|t| &t.training), ceiling)
+    };
     // the inactivity clock first, coarsely: its false alarms come on top of whatever the score
     // adds, so a clock far too eager leaves no thresholds within the budget
-    let clock = &active_rules.default_policy().inactivity;
+    let clock = &policy.inactivity;
     let mut clock_days = None;
     if let Some(weights) = fits.first().and_then(|f| variants(f).into_iter().next()) {
         let mut pick: Option<Candidate> = None;
@@ -236,7 +327,7 @@ pub fn propose(
         }
         tried.push(days);
         let c = judge_with(&best.weights, &best.thresholds, Some(days))?;
-        let within = |c: &Candidate| fa(c) <= ceiling + 1e-9;
+        let within = |c: &Candidate| fa(&c.training) <= ceiling + 1e-9;
         let better = if within(&c) && within(&best) {
             clock_is_better(&c, &best)
         } else {
@@ -260,7 +351,7 @@ pub fn propose(
             best = Candidate { fit: best.fit, ..c };
         }
     }
-    if !(fa(&best) <= ceiling + 1e-9 || fa(&best) < fa_active(&active_training)) {
+    if !(fa(&best.training) <= ceiling + 1e-9 || fa(&best.training) < fa(&active_training)) {
         return Ok(Err(Calibration::NoThresholds));
     }
     // then warning, then danger: as low as their precision goals allow (danger may take
@@ -287,26 +378,10 @@ pub fn propose(
             }
         }
     }
-    let Candidate {
-        overlay,
-        weights,
-        thresholds,
-        inactivity,
-        training,
-        fit,
-    } = best;
-    let fitted = fits.swap_remove(fit);
-    let rules = Rules::from_toml_with_overlay(base, &overlay)?;
-    Ok(Ok(Proposal {
-        holdout: evaluate(&rules, log, Some(cutoff)),
-        active_holdout: evaluate(&active_rules, log, Some(cutoff)),
-        holdout_from: cutoff,
-        overlay,
+    let fitted = fits.swap_remove(best.fit);
+    Ok(Ok(Found {
+        best,
         fitted,
-        weights,
-        thresholds,
-        inactivity,
-        training,
         active_training,
         goals,
     }))
@@ -315,18 +390,14 @@ pub fn propose(
 /// The inactivity clock's steps tried, as factors of the clock in force.
 const CLOCK_FACTORS: [f64; 7] = [0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5];
 
-fn fa(c: &Candidate) -> f64 {
-    fa_active(&c.training)
-}
-
-fn fa_active(m: &Metrics) -> f64 {
+fn fa(m: &Metrics) -> f64 {
     m.false_alarms_per_100_customer_months
 }
 
 /// Whether `c` is a better pick than `than`: within the false-alarm ceiling before over it;
 /// within it, the one that catches more (see [`catches_more`]); over it, the one with fewer
 /// false alarms (then the one that catches more).
-fn ranks_above(c: &Candidate, than: Option<&Candidate>, ceiling: f64) -> bool {
+fn ranks_above(c: &Metrics, than: Option<&Metrics>, ceiling: f64) -> bool {
     let Some(b) = than else { return true };
     match (fa(c) <= ceiling + 1e-9, fa(b) <= ceiling + 1e-9) {
         (true, false) => true,
@@ -335,8 +406,7 @@ fn ranks_above(c: &Candidate, than: Option<&Candidate>, ceiling: f64) -> bool {
         (false, false) => {
             fa(c) < fa(b)
                 || (fa(c) == fa(b)
-                    && c.training.recall_at(RiskLevel::Caution)
-                        > b.training.recall_at(RiskLevel::Caution))
+                    && c.recall_at(RiskLevel::Caution) > b.recall_at(RiskLevel::Caution))
         }
     }
 }
@@ -392,37 +462,38 @@ fn with_steps(
     }
 }
 
-/// `overlay` with the inactivity clock's three steps set to `days`.
-fn with_inactivity(overlay: &str, days: [u32; 3]) -> Result<String, RulesError> {
-    let mut table: toml::Table = overlay
+/// `overlay` with the inactivity clock's three steps set to `days` (for `program`, or the
+/// business).
+fn with_inactivity(
+    overlay: &str,
+    program: Option<&str>,
+    days: [u32; 3],
+) -> Result<String, RulesError> {
+    let mut root: toml::Table = overlay
         .parse()
         .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
-    let clock = table
-        .entry("inactivity")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let toml::Value::Table(clock) = clock {
+    in_scope(&mut root, program, |table| {
+        let mut clock = take_table(table, "inactivity");
         for (name, d) in ["caution_days", "warning_days", "danger_days"]
             .iter()
             .zip(days)
         {
             clock.insert((*name).into(), toml::Value::Integer(i64::from(d)));
         }
-    }
-    Ok(table.to_string())
+        table.insert("inactivity".into(), toml::Value::Table(clock));
+    });
+    Ok(root.to_string())
 }
 
 /// Whether `c` catches more churners at caution than `than` (or as many with fewer false
 /// alarms).
-fn catches_more(c: &Candidate, than: Option<&Candidate>) -> bool {
+fn catches_more(c: &Metrics, than: Option<&Metrics>) -> bool {
     let Some(b) = than else { return true };
-    let (m, b) = (&c.training, &b.training);
     let (r, br) = (
-        m.recall_at(RiskLevel::Caution),
+        c.recall_at(RiskLevel::Caution),
         b.recall_at(RiskLevel::Caution),
     );
-    r > br
-        || (r == br
-            && m.false_alarms_per_100_customer_months < b.false_alarms_per_100_customer_months)
+    r > br || (r == br && fa(c) < fa(b))
 }
 
 /// `thresholds` with `level`'s threshold lowered or raised: warning in steps of 5 between
@@ -473,7 +544,12 @@ fn split(log: &ExportedLog, holdout_percent: u32) -> (ExportedLog, DateTime<Utc>
         return (log.clone(), DateTime::<Utc>::MAX_UTC);
     };
     let cutoff = last - (last - first) * holdout_percent.min(100) as i32 / 100;
-    let train = ExportedLog {
+    (before(log, cutoff), cutoff)
+}
+
+/// The events and churns of `log` before `cutoff`.
+fn before(log: &ExportedLog, cutoff: DateTime<Utc>) -> ExportedLog {
+    ExportedLog {
         events: log
             .events
             .iter()
@@ -486,8 +562,38 @@ fn split(log: &ExportedLog, holdout_percent: u32) -> (ExportedLog, DateTime<Utc>
             .filter(|l| l.churned_at < cutoff)
             .cloned()
             .collect(),
-    };
-    (train, cutoff)
+    }
+}
+
+/// Each program's part of `log`: the events and churns of the customers whose profile names
+/// it (the last program an event gave them).
+fn by_program(log: &ExportedLog) -> BTreeMap<String, ExportedLog> {
+    let mut program_of: BTreeMap<&CustomerId, &str> = BTreeMap::new();
+    for event in &log.events {
+        if let Some(p) = event.profile.program.as_deref() {
+            program_of.insert(&event.customer_id, p);
+        }
+    }
+    let mut parts: BTreeMap<String, ExportedLog> = BTreeMap::new();
+    for event in &log.events {
+        if let Some(p) = program_of.get(&event.customer_id) {
+            parts
+                .entry((*p).into())
+                .or_default()
+                .events
+                .push(event.clone());
+        }
+    }
+    for label in &log.labels {
+        if let Some(p) = program_of.get(&label.customer_id) {
+            parts
+                .entry((*p).into())
+                .or_default()
+                .labels
+                .push(label.clone());
+        }
+    }
+    parts
 }
 
 /// The fitted weights, and the same without the inactivity signal: the inactivity clock
@@ -524,10 +630,11 @@ fn candidates(from: f64, to: f64, step: f64) -> impl Iterator<Item = Thresholds>
 /// The active overlay with `weights` and `thresholds` written over it.
 fn overlay(
     active: &str,
+    program: Option<&str>,
     weights: &BTreeMap<Signal, f64>,
     thresholds: &Thresholds,
 ) -> Result<String, RulesError> {
-    let mut table: toml::Table = active
+    let mut root: toml::Table = active
         .parse()
         .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
     let mut w = toml::Table::new();
@@ -543,14 +650,34 @@ fn overlay(
     ] {
         t.insert(name.into(), toml::Value::Float(v));
     }
-    let score = table
-        .entry("score")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let toml::Value::Table(score) = score {
+    in_scope(&mut root, program, |table| {
+        let mut score = take_table(table, "score");
         score.insert("weights".into(), toml::Value::Table(w));
         score.insert("thresholds".into(), toml::Value::Table(t));
+        table.insert("score".into(), toml::Value::Table(score));
+    });
+    Ok(root.to_string())
+}
+
+/// Runs `edit` on the table a scope's keys go in: `[programs.<name>]`, or the root for the
+/// business's own rules.
+fn in_scope(root: &mut toml::Table, program: Option<&str>, edit: impl FnOnce(&mut toml::Table)) {
+    let Some(name) = program else {
+        return edit(root);
+    };
+    let mut programs = take_table(root, "programs");
+    let mut section = take_table(&mut programs, name);
+    edit(&mut section);
+    programs.insert(name.into(), toml::Value::Table(section));
+    root.insert("programs".into(), toml::Value::Table(programs));
+}
+
+/// The sub-table `key`, taken out of `table` (empty when there is none).
+fn take_table(table: &mut toml::Table, key: &str) -> toml::Table {
+    match table.remove(key) {
+        Some(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
     }
-    Ok(table.to_string())
 }
 
 /// What the job did, for its logs and the command's output.
@@ -654,7 +781,13 @@ mod tests {
             .map(|s| (*s, 100.0 / Signal::COUNT as f64))
             .collect();
         for thresholds in candidates(10.0, 55.0, 2.5) {
-            let text = overlay("[inactivity]\ncaution_days = 5\n", &weights, &thresholds).unwrap();
+            let text = overlay(
+                "[inactivity]\ncaution_days = 5\n",
+                None,
+                &weights,
+                &thresholds,
+            )
+            .unwrap();
             let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
             let policy = rules.default_policy();
             assert_eq!(policy.score.thresholds, thresholds);
@@ -694,7 +827,8 @@ mod tests {
         assert_eq!(scaled(clock, 0.6), Some([4, 6, 8]));
         assert_eq!(scaled(clock, 1.5), Some([11, 15, 21]));
         assert_eq!(scaled(clock, 3.0), None, "danger would pass the churn day");
-        let text = with_inactivity("[score.thresholds]\ncaution = 30.0\n", [4, 6, 8]).unwrap();
+        let text =
+            with_inactivity("[score.thresholds]\ncaution = 30.0\n", None, [4, 6, 8]).unwrap();
         let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
         let policy = rules.default_policy();
         assert_eq!(
@@ -707,13 +841,13 @@ mod tests {
         assert_eq!(policy.score.thresholds.caution, 30.0, "the rest is kept");
     }
 
-    fn candidate(caution_recall: f64, false_alarms: f64) -> Candidate {
+    fn candidate(caution_recall: f64, false_alarms: f64) -> Metrics {
         let recall = vec![journey::backtest::LevelRecall {
             level: RiskLevel::Caution,
             caught: (caution_recall * 100.0) as usize,
             share: Some(caution_recall),
         }];
-        let training = Metrics {
+        Metrics {
             customers: 100,
             churns: 100,
             churned_customers: 100,
@@ -735,14 +869,6 @@ mod tests {
                 percentiles_hours: Default::default(),
                 buckets: vec![],
             },
-        };
-        Candidate {
-            overlay: String::new(),
-            weights: BTreeMap::new(),
-            thresholds: candidates(40.0, 40.0, 5.0).next().unwrap(),
-            inactivity: None,
-            training,
-            fit: 0,
         }
     }
 
@@ -794,5 +920,66 @@ mod tests {
             warning.iter().map(|s| s.warning).collect::<Vec<_>>(),
             vec![35.0, 40.0, 45.0]
         );
+    }
+
+    #[test]
+    fn a_program_s_rules_go_under_its_name_and_leave_the_business_s_alone() {
+        let weights: BTreeMap<Signal, f64> = Signal::ALL
+            .iter()
+            .map(|s| (*s, 0.0))
+            .chain([(Signal::SlowFade, 100.0)])
+            .collect();
+        let thresholds = candidates(35.0, 35.0, 5.0).next().unwrap();
+        let active = "[score.thresholds]\ncaution = 30.0\nwarning = 50.0\ndanger = 70.0\n";
+        let text = overlay(active, Some("fitness"), &weights, &thresholds).unwrap();
+        let text = with_inactivity(&text, Some("fitness"), [5, 9, 12]).unwrap();
+        let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
+        let fitness = rules.policy(Some("fitness"));
+        assert_eq!(fitness.score.thresholds, thresholds);
+        assert_eq!(fitness.score.weights[&Signal::SlowFade], 100.0);
+        assert_eq!(steps(&fitness.inactivity), [5, 9, 12]);
+        let business = rules.default_policy();
+        assert_eq!(
+            business.score.thresholds.caution, 30.0,
+            "the active overlay is kept"
+        );
+        assert_eq!(steps(&business.inactivity), [7, 10, 14]);
+        assert_eq!(rules.policy(Some("other")), business);
+    }
+
+    #[test]
+    fn a_customer_belongs_to_the_last_program_their_events_named() {
+        use journey::domain::{Event, EventId, EventKind, Profile, Source};
+        let event = |id: &str, customer: &str, program: Option<&str>| Event {
+            id: EventId::new(id).unwrap(),
+            customer_id: CustomerId::new(customer).unwrap(),
+            occurred_at: DateTime::UNIX_EPOCH,
+            source: Source::App,
+            kind: EventKind::Login,
+            profile: Profile {
+                program: program.map(str::to_string),
+                ..Profile::default()
+            },
+        };
+        let log = ExportedLog {
+            events: vec![
+                event("1", "a", Some("yoga")),
+                event("2", "a", None),
+                event("3", "a", Some("pilates")),
+                event("4", "b", Some("yoga")),
+                event("5", "c", None),
+            ],
+            labels: vec![journey::backtest::Label {
+                customer_id: CustomerId::new("a").unwrap(),
+                churned_at: DateTime::UNIX_EPOCH,
+                how: None,
+            }],
+        };
+        let parts = by_program(&log);
+        assert_eq!(parts.keys().collect::<Vec<_>>(), ["pilates", "yoga"]);
+        assert_eq!(parts["pilates"].events.len(), 3);
+        assert_eq!(parts["pilates"].labels.len(), 1);
+        assert_eq!(parts["yoga"].events.len(), 1);
+        assert!(parts["yoga"].labels.is_empty());
     }
 }

@@ -58,6 +58,41 @@ impl World {
     }
 }
 
+impl World {
+    /// [`World::rules_overlay`] as a program's section (`[programs.<name>.…]`), for a business
+    /// that runs this world as one of its programs.
+    pub fn program_overlay(self) -> String {
+        self.rules_overlay()
+            .lines()
+            .map(|line| match line.strip_prefix('[') {
+                Some(rest) => format!("[programs.{}.{rest}\n", self.name()),
+                None => format!("{line}\n"),
+            })
+            .collect()
+    }
+}
+
+/// One business running several worlds as programs: `customers` of each `(world, customers)`,
+/// their first payment naming the world as their program.
+pub fn generate_programs(worlds: &[(World, usize)], days: i64, seed: u64) -> Population {
+    let mut all = Population {
+        events: Vec::new(),
+        labels: Vec::new(),
+    };
+    for (world, customers) in worlds {
+        let mut part = generate_world(*world, *customers, days, seed);
+        let mut named = std::collections::BTreeSet::new();
+        for event in &mut part.events {
+            if named.insert(event.customer_id.clone()) {
+                event.profile.program = Some(world.name().into());
+            }
+        }
+        all.events.append(&mut part.events);
+        all.labels.append(&mut part.labels);
+    }
+    all
+}
+
 /// The course business's `customers` over `days` days from 2026-01-01.
 pub fn generate(customers: usize, days: i64, seed: u64) -> Population {
     generate_world(World::Course, customers, days, seed)
