@@ -203,6 +203,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", report.message);
             if let Some(p) = &report.proposal {
                 println!("\nproposed rules (overlay):\n{}", p.overlay);
+                if !p.programs.is_empty() {
+                    println!(
+                        "programs with rules of their own: {}",
+                        p.programs.join(", ")
+                    );
+                }
                 println!(
                     "on the holdout, rules in force:\n{}",
                     report::table(&p.active_holdout)
