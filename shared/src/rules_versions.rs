@@ -217,7 +217,7 @@ impl Refresh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backtest::{LeadTimes, LevelRecall};
+    use crate::backtest::LevelRecall;
 
     fn metrics(recall: f64, false_alarms: f64) -> Metrics {
         Metrics {
@@ -231,21 +231,9 @@ mod tests {
                 caught: (recall * 10.0) as usize,
                 share: Some(recall),
             }],
-            recall_by_way: vec![],
-            episodes: 0,
-            right_episodes: 0,
-            false_alarms: 0,
-            undecided_episodes: 0,
-            precision: None,
-            level_precision: vec![],
             customer_months: 100.0,
             false_alarms_per_100_customer_months: false_alarms,
-            lead_times: LeadTimes {
-                flagged: 0,
-                not_flagged: 0,
-                percentiles_hours: Default::default(),
-                buckets: vec![],
-            },
+            ..Metrics::default()
         }
     }
 

@@ -320,6 +320,7 @@ fn search(
         .inactivity
         .map_or_else(|| clock.clone(), |d| with_steps(clock, d));
     let around = [0.8, 0.9, 1.1, 1.25].map(|f| scaled(&chosen, f));
+    let within = |c: &Candidate| fa(&c.training) <= ceiling + 1e-9;
     let mut tried = vec![steps(&chosen)];
     for days in around.into_iter().flatten() {
         if tried.contains(&days) {
@@ -327,7 +328,6 @@ fn search(
         }
         tried.push(days);
         let c = judge_with(&best.weights, &best.thresholds, Some(days))?;
-        let within = |c: &Candidate| fa(&c.training) <= ceiling + 1e-9;
         let better = if within(&c) && within(&best) {
             clock_is_better(&c, &best)
         } else {
@@ -576,21 +576,15 @@ fn by_program(log: &ExportedLog) -> BTreeMap<String, ExportedLog> {
     }
     let mut parts: BTreeMap<String, ExportedLog> = BTreeMap::new();
     for event in &log.events {
-        if let Some(p) = program_of.get(&event.customer_id) {
-            parts
-                .entry((*p).into())
-                .or_default()
-                .events
-                .push(event.clone());
+        if let Some(program) = program_of.get(&event.customer_id) {
+            let part = parts.entry((*program).into()).or_default();
+            part.events.push(event.clone());
         }
     }
     for label in &log.labels {
-        if let Some(p) = program_of.get(&label.customer_id) {
-            parts
-                .entry((*p).into())
-                .or_default()
-                .labels
-                .push(label.clone());
+        if let Some(program) = program_of.get(&label.customer_id) {
+            let part = parts.entry((*program).into()).or_default();
+            part.labels.push(label.clone());
         }
     }
     parts
@@ -848,27 +842,11 @@ mod tests {
             share: Some(caution_recall),
         }];
         Metrics {
-            customers: 100,
-            churns: 100,
-            churned_customers: 100,
             lead_hours: 72,
-            window_days: 30,
             recall,
-            recall_by_way: vec![],
-            episodes: 0,
-            right_episodes: 0,
-            false_alarms: 0,
-            undecided_episodes: 0,
-            precision: None,
-            level_precision: vec![],
             customer_months: 100.0,
             false_alarms_per_100_customer_months: false_alarms,
-            lead_times: journey::backtest::LeadTimes {
-                flagged: 0,
-                not_flagged: 0,
-                percentiles_hours: Default::default(),
-                buckets: vec![],
-            },
+            ..Metrics::default()
         }
     }
 

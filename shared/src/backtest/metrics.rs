@@ -42,7 +42,7 @@ impl Default for MetricsConfig {
 }
 
 /// The backtest's figures. Shares are 0..=1; `None` when there is nothing to divide by.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub customers: usize,
     /// Churns in the labels (a customer may churn more than once).
@@ -125,7 +125,7 @@ pub struct LevelRecall {
 }
 
 /// How long before each churn its customer was first flagged (at caution or above).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LeadTimes {
     /// Churns with a flag open when they churned.
     pub flagged: usize,

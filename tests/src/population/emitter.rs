@@ -183,6 +183,22 @@ pub fn leaving(
     }
 }
 
+/// A customer's last active day: the end of the history for a stayer; for a leaver, a gap
+/// drawn from `lapse_gap` before a lapse, or from `request_gap` before a request.
+pub fn last_active(
+    rng: &mut Pcg64,
+    leaves: Option<(i64, Way)>,
+    days: i64,
+    lapse_gap: std::ops::Range<i64>,
+    request_gap: std::ops::Range<i64>,
+) -> i64 {
+    match leaves {
+        Some((day, Way::Lapsed)) => day - rng.random_range(lapse_gap),
+        Some((day, _)) => day - rng.random_range(request_gap),
+        None => days,
+    }
+}
+
 /// How far into a fade of `days` days ending at `stop` a leaver is on `day`: 0 before it
 /// starts, 1 at its end.
 pub fn fade(day: i64, stop: i64, days: i64) -> f64 {

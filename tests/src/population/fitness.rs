@@ -11,7 +11,7 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use super::Population;
-use super::emitter::{Emitter, Way, fade, leaving, nps};
+use super::emitter::{Emitter, Way, fade, last_active, leaving, nps};
 
 /// The club's rules before calibration: the seed's 3 / 7 / 10 days.
 pub const RULES_OVERLAY: &str = "\
@@ -46,11 +46,7 @@ impl Member {
     fn new(n: usize, days: i64, rng: &mut Pcg64) -> Member {
         let joined = rng.random_range(0..20);
         let leaves = (rng.random::<f64>() < 0.35).then(|| leaving(rng, joined, days, 0.45, 0.6));
-        let stop = match leaves {
-            Some((day, Way::Lapsed)) => day - rng.random_range(3..20),
-            Some((day, _)) => day - rng.random_range(0..4),
-            None => days,
-        };
+        let stop = last_active(rng, leaves, days, 3..20, 0..4);
         Member {
             e: Emitter::new("fit", n),
             joined,

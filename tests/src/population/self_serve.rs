@@ -10,7 +10,7 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use super::Population;
-use super::emitter::{Emitter, Way, fade, leaving, nps};
+use super::emitter::{Emitter, Way, fade, last_active, leaving, nps};
 
 /// The summer weeks most holidays start in (days from 2026-01-01).
 const SEASON: std::ops::Range<i64> = 75..90;
@@ -35,11 +35,7 @@ impl User {
     fn new(n: usize, days: i64, rng: &mut Pcg64) -> User {
         let joined = rng.random_range(0..20);
         let leaves = (rng.random::<f64>() < 0.3).then(|| leaving(rng, joined, days, 0.5, 0.6));
-        let stop = match leaves {
-            Some((day, Way::Lapsed)) => day - rng.random_range(5..25),
-            Some((day, _)) => day - rng.random_range(0..3),
-            None => days,
-        };
+        let stop = last_active(rng, leaves, days, 5..25, 0..3);
         let holiday = (rng.random::<f64>() < 0.4).then(|| {
             let start = if rng.random::<f64>() < 0.6 && SEASON.end < days {
                 rng.random_range(SEASON)
