@@ -53,7 +53,17 @@ fn calibration_catches_more_churners_early_at_no_more_false_alarms() {
         started.elapsed(),
         log.events.len()
     );
-    println!("proposed overlay:\n{}", proposal.overlay);
+    println!(
+        "proposed overlay: {} bytes, {:?} trees\n{}",
+        proposal.overlay.len(),
+        proposal.model_trees,
+        proposal
+            .business_overlay
+            .lines()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     println!(
         "| rules | caught ≥ 72 h at caution | at warning | at danger | precision | false alarms / 100 customer-months | median lead |"
     );
@@ -81,6 +91,25 @@ fn calibration_catches_more_churners_early_at_no_more_false_alarms() {
         .unwrap_or(before.false_alarms_per_100_customer_months);
     assert!(after.false_alarms_per_100_customer_months <= budget + 1e-9);
     assert_eq!(judge(after, before, &proposal.goals), Ok(()));
+    // here the learned model wins, and what is stored is what is judged: the overlay's text,
+    // loaded as the transition worker loads it and replayed, gives the proposal's figures
+    assert!(
+        proposal.model_trees.is_some(),
+        "the boosted trees catch the course's churners best"
+    );
+    let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &proposal.overlay).unwrap();
+    let metrics = MetricsConfig {
+        from: Some(proposal.holdout_from),
+        ..MetricsConfig::default()
+    };
+    let (_, replayed) = backtest(
+        &log.events,
+        Some(&log.labels),
+        &rules,
+        &ReplayConfig::default(),
+        &metrics,
+    );
+    assert_eq!(&replayed, after);
 }
 
 #[test]

@@ -12,7 +12,11 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use serde::Serialize;
 
+use forust_ml::constraints::{Constraint, ConstraintMap};
+use forust_ml::objective::ObjectiveType;
+use forust_ml::{GradientBooster, Matrix};
 use journey::backtest::{Label, Replay};
+use journey::domain::model::{Forest, Tree};
 use journey::domain::{CustomerId, Signal};
 
 /// The labelled samples the model is fitted on.
@@ -129,6 +133,107 @@ pub fn fit(samples: &Samples) -> Result<Option<Fitted>, String> {
     }))
 }
 
+/// How the trees are grown: few and shallow (the history is a few thousand customers), and
+/// every signal may only raise the risk as it grows, as its name says. That keeps the model
+/// explainable and makes a quiet customer's risk rise with time alone, as the sweep expects.
+const TREES: usize = 40;
+const DEPTH: usize = 3;
+const LEARNING_RATE: f32 = 0.2;
+
+/// Boosted trees (forust) on the samples: the log-odds of churning within the window. `None`
+/// when the samples hold only one class.
+pub fn boost(samples: &Samples) -> Result<Option<Forest>, String> {
+    let positives = samples.positives();
+    if positives == 0 || positives == samples.y.len() {
+        return Ok(None);
+    }
+    let rows = samples.x.len();
+    let columns: Vec<f64> = (0..Signal::COUNT)
+        .flat_map(|c| samples.x.iter().map(move |row| row[c]))
+        .collect();
+    let y: Vec<f64> = samples.y.iter().map(|y| f64::from(u8::from(*y))).collect();
+    let rising: ConstraintMap = (0..Signal::COUNT)
+        .map(|c| (c, Constraint::Positive))
+        .collect();
+    let mut booster = GradientBooster::default()
+        .set_objective_type(ObjectiveType::LogLoss)
+        .set_iterations(TREES)
+        .set_learning_rate(LEARNING_RATE)
+        .set_max_depth(DEPTH)
+        .set_min_leaf_weight(5.0)
+        .set_l2(1.0)
+        .set_nbins(64)
+        .set_initialize_base_score(true)
+        .set_monotone_constraints(Some(rising))
+        .set_seed(7);
+    booster
+        .fit(
+            &Matrix::new(&columns, rows, Signal::COUNT),
+            &y,
+            &vec![1.0; rows],
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(Some(forest(&booster)))
+}
+
+/// forust's trees in the domain's compact form, naming only the signals some split uses (the
+/// others need not be measured when scoring). Leaf values and covers are kept at forust's own
+/// (f32) precision, which also keeps them short in the TOML.
+fn forest(booster: &GradientBooster) -> Forest {
+    let used: Vec<usize> = (0..Signal::COUNT)
+        .filter(|c| {
+            let splits = |t: &forust_ml::tree::Tree| {
+                t.nodes.iter().any(|n| !n.is_leaf && n.split_feature == *c)
+            };
+            booster.trees.iter().any(splits)
+        })
+        .collect();
+    let place = |c: usize| used.iter().position(|u| *u == c).map_or(-1, |p| p as i64);
+    let short = |v: f32| v.to_string().parse::<f64>().unwrap_or(f64::from(v));
+    let trees = booster
+        .trees
+        .iter()
+        .map(|t| {
+            let nodes = &t.nodes;
+            Tree {
+                split_on: nodes
+                    .iter()
+                    .map(|n| {
+                        if n.is_leaf {
+                            -1
+                        } else {
+                            place(n.split_feature)
+                        }
+                    })
+                    .collect(),
+                split_at: nodes
+                    .iter()
+                    .map(|n| if n.is_leaf { 0.0 } else { n.split_value })
+                    .collect(),
+                left: nodes.iter().map(|n| n.left_child as u32).collect(),
+                right: nodes.iter().map(|n| n.right_child as u32).collect(),
+                value: nodes
+                    .iter()
+                    .map(|n| {
+                        if n.is_leaf {
+                            short(n.weight_value)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                cover: nodes.iter().map(|n| short(n.hessian_sum)).collect(),
+            }
+        })
+        .collect();
+    Forest {
+        signals: used.iter().map(|c| Signal::ALL[*c]).collect(),
+        base: booster.base_score,
+        trees,
+    }
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0 + 0.0
 }
@@ -201,5 +306,97 @@ mod tests {
             y: vec![false; 3],
         };
         assert!(fit(&one_class).unwrap().is_none());
+    }
+
+    /// Samples where churn comes with long inactivity or a failed payment together with a
+    /// login drop: an interaction no sum of weights holds.
+    fn interacting() -> Samples {
+        let mut s = Samples::default();
+        for n in 0..2000_u32 {
+            let mut x = [0.0; Signal::COUNT];
+            x[0] = f64::from(n % 17) / 16.0; // inactivity
+            x[2] = f64::from(n % 5) / 4.0; // login drop
+            x[5] = f64::from(n % 3 == 0); // failed payments
+            x[3] = f64::from(n % 7) / 6.0; // content drop: noise
+            let churns = x[0] > 0.8 || (x[5] > 0.5 && x[2] > 0.6);
+            s.x.push(x);
+            s.y.push(churns);
+        }
+        s
+    }
+
+    #[test]
+    fn boosted_trees_learn_an_interaction_and_predict_as_forust_does() {
+        let s = interacting();
+        let forest = boost(&s).unwrap().expect("a model");
+        assert!(forest.validate().is_ok());
+        assert!(forest.trees.len() <= TREES);
+        let p = |x: &[f64; Signal::COUNT]| {
+            let mine: Vec<f64> = forest
+                .signals
+                .iter()
+                .map(|s| x[Signal::ALL.iter().position(|a| a == s).unwrap()])
+                .collect();
+            1.0 / (1.0 + (-forest.margin(&mine)).exp())
+        };
+        let mut quiet = [0.0; Signal::COUNT];
+        quiet[0] = 0.9;
+        let mut both = [0.0; Signal::COUNT];
+        both[2] = 1.0;
+        both[5] = 1.0;
+        let mut payment_only = [0.0; Signal::COUNT];
+        payment_only[5] = 1.0;
+        assert!(p(&quiet) > 0.8, "{}", p(&quiet));
+        assert!(p(&both) > 0.8, "{}", p(&both));
+        assert!(p(&payment_only) < 0.2, "{}", p(&payment_only));
+    }
+
+    #[test]
+    fn the_domains_tree_shap_gives_forusts_shapley_values() {
+        let s = interacting();
+        let rows = s.x.len();
+        let columns: Vec<f64> = (0..Signal::COUNT)
+            .flat_map(|c| s.x.iter().map(move |row| row[c]))
+            .collect();
+        let y: Vec<f64> = s.y.iter().map(|y| f64::from(u8::from(*y))).collect();
+        let mut booster = GradientBooster::default()
+            .set_iterations(20)
+            .set_max_depth(4)
+            .set_initialize_base_score(true);
+        booster
+            .fit(
+                &Matrix::new(&columns, rows, Signal::COUNT),
+                &y,
+                &vec![1.0; rows],
+                None,
+            )
+            .unwrap();
+        let ours = forest(&booster);
+        let theirs = booster.predict_contributions(
+            &Matrix::new(&columns, rows, Signal::COUNT),
+            forust_ml::gradientbooster::ContributionsMethod::Shapley,
+            false,
+        );
+        let margins = booster.predict(&Matrix::new(&columns, rows, Signal::COUNT), false);
+        // forust gives per row the signals' values, then the bias
+        let places: Vec<usize> = ours
+            .signals
+            .iter()
+            .map(|s| Signal::ALL.iter().position(|a| a == s).unwrap())
+            .collect();
+        assert!(
+            places.len() < Signal::COUNT,
+            "noise-free signals are left out"
+        );
+        for (row, x) in s.x.iter().enumerate().step_by(37) {
+            let mine: Vec<f64> = places.iter().map(|c| x[*c]).collect();
+            let phi = ours.contributions(&mine);
+            let expected = &theirs[row * (Signal::COUNT + 1)..(row + 1) * (Signal::COUNT + 1)];
+            for (c, e) in expected[..Signal::COUNT].iter().enumerate() {
+                let v = places.iter().position(|p| *p == c).map_or(0.0, |i| phi[i]);
+                assert!((v - e).abs() < 1e-3, "row {row} signal {c}: {v} vs {e}");
+            }
+            assert!((ours.margin(&mine) - margins[row]).abs() < 1e-3);
+        }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
+use journey::domain::model::Forest;
 use journey::domain::rules::{CalibrationGoals, Inactivity, Thresholds};
 use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
@@ -106,6 +107,9 @@ pub struct Proposal {
     /// The weights chosen: a fit's (with the trend signals or without), or the same without
     /// inactivity.
     pub weights: BTreeMap<Signal, f64>,
+    /// The trees of the learned model, when the business's rules use one (its thresholds are
+    /// then probabilities in percent).
+    pub model_trees: Option<usize>,
     pub thresholds: Thresholds,
     /// The inactivity clock's caution, warning and danger days, when it was changed.
     pub inactivity: Option<[u32; 3]>,
@@ -154,7 +158,7 @@ pub fn propose(
             continue;
         };
         let ceiling = ceiling(&mine.goals, &mine.active_training);
-        if ranks_above(&mine.best.training, Some(&mine.active_training), ceiling) {
+        if ranks_above(&mine.best.ranked, Some(&mine.active_training), ceiling) {
             overlay = mine.best.overlay;
             programs.push(program);
         }
@@ -176,6 +180,7 @@ pub fn propose(
         programs,
         fitted,
         weights: best.weights,
+        model_trees: best.model.as_ref().map(|m| m.trees.len()),
         thresholds: best.thresholds,
         inactivity: best.inactivity,
         training: best.training,
@@ -247,24 +252,33 @@ fn search(
     let policy = active_rules.policy(program);
     let goals = policy.calibration.clone();
     let ceiling = ceiling(&goals, &active_training);
-    let judge_with =
-        |weights: &BTreeMap<Signal, f64>, thresholds: &Thresholds, inactivity: Option<[u32; 3]>| {
-            let mut overlay = overlay(active, program, weights, thresholds)?;
-            if let Some(days) = inactivity {
-                overlay = with_inactivity(&overlay, program, days)?;
-            }
-            let rules = Rules::from_toml_with_overlay(base, &overlay)?;
-            Ok::<_, CalibrationError>(Candidate {
-                training: evaluate(settings, &rules, train, None),
-                overlay,
-                weights: weights.clone(),
-                thresholds: thresholds.clone(),
-                inactivity,
-                fit: 0,
-            })
-        };
+    let judge_with = |weights: &BTreeMap<Signal, f64>,
+                      model: Option<&Forest>,
+                      thresholds: &Thresholds,
+                      inactivity: Option<[u32; 3]>| {
+        let mut overlay = overlay(active, program, weights, model, thresholds)?;
+        if let Some(days) = inactivity {
+            overlay = with_inactivity(&overlay, program, days)?;
+        }
+        let rules = Rules::from_toml_with_overlay(base, &overlay)?;
+        let training = evaluate(settings, &rules, train, None);
+        let mut ranked = training.clone();
+        if model.is_some() {
+            ranked.false_alarms_per_100_customer_months *= 1.0 + goals.model_margin;
+        }
+        Ok::<_, CalibrationError>(Candidate {
+            training,
+            ranked,
+            overlay,
+            weights: weights.clone(),
+            model: model.cloned(),
+            thresholds: thresholds.clone(),
+            inactivity,
+            fit: 0,
+        })
+    };
     let ranks_above = |c: &Candidate, than: Option<&Candidate>| {
-        ranks_above(&c.training, than.map(|t| &t.training), ceiling)
+        ranks_above(&c.ranked, than.map(|t| &t.ranked), ceiling)
     };
     // the inactivity clock first, coarsely: its false alarms come on top of whatever the score
     // adds, so a clock far too eager leaves no thresholds within the budget
@@ -274,7 +288,7 @@ fn search(
         let mut pick: Option<Candidate> = None;
         for days in CLOCK_FACTORS.iter().filter_map(|f| scaled(clock, *f)) {
             for thresholds in candidates(20.0, 50.0, 15.0) {
-                let c = judge_with(&weights, &thresholds, Some(days))?;
+                let c = judge_with(&weights, None, &thresholds, Some(days))?;
                 if ranks_above(&c, pick.as_ref()) {
                     pick = Some(c);
                 }
@@ -285,16 +299,24 @@ fn search(
             .filter(|d| *d != steps(clock));
     }
     // then caution (where the first intervention goes out), warning and danger split the rest:
-    // for each set of weights every 5 points, then 2.5 either side of the best
-    let mut best: Option<Candidate> = None;
-    for (fit, weights) in fits
+    // for each set of weights every 5 points, then 2.5 either side of the best; for the
+    // learned model, whose score is a probability, lower and finer
+    let learned = learn(&samples, train, &goals)?;
+    let scorers = fits
         .iter()
         .enumerate()
-        .flat_map(|(n, f)| variants(f).into_iter().map(move |w| (n, w)))
-    {
+        .flat_map(|(n, f)| variants(f).into_iter().map(move |w| (n, w, None)))
+        .chain(learned.map(|m| (0, fits[0].weights.clone(), Some(m))));
+    let mut best: Option<Candidate> = None;
+    for (fit, weights, model) in scorers {
+        let (from, to, step) = if model.is_some() {
+            (30.0, 90.0, 10.0)
+        } else {
+            (10.0, 55.0, 5.0)
+        };
         let mut mine: Option<Candidate> = None;
-        for thresholds in candidates(10.0, 55.0, 5.0) {
-            let c = judge_with(&weights, &thresholds, clock_days)?;
+        for thresholds in candidates(from, to, step) {
+            let c = judge_with(&weights, model.as_ref(), &thresholds, clock_days)?;
             if ranks_above(&c, mine.as_ref()) {
                 mine = Some(c);
             }
@@ -302,8 +324,8 @@ fn search(
         let Some(coarse) = mine.as_ref().map(|c| c.thresholds.caution) else {
             continue;
         };
-        for thresholds in candidates(coarse - 2.5, coarse + 2.5, 5.0) {
-            let c = judge_with(&weights, &thresholds, clock_days)?;
+        for thresholds in candidates(coarse - step / 2.0, coarse + step / 2.0, step) {
+            let c = judge_with(&weights, model.as_ref(), &thresholds, clock_days)?;
             if ranks_above(&c, mine.as_ref()) {
                 mine = Some(c);
             }
@@ -320,14 +342,19 @@ fn search(
         .inactivity
         .map_or_else(|| clock.clone(), |d| with_steps(clock, d));
     let around = [0.8, 0.9, 1.1, 1.25].map(|f| scaled(&chosen, f));
-    let within = |c: &Candidate| fa(&c.training) <= ceiling + 1e-9;
+    let within = |c: &Candidate| fa(&c.ranked) <= ceiling + 1e-9;
     let mut tried = vec![steps(&chosen)];
     for days in around.into_iter().flatten() {
         if tried.contains(&days) {
             continue;
         }
         tried.push(days);
-        let c = judge_with(&best.weights, &best.thresholds, Some(days))?;
+        let c = judge_with(
+            &best.weights,
+            best.model.as_ref(),
+            &best.thresholds,
+            Some(days),
+        )?;
         let better = if within(&c) && within(&best) {
             clock_is_better(&c, &best)
         } else {
@@ -346,12 +373,17 @@ fn search(
         if thresholds.caution == best.thresholds.caution {
             continue;
         }
-        let c = judge_with(&best.weights, &thresholds, best.inactivity)?;
+        let c = judge_with(
+            &best.weights,
+            best.model.as_ref(),
+            &thresholds,
+            best.inactivity,
+        )?;
         if ranks_above(&c, Some(&best)) {
             best = Candidate { fit: best.fit, ..c };
         }
     }
-    if !(fa(&best.training) <= ceiling + 1e-9 || fa(&best.training) < fa(&active_training)) {
+    if !(fa(&best.ranked) <= ceiling + 1e-9 || fa(&best.ranked) < fa(&active_training)) {
         return Ok(Err(Calibration::NoThresholds));
     }
     // then warning, then danger: as low as their precision goals allow (danger may take
@@ -366,7 +398,12 @@ fn search(
     };
     for level in [RiskLevel::Warning, RiskLevel::Danger] {
         for thresholds in stepped(&best.thresholds, level) {
-            let c = judge_with(&best.weights, &thresholds, best.inactivity)?;
+            let c = judge_with(
+                &best.weights,
+                best.model.as_ref(),
+                &thresholds,
+                best.inactivity,
+            )?;
             let precise = match level {
                 RiskLevel::Warning => {
                     c.training.precision_at(level).unwrap_or(0.0) >= goals.warning_precision
@@ -385,6 +422,20 @@ fn search(
         active_training,
         goals,
     }))
+}
+
+/// Boosted trees on the samples, when the training period has at least the goals'
+/// `model_min_churners` churned customers: with fewer, the linear score stays.
+fn learn(
+    samples: &fit::Samples,
+    train: &ExportedLog,
+    goals: &CalibrationGoals,
+) -> Result<Option<Forest>, CalibrationError> {
+    let churned: BTreeSet<_> = train.labels.iter().map(|l| &l.customer_id).collect();
+    if churned.len() < goals.model_min_churners {
+        return Ok(None);
+    }
+    fit::boost(samples).map_err(CalibrationError::Fit)
 }
 
 /// The inactivity clock's steps tried, as factors of the clock in force.
@@ -411,13 +462,18 @@ fn ranks_above(c: &Metrics, than: Option<&Metrics>, ceiling: f64) -> bool {
     }
 }
 
-/// A set of weights and thresholds, as an overlay, with its figures on the training period.
+/// A set of weights (or a model) and thresholds, as an overlay, with its figures on the
+/// training period.
 struct Candidate {
     overlay: String,
     weights: BTreeMap<Signal, f64>,
+    model: Option<Forest>,
     thresholds: Thresholds,
     inactivity: Option<[u32; 3]>,
     training: Metrics,
+    /// The training figures it is ranked by: a model's false alarms raised by the goals'
+    /// `model_margin`, since its closer fit to the training period flatters them there.
+    ranked: Metrics,
     /// Which fit the weights come from.
     fit: usize,
 }
@@ -626,11 +682,16 @@ fn overlay(
     active: &str,
     program: Option<&str>,
     weights: &BTreeMap<Signal, f64>,
+    model: Option<&Forest>,
     thresholds: &Thresholds,
 ) -> Result<String, RulesError> {
     let mut root: toml::Table = active
         .parse()
         .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
+    let learned = model
+        .map(toml::Value::try_from)
+        .transpose()
+        .map_err(|e| RulesError::Syntax(e.to_string()))?;
     let mut w = toml::Table::new();
     for signal in Signal::ALL {
         let points = weights.get(&signal).copied().unwrap_or(0.0);
@@ -648,6 +709,10 @@ fn overlay(
         let mut score = take_table(table, "score");
         score.insert("weights".into(), toml::Value::Table(w));
         score.insert("thresholds".into(), toml::Value::Table(t));
+        score.remove("model");
+        if let Some(model) = &learned {
+            score.insert("model".into(), model.clone());
+        }
         table.insert("score".into(), toml::Value::Table(score));
     });
     Ok(root.to_string())
@@ -779,6 +844,7 @@ mod tests {
                 "[inactivity]\ncaution_days = 5\n",
                 None,
                 &weights,
+                None,
                 &thresholds,
             )
             .unwrap();
@@ -909,7 +975,7 @@ mod tests {
             .collect();
         let thresholds = candidates(35.0, 35.0, 5.0).next().unwrap();
         let active = "[score.thresholds]\ncaution = 30.0\nwarning = 50.0\ndanger = 70.0\n";
-        let text = overlay(active, Some("fitness"), &weights, &thresholds).unwrap();
+        let text = overlay(active, Some("fitness"), &weights, None, &thresholds).unwrap();
         let text = with_inactivity(&text, Some("fitness"), [5, 9, 12]).unwrap();
         let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
         let fitness = rules.policy(Some("fitness"));

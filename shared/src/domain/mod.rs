@@ -6,6 +6,7 @@ pub mod customer;
 pub mod event;
 pub mod ids;
 pub mod intervention;
+pub mod model;
 pub mod quiet_hours;
 pub mod rules;
 pub mod score;

@@ -162,11 +162,28 @@ pub struct CalibrationGoals {
     /// every week on an overlapping history must not flip versions on it.
     #[serde(default = "CalibrationGoals::default_min_gain")]
     pub min_gain: f64,
+    /// The least churned customers in the training period for calibration to also try a
+    /// learned model; with fewer, only the linear score's weights are fitted.
+    #[serde(default = "CalibrationGoals::default_model_min_churners")]
+    pub model_min_churners: usize,
+    /// How much higher a learned model's false alarms on the training period are counted
+    /// when it is held to the budget (0.1: 10 %). A model fits its training period more
+    /// closely than a weighted sum, so its false alarms rise more on the months after.
+    #[serde(default = "CalibrationGoals::default_model_margin")]
+    pub model_margin: f64,
 }
 
 impl CalibrationGoals {
     fn default_min_gain() -> f64 {
         0.02
+    }
+
+    fn default_model_min_churners() -> usize {
+        100
+    }
+
+    fn default_model_margin() -> f64 {
+        0.1
     }
 }
 
@@ -177,6 +194,8 @@ impl Default for CalibrationGoals {
             warning_precision: 0.4,
             danger_precision: 0.65,
             min_gain: CalibrationGoals::default_min_gain(),
+            model_min_churners: CalibrationGoals::default_model_min_churners(),
+            model_margin: CalibrationGoals::default_model_margin(),
         }
     }
 }
@@ -245,6 +264,10 @@ pub struct ScoreRules {
     pub weights: BTreeMap<Signal, f64>,
     /// How each signal is measured.
     pub signals: SignalRules,
+    /// A learned model (set by calibration): when present, the score is its probability of
+    /// churning within the window, in percent, and the weights are not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<super::model::Forest>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -406,6 +429,11 @@ impl Policy {
                 Some(_) => {}
             }
         }
+        if let Some(model) = &self.score.model {
+            model.validate().map_err(|e| {
+                RulesError::invalid(key(&format!("score.model.{}", e.part)), e.reason)
+            })?;
+        }
         self.validate_windows(prefix)?;
         self.validate_nps(prefix)?;
         self.validate_plans(prefix)
@@ -425,6 +453,7 @@ impl Policy {
             ("warning_precision", c.warning_precision),
             ("danger_precision", c.danger_precision),
             ("min_gain", c.min_gain),
+            ("model_margin", c.model_margin),
         ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(RulesError::invalid(

@@ -1,5 +1,8 @@
 //! The risk score: a weighted sum of signals, each measured between 0 and 1 (NPS between -1
-//! and 1), kept with its parts so staff can see why a customer is at risk.
+//! and 1), kept with its parts so staff can see why a customer is at risk. Where calibration
+//! has learned a model ([`super::model`]), the score is instead the model's probability of
+//! churning within the window, in percent, and each signal's part is its share of the rise
+//! above the business's base rate.
 
 use std::fmt;
 
@@ -7,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::{Activity, DayTally};
+use super::model::Forest;
 use super::rules::Policy;
 use super::stage::RiskLevel;
 
@@ -140,10 +144,15 @@ pub fn measures(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> [f6
     Signal::ALL.map(|signal| round(measure(signal, inputs, policy, now)))
 }
 
-/// Measures every weighed signal as of `now` and weighs it by the policy.
+/// Measures every weighed signal as of `now` and weighs it by the policy (or asks its model).
 pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskScore {
-    let mut contributions: Vec<Contribution> = weighed(inputs, policy, now).collect();
-    let total = sum(contributions.iter().map(|c| c.points));
+    let (total, mut contributions) = match &policy.score.model {
+        Some(model) => explained(model, inputs, policy, now),
+        None => {
+            let parts: Vec<Contribution> = weighed(inputs, policy, now).collect();
+            (sum(parts.iter().map(|c| c.points)), parts)
+        }
+    };
     contributions.sort_by(|a, b| b.points.total_cmp(&a.points).then(a.signal.cmp(&b.signal)));
     RiskScore {
         total,
@@ -154,7 +163,67 @@ pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskSc
 /// The score's total alone, as [`score`] computes it: what the search for a crossing needs,
 /// without the explanation.
 fn total(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
-    sum(weighed(inputs, policy, now).map(|c| c.points))
+    match &policy.score.model {
+        Some(model) => percent(model.margin(&inputs_of(model, inputs, policy, now))),
+        None => sum(weighed(inputs, policy, now).map(|c| c.points)),
+    }
+}
+
+/// The model's inputs as of `now`, in its order (the first `model.signals.len()` places).
+fn inputs_of(
+    model: &Forest,
+    inputs: &Inputs<'_>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> [f64; Signal::COUNT] {
+    let mut x = [0.0; Signal::COUNT];
+    for (slot, signal) in x.iter_mut().zip(&model.signals) {
+        *slot = round(measure(*signal, inputs, policy, now));
+    }
+    x
+}
+
+/// The model's probability in percent, with each signal's Shapley value turned into points:
+/// the values add up, in log-odds, to the rise from the model's average customer to this one,
+/// so each signal gets its share of that rise in percent (a signal that lowers the risk gets
+/// negative points, and the alerts name only those that add).
+fn explained(
+    model: &Forest,
+    inputs: &Inputs<'_>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> (f64, Vec<Contribution>) {
+    let x = inputs_of(model, inputs, policy, now);
+    let margin = model.margin(&x);
+    let phi = model.contributions(&x);
+    let expected = model.expected();
+    let total = percent(margin);
+    let rise = margin - expected;
+    let per_log_odds = if rise.abs() > 1e-9 {
+        (total - percent(expected)) / rise
+    } else {
+        0.0
+    };
+    let parts = model
+        .signals
+        .iter()
+        .zip(x)
+        .zip(phi)
+        .filter_map(|((signal, measure), phi)| {
+            let points = round(phi * per_log_odds);
+            (points != 0.0).then_some(Contribution {
+                signal: *signal,
+                measure,
+                points,
+            })
+        })
+        .collect();
+    (total, parts)
+}
+
+/// A log-odds as a probability in percent.
+fn percent(log_odds: f64) -> f64 {
+    round(100.0 / (1.0 + (-log_odds).exp()))
 }
 
 /// The contributions of the signals the policy gives a weight, in [`Signal::ALL`] order; a
@@ -490,5 +559,83 @@ mod tests {
         assert_eq!(measured(&a, 1, Signal::Newness, day(31)), 0.5);
         let much_later = day(1) + Duration::days(90);
         assert_eq!(measured(&a, 1, Signal::Newness, much_later), 0.0);
+    }
+
+    /// A model in a rules overlay: two stumps, on inactivity (from 0.5, two weeks' quiet at
+    /// the embedded rules) and on the login drop.
+    const MODEL: &str = r#"
+[score.thresholds]
+caution = 30.0
+warning = 50.0
+danger = 70.0
+
+[score.model]
+signals = ["inactivity", "login_drop"]
+base = -2.0
+
+[[score.model.trees]]
+split_on = [0, -1, -1]
+split_at = [0.5, 0.0, 0.0]
+left = [1, 0, 0]
+right = [2, 0, 0]
+value = [0.0, -0.5, 3.0]
+cover = [100.0, 80.0, 20.0]
+
+[[score.model.trees]]
+split_on = [1, -1, -1]
+split_at = [0.5, 0.0, 0.0]
+left = [1, 0, 0]
+right = [2, 0, 0]
+value = [0.0, -0.2, 1.0]
+cover = [100.0, 70.0, 30.0]
+"#;
+
+    #[test]
+    fn with_a_learned_model_the_score_is_its_probability_explained_signal_by_signal() {
+        let rules =
+            Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, MODEL).unwrap();
+        let policy = rules.default_policy();
+        let mut activity = Activity::default();
+        for d in 1..=20 {
+            activity.record(day(d), Mark::Login);
+        }
+        let inputs = Inputs {
+            activity: &activity,
+            clock_start: day(1),
+            open_failed_payments: 0,
+            last_nps: None,
+            since: day(1),
+        };
+        let fresh = score(&inputs, policy, day(20));
+        let p = |margin: f64| round(100.0 / (1.0 + (-margin).exp()));
+        assert_eq!(fresh.total, p(-2.0 - 0.5 - 0.2));
+        assert!(
+            fresh.top(3).next().is_none(),
+            "nothing adds to a fresh customer's risk"
+        );
+
+        // quiet since day 20: inactivity (14 days for full strength) passes 0.5 after 7 days
+        let quiet = score(&inputs, policy, day(30));
+        assert_eq!(quiet.total, p(-2.0 + 3.0 + 1.0));
+        let top: Vec<Signal> = quiet.top(3).map(|c| c.signal).collect();
+        assert_eq!(top, vec![Signal::Inactivity, Signal::LoginDrop]);
+        let rise: f64 = quiet.contributions.iter().map(|c| c.points).sum();
+        let model = policy.score.model.as_ref().unwrap();
+        assert!(
+            (rise - (quiet.total - p(model.expected()))).abs() < 0.05,
+            "{rise}"
+        );
+
+        // time alone carries the model over caution: the moment is found without an event
+        let at = rises_at(&inputs, policy, RiskLevel::None, day(20), day(31)).unwrap();
+        assert!(at > day(26) && at < day(28), "{at}");
+    }
+
+    #[test]
+    fn a_model_that_does_not_hold_together_is_refused_at_load_naming_the_key() {
+        let broken = MODEL.replacen("left = [1, 0, 0]", "left = [0, 0, 0]", 1);
+        let err = Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, &broken)
+            .unwrap_err();
+        assert!(err.to_string().contains("score.model.trees[0]"), "{err}");
     }
 }

@@ -202,7 +202,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             println!("{}", report.message);
             if let Some(p) = &report.proposal {
-                println!("\nproposed rules (overlay):\n{}", p.overlay);
+                println!("\nproposed rules (overlay):\n{}", without_trees(&p.overlay));
+                if let Some(trees) = p.model_trees {
+                    println!(
+                        "learned model: {trees} boosted trees; the score is its probability of churning within the window, in percent ({} bytes of overlay in all)",
+                        p.overlay.len()
+                    );
+                }
                 if !p.programs.is_empty() {
                     println!(
                         "programs with rules of their own: {}",
@@ -355,6 +361,30 @@ fn write_lines<T: Serialize>(path: &Path, values: &[T]) -> Result<(), String> {
         out.write_all(b"\n").map_err(fail)?;
     }
     out.flush().map_err(fail)
+}
+
+/// The overlay with each learned model's trees left out: thousands of numbers no one reads.
+fn without_trees(overlay: &str) -> String {
+    let Ok(mut root) = overlay.parse::<toml::Table>() else {
+        return overlay.to_string();
+    };
+    elide_trees(&mut root);
+    root.to_string()
+}
+
+fn elide_trees(table: &mut toml::Table) {
+    for (key, value) in table.iter_mut() {
+        let toml::Value::Table(inner) = value else {
+            continue;
+        };
+        let trees = inner.get("trees").and_then(|t| t.as_array()).map(Vec::len);
+        match (key.as_str(), trees) {
+            ("model", Some(n)) => {
+                inner.insert("trees".into(), format!("({n} trees left out)").into());
+            }
+            _ => elide_trees(inner),
+        }
+    }
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
