@@ -197,6 +197,31 @@ pub fn apply_each_kind(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same events under the rules calibration learned for the course world (seed 7): boosted
+/// trees (40, depth 3) instead of the weights, with their Shapley values on every score.
+pub fn apply_with_model(c: &mut Criterion) {
+    let overlay = include_str!("../../fixtures/course-model.toml");
+    let rules = Rules::from_toml_with_overlay(journey::domain::rules::DEFAULT_RULES_TOML, overlay)
+        .expect("the course model");
+    let (state, mut events, now) = history(&rules);
+    let mut group = c.benchmark_group("apply_model");
+    for (name, kind) in kinds()
+        .into_iter()
+        .filter(|(n, _)| ["login", "payment_failed"].contains(n))
+    {
+        let event: Event = events.at(now, kind);
+        group.bench_function(name, |b| {
+            b.iter(|| apply(black_box(&state), black_box(&event), &rules, now))
+        });
+    }
+    let due = now + Duration::days(12);
+    let check = events.check(due);
+    group.bench_function("check_due", |b| {
+        b.iter(|| apply(black_box(&state), black_box(&check), &rules, due))
+    });
+    group.finish();
+}
+
 fn context() -> EmailContext {
     EmailContext {
         brand: "소리튠".into(),

@@ -20,6 +20,7 @@ pub fn run(warm_up: Duration, measurement: Duration) {
         .nresamples(10_000)
         .without_plots();
     domain::apply_each_kind(&mut c);
+    domain::apply_with_model(&mut c);
     domain::render_email(&mut c);
     verify::webhooks(&mut c);
     c.final_summary();
