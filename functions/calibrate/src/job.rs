@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
 use journey::domain::model::Forest;
-use journey::domain::rules::{CalibrationGoals, Inactivity, Thresholds};
+use journey::domain::rules::{CalibrationGoals, Inactivity, NO_MODEL, Thresholds};
 use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
 use journey::rules_versions::{Origin, RulesVersion, judge};
@@ -710,8 +710,15 @@ fn overlay(
         score.insert("weights".into(), toml::Value::Table(w));
         score.insert("thresholds".into(), toml::Value::Table(t));
         score.remove("model");
-        if let Some(model) = &learned {
-            score.insert("model".into(), model.clone());
+        match (&learned, program) {
+            (Some(model), _) => {
+                score.insert("model".into(), model.clone());
+            }
+            // a program's weights must not fall back to the business's model
+            (None, Some(_)) => {
+                score.insert("model".into(), NO_MODEL.into());
+            }
+            (None, None) => {}
         }
         table.insert("score".into(), toml::Value::Table(score));
     });
@@ -989,6 +996,33 @@ mod tests {
         );
         assert_eq!(steps(&business.inactivity), [7, 10, 14]);
         assert_eq!(rules.policy(Some("other")), business);
+    }
+
+    #[test]
+    fn a_program_with_weights_of_its_own_does_not_inherit_the_business_s_model() {
+        let weights: BTreeMap<Signal, f64> = Signal::ALL.iter().map(|s| (*s, 10.0)).collect();
+        let model = Forest {
+            signals: vec![Signal::Inactivity],
+            base: -1.0,
+            trees: vec![journey::domain::model::Tree {
+                split_on: vec![0, -1, -1],
+                split_at: vec![0.5, 0.0, 0.0],
+                left: vec![1, 0, 0],
+                right: vec![2, 0, 0],
+                value: vec![0.0, -1.0, 2.0],
+                cover: vec![10.0, 6.0, 4.0],
+            }],
+        };
+        let thresholds = candidates(40.0, 40.0, 5.0).next().unwrap();
+        let business = overlay("", None, &weights, Some(&model), &thresholds).unwrap();
+        let both = overlay(&business, Some("fitness"), &weights, None, &thresholds).unwrap();
+        let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &both).unwrap();
+        assert_eq!(rules.default_policy().score.model.as_ref(), Some(&model));
+        assert_eq!(rules.policy(Some("fitness")).score.model, None);
+        assert_eq!(
+            rules.policy(Some("other")).score.model.as_ref(),
+            Some(&model)
+        );
     }
 
     #[test]

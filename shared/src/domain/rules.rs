@@ -113,6 +113,18 @@ impl Rules {
     }
 }
 
+/// `score.model = "none"`: no learned model here, even though the business's rules have one
+/// (a program whose own rules are weights). Merging alone cannot remove an inherited key.
+pub const NO_MODEL: &str = "none";
+
+fn without_model_if_none(table: &mut toml::Table) {
+    if let Some(toml::Value::Table(score)) = table.get_mut("score")
+        && score.get("model").and_then(toml::Value::as_str) == Some(NO_MODEL)
+    {
+        score.remove("model");
+    }
+}
+
 fn deep_merge(base: &mut toml::Table, over: toml::Table) {
     for (key, value) in over {
         match (base.get_mut(&key), value) {
@@ -361,7 +373,8 @@ pub struct Attribution {
 }
 
 impl Policy {
-    fn from_table(table: toml::Table, prefix: &str) -> Result<Policy, RulesError> {
+    fn from_table(mut table: toml::Table, prefix: &str) -> Result<Policy, RulesError> {
+        without_model_if_none(&mut table);
         let policy: Policy =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let path = e.path().to_string();
