@@ -180,21 +180,7 @@ fn kinds() -> Vec<(&'static str, EventKind)> {
 
 pub fn apply_each_kind(c: &mut Criterion) {
     let rules = Rules::embedded().expect("rules");
-    let (state, mut events, now) = history(&rules);
-    let mut group = c.benchmark_group("apply");
-    for (name, kind) in kinds() {
-        let event: Event = events.at(now, kind);
-        group.bench_function(name, |b| {
-            b.iter(|| apply(black_box(&state), black_box(&event), &rules, now))
-        });
-    }
-    // the sweep's tick, 12 days after the last activity: escalates and plans interventions
-    let due = now + Duration::days(12);
-    let check = events.check(due);
-    group.bench_function("check_due", |b| {
-        b.iter(|| apply(black_box(&state), black_box(&check), &rules, due))
-    });
-    group.finish();
+    bench_apply(c, "apply", &rules, |_| true);
 }
 
 /// The same events under the rules calibration learned for the course world (seed 7): boosted
@@ -203,21 +189,26 @@ pub fn apply_with_model(c: &mut Criterion) {
     let overlay = include_str!("../../fixtures/course-model.toml");
     let rules = Rules::from_toml_with_overlay(journey::domain::rules::DEFAULT_RULES_TOML, overlay)
         .expect("the course model");
-    let (state, mut events, now) = history(&rules);
-    let mut group = c.benchmark_group("apply_model");
-    for (name, kind) in kinds()
-        .into_iter()
-        .filter(|(n, _)| ["login", "payment_failed"].contains(n))
-    {
+    bench_apply(c, "apply_model", &rules, |name| {
+        ["login", "payment_failed"].contains(&name)
+    });
+}
+
+/// `apply` for each kind `keep` names, then the sweep's tick 12 days after the last activity
+/// (it escalates and plans interventions), under `rules`.
+fn bench_apply(c: &mut Criterion, group: &str, rules: &Rules, keep: impl Fn(&str) -> bool) {
+    let (state, mut events, now) = history(rules);
+    let mut group = c.benchmark_group(group);
+    for (name, kind) in kinds().into_iter().filter(|(n, _)| keep(n)) {
         let event: Event = events.at(now, kind);
         group.bench_function(name, |b| {
-            b.iter(|| apply(black_box(&state), black_box(&event), &rules, now))
+            b.iter(|| apply(black_box(&state), black_box(&event), rules, now))
         });
     }
     let due = now + Duration::days(12);
     let check = events.check(due);
     group.bench_function("check_due", |b| {
-        b.iter(|| apply(black_box(&state), black_box(&check), &rules, due))
+        b.iter(|| apply(black_box(&state), black_box(&check), rules, due))
     });
     group.finish();
 }

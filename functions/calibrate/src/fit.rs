@@ -147,11 +147,6 @@ pub fn boost(samples: &Samples) -> Result<Option<Forest>, String> {
     if positives == 0 || positives == samples.y.len() {
         return Ok(None);
     }
-    let rows = samples.x.len();
-    let columns: Vec<f64> = (0..Signal::COUNT)
-        .flat_map(|c| samples.x.iter().map(move |row| row[c]))
-        .collect();
-    let y: Vec<f64> = samples.y.iter().map(|y| f64::from(u8::from(*y))).collect();
     let rising: ConstraintMap = (0..Signal::COUNT)
         .map(|c| (c, Constraint::Positive))
         .collect();
@@ -166,15 +161,29 @@ pub fn boost(samples: &Samples) -> Result<Option<Forest>, String> {
         .set_initialize_base_score(true)
         .set_monotone_constraints(Some(rising))
         .set_seed(7);
+    train(&mut booster, samples)?;
+    Ok(Some(forest(&booster)))
+}
+
+/// The samples' measures column by column, as forust's `Matrix` reads them.
+fn columns(samples: &Samples) -> Vec<f64> {
+    (0..Signal::COUNT)
+        .flat_map(|c| samples.x.iter().map(move |row| row[c]))
+        .collect()
+}
+
+/// Fits `booster` to the samples, every sample weighing the same.
+fn train(booster: &mut GradientBooster, samples: &Samples) -> Result<(), String> {
+    let rows = samples.x.len();
+    let y: Vec<f64> = samples.y.iter().map(|y| f64::from(u8::from(*y))).collect();
     booster
         .fit(
-            &Matrix::new(&columns, rows, Signal::COUNT),
+            &Matrix::new(&columns(samples), rows, Signal::COUNT),
             &y,
             &vec![1.0; rows],
             None,
         )
-        .map_err(|e| e.to_string())?;
-    Ok(Some(forest(&booster)))
+        .map_err(|e| e.to_string())
 }
 
 /// forust's trees in the domain's compact form, naming only the signals some split uses (the
@@ -355,22 +364,12 @@ mod tests {
     fn the_domains_tree_shap_gives_forusts_shapley_values() {
         let s = interacting();
         let rows = s.x.len();
-        let columns: Vec<f64> = (0..Signal::COUNT)
-            .flat_map(|c| s.x.iter().map(move |row| row[c]))
-            .collect();
-        let y: Vec<f64> = s.y.iter().map(|y| f64::from(u8::from(*y))).collect();
+        let columns = columns(&s);
         let mut booster = GradientBooster::default()
             .set_iterations(20)
             .set_max_depth(4)
             .set_initialize_base_score(true);
-        booster
-            .fit(
-                &Matrix::new(&columns, rows, Signal::COUNT),
-                &y,
-                &vec![1.0; rows],
-                None,
-            )
-            .unwrap();
+        train(&mut booster, &s).unwrap();
         let ours = forest(&booster);
         let theirs = booster.predict_contributions(
             &Matrix::new(&columns, rows, Signal::COUNT),

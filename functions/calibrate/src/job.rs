@@ -364,6 +364,15 @@ fn search(
             best = Candidate { fit: best.fit, ..c };
         }
     }
+    // the best so far with other thresholds
+    let rethresholded = |best: &Candidate, thresholds: &Thresholds| {
+        judge_with(
+            &best.weights,
+            best.model.as_ref(),
+            thresholds,
+            best.inactivity,
+        )
+    };
     // caution once more, under the clock now chosen
     for thresholds in candidates(
         best.thresholds.caution - 5.0,
@@ -373,12 +382,7 @@ fn search(
         if thresholds.caution == best.thresholds.caution {
             continue;
         }
-        let c = judge_with(
-            &best.weights,
-            best.model.as_ref(),
-            &thresholds,
-            best.inactivity,
-        )?;
+        let c = rethresholded(&best, &thresholds)?;
         if ranks_above(&c, Some(&best)) {
             best = Candidate { fit: best.fit, ..c };
         }
@@ -398,12 +402,7 @@ fn search(
     };
     for level in [RiskLevel::Warning, RiskLevel::Danger] {
         for thresholds in stepped(&best.thresholds, level) {
-            let c = judge_with(
-                &best.weights,
-                best.model.as_ref(),
-                &thresholds,
-                best.inactivity,
-            )?;
+            let c = rethresholded(&best, &thresholds)?;
             let precise = match level {
                 RiskLevel::Warning => {
                     c.training.precision_at(level).unwrap_or(0.0) >= goals.warning_precision

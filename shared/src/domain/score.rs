@@ -441,21 +441,31 @@ mod tests {
         Rules::embedded().unwrap()
     }
 
-    #[test]
-    fn a_quiet_customer_scores_on_inactivity_and_the_drop_from_their_baseline() {
-        let rules = rules();
-        let policy = rules.default_policy();
+    fn daily_logins_until(last: u32) -> Activity {
         let mut activity = Activity::default();
-        for d in 1..=20 {
+        for d in 1..=last {
             activity.record(day(d), Mark::Login);
         }
-        let inputs = Inputs {
-            activity: &activity,
+        activity
+    }
+
+    /// A customer since day 1 with only `activity`: no failed payment, no NPS answer.
+    fn quiet_inputs(activity: &Activity) -> Inputs<'_> {
+        Inputs {
+            activity,
             clock_start: day(1),
             open_failed_payments: 0,
             last_nps: None,
             since: day(1),
-        };
+        }
+    }
+
+    #[test]
+    fn a_quiet_customer_scores_on_inactivity_and_the_drop_from_their_baseline() {
+        let rules = rules();
+        let policy = rules.default_policy();
+        let activity = daily_logins_until(20);
+        let inputs = quiet_inputs(&activity);
         let fresh = score(&inputs, policy, day(20));
         assert_eq!(fresh.total, 0.0);
         assert!(fresh.contributions.is_empty());
@@ -595,17 +605,8 @@ cover = [100.0, 70.0, 30.0]
         let rules =
             Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, MODEL).unwrap();
         let policy = rules.default_policy();
-        let mut activity = Activity::default();
-        for d in 1..=20 {
-            activity.record(day(d), Mark::Login);
-        }
-        let inputs = Inputs {
-            activity: &activity,
-            clock_start: day(1),
-            open_failed_payments: 0,
-            last_nps: None,
-            since: day(1),
-        };
+        let activity = daily_logins_until(20);
+        let inputs = quiet_inputs(&activity);
         let fresh = score(&inputs, policy, day(20));
         let p = |margin: f64| round(100.0 / (1.0 + (-margin).exp()));
         assert_eq!(fresh.total, p(-2.0 - 0.5 - 0.2));
