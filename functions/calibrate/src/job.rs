@@ -1016,12 +1016,17 @@ mod tests {
         let business = overlay("", None, &weights, Some(&model), &thresholds).unwrap();
         let both = overlay(&business, Some("fitness"), &weights, None, &thresholds).unwrap();
         let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &both).unwrap();
-        assert_eq!(rules.default_policy().score.model.as_ref(), Some(&model));
-        assert_eq!(rules.policy(Some("fitness")).score.model, None);
-        assert_eq!(
-            rules.policy(Some("other")).score.model.as_ref(),
-            Some(&model)
-        );
+        let forest = |program| {
+            rules
+                .policy(program)
+                .score
+                .model
+                .as_ref()
+                .map(|m| m.forest())
+        };
+        assert_eq!(forest(None), Some(&model));
+        assert_eq!(forest(Some("fitness")), None);
+        assert_eq!(forest(Some("other")), Some(&model));
     }
 
     #[test]

@@ -279,7 +279,7 @@ pub struct ScoreRules {
     /// A learned model (set by calibration): when present, the score is its probability of
     /// churning within the window, in percent, and the weights are not used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<super::model::Forest>,
+    pub model: Option<super::model::Model>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -443,7 +443,7 @@ impl Policy {
             }
         }
         if let Some(model) = &self.score.model {
-            model.validate().map_err(|e| {
+            model.forest().validate().map_err(|e| {
                 RulesError::invalid(key(&format!("score.model.{}", e.part)), e.reason)
             })?;
         }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::{Activity, DayTally};
-use super::model::Forest;
+use super::model::Model;
 use super::rules::Policy;
 use super::stage::RiskLevel;
 
@@ -171,13 +171,13 @@ fn total(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
 
 /// The model's inputs as of `now`, in its order (the first `model.signals.len()` places).
 fn inputs_of(
-    model: &Forest,
+    model: &Model,
     inputs: &Inputs<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> [f64; Signal::COUNT] {
     let mut x = [0.0; Signal::COUNT];
-    for (slot, signal) in x.iter_mut().zip(&model.signals) {
+    for (slot, signal) in x.iter_mut().zip(model.signals()) {
         *slot = round(measure(*signal, inputs, policy, now));
     }
     x
@@ -188,7 +188,7 @@ fn inputs_of(
 /// so each signal gets its share of that rise in percent (a signal that lowers the risk gets
 /// negative points, and the alerts name only those that add).
 fn explained(
-    model: &Forest,
+    model: &Model,
     inputs: &Inputs<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
@@ -205,7 +205,7 @@ fn explained(
         0.0
     };
     let parts = model
-        .signals
+        .signals()
         .iter()
         .zip(x)
         .zip(phi)
