@@ -344,11 +344,14 @@ impl Tree {
         used.sort_unstable();
         used.dedup();
         let mut rows = Vec::with_capacity((1 << nodes.len()) * used.len());
+        let mut bit = vec![0; self.split_on.len()];
+        for (b, node) in nodes.iter().enumerate() {
+            bit[*node] = b;
+        }
         let mut phi = vec![0.0; inputs];
         for row in 0..1_usize << nodes.len() {
             let goes = |node: usize| {
-                let bit = nodes.iter().position(|n| *n == node).unwrap_or(0);
-                if row & 1 << bit != 0 {
+                if row & 1 << bit[node] != 0 {
                     self.left[node] as usize
                 } else {
                     self.right[node] as usize
@@ -555,29 +558,13 @@ mod tests {
     fn a_tree_too_large_to_tabulate_is_walked() {
         // a chain of nine splits on input 0: over the table's eight
         let n = 19;
+        let is_split = |i: u32| i.is_multiple_of(2) && i < 18;
+        let child = |offset: u32| (0..n).map(move |i| if is_split(i) { i + offset } else { 0 });
         let chain = Tree {
-            split_on: (0..n)
-                .map(|i| if i % 2 == 0 && i < 18 { 0 } else { -1 })
-                .collect(),
+            split_on: (0..n).map(|i| if is_split(i) { 0 } else { -1 }).collect(),
             split_at: (0..n).map(|i| 0.1 * (i / 2) as f64).collect(),
-            left: (0..n)
-                .map(|i| {
-                    if i % 2 == 0 && i < 18 {
-                        i as u32 + 1
-                    } else {
-                        0
-                    }
-                })
-                .collect(),
-            right: (0..n)
-                .map(|i| {
-                    if i % 2 == 0 && i < 18 {
-                        i as u32 + 2
-                    } else {
-                        0
-                    }
-                })
-                .collect(),
+            left: child(1).collect(),
+            right: child(2).collect(),
             value: (0..n).map(|i| i as f64 / 10.0).collect(),
             cover: (0..n).map(|i| 100.0 - 5.0 * i as f64).collect(),
         };
