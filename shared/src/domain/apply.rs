@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
-use super::activity::Mark;
+use super::activity::{Count, Mark, Tallies};
 use super::customer::{Churn, ChurnReason, Customer, Scheduled};
 use super::event::{Event, EventKind, Money, NpsScore, Source};
 use super::ids::{CustomerId, EventId, InterventionId};
@@ -605,10 +605,8 @@ impl<'a> Transition<'a> {
             return;
         }
         let support = &self.policy.support;
-        let tickets = self
-            .c
-            .activity
-            .sum(self.at, support.window_days.into(), |t| t.tickets);
+        let tickets =
+            Tallies::of(&self.c.activity).sum(self.at, support.window_days.into(), Count::Tickets);
         if tickets == u64::from(support.alert_tickets) {
             let occasion = self.event.id.to_string();
             self.plan(Trigger::SupportTickets, &occasion);

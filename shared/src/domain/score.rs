@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::activity::{Activity, DayTally};
+use super::activity::{Activity, Count, Tallies};
 use super::model::Model;
 use super::rules::Policy;
 use super::stage::RiskLevel;
@@ -138,18 +138,35 @@ pub struct Inputs<'a> {
     pub since: DateTime<Utc>,
 }
 
+/// The inputs with the activity laid out for measuring ([`Tallies`]).
+struct Window<'a> {
+    inputs: &'a Inputs<'a>,
+    tallies: Tallies,
+}
+
+impl<'a> Window<'a> {
+    fn of(inputs: &'a Inputs<'a>) -> Window<'a> {
+        Window {
+            inputs,
+            tallies: Tallies::of(inputs.activity),
+        }
+    }
+}
+
 /// Every signal's measure as of `now`, in [`Signal::ALL`] order, weights aside: what the
 /// backtest samples and calibration fits the weights to.
 pub fn measures(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> [f64; Signal::COUNT] {
-    Signal::ALL.map(|signal| round(measure(signal, inputs, policy, now)))
+    let w = Window::of(inputs);
+    Signal::ALL.map(|signal| round(measure(signal, &w, policy, now)))
 }
 
 /// Measures every weighed signal as of `now` and weighs it by the policy (or asks its model).
 pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskScore {
+    let w = Window::of(inputs);
     let (total, mut contributions) = match &policy.score.model {
-        Some(model) => explained(model, inputs, policy, now),
+        Some(model) => explained(model, &w, policy, now),
         None => {
-            let parts: Vec<Contribution> = weighed(inputs, policy, now).collect();
+            let parts: Vec<Contribution> = weighed(&w, policy, now).collect();
             (sum(parts.iter().map(|c| c.points)), parts)
         }
     };
@@ -162,23 +179,23 @@ pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskSc
 
 /// The score's total alone, as [`score`] computes it: what the search for a crossing needs,
 /// without the explanation.
-fn total(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+fn total(w: &Window<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
     match &policy.score.model {
-        Some(model) => percent(model.margin(&inputs_of(model, inputs, policy, now))),
-        None => sum(weighed(inputs, policy, now).map(|c| c.points)),
+        Some(model) => percent(model.margin(&inputs_of(model, w, policy, now))),
+        None => sum(weighed(w, policy, now).map(|c| c.points)),
     }
 }
 
 /// The model's inputs as of `now`, in its order (the first `model.signals.len()` places).
 fn inputs_of(
     model: &Model,
-    inputs: &Inputs<'_>,
+    w: &Window<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> [f64; Signal::COUNT] {
     let mut x = [0.0; Signal::COUNT];
     for (slot, signal) in x.iter_mut().zip(model.signals()) {
-        *slot = round(measure(*signal, inputs, policy, now));
+        *slot = round(measure(*signal, w, policy, now));
     }
     x
 }
@@ -189,11 +206,11 @@ fn inputs_of(
 /// negative points, and the alerts name only those that add).
 fn explained(
     model: &Model,
-    inputs: &Inputs<'_>,
+    w: &Window<'_>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> (f64, Vec<Contribution>) {
-    let x = inputs_of(model, inputs, policy, now);
+    let x = inputs_of(model, w, policy, now);
     let margin = model.margin(&x);
     let phi = model.contributions(&x);
     let expected = model.expected();
@@ -229,7 +246,7 @@ fn percent(log_odds: f64) -> f64 {
 /// The contributions of the signals the policy gives a weight, in [`Signal::ALL`] order; a
 /// signal without weight is not measured.
 fn weighed<'a>(
-    inputs: &'a Inputs<'_>,
+    w: &'a Window<'_>,
     policy: &'a Policy,
     now: DateTime<Utc>,
 ) -> impl Iterator<Item = Contribution> + 'a {
@@ -238,7 +255,7 @@ fn weighed<'a>(
         if weight == 0.0 {
             return None;
         }
-        let measure = round(measure(signal, inputs, policy, now));
+        let measure = round(measure(signal, w, policy, now));
         let points = round(measure * weight);
         (points != 0.0).then_some(Contribution {
             signal,
@@ -253,39 +270,44 @@ fn sum(points: impl Iterator<Item = f64>) -> f64 {
     round(points.sum::<f64>().clamp(0.0, 100.0))
 }
 
-fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+fn measure(signal: Signal, w: &Window<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
     let s = &policy.score.signals;
-    let a = inputs.activity;
+    let (inputs, a) = (w.inputs, &w.tallies);
     match signal {
         Signal::Inactivity => {
-            a.days_inactive(inputs.clock_start, now) / f64::from(s.inactivity_full_days)
+            inputs.activity.days_inactive(inputs.clock_start, now)
+                / f64::from(s.inactivity_full_days)
         }
         Signal::MissedAssignments => {
-            a.sum(now, s.missed_window_days.into(), |t| t.missed) as f64 / f64::from(s.missed_full)
+            a.sum(now, s.missed_window_days.into(), Count::Missed) as f64 / f64::from(s.missed_full)
         }
         Signal::LoginDrop => {
-            drop_from_baseline(a, policy, now, s.min_baseline_logins, |t| t.logins)
+            drop_from_baseline(a, policy, now, s.min_baseline_logins, Count::Logins)
         }
-        Signal::ContentDrop => {
-            drop_from_baseline(a, policy, now, s.min_baseline_content_seconds, |t| {
-                t.content_seconds
-            })
-        }
+        Signal::ContentDrop => drop_from_baseline(
+            a,
+            policy,
+            now,
+            s.min_baseline_content_seconds,
+            Count::ContentSeconds,
+        ),
         Signal::SupportTickets => {
-            a.sum(now, policy.support.window_days.into(), |t| t.tickets) as f64
+            a.sum(now, policy.support.window_days.into(), Count::Tickets) as f64
                 / f64::from(policy.support.alert_tickets)
         }
         Signal::FailedPayments => {
             f64::from(inputs.open_failed_payments) / f64::from(s.failed_payments_full)
         }
         Signal::Nps => nps_measure(inputs.last_nps, policy, now),
-        Signal::LoginGap => login_gap(inputs, policy, now),
+        Signal::LoginGap => login_gap(w, policy, now),
         Signal::SlowFade => slow_fade(a, policy, now),
-        Signal::SubmissionDrop => {
-            drop_from_baseline(a, policy, now, s.min_baseline_submissions, |t| {
-                t.submissions
-            })
-        }
+        Signal::SubmissionDrop => drop_from_baseline(
+            a,
+            policy,
+            now,
+            s.min_baseline_submissions,
+            Count::Submissions,
+        ),
         Signal::Newness => {
             let tenure = now.signed_duration_since(inputs.since).num_seconds() as f64 / 86_400.0;
             (1.0 - tenure.max(0.0) / f64::from(s.newness_full_days)).max(0.0)
@@ -296,36 +318,30 @@ fn measure(signal: Signal, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<U
 
 /// 0 while the current gap is within the customer's usual gap between active days, rising to 1
 /// at `login_gap_full_ratio` times it. Without enough active days to know the usual gap: 0.
-fn login_gap(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
+fn login_gap(w: &Window<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {
     let s = &policy.score.signals;
-    let mut active = inputs
-        .activity
-        .days
-        .iter()
-        .filter(|(_, t)| t.active)
-        .map(|(d, _)| *d);
-    let Some(first) = active.next() else {
+    let Some((first, last, count)) = w.tallies.active_span() else {
         return 0.0;
     };
-    let (count, last) = active.fold((1_u32, first), |(n, _), d| (n + 1, d));
     if count < s.min_baseline_active_days.max(2) {
         return 0.0;
     }
     let usual = (last - first) as f64 / f64::from(count - 1);
+    let inputs = w.inputs;
     let ratio = inputs.activity.days_inactive(inputs.clock_start, now) / usual.max(1.0);
     ((ratio - 1.0) / (s.login_gap_full_ratio - 1.0)).clamp(0.0, 1.0)
 }
 
 /// 1 − (active days over the last `fade_days` ÷ active days over the `fade_days` before).
-fn slow_fade(a: &Activity, policy: &Policy, now: DateTime<Utc>) -> f64 {
+fn slow_fade(a: &Tallies, policy: &Policy, now: DateTime<Utc>) -> f64 {
     let s = &policy.score.signals;
     let days = i64::from(s.fade_days);
-    let recent = a.active_days(now, days);
-    let before = a.active_days_between(now, 2 * days, days);
-    if before < s.min_baseline_active_days {
+    let recent = a.sum(now, days, Count::ActiveDays);
+    let before = a.sum_between(now, 2 * days, days, Count::ActiveDays);
+    if before < u64::from(s.min_baseline_active_days) {
         return 0.0;
     }
-    (1.0 - f64::from(recent) / f64::from(before)).clamp(0.0, 1.0)
+    (1.0 - recent as f64 / before as f64).clamp(0.0, 1.0)
 }
 
 /// The first moment after `now` and up to `until` at which the score, with no new event, calls
@@ -342,11 +358,11 @@ pub fn rises_at(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let above =
-        |at: DateTime<Utc>| policy.score.thresholds.level_for(total(inputs, policy, at)) > risk;
     if risk == RiskLevel::Danger {
         return None;
     }
+    let w = Window::of(inputs);
+    let above = |at: DateTime<Utc>| policy.score.thresholds.level_for(total(&w, policy, at)) > risk;
     let mut below = now;
     for at in day_ends(now, until) {
         if above(at) {
@@ -388,11 +404,11 @@ fn narrow(
 
 /// 1 − (recent daily rate ÷ baseline daily rate), when there is a baseline to compare with.
 fn drop_from_baseline(
-    a: &Activity,
+    a: &Tallies,
     policy: &Policy,
     now: DateTime<Utc>,
     min_baseline: u32,
-    field: fn(&DayTally) -> u32,
+    field: Count,
 ) -> f64 {
     let s = &policy.score.signals;
     let (recent_days, baseline_days) = (i64::from(s.recent_days), i64::from(s.baseline_days));
