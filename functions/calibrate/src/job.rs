@@ -299,38 +299,25 @@ fn search(
             .filter(|d| *d != steps(clock));
     }
     // then caution (where the first intervention goes out), warning and danger split the rest:
-    // for each set of weights every 5 points, then 2.5 either side of the best; for the
-    // learned model, whose score is a probability, lower and finer
+    // for each set of weights, and for the learned model (whose score is a probability, so
+    // its range is wider), on a grid of one point, found by halving
     let learned = learn(&samples, train, &goals)?;
     let scorers = fits
         .iter()
         .enumerate()
         .flat_map(|(n, f)| variants(f).into_iter().map(move |w| (n, w, None)))
         .chain(learned.map(|m| (0, fits[0].weights.clone(), Some(m))));
+    let within = |c: &Candidate| fa(&c.ranked) <= ceiling + 1e-9;
     let mut best: Option<Candidate> = None;
     for (fit, weights, model) in scorers {
-        let (from, to, step) = if model.is_some() {
-            (30.0, 90.0, 10.0)
+        let (from, to) = if model.is_some() {
+            (20.0, 95.0)
         } else {
-            (10.0, 55.0, 5.0)
+            (10.0, 80.0)
         };
-        let mut mine: Option<Candidate> = None;
-        for thresholds in candidates(from, to, step) {
-            let c = judge_with(&weights, model.as_ref(), &thresholds, clock_days)?;
-            if ranks_above(&c, mine.as_ref()) {
-                mine = Some(c);
-            }
-        }
-        let Some(coarse) = mine.as_ref().map(|c| c.thresholds.caution) else {
-            continue;
-        };
-        for thresholds in candidates(coarse - step / 2.0, coarse + step / 2.0, step) {
-            let c = judge_with(&weights, model.as_ref(), &thresholds, clock_days)?;
-            if ranks_above(&c, mine.as_ref()) {
-                mine = Some(c);
-            }
-        }
-        if let Some(c) = mine.filter(|c| ranks_above(c, best.as_ref())) {
+        let grid: Vec<Thresholds> = candidates(from, to, 1.0).collect();
+        let judge = |t: &Thresholds| judge_with(&weights, model.as_ref(), t, clock_days);
+        if let Some(c) = halving(&grid, judge, within)?.filter(|c| ranks_above(c, best.as_ref())) {
             best = Some(Candidate { fit, ..c });
         }
     }
@@ -342,7 +329,6 @@ fn search(
         .inactivity
         .map_or_else(|| clock.clone(), |d| with_steps(clock, d));
     let around = [0.8, 0.9, 1.1, 1.25].map(|f| scaled(&chosen, f));
-    let within = |c: &Candidate| fa(&c.ranked) <= ceiling + 1e-9;
     let mut tried = vec![steps(&chosen)];
     for days in around.into_iter().flatten() {
         if tried.contains(&days) {
@@ -373,19 +359,13 @@ fn search(
             best.inactivity,
         )
     };
-    // caution once more, under the clock now chosen
-    for thresholds in candidates(
-        best.thresholds.caution - 5.0,
-        best.thresholds.caution + 5.0,
-        2.5,
-    ) {
-        if thresholds.caution == best.thresholds.caution {
-            continue;
-        }
-        let c = rethresholded(&best, &thresholds)?;
-        if ranks_above(&c, Some(&best)) {
-            best = Candidate { fit: best.fit, ..c };
-        }
+    // caution once more, within 5 points, under the clock now chosen
+    let caution = best.thresholds.caution;
+    let grid: Vec<Thresholds> = candidates(caution - 5.0, caution + 5.0, 1.0).collect();
+    if let Some(c) =
+        halving(&grid, |t| rethresholded(&best, t), within)?.filter(|c| ranks_above(c, Some(&best)))
+    {
+        best = Candidate { fit: best.fit, ..c };
     }
     if !(fa(&best.ranked) <= ceiling + 1e-9 || fa(&best.ranked) < fa(&active_training)) {
         return Ok(Err(Calibration::NoThresholds));
@@ -435,6 +415,41 @@ fn learn(
         return Ok(None);
     }
     fit::boost(samples).map_err(CalibrationError::Fit)
+}
+
+/// The best caution threshold of `grid` (ascending), found by halving instead of trying every
+/// step: the higher caution is, the fewer customers cross it, so false alarms and churners
+/// caught both fall as it rises. The best `within` the false-alarm ceiling is then the lowest
+/// threshold within it, and with none within it, the highest (the fewest false alarms). Two
+/// judgements plus one per halving: 9 for a grid of 76 steps.
+fn halving<T, E>(
+    grid: &[Thresholds],
+    mut judge: impl FnMut(&Thresholds) -> Result<T, E>,
+    within: impl Fn(&T) -> bool,
+) -> Result<Option<T>, E> {
+    let (Some(first), Some(last)) = (grid.first(), grid.last()) else {
+        return Ok(None);
+    };
+    let top = judge(last)?;
+    if !within(&top) || grid.len() == 1 {
+        return Ok(Some(top));
+    }
+    let bottom = judge(first)?;
+    if within(&bottom) {
+        return Ok(Some(bottom));
+    }
+    // `lo` is over the ceiling, `hi` within it
+    let (mut lo, mut hi, mut found) = (0, grid.len() - 1, top);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        let c = judge(&grid[mid])?;
+        if within(&c) {
+            (hi, found) = (mid, c);
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(Some(found))
 }
 
 /// The inactivity clock's steps tried, as factors of the clock in force.
@@ -919,6 +934,24 @@ mod tests {
             customer_months: 100.0,
             false_alarms_per_100_customer_months: false_alarms,
             ..Metrics::default()
+        }
+    }
+
+    /// False alarms fall as caution rises: halving finds the lowest caution within the ceiling
+    /// (the one catching the most) in a handful of judgements, and the highest when none is.
+    #[test]
+    fn halving_finds_the_lowest_caution_within_the_ceiling_in_few_judgements() {
+        let grid: Vec<Thresholds> = candidates(20.0, 95.0, 1.0).collect();
+        let false_alarms = |t: &Thresholds| 60.0 - t.caution / 2.0;
+        for (ceiling, expected) in [(25.0, 70.0), (40.0, 40.0), (50.0, 20.0), (5.0, 95.0)] {
+            let mut judged = 0;
+            let judge = |t: &Thresholds| {
+                judged += 1;
+                Ok::<_, ()>((t.caution, false_alarms(t)))
+            };
+            let found = halving(&grid, judge, |(_, fa)| *fa <= ceiling).unwrap();
+            assert_eq!(found.map(|(c, _)| c), Some(expected), "ceiling {ceiling}");
+            assert!(judged <= 9, "{judged} judgements for ceiling {ceiling}");
         }
     }
 
