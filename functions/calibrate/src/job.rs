@@ -370,26 +370,20 @@ fn search(
     if !(fa(&best.ranked) <= ceiling + 1e-9 || fa(&best.ranked) < fa(&active_training)) {
         return Ok(Err(Calibration::NoThresholds));
     }
-    // then warning, then danger: as low as their precision goals allow (danger may take
-    // warning down with it, as long as warning keeps its goal too)
-    let precise = |m: &Metrics| {
-        [
-            (RiskLevel::Warning, goals.warning_precision),
-            (RiskLevel::Danger, goals.danger_precision),
-        ]
-        .iter()
-        .all(|(level, goal)| m.precision_at(*level).unwrap_or(0.0) >= *goal)
+    // then warning, then danger: as low as their precision goals allow, or raised until they
+    // meet them (danger may take warning down with it, as long as warning keeps its goal too)
+    let meets = |level: RiskLevel, m: &Metrics| {
+        let goal = |level, goal: f64| m.precision_at(level).unwrap_or(0.0) >= goal;
+        goal(RiskLevel::Warning, goals.warning_precision)
+            && (level == RiskLevel::Warning || goal(RiskLevel::Danger, goals.danger_precision))
     };
     for level in [RiskLevel::Warning, RiskLevel::Danger] {
         for thresholds in stepped(&best.thresholds, level) {
             let c = rethresholded(&best, &thresholds)?;
-            let precise = match level {
-                RiskLevel::Warning => {
-                    c.training.precision_at(level).unwrap_or(0.0) >= goals.warning_precision
-                }
-                _ => precise(&c.training),
-            };
-            if precise && c.training.recall_at(level) > best.training.recall_at(level) {
+            let (mine, theirs) = (&c.training, &best.training);
+            if meets(level, mine)
+                && (!meets(level, theirs) || mine.recall_at(level) > theirs.recall_at(level))
+            {
                 best = Candidate { fit: best.fit, ..c };
             }
         }
