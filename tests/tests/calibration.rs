@@ -91,6 +91,14 @@ fn calibration_catches_more_churners_early_at_no_more_false_alarms() {
         .unwrap_or(before.false_alarms_per_100_customer_months);
     assert!(after.false_alarms_per_100_customer_months <= budget + 1e-9);
     assert_eq!(judge(after, before, &proposal.goals), Ok(()));
+    // danger is raised until it is right as often as the operator asked, on the training months
+    assert!(
+        proposal
+            .training
+            .precision_at(RiskLevel::Danger)
+            .is_some_and(|p| p >= proposal.goals.danger_precision),
+        "danger short of its precision goal"
+    );
     // here the learned model wins, and what is stored is what is judged: the overlay's text,
     // loaded as the transition worker loads it and replayed, gives the proposal's figures
     assert!(
