@@ -84,3 +84,40 @@ fn bad_input_is_named() {
         "{out}"
     );
 }
+
+/// The overlay in force that a calibration starts from, and one a backtest tests, are checked
+/// as the transition worker checks a rules version: a broken one is refused naming the key.
+#[test]
+fn a_broken_overlay_is_refused_naming_the_key() {
+    let dir = std::env::temp_dir().join(format!("journey-rules-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let thresholds = dir.join("thresholds.toml");
+    std::fs::write(&thresholds, "[score.thresholds]\ncaution = \"high\"\n").unwrap();
+    // a child before its parent: a walk that would never end
+    let model = dir.join("model.toml");
+    std::fs::write(
+        &model,
+        "[score.model]\nsignals = [\"inactivity\"]\nbase = 0.0\n\
+         [[score.model.trees]]\nsplit_on = [0, 0, -1]\nsplit_at = [0.5, 0.5, 0.0]\n\
+         left = [1, 0, 0]\nright = [2, 2, 0]\nvalue = [0.0, 0.0, 1.0]\ncover = [1.0, 1.0, 1.0]\n",
+    )
+    .unwrap();
+    let log = [
+        "--events",
+        "events/backtest/events.jsonl",
+        "--labels",
+        "events/backtest/labels.jsonl",
+    ];
+    for (command, overlay, key) in [
+        ("calibrate", &thresholds, "caution"),
+        ("backtest", &model, "score.model.trees[0]"),
+    ] {
+        let mut args = vec![command];
+        args.extend(log);
+        args.extend(["--overlay", overlay.to_str().unwrap()]);
+        let o = journey_rules(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{command}: {stderr}");
+        assert!(stderr.contains(key), "{command}: {stderr}");
+    }
+}

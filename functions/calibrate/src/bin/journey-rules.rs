@@ -189,6 +189,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 (Some(events), Some(labels)) => {
                     let log = read_log(&events, Some(&labels))?;
                     let active = overlay.map(|p| read(&p)).transpose()?.unwrap_or_default();
+                    // a broken overlay is named before anything else is said of the history
+                    Rules::from_toml_with_overlay(&base, &active).map_err(|e| e.to_string())?;
                     let proposal =
                         propose(&log, &base, &active, &settings).map_err(|e| e.to_string())?;
                     offline_report(proposal)
