@@ -675,7 +675,7 @@ impl<'a> Transition<'a> {
         let by_clock = self.policy.inactivity.level_after(days);
         let by_score = self.policy.score.thresholds.level_for(self.c.score.total);
         let by_billing = if self.c.open_failed_payments > 0 {
-            RiskLevel::Caution
+            self.policy.billing.failed_payment_level
         } else {
             RiskLevel::None
         };
@@ -961,7 +961,7 @@ pub fn next_check_at(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> Optio
     let step =
         clock.map(|from| from + Duration::days(policy.inactivity.next_step_days(c.risk).into()));
     let by_score = policy.score.thresholds.level_for(c.score.total) > c.risk;
-    let by_billing = c.open_failed_payments > 0 && c.risk == RiskLevel::None;
+    let by_billing = c.open_failed_payments > 0 && policy.billing.failed_payment_level > c.risk;
     if by_score || by_billing {
         return Some(now);
     }

@@ -147,6 +147,9 @@ pub struct Policy {
     pub support: SupportRules,
     pub schedule: ScheduleRules,
     pub attribution: Attribution,
+    /// What a failed payment does to the risk level.
+    #[serde(default)]
+    pub billing: BillingRules,
     /// No marketing e-mail at night, in the customer's time zone.
     pub quiet_hours: super::quiet_hours::QuietHours,
     /// What each trigger sends; a trigger without an entry sends nothing.
@@ -370,6 +373,24 @@ pub struct ScheduleRules {
 #[serde(deny_unknown_fields)]
 pub struct Attribution {
     pub window_days: u32,
+}
+
+/// What an open failed payment does to the risk level, beside the `failed_payments` signal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingRules {
+    /// The level a customer with an open failed payment is raised to at least, at the next
+    /// check (`none`: only the score's `failed_payments` signal counts).
+    pub failed_payment_level: RiskLevel,
+}
+
+impl Default for BillingRules {
+    /// PRODUCT.md: "payment failed → risk at least caution".
+    fn default() -> Self {
+        BillingRules {
+            failed_payment_level: RiskLevel::Caution,
+        }
+    }
 }
 
 impl Policy {
@@ -651,6 +672,7 @@ mod tests {
             (3, 14, 30)
         );
         assert_eq!(p.attribution.window_days, 7);
+        assert_eq!(p.billing.failed_payment_level, RiskLevel::Caution);
         assert!(p.interventions[&Trigger::RiskDanger].slack.is_some());
         assert!(p.interventions[&Trigger::PaymentFailed].transactional);
     }

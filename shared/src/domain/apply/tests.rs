@@ -425,6 +425,28 @@ fn payment_failure_sends_a_billing_notice_and_makes_a_check_due_at_once() {
     assert_eq!(j.customer.revenue["KRW"], 198_000);
 }
 
+/// The level a failed payment calls for is a rules key: a business whose customers often pay
+/// a day late may leave it to the score, another may want the owner told at once.
+#[test]
+fn the_level_a_failed_payment_calls_for_is_the_rules() {
+    for (level, expected) in [("warning", RiskLevel::Warning), ("none", RiskLevel::None)] {
+        let overlay = format!("[billing]\nfailed_payment_level = \"{level}\"\n");
+        let rules =
+            Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, &overlay)
+                .unwrap();
+        let mut j = Journey::with_rules(rules);
+        j.paid("2026-11-01T09:00:00Z");
+        j.on("2026-11-01T10:00:00Z", EventKind::Login);
+        let o = j.on(
+            "2026-11-03T09:00:00Z",
+            EventKind::PaymentFailed { amount: None },
+        );
+        assert_eq!(Journey::templates(&o), vec![email("billing_failed")]);
+        j.check("2026-11-03T09:15:00Z");
+        assert_eq!(j.customer.risk, expected, "{level}");
+    }
+}
+
 #[test]
 fn renewal_and_trial_end_send_an_advance_notice() {
     let mut j = Journey::new();
