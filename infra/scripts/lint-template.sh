@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deploy path, checked offline: cfn-lint and `sam validate --lint` on template.yaml, the API's
-# OpenAPI document against the OpenAPI 3 schema, and no OpenSSL in the dependency tree
-# (rustls/aws-lc only, so cross-compiling for arm64 works).
+# OpenAPI document against the OpenAPI 3 schema, no OpenSSL in the dependency tree
+# (rustls/aws-lc only, so cross-compiling for arm64 works), and a domain crate that reaches
+# neither AWS nor an async runtime nor HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export SAM_CLI_TELEMETRY=0
@@ -13,4 +14,11 @@ if cargo tree --workspace -i openssl-sys >/dev/null 2>&1; then
   cargo tree --workspace -i openssl-sys >&2
   exit 1
 fi
-echo "template: cfn-lint and sam validate --lint pass; docs/openapi.yaml is valid; no openssl-sys"
+impure=$(cargo tree -p journey-domain -e normal --prefix none |
+  grep -E '^(aws|tokio|hyper|http|reqwest|lambda_runtime|futures)' || true)
+if [ -n "$impure" ]; then
+  echo "journey-domain must stay pure; it depends on:" >&2
+  echo "$impure" | sort -u >&2
+  exit 1
+fi
+echo "template: cfn-lint and sam validate --lint pass; docs/openapi.yaml is valid; no openssl-sys; journey-domain is pure"

@@ -1,13 +1,15 @@
-//! Journey's library crate: the product's rules (`domain`), the ports the functions need
-//! (`ports`), the use case that applies an event exactly once (`service`), and the adapters
-//! that implement the ports on AWS (`adapters`).
+//! Journey's library crate: the ports the functions need (`ports`), the use case that applies
+//! an event exactly once (`service`), and the adapters that implement the ports on AWS
+//! (`adapters`). The product's rules are the crate `journey-domain` (`shared/domain`), pure and
+//! free of AWS; they are re-exported here as `domain` (and its replay as `backtest`).
+
+pub use journey_domain as domain;
+pub use journey_domain::backtest;
 
 pub mod adapters;
 pub mod alerts;
 pub mod backoff;
-pub mod backtest;
 pub mod config;
-pub mod domain;
 pub mod http;
 pub mod messages;
 pub mod metrics;

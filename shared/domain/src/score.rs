@@ -445,8 +445,8 @@ fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::activity::Mark;
-    use crate::domain::rules::Rules;
+    use crate::activity::Mark;
+    use crate::rules::Rules;
     use chrono::TimeZone;
 
     fn day(d: u32) -> DateTime<Utc> {
@@ -618,8 +618,7 @@ cover = [100.0, 70.0, 30.0]
 
     #[test]
     fn with_a_learned_model_the_score_is_its_probability_explained_signal_by_signal() {
-        let rules =
-            Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, MODEL).unwrap();
+        let rules = Rules::from_toml_with_overlay(crate::rules::DEFAULT_RULES_TOML, MODEL).unwrap();
         let policy = rules.default_policy();
         let activity = daily_logins_until(20);
         let inputs = quiet_inputs(&activity);
@@ -651,8 +650,8 @@ cover = [100.0, 70.0, 30.0]
     #[test]
     fn a_model_that_does_not_hold_together_is_refused_at_load_naming_the_key() {
         let broken = MODEL.replacen("left = [1, 0, 0]", "left = [0, 0, 0]", 1);
-        let err = Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, &broken)
-            .unwrap_err();
+        let err =
+            Rules::from_toml_with_overlay(crate::rules::DEFAULT_RULES_TOML, &broken).unwrap_err();
         assert!(err.to_string().contains("score.model.trees[0]"), "{err}");
     }
 }

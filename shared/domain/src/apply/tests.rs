@@ -3,9 +3,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
-use crate::domain::event::{EventKind, Owner, SignUpPlan};
-use crate::domain::{Customer, NpsScore, Signal};
+use crate::event::{EventKind, Owner, SignUpPlan};
 use crate::testing::{Events, customer_id, krw, t};
+use crate::{Customer, NpsScore, Signal};
 
 struct Journey {
     rules: Rules,
@@ -432,8 +432,7 @@ fn the_level_a_failed_payment_calls_for_is_the_rules() {
     for (level, expected) in [("warning", RiskLevel::Warning), ("none", RiskLevel::None)] {
         let overlay = format!("[billing]\nfailed_payment_level = \"{level}\"\n");
         let rules =
-            Rules::from_toml_with_overlay(crate::domain::rules::DEFAULT_RULES_TOML, &overlay)
-                .unwrap();
+            Rules::from_toml_with_overlay(crate::rules::DEFAULT_RULES_TOML, &overlay).unwrap();
         let mut j = Journey::with_rules(rules);
         j.paid("2026-11-01T09:00:00Z");
         j.on("2026-11-01T10:00:00Z", EventKind::Login);
@@ -716,7 +715,7 @@ fn intervention_ids_repeat_for_a_repeated_cause() {
 fn a_program_override_changes_the_clock() {
     let text = format!(
         "{}\n[programs.fitness.inactivity]\ncaution_days = 3\nwarning_days = 7\ndanger_days = 10\n",
-        crate::domain::rules::DEFAULT_RULES_TOML
+        crate::rules::DEFAULT_RULES_TOML
     );
     let mut j = Journey::with_rules(Rules::from_toml(&text).unwrap());
     let mut e = j.events.at(
@@ -789,7 +788,7 @@ fn sender_reports_are_tallied_once_and_a_skipped_message_earns_no_credit() {
     j.paid("2026-11-01T09:00:00Z");
     j.check("2026-11-08T09:00:00Z");
     let reminder = j.sent.last().cloned().unwrap();
-    let delivery = crate::domain::Delivery::from(&reminder);
+    let delivery = crate::Delivery::from(&reminder);
     let o = report(
         &mut j,
         "2026-11-08T09:01:00Z",
@@ -815,7 +814,7 @@ fn a_sent_message_is_counted_and_credited() {
     j.check("2026-11-08T09:00:00Z");
     let reminder = j.sent.last().cloned().unwrap();
     let sent = EventKind::InterventionSent {
-        delivery: crate::domain::Delivery::from(&reminder),
+        delivery: crate::Delivery::from(&reminder),
     };
     let o = report(&mut j, "2026-11-08T09:01:00Z", &reminder, sent);
     assert_eq!(o.tallies[0].metric, TallyMetric::Sent);
@@ -894,7 +893,7 @@ fn staff_contact_is_recorded_in_the_history() {
         "2026-11-02T09:00:00Z",
         EventKind::StaffNote {
             author: "tutor-7".into(),
-            channel: crate::domain::ContactChannel::Phone,
+            channel: crate::ContactChannel::Phone,
         },
     );
     assert_eq!(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::log::Label;
 use super::replay::{Journey, Replay};
-use crate::domain::{CustomerId, RiskLevel};
+use crate::{CustomerId, RiskLevel};
 
 #[derive(Clone, Debug)]
 pub struct MetricsConfig {

@@ -8,9 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::log::Label;
-use crate::domain::{
-    Change, Customer, CustomerId, Event, RiskLevel, Rules, Stage, apply, signal_measures,
-};
+use crate::{Change, Customer, CustomerId, Event, RiskLevel, Rules, Stage, apply, signal_measures};
 
 #[derive(Clone, Debug)]
 pub struct ReplayConfig {
@@ -47,8 +45,8 @@ pub struct RiskPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub at: DateTime<Utc>,
-    /// In [`crate::domain::Signal::ALL`] order.
-    pub measures: [f64; crate::domain::Signal::COUNT],
+    /// In [`crate::Signal::ALL`] order.
+    pub measures: [f64; crate::Signal::COUNT],
 }
 
 /// One customer's replay.

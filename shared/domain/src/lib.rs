@@ -1,7 +1,10 @@
 //! The product's rules, pure: no AWS, no I/O, no clock. Everything time-dependent takes `now`.
+//! The backtest lives here too: it replays an event log through [`apply`] with the sweep
+//! simulated, so what it measures is exactly what the transition worker runs.
 
 pub mod activity;
 pub mod apply;
+pub mod backtest;
 pub mod customer;
 pub mod event;
 pub mod ids;
@@ -11,6 +14,9 @@ pub mod quiet_hours;
 pub mod rules;
 pub mod score;
 pub mod stage;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 use thiserror::Error;
 

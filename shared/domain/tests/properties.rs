@@ -1,11 +1,11 @@
 //! The invariants of the journey, stated as properties over random event histories.
 
 use chrono::{DateTime, Duration, Utc};
-use journey::domain::{
+use journey_domain::testing::{Events, customer_id, t};
+use journey_domain::{
     Change, Customer, Event, EventKind, Money, NpsScore, Outcome, RiskLevel, Rules, SignUpPlan,
     Stage, apply,
 };
-use journey::testing::{Events, customer_id, t};
 use proptest::prelude::*;
 
 fn rules() -> Rules {
@@ -104,7 +104,7 @@ const SPAN_MINUTES: i64 = 60 * 24 * 60;
 
 /// The rules' `inactivity.max_event_age_days` (14), in minutes: activity this recent is never
 /// dropped, whatever order it arrives in.
-const RECENT_MINUTES: i64 = journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS as i64 * 24 * 60;
+const RECENT_MINUTES: i64 = journey_domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS as i64 * 24 * 60;
 
 fn history() -> impl Strategy<Value = Vec<(i64, Step)>> {
     prop::collection::vec((0..SPAN_MINUTES, any_step()), 1..60)
@@ -178,7 +178,7 @@ proptest! {
         let steps = replay(&rules, Customer::new(customer_id("p1")), &events);
         let last = steps.last().expect("at least one event").2.customer.clone();
         // any of the recent events, delivered again, later
-        let recent = &events[events.len().saturating_sub(journey::domain::customer::RECENT_EVENTS)..];
+        let recent = &events[events.len().saturating_sub(journey_domain::customer::RECENT_EVENTS)..];
         let again = &recent[pick.index(recent.len())];
         // delivered again after the system had seen every event (a redelivery comes later)
         let seen = events.iter().map(|e| e.occurred_at).max().expect("events");

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{CustomerId, Event};
+use crate::{CustomerId, Event};
 
 /// What the business knows happened: the customer left at `churned_at`, and how (refund,
 /// cancellation, inactivity, or its own words).

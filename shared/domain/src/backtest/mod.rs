@@ -1,9 +1,9 @@
-//! The backtest: replays a log of canonical events through the same [`crate::domain::apply`]
+//! The backtest: replays a log of canonical events through the same [`crate::apply`]
 //! the transition worker runs, with the sweep's due checks simulated, and measures how early
 //! and how precisely the rules flag the customers who churned. Pure and deterministic: the same
 //! log, rules and settings always give the same report.
 //!
-//! - [`log`]: the event log (JSON Lines of [`crate::domain::Event`]) and the optional labels;
+//! - [`log`]: the event log (JSON Lines of [`crate::Event`]) and the optional labels;
 //! - [`replay`]: each customer's risk timeline (and signal samples, for calibration);
 //! - [`metrics`]: recall at a lead time, precision of flag episodes, false alarms, lead times;
 //! - [`report`]: the table people read.
@@ -17,12 +17,12 @@ pub use log::{Label, LogError, read_events, read_labels};
 pub use metrics::{LeadTimes, LevelRecall, Metrics, MetricsConfig, measure};
 pub use replay::{Journey, Replay, ReplayConfig, RiskPoint, Sample, replay};
 
-use crate::domain::Rules;
+use crate::Rules;
 
 /// Replays `events` under `rules` and measures the result against `labels` (or, without
 /// labels, against the churns the replay itself decided).
 pub fn backtest(
-    events: &[crate::domain::Event],
+    events: &[crate::Event],
     labels: Option<&[Label]>,
     rules: &Rules,
     replay_config: &ReplayConfig,

@@ -2,16 +2,16 @@
 //! 72-hour lead, 30-day window).
 
 use super::*;
-use crate::domain::{CustomerId, RiskLevel};
+use crate::{CustomerId, RiskLevel};
 use chrono::{DateTime, Utc};
 
 /// The log of `events/backtest/events.jsonl`:
 /// A: pays, logs in once, goes quiet, asks for a refund 19 days later.
 /// B: pays, logs in once, goes quiet for 8 days (a false alarm), then logs in every 6 days.
 /// C: pays, logs in every day, cancels on day 20 without ever being flagged.
-const LOG: &str = include_str!("../../../events/backtest/events.jsonl");
+const LOG: &str = include_str!("../../../../events/backtest/events.jsonl");
 /// `events/backtest/labels.jsonl`: the same churns, as the business would record them.
-const LABELS: &str = include_str!("../../../events/backtest/labels.jsonl");
+const LABELS: &str = include_str!("../../../../events/backtest/labels.jsonl");
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
