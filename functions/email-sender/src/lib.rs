@@ -4,8 +4,6 @@
 //! (quiet hours), failed (rejected) — goes back to the transition worker as an event, which
 //! counts it per template × variant and keeps it for outcome attribution.
 
-pub mod decision;
-
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use journey::alerts;
@@ -19,7 +17,7 @@ use journey::templates::{EmailContext, Lang, Templates};
 use journey::unsubscribe;
 use sha2::{Digest, Sha256};
 
-use crate::decision::{Decision, decide};
+use journey::domain::delivery::{Decision, decide};
 
 /// One message's worst case: `SendEmail`'s 5 s attempt (no SDK retries) plus the reads before it and the record and report after.
 pub const RESERVE: std::time::Duration = std::time::Duration::from_secs(15);

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod apply;
 pub mod backtest;
 pub mod customer;
+pub mod delivery;
 pub mod event;
 pub mod ids;
 pub mod intervention;

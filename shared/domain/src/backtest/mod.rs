@@ -6,13 +6,16 @@
 //! - [`log`]: the event log (JSON Lines of [`crate::Event`]) and the optional labels;
 //! - [`replay`]: each customer's risk timeline (and signal samples, for calibration);
 //! - [`metrics`]: recall at a lead time, precision of flag episodes, false alarms, lead times;
-//! - [`report`]: the table people read.
+//! - [`report`]: the table people read;
+//! - [`guard`]: whether a calibration's proposal may replace the rules in force.
 
+pub mod guard;
 pub mod log;
 pub mod metrics;
 pub mod replay;
 pub mod report;
 
+pub use guard::judge;
 pub use log::{Label, LogError, read_events, read_labels};
 pub use metrics::{LeadTimes, LevelRecall, Metrics, MetricsConfig, measure};
 pub use replay::{Journey, Replay, ReplayConfig, RiskPoint, Sample, replay};

@@ -1,7 +1,10 @@
-//! Whether, when and to whom an intervention is e-mailed: pure, with `now` passed in.
+//! Whether, when and to whom an intervention is e-mailed: quiet hours, unsubscribes and the
+//! transactional exemption are product rules, decided here with `now` passed in; the e-mail
+//! sender only carries the decision out.
 
 use chrono::{DateTime, Utc};
-use journey::domain::{Channel, Customer, Intervention, Policy};
+
+use crate::{Channel, Customer, Intervention, Policy};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
@@ -59,9 +62,9 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use journey::domain::event::EventKind;
-    use journey::domain::{Effect, Rules, apply};
-    use journey::testing::{Events, krw, t};
+    use crate::event::EventKind;
+    use crate::testing::{Events, krw, t};
+    use crate::{Effect, Rules, apply};
 
     fn planned(email: Option<&str>, zone: Option<&str>) -> (Customer, Intervention, Rules) {
         let rules = Rules::embedded().unwrap();
@@ -73,7 +76,7 @@ mod tests {
         pay.profile.email = email.map(str::to_string);
         pay.profile.time_zone = zone.map(str::to_string);
         let o = apply(
-            &journey::domain::Customer::new(events.customer().clone()),
+            &Customer::new(events.customer().clone()),
             &pay,
             &rules,
             pay.occurred_at,
