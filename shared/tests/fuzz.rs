@@ -2,6 +2,11 @@
 //! senders (an `Intervention`) decode. Never a panic; what decodes is valid (ids checked) and
 //! round-trips; what does not is a decode error, which the workers report as permanent (the
 //! message goes to the DLQ after its receives, and its batch's other messages go on).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use journey::domain::{Effect, EventKind, Intervention, Rules, apply};
 use journey::fuzz::{config, mutated, raw_body};

@@ -1,4 +1,9 @@
 //! `journey-rules` as a person runs it, on the hand-made log of `events/backtest/`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use std::process::{Command, Output};
 

@@ -1,5 +1,10 @@
 //! The ingestion handler end to end over an in-memory queue: the published vectors, signatures
 //! made by a third-party signer, every error response, and the `events/` fixtures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;

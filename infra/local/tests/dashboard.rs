@@ -1,6 +1,11 @@
 //! The dashboard in a real browser: headless Chromium (Debian's, installed by `make test`) loads
 //! the page from the local stack after the demo scenario; the numbers it shows are checked
 //! against the API, and a screenshot is saved as `target/dashboard.png`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

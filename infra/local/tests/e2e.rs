@@ -1,5 +1,10 @@
 //! End to end: the real `journey-local` binary (which starts its own emulator), signed webhooks
 //! through its gateway, simulated sweeps, and the results read back through the store.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

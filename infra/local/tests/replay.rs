@@ -1,6 +1,11 @@
 //! `journey-local replay`: a canonical event log through the gateway of a stack it starts —
 //! the app's batches, Stripe, Toss and PortOne webhooks, staff notes, an erasure, an opt-out —
 //! with sweeps on the log's time, and what the history produced.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use std::process::Command;
 

@@ -1,4 +1,9 @@
 //! The invariants of the journey, stated as properties over random event histories.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test: a panic is its failure report"
+)]
 
 use chrono::{DateTime, Duration, Utc};
 use journey_domain::testing::{Events, customer_id, t};
