@@ -1,0 +1,242 @@
+//! The data the ports carry.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Customer, CustomerId, Event, HistoryEntry, Outcome, RiskLevel, Stage};
+
+/// Events of one customer applied in order, written atomically: the new customer state
+/// (version + 1), each event's dedup marker carrying its effects, their history entries, and
+/// the counter changes. Usually one event; the customer's other messages of the same SQS batch
+/// share the write (see `service::apply_all`).
+pub struct Commit<'a> {
+    /// The state the first step was computed from; its version is the one expected in the store.
+    pub before: &'a Customer,
+    /// At least one; each step's outcome is computed from the previous one's state.
+    pub steps: &'a [Step<'a>],
+    /// Retry number, so counter writes of a retry land on another shard.
+    pub attempt: u32,
+}
+
+/// One event of a commit and what applying it produced.
+pub struct Step<'a> {
+    pub event: &'a Event,
+    pub outcome: &'a Outcome,
+    /// When the event was received; its marker expires from then.
+    pub now: DateTime<Utc>,
+}
+
+impl Commit<'_> {
+    /// The state after the last step.
+    pub fn after(&self) -> &Customer {
+        self.steps
+            .last()
+            .map_or(self.before, |step| &step.outcome.customer)
+    }
+}
+
+/// What [`CustomerStore::erase_records`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Erasure {
+    /// Logged events (the event log's copies) removed from markers.
+    pub logged_events: usize,
+    /// Send records whose provider detail was removed.
+    pub send_details: usize,
+    /// Staff contact notes in the history whose words were replaced.
+    pub notes: usize,
+}
+
+/// A customer whose next check is due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueCustomer {
+    pub customer_id: CustomerId,
+    pub due_at: DateTime<Utc>,
+}
+
+/// One page of the due index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DuePage {
+    pub due: Vec<DueCustomer>,
+    /// Where the next page starts; `None` when the shard is exhausted.
+    pub next: Option<String>,
+    /// Index items read (for the sweep's items-read-per-due measure).
+    pub items_read: usize,
+}
+
+/// One page of a customer's history, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    pub next: Option<String>,
+}
+
+/// The exact counters: customers per stage × risk level, churns per month and reason,
+/// recoveries per month (`YYYY-MM`, UTC).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub cells: std::collections::BTreeMap<(Stage, RiskLevel), i64>,
+    pub churned_by_month: std::collections::BTreeMap<String, i64>,
+    pub recovered_by_month: std::collections::BTreeMap<String, i64>,
+    pub churn_reasons: std::collections::BTreeMap<String, i64>,
+}
+
+impl Counts {
+    pub fn get(&self, stage: Stage, risk: RiskLevel) -> i64 {
+        self.cells.get(&(stage, risk)).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> i64 {
+        self.cells.values().sum()
+    }
+}
+
+/// How the at-risk list is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Highest risk score first.
+    Score,
+    /// Highest score × revenue to date first: the most valuable customers to call.
+    Value,
+}
+
+/// A page request of the at-risk list; filters are optional.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListQuery {
+    /// One level, or every level above `none`.
+    pub risk: Option<RiskLevel>,
+    pub stage: Option<Stage>,
+    pub program: Option<String>,
+    pub owner: Option<String>,
+    pub order: ListOrder,
+    pub limit: usize,
+    /// Continue after this sort key (the previous page's `next`).
+    pub after: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListPage {
+    pub customers: Vec<Customer>,
+    pub next: Option<String>,
+}
+
+/// One intervention's send record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendRecord {
+    pub intervention_id: String,
+    pub template: String,
+    pub channel: String,
+    pub status: String,
+    pub detail: String,
+    pub updated_at: String,
+}
+
+/// Outcomes of one template × variant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TemplateTally {
+    pub template: String,
+    pub variant: Option<String>,
+    pub sent: i64,
+    pub recovered: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    /// Perhaps sent: the provider's answer was lost, not repeated.
+    pub unknown: i64,
+}
+
+/// Where one intervention's send stands, in the send ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendStatus {
+    /// A sender holds it, until its lease ends.
+    InProgress,
+    /// Held by quiet hours; claimable again when it comes back.
+    Deferred,
+    /// Released after a transient error; claimable again.
+    Retry,
+    Sent,
+    Skipped,
+    Failed,
+    /// The provider's answer was lost (or its sender died holding it) and the rules say not
+    /// to repeat it: it may or may not have arrived. Final.
+    Unknown,
+}
+
+impl SendStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendStatus::InProgress => "in_progress",
+            SendStatus::Deferred => "deferred",
+            SendStatus::Retry => "retry",
+            SendStatus::Sent => "sent",
+            SendStatus::Skipped => "skipped",
+            SendStatus::Failed => "failed",
+            SendStatus::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SendStatus> {
+        [
+            SendStatus::InProgress,
+            SendStatus::Deferred,
+            SendStatus::Retry,
+            SendStatus::Sent,
+            SendStatus::Skipped,
+            SendStatus::Failed,
+            SendStatus::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// A final status: the intervention is never sent again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SendStatus::Sent | SendStatus::Skipped | SendStatus::Failed | SendStatus::Unknown
+        )
+    }
+}
+
+/// The right to send one intervention, held until `until`. A lease outlives the function
+/// that holds it (see [`crate::sending::LEASE`]), so a lease that ran out means its holder is
+/// dead: what it did is unknown, and the intervention is not simply claimed again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub token: String,
+    pub until: DateTime<Utc>,
+    /// How many earlier attempts ended with an unknown outcome.
+    pub unknowns: u32,
+}
+
+/// The outcome of trying to claim an intervention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours to send.
+    Claimed(Lease),
+    /// Already finished: do not send again.
+    Done(SendStatus),
+    /// Another sender holds a live lease: come back later.
+    Busy,
+    /// A sender claimed it and its lease ran out with nothing recorded: it died between the
+    /// claim and the record, perhaps after the provider accepted. The old lease, to fence on.
+    Abandoned(Lease),
+}
+
+/// One e-mail, ready to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutgoingEmail {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub headers: Vec<(String, String)>,
+    /// Provider tags (SES `EmailTags`): they come back on delivery and bounce events.
+    pub tags: Vec<(String, String)>,
+}
+
+/// What a deployed system recorded, as a backtest's input: the logged events, in time order,
+/// and every churn as a label.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExportedLog {
+    pub events: Vec<Event>,
+    pub labels: Vec<crate::backtest::Label>,
+}
