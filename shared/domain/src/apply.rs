@@ -680,14 +680,18 @@ impl<'a> Transition<'a> {
             RiskLevel::None
         };
         // the reasons are only written for the level chosen: most ticks escalate nothing
-        let (level, cause) = [(by_clock, 0), (by_score, 1), (by_billing, 2)]
-            .into_iter()
-            .filter(|(level, _)| *level > self.c.risk)
-            .max_by_key(|(level, _)| *level)?;
+        let (level, cause) = [
+            (by_clock, Escalation::Clock),
+            (by_score, Escalation::Score),
+            (by_billing, Escalation::Billing),
+        ]
+        .into_iter()
+        .filter(|(level, _)| *level > self.c.risk)
+        .max_by_key(|(level, _)| *level)?;
         let why = match cause {
-            0 => format!("no activity for {} days", days.floor()),
-            1 => format!("risk score {}", self.c.score.total),
-            _ => "payment failed".to_string(),
+            Escalation::Clock => format!("no activity for {} days", days.floor()),
+            Escalation::Score => format!("risk score {}", self.c.score.total),
+            Escalation::Billing => "payment failed".to_string(),
         };
         Some((level, why))
     }
@@ -913,6 +917,17 @@ impl<'a> Transition<'a> {
             dropped: None,
         }
     }
+}
+
+/// What calls for a higher risk level at a check, named in the history entry's reason.
+#[derive(Clone, Copy)]
+enum Escalation {
+    /// The inactivity clock's step.
+    Clock,
+    /// The score's threshold.
+    Score,
+    /// An open failed payment (`[billing]`).
+    Billing,
 }
 
 /// What a customer's score is computed from; the clock starts at `fallback` if it never did.
