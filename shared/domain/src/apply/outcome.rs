@@ -1,0 +1,199 @@
+//! What applying an event produces: the new state, history entries, effects to deliver, counter
+//! changes and milestones.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::customer::{ChurnReason, Customer};
+use crate::ids::{CustomerId, EventId, InterventionId};
+use crate::intervention::{Channel, Intervention, Trigger};
+use crate::stage::{RiskLevel, Stage};
+
+/// What applying one event produced. The store writes `customer`, `history` and `tallies`
+/// together; `effects` are delivered after that write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub customer: Customer,
+    pub history: Vec<HistoryEntry>,
+    pub effects: Vec<Effect>,
+    pub tallies: Vec<Tally>,
+    /// Churns and recoveries, for the monthly trend counters.
+    pub milestones: Vec<Milestone>,
+    /// The event had already been applied: nothing changed.
+    pub duplicate: bool,
+    /// The event was dropped unapplied and is not stored: nothing changed.
+    pub dropped: Option<Dropped>,
+}
+
+/// Why an event changes nothing and is not stored (the caller counts it; nothing is kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// The customer was erased: nothing about them is kept, not even that they came back.
+    Erased,
+    /// From outside and older than `inactivity.max_event_age_days`: a stale replay (a
+    /// provider's old webhook re-posted after its dedup marker expired) or a wrong clock.
+    TooOld,
+}
+
+impl Dropped {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dropped::Erased => "customer_erased",
+            Dropped::TooOld => "too_old",
+        }
+    }
+}
+
+/// A recorded change of stage or risk: the customer's journey, replayable and auditable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub change: Change,
+    pub cause: Cause,
+    /// The risk score right after the change.
+    pub score: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Stage {
+        from: Option<Stage>,
+        to: Stage,
+    },
+    Risk {
+        from: RiskLevel,
+        to: RiskLevel,
+    },
+    /// Not a change of state, but part of the journey: staff contact, erasure, ignored events.
+    Note {
+        note: String,
+    },
+}
+
+/// A moment the dashboard's trend counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    Churned {
+        reason: ChurnReason,
+        at: DateTime<Utc>,
+    },
+    Recovered {
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    pub event_id: EventId,
+    pub event_type: String,
+    /// Why, in words an operator reads: "no activity for 7 days", "refund requested".
+    pub reason: String,
+}
+
+/// Something to do once the new state is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// Send a message (e-mail or Slack).
+    Send(Intervention),
+    /// Publish a domain event on the bus.
+    Publish(DomainEvent),
+    /// Remove the erased customer's personal data from every record of theirs the store keeps
+    /// beside the state (logged events, send details); idempotent, so a redelivery repeats it.
+    Erase,
+}
+
+/// A fact other systems may subscribe to. `id` is deterministic, for consumers' dedup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    pub id: String,
+    pub customer_id: CustomerId,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub detail: DomainEventDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEventDetail {
+    StageChanged {
+        from: Option<Stage>,
+        to: Stage,
+        reason: String,
+    },
+    RiskChanged {
+        from: RiskLevel,
+        to: RiskLevel,
+        reason: String,
+    },
+    InterventionPlanned {
+        intervention_id: InterventionId,
+        trigger: Trigger,
+        channel: Channel,
+        template: String,
+        variant: Option<String>,
+    },
+    InterventionRecovered {
+        intervention_id: InterventionId,
+        template: String,
+        variant: Option<String>,
+    },
+}
+
+impl DomainEventDetail {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DomainEventDetail::StageChanged { .. } => "stage_changed",
+            DomainEventDetail::RiskChanged { .. } => "risk_changed",
+            DomainEventDetail::InterventionPlanned { .. } => "intervention_planned",
+            DomainEventDetail::InterventionRecovered { .. } => "intervention_recovered",
+        }
+    }
+}
+
+/// A count to add to the per-template × variant outcome counters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub template: String,
+    pub variant: Option<String>,
+    pub metric: TallyMetric,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TallyMetric {
+    Sent,
+    Recovered,
+    Failed,
+    Skipped,
+    /// Sent or not: the provider's answer was lost (see `docs/reliability.md`).
+    Unknown,
+}
+
+impl TallyMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TallyMetric::Sent => "sent",
+            TallyMetric::Recovered => "recovered",
+            TallyMetric::Failed => "failed",
+            TallyMetric::Skipped => "skipped",
+            TallyMetric::Unknown => "unknown",
+        }
+    }
+}
+
+impl Outcome {
+    pub(super) fn unchanged(state: &Customer, duplicate: bool, dropped: Option<Dropped>) -> Self {
+        Outcome {
+            customer: state.clone(),
+            history: Vec::new(),
+            effects: Vec::new(),
+            tallies: Vec::new(),
+            milestones: Vec::new(),
+            duplicate,
+            dropped,
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The risk level: the due check, what escalates (the inactivity clock, the score, a failed
+//! payment), the score's inputs, and recovery when the customer comes back.
+
+use chrono::{DateTime, Utc};
+
+use crate::activity::{Count, Mark, Tallies};
+use crate::customer::{ChurnReason, Customer};
+use crate::event::NpsScore;
+use crate::intervention::Trigger;
+use crate::rules::Policy;
+use crate::score::{Inputs, NpsAnswer, score};
+use crate::stage::{RiskLevel, Stage};
+
+use super::{Milestone, Transition};
+
+impl Transition<'_> {
+    pub(super) fn support_ticket(&mut self) {
+        self.c.activity.record(self.at, Mark::Ticket);
+        if !self.is_customer() {
+            return;
+        }
+        let support = &self.policy.support;
+        let tickets =
+            Tallies::of(&self.c.activity).sum(self.at, support.window_days.into(), Count::Tickets);
+        if tickets == u64::from(support.alert_tickets) {
+            let occasion = self.event.id.to_string();
+            self.plan(Trigger::SupportTickets, &occasion);
+        }
+    }
+
+    pub(super) fn nps(&mut self, answer: NpsScore) {
+        let newer = self.c.last_nps.is_none_or(|last| self.at >= last.at);
+        if newer {
+            self.c.last_nps = Some(NpsAnswer {
+                score: answer.value(),
+                at: self.at,
+            });
+        }
+        if !self.is_customer() {
+            return;
+        }
+        let occasion = self.event.id.to_string();
+        if answer.value() <= self.policy.nps.detractor_max {
+            self.plan(Trigger::NpsDetractor, &occasion);
+        } else if answer.value() >= self.policy.nps.promoter_min {
+            self.plan(Trigger::NpsPromoter, &occasion);
+        }
+    }
+
+    /// The sweep's tick: send what is due, then escalate by the clock and the score.
+    pub(super) fn check(&mut self) {
+        let Some(stage) = self.c.stage else { return };
+        let days = self.days_inactive();
+        if !stage.is_terminal() && days >= f64::from(self.policy.inactivity.churn_days) {
+            // churning cancels whatever was scheduled and registers the win-back instead
+            self.churn(ChurnReason::Inactivity, None);
+            return;
+        }
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.c.scheduled)
+            .into_iter()
+            .partition(|s| s.due_at <= self.now);
+        self.c.scheduled = later;
+        for s in due {
+            match s.intervention {
+                // a deferred message goes out as it was planned, under the same id
+                Some(intervention) => self.interventions.push(intervention),
+                None => self.plan(s.trigger, &s.occasion),
+            }
+        }
+        if stage.is_terminal() {
+            return;
+        }
+        self.rescore();
+        if let Some((level, why)) = self.escalation(days) {
+            self.escalate(level, &why);
+        }
+        if stage == Stage::Engaged {
+            let e = &self.policy.engagement;
+            let active = self.c.activity.active_days(self.now, e.window_days.into());
+            if active < e.min_active_days {
+                let why = format!("active on {active} of the last {} days", e.window_days);
+                self.set_stage(Stage::Active, &why);
+            }
+        }
+    }
+
+    /// The highest level the clock, the score or a failed payment calls for, if above the
+    /// current one, with the reason.
+    pub(super) fn escalation(&self, days: f64) -> Option<(RiskLevel, String)> {
+        let by_clock = self.policy.inactivity.level_after(days);
+        let by_score = self.policy.score.thresholds.level_for(self.c.score.total);
+        let by_billing = if self.c.open_failed_payments > 0 {
+            self.policy.billing.failed_payment_level
+        } else {
+            RiskLevel::None
+        };
+        // the reasons are only written for the level chosen: most ticks escalate nothing
+        let (level, cause) = [
+            (by_clock, Escalation::Clock),
+            (by_score, Escalation::Score),
+            (by_billing, Escalation::Billing),
+        ]
+        .into_iter()
+        .filter(|(level, _)| *level > self.c.risk)
+        .max_by_key(|(level, _)| *level)?;
+        let why = match cause {
+            Escalation::Clock => format!("no activity for {} days", days.floor()),
+            Escalation::Score => format!("risk score {}", self.c.score.total),
+            Escalation::Billing => "payment failed".to_string(),
+        };
+        Some((level, why))
+    }
+
+    pub(super) fn escalate(&mut self, level: RiskLevel, why: &str) {
+        if self.c.risk == RiskLevel::None {
+            self.c.risk_episode += 1;
+        }
+        self.set_risk(level, why);
+        let trigger = match level {
+            RiskLevel::Caution => Trigger::RiskCaution,
+            RiskLevel::Warning => Trigger::RiskWarning,
+            RiskLevel::Danger | RiskLevel::None => Trigger::RiskDanger,
+        };
+        let occasion = format!("episode:{}", self.c.risk_episode);
+        self.plan(trigger, &occasion);
+    }
+
+    /// Activity while at risk: back to `none`, and the last intervention gets the credit if it
+    /// was planned within the attribution window.
+    pub(super) fn recover(&mut self) {
+        self.set_risk(RiskLevel::None, "recovered: active again");
+        self.milestones.push(Milestone::Recovered { at: self.at });
+        self.credit_last_intervention(|_| true);
+        // reminders still held back by quiet hours are moot now
+        self.c.scheduled.retain(|s| {
+            !(s.intervention.is_some()
+                && matches!(
+                    s.trigger,
+                    Trigger::RiskCaution | Trigger::RiskWarning | Trigger::RiskDanger
+                ))
+        });
+    }
+
+    pub(super) fn start_clock(&mut self) {
+        self.c.created_at.get_or_insert(self.at);
+        self.c.clock_started_at = Some(self.at);
+    }
+
+    pub(super) fn days_inactive(&self) -> f64 {
+        let start = self.c.clock_started_at.unwrap_or(self.at);
+        self.c.activity.days_inactive(start, self.now)
+    }
+
+    pub(super) fn rescore(&mut self) {
+        self.c.score = score(&score_inputs(&self.c, self.at), self.policy, self.now);
+        self.scored = true;
+    }
+}
+
+/// What calls for a higher risk level at a check, named in the history entry's reason.
+#[derive(Clone, Copy)]
+enum Escalation {
+    /// The inactivity clock's step.
+    Clock,
+    /// The score's threshold.
+    Score,
+    /// An open failed payment (`[billing]`).
+    Billing,
+}
+
+/// What a customer's score is computed from; the clock starts at `fallback` if it never did.
+pub(super) fn score_inputs(c: &Customer, fallback: DateTime<Utc>) -> Inputs<'_> {
+    Inputs {
+        activity: &c.activity,
+        clock_start: c.clock_started_at.or(c.created_at).unwrap_or(fallback),
+        open_failed_payments: c.open_failed_payments,
+        last_nps: c.last_nps,
+        since: c.created_at.unwrap_or(fallback),
+    }
+}
+
+/// Every signal's measure for `c` as of `now` (see [`crate::score::measures`]).
+pub fn signal_measures(
+    c: &Customer,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> [f64; crate::score::Signal::COUNT] {
+    crate::score::measures(&score_inputs(c, now), policy, now)
+}

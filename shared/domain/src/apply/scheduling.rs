@@ -1,0 +1,148 @@
+//! Interventions planned and scheduled, messages deferred by quiet hours, and the next
+//! moment a time-based rule may fire for a customer (the due index).
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::customer::{Customer, Scheduled};
+use crate::ids::InterventionId;
+use crate::intervention::{
+    Channel, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Trigger,
+};
+use crate::rules::Policy;
+use crate::stage::Stage;
+
+use super::{DomainEventDetail, Transition};
+
+impl Transition<'_> {
+    pub(super) fn schedule(&mut self, trigger: Trigger, after_days: u32, occasion: &str) {
+        self.c.scheduled.push(Scheduled {
+            due_at: self.at + Duration::days(after_days.into()),
+            trigger,
+            occasion: occasion.to_string(),
+            intervention: None,
+        });
+    }
+
+    /// Plans the messages the rules give `trigger`, with ids derived from `occasion`.
+    pub(super) fn plan(&mut self, trigger: Trigger, occasion: &str) {
+        let Some(plan) = self.policy.interventions.get(&trigger) else {
+            return;
+        };
+        let channels = [
+            (Channel::Email, plan.email.as_ref()),
+            (Channel::Slack, plan.slack.as_ref()),
+            (
+                Channel::OwnerEmail,
+                plan.slack.as_ref().filter(|_| plan.owner_email),
+            ),
+        ];
+        let mut first = None;
+        for (channel, template) in channels {
+            let Some(template) = template else { continue };
+            let variant = match channel {
+                Channel::Email => plan.variant_for(&self.c.id, trigger),
+                _ => None,
+            };
+            let id =
+                InterventionId::derive(&self.c.id, trigger.as_str(), occasion, channel.as_str());
+            let intervention = Intervention {
+                id,
+                customer_id: self.c.id.clone(),
+                trigger,
+                channel,
+                template: template.clone(),
+                variant,
+                transactional: plan.transactional,
+                if_unknown: match channel {
+                    Channel::Email => plan.if_unknown,
+                    _ => IfUnknown::GiveUp,
+                },
+                planned_at: self.at,
+                cause: self.event.id.clone(),
+            };
+            first.get_or_insert_with(|| InterventionRef::from(&intervention));
+            self.published.push(DomainEventDetail::InterventionPlanned {
+                intervention_id: intervention.id.clone(),
+                trigger,
+                channel,
+                template: intervention.template.clone(),
+                variant: intervention.variant.clone(),
+            });
+            self.interventions.push(intervention);
+        }
+        if first.is_some() {
+            self.c.last_intervention = first;
+        }
+    }
+
+    /// Quiet hours held a message back: it goes out, unchanged, when due.
+    pub(super) fn defer(&mut self, intervention: &Intervention, until: DateTime<Utc>) {
+        let known = self.c.scheduled.iter().any(|s| {
+            s.intervention
+                .as_ref()
+                .is_some_and(|i| i.id == intervention.id)
+        });
+        if !known {
+            self.c.scheduled.push(Scheduled {
+                due_at: until,
+                trigger: intervention.trigger,
+                occasion: format!("deferred:{}", intervention.id),
+                intervention: Some(intervention.clone()),
+            });
+        }
+        if let Some(last) = self
+            .c
+            .last_intervention
+            .as_mut()
+            .filter(|l| l.id == intervention.id)
+        {
+            last.status = DeliveryStatus::Deferred;
+        }
+    }
+}
+
+/// When the next time-based rule may fire for `c`: the earliest scheduled follow-up, the next
+/// inactivity step, the end of sustained activity, the moment the score will call for a higher
+/// level by time alone, or now when the score or a failed payment already does. `None` keeps
+/// the customer out of the due index.
+pub fn next_check_at(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let scheduled = c.scheduled.iter().map(|s| s.due_at).min();
+    let Some(stage) = c.stage.filter(|s| !s.is_terminal()) else {
+        return scheduled;
+    };
+    let clock = c
+        .activity
+        .last_at
+        .into_iter()
+        .chain(c.clock_started_at)
+        .max();
+    let step =
+        clock.map(|from| from + Duration::days(policy.inactivity.next_step_days(c.risk).into()));
+    let by_score = policy.score.thresholds.level_for(c.score.total) > c.risk;
+    let by_billing = c.open_failed_payments > 0 && policy.billing.failed_payment_level > c.risk;
+    if by_score || by_billing {
+        return Some(now);
+    }
+    let lapse = (stage == Stage::Engaged)
+        .then(|| {
+            let e = &policy.engagement;
+            c.activity
+                .engagement_lapses_at(e.window_days.into(), e.min_active_days)
+        })
+        .flatten();
+    let other = [scheduled, step, lapse].into_iter().flatten().min();
+    // a later check looks again: the score need only be followed up to the next one
+    let until = other.unwrap_or(now + Duration::days(SCORE_LOOKAHEAD_DAYS));
+    let by_time = crate::score::rises_at(
+        &super::risk::score_inputs(c, now),
+        policy,
+        c.risk,
+        now,
+        until,
+    );
+    other.into_iter().chain(by_time).min()
+}
+
+/// How far ahead the score is followed for a customer with no other check coming: past the
+/// longest inactivity step, after which a check is always scheduled.
+const SCORE_LOOKAHEAD_DAYS: i64 = 35;
