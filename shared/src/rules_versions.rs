@@ -15,6 +15,7 @@ use crate::domain::{Rules, RulesError};
 /// The calibration guard is a product rule: it lives in the domain.
 pub use crate::backtest::judge;
 use crate::ports::{RulesRegistry, StoreError};
+use crate::templates::Templates;
 
 /// Where a version came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +100,8 @@ pub struct LiveRules<R> {
     every: Duration,
     handle: RulesHandle,
     state: Mutex<(Option<Instant>, Option<u32>)>,
+    /// When set, a version that sends a template not built in is refused like a corrupted one.
+    templates: Option<Templates>,
 }
 
 impl<R: RulesRegistry> LiveRules<R> {
@@ -109,11 +112,28 @@ impl<R: RulesRegistry> LiveRules<R> {
             every,
             handle,
             state: Mutex::new((None, None)),
+            templates: None,
         }
     }
 
+    /// Refuses versions whose rules send a template (or variant) `templates` lacks: the
+    /// function that plans interventions would otherwise plan messages no sender can render.
+    pub fn checking(mut self, templates: Templates) -> Self {
+        self.templates = Some(templates);
+        self
+    }
+
+    /// The version's rules over the deployed file, and every template they send built in.
+    fn load(&self, version: &RulesVersion) -> Result<Rules, String> {
+        let rules = version.rules(&self.base).map_err(|e| e.to_string())?;
+        if let Some(templates) = &self.templates {
+            templates.check(&rules).map_err(|e| e.to_string())?;
+        }
+        Ok(rules)
+    }
+
     /// Re-reads the active version if the last read is older than `every`. A version that no
-    /// longer parses against the deployed file is logged, reported as
+    /// longer parses against the deployed file (or sends a template not built in) is logged, reported as
     /// [`Refresh::Rejected`] (the caller counts it) and the rules in force are kept: a
     /// corrupted version never stops the function.
     pub async fn refresh(&self) -> Result<Refresh, StoreError> {
@@ -131,7 +151,7 @@ impl<R: RulesRegistry> LiveRules<R> {
             && let Some(active) = active
         {
             let version = active.version.number;
-            match active.version.rules(&self.base) {
+            match self.load(&active.version) {
                 Ok(rules) => {
                     tracing::info!(version, "rules version applied");
                     self.handle.set(rules);
@@ -141,12 +161,9 @@ impl<R: RulesRegistry> LiveRules<R> {
                     tracing::error!(
                         version,
                         error = %e,
-                        "active rules version does not fit the deployed rules file; keeping the rules in force"
+                        "active rules version does not fit the deployed rules file or templates; keeping the rules in force"
                     );
-                    outcome = Refresh::Rejected {
-                        version,
-                        why: e.to_string(),
-                    };
+                    outcome = Refresh::Rejected { version, why: e };
                 }
             }
         }
@@ -245,6 +262,7 @@ mod tests {
             "[score.thresholds]\ncaution = \"forty\"\n",
             "[score.thresholds]\ncaution = 90.0\nwarning = 50.0\n",
             "not toml at all [",
+            "[interventions.risk_caution]\nemail = \"no_such_template\"\n",
         ] {
             let handle = RulesHandle::new(embedded.clone());
             let version = RulesVersion {
@@ -260,7 +278,8 @@ mod tests {
                 base.into(),
                 Duration::ZERO,
                 handle.clone(),
-            );
+            )
+            .checking(Templates::embedded().unwrap());
             let outcome = live.refresh().await.unwrap();
             let Refresh::Rejected { version, why } = &outcome else {
                 panic!("{overlay}: expected a rejection, got {outcome:?}");

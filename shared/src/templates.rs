@@ -8,6 +8,8 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::domain::Rules;
+
 macro_rules! templates {
     ($dir:literal: $($name:literal),* $(,)?) => {
         &[$(($name, include_str!(concat!("../../infra/templates/", $dir, "/", $name, ".toml")))),*]
@@ -34,6 +36,10 @@ pub enum TemplateError {
     Unknown(String),
     #[error("template `{name}`: {reason}")]
     Invalid { name: String, reason: String },
+    /// A rule sends a template (or a variant) that is not built in: caught when the rules are
+    /// loaded, never when a customer's message is due.
+    #[error("rules key `{key}`: {reason}")]
+    NotBuiltIn { key: String, reason: String },
 }
 
 /// Message language: Korean or English.
@@ -229,6 +235,48 @@ impl Templates {
         Ok(Templates { env, variants })
     }
 
+    /// Every template and variant `rules` sends (the business's and every program's) is built
+    /// in: a function refuses at its cold start, and the rules registry refuses a version,
+    /// rather than fail when a customer's message is due. The error names the rules key.
+    pub fn check(&self, rules: &Rules) -> Result<(), TemplateError> {
+        let scopes = std::iter::once((String::new(), rules.default_policy())).chain(
+            rules
+                .programs()
+                .map(|(name, p)| (format!("programs.{name}."), p)),
+        );
+        for (scope, policy) in scopes {
+            for (trigger, plan) in &policy.interventions {
+                let key =
+                    |field: &str| format!("{scope}interventions.{}.{field}", trigger.as_str());
+                let missing = |field: &str, reason: String| TemplateError::NotBuiltIn {
+                    key: key(field),
+                    reason,
+                };
+                if let Some(email) = &plan.email {
+                    if !self.has_email(email) {
+                        return Err(missing("email", format!("no e-mail template `{email}`")));
+                    }
+                    for lang in Lang::ALL {
+                        if let Some(v) = plan
+                            .variants
+                            .iter()
+                            .find(|v| !self.variants(email, lang).contains(v))
+                        {
+                            return Err(missing(
+                                "variants",
+                                format!("`{email}` has no variant `{v}` in {}", lang.as_str()),
+                            ));
+                        }
+                    }
+                }
+                if let Some(slack) = plan.slack.as_ref().filter(|s| !self.has_staff(s)) {
+                    return Err(missing("slack", format!("no staff template `{slack}`")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn has_email(&self, name: &str) -> bool {
         EMAIL_SOURCES.iter().any(|(n, _)| *n == name)
     }
@@ -355,7 +403,7 @@ fn add(env: &mut Environment<'static>, name: String, source: String) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Rules;
+    use crate::domain::rules::DEFAULT_RULES_TOML;
 
     pub fn context() -> EmailContext {
         EmailContext {
@@ -436,33 +484,23 @@ mod tests {
     #[test]
     fn every_template_the_rules_name_exists_with_its_variants() {
         let templates = Templates::embedded().unwrap();
-        let rules = Rules::embedded().unwrap();
-        let policies =
-            std::iter::once(rules.default_policy()).chain(rules.programs().map(|(_, p)| p));
-        for policy in policies {
-            for (trigger, plan) in &policy.interventions {
-                if let Some(email) = &plan.email {
-                    assert!(
-                        templates.has_email(email),
-                        "{trigger:?}: no e-mail template `{email}`"
-                    );
-                    for lang in Lang::ALL {
-                        for v in &plan.variants {
-                            assert!(
-                                templates.variants(email, lang).contains(v),
-                                "{email}/{lang:?} lacks variant {v}"
-                            );
-                        }
-                    }
-                }
-                if let Some(slack) = &plan.slack {
-                    assert!(
-                        templates.has_staff(slack),
-                        "{trigger:?}: no staff template `{slack}`"
-                    );
-                }
-            }
-        }
+        assert_eq!(templates.check(&Rules::embedded().unwrap()), Ok(()));
+        let refused = |overlay: &str| {
+            let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, overlay).unwrap();
+            templates.check(&rules).unwrap_err().to_string()
+        };
+        assert_eq!(
+            refused("[interventions.risk_caution]\nemail = \"gentel_reminder\"\n"),
+            "rules key `interventions.risk_caution.email`: no e-mail template `gentel_reminder`"
+        );
+        assert!(
+            refused("[programs.fit.interventions.risk_danger]\nslack = \"nope\"\n")
+                .starts_with("rules key `programs.fit.interventions.risk_danger.slack`"),
+        );
+        assert!(
+            refused("[interventions.risk_caution]\nvariants = [\"a\", \"zz\"]\n")
+                .contains("has no variant `zz`"),
+        );
     }
 
     #[test]

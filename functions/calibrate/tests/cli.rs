@@ -126,3 +126,24 @@ fn a_broken_overlay_is_refused_naming_the_key() {
         assert!(stderr.contains(key), "{command}: {stderr}");
     }
 }
+
+/// A person's overlay that sends a template no sender has is refused before anything is
+/// stored (the table is not even reached: no TABLE_NAME is set here).
+#[test]
+fn an_edit_naming_a_missing_template_is_refused_naming_the_key() {
+    let dir = std::env::temp_dir().join(format!("journey-rules-edit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let overlay = dir.join("typo.toml");
+    std::fs::write(
+        &overlay,
+        "[interventions.risk_caution]\nemail = \"gentel_reminder\"\n",
+    )
+    .unwrap();
+    let o = journey_rules(&["edit", overlay.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("interventions.risk_caution.email") && stderr.contains("gentel_reminder"),
+        "{stderr}"
+    );
+}

@@ -8,6 +8,7 @@ use journey::adapters::eventbridge::EventBridgeBus;
 use journey::adapters::sqs::SqsInterventionQueues;
 use journey::config;
 use journey::rules_versions::LiveRules;
+use journey::templates::Templates;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use transition::Transition;
 
@@ -20,6 +21,9 @@ async fn main() -> Result<(), Error> {
     let bus = config::required("EVENT_BUS_NAME")?;
     let base = config::rules_text()?;
     let rules = config::parse_rules(&base)?;
+    // a rule that sends a template no sender has fails the cold start, naming the key
+    let templates = Templates::embedded()?;
+    templates.check(&rules)?;
     let refresh = Duration::from_secs(config::parsed_or("RULES_REFRESH_SECONDS", 300)?);
     let event_log_days = config::parsed_or("EVENT_LOG_DAYS", 180)?;
     let aws = journey::adapters::aws::load(Duration::from_secs(8)).await;
@@ -31,7 +35,7 @@ async fn main() -> Result<(), Error> {
         EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
         rules,
     );
-    let live = LiveRules::new(store, base, refresh, transition.rules_handle());
+    let live = LiveRules::new(store, base, refresh, transition.rules_handle()).checking(templates);
     let (transition, live) = (&transition, &live);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         match live.refresh().await {

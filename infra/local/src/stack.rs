@@ -181,7 +181,9 @@ impl LocalStack {
             providers.expect_portone_secret(&secret);
         }
         let clock = SharedClock::default();
-        let templates = || Templates::embedded().map_err(|e| e.to_string());
+        let templates = Templates::embedded().map_err(|e| e.to_string())?;
+        // as in AWS: a rule that sends a template no sender has stops the start, naming the key
+        templates.check(&rules).map_err(|e| e.to_string())?;
         let unsubscribe_key = journey::unsubscribe::signing_key(
             &secrets
                 .value(journey::unsubscribe::SECRET)
@@ -205,7 +207,7 @@ impl LocalStack {
             redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
             clock: clock.clone(),
             rules: rules.clone(),
-            templates: templates()?,
+            templates: templates.clone(),
             settings,
             metrics: journey::metrics::Metrics::new("email-sender"),
         };
@@ -225,7 +227,7 @@ impl LocalStack {
             redelivery: SqsRedelivery::new(sqs.clone(), &resources.slack_url),
             clock: clock.clone(),
             rules: rules.clone(),
-            templates: templates()?,
+            templates: templates.clone(),
             lang: Lang::Ko,
             dashboard_url: base,
             metrics: journey::metrics::Metrics::new("slack-sender"),
@@ -242,7 +244,8 @@ impl LocalStack {
             rules_text.clone(),
             Duration::from_secs(5),
             transition.rules_handle(),
-        );
+        )
+        .checking(templates);
         let api_keys = journey::secrets::split_rotation(
             &secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
         );

@@ -14,6 +14,7 @@ use journey::backtest::{self, Label, MetricsConfig, ReplayConfig, report};
 use journey::domain::Rules;
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry};
 use journey::rules_versions::{Origin, RulesVersion};
+use journey::templates::Templates;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -270,7 +271,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Edit { overlay, note } => {
             let overlay = read(&overlay)?;
-            Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
+            let rules =
+                Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
+            // the transition worker would refuse it: refuse it here, naming the key
+            Templates::embedded()
+                .and_then(|t| t.check(&rules))
+                .map_err(|e| e.to_string())?;
             let store = store().await?;
             let expected = store
                 .active_rules()
@@ -278,8 +284,6 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
                 .map(|a| a.version.number);
             let log = store.export_log().await.map_err(|e| e.to_string())?;
-            let rules =
-                Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
             let (_, metrics) = backtest::backtest(
                 &log.events,
                 Some(&log.labels),
