@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
+.PHONY: test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -38,6 +38,16 @@ fuzz:
 ## Every check and test, against a local AWS emulator started and stopped for the run.
 test:
 	infra/scripts/test.sh
+
+## The fast tier, no emulator: every crate's unit tests (the domain's apply, score, model and
+## backtest among them), the domain's property tests, the handlers against in-memory fakes, the
+## parsers' fuzz tests at 2,000 cases, the journey-rules CLI, and the template against the code.
+## The integration tests through the real SDK, calibration on populations, the fault suite and
+## the browser test are `make test`'s.
+test-unit:
+	cargo test --workspace --lib --bins
+	cargo test -p journey-domain -p journey -p ingest -p api -p calibrate --test '*'
+	cargo test -p journey-tests --test template
 
 ## The project's Python tools (moto) in .venv.
 venv:
