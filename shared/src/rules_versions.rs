@@ -18,7 +18,8 @@ use crate::ports::{RulesRegistry, StoreError};
 use crate::templates::Templates;
 
 /// Where a version came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// The deployed rules file as it is (an empty overlay).
@@ -31,11 +32,7 @@ pub enum Origin {
 
 impl Origin {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Default => "default",
-            Origin::Calibrated => "calibrated",
-            Origin::Edited => "edited",
-        }
+        self.into()
     }
 }
 

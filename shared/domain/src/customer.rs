@@ -123,7 +123,20 @@ impl ProfileState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ChurnReason {
     RefundRequested,
@@ -133,11 +146,7 @@ pub enum ChurnReason {
 
 impl ChurnReason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChurnReason::RefundRequested => "refund_requested",
-            ChurnReason::SubscriptionCancelled => "subscription_cancelled",
-            ChurnReason::Inactivity => "inactivity",
-        }
+        self.into()
     }
 }
 

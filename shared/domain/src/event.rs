@@ -106,7 +106,8 @@ pub enum Source {
 }
 
 /// What happened. Tagged by `type` in JSON.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventKind {
     /// A lead or free-trial sign-up before any payment.
@@ -202,7 +203,8 @@ pub enum EventKind {
 }
 
 /// How staff reached a customer. No free text: notes are not a place for personal data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChannel {
     Phone,
@@ -214,47 +216,14 @@ pub enum ContactChannel {
 
 impl ContactChannel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ContactChannel::Phone => "phone",
-            ContactChannel::Email => "email",
-            ContactChannel::Message => "message",
-            ContactChannel::Meeting => "meeting",
-            ContactChannel::NoAnswer => "no_answer",
-        }
+        self.into()
     }
 }
 
 impl EventKind {
     /// The `type` tag, for logs, history causes and metrics.
     pub fn name(&self) -> &'static str {
-        match self {
-            EventKind::SignedUp { .. } => "signed_up",
-            EventKind::PaymentSucceeded { .. } => "payment_succeeded",
-            EventKind::PaymentFailed { .. } => "payment_failed",
-            EventKind::RefundRequested { .. } => "refund_requested",
-            EventKind::PartialRefund { .. } => "partial_refund",
-            EventKind::SubscriptionCancelled { .. } => "subscription_cancelled",
-            EventKind::RenewalUpcoming { .. } => "renewal_upcoming",
-            EventKind::TrialEnding { .. } => "trial_ending",
-            EventKind::Login => "login",
-            EventKind::OnboardingCompleted => "onboarding_completed",
-            EventKind::AssignmentSubmitted => "assignment_submitted",
-            EventKind::AssignmentMissed => "assignment_missed",
-            EventKind::ContentViewed { .. } => "content_viewed",
-            EventKind::ProgramCompleted => "program_completed",
-            EventKind::SupportTicket => "support_ticket",
-            EventKind::NpsResponse { .. } => "nps_response",
-            EventKind::ProfileUpdated => "profile_updated",
-            EventKind::CheckDue => "check_due",
-            EventKind::Unsubscribed => "unsubscribed",
-            EventKind::InterventionSent { .. } => "intervention_sent",
-            EventKind::InterventionSkipped { .. } => "intervention_skipped",
-            EventKind::InterventionFailed { .. } => "intervention_failed",
-            EventKind::InterventionUnknown { .. } => "intervention_unknown",
-            EventKind::InterventionDeferred { .. } => "intervention_deferred",
-            EventKind::StaffNote { .. } => "staff_note",
-            EventKind::Erased { .. } => "erased",
-        }
+        self.into()
     }
 
     /// Activity is what the customer does with the program itself: it resets the inactivity

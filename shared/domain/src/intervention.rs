@@ -7,7 +7,20 @@ use serde::{Deserialize, Serialize};
 use super::ids::{CustomerId, EventId, InterventionId, stable_bucket};
 
 /// Why an intervention is planned. The rules map each trigger to its messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     TrialStarted,
@@ -30,29 +43,13 @@ pub enum Trigger {
 
 impl Trigger {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::TrialStarted => "trial_started",
-            Trigger::OnboardingStarted => "onboarding_started",
-            Trigger::RiskCaution => "risk_caution",
-            Trigger::RiskWarning => "risk_warning",
-            Trigger::RiskDanger => "risk_danger",
-            Trigger::PaymentFailed => "payment_failed",
-            Trigger::RenewalUpcoming => "renewal_upcoming",
-            Trigger::TrialEnding => "trial_ending",
-            Trigger::NpsSurvey => "nps_survey",
-            Trigger::NpsDetractor => "nps_detractor",
-            Trigger::NpsPromoter => "nps_promoter",
-            Trigger::SupportTickets => "support_tickets",
-            Trigger::ReviewRequest => "review_request",
-            Trigger::ReferralCode => "referral_code",
-            Trigger::RelatedOffer => "related_offer",
-            Trigger::WinBack => "win_back",
-        }
+        self.into()
     }
 }
 
 /// Where a message goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// E-mail to the customer.
@@ -65,11 +62,7 @@ pub enum Channel {
 
 impl Channel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Slack => "slack",
-            Channel::OwnerEmail => "owner_email",
-        }
+        self.into()
     }
 }
 

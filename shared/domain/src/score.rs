@@ -15,7 +15,20 @@ use super::rules::Policy;
 use super::stage::RiskLevel;
 
 /// A signal of churn risk. Its weight in the rules is the points it adds at full strength.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
     /// Days since the last activity.
@@ -73,19 +86,7 @@ impl Signal {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Inactivity => "inactivity",
-            Signal::MissedAssignments => "missed_assignments",
-            Signal::LoginDrop => "login_drop",
-            Signal::ContentDrop => "content_drop",
-            Signal::SupportTickets => "support_tickets",
-            Signal::FailedPayments => "failed_payments",
-            Signal::Nps => "nps",
-            Signal::LoginGap => "login_gap",
-            Signal::SlowFade => "slow_fade",
-            Signal::SubmissionDrop => "submission_drop",
-            Signal::Newness => "newness",
-        }
+        self.into()
     }
 }
 

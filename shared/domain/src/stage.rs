@@ -10,7 +10,20 @@ use super::DomainError;
 
 /// The lifecycle stage. `completed` and `churned` are terminal: no risk level, no inactivity
 /// clock; only a new payment brings a churned customer back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Trial,
@@ -38,22 +51,26 @@ impl Stage {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Trial => "trial",
-            Stage::Paid => "paid",
-            Stage::Onboarding => "onboarding",
-            Stage::Active => "active",
-            Stage::Engaged => "engaged",
-            Stage::Completed => "completed",
-            Stage::Churned => "churned",
-        }
+        self.into()
     }
 }
 
 /// How close a customer is to leaving. Ordered: `none < caution < warning < danger`.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
 )]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
     #[default]
@@ -72,12 +89,7 @@ impl RiskLevel {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            RiskLevel::None => "none",
-            RiskLevel::Caution => "caution",
-            RiskLevel::Warning => "warning",
-            RiskLevel::Danger => "danger",
-        }
+        self.into()
     }
 }
 
@@ -116,6 +128,35 @@ mod tests {
         for r in RiskLevel::ALL {
             assert_eq!(r.as_str().parse::<RiskLevel>().ok(), Some(r));
         }
+    }
+
+    /// The names logs, metrics, keys and the dashboard use are derived (strum) by the same rule
+    /// as the stored and wire names (serde): one spelling per value.
+    #[test]
+    fn derived_names_are_the_serde_names() {
+        fn same<T: serde::Serialize>(value: T, name: &str) {
+            assert_eq!(serde_json::to_value(value).unwrap(), name, "{name}");
+        }
+        Stage::ALL.into_iter().for_each(|s| same(s, s.as_str()));
+        RiskLevel::ALL.into_iter().for_each(|r| same(r, r.as_str()));
+        crate::Signal::ALL
+            .into_iter()
+            .for_each(|s| same(s, s.as_str()));
+        use crate::intervention::{Channel, Trigger};
+        for t in [
+            Trigger::RiskCaution,
+            Trigger::WinBack,
+            Trigger::NpsDetractor,
+        ] {
+            same(t, t.as_str());
+        }
+        for c in [Channel::Email, Channel::Slack, Channel::OwnerEmail] {
+            same(c, c.as_str());
+        }
+        let kind = crate::EventKind::NpsResponse {
+            score: crate::NpsScore::new(3).unwrap(),
+        };
+        assert_eq!(serde_json::to_value(&kind).unwrap()["type"], kind.name());
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub struct TemplateTally {
 }
 
 /// Where one intervention's send stands, in the send ledger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum SendStatus {
     /// A sender holds it, until its lease ends.
     InProgress,
@@ -161,15 +162,7 @@ pub enum SendStatus {
 
 impl SendStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SendStatus::InProgress => "in_progress",
-            SendStatus::Deferred => "deferred",
-            SendStatus::Retry => "retry",
-            SendStatus::Sent => "sent",
-            SendStatus::Skipped => "skipped",
-            SendStatus::Failed => "failed",
-            SendStatus::Unknown => "unknown",
-        }
+        self.into()
     }
 
     pub fn parse(text: &str) -> Option<SendStatus> {

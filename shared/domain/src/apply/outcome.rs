@@ -26,9 +26,11 @@ pub struct Outcome {
 }
 
 /// Why an event changes nothing and is not stored (the caller counts it; nothing is kept).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Dropped {
     /// The customer was erased: nothing about them is kept, not even that they came back.
+    #[strum(serialize = "customer_erased")]
     Erased,
     /// From outside and older than `inactivity.max_event_age_days`: a stale replay (a
     /// provider's old webhook re-posted after its dedup marker expired) or a wrong clock.
@@ -37,10 +39,7 @@ pub enum Dropped {
 
 impl Dropped {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dropped::Erased => "customer_erased",
-            Dropped::TooOld => "too_old",
-        }
+        self.into()
     }
 }
 
@@ -115,7 +114,8 @@ pub struct DomainEvent {
     pub detail: DomainEventDetail,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEventDetail {
     StageChanged {
@@ -144,12 +144,7 @@ pub enum DomainEventDetail {
 
 impl DomainEventDetail {
     pub fn name(&self) -> &'static str {
-        match self {
-            DomainEventDetail::StageChanged { .. } => "stage_changed",
-            DomainEventDetail::RiskChanged { .. } => "risk_changed",
-            DomainEventDetail::InterventionPlanned { .. } => "intervention_planned",
-            DomainEventDetail::InterventionRecovered { .. } => "intervention_recovered",
-        }
+        self.into()
     }
 }
 
@@ -161,7 +156,8 @@ pub struct Tally {
     pub metric: TallyMetric,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum TallyMetric {
     Sent,
@@ -174,13 +170,7 @@ pub enum TallyMetric {
 
 impl TallyMetric {
     pub fn as_str(self) -> &'static str {
-        match self {
-            TallyMetric::Sent => "sent",
-            TallyMetric::Recovered => "recovered",
-            TallyMetric::Failed => "failed",
-            TallyMetric::Skipped => "skipped",
-            TallyMetric::Unknown => "unknown",
-        }
+        self.into()
     }
 }
 
