@@ -2,7 +2,7 @@
 //! message (reads and decisions only), then claims the send ledger, calls the provider and
 //! records the outcome, then reports it to the transition worker.
 //!
-//! The semantics (README, *Messages*; `docs/reliability.md`):
+//! The semantics (`docs/messages.md`; `docs/reliability.md`):
 //! - only an answer that proves the provider did not accept the request is retried;
 //! - an outcome that is unknown (the request went out, no answer came back; or the sender died
 //!   holding the claim, which its lease outliving the function proves) is recorded `unknown`,

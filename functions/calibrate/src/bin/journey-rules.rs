@@ -1,5 +1,5 @@
 //! `journey-rules`: backtest an event log, export one from a deployed (or local) table, run the
-//! calibration, list the rules versions, roll back. See the README, "Backtest and calibration".
+//! calibration, list the rules versions, roll back. See docs/backtest.md.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
