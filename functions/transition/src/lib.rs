@@ -9,6 +9,10 @@
 //! the stored effects again. Intervention ids and domain-event ids are deterministic, so the
 //! senders and bus consumers drop the repeats: nothing is lost, nothing reaches a customer twice.
 
+mod build;
+
+pub use build::{AwsTransition, BuildError, Config, Worker, build};
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules};
 use journey::messages::EventMessage;

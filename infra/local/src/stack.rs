@@ -21,21 +21,18 @@ use chrono::{DateTime, Utc};
 use email_sender::{EmailSender, EmailSettings};
 use ingest::{Ingest, WebhookKeys};
 use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::eventbridge::EventBridgeBus;
 use journey::adapters::ses::SesMailer;
 use journey::adapters::slack::{FileChat, SlackWebhook};
 use journey::adapters::sqs::SqsRedelivery;
-use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues};
+use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue};
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
-use journey::rules_versions::LiveRules;
 use journey::templates::{Lang, Templates};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use slack_sender::SlackSender;
 use sweep::Sweep;
 use tokio::task::JoinHandle;
-use transition::Transition;
 
 use crate::clients::Clients;
 use crate::clock::{AgedLedger, SharedClock};
@@ -111,9 +108,9 @@ pub struct LocalStack {
     pub endpoint: Option<String>,
     ingest: Ingest<SqsEventQueue>,
     api: Api<DynamoStore, SqsEventQueue>,
-    transition: Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>,
-    /// Keeps the transition worker on the active rules version, as in AWS.
-    live_rules: LiveRules<DynamoStore>,
+    /// The transition worker as `transition::build` makes it in AWS: it follows the active
+    /// rules version (looked up every 5 s here) and counts a rejected one.
+    transition: transition::Worker,
     /// The rules file the versions are overlays on (for `/_local/calibrate`).
     rules_text: String,
     sweep: Sweep<DynamoStore, SqsEventQueue>,
@@ -233,19 +230,20 @@ impl LocalStack {
             metrics: journey::metrics::Metrics::new("slack-sender"),
         };
         let ingest = Ingest::new(events_queue.clone(), keys).with_rules(&rules);
-        let transition = Transition::new(
-            store.clone(),
-            SqsInterventionQueues::new(sqs.clone(), &resources.email_url, &resources.slack_url),
-            EventBridgeBus::new(clients.eventbridge.clone(), &resources.bus),
-            rules,
-        );
-        let live_rules = LiveRules::new(
-            store.clone(),
-            rules_text.clone(),
-            Duration::from_secs(5),
-            transition.rules_handle(),
+        let transition = transition::build(
+            &transition::Config {
+                rules_text: rules_text.clone(),
+                rules_refresh: Duration::from_secs(5),
+                ..transition::Config::new(
+                    &resources.table,
+                    &resources.email_url,
+                    &resources.slack_url,
+                    &resources.bus,
+                )
+            },
+            &clients,
         )
-        .checking(templates);
+        .map_err(|e| e.to_string())?;
         let api_keys = journey::secrets::split_rotation(
             &secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
         );
@@ -254,7 +252,6 @@ impl LocalStack {
             ingest,
             sweep: Sweep::new(store.clone(), events_queue),
             transition,
-            live_rules,
             rules_text,
             email,
             slack,
@@ -305,14 +302,7 @@ impl LocalStack {
     /// One poll of `function`'s queue, handing a batch to its handler as the event source does.
     async fn poll(&self, function: Consumer) -> Result<usize, aws_sdk_sqs::Error> {
         match function {
-            Consumer::Transition => {
-                if let Err(e) = self.live_rules.refresh().await {
-                    tracing::warn!(error = %e, "rules versions unreadable; keeping the rules in force");
-                }
-                self.events
-                    .run_once(|b| self.transition.handle_batch(b))
-                    .await
-            }
+            Consumer::Transition => self.events.run_once(|b| self.transition.handle(b)).await,
             Consumer::Email => {
                 self.email_queue
                     .run_once(|b| self.email.handle_batch(b))

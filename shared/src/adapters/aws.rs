@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Loads the configuration from the environment (region, credentials, and the standard
 /// `AWS_ENDPOINT_URL` that points the SDK at a local emulator). `operation` bounds each call,
@@ -41,4 +42,48 @@ pub fn ses_client(aws: &SdkConfig) -> aws_sdk_sesv2::Client {
 /// The SES client's configuration, for callers that add to it (an interceptor).
 pub fn ses_config(aws: &SdkConfig) -> aws_sdk_sesv2::config::Builder {
     aws_sdk_sesv2::config::Builder::from(aws).retry_config(RetryConfig::disabled())
+}
+
+/// The SDK clients the functions use, built once from one configuration: what each
+/// function's `build` takes, in Lambda and in the local stack alike. An interceptor can be put
+/// on all of them (the performance harness counts every request that way, the fault suite
+/// injects its faults).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl Clients {
+    pub fn new(aws: &SdkConfig) -> Self {
+        Clients {
+            dynamodb: aws_sdk_dynamodb::Client::new(aws),
+            sqs: aws_sdk_sqs::Client::new(aws),
+            sesv2: ses_client(aws),
+            eventbridge: aws_sdk_eventbridge::Client::new(aws),
+        }
+    }
+
+    /// Every client with `interceptor` on it.
+    pub fn intercepted(aws: &SdkConfig, interceptor: SharedInterceptor) -> Self {
+        macro_rules! client {
+            ($sdk:ident) => {{
+                let mut config = $sdk::config::Builder::from(aws);
+                config.push_interceptor(interceptor.clone());
+                $sdk::Client::from_conf(config.build())
+            }};
+        }
+        Clients {
+            dynamodb: client!(aws_sdk_dynamodb),
+            sqs: client!(aws_sdk_sqs),
+            sesv2: {
+                let mut config = ses_config(aws);
+                config.push_interceptor(interceptor.clone());
+                aws_sdk_sesv2::Client::from_conf(config.build())
+            },
+            eventbridge: client!(aws_sdk_eventbridge),
+        }
+    }
 }

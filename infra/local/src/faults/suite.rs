@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use super::proxy::Proxy;
 use super::slack::SlackStandIn;
 use super::{Dice, Faults, Rates};
-use crate::clients::Clients;
+use crate::clients;
 use crate::config::LocalConfig;
 use crate::emulator::free_port;
 use crate::replay::{Options as ReplayOptions, Replayer, load};
@@ -181,7 +181,7 @@ impl Run {
             )
             .build();
         let crashes = SharedInterceptor::new(Faults::crashing(dice.clone()));
-        let clients = Clients::faulty(&through_proxy, crashes);
+        let clients = clients::faulty(&through_proxy, crashes);
         let tuning = Tuning {
             slack_url: Some(slack.url.clone()),
             redeliver_after: Some(Duration::from_secs(1)),

@@ -39,8 +39,11 @@ pub struct DynamoStore {
     event_log: chrono::Duration,
 }
 
-/// How long the event log is kept unless configured: half a year of outcomes to calibrate on.
-pub const EVENT_LOG_DEFAULT: chrono::Duration = chrono::Duration::days(180);
+/// How long the event log is kept unless configured (`EVENT_LOG_DAYS`): half a year of
+/// outcomes to calibrate on.
+pub const DEFAULT_EVENT_LOG_DAYS: u32 = 180;
+
+const EVENT_LOG_DEFAULT: chrono::Duration = chrono::Duration::days(DEFAULT_EVENT_LOG_DAYS as i64);
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {

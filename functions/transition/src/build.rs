@@ -1,0 +1,182 @@
+//! The transition worker as deployed, built in one place: `main.rs` (Lambda) and the local
+//! stack call the same [`build`] with a [`Config`], so a setting cannot exist in one wiring only.
+
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use journey::adapters::aws::Clients;
+use journey::adapters::dynamodb::{DEFAULT_EVENT_LOG_DAYS, DynamoStore};
+use journey::adapters::eventbridge::EventBridgeBus;
+use journey::adapters::sqs::SqsInterventionQueues;
+use journey::config::{self, ConfigError};
+use journey::domain::rules::DEFAULT_RULES_TOML;
+use journey::metrics::Metrics;
+use journey::rules_versions::LiveRules;
+use journey::templates::{TemplateError, Templates};
+use thiserror::Error;
+
+use crate::Transition;
+
+/// Everything the transition worker is configured with, read once at the cold start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `TABLE_NAME`: the single table.
+    pub table: String,
+    /// `EMAIL_QUEUE_URL`, `SLACK_QUEUE_URL`: where interventions go.
+    pub email_queue_url: String,
+    pub slack_queue_url: String,
+    /// `EVENT_BUS_NAME`: where domain events go.
+    pub event_bus: String,
+    /// The deployed rules file (`RULES_FILE`, else the built-in one): versions are overlays on it.
+    pub rules_text: String,
+    /// `RULES_REFRESH_SECONDS`: how often the active rules version is looked up.
+    pub rules_refresh: Duration,
+    /// `EVENT_LOG_DAYS`: how long each event is kept in the log calibration reads.
+    pub event_log_days: u32,
+}
+
+impl Config {
+    /// From the Lambda's environment; a missing or bad variable is named.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Ok(Config {
+            table: config::required("TABLE_NAME")?,
+            email_queue_url: config::required("EMAIL_QUEUE_URL")?,
+            slack_queue_url: config::required("SLACK_QUEUE_URL")?,
+            event_bus: config::required("EVENT_BUS_NAME")?,
+            rules_text: config::rules_text()?,
+            rules_refresh: Duration::from_secs(config::parsed_or("RULES_REFRESH_SECONDS", 300)?),
+            event_log_days: config::parsed_or("EVENT_LOG_DAYS", DEFAULT_EVENT_LOG_DAYS)?,
+        })
+    }
+
+    /// The local stack's and the tests' settings: the given resources, the built-in rules,
+    /// and every other setting as deployed.
+    pub fn new(
+        table: impl Into<String>,
+        email_queue_url: impl Into<String>,
+        slack_queue_url: impl Into<String>,
+        event_bus: impl Into<String>,
+    ) -> Config {
+        Config {
+            table: table.into(),
+            email_queue_url: email_queue_url.into(),
+            slack_queue_url: slack_queue_url.into(),
+            event_bus: event_bus.into(),
+            rules_text: DEFAULT_RULES_TOML.to_string(),
+            rules_refresh: Duration::from_secs(300),
+            event_log_days: DEFAULT_EVENT_LOG_DAYS,
+        }
+    }
+}
+
+/// Why the worker could not be built: its cold start fails, naming what is wrong.
+#[derive(Debug, Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+}
+
+/// The transition worker on AWS's adapters.
+pub type AwsTransition = Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>;
+
+/// The deployed worker: the handler, and the rules version it follows.
+pub struct Worker {
+    pub transition: AwsTransition,
+    pub live: LiveRules<DynamoStore>,
+    metrics: Metrics,
+}
+
+/// Builds the worker: the rules checked (a rule sending a template no sender has fails here,
+/// naming the key), the adapters on `clients`, the active rules version followed.
+pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
+    let rules = config::parse_rules(&config.rules_text)?;
+    let templates = Templates::embedded()?;
+    templates.check(&rules)?;
+    let store = DynamoStore::new(clients.dynamodb.clone(), &config.table)
+        .with_event_log_days(config.event_log_days);
+    let transition = Transition::new(
+        store.clone(),
+        SqsInterventionQueues::new(
+            clients.sqs.clone(),
+            &config.email_queue_url,
+            &config.slack_queue_url,
+        ),
+        EventBridgeBus::new(clients.eventbridge.clone(), &config.event_bus),
+        rules,
+    );
+    let live = LiveRules::new(
+        store,
+        config.rules_text.clone(),
+        config.rules_refresh,
+        transition.rules_handle(),
+    )
+    .checking(templates);
+    Ok(Worker {
+        transition,
+        live,
+        metrics: Metrics::new("transition"),
+    })
+}
+
+impl Worker {
+    /// One SQS batch: the active rules version looked up first (a rejected one is counted as
+    /// `RulesVersionRejected` and the rules in force stay), then the batch applied.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        match self.live.refresh().await {
+            Ok(outcome) if outcome.rejected() > 0.0 => {
+                self.metrics.add("RulesVersionRejected", outcome.rejected());
+                self.metrics.flush();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "rules versions unreadable; keeping the rules in force")
+            }
+        }
+        self.transition.handle_batch(event).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+    /// Clients that are never called: building the worker does no I/O.
+    fn clients() -> Clients {
+        Clients::new(
+            &SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .build(),
+        )
+    }
+
+    fn config() -> Config {
+        Config::new("table", "email-url", "slack-url", "bus")
+    }
+
+    #[test]
+    fn the_shipped_rules_build_a_worker() {
+        assert!(build(&config(), &clients()).is_ok());
+    }
+
+    #[test]
+    fn a_rules_file_that_sends_a_missing_template_fails_the_cold_start_naming_the_key() {
+        let config = Config {
+            rules_text: format!(
+                "{DEFAULT_RULES_TOML}\n[programs.fit.interventions.risk_caution]\nemail = \"gentel_reminder\"\n"
+            ),
+            ..config()
+        };
+        let Err(e) = build(&config, &clients()) else {
+            panic!("built on a rules file that names a missing template");
+        };
+        assert!(
+            e.to_string()
+                .starts_with("rules key `programs.fit.interventions.risk_caution.email`"),
+            "{e}"
+        );
+    }
+}
