@@ -8,6 +8,10 @@
 //! in the index until its check is applied, so the next run picks it up. Overlapping runs emit
 //! the same check ids (`check:<customer>:<due_at>`), which apply once.
 
+mod build;
+
+pub use build::{AwsSweep, Config, build};
+
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};

@@ -31,7 +31,6 @@ use journey::templates::{Lang, Templates};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use slack_sender::SlackSender;
-use sweep::Sweep;
 use tokio::task::JoinHandle;
 
 use crate::clients::Clients;
@@ -113,7 +112,7 @@ pub struct LocalStack {
     transition: transition::Worker,
     /// The rules file the versions are overlays on (for `/_local/calibrate`).
     rules_text: String,
-    sweep: Sweep<DynamoStore, SqsEventQueue>,
+    sweep: sweep::AwsSweep,
     email: LocalEmail,
     slack: LocalSlack,
     events: Poller,
@@ -250,7 +249,10 @@ impl LocalStack {
         Ok(Arc::new(LocalStack {
             api: Api::new(store.clone(), events_queue.clone(), &api_keys),
             ingest,
-            sweep: Sweep::new(store.clone(), events_queue),
+            sweep: sweep::build(
+                &sweep::Config::new(&resources.table, &resources.events_url),
+                &clients,
+            ),
             transition,
             rules_text,
             email,

@@ -1,0 +1,47 @@
+//! The sweep as deployed, built in one place: `main.rs` (Lambda), the local stack and the
+//! tests call the same [`build`] with a [`Config`].
+
+use journey::adapters::aws::Clients;
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::sqs::SqsEventQueue;
+use journey::config::{self, ConfigError};
+
+use crate::Sweep;
+
+/// Everything the sweep is configured with, read once at the cold start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `TABLE_NAME`: the table whose due index is read.
+    pub table: String,
+    /// `EVENTS_QUEUE_URL`: where the due checks go.
+    pub events_queue_url: String,
+}
+
+impl Config {
+    /// From the Lambda's environment; a missing variable is named.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Ok(Config::new(
+            config::required("TABLE_NAME")?,
+            config::required("EVENTS_QUEUE_URL")?,
+        ))
+    }
+
+    /// The local stack's and the tests' settings.
+    pub fn new(table: impl Into<String>, events_queue_url: impl Into<String>) -> Config {
+        Config {
+            table: table.into(),
+            events_queue_url: events_queue_url.into(),
+        }
+    }
+}
+
+/// The sweep on AWS's adapters.
+pub type AwsSweep = Sweep<DynamoStore, SqsEventQueue>;
+
+/// Builds the sweep on `clients`.
+pub fn build(config: &Config, clients: &Clients) -> AwsSweep {
+    Sweep::new(
+        DynamoStore::new(clients.dynamodb.clone(), &config.table),
+        SqsEventQueue::new(clients.sqs.clone(), &config.events_queue_url),
+    )
+}
