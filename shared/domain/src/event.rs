@@ -1,4 +1,4 @@
-//! The canonical event: every trigger of PRODUCT.md, whatever provider or app it came from.
+//! The canonical event: every trigger of docs/product.md, whatever provider or app it came from.
 //! Ingestion maps provider payloads to it; the sweep produces `check_due`; the transition worker
 //! applies it. Its JSON form (tagged by `type`) is the `/events` API schema and the queue format.
 

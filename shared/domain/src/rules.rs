@@ -12,7 +12,7 @@ use super::intervention::{Plan, Trigger};
 use super::score::Signal;
 use super::stage::RiskLevel;
 
-/// The rules shipped with the code; equal to PRODUCT.md's defaults.
+/// The rules shipped with the code; equal to the defaults of docs/product.md.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../../infra/rules.toml");
 
 /// A rules file that cannot be used, naming the key and the reason.
@@ -385,7 +385,7 @@ pub struct BillingRules {
 }
 
 impl Default for BillingRules {
-    /// PRODUCT.md: "payment failed → risk at least caution".
+    /// docs/product.md: "payment failed → risk at least caution".
     fn default() -> Self {
         BillingRules {
             failed_payment_level: RiskLevel::Caution,

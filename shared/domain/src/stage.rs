@@ -153,6 +153,31 @@ mod tests {
         for c in [Channel::Email, Channel::Slack, Channel::OwnerEmail] {
             same(c, c.as_str());
         }
+        use crate::apply::{DomainEventDetail, TallyMetric};
+        use crate::customer::ChurnReason;
+        use crate::event::ContactChannel;
+        for r in [
+            ChurnReason::RefundRequested,
+            ChurnReason::SubscriptionCancelled,
+            ChurnReason::Inactivity,
+        ] {
+            same(r, r.as_str());
+        }
+        for c in [ContactChannel::Phone, ContactChannel::NoAnswer] {
+            same(c, c.as_str());
+        }
+        for m in [TallyMetric::Sent, TallyMetric::Recovered] {
+            same(m, m.as_str());
+        }
+        let changed = DomainEventDetail::RiskChanged {
+            from: RiskLevel::None,
+            to: RiskLevel::Caution,
+            reason: "risk score 41".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&changed).unwrap()["type"],
+            changed.name()
+        );
         let kind = crate::EventKind::NpsResponse {
             score: crate::NpsScore::new(3).unwrap(),
         };

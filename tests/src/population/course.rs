@@ -1,5 +1,5 @@
 //! The course business: customers who stay, and customers who leave after weeks of the
-//! precursors PRODUCT.md names (falling activity, missed assignments, support tickets, low NPS,
+//! precursors docs/product.md names (falling activity, missed assignments, support tickets, low NPS,
 //! failed payments).
 //!
 //! Stayers have their own noise, so a rule that flags every wobble pays in false alarms: a

@@ -3,7 +3,7 @@
 //! world. Deterministic for a seed.
 //!
 //! - [`World::Course`]: an online course (the seed's first case). Leavers show the precursors
-//!   PRODUCT.md names for weeks, then cancel or ask for a refund.
+//!   docs/product.md names for weeks, then cancel or ask for a refund.
 //! - [`World::Fitness`]: a gym subscription, as in the seed's case with 3 / 7 / 10-day rules.
 //!   Members check in and work out a few times a week; leavers come less and less, then cancel or
 //!   simply stop and let the next renewal lapse.

@@ -1,4 +1,4 @@
-//! Every row of PRODUCT.md's transition table, as a journey through `apply`.
+//! Every row of the transition table of docs/product.md, as a journey through `apply`.
 
 use chrono::{DateTime, Duration, Utc};
 
