@@ -317,7 +317,10 @@ fn search(
         };
         let grid: Vec<Thresholds> = candidates(from, to, 1.0).collect();
         let judge = |t: &Thresholds| judge_with(&weights, model.as_ref(), t, clock_days);
-        if let Some(c) = halving(&grid, judge, within)?.filter(|c| ranks_above(c, best.as_ref())) {
+        let better = |c: &Candidate, than: &Candidate| ranks_above(c, Some(than));
+        if let Some(c) =
+            halving(&grid, judge, within, better)?.filter(|c| ranks_above(c, best.as_ref()))
+        {
             best = Some(Candidate { fit, ..c });
         }
     }
@@ -361,9 +364,11 @@ fn search(
     };
     // caution once more, within 5 points, under the clock now chosen
     let caution = best.thresholds.caution;
-    let grid: Vec<Thresholds> = candidates(caution - 5.0, caution + 5.0, 1.0).collect();
-    if let Some(c) =
-        halving(&grid, |t| rethresholded(&best, t), within)?.filter(|c| ranks_above(c, Some(&best)))
+    // (never above 95: warning and danger need room above caution)
+    let grid: Vec<Thresholds> = candidates(caution - 5.0, (caution + 5.0).min(95.0), 1.0).collect();
+    let better = |c: &Candidate, than: &Candidate| ranks_above(c, Some(than));
+    if let Some(c) = halving(&grid, |t| rethresholded(&best, t), within, better)?
+        .filter(|c| ranks_above(c, Some(&best)))
     {
         best = Candidate { fit: best.fit, ..c };
     }
@@ -413,13 +418,17 @@ fn learn(
 
 /// The best caution threshold of `grid` (ascending), found by halving instead of trying every
 /// step: the higher caution is, the fewer customers cross it, so false alarms and churners
-/// caught both fall as it rises. The best `within` the false-alarm ceiling is then the lowest
-/// threshold within it, and with none within it, the highest (the fewest false alarms). Two
-/// judgements plus one per halving: 9 for a grid of 76 steps.
+/// caught mostly fall as it rises, and the best `within` the false-alarm ceiling is then the
+/// lowest threshold within it; with none within it, the highest (the fewest false alarms).
+/// "Mostly": an episode that starts earlier may start too early to count, and a higher caution
+/// may split one episode in two, so the few steps just above the one found are judged too and
+/// kept where they rank `better` (as many caught with fewer false alarms, say). Two judgements,
+/// one per halving and [`NEIGHBOURS`]: 12 for a grid of 76 steps.
 fn halving<T, E>(
     grid: &[Thresholds],
     mut judge: impl FnMut(&Thresholds) -> Result<T, E>,
     within: impl Fn(&T) -> bool,
+    better: impl Fn(&T, &T) -> bool,
 ) -> Result<Option<T>, E> {
     let (Some(first), Some(last)) = (grid.first(), grid.last()) else {
         return Ok(None);
@@ -443,8 +452,18 @@ fn halving<T, E>(
             lo = mid;
         }
     }
+    let above = (hi + 1..grid.len().saturating_sub(1)).take(NEIGHBOURS);
+    for next in above {
+        let c = judge(&grid[next])?;
+        if better(&c, &found) {
+            found = c;
+        }
+    }
     Ok(Some(found))
 }
+
+/// The steps above the threshold halving finds that are judged too.
+const NEIGHBOURS: usize = 3;
 
 /// The inactivity clock's steps tried, as factors of the clock in force.
 const CLOCK_FACTORS: [f64; 7] = [0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5];
@@ -943,10 +962,32 @@ mod tests {
                 judged += 1;
                 Ok::<_, ()>((t.caution, false_alarms(t)))
             };
-            let found = halving(&grid, judge, |(_, fa)| *fa <= ceiling).unwrap();
+            let within = |(_, fa): &(f64, f64)| *fa <= ceiling;
+            let found = halving(&grid, judge, within, |_, _| false).unwrap();
             assert_eq!(found.map(|(c, _)| c), Some(expected), "ceiling {ceiling}");
-            assert!(judged <= 9, "{judged} judgements for ceiling {ceiling}");
+            assert!(judged <= 12, "{judged} judgements for ceiling {ceiling}");
         }
+    }
+
+    /// Where a step just above the lowest one within the ceiling catches as many with fewer
+    /// false alarms, it is kept.
+    #[test]
+    fn a_step_just_above_that_ranks_better_is_kept() {
+        let grid: Vec<Thresholds> = candidates(20.0, 60.0, 1.0).collect();
+        // within the ceiling from 40 on; 42 catches as many as 40 with fewer false alarms
+        let judge = |t: &Thresholds| {
+            let fa = if t.caution == 42.0 {
+                5.0
+            } else {
+                60.0 - t.caution
+            };
+            Ok::<_, ()>((t.caution, fa, if t.caution <= 42.0 { 10 } else { 9 }))
+        };
+        let within = |(_, fa, _): &(f64, f64, u32)| *fa <= 20.0;
+        let better =
+            |a: &(f64, f64, u32), b: &(f64, f64, u32)| a.2 > b.2 || (a.2 == b.2 && a.1 < b.1);
+        let found = halving(&grid, judge, within, better).unwrap();
+        assert_eq!(found.map(|(c, _, _)| c), Some(42.0));
     }
 
     #[test]
