@@ -15,7 +15,7 @@ use crate::domain::{Rules, RulesError};
 /// The calibration guard is a product rule: it lives in the domain.
 pub use crate::backtest::judge;
 use crate::ports::{RulesRegistry, StoreError};
-use crate::templates::Templates;
+use crate::templates::Catalogue;
 
 /// Where a version came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -98,7 +98,7 @@ pub struct LiveRules<R> {
     handle: RulesHandle,
     state: Mutex<(Option<Instant>, Option<u32>)>,
     /// When set, a version that sends a template not built in is refused like a corrupted one.
-    templates: Option<Templates>,
+    templates: Option<Catalogue>,
 }
 
 impl<R: RulesRegistry> LiveRules<R> {
@@ -115,7 +115,7 @@ impl<R: RulesRegistry> LiveRules<R> {
 
     /// Refuses versions whose rules send a template (or variant) `templates` lacks: the
     /// function that plans interventions would otherwise plan messages no sender can render.
-    pub fn checking(mut self, templates: Templates) -> Self {
+    pub fn checking(mut self, templates: Catalogue) -> Self {
         self.templates = Some(templates);
         self
     }
@@ -276,7 +276,7 @@ mod tests {
                 Duration::ZERO,
                 handle.clone(),
             )
-            .checking(Templates::embedded().unwrap());
+            .checking(Catalogue::embedded().unwrap());
             let outcome = live.refresh().await.unwrap();
             let Refresh::Rejected { version, why } = &outcome else {
                 panic!("{overlay}: expected a rejection, got {outcome:?}");

@@ -158,91 +158,47 @@ pub struct RenderedEmail {
 #[derive(Clone)]
 pub struct Templates {
     env: Environment<'static>,
+    catalogue: Catalogue,
+}
+
+/// Which templates are built in and which variants each e-mail has, without compiling any:
+/// what the rules are checked against, by functions that send nothing themselves.
+#[derive(Clone, Debug)]
+pub struct Catalogue {
     /// Variants each e-mail has, per language.
     variants: BTreeMap<(String, Lang), Vec<String>>,
 }
 
-fn invalid(name: &str, reason: impl ToString) -> TemplateError {
-    TemplateError::Invalid {
-        name: name.to_string(),
-        reason: reason.to_string(),
-    }
+/// Every built-in e-mail file, parsed; fails naming the one that does not parse.
+fn email_files() -> Result<Vec<(&'static str, EmailFile)>, TemplateError> {
+    EMAIL_SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let file = toml::from_str(source).map_err(|e| invalid(name, e))?;
+            Ok((*name, file))
+        })
+        .collect()
 }
 
-impl Templates {
-    /// The built-in templates; fails naming the template that does not parse.
-    pub fn embedded() -> Result<Templates, TemplateError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // HTML parts are escaped; subjects and text parts are not
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                minijinja::AutoEscape::Html
-            } else {
-                minijinja::AutoEscape::None
-            }
-        });
-        // HTML-escape the five characters that matter and leave `/` alone, so links stay
-        // readable `https://…` in every mail client
-        env.set_formatter(|out, state, value| {
-            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
-                let text = value.to_string();
-                out.write_str(&escape_html(&text)).map_err(|e| {
-                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+impl Catalogue {
+    /// The built-in templates' names and variants.
+    pub fn embedded() -> Result<Catalogue, TemplateError> {
+        Ok(Catalogue::of(&email_files()?))
+    }
+
+    fn of(files: &[(&str, EmailFile)]) -> Catalogue {
+        let variants = files
+            .iter()
+            .flat_map(|(name, file)| {
+                [(Lang::Ko, &file.ko), (Lang::En, &file.en)].map(|(lang, text)| {
+                    (
+                        (name.to_string(), lang),
+                        text.variants.keys().cloned().collect(),
+                    )
                 })
-            } else {
-                minijinja::escape_formatter(out, state, value)
-            }
-        });
-        env.add_template("_layout.html", LAYOUT)
-            .map_err(|e| invalid("_layout.html", e))?;
-        let mut variants = BTreeMap::new();
-        for (name, source) in EMAIL_SOURCES {
-            let file: EmailFile = toml::from_str(source).map_err(|e| invalid(name, e))?;
-            for (lang, text) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
-                let base = format!("{name}/{}", lang.as_str());
-                add(
-                    &mut env,
-                    format!("{base}/subject.txt"),
-                    text.subject.clone(),
-                )?;
-                add(&mut env, format!("{base}/text.txt"), text.text.clone())?;
-                add(&mut env, format!("{base}/body.html"), text.html.clone())?;
-                for (variant, over) in &text.variants {
-                    let v = format!("{base}/{variant}");
-                    let pick =
-                        |o: &Option<String>, d: &String| o.clone().unwrap_or_else(|| d.clone());
-                    add(
-                        &mut env,
-                        format!("{v}/subject.txt"),
-                        pick(&over.subject, &text.subject),
-                    )?;
-                    add(
-                        &mut env,
-                        format!("{v}/text.txt"),
-                        pick(&over.text, &text.text),
-                    )?;
-                    add(
-                        &mut env,
-                        format!("{v}/body.html"),
-                        pick(&over.html, &text.html),
-                    )?;
-                }
-                variants.insert(
-                    (name.to_string(), lang),
-                    text.variants.keys().cloned().collect(),
-                );
-            }
-        }
-        for (name, source) in STAFF_SOURCES {
-            let file: StaffFile = toml::from_str(source).map_err(|e| invalid(name, e))?;
-            for (lang, text) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
-                let base = format!("staff/{name}/{}", lang.as_str());
-                add(&mut env, format!("{base}/title.txt"), text.title)?;
-                add(&mut env, format!("{base}/summary.txt"), text.summary)?;
-            }
-        }
-        Ok(Templates { env, variants })
+            })
+            .collect();
+        Catalogue { variants }
     }
 
     /// Every template and variant `rules` sends (the business's and every program's) is built
@@ -300,6 +256,100 @@ impl Templates {
         self.variants
             .get(&(name.to_string(), lang))
             .map_or(&[], Vec::as_slice)
+    }
+}
+
+fn invalid(name: &str, reason: impl ToString) -> TemplateError {
+    TemplateError::Invalid {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Templates {
+    /// The built-in templates; fails naming the template that does not parse.
+    pub fn embedded() -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // HTML parts are escaped; subjects and text parts are not
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        // HTML-escape the five characters that matter and leave `/` alone, so links stay
+        // readable `https://…` in every mail client
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
+                let text = value.to_string();
+                out.write_str(&escape_html(&text)).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+                })
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
+        env.add_template("_layout.html", LAYOUT)
+            .map_err(|e| invalid("_layout.html", e))?;
+        let files = email_files()?;
+        let catalogue = Catalogue::of(&files);
+        for (name, file) in files {
+            for (lang, text) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
+                let base = format!("{name}/{}", lang.as_str());
+                add(
+                    &mut env,
+                    format!("{base}/subject.txt"),
+                    text.subject.clone(),
+                )?;
+                add(&mut env, format!("{base}/text.txt"), text.text.clone())?;
+                add(&mut env, format!("{base}/body.html"), text.html.clone())?;
+                for (variant, over) in &text.variants {
+                    let v = format!("{base}/{variant}");
+                    let pick =
+                        |o: &Option<String>, d: &String| o.clone().unwrap_or_else(|| d.clone());
+                    add(
+                        &mut env,
+                        format!("{v}/subject.txt"),
+                        pick(&over.subject, &text.subject),
+                    )?;
+                    add(
+                        &mut env,
+                        format!("{v}/text.txt"),
+                        pick(&over.text, &text.text),
+                    )?;
+                    add(
+                        &mut env,
+                        format!("{v}/body.html"),
+                        pick(&over.html, &text.html),
+                    )?;
+                }
+            }
+        }
+        for (name, source) in STAFF_SOURCES {
+            let file: StaffFile = toml::from_str(source).map_err(|e| invalid(name, e))?;
+            for (lang, text) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
+                let base = format!("staff/{name}/{}", lang.as_str());
+                add(&mut env, format!("{base}/title.txt"), text.title)?;
+                add(&mut env, format!("{base}/summary.txt"), text.summary)?;
+            }
+        }
+        Ok(Templates { env, catalogue })
+    }
+
+    /// The built-in templates' names and variants.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    pub fn has_email(&self, name: &str) -> bool {
+        self.catalogue.has_email(name)
+    }
+
+    /// The variants an e-mail defines in `lang`.
+    pub fn variants(&self, name: &str, lang: Lang) -> &[String] {
+        self.catalogue.variants(name, lang)
     }
 
     /// Renders e-mail `name` in `lang` (variant, if it has it), wrapped in the layout.
@@ -368,7 +418,7 @@ impl Templates {
         lang: Lang,
         ctx: &StaffContext,
     ) -> Result<(String, String), TemplateError> {
-        if !self.has_staff(name) {
+        if !self.catalogue.has_staff(name) {
             return Err(TemplateError::Unknown(name.to_string()));
         }
         let base = format!("staff/{name}/{}", lang.as_str());
@@ -493,7 +543,7 @@ mod tests {
 
     #[test]
     fn every_template_the_rules_name_exists_with_its_variants() {
-        let templates = Templates::embedded().unwrap();
+        let templates = Catalogue::embedded().unwrap();
         assert_eq!(templates.check(&Rules::embedded().unwrap()), Ok(()));
         let refused = |overlay: &str| {
             let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, overlay).unwrap();

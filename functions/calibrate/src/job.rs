@@ -133,6 +133,8 @@ pub fn propose(
     active: &str,
     settings: &Settings,
 ) -> Result<Result<Proposal, Calibration>, CalibrationError> {
+    // a broken overlay in force is named before anything is said of the history
+    let active_rules = Rules::from_toml_with_overlay(base, active)?;
     if let Err(too_little) = enough_history(log, settings.min_outcomes) {
         return Ok(Err(too_little));
     }
@@ -169,7 +171,6 @@ pub fn propose(
         active_training,
         goals,
     } = found;
-    let active_rules = Rules::from_toml_with_overlay(base, active)?;
     let rules = Rules::from_toml_with_overlay(base, &overlay)?;
     Ok(Ok(Proposal {
         holdout: evaluate(settings, &rules, log, Some(cutoff)),
@@ -308,6 +309,7 @@ fn search(
         .flat_map(|(n, f)| variants(f).into_iter().map(move |w| (n, w, None)))
         .chain(learned.map(|m| (0, fits[0].weights.clone(), Some(m))));
     let within = |c: &Candidate| fa(&c.ranked) <= ceiling + 1e-9;
+    let higher = |c: &Candidate, than: &Candidate| ranks_above(c, Some(than));
     let mut best: Option<Candidate> = None;
     for (fit, weights, model) in scorers {
         let (from, to) = if model.is_some() {
@@ -317,9 +319,8 @@ fn search(
         };
         let grid: Vec<Thresholds> = candidates(from, to, 1.0).collect();
         let judge = |t: &Thresholds| judge_with(&weights, model.as_ref(), t, clock_days);
-        let better = |c: &Candidate, than: &Candidate| ranks_above(c, Some(than));
         if let Some(c) =
-            halving(&grid, judge, within, better)?.filter(|c| ranks_above(c, best.as_ref()))
+            halving(&grid, judge, within, higher)?.filter(|c| ranks_above(c, best.as_ref()))
         {
             best = Some(Candidate { fit, ..c });
         }
@@ -366,8 +367,7 @@ fn search(
     let caution = best.thresholds.caution;
     // (never above 95: warning and danger need room above caution)
     let grid: Vec<Thresholds> = candidates(caution - 5.0, (caution + 5.0).min(95.0), 1.0).collect();
-    let better = |c: &Candidate, than: &Candidate| ranks_above(c, Some(than));
-    if let Some(c) = halving(&grid, |t| rethresholded(&best, t), within, better)?
+    if let Some(c) = halving(&grid, |t| rethresholded(&best, t), within, higher)?
         .filter(|c| ranks_above(c, Some(&best)))
     {
         best = Candidate { fit: best.fit, ..c };

@@ -33,7 +33,7 @@ async fn main() -> Result<(), Error> {
             reason,
         })?;
     let templates = Templates::embedded()?;
-    templates.check(&rules)?;
+    templates.catalogue().check(&rules)?;
     let aws = journey::adapters::aws::load(Duration::from_secs(10)).await;
     let secrets = Secrets::from_env(&aws);
     let (dynamo, ses, sqs) = (

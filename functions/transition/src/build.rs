@@ -12,7 +12,7 @@ use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::metrics::Metrics;
 use journey::rules_versions::LiveRules;
-use journey::templates::{TemplateError, Templates};
+use journey::templates::{Catalogue, TemplateError};
 use thiserror::Error;
 
 use crate::Transition;
@@ -92,7 +92,8 @@ pub struct Worker {
 /// naming the key), the adapters on `clients`, the active rules version followed.
 pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
     let rules = config::parse_rules(&config.rules_text)?;
-    let templates = Templates::embedded()?;
+    // the names and variants only: the worker renders nothing
+    let templates = Catalogue::embedded()?;
     templates.check(&rules)?;
     let store = DynamoStore::new(clients.dynamodb.clone(), &config.table)
         .with_event_log_days(config.event_log_days);

@@ -179,7 +179,10 @@ impl LocalStack {
         let clock = SharedClock::default();
         let templates = Templates::embedded().map_err(|e| e.to_string())?;
         // as in AWS: a rule that sends a template no sender has stops the start, naming the key
-        templates.check(&rules).map_err(|e| e.to_string())?;
+        templates
+            .catalogue()
+            .check(&rules)
+            .map_err(|e| e.to_string())?;
         let unsubscribe_key = journey::unsubscribe::signing_key(
             &secrets
                 .value(journey::unsubscribe::SECRET)

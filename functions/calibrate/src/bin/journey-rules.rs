@@ -14,7 +14,7 @@ use journey::backtest::{self, Label, MetricsConfig, ReplayConfig, report};
 use journey::domain::Rules;
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry};
 use journey::rules_versions::{Origin, RulesVersion};
-use journey::templates::Templates;
+use journey::templates::Catalogue;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -190,8 +190,6 @@ async fn run(cli: Cli) -> Result<(), String> {
                 (Some(events), Some(labels)) => {
                     let log = read_log(&events, Some(&labels))?;
                     let active = overlay.map(|p| read(&p)).transpose()?.unwrap_or_default();
-                    // a broken overlay is named before anything else is said of the history
-                    Rules::from_toml_with_overlay(&base, &active).map_err(|e| e.to_string())?;
                     let proposal =
                         propose(&log, &base, &active, &settings).map_err(|e| e.to_string())?;
                     offline_report(proposal)
@@ -274,7 +272,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let rules =
                 Rules::from_toml_with_overlay(&base, &overlay).map_err(|e| e.to_string())?;
             // the transition worker would refuse it: refuse it here, naming the key
-            Templates::embedded()
+            Catalogue::embedded()
                 .and_then(|t| t.check(&rules))
                 .map_err(|e| e.to_string())?;
             let store = store().await?;
