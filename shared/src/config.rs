@@ -40,6 +40,11 @@ where
 /// The rules file's text: the file named by `RULES_FILE` if set, else the `infra/rules.toml`
 /// built into the binary. Rules versions are overlays on it.
 pub fn rules_text() -> Result<String, ConfigError> {
+    rules_text_or(crate::domain::rules::DEFAULT_RULES_TOML.to_string())
+}
+
+/// The file named by `RULES_FILE` if set, else `default`.
+pub fn rules_text_or(default: String) -> Result<String, ConfigError> {
     match std::env::var("RULES_FILE") {
         Ok(path) if !path.trim().is_empty() => {
             std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
@@ -47,7 +52,7 @@ pub fn rules_text() -> Result<String, ConfigError> {
                 reason: format!("{path}: {e}"),
             })
         }
-        _ => Ok(crate::domain::rules::DEFAULT_RULES_TOML.to_string()),
+        _ => Ok(default),
     }
 }
 

@@ -7,7 +7,7 @@ use journey::adapters::eventbridge::{EventBridgeBus, create_bus};
 use journey::adapters::sqs::{
     EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues, create_queue,
 };
-use journey::domain::{DomainEvent, Intervention, Rules};
+use journey::domain::{DomainEvent, Intervention};
 use journey::messages::EventMessage;
 use transition::Transition;
 
@@ -19,6 +19,7 @@ pub struct Stack {
     pub store: DynamoStore,
     pub queues: SqsInterventionQueues,
     pub bus: EventBridgeBus,
+    pub bus_name: String,
     pub email_url: String,
     pub slack_url: String,
     /// Receives every domain event published on the bus.
@@ -91,7 +92,8 @@ impl Stack {
             sqs: sqs.clone(),
             store: fresh_store().await,
             queues: SqsInterventionQueues::new(sqs, &email.url, &slack.url),
-            bus: EventBridgeBus::new(events, bus_name),
+            bus: EventBridgeBus::new(events, &bus_name),
+            bus_name,
             email_url: email.url,
             slack_url: slack.url,
             bus_capture_url: capture,
@@ -107,12 +109,23 @@ impl Stack {
         Q: journey::ports::InterventionQueue,
         B: journey::ports::EventBus,
     {
-        Transition::new(
-            self.store.clone(),
-            queues,
-            bus,
-            Rules::embedded().expect("rules"),
+        // the worker as `transition::build` makes it, on this stack's store and the given
+        // queues and bus
+        let config = transition::Config::new(
+            self.store.table(),
+            &self.email_url,
+            &self.slack_url,
+            &self.bus_name,
+        );
+        transition::assemble(
+            &config,
+            transition::Ports {
+                store: self.store.clone(),
+                queues,
+                bus,
+            },
         )
+        .expect("the built-in rules")
     }
 
     /// The sweep, reading this stack's table and writing to its events queue.

@@ -15,18 +15,17 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Duration, Utc};
-use email_sender::{EmailSender, EmailSettings};
+use email_sender::EmailSender;
 use journey::adapters::dynamodb::DynamoStore;
 use journey::adapters::ses::SesMailer;
 use journey::adapters::slack::SlackWebhook;
 use journey::adapters::sqs::SqsEventQueue;
 use journey::domain::event::{EventKind, Owner};
-use journey::domain::{Channel, Intervention, Rules};
+use journey::domain::{Channel, Intervention};
 use journey::messages::EventMessage;
 use journey::ports::{
     CustomerStore, JourneyReader, MailError, Mailer, OutgoingEmail, TemplateTally,
 };
-use journey::templates::{Lang, Templates};
 use journey::testing::{Events, RecordedDelays, TestClock, customer_id, krw, t};
 use journey_local::faults::{Fault, Faults};
 use journey_tests::stack::{Stack, intervention_event};
@@ -98,33 +97,30 @@ async fn faulty_store(stack: &Stack, faults: &Faults) -> DynamoStore {
     DynamoStore::new(client, stack.store.table())
 }
 
-fn settings(from: &str) -> EmailSettings {
-    EmailSettings {
-        from: from.into(),
-        brand: "소리튠".into(),
-        app_url: "https://app.example.com".into(),
-        api_url: "https://api.example.com".into(),
-        dashboard_url: "https://dash.example.com".into(),
-        offer_code: "WELCOMEBACK".into(),
-        default_lang: Lang::Ko,
-        unsubscribe_key: b"test-generated-unsubscribe-key".to_vec(),
-    }
-}
-
 type Email<M> = EmailSender<DynamoStore, M, SqsEventQueue, RecordedDelays, TestClock>;
 
+/// The sender as `email_sender::build` makes it, on this stack's store and queue and the
+/// given mailer and clock.
 fn email_sender<M: Mailer>(stack: &Stack, mailer: M, clock: &TestClock, from: &str) -> Email<M> {
-    EmailSender {
+    let config = email_sender::Config {
+        brand: "소리튠".into(),
+        dashboard_url: "https://dash.example.com".into(),
+        ..email_sender::Config::new(
+            stack.store.table(),
+            &stack.events_url,
+            &stack.email_url,
+            from,
+            "https://api.example.com",
+        )
+    };
+    let ports = email_sender::Ports {
         store: stack.store.clone(),
         mailer,
         reports: SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
         redelivery: RecordedDelays::default(),
         clock: clock.clone(),
-        rules: Rules::embedded().unwrap(),
-        templates: Templates::embedded().unwrap(),
-        settings: settings(from),
-        metrics: journey::metrics::Metrics::new("email-sender"),
-    }
+    };
+    email_sender::assemble(&config, ports, "test-generated-unsubscribe-secret").unwrap()
 }
 
 /// A customer who just paid; returns the welcome e-mail planned for them.
@@ -777,18 +773,20 @@ impl Sink {
 type Slack = SlackSender<DynamoStore, SlackWebhook, SqsEventQueue, RecordedDelays, TestClock>;
 
 fn slack_sender(stack: &Stack, url: &str) -> Slack {
-    SlackSender {
+    let config = slack_sender::Config::new(
+        stack.store.table(),
+        &stack.events_url,
+        &stack.slack_url,
+        "https://dash.example.com",
+    );
+    let ports = slack_sender::Ports {
         store: stack.store.clone(),
         chat: SlackWebhook::new(url, StdDuration::from_secs(5)).unwrap(),
         reports: SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
         redelivery: RecordedDelays::default(),
         clock: TestClock::at(t("2026-11-15T02:00:00Z")),
-        rules: Rules::embedded().unwrap(),
-        templates: Templates::embedded().unwrap(),
-        lang: Lang::Ko,
-        dashboard_url: "https://dash.example.com".into(),
-        metrics: journey::metrics::Metrics::new("slack-sender"),
-    }
+    };
+    slack_sender::assemble(&config, ports).unwrap()
 }
 
 async fn slack_alert(stack: &Stack, id: &str) -> Intervention {

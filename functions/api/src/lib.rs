@@ -14,9 +14,11 @@
 //! with the keys in the `api-key` secret. Changes (notes, erasure) go through the events queue to
 //! the single writer; reads never Scan.
 
+pub mod build;
 pub mod query;
 pub mod views;
 
+pub use crate::build::{AwsApi, Config, build, keys};
 use crate::query::{bad_cursor, customer_id, encode, list_query};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};

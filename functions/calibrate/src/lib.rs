@@ -5,7 +5,9 @@
 //! - [`job`]: the whole proposal (split, fit, threshold search, holdout judgement) and the
 //!   weekly job that stores it as a rules version.
 
+pub mod build;
 pub mod fit;
 pub mod job;
 
+pub use build::{AwsJob, Config, Job, assemble, build};
 pub use job::{Calibration, CalibrationError, Proposal, Report, Settings, calibrate, propose};

@@ -4,6 +4,10 @@
 //! (quiet hours), failed (rejected) — goes back to the transition worker as an event, which
 //! counts it per template × variant and keeps it for outcome attribution.
 
+pub mod build;
+
+pub use crate::build::{AwsEmailSender, BuildError, Config, Ports, assemble, build};
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use journey::alerts;
@@ -279,26 +283,4 @@ where
 pub fn referral_code(customer: &Customer) -> String {
     let digest = Sha256::digest(format!("referral:{}", customer.id).as_bytes());
     format!("FRIEND-{}", hex::encode(&digest[..3]).to_uppercase())
-}
-
-impl EmailSettings {
-    /// From the environment: `SENDER_EMAIL` (required), `BRAND_NAME`, `APP_URL`, `API_URL`,
-    /// `DASHBOARD_URL`, `OFFER_CODE`, `DEFAULT_LOCALE` (`ko`/`en`).
-    pub fn from_env(unsubscribe_key: Vec<u8>) -> Result<Self, journey::config::ConfigError> {
-        use journey::config::{parsed_or, required};
-        let locale: String = parsed_or("DEFAULT_LOCALE", "ko".to_string())?;
-        Ok(EmailSettings {
-            from: required("SENDER_EMAIL")?,
-            brand: parsed_or("BRAND_NAME", "Journey".to_string())?,
-            app_url: parsed_or("APP_URL", "https://app.example.com".to_string())?,
-            api_url: required("API_URL")?,
-            dashboard_url: parsed_or(
-                "DASHBOARD_URL",
-                "https://app.example.com/journey".to_string(),
-            )?,
-            offer_code: parsed_or("OFFER_CODE", "WELCOMEBACK".to_string())?,
-            default_lang: Lang::of(Some(&locale), Lang::Ko),
-            unsubscribe_key,
-        })
-    }
 }

@@ -20,7 +20,7 @@ pub const PORTONE_API_SECRET: &str = "portone-api-secret";
 
 /// Where the providers' APIs are: `TOSS_API_URL` and `PORTONE_API_URL`, defaulting to the
 /// public ones (the local stack and the tests point them at stand-ins).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProviderUrls {
     pub toss: String,
     pub portone: String,

@@ -5,6 +5,7 @@
 //! Nothing is half-accepted: a batch is queued whole or refused whole.
 
 pub mod app;
+pub mod build;
 pub mod keys;
 pub mod mapping;
 pub mod portone;
@@ -23,6 +24,7 @@ use journey::ports::{EventQueue, QueueError};
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 
+pub use crate::build::{AwsIngest, Config, build};
 pub use crate::keys::{ProviderUrls, WebhookKeys};
 use crate::mapping::Mapped;
 pub use journey::http;
@@ -44,19 +46,20 @@ pub struct Ingest<Q> {
 }
 
 impl<Q: EventQueue> Ingest<Q> {
+    /// With the built-in rules' event age; see [`Ingest::with_max_event_age_days`].
     pub fn new(queue: Q, keys: WebhookKeys) -> Self {
-        let days = journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS;
         Ingest {
             queue,
             keys,
             metrics: Metrics::new("ingest"),
-            max_event_age: chrono::Duration::days(days.into()),
+            max_event_age: chrono::Duration::days(
+                journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS.into(),
+            ),
         }
     }
 
-    /// The rules in force (`RULES_FILE`) decide how old an app event may be.
-    pub fn with_rules(mut self, rules: &journey::domain::Rules) -> Self {
-        let days = rules.policy(None).inactivity.max_event_age_days;
+    /// App events older than `days` when received are refused.
+    pub fn with_max_event_age_days(mut self, days: u32) -> Self {
         self.max_event_age = chrono::Duration::days(days.into());
         self
     }

@@ -1,32 +1,26 @@
-//! Lambda entry point: wiring only.
+//! Lambda entry point: wiring only (ingestion is built in `build.rs`).
 
 use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use ingest::{Ingest, ProviderUrls, WebhookKeys};
-use journey::adapters::sqs::SqsEventQueue;
-use journey::config;
-use journey::secrets::{Fresh, Secrets};
+use ingest::{Config, WebhookKeys};
+use journey::adapters::aws::{self, Clients};
+use journey::secrets::{self, Fresh, Secrets};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let queue_url = config::required("EVENTS_QUEUE_URL")?;
-    let aws = journey::adapters::aws::load(Duration::from_secs(5)).await;
-    let rules = config::rules()?;
-    let (secrets, urls) = (Secrets::from_env(&aws), ProviderUrls::from_env());
-    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let config = Config::from_env()?;
+    let aws = aws::load(Duration::from_secs(5)).await;
+    let (clients, secrets) = (Clients::new(&aws), Secrets::from_env(&aws));
     // the webhook secrets are read again every SECRETS_REFRESH_SECONDS: rotations and
     // revocations reach warm instances without a redeploy
     let build = || async {
-        let keys = WebhookKeys::load(&secrets, &urls).await?;
-        Ok::<_, Error>(
-            Ingest::new(SqsEventQueue::new(sqs.clone(), queue_url.clone()), keys)
-                .with_rules(&rules),
-        )
+        let keys = WebhookKeys::load(&secrets, &config.providers).await?;
+        Ok::<_, Error>(ingest::build(&config, &clients, keys))
     };
-    let ingest = Fresh::new(journey::secrets::refresh_after()?);
+    let ingest = Fresh::new(secrets::refresh_after()?);
     ingest.get(build).await?;
     let (ingest, build) = (&ingest, &build);
     lambda_runtime::run(service_fn(

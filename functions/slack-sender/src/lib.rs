@@ -7,6 +7,12 @@
 /// The secret holding the incoming-webhook URL.
 pub const WEBHOOK_SECRET: &str = "slack-webhook-url";
 
+pub mod build;
+
+pub use crate::build::{
+    AwsSlackSender, BuildError, Config, Ports, WEBHOOK_TIMEOUT, assemble, build,
+};
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use journey::alerts;

@@ -11,6 +11,7 @@ use journey::adapters::sqs::SqsInterventionQueues;
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::metrics::Metrics;
+use journey::ports::{CustomerStore, EventBus, InterventionQueue};
 use journey::rules_versions::LiveRules;
 use journey::templates::{Catalogue, TemplateError};
 use thiserror::Error;
@@ -38,14 +39,26 @@ pub struct Config {
 impl Config {
     /// From the Lambda's environment; a missing or bad variable is named.
     pub fn from_env() -> Result<Config, ConfigError> {
+        Config::new(
+            config::required("TABLE_NAME")?,
+            config::required("EMAIL_QUEUE_URL")?,
+            config::required("SLACK_QUEUE_URL")?,
+            config::required("EVENT_BUS_NAME")?,
+        )
+        .with_env()
+    }
+
+    /// Every optional setting the environment sets (`RULES_FILE`, `RULES_REFRESH_SECONDS`,
+    /// `EVENT_LOG_DAYS`), over these: what the Lambda and the local stack both read.
+    pub fn with_env(self) -> Result<Config, ConfigError> {
         Ok(Config {
-            table: config::required("TABLE_NAME")?,
-            email_queue_url: config::required("EMAIL_QUEUE_URL")?,
-            slack_queue_url: config::required("SLACK_QUEUE_URL")?,
-            event_bus: config::required("EVENT_BUS_NAME")?,
-            rules_text: config::rules_text()?,
-            rules_refresh: Duration::from_secs(config::parsed_or("RULES_REFRESH_SECONDS", 300)?),
-            event_log_days: config::parsed_or("EVENT_LOG_DAYS", DEFAULT_EVENT_LOG_DAYS)?,
+            rules_text: config::rules_text_or(self.rules_text)?,
+            rules_refresh: Duration::from_secs(config::parsed_or(
+                "RULES_REFRESH_SECONDS",
+                self.rules_refresh.as_secs(),
+            )?),
+            event_log_days: config::parsed_or("EVENT_LOG_DAYS", self.event_log_days)?,
+            ..self
         })
     }
 
@@ -88,37 +101,58 @@ pub struct Worker {
     metrics: Metrics,
 }
 
-/// Builds the worker: the rules checked (a rule sending a template no sender has fails here,
-/// naming the key), the adapters on `clients`, the active rules version followed.
+/// The adapters the worker writes through; [`build`] uses AWS's, the tests their own (a
+/// queue or bus that fails on cue).
+pub struct Ports<S, Q, B> {
+    pub store: S,
+    pub queues: Q,
+    pub bus: B,
+}
+
+/// Builds the worker: the adapters on `clients`, the active rules version followed (see
+/// [`assemble`] for the rules).
 pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
-    let rules = config::parse_rules(&config.rules_text)?;
-    // the names and variants only: the worker renders nothing
-    let templates = Catalogue::embedded()?;
-    templates.check(&rules)?;
     let store = DynamoStore::new(clients.dynamodb.clone(), &config.table)
         .with_event_log_days(config.event_log_days);
-    let transition = Transition::new(
-        store.clone(),
-        SqsInterventionQueues::new(
+    let ports = Ports {
+        store: store.clone(),
+        queues: SqsInterventionQueues::new(
             clients.sqs.clone(),
             &config.email_queue_url,
             &config.slack_queue_url,
         ),
-        EventBridgeBus::new(clients.eventbridge.clone(), &config.event_bus),
-        rules,
-    );
+        bus: EventBridgeBus::new(clients.eventbridge.clone(), &config.event_bus),
+    };
+    let transition = assemble(config, ports)?;
     let live = LiveRules::new(
         store,
         config.rules_text.clone(),
         config.rules_refresh,
         transition.rules_handle(),
     )
-    .checking(templates);
+    .checking(Catalogue::embedded()?);
     Ok(Worker {
         transition,
         live,
         metrics: Metrics::new("transition"),
     })
+}
+
+/// The handler `config` describes, over `ports`: the rules parsed and checked (a rule sending
+/// a template no sender has fails here, naming the key; only names and variants are read,
+/// the worker renders nothing).
+pub fn assemble<S, Q, B>(
+    config: &Config,
+    ports: Ports<S, Q, B>,
+) -> Result<Transition<S, Q, B>, BuildError>
+where
+    S: CustomerStore,
+    Q: InterventionQueue,
+    B: EventBus,
+{
+    let rules = config::parse_rules(&config.rules_text)?;
+    Catalogue::embedded()?.check(&rules)?;
+    Ok(Transition::new(ports.store, ports.queues, ports.bus, rules))
 }
 
 impl Worker {

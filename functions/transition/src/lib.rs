@@ -11,7 +11,7 @@
 
 mod build;
 
-pub use build::{AwsTransition, BuildError, Config, Worker, build};
+pub use build::{AwsTransition, BuildError, Config, Ports, Worker, assemble, build};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules};

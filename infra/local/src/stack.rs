@@ -18,7 +18,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use email_sender::{EmailSender, EmailSettings};
+use email_sender::EmailSender;
 use ingest::{Ingest, WebhookKeys};
 use journey::adapters::dynamodb::DynamoStore;
 use journey::adapters::ses::SesMailer;
@@ -27,7 +27,7 @@ use journey::adapters::sqs::SqsRedelivery;
 use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue};
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
-use journey::templates::{Lang, Templates};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 use slack_sender::SlackSender;
@@ -177,64 +177,72 @@ impl LocalStack {
             providers.expect_portone_secret(&secret);
         }
         let clock = SharedClock::default();
-        let templates = Templates::embedded().map_err(|e| e.to_string())?;
-        // as in AWS: a rule that sends a template no sender has stops the start, naming the key
-        templates
-            .catalogue()
-            .check(&rules)
-            .map_err(|e| e.to_string())?;
-        let unsubscribe_key = journey::unsubscribe::signing_key(
-            &secrets
-                .value(journey::unsubscribe::SECRET)
-                .unwrap_or_default(),
-        );
+        let secret = |name: &str| secrets.value(name).unwrap_or_default();
         let base = config.base_url();
-        let settings = EmailSettings {
-            from: config.sender_email.clone(),
+        // every function from its own crate's Config and build, as in AWS: the variables an
+        // operator sets (`QUIET_HOURS`, `CHECK_SUPPRESSION`, `RULES_FILE`, …) reach them here too
+        let email_config = email_sender::Config {
             brand: "Journey (local)".into(),
             app_url: format!("{base}/app"),
-            api_url: base.clone(),
             dashboard_url: base.clone(),
-            offer_code: "WELCOMEBACK".into(),
-            default_lang: Lang::Ko,
-            unsubscribe_key,
-        };
-        let email = EmailSender {
-            store: AgedLedger(store.clone()),
-            mailer: SesMailer::new(clients.sesv2.clone(), None, false),
-            reports: events_queue.clone(),
-            redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
-            clock: clock.clone(),
-            rules: rules.clone(),
-            templates: templates.clone(),
-            settings,
-            metrics: journey::metrics::Metrics::new("email-sender"),
-        };
+            // the emulator keeps no account suppression list (`CHECK_SUPPRESSION=true` asks it)
+            check_suppression: false,
+            ..email_sender::Config::new(
+                &resources.table,
+                &resources.events_url,
+                &resources.email_url,
+                &config.sender_email,
+                &base,
+            )
+        }
+        .with_env()
+        .map_err(|e| e.to_string())?;
+        let email = email_sender::assemble(
+            &email_config,
+            email_sender::Ports {
+                store: AgedLedger(store.clone()),
+                mailer: email_config.mailer(&clients.sesv2),
+                reports: events_queue.clone(),
+                redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
+                clock: clock.clone(),
+            },
+            &secret(journey::unsubscribe::SECRET),
+        )
+        .map_err(|e| e.to_string())?;
         let webhook = tuning
             .slack_url
             .clone()
             .or_else(|| std::env::var("SLACK_WEBHOOK_URL").ok())
             .filter(|url| !url.is_empty());
         let chat = match webhook {
-            Some(url) => LocalChat::Webhook(SlackWebhook::new(url, Duration::from_secs(5))?),
+            Some(url) => LocalChat::Webhook(SlackWebhook::new(url, slack_sender::WEBHOOK_TIMEOUT)?),
             None => LocalChat::File(FileChat::new(config.state_dir.join("slack.log"))),
         };
-        let slack = SlackSender {
-            store: AgedLedger(store.clone()),
-            chat,
-            reports: events_queue.clone(),
-            redelivery: SqsRedelivery::new(sqs.clone(), &resources.slack_url),
-            clock: clock.clone(),
-            rules: rules.clone(),
-            templates: templates.clone(),
-            lang: Lang::Ko,
-            dashboard_url: base,
-            metrics: journey::metrics::Metrics::new("slack-sender"),
-        };
-        let ingest = Ingest::new(events_queue.clone(), keys).with_rules(&rules);
+        let slack = slack_sender::assemble(
+            &slack_sender::Config::new(
+                &resources.table,
+                &resources.events_url,
+                &resources.slack_url,
+                &base,
+            )
+            .with_env()
+            .map_err(|e| e.to_string())?,
+            slack_sender::Ports {
+                store: AgedLedger(store.clone()),
+                chat,
+                reports: events_queue.clone(),
+                redelivery: SqsRedelivery::new(sqs.clone(), &resources.slack_url),
+                clock: clock.clone(),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let ingest = ingest::build(
+            &ingest::Config::new(&resources.events_url, provider_urls(&config)).with_rules(&rules),
+            &clients,
+            keys,
+        );
         let transition = transition::build(
             &transition::Config {
-                rules_text: rules_text.clone(),
                 rules_refresh: Duration::from_secs(5),
                 ..transition::Config::new(
                     &resources.table,
@@ -242,15 +250,20 @@ impl LocalStack {
                     &resources.slack_url,
                     &resources.bus,
                 )
-            },
+            }
+            .with_env()
+            .map_err(|e| e.to_string())?,
             &clients,
         )
         .map_err(|e| e.to_string())?;
-        let api_keys = journey::secrets::split_rotation(
-            &secrets.value(api::API_KEY_SECRET).unwrap_or_default(),
+        let api_keys = journey::secrets::split_rotation(&secret(api::API_KEY_SECRET));
+        let api = api::build(
+            &api::Config::new(&resources.table, &resources.events_url),
+            &clients,
+            &api_keys,
         );
         Ok(Arc::new(LocalStack {
-            api: Api::new(store.clone(), events_queue.clone(), &api_keys),
+            api,
             ingest,
             sweep: sweep::build(
                 &sweep::Config::new(&resources.table, &resources.events_url),
@@ -530,16 +543,16 @@ async fn calibrate_now(
     State(stack): State<Arc<LocalStack>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let settings = calibrate::Settings {
-        min_outcomes: params
-            .get("min_outcomes")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(100),
-        ..calibrate::Settings::default()
+    let mut config = calibrate::Config {
+        rules_text: stack.rules_text.clone(),
+        ..calibrate::Config::new(stack.store.table())
     };
+    if let Some(n) = params.get("min_outcomes").and_then(|n| n.parse().ok()) {
+        config.min_outcomes = n;
+    }
     let dry_run = params.get("dry_run").is_some_and(|v| v == "true");
-    let now = stack.clock.now();
-    match calibrate::calibrate(&stack.store, &stack.rules_text, &settings, now, dry_run).await {
+    let job = calibrate::assemble(&config, stack.store.clone());
+    match job.run(stack.clock.now(), dry_run).await {
         Ok(report) => Json(json!({
             "message": report.message,
             "stored": report.stored,

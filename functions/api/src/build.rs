@@ -1,0 +1,90 @@
+//! The API as deployed, built in one place: `main.rs` (Lambda) and the local stack call the
+//! same [`build`] with a [`Config`], so a setting cannot exist in one wiring only.
+
+use journey::adapters::aws::Clients;
+use journey::adapters::dynamodb::DynamoStore;
+use journey::adapters::sqs::SqsEventQueue;
+use journey::config::{self, ConfigError};
+use journey::ports::SecretError;
+use journey::secrets::split_rotation;
+
+use crate::Api;
+
+/// Everything the API is configured with, read once at the cold start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `TABLE_NAME`: the single table.
+    pub table: String,
+    /// `EVENTS_QUEUE_URL`: where notes, contacts and erasures go (through the single writer).
+    pub events_queue_url: String,
+}
+
+impl Config {
+    /// From the Lambda's environment; a missing variable is named.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Ok(Config::new(
+            config::required("TABLE_NAME")?,
+            config::required("EVENTS_QUEUE_URL")?,
+        ))
+    }
+
+    /// The local stack's and the tests' settings.
+    pub fn new(table: impl Into<String>, events_queue_url: impl Into<String>) -> Config {
+        Config {
+            table: table.into(),
+            events_queue_url: events_queue_url.into(),
+        }
+    }
+}
+
+/// The API on AWS's adapters.
+pub type AwsApi = Api<DynamoStore, SqsEventQueue>;
+
+/// Builds the API on `clients`, accepting `keys`.
+pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
+    Api::new(
+        DynamoStore::new(clients.dynamodb.clone(), &config.table),
+        SqsEventQueue::new(clients.sqs.clone(), &config.events_queue_url),
+        keys,
+    )
+}
+
+/// The accepted keys from the `api-key` secret as read: a deleted parameter revokes every key
+/// (every request is refused); an unreadable one is an error, so `Fresh` keeps the last keys.
+pub fn keys(secret: Result<String, SecretError>) -> Result<Vec<String>, SecretError> {
+    match secret {
+        Ok(value) => Ok(split_rotation(&value)),
+        Err(SecretError::Missing { hint, .. }) => {
+            tracing::warn!(%hint, "api-key is not set: every request is refused");
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_accepts_both_keys() {
+        assert_eq!(
+            keys(Ok("old-key new-key".into())).unwrap(),
+            vec!["old-key".to_string(), "new-key".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_deleted_key_revokes_every_key_and_an_unreadable_one_is_an_error() {
+        let missing = SecretError::Missing {
+            name: "api-key".into(),
+            hint: "set it".into(),
+        };
+        assert_eq!(keys(Err(missing)).unwrap(), Vec::<String>::new());
+        let unavailable = SecretError::Unavailable {
+            name: "api-key".into(),
+            reason: "throttled".into(),
+        };
+        assert!(keys(Err(unavailable)).is_err());
+    }
+}

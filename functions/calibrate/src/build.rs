@@ -1,0 +1,83 @@
+//! The weekly calibration job as deployed, built in one place: `main.rs` (Lambda) and the
+//! local stack's `/_local/calibrate` call [`build`] or [`assemble`] with the same [`Config`].
+
+use chrono::{DateTime, Utc};
+use journey::adapters::aws::Clients;
+use journey::adapters::dynamodb::DynamoStore;
+use journey::config::{self, ConfigError};
+use journey::domain::rules::DEFAULT_RULES_TOML;
+use journey::ports::{EventArchive, RulesRegistry};
+
+use crate::{CalibrationError, Report, Settings, calibrate};
+
+/// Everything the job is configured with, read once at the cold start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `TABLE_NAME`: the single table (the event log, the rules versions).
+    pub table: String,
+    /// The deployed rules file (`RULES_FILE`, else the built-in one): proposals are overlays on it.
+    pub rules_text: String,
+    /// `CALIBRATION_MIN_OUTCOMES`: fewer churned or retained customers than this, no proposal.
+    pub min_outcomes: usize,
+}
+
+impl Config {
+    /// From the Lambda's environment; a missing or bad variable is named.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Ok(Config {
+            table: config::required("TABLE_NAME")?,
+            rules_text: config::rules_text()?,
+            min_outcomes: config::parsed_or(
+                "CALIBRATION_MIN_OUTCOMES",
+                Settings::default().min_outcomes,
+            )?,
+        })
+    }
+
+    /// The local stack's settings: the built-in rules, the deployed minimum.
+    pub fn new(table: impl Into<String>) -> Config {
+        Config {
+            table: table.into(),
+            rules_text: DEFAULT_RULES_TOML.to_string(),
+            min_outcomes: Settings::default().min_outcomes,
+        }
+    }
+}
+
+/// The job over a store of the event log and the rules versions.
+pub struct Job<S> {
+    store: S,
+    base: String,
+    settings: Settings,
+}
+
+impl<S: RulesRegistry + EventArchive> Job<S> {
+    /// One run as of `now`: a proposal stored (and applied, if the guard passes) unless
+    /// `dry_run`.
+    pub async fn run(&self, now: DateTime<Utc>, dry_run: bool) -> Result<Report, CalibrationError> {
+        calibrate(&self.store, &self.base, &self.settings, now, dry_run).await
+    }
+}
+
+/// The job on AWS's adapters.
+pub type AwsJob = Job<DynamoStore>;
+
+/// Builds the job on `clients`.
+pub fn build(config: &Config, clients: &Clients) -> AwsJob {
+    assemble(
+        config,
+        DynamoStore::new(clients.dynamodb.clone(), &config.table),
+    )
+}
+
+/// The job `config` describes, over `store`.
+pub fn assemble<S>(config: &Config, store: S) -> Job<S> {
+    Job {
+        store,
+        base: config.rules_text.clone(),
+        settings: Settings {
+            min_outcomes: config.min_outcomes,
+            ..Settings::default()
+        },
+    }
+}
