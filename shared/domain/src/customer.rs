@@ -9,6 +9,7 @@ use super::activity::Activity;
 use super::event::{Owner, Profile};
 use super::ids::{CustomerId, EventId};
 use super::intervention::{Intervention, InterventionRef, Trigger};
+use super::occasion::Occasion;
 use super::score::{NpsAnswer, RiskScore};
 use super::stage::{RiskLevel, Stage};
 
@@ -164,8 +165,8 @@ pub struct Churn {
 pub struct Scheduled {
     pub due_at: DateTime<Utc>,
     pub trigger: Trigger,
-    /// Distinguishes repeated follow-ups of one trigger (which completion, which win-back step).
-    pub occasion: String,
+    /// Distinguishes repeated follow-ups of one trigger (which completion, which onboarding).
+    pub occasion: Occasion,
     /// A message deferred by quiet hours: sent as it is (same id) once due.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intervention: Option<Intervention>,

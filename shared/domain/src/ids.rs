@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::DomainError;
+use crate::intervention::{Channel, Trigger};
+use crate::occasion::Occasion;
 
 /// Longest customer id: SQS's limit for a message group id, which a customer id is.
 const MAX_ID_BYTES: usize = 128;
@@ -95,15 +97,20 @@ id_type!(
 impl InterventionId {
     /// The id of the intervention planned for `customer` by `trigger` on `occasion` over `channel`.
     /// The same inputs give the same id on every run, machine and retry.
-    pub fn derive(customer: &CustomerId, trigger: &str, occasion: &str, channel: &str) -> Self {
+    pub fn derive(
+        customer: &CustomerId,
+        trigger: Trigger,
+        occasion: &Occasion,
+        channel: Channel,
+    ) -> Self {
         let digest = Sha256::new()
             .chain_update(customer.as_str())
             .chain_update([0])
-            .chain_update(trigger)
+            .chain_update(trigger.as_str())
             .chain_update([0])
-            .chain_update(occasion)
+            .chain_update(occasion.to_string())
             .chain_update([0])
-            .chain_update(channel)
+            .chain_update(channel.as_str())
             .finalize();
         Self(format!("iv_{}", hex::encode(&digest[..10])))
     }
@@ -143,12 +150,17 @@ mod tests {
 
     #[test]
     fn intervention_ids_are_deterministic_and_distinct() {
+        use Channel::{Email, Slack};
         let c = CustomerId::new("c1").unwrap();
-        let a = InterventionId::derive(&c, "risk_caution", "1", "email");
-        assert_eq!(a, InterventionId::derive(&c, "risk_caution", "1", "email"));
-        assert_ne!(a, InterventionId::derive(&c, "risk_caution", "2", "email"));
-        assert_ne!(a, InterventionId::derive(&c, "risk_caution", "1", "slack"));
+        let (first, second) = (Occasion::Episode(1), Occasion::Episode(2));
+        let a = InterventionId::derive(&c, Trigger::RiskCaution, &first, Email);
+        assert_eq!(a, InterventionId::derive(&c, Trigger::RiskCaution, &first, Email));
+        assert_ne!(a, InterventionId::derive(&c, Trigger::RiskCaution, &second, Email));
+        assert_ne!(a, InterventionId::derive(&c, Trigger::RiskCaution, &first, Slack));
         assert!(a.as_str().starts_with("iv_") && a.as_str().len() == 23);
+        // the id of the same cause never changes between releases: a send already recorded
+        // under it stays recognised
+        assert_eq!(a.as_str(), "iv_bb126fd02dfa5738116d");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod event;
 pub mod ids;
 pub mod intervention;
 pub mod model;
+pub mod occasion;
 pub mod quiet_hours;
 pub mod rules;
 pub mod score;
@@ -33,6 +34,7 @@ pub use ids::{CustomerId, EventId, InterventionId};
 pub use intervention::{
     Channel, Delivery, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Plan, Trigger,
 };
+pub use occasion::Occasion;
 pub use rules::{Policy, Rules, RulesError};
 pub use score::{Contribution, RiskScore, Signal};
 pub use stage::{RiskLevel, Stage};

@@ -5,6 +5,7 @@ use crate::activity::Mark;
 use crate::customer::{Churn, ChurnReason};
 use crate::event::{EventKind, Money};
 use crate::intervention::Trigger;
+use crate::occasion::Occasion;
 use crate::stage::{RiskLevel, Stage};
 
 use super::{Change, Milestone, Transition};
@@ -14,7 +15,7 @@ impl Transition<'_> {
         if self.c.stage.is_none() {
             self.start_clock();
             self.set_stage(Stage::Trial, "signed up before paying");
-            self.plan(Trigger::TrialStarted, "signup");
+            self.plan(Trigger::TrialStarted, &Occasion::SignUp);
         }
     }
 
@@ -32,10 +33,10 @@ impl Transition<'_> {
 
     pub(super) fn start_onboarding(&mut self) {
         self.set_stage(Stage::Onboarding, "payment succeeded");
-        let occasion = self.event.id.to_string();
-        self.plan(Trigger::OnboardingStarted, &occasion);
+        self.plan(Trigger::OnboardingStarted, &self.this_event());
         let days = self.policy.schedule.nps_after_onboarding_days;
-        self.schedule(Trigger::NpsSurvey, days, &format!("onboarding:{occasion}"));
+        let occasion = Occasion::Onboarding(self.event.id.clone());
+        self.schedule(Trigger::NpsSurvey, days, occasion);
         if self.c.progress.has_started() {
             self.set_stage(Stage::Active, "onboarding already under way");
         }
@@ -58,8 +59,7 @@ impl Transition<'_> {
     pub(super) fn payment_failed(&mut self) {
         self.c.open_failed_payments = self.c.open_failed_payments.saturating_add(1);
         if self.is_customer() {
-            let occasion = self.event.id.to_string();
-            self.plan(Trigger::PaymentFailed, &occasion);
+            self.plan(Trigger::PaymentFailed, &self.this_event());
         }
     }
 
@@ -79,8 +79,7 @@ impl Transition<'_> {
 
     pub(super) fn billing_notice(&mut self, trigger: Trigger) {
         if self.is_customer() {
-            let occasion = self.event.id.to_string();
-            self.plan(trigger, &occasion);
+            self.plan(trigger, &self.this_event());
         }
     }
 
@@ -110,13 +109,12 @@ impl Transition<'_> {
         }
         self.c.scheduled.clear();
         let steps = self.policy.schedule.win_back_after_churn_days.clone();
-        let churned = self.at.to_rfc3339();
-        for (n, days) in steps.into_iter().enumerate() {
-            self.schedule(
-                Trigger::WinBack,
-                days,
-                &format!("churn:{churned}:{}", n + 1),
-            );
+        for (step, days) in (1..).zip(steps) {
+            let occasion = Occasion::WinBack {
+                churned: self.at,
+                step,
+            };
+            self.schedule(Trigger::WinBack, days, occasion);
         }
     }
 
@@ -171,22 +169,17 @@ impl Transition<'_> {
         }
         self.c.scheduled.retain(|s| s.trigger != Trigger::NpsSurvey);
         let s = self.policy.schedule.clone();
-        let occasion = format!("completed:{}", self.at.to_rfc3339());
-        self.schedule(
-            Trigger::ReviewRequest,
-            s.review_request_after_completion_days,
-            &occasion,
-        );
-        self.schedule(
-            Trigger::ReferralCode,
-            s.referral_code_after_completion_days,
-            &occasion,
-        );
-        self.schedule(
-            Trigger::RelatedOffer,
-            s.related_offer_after_completion_days,
-            &occasion,
-        );
-        self.schedule(Trigger::NpsSurvey, s.nps_after_completion_days, &occasion);
+        let follow_ups = [
+            (
+                Trigger::ReviewRequest,
+                s.review_request_after_completion_days,
+            ),
+            (Trigger::ReferralCode, s.referral_code_after_completion_days),
+            (Trigger::RelatedOffer, s.related_offer_after_completion_days),
+            (Trigger::NpsSurvey, s.nps_after_completion_days),
+        ];
+        for (trigger, days) in follow_ups {
+            self.schedule(trigger, days, Occasion::Completed(self.at));
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::activity::{Count, Mark, Tallies};
 use crate::customer::{ChurnReason, Customer};
 use crate::event::NpsScore;
 use crate::intervention::Trigger;
+use crate::occasion::Occasion;
 use crate::rules::Policy;
 use crate::score::{Inputs, NpsAnswer, score};
 use crate::stage::{RiskLevel, Stage};
@@ -23,8 +24,7 @@ impl Transition<'_> {
         let tickets =
             Tallies::of(&self.c.activity).sum(self.at, support.window_days.into(), Count::Tickets);
         if tickets == u64::from(support.alert_tickets) {
-            let occasion = self.event.id.to_string();
-            self.plan(Trigger::SupportTickets, &occasion);
+            self.plan(Trigger::SupportTickets, &self.this_event());
         }
     }
 
@@ -39,7 +39,7 @@ impl Transition<'_> {
         if !self.is_customer() {
             return;
         }
-        let occasion = self.event.id.to_string();
+        let occasion = self.this_event();
         if answer.value() <= self.policy.nps.detractor_max {
             self.plan(Trigger::NpsDetractor, &occasion);
         } else if answer.value() >= self.policy.nps.promoter_min {
@@ -121,8 +121,7 @@ impl Transition<'_> {
             RiskLevel::Warning => Trigger::RiskWarning,
             RiskLevel::Danger | RiskLevel::None => Trigger::RiskDanger,
         };
-        let occasion = format!("episode:{}", self.c.risk_episode);
-        self.plan(trigger, &occasion);
+        self.plan(trigger, &Occasion::Episode(self.c.risk_episode));
     }
 
     /// Activity while at risk: back to `none`, and the last intervention gets the credit if it

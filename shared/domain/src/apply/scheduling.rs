@@ -8,23 +8,29 @@ use crate::ids::InterventionId;
 use crate::intervention::{
     Channel, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Trigger,
 };
+use crate::occasion::Occasion;
 use crate::rules::Policy;
 use crate::stage::Stage;
 
 use super::{DomainEventDetail, Transition};
 
 impl Transition<'_> {
-    pub(super) fn schedule(&mut self, trigger: Trigger, after_days: u32, occasion: &str) {
+    pub(super) fn schedule(&mut self, trigger: Trigger, after_days: u32, occasion: Occasion) {
         self.c.scheduled.push(Scheduled {
             due_at: self.at + Duration::days(after_days.into()),
             trigger,
-            occasion: occasion.to_string(),
+            occasion,
             intervention: None,
         });
     }
 
+    /// The event being applied, as the occasion of what it plans.
+    pub(super) fn this_event(&self) -> Occasion {
+        Occasion::Event(self.event.id.clone())
+    }
+
     /// Plans the messages the rules give `trigger`, with ids derived from `occasion`.
-    pub(super) fn plan(&mut self, trigger: Trigger, occasion: &str) {
+    pub(super) fn plan(&mut self, trigger: Trigger, occasion: &Occasion) {
         let Some(plan) = self.policy.interventions.get(&trigger) else {
             return;
         };
@@ -43,8 +49,7 @@ impl Transition<'_> {
                 Channel::Email => plan.variant_for(&self.c.id, trigger),
                 _ => None,
             };
-            let id =
-                InterventionId::derive(&self.c.id, trigger.as_str(), occasion, channel.as_str());
+            let id = InterventionId::derive(&self.c.id, trigger, occasion, channel);
             let intervention = Intervention {
                 id,
                 customer_id: self.c.id.clone(),
@@ -86,7 +91,7 @@ impl Transition<'_> {
             self.c.scheduled.push(Scheduled {
                 due_at: until,
                 trigger: intervention.trigger,
-                occasion: format!("deferred:{}", intervention.id),
+                occasion: Occasion::Deferred(intervention.id.clone()),
                 intervention: Some(intervention.clone()),
             });
         }
