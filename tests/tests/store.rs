@@ -729,3 +729,9 @@ fn item_bytes(item: &std::collections::HashMap<String, AttributeValue>) -> usize
     }
     item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
+
+/// The contract the in-memory fake is held to too (`shared/tests/contract.rs`). The store is
+/// built without an event log, as the fake has none: a marker lives `MARKER_TTL`.
+mod contract {
+    journey::store_contract!(journey_tests::fresh_store().await.with_event_log_days(0));
+}

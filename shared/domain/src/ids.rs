@@ -154,9 +154,18 @@ mod tests {
         let c = CustomerId::new("c1").unwrap();
         let (first, second) = (Occasion::Episode(1), Occasion::Episode(2));
         let a = InterventionId::derive(&c, Trigger::RiskCaution, &first, Email);
-        assert_eq!(a, InterventionId::derive(&c, Trigger::RiskCaution, &first, Email));
-        assert_ne!(a, InterventionId::derive(&c, Trigger::RiskCaution, &second, Email));
-        assert_ne!(a, InterventionId::derive(&c, Trigger::RiskCaution, &first, Slack));
+        assert_eq!(
+            a,
+            InterventionId::derive(&c, Trigger::RiskCaution, &first, Email)
+        );
+        assert_ne!(
+            a,
+            InterventionId::derive(&c, Trigger::RiskCaution, &second, Email)
+        );
+        assert_ne!(
+            a,
+            InterventionId::derive(&c, Trigger::RiskCaution, &first, Slack)
+        );
         assert!(a.as_str().starts_with("iv_") && a.as_str().len() == 23);
         // the id of the same cause never changes between releases: a send already recorded
         // under it stays recognised

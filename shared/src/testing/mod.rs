@@ -1,6 +1,11 @@
 //! Helpers for tests of this crate and of the functions (feature `test-util`): the domain's
-//! event builders and fixed instants, and in-memory stand-ins for the queue, the clock and the
-//! redelivery delays.
+//! event builders and fixed instants, in-memory stand-ins for the store and ledger, the queue,
+//! the clock and the redelivery delays, and the store's contract both sides are held to.
+
+pub mod contract;
+mod memory;
+
+pub use memory::MemoryStore;
 
 pub use crate::domain::testing::{Events, customer_id, krw, t};
 
