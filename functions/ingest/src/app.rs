@@ -16,10 +16,12 @@ pub const MAX_BATCH: usize = 100;
 /// distort every time-based rule.
 const FUTURE_SKEW_MINUTES: i64 = 5;
 
-/// The event types the app may send.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq)]
+/// The event types the app may send: each is the name of the domain event it becomes
+/// (`EventKind::name`), derived once (a test holds the two, and the OpenAPI document, together).
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
 #[serde(rename_all = "snake_case")]
-enum AppType {
+#[strum(serialize_all = "snake_case")]
+pub enum AppType {
     SignedUp,
     Login,
     OnboardingCompleted,
@@ -35,19 +37,7 @@ enum AppType {
 
 impl AppType {
     fn as_str(self) -> &'static str {
-        match self {
-            AppType::SignedUp => "signed_up",
-            AppType::Login => "login",
-            AppType::OnboardingCompleted => "onboarding_completed",
-            AppType::AssignmentSubmitted => "assignment_submitted",
-            AppType::AssignmentMissed => "assignment_missed",
-            AppType::ContentViewed => "content_viewed",
-            AppType::ProgramCompleted => "program_completed",
-            AppType::SupportTicket => "support_ticket",
-            AppType::NpsResponse => "nps_response",
-            AppType::RefundRequested => "refund_requested",
-            AppType::ProfileUpdated => "profile_updated",
-        }
+        self.into()
     }
 }
 
