@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
+.PHONY: openapi test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -48,6 +48,10 @@ test-unit:
 	cargo test --workspace --lib --bins
 	cargo test -p journey-domain -p journey -p ingest -p api -p calibrate -p email-sender --test '*'
 	cargo test -p journey-tests --test template
+
+## docs/openapi.yaml from the request and response types (a test checks it is up to date).
+openapi:
+	UPDATE_OPENAPI=1 cargo test -q -p journey-tests --test template the_checked_in_openapi_document_is_the_generated_one
 
 ## The project's Python tools (moto) in .venv.
 venv:

@@ -7,7 +7,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A request as the handler needs it: route, headers, the exact bytes sent, and when.
 pub struct Incoming<'a> {
@@ -170,10 +171,13 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> ApiGatewayV2httpResponse {
-        let mut body = json!({"error": {"code": self.code, "message": self.message}});
-        if let Some(field) = self.field {
-            body["error"]["field"] = Value::String(field);
-        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
+        };
         let mut response = json_response(self.status, &body);
         if let Some(seconds) = self.retry_after {
             response
@@ -184,13 +188,39 @@ impl ApiError {
     }
 }
 
-pub fn json_response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
+/// What every refused or failed request answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, for programs: `invalid_field`, `bad_signature`, `queue_unavailable` …
+    #[schema(example = "invalid_field")]
+    pub code: String,
+    /// The same, for people.
+    #[schema(example = "an NPS answer is 0 to 10")]
+    pub message: String,
+    /// The header, query or body field at fault: `[3].score` is the fourth event's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "[3].score")]
+    pub field: Option<String>,
+}
+
+/// A JSON response: `body` serialized, with its content type.
+pub fn json_response(status: u16, body: &impl Serialize) -> ApiGatewayV2httpResponse {
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = i64::from(status);
     response
         .headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(body.to_string()));
+    let text = serde_json::to_string(body).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a response that cannot be serialized");
+        "null".into()
+    });
+    response.body = Some(Body::Text(text));
     response
 }
 
@@ -210,4 +240,47 @@ pub fn html_response(status: u16, title: &str, body_html: &str) -> ApiGatewayV2h
     );
     response.body = Some(Body::Text(page));
     response
+}
+
+/// The error answers routes share, for the OpenAPI document (each is an [`ErrorBody`]).
+pub mod responses {
+    use utoipa::ToResponse;
+
+    use super::ErrorBody;
+
+    /// Malformed JSON (`malformed_json`), a schema violation (`invalid_field`, `invalid_batch`,
+    /// `invalid_body`) or a timestamp outside ±300 s (`stale_timestamp`). Retrying the same
+    /// request will not help.
+    #[derive(ToResponse)]
+    pub struct BadRequest(pub ErrorBody);
+
+    /// Missing or non-matching signature (`missing_signature`, `bad_signature`) on webhooks;
+    /// missing or wrong key (`missing_api_key`, `bad_api_key`) on the read API.
+    #[derive(ToResponse)]
+    pub struct Unauthorized(pub ErrorBody);
+
+    /// `not_found`: no such customer.
+    #[derive(ToResponse)]
+    pub struct NotFound(pub ErrorBody);
+
+    /// `payload_too_large`: over 1 MiB (providers) or 256 KiB (`/events`).
+    #[derive(ToResponse)]
+    pub struct TooLarge(pub ErrorBody);
+
+    /// `unsupported_media_type`: the body must be `application/json`.
+    #[derive(ToResponse)]
+    pub struct UnsupportedMediaType(pub ErrorBody);
+
+    /// `queue_unavailable` (retry after `Retry-After` seconds), `provider_unavailable` (Toss's
+    /// or PortOne's API did not answer after three attempts) or `not_configured` (the route's
+    /// secret is not set). Providers retry on 5xx, so nothing is lost.
+    #[derive(ToResponse)]
+    #[response(headers(("Retry-After" = u32, description = "Seconds to wait before retrying")))]
+    pub struct Unavailable(pub ErrorBody);
+
+    /// `provider_refused`: Toss's or PortOne's API refused our key (401/403) or answered
+    /// something unreadable. Nothing was queued; the provider retries while an operator fixes
+    /// the secret.
+    #[derive(ToResponse)]
+    pub struct ProviderRefused(pub ErrorBody);
 }

@@ -18,7 +18,17 @@ use crate::ports::{RulesRegistry, StoreError};
 use crate::templates::Catalogue;
 
 /// Where a version came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    utoipa::ToSchema,
+)]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
@@ -36,7 +46,7 @@ impl Origin {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RulesVersion {
     /// 1, 2, 3 … in the order stored.
     pub number: u32,
@@ -45,7 +55,9 @@ pub struct RulesVersion {
     /// TOML merged over the deployed rules file; empty for the file as it is.
     pub overlay: String,
     /// The backtest on the history it was judged on (the holdout, for a calibrated version).
+    /// Recall per level, precision, false alarms, lead times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub metrics: Option<Metrics>,
     #[serde(default)]
     pub note: String,

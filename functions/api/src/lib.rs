@@ -15,6 +15,7 @@
 //! the single writer; reads never Scan.
 
 pub mod build;
+pub mod openapi;
 pub mod query;
 pub mod views;
 
@@ -154,18 +155,18 @@ where
         let counts = self.store.counts().await.map_err(store_error)?;
         let tallies = self.store.tallies().await.map_err(store_error)?;
         let active = self.store.active_rules().await.map_err(store_error)?;
-        let mut body = views::stats(&counts, &tallies);
-        body["rules"] = views::rules(active.as_ref());
-        Ok(json_response(200, &body))
+        let stats = views::stats(&counts, &tallies, active.as_ref());
+        Ok(json_response(200, &stats))
     }
 
     async fn rules(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let active = self.store.active_rules().await.map_err(store_error)?;
         let versions = self.store.rules_versions().await.map_err(store_error)?;
-        Ok(json_response(
-            200,
-            &json!({"active": active.map(|a| a.version.number), "versions": versions}),
-        ))
+        let page = views::RulesPage {
+            active: active.map(|a| a.version.number),
+            versions,
+        };
+        Ok(json_response(200, &page))
     }
 
     async fn list(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
@@ -176,10 +177,11 @@ where
             .iter()
             .map(|c| views::list_item(c, incoming.received_at))
             .collect();
-        Ok(json_response(
-            200,
-            &json!({"customers": customers, "next": page.next.map(|k| encode(&k))}),
-        ))
+        let page = views::ListPage {
+            customers,
+            next: page.next.map(|k| encode(&k)),
+        };
+        Ok(json_response(200, &page))
     }
 
     async fn customer(
@@ -199,17 +201,15 @@ where
                 other => store_error(other),
             })?;
         let sends = self.store.sends(&id).await.map_err(store_error)?;
-        Ok(json_response(
-            200,
-            &json!({
-                "customer": views::customer(&customer, incoming.received_at),
-                "history": {
-                    "entries": history.entries.iter().map(views::history_entry).collect::<Vec<_>>(),
-                    "next": history.next.map(|k| encode(&k)),
-                },
-                "interventions": sends.iter().map(views::send).collect::<Vec<_>>(),
-            }),
-        ))
+        let page = views::CustomerPage {
+            customer: views::customer(&customer, incoming.received_at),
+            history: views::HistoryView {
+                next: history.next.map(|k| encode(&k)),
+                entries: history.entries,
+            },
+            interventions: sends.iter().map(views::send).collect(),
+        };
+        Ok(json_response(200, &page))
     }
 
     async fn note(
@@ -242,30 +242,9 @@ where
         let kind = EventKind::Erased {
             by: Some(key.to_string()),
         };
-        let mut response = self.submit(incoming, id, request_id, kind).await?;
-        response.body = Some(aws_lambda_events::encodings::Body::Text(
-            json!({
-                "status": "queued",
-                "requested_by": key,
-                "requested_at": incoming.received_at,
-                "removes": [
-                    "profile (e-mail, locale, time zone, program, owner)",
-                    "activity, progress and NPS answers",
-                    "churn detail (free text)",
-                    "planned follow-ups",
-                    "logged events (the event log's copies: reasons, program, locale, time zone)",
-                    "send records' provider details"
-                ],
-                "keeps": [
-                    "stage, risk and revenue in the anonymous counters",
-                    "history of stage and risk changes, in the system's words",
-                    "dedup markers and send statuses (so nothing is applied or sent twice)"
-                ],
-                "later_events": "dropped and counted, not stored"
-            })
-            .to_string(),
-        ));
-        Ok(response)
+        self.submit(incoming, id, request_id, kind).await?;
+        let erasure = views::Erasure::queued(key, incoming.received_at);
+        Ok(json_response(202, &erasure))
     }
 
     /// A change goes through the single writer; `Idempotency-Key` makes a client's retry safe.
@@ -292,7 +271,7 @@ where
             QueueError::Unavailable(r) => ApiError::unavailable(r),
             QueueError::Rejected(r) => ApiError::internal(r),
         })?;
-        Ok(json_response(202, &json!({"status": "queued"})))
+        Ok(json_response(202, &views::Queued { status: "queued" }))
     }
 
     async fn existing(&self, id: &CustomerId) -> Result<journey::domain::Customer, ApiError> {

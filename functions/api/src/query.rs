@@ -126,14 +126,17 @@ pub fn bad_cursor(field: &str) -> ApiError {
 }
 
 /// A staff note's body: `{"author", "channel"}`, nothing else (no free text about customers).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// The staff member's id (1 to 128 characters).
+    author: String,
+    channel: ContactChannel,
+}
+
+/// The note `body` asks to record.
 pub fn note(body: &[u8]) -> Result<EventKind, ApiError> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Note {
-        author: String,
-        channel: ContactChannel,
-    }
-    let note: Note = serde_json::from_slice(body)
+    let note: NoteRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("invalid_body", e.to_string(), None))?;
     let author = note.author.trim();
     if author.is_empty() || author.chars().count() > 128 {

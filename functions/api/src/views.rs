@@ -1,20 +1,37 @@
-//! The JSON the API answers with: what staff need, shaped for the dashboard. Personal fields
-//! appear only in the customer views staff open.
+//! The JSON the API answers with: what staff need, shaped for the dashboard, typed so the
+//! OpenAPI document's schemas are generated from the same types. Personal fields appear only
+//! in the customer views staff open.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use journey::alerts::money;
-use journey::domain::{Change, Customer, HistoryEntry};
+use journey::domain::{
+    Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
+    Stage,
+};
 use journey::ports::{Counts, SendRecord, TemplateTally};
-use journey::rules_versions::ActiveRules;
-use serde_json::{Value, json};
+use journey::rules_versions::{ActiveRules, Origin, RulesVersion};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-fn revenue(c: &Customer) -> Value {
-    match c.main_revenue() {
-        Some((currency, amount)) => {
-            json!({"amount": amount, "currency": currency, "display": money(currency, amount)})
-        }
-        None => Value::Null,
-    }
+/// Revenue to date in the customer's main currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Revenue {
+    /// In the currency's minor unit.
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+    #[schema(example = "₩99,000")]
+    pub display: String,
+}
+
+fn revenue(c: &Customer) -> Option<Revenue> {
+    c.main_revenue().map(|(currency, amount)| Revenue {
+        amount,
+        currency: currency.to_string(),
+        display: money(currency, amount),
+    })
 }
 
 /// Score × revenue to date ÷ 100, in the main currency.
@@ -33,146 +50,345 @@ fn days_inactive(c: &Customer, now: DateTime<Utc>) -> u32 {
     c.activity.days_inactive(start, now).floor() as u32
 }
 
-fn owner(c: &Customer) -> Value {
-    c.profile
-        .owner
-        .as_ref()
-        .map_or(Value::Null, |o| json!({"id": o.id, "name": o.name}))
+/// Who looks after the customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnerView {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+fn owner(c: &Customer) -> Option<OwnerView> {
+    c.profile.owner.as_ref().map(|o| OwnerView {
+        id: o.id.clone(),
+        name: o.name.clone(),
+    })
+}
+
+/// One of the signals behind a score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopSignal {
+    pub signal: Signal,
+    pub points: f64,
 }
 
 /// A row of the at-risk list.
-pub fn list_item(c: &Customer, now: DateTime<Utc>) -> Value {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListItem {
+    pub id: CustomerId,
+    pub stage: Option<Stage>,
+    pub risk: RiskLevel,
+    /// 0–100.
+    pub score: f64,
+    /// The three signals adding the most points.
+    pub top_signals: Vec<TopSignal>,
+    pub revenue: Option<Revenue>,
+    /// Score × revenue to date ÷ 100: the list's default order.
+    pub value_at_risk: i64,
+    pub value_at_risk_display: String,
+    pub days_inactive: u32,
+    pub owner: Option<OwnerView>,
+    pub program: Option<String>,
+    pub email: Option<String>,
+}
+
+pub fn list_item(c: &Customer, now: DateTime<Utc>) -> ListItem {
     let (value, value_display) = value_at_risk(c);
-    json!({
-        "id": c.id,
-        "stage": c.stage,
-        "risk": c.risk,
-        "score": c.score.total,
-        "top_signals": c.score.top(3).map(|s| json!({"signal": s.signal, "points": s.points})).collect::<Vec<_>>(),
-        "revenue": revenue(c),
-        "value_at_risk": value,
-        "value_at_risk_display": value_display,
-        "days_inactive": days_inactive(c, now),
-        "owner": owner(c),
-        "program": c.profile.program,
-        "email": c.profile.email,
-    })
+    ListItem {
+        id: c.id.clone(),
+        stage: c.stage,
+        risk: c.risk,
+        score: c.score.total,
+        top_signals: c
+            .score
+            .top(3)
+            .map(|s| TopSignal {
+                signal: s.signal,
+                points: s.points,
+            })
+            .collect(),
+        revenue: revenue(c),
+        value_at_risk: value,
+        value_at_risk_display: value_display,
+        days_inactive: days_inactive(c, now),
+        owner: owner(c),
+        program: c.profile.program.clone(),
+        email: c.profile.email.clone(),
+    }
 }
 
 /// One customer, in full.
-pub fn customer(c: &Customer, now: DateTime<Utc>) -> Value {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    pub id: CustomerId,
+    pub stage: Option<Stage>,
+    pub risk: RiskLevel,
+    pub score: f64,
+    /// Every signal's share of the score, largest first.
+    pub contributions: Vec<Contribution>,
+    pub revenue: Option<Revenue>,
+    pub value_at_risk_display: String,
+    pub days_inactive: u32,
+    pub last_activity_at: Option<DateTime<Utc>>,
+    pub email: Option<String>,
+    pub locale: Option<String>,
+    pub time_zone: Option<String>,
+    pub program: Option<String>,
+    pub owner: Option<OwnerView>,
+    pub unsubscribed: bool,
+    /// Erased on request: the personal fields are gone.
+    pub erased: bool,
+    pub churn: Option<Churn>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub stage_changed_at: Option<DateTime<Utc>>,
+    pub risk_changed_at: Option<DateTime<Utc>>,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub last_intervention: Option<InterventionRef>,
+}
+
+pub fn customer(c: &Customer, now: DateTime<Utc>) -> CustomerView {
     let (_, value_display) = value_at_risk(c);
-    json!({
-        "id": c.id,
-        "stage": c.stage,
-        "risk": c.risk,
-        "score": c.score.total,
-        "contributions": c.score.contributions,
-        "revenue": revenue(c),
-        "value_at_risk_display": value_display,
-        "days_inactive": days_inactive(c, now),
-        "last_activity_at": c.activity.last_at,
-        "email": c.profile.email,
-        "locale": c.profile.locale,
-        "time_zone": c.profile.time_zone,
-        "program": c.profile.program,
-        "owner": owner(c),
-        "unsubscribed": c.profile.unsubscribed,
-        "erased": c.erased,
-        "churn": c.churn,
-        "created_at": c.created_at,
-        "stage_changed_at": c.stage_changed_at,
-        "risk_changed_at": c.risk_changed_at,
-        "next_check_at": c.next_check_at,
-        "last_intervention": c.last_intervention,
-    })
-}
-
-pub fn history_entry(h: &HistoryEntry) -> Value {
-    let mut v = json!({"at": h.at, "cause": h.cause, "score": h.score});
-    match &h.change {
-        Change::Stage { from, to } => {
-            v["kind"] = json!("stage");
-            v["from"] = json!(from);
-            v["to"] = json!(to);
-        }
-        Change::Risk { from, to } => {
-            v["kind"] = json!("risk");
-            v["from"] = json!(from);
-            v["to"] = json!(to);
-        }
-        Change::Note { note } => {
-            v["kind"] = json!("note");
-            v["note"] = json!(note);
-        }
+    let p = &c.profile;
+    CustomerView {
+        id: c.id.clone(),
+        stage: c.stage,
+        risk: c.risk,
+        score: c.score.total,
+        contributions: c.score.contributions.clone(),
+        revenue: revenue(c),
+        value_at_risk_display: value_display,
+        days_inactive: days_inactive(c, now),
+        last_activity_at: c.activity.last_at,
+        email: p.email.clone(),
+        locale: p.locale.clone(),
+        time_zone: p.time_zone.clone(),
+        program: p.program.clone(),
+        owner: owner(c),
+        unsubscribed: p.unsubscribed,
+        erased: c.erased,
+        churn: c.churn.clone(),
+        created_at: c.created_at,
+        stage_changed_at: c.stage_changed_at,
+        risk_changed_at: c.risk_changed_at,
+        next_check_at: c.next_check_at,
+        last_intervention: c.last_intervention.clone(),
     }
-    v
 }
 
-pub fn send(r: &SendRecord) -> Value {
-    json!({
-        "intervention_id": r.intervention_id,
-        "template": r.template,
-        "channel": r.channel,
-        "status": r.status,
-        "detail": r.detail,
-        "updated_at": r.updated_at,
-    })
+/// One page of a customer's history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
+    pub entries: Vec<HistoryEntry>,
+    /// The next page's `history_cursor`.
+    pub next: Option<String>,
 }
 
-/// The dashboard's numbers: distribution, message effectiveness, churn.
-/// The active rules version as the dashboard shows it; `null` while the deployed file applies.
-pub fn rules(active: Option<&ActiveRules>) -> Value {
-    let Some(a) = active else {
-        return Value::Null;
-    };
+/// One intervention's send record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendView {
+    pub intervention_id: String,
+    pub template: String,
+    pub channel: String,
+    /// `in_progress`, `deferred`, `retry`, `sent`, `skipped`, `failed` or `unknown`.
+    pub status: String,
+    pub detail: String,
+    pub updated_at: String,
+}
+
+pub fn send(r: &SendRecord) -> SendView {
+    SendView {
+        intervention_id: r.intervention_id.clone(),
+        template: r.template.clone(),
+        channel: r.channel.clone(),
+        status: r.status.clone(),
+        detail: r.detail.clone(),
+        updated_at: r.updated_at.clone(),
+    }
+}
+
+/// `GET /customers/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerPage {
+    pub customer: CustomerView,
+    pub history: HistoryView,
+    pub interventions: Vec<SendView>,
+}
+
+/// `GET /customers`: one page of the at-risk list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListPage {
+    pub customers: Vec<ListItem>,
+    /// The next page's `cursor`.
+    pub next: Option<String>,
+}
+
+/// The active rules version as the dashboard shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesView {
+    pub version: u32,
+    pub origin: Origin,
+    pub created_at: DateTime<Utc>,
+    pub activated_at: DateTime<Utc>,
+    pub note: String,
+    pub lead_hours: Option<i64>,
+    /// Share of churners flagged at caution at least `lead_hours` ahead.
+    pub recall_caution: Option<f64>,
+    pub precision: Option<f64>,
+    pub false_alarms_per_100_customer_months: Option<f64>,
+}
+
+/// `None` while the deployed file applies as it is.
+pub fn rules(active: Option<&ActiveRules>) -> Option<RulesView> {
+    let a = active?;
     let v = &a.version;
     let m = v.metrics.as_ref();
-    json!({
-        "version": v.number,
-        "origin": v.origin.as_str(),
-        "created_at": v.created_at,
-        "activated_at": a.activated_at,
-        "note": v.note,
-        "lead_hours": m.map(|m| m.lead_hours),
-        "recall_caution": m.map(|m| m.recall_at(journey::domain::RiskLevel::Caution)),
-        "precision": m.and_then(|m| m.precision),
-        "false_alarms_per_100_customer_months": m.map(|m| m.false_alarms_per_100_customer_months),
+    Some(RulesView {
+        version: v.number,
+        origin: v.origin,
+        created_at: v.created_at,
+        activated_at: a.activated_at,
+        note: v.note.clone(),
+        lead_hours: m.map(|m| m.lead_hours),
+        recall_caution: m.map(|m| m.recall_at(RiskLevel::Caution)),
+        precision: m.and_then(|m| m.precision),
+        false_alarms_per_100_customer_months: m.map(|m| m.false_alarms_per_100_customer_months),
     })
 }
 
-pub fn stats(counts: &Counts, tallies: &[TemplateTally]) -> Value {
-    use journey::domain::{RiskLevel, Stage};
-    let stages: Vec<Value> = Stage::ALL
+/// `GET /rules`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesPage {
+    /// The active version's number; `null` while the deployed file applies.
+    pub active: Option<u32>,
+    /// Oldest first.
+    pub versions: Vec<RulesVersion>,
+}
+
+/// Customers in one stage, per risk level.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageRow {
+    pub stage: Stage,
+    pub none: i64,
+    pub caution: i64,
+    pub warning: i64,
+    pub danger: i64,
+    pub total: i64,
+}
+
+/// Outcomes of one template × variant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TallyView {
+    pub template: String,
+    pub variant: Option<String>,
+    pub sent: i64,
+    pub recovered: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    /// Perhaps sent: the provider's answer was lost and the send was not repeated.
+    pub unknown: i64,
+    /// Recovered ÷ sent; `null` before anything was sent.
+    pub recovery_rate: Option<f64>,
+}
+
+/// `GET /stats`: the dashboard's numbers — distribution, message effectiveness, churn.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub total: i64,
+    pub stages: Vec<StageRow>,
+    pub interventions: Vec<TallyView>,
+    pub churn_reasons: BTreeMap<String, i64>,
+    /// Keys `YYYY-MM`.
+    pub churned_by_month: BTreeMap<String, i64>,
+    pub recovered_by_month: BTreeMap<String, i64>,
+    /// The active rules version and its backtest.
+    pub rules: Option<RulesView>,
+}
+
+pub fn stats(counts: &Counts, tallies: &[TemplateTally], active: Option<&ActiveRules>) -> Stats {
+    let stages = Stage::ALL
         .iter()
-        .map(|s| {
-            let mut row = json!({"stage": s, "total": 0});
-            let mut total = 0;
-            for r in RiskLevel::ALL {
-                let n = counts.get(*s, r);
-                total += n;
-                row[r.as_str()] = json!(n);
+        .map(|&stage| {
+            let n = |risk| counts.get(stage, risk);
+            let (none, caution, warning, danger) = (
+                n(RiskLevel::None),
+                n(RiskLevel::Caution),
+                n(RiskLevel::Warning),
+                n(RiskLevel::Danger),
+            );
+            StageRow {
+                stage,
+                none,
+                caution,
+                warning,
+                danger,
+                total: none + caution + warning + danger,
             }
-            row["total"] = json!(total);
-            row
         })
         .collect();
-    let interventions: Vec<Value> = tallies
+    let interventions = tallies
         .iter()
-        .map(|t| {
-            let rate = (t.sent > 0).then(|| (t.recovered as f64 / t.sent as f64 * 1000.0).round() / 1000.0);
-            json!({
-                "template": t.template, "variant": t.variant, "sent": t.sent, "recovered": t.recovered,
-                "failed": t.failed, "skipped": t.skipped, "unknown": t.unknown, "recovery_rate": rate,
-            })
+        .map(|t| TallyView {
+            template: t.template.clone(),
+            variant: t.variant.clone(),
+            sent: t.sent,
+            recovered: t.recovered,
+            failed: t.failed,
+            skipped: t.skipped,
+            unknown: t.unknown,
+            recovery_rate: (t.sent > 0)
+                .then(|| (t.recovered as f64 / t.sent as f64 * 1000.0).round() / 1000.0),
         })
         .collect();
-    json!({
-        "total": counts.total(),
-        "stages": stages,
-        "interventions": interventions,
-        "churn_reasons": counts.churn_reasons,
-        "churned_by_month": counts.churned_by_month,
-        "recovered_by_month": counts.recovered_by_month,
-    })
+    Stats {
+        total: counts.total(),
+        stages,
+        interventions,
+        churn_reasons: counts.churn_reasons.clone(),
+        churned_by_month: counts.churned_by_month.clone(),
+        recovered_by_month: counts.recovered_by_month.clone(),
+        rules: rules(active),
+    }
+}
+
+/// `DELETE /customers/{id}`: queued; who asked, when, and what goes and what stays.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Erasure {
+    #[schema(example = "queued")]
+    pub status: &'static str,
+    /// `key:` and the first 8 hex digits of the API key's SHA-256.
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub removes: Vec<&'static str>,
+    pub keeps: Vec<&'static str>,
+    pub later_events: &'static str,
+}
+
+impl Erasure {
+    pub fn queued(requested_by: &str, requested_at: DateTime<Utc>) -> Erasure {
+        Erasure {
+            status: "queued",
+            requested_by: requested_by.to_string(),
+            requested_at,
+            removes: vec![
+                "profile (e-mail, locale, time zone, program, owner)",
+                "activity, progress and NPS answers",
+                "churn detail (free text)",
+                "planned follow-ups",
+                "logged events (the event log's copies: reasons, program, locale, time zone)",
+                "send records' provider details",
+            ],
+            keeps: vec![
+                "stage, risk and revenue in the anonymous counters",
+                "history of stage and risk changes, in the system's words",
+                "dedup markers and send statuses (so nothing is applied or sent twice)",
+            ],
+            later_events: "dropped and counted, not stored",
+        }
+    }
+}
+
+/// A change accepted and queued through the single writer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queued {
+    #[schema(example = "queued")]
+    pub status: &'static str,
 }

@@ -8,6 +8,7 @@ use journey::domain::{
 };
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use journey::http::ApiError;
 
@@ -16,9 +17,12 @@ pub const MAX_BATCH: usize = 100;
 /// distort every time-based rule.
 const FUTURE_SKEW_MINUTES: i64 = 5;
 
-/// The event types the app may send: each is the name of the domain event it becomes
-/// (`EventKind::name`), derived once (a test holds the two, and the OpenAPI document, together).
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+/// The event types the app may send.
+// Each is the name of the domain event it becomes (`EventKind::name`), derived once: a test
+// holds the two, and the OpenAPI document, together.
+#[derive(
+    Deserialize, Clone, Copy, Debug, PartialEq, ToSchema, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum AppType {
@@ -42,32 +46,45 @@ impl AppType {
 }
 
 /// One event as the app sends it; profile fields sit at the top level.
-#[derive(Deserialize)]
+// (the OpenAPI document's `AppEvent` is generated from this type)
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AppEvent {
+pub struct AppEvent {
     #[serde(rename = "type")]
     kind: AppType,
+    /// Your id for the customer (printable ASCII, no spaces).
     customer_id: CustomerId,
+    /// RFC 3339; at most 5 minutes in the future.
     occurred_at: DateTime<Utc>,
-    /// The app's own id for the event; defaults to the webhook id (and the batch index).
+    /// Your id for this event (the dedup key); defaults to the webhook id (and the batch index).
     #[serde(default)]
     id: Option<String>,
+    /// `signed_up` only; default `trial`.
     #[serde(default)]
     plan: Option<SignUpPlan>,
+    /// `content_viewed` only (required there).
     #[serde(default)]
     seconds: Option<u32>,
+    /// `nps_response` only (required there).
     #[serde(default)]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 10)]
     score: Option<NpsScore>,
+    /// `refund_requested` only.
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
+    #[schema(example = "ko-KR")]
     locale: Option<String>,
+    /// IANA time zone; quiet hours follow it.
     #[serde(default)]
+    #[schema(example = "Asia/Seoul")]
     time_zone: Option<String>,
+    /// Selects per-program rules.
     #[serde(default)]
     program: Option<String>,
+    /// Who looks after the customer: alerts go to them.
     #[serde(default)]
     owner: Option<Owner>,
 }

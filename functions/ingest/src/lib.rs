@@ -4,10 +4,12 @@
 //! canonical events, and queued on the events FIFO queue (group = customer) before answering.
 //! Nothing is half-accepted: a batch is queued whole or refused whole.
 
+pub mod answers;
 pub mod app;
 pub mod build;
 pub mod keys;
 pub mod mapping;
+pub mod openapi;
 pub mod portone;
 pub mod providers;
 pub mod signature;
@@ -21,9 +23,9 @@ use journey::domain::Event;
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
 use journey::ports::{EventQueue, QueueError};
-use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 
+pub use crate::answers::{Accepted, Received};
 pub use crate::build::{AwsIngest, Config, build};
 pub use crate::keys::{ProviderUrls, WebhookKeys};
 use crate::mapping::Mapped;
@@ -199,17 +201,11 @@ impl<Q: EventQueue> Ingest<Q> {
             Mapped::Ignored(reason) => {
                 self.metrics.add("WebhooksIgnored", 1.0);
                 info!(%reason, "webhook acknowledged and ignored");
-                Ok(json_response(
-                    200,
-                    &json!({"received": true, "ignored": reason}),
-                ))
+                Ok(json_response(200, &Received::ignored(reason)))
             }
             Mapped::Event(event) => {
                 let ids = self.enqueue(vec![*event], incoming.received_at).await?;
-                Ok(json_response(
-                    200,
-                    &json!({"received": true, "queued": ids}),
-                ))
+                Ok(json_response(200, &Received::queued(ids)))
             }
         }
     }
@@ -225,10 +221,7 @@ impl<Q: EventQueue> Ingest<Q> {
             incoming.received_at - self.max_event_age,
         )?;
         let ids = self.enqueue(events, incoming.received_at).await?;
-        Ok(json_response(
-            202,
-            &json!({"accepted": ids.len(), "ids": ids}),
-        ))
+        Ok(json_response(202, &Accepted::of(ids)))
     }
 
     async fn unsubscribe(

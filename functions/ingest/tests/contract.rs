@@ -36,6 +36,6 @@ fn the_openapi_document_lists_exactly_the_app_types() {
     ))
     .unwrap();
     let doc: serde_json::Value = serde_norway::from_str(&text).unwrap();
-    let listed = &doc["components"]["schemas"]["AppEvent"]["properties"]["type"]["enum"];
+    let listed = &doc["components"]["schemas"]["AppType"]["enum"];
     assert_eq!(listed, &json!(AppType::VARIANTS));
 }

@@ -139,6 +139,7 @@ impl ProfileState {
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChurnReason {
     RefundRequested,
     SubscriptionCancelled,
@@ -152,6 +153,7 @@ impl ChurnReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Churn {
     pub reason: ChurnReason,
     pub at: DateTime<Utc>,

@@ -22,6 +22,7 @@ use super::ids::{CustomerId, EventId, InterventionId, stable_bucket};
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Trigger {
     TrialStarted,
     OnboardingStarted,
@@ -51,6 +52,7 @@ impl Trigger {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Channel {
     /// E-mail to the customer.
     Email,
@@ -139,6 +141,7 @@ pub struct Intervention {
 
 /// The last intervention a customer was planned, for outcome attribution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InterventionRef {
     pub id: InterventionId,
     pub trigger: Trigger,
@@ -157,6 +160,7 @@ pub struct InterventionRef {
 /// Where an intervention is between planning and the customer's inbox.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeliveryStatus {
     /// Planned and on its way (or its report has not come back yet).
     #[default]

@@ -30,6 +30,7 @@ use super::stage::RiskLevel;
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Signal {
     /// Days since the last activity.
     Inactivity,
@@ -98,6 +99,7 @@ impl fmt::Display for Signal {
 
 /// One signal's part of the score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     pub signal: Signal,
     /// How strongly the signal is present: 0..=1 (NPS -1..=1).

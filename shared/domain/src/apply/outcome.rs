@@ -45,6 +45,7 @@ impl Dropped {
 
 /// A recorded change of stage or risk: the customer's journey, replayable and auditable.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
@@ -56,6 +57,7 @@ pub struct HistoryEntry {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Change {
     Stage {
         from: Option<Stage>,
@@ -84,6 +86,7 @@ pub enum Milestone {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cause {
     pub event_id: EventId,
     pub event_type: String,

@@ -1,0 +1,157 @@
+//! The read API's routes as the OpenAPI document (`docs/openapi.yaml`) describes them, from
+//! the types the handler answers with. The functions are only carriers of the `path`
+//! descriptions: the routing is `Api::route`'s (a test checks both list the same routes).
+
+use journey::domain::{RiskLevel, Stage};
+use journey::http::responses::{BadRequest, NotFound, Unauthorized, Unavailable};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::views::{CustomerPage, Erasure, ListPage, Queued, RulesPage, Stats};
+
+/// The dashboard and the read API.
+#[derive(OpenApi)]
+#[openapi(
+    paths(dashboard, stats, rules, customers, customer, erase, note),
+    components(responses(NotFound)),
+    modifiers(&KeyScheme)
+)]
+pub struct ReadApi;
+
+/// The API key every route but the dashboard's page asks for.
+struct KeyScheme;
+
+impl Modify for KeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+    }
+}
+
+/// The dashboard (HTML, self-contained; it calls the routes below with the API key)
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "dashboard",
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String))
+)]
+pub fn dashboard() {}
+
+/// Distribution, message effectiveness and churn, from the exact counters
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "dashboard",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The dashboard's numbers.", body = Stats),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn stats() {}
+
+/// Every rules version (overlay over the deployed rules file), with origin, time and backtest metrics
+#[utoipa::path(
+    get,
+    path = "/rules",
+    tag = "dashboard",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The versions, oldest first, and which one is active.", body = RulesPage),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn rules() {}
+
+/// The at-risk list (customers at caution, warning or danger)
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("risk" = Option<RiskLevel>, Query, description = "One level (`caution`, `warning` or `danger`); every level above `none` when absent."),
+        ("stage" = Option<Stage>, Query),
+        ("program" = Option<String>, Query),
+        ("owner" = Option<String>, Query, description = "The owner's id."),
+        ("order" = Option<String>, Query, description = "`value` (the default): score × revenue to date, the most valuable first; `score`: the highest risk first."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "20 when absent."),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next`."),
+    ),
+    responses(
+        (status = 200, description = "One page.", body = ListPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn customers() {}
+
+/// A customer's state, score, history and interventions
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("id" = String, Path),
+        ("history_limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "50 when absent."),
+        ("history_cursor" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "The customer, one page of their history (newest first) and their send records.", body = CustomerPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+pub fn customer() {}
+
+/// Erasure on request (PIPA, GDPR)
+///
+/// Queues the erasure through the single writer, for any record (a lead without a stage too):
+/// the state's personal fields (e-mail, locale, time zone, program, owner, activity, the
+/// churn's free-text detail) are removed, and so are the logged events on the dedup markers and
+/// the send records' provider details. Stage and risk stay, so the anonymised counters stay
+/// right; later events for the id are dropped and counted, not stored; the customer is left out
+/// of the calibration export. The history records who asked.
+#[utoipa::path(
+    delete,
+    path = "/customers/{id}",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header),
+    ),
+    responses(
+        (status = 202, description = "Queued; says who asked, when, and what goes and what stays.", body = Erasure),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub fn erase() {}
+
+/// Staff contacted the customer (recorded in the history)
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/notes",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry record the note once."),
+    ),
+    request_body(content = crate::query::NoteRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Queued.", body = Queued),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub fn note() {}
