@@ -46,7 +46,7 @@ test:
 ## the browser test are `make test`'s.
 test-unit:
 	cargo test --workspace --lib --bins
-	cargo test -p journey-domain -p journey -p ingest -p api -p calibrate -p email-sender --test '*'
+	cargo test -p journey-domain -p journey -p journey-adapters -p ingest -p api -p calibrate -p email-sender --test '*'
 	cargo test -p journey-tests --test template
 
 ## docs/openapi.yaml from the request and response types (a test checks it is up to date).

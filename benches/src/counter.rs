@@ -27,8 +27,8 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
-use journey::adapters::dynamodb::keys::{PK, SK};
-use journey::adapters::dynamodb::schema::{INDEXES, IndexSpec};
+use journey_adapters::dynamodb::keys::{PK, SK};
+use journey_adapters::dynamodb::schema::{INDEXES, IndexSpec};
 use serde::Serialize;
 
 use crate::sizing::{item_size, read_units, write_units};

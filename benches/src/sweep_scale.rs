@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::dynamodb::schema::create_table;
-use journey::adapters::sqs::{EVENTS_QUEUE, create_queue};
 use journey::domain::{Customer, CustomerId, RiskLevel, Stage};
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::dynamodb::schema::create_table;
+use journey_adapters::sqs::{EVENTS_QUEUE, create_queue};
 use journey_local::emulator::Moto;
 use journey_local::stack::emulator_config;
 use serde::Serialize;
@@ -69,7 +69,7 @@ pub async fn run(root: &Path, sizes: &[usize]) -> Result<Vec<ScalePoint>, String
             store.seed(chunk).await.map_err(|e| e.to_string())?;
         }
         let seed_seconds = seeding.elapsed().as_secs_f64();
-        let clients = journey::adapters::aws::Clients::new(&aws);
+        let clients = journey_adapters::aws::Clients::new(&aws);
         let report = sweep::build(&sweep::Config::new(&table, &queue.url), &clients)
             .run(now, Instant::now() + StdDuration::from_secs(3_600))
             .await

@@ -21,4 +21,12 @@ if [ -n "$impure" ]; then
   echo "$impure" | sort -u >&2
   exit 1
 fi
-echo "template: cfn-lint and sam validate --lint pass; docs/openapi.yaml is valid; no openssl-sys; journey-domain is pure"
+# the application crate reaches AWS only through the adapters crate
+sdk=$(cargo tree -p journey -e normal --prefix none |
+  grep -E '^(aws-config|aws-sdk-|aws-smithy|aws-runtime|aws-types|reqwest)' || true)
+if [ -n "$sdk" ]; then
+  echo "journey (ports and use cases) must not depend on an AWS SDK; it depends on:" >&2
+  echo "$sdk" | sort -u >&2
+  exit 1
+fi
+echo "template: cfn-lint and sam validate --lint pass; docs/openapi.yaml is valid; no openssl-sys; journey-domain is pure; journey has no AWS SDK"

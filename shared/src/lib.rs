@@ -1,12 +1,13 @@
-//! Journey's library crate: the ports the functions need (`ports`), the use case that applies
-//! an event exactly once (`service`), and the adapters that implement the ports on AWS
-//! (`adapters`). The product's rules are the crate `journey-domain` (`shared/domain`), pure and
-//! free of AWS; they are re-exported here as `domain` (and its replay as `backtest`).
+//! Journey's application crate: the ports the functions need (`ports`), the use cases — apply
+//! an event exactly once (`service`), send once (`sending`), rules versions — and the Lambda
+//! plumbing (`http`, `sqs_batch`). No AWS SDK: the adapters that implement the ports are the
+//! crate `journey-adapters` (`shared/adapters`). The product's rules are the crate
+//! `journey-domain` (`shared/domain`), pure; they are re-exported here as `domain` (and its
+//! replay as `backtest`).
 
 pub use journey_domain as domain;
 pub use journey_domain::backtest;
 
-pub mod adapters;
 pub mod alerts;
 pub mod backoff;
 pub mod config;

@@ -8,10 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::SdkConfig;
 use tokio::sync::Mutex;
 
-use crate::adapters::ssm::SsmSecrets;
 use crate::ports::{SecretError, SecretSource};
 
 /// Reads `JOURNEY_SECRET_<NAME>` (name upper-cased, `-` → `_`).
@@ -36,33 +34,6 @@ impl SecretSource for EnvSecrets {
                 name: name.to_string(),
                 hint: format!("set {variable} (or SECRETS_SSM_PREFIX to read SSM)"),
             }),
-        }
-    }
-}
-
-/// The source configured by the environment.
-#[derive(Clone, Debug)]
-pub enum Secrets {
-    Env(EnvSecrets),
-    Ssm(SsmSecrets),
-}
-
-impl Secrets {
-    pub fn from_env(aws: &SdkConfig) -> Self {
-        match std::env::var("SECRETS_SSM_PREFIX") {
-            Ok(prefix) if !prefix.is_empty() => {
-                Secrets::Ssm(SsmSecrets::new(aws_sdk_ssm::Client::new(aws), prefix))
-            }
-            _ => Secrets::Env(EnvSecrets),
-        }
-    }
-}
-
-impl SecretSource for Secrets {
-    async fn secret(&self, name: &str) -> Result<String, SecretError> {
-        match self {
-            Secrets::Env(s) => s.secret(name).await,
-            Secrets::Ssm(s) => s.secret(name).await,
         }
     }
 }

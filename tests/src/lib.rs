@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use journey::adapters::dynamodb::{DynamoStore, schema};
+use journey_adapters::dynamodb::{DynamoStore, schema};
 use journey_local::emulator::Moto;
 
 pub mod openapi;
@@ -88,12 +88,12 @@ pub async fn fresh_store() -> DynamoStore {
 }
 
 /// A new events FIFO queue (and DLQ) as the template declares it; returns its URLs.
-pub async fn fresh_events_queue() -> journey::adapters::sqs::QueueUrls {
+pub async fn fresh_events_queue() -> journey_adapters::sqs::QueueUrls {
     let config = sdk_config().await;
     let client = aws_sdk_sqs::Client::new(&config);
-    journey::adapters::sqs::create_queue(
+    journey_adapters::sqs::create_queue(
         &client,
-        &journey::adapters::sqs::EVENTS_QUEUE,
+        &journey_adapters::sqs::EVENTS_QUEUE,
         &unique("events"),
     )
     .await

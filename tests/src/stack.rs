@@ -2,13 +2,13 @@
 //! capture queue subscribed to it) — and the transition worker wired to it, as in AWS.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::eventbridge::{EventBridgeBus, create_bus};
-use journey::adapters::sqs::{
-    EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues, create_queue,
-};
 use journey::domain::{DomainEvent, Intervention};
 use journey::messages::EventMessage;
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::eventbridge::{EventBridgeBus, create_bus};
+use journey_adapters::sqs::{
+    EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues, create_queue,
+};
 use transition::Transition;
 
 use crate::{drain, fresh_store, sdk_config, unique};

@@ -7,11 +7,11 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use chrono::{DateTime, Duration, Utc};
 use http::{HeaderName, HeaderValue, Method};
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::sqs::SqsEventQueue;
 use journey::domain::EventKind;
 use journey::messages::EventMessage;
 use journey::testing::{Events, krw, t};
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::sqs::SqsEventQueue;
 use journey_tests::stack::Stack;
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use journey::adapters::dynamodb::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK};
-use journey::adapters::dynamodb::schema;
+use journey_adapters::dynamodb::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK};
+use journey_adapters::dynamodb::schema;
 use journey_tests::{sdk_config, unique};
 
 type Item = HashMap<String, AttributeValue>;

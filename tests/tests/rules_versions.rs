@@ -7,7 +7,6 @@ use std::time::Duration as StdDuration;
 
 use calibrate::{Settings, calibrate};
 use chrono::Duration;
-use journey::adapters::dynamodb::DynamoStore;
 use journey::backtest::Label;
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::domain::{EventKind, Rules, Signal};
@@ -15,6 +14,7 @@ use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
 use journey::rules_versions::{LiveRules, Origin, RulesHandle, RulesVersion};
 use journey::service::apply_once;
 use journey::testing::{Events, krw, t};
+use journey_adapters::dynamodb::DynamoStore;
 use journey_tests::fresh_store;
 use journey_tests::population::generate;
 

@@ -1,8 +1,8 @@
 //! Secrets from SSM Parameter Store (AWS) through the same port as the local environment.
 
 use aws_sdk_ssm::types::ParameterType;
-use journey::adapters::ssm::SsmSecrets;
 use journey::ports::{SecretError, SecretSource};
+use journey_adapters::ssm::SsmSecrets;
 use journey_tests::{sdk_config, unique};
 
 #[tokio::test]

@@ -16,10 +16,6 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Duration, Utc};
 use email_sender::EmailSender;
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::ses::SesMailer;
-use journey::adapters::slack::SlackWebhook;
-use journey::adapters::sqs::SqsEventQueue;
 use journey::domain::event::{EventKind, Owner};
 use journey::domain::{Channel, Intervention};
 use journey::messages::EventMessage;
@@ -27,6 +23,10 @@ use journey::ports::{
     CustomerStore, JourneyReader, MailError, Mailer, OutgoingEmail, TemplateTally,
 };
 use journey::testing::{Events, RecordedDelays, TestClock, customer_id, krw, t};
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::ses::SesMailer;
+use journey_adapters::slack::SlackWebhook;
+use journey_adapters::sqs::SqsEventQueue;
 use journey_local::faults::{Fault, Faults};
 use journey_tests::stack::{Stack, intervention_event};
 use journey_tests::{emulator_url, sdk_config, unique};
@@ -69,7 +69,7 @@ async fn ses(capture: &Capture) -> aws_sdk_sesv2::Client {
         .send()
         .await;
     aws_sdk_sesv2::Client::from_conf(
-        journey::adapters::aws::ses_config(&config)
+        journey_adapters::aws::ses_config(&config)
             .interceptor(capture.clone())
             .build(),
     )
@@ -80,7 +80,7 @@ async fn faulty_ses(faults: &Faults) -> aws_sdk_sesv2::Client {
     let config = sdk_config().await;
     let _ = ses(&Capture::default()).await; // the sender identity
     aws_sdk_sesv2::Client::from_conf(
-        journey::adapters::aws::ses_config(&config)
+        journey_adapters::aws::ses_config(&config)
             .interceptor(faults.clone())
             .build(),
     )

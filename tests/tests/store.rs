@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
-use journey::adapters::dynamodb::{DynamoStore, keys};
 use journey::domain::{
     Change, Customer, CustomerId, Effect, Event, EventKind, RiskLevel, Rules, Stage,
 };
@@ -15,6 +14,7 @@ use journey::ports::{
 };
 use journey::service::{Applied, apply_once};
 use journey::testing::{Events, customer_id, krw, t};
+use journey_adapters::dynamodb::{DynamoStore, keys};
 use journey_tests::fresh_store;
 use tokio::sync::Barrier;
 
@@ -229,7 +229,7 @@ async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
     let payment = pay(&mut events, "2026-11-01T09:00:00Z");
     run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
     let id = events.customer().clone();
-    let expires = t("2026-11-01T09:00:00Z") + journey::adapters::dynamodb::MARKER_TTL;
+    let expires = t("2026-11-01T09:00:00Z") + journey_adapters::dynamodb::MARKER_TTL;
     assert!(
         store
             .applied_effects(&id, &payment.id, expires - Duration::days(1))
@@ -733,5 +733,8 @@ fn item_bytes(item: &std::collections::HashMap<String, AttributeValue>) -> usize
 /// The contract the in-memory fake is held to too (`shared/tests/contract.rs`). The store is
 /// built without an event log, as the fake has none: a marker lives `MARKER_TTL`.
 mod contract {
-    journey::store_contract!(journey_tests::fresh_store().await.with_event_log_days(0));
+    journey::store_contract!(
+        journey_tests::fresh_store().await.with_event_log_days(0),
+        journey_adapters::dynamodb::MARKER_TTL
+    );
 }

@@ -6,9 +6,9 @@
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use journey::adapters::dynamodb::keys::DUE_SHARDS;
 use journey::domain::{Customer, RiskLevel, Stage};
 use journey::testing::{customer_id, t};
+use journey_adapters::dynamodb::keys::DUE_SHARDS;
 use journey_tests::stack::Stack;
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! `template.yaml` and the code agree: what the local stack creates is what AWS gets.
 
-use journey::adapters::dynamodb::schema;
+use journey_adapters::dynamodb::schema;
 use journey_tests::template::{key_schema, properties, template, text};
 
 fn pairs(keys: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -38,13 +38,13 @@ fn the_table_in_the_template_matches_the_one_the_code_creates() {
 
 #[test]
 fn the_queues_in_the_template_match_the_ones_the_code_creates() {
-    use journey::adapters::sqs::{
+    use journey_adapters::sqs::{
         DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, LONGEST_RETURN_SECONDS,
         QUEUE_RETENTION_SECONDS, SLACK_QUEUE,
     };
     let template = template();
     assert!(
-        journey::adapters::dynamodb::MARKER_TTL.num_seconds() > i64::from(LONGEST_RETURN_SECONDS),
+        journey_adapters::dynamodb::MARKER_TTL.num_seconds() > i64::from(LONGEST_RETURN_SECONDS),
         "dedup markers outlive a message's longest way back (queue, DLQ, redrive)"
     );
     for spec in [EVENTS_QUEUE, EMAIL_QUEUE, SLACK_QUEUE] {

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_lambda_events::sqs::SqsBatchResponse;
-use journey::adapters::sqs::EVENTS_QUEUE;
 use journey::domain::{
     Change, ChurnReason, Customer, DomainEvent, DomainEventDetail, Intervention, RiskLevel, Stage,
 };
 use journey::messages::EventMessage;
 use journey::ports::{CustomerStore, EventBus, InterventionQueue, JourneyReader, QueueError};
 use journey::testing::customer_id;
+use journey_adapters::sqs::EVENTS_QUEUE;
 use journey_tests::stack::{Stack, sqs_event, sqs_message};
 use journey_tests::{fresh_events_queue, sdk_config};
 

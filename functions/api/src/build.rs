@@ -1,12 +1,12 @@
 //! The API as deployed, built in one place: `main.rs` (Lambda) and the local stack call the
 //! same [`build`] with a [`Config`], so a setting cannot exist in one wiring only.
 
-use journey::adapters::aws::Clients;
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::sqs::SqsEventQueue;
 use journey::config::{self, ConfigError};
 use journey::ports::SecretError;
 use journey::secrets::split_rotation;
+use journey_adapters::aws::Clients;
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::sqs::SqsEventQueue;
 
 use crate::Api;
 

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use api::{API_KEY_SECRET, Config};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use journey::adapters::aws::{self, Clients};
 use journey::ports::SecretSource;
-use journey::secrets::{self, Fresh, Secrets};
+use journey::secrets::{self, Fresh};
+use journey_adapters::Secrets;
+use journey_adapters::aws::{self, Clients};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -2,11 +2,11 @@
 //! local stack's `/_local/calibrate` call [`build`] or [`assemble`] with the same [`Config`].
 
 use chrono::{DateTime, Utc};
-use journey::adapters::aws::Clients;
-use journey::adapters::dynamodb::DynamoStore;
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::{EventArchive, RulesRegistry};
+use journey_adapters::aws::Clients;
+use journey_adapters::dynamodb::DynamoStore;
 
 use crate::{CalibrationError, Report, Settings, calibrate};
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use calibrate::Config;
-use journey::adapters::aws::{self, Clients};
+use journey_adapters::aws::{self, Clients};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 

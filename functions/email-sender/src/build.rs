@@ -2,16 +2,16 @@
 //! the tests call [`build`] or [`assemble`] with the same [`Config`], so a setting
 //! (`QUIET_HOURS`, `CHECK_SUPPRESSION`, …) cannot exist in one wiring only.
 
-use journey::adapters::aws::Clients;
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::ses::SesMailer;
-use journey::adapters::sqs::{SqsEventQueue, SqsRedelivery};
 use journey::config::{self, ConfigError};
 use journey::domain::Rules;
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::SystemClock;
 use journey::templates::{Lang, TemplateError, Templates};
 use journey::unsubscribe;
+use journey_adapters::aws::Clients;
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::ses::SesMailer;
+use journey_adapters::sqs::{SqsEventQueue, SqsRedelivery};
 use thiserror::Error;
 
 use crate::{EmailSender, EmailSettings};

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
 use email_sender::Config;
-use journey::adapters::aws::{self, Clients};
 use journey::ports::SecretSource;
-use journey::secrets::{self, Fresh, Secrets};
+use journey::secrets::{self, Fresh};
 use journey::unsubscribe;
+use journey_adapters::Secrets;
+use journey_adapters::aws::{self, Clients};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -113,7 +113,7 @@ async fn recorded(sender: &Sender, intervention: &Intervention) -> Claim {
 
 #[tokio::test]
 async fn a_message_delivered_twice_at_once_and_again_later_is_sent_once() {
-    let store = MemoryStore::default();
+    let store = MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL);
     let welcome = welcome(&store).await;
     let sender = sender(store);
     let (a, b) = tokio::join!(
@@ -133,7 +133,7 @@ async fn a_message_delivered_twice_at_once_and_again_later_is_sent_once() {
 
 #[tokio::test]
 async fn an_answer_lost_after_the_provider_accepted_is_not_sent_again() {
-    let store = MemoryStore::default();
+    let store = MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL);
     let welcome = welcome(&store).await;
     let sender = sender(store);
     *sender.mailer.lose_answer.lock().unwrap() = true;

@@ -1,11 +1,11 @@
 //! Ingestion as deployed, built in one place: `main.rs` (Lambda) and the local stack call the
 //! same [`build`] with a [`Config`], so a setting cannot exist in one wiring only.
 
-use journey::adapters::aws::Clients;
-use journey::adapters::sqs::SqsEventQueue;
 use journey::config::{self, ConfigError};
 use journey::domain::Rules;
 use journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS;
+use journey_adapters::aws::Clients;
+use journey_adapters::sqs::SqsEventQueue;
 
 use crate::{Ingest, ProviderUrls, WebhookKeys};
 

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use ingest::{Config, WebhookKeys};
-use journey::adapters::aws::{self, Clients};
-use journey::secrets::{self, Fresh, Secrets};
+use journey::secrets::{self, Fresh};
+use journey_adapters::Secrets;
+use journey_adapters::aws::{self, Clients};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use journey::adapters::aws::Clients;
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::slack::SlackWebhook;
-use journey::adapters::sqs::{SqsEventQueue, SqsRedelivery};
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::SystemClock;
 use journey::templates::{Lang, TemplateError, Templates};
+use journey_adapters::aws::Clients;
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::slack::SlackWebhook;
+use journey_adapters::sqs::{SqsEventQueue, SqsRedelivery};
 use thiserror::Error;
 
 use crate::SlackSender;

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use journey::adapters::aws::{self, Clients};
 use journey::ports::SecretSource;
-use journey::secrets::{self, Fresh, Secrets};
+use journey::secrets::{self, Fresh};
+use journey_adapters::Secrets;
+use journey_adapters::aws::{self, Clients};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use slack_sender::{Config, WEBHOOK_SECRET};
 

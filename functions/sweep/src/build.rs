@@ -1,10 +1,10 @@
 //! The sweep as deployed, built in one place: `main.rs` (Lambda), the local stack and the
 //! tests call the same [`build`] with a [`Config`].
 
-use journey::adapters::aws::Clients;
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::sqs::SqsEventQueue;
 use journey::config::{self, ConfigError};
+use journey_adapters::aws::Clients;
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::sqs::SqsEventQueue;
 
 use crate::Sweep;
 

@@ -4,16 +4,16 @@
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use journey::adapters::aws::Clients;
-use journey::adapters::dynamodb::{DEFAULT_EVENT_LOG_DAYS, DynamoStore};
-use journey::adapters::eventbridge::EventBridgeBus;
-use journey::adapters::sqs::SqsInterventionQueues;
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::metrics::Metrics;
 use journey::ports::{CustomerStore, EventBus, InterventionQueue};
 use journey::rules_versions::LiveRules;
 use journey::templates::{Catalogue, TemplateError};
+use journey_adapters::aws::Clients;
+use journey_adapters::dynamodb::{DEFAULT_EVENT_LOG_DAYS, DynamoStore};
+use journey_adapters::eventbridge::EventBridgeBus;
+use journey_adapters::sqs::SqsInterventionQueues;
 use thiserror::Error;
 
 use crate::Transition;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use journey::adapters::aws::{self, Clients};
+use journey_adapters::aws::{self, Clients};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use transition::Config;
 

@@ -1,10 +1,10 @@
 //! The fault suite's SDK clients; the clients every function is built from are
-//! `journey::adapters::aws::Clients`, re-exported here.
+//! `journey_adapters::aws::Clients`, re-exported here.
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
-pub use journey::adapters::aws::Clients;
+pub use journey_adapters::aws::Clients;
 
 /// As [`Clients::intercepted`], for the fault suite: without the SDK's retry quota, which
 /// at the suite's fault rates would switch retries off altogether (as in an outage) and
@@ -28,7 +28,7 @@ pub fn faulty(aws: &SdkConfig, interceptor: SharedInterceptor) -> Clients {
             aws_sdk_dynamodb::config::Builder::from(aws)
         ),
         sqs: client!(aws_sdk_sqs, aws_sdk_sqs::config::Builder::from(aws)),
-        sesv2: client!(aws_sdk_sesv2, journey::adapters::aws::ses_config(aws)),
+        sesv2: client!(aws_sdk_sesv2, journey_adapters::aws::ses_config(aws)),
         eventbridge: client!(
             aws_sdk_eventbridge,
             aws_sdk_eventbridge::config::Builder::from(aws)

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use journey::adapters::slack::{FileChat, SlackWebhook};
 use journey::ports::{Chat, ChatError};
+use journey_adapters::slack::{FileChat, SlackWebhook};
 use serde_json::{Value, json};
 
 /// Slack for real when a webhook URL is given, else the local log.

@@ -3,9 +3,9 @@
 //! `EnvName = <env>`. Creating what exists already is not an error.
 
 use aws_config::SdkConfig;
-use journey::adapters::dynamodb::schema;
-use journey::adapters::eventbridge::create_bus;
-use journey::adapters::sqs::{EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, create_queue};
+use journey_adapters::dynamodb::schema;
+use journey_adapters::eventbridge::create_bus;
+use journey_adapters::sqs::{EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, create_queue};
 
 #[derive(Clone, Debug)]
 pub struct Resources {

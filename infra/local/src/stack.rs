@@ -20,13 +20,13 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use email_sender::EmailSender;
 use ingest::{Ingest, WebhookKeys};
-use journey::adapters::dynamodb::DynamoStore;
-use journey::adapters::ses::SesMailer;
-use journey::adapters::slack::{FileChat, SlackWebhook};
-use journey::adapters::sqs::SqsRedelivery;
-use journey::adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue};
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
+use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::ses::SesMailer;
+use journey_adapters::slack::{FileChat, SlackWebhook};
+use journey_adapters::sqs::SqsRedelivery;
+use journey_adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .retry_config(journey::adapters::aws::retry_config())
+        .retry_config(journey_adapters::aws::retry_config())
         .credentials_provider(Credentials::new(
             "local",
             "local",
@@ -79,7 +79,7 @@ impl Tuning {
         &self,
         functions: &aws_sdk_sqs::Client,
         url: &str,
-        ages: Option<&journey::adapters::sqs::QueueSpec>,
+        ages: Option<&journey_adapters::sqs::QueueSpec>,
     ) -> Poller {
         let client = self.pollers.clone().unwrap_or_else(|| functions.clone());
         let mut poller = Poller::new(client, url);

@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as Days, Utc};
-use journey::adapters::dynamodb::DynamoStore;
 use journey::domain::{Change, CustomerId, RiskLevel, Stage};
 use journey::ports::{CustomerStore, JourneyReader};
+use journey_adapters::dynamodb::DynamoStore;
 use journey_local::emulator::free_port;
 use journey_local::secrets::LocalSecrets;
 use journey_local::signing::Gateway;

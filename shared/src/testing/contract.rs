@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::adapters::dynamodb::MARKER_TTL;
 use crate::domain::{Customer, Effect, Event, EventKind, Intervention, Outcome, Rules, apply};
 use crate::ports::{Claim, Commit, CustomerStore, SendLedger, SendStatus, Step, StoreError};
 use crate::testing::{Events, krw, t};
@@ -108,7 +107,10 @@ pub async fn a_stale_version_conflicts_and_changes_nothing<S: CustomerStore>(sto
 
 /// An applied event is refused by its marker while the marker lives, and its recorded effects
 /// are read back; once it has expired, it blocks nothing.
-pub async fn a_marker_refuses_the_event_again_until_it_expires<S: CustomerStore>(store: &S) {
+pub async fn a_marker_refuses_the_event_again_until_it_expires<S: CustomerStore>(
+    store: &S,
+    marker_ttl: Duration,
+) {
     let mut events = Events::new("contract-marker");
     let id = events.customer().clone();
     let paid = payment(&mut events, "2026-11-01T09:00:00Z");
@@ -126,7 +128,7 @@ pub async fn a_marker_refuses_the_event_again_until_it_expires<S: CustomerStore>
         .applied_effects(&id, &paid.id, at + Duration::days(1))
         .await;
     assert_eq!(recorded.ok(), Some(Some(applied.effects)));
-    let expired = at + MARKER_TTL + Duration::days(1);
+    let expired = at + marker_ttl + Duration::days(1);
     assert_eq!(
         store.applied_effects(&id, &paid.id, expired).await.ok(),
         Some(None),
@@ -308,19 +310,28 @@ pub async fn erasure_removes_send_details_once<S: CustomerStore + SendLedger>(st
 }
 
 /// Every case of the contract as a `#[tokio::test]`, each on a store `$make` (an async
-/// expression) returns.
+/// expression) returns, whose markers live `$marker_ttl`.
 #[macro_export]
 macro_rules! store_contract {
-    ($make:expr) => {
+    ($make:expr, $marker_ttl:expr) => {
         $crate::store_contract!(@cases $make;
             versions_count_commits,
             a_stale_version_conflicts_and_changes_nothing,
-            a_marker_refuses_the_event_again_until_it_expires,
             a_claim_is_held_then_done,
             an_abandoned_claim_is_retaken_once,
             decisions_and_releases,
             erasure_removes_send_details_once,
         );
+
+        #[tokio::test]
+        async fn a_marker_refuses_the_event_again_until_it_expires() {
+            let store = $make;
+            $crate::testing::contract::a_marker_refuses_the_event_again_until_it_expires(
+                &store,
+                $marker_ttl,
+            )
+            .await;
+        }
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -9,7 +9,6 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::adapters::dynamodb::MARKER_TTL;
 use crate::domain::{Customer, CustomerId, Effect, EventId, Intervention, InterventionId};
 use crate::ports::{
     Claim, Commit, CustomerStore, Erasure, Lease, SendLedger, SendStatus, StoreError,
@@ -40,13 +39,21 @@ struct Tables {
     claims: u64,
 }
 
-/// Customers, markers and send records in memory. No event log: markers live [`MARKER_TTL`].
-#[derive(Default)]
+/// Customers, markers and send records in memory. No event log: markers live `marker_ttl`
+/// (`DynamoStore`'s is `journey_adapters::dynamodb::MARKER_TTL`).
 pub struct MemoryStore {
     tables: Mutex<Tables>,
+    marker_ttl: Duration,
 }
 
 impl MemoryStore {
+    pub fn new(marker_ttl: Duration) -> Self {
+        MemoryStore {
+            tables: Mutex::default(),
+            marker_ttl,
+        }
+    }
+
     fn tables(&self) -> MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -77,7 +84,7 @@ impl CustomerStore for MemoryStore {
         }
         for step in commit.steps {
             let marker = Marker {
-                expires: step.now + MARKER_TTL,
+                expires: step.now + self.marker_ttl,
                 effects: step.outcome.effects.clone(),
             };
             tables

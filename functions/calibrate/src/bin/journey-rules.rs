@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use calibrate::{Settings, calibrate, propose};
 use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
-use journey::adapters::dynamodb::DynamoStore;
 use journey::backtest::{self, Label, MetricsConfig, ReplayConfig, report};
 use journey::domain::Rules;
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry};
 use journey::rules_versions::{Origin, RulesVersion};
 use journey::templates::Catalogue;
+use journey_adapters::dynamodb::DynamoStore;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -334,7 +334,7 @@ fn offline_report(
 
 async fn store() -> Result<DynamoStore, String> {
     let table = journey::config::required("TABLE_NAME").map_err(|e| e.to_string())?;
-    let aws = journey::adapters::aws::load(std::time::Duration::from_secs(30)).await;
+    let aws = journey_adapters::aws::load(std::time::Duration::from_secs(30)).await;
     Ok(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
 }
 

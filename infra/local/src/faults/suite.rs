@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use journey::adapters::dynamodb::DynamoStore;
 use journey::domain::{CustomerId, Event};
 use journey::ports::{CustomerStore, JourneyReader};
+use journey_adapters::dynamodb::DynamoStore;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -175,7 +175,7 @@ impl Run {
             .await
             .into_builder()
             .retry_config(
-                journey::adapters::aws::retry_config()
+                journey_adapters::aws::retry_config()
                     .with_initial_backoff(Duration::from_millis(5))
                     .with_max_backoff(Duration::from_millis(50)),
             )

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::domain::ids::stable_bucket;
-use crate::domain::{CustomerId, EventId, RiskLevel, Stage};
+use journey::domain::ids::stable_bucket;
+use journey::domain::{CustomerId, EventId, RiskLevel, Stage};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -106,7 +106,7 @@ pub fn tally_sk(template: &str, variant: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::t;
+    use journey::testing::t;
 
     #[test]
     fn history_keys_sort_by_version() {

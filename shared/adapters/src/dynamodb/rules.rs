@@ -8,8 +8,8 @@ use super::DynamoStore;
 use super::codec::{Item, n, s, text};
 use super::errors::classify;
 use super::keys::{PK, SK};
-use crate::ports::{RulesRegistry, StoreError};
-use crate::rules_versions::{ActiveRules, RulesVersion};
+use journey::ports::{RulesRegistry, StoreError};
+use journey::rules_versions::{ActiveRules, RulesVersion};
 
 const RULES_PK: &str = "RULES";
 const ACTIVE_SK: &str = "ACTIVE";

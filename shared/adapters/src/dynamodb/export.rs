@@ -8,9 +8,9 @@ use super::DynamoStore;
 use super::codec::{self, Item, s, text};
 use super::errors::classify;
 use super::keys::{HISTORY_PREFIX, PK, SK, STATE_SK};
-use crate::backtest::Label;
-use crate::domain::{Change, CustomerId};
-use crate::ports::{EventArchive, ExportedLog, StoreError};
+use journey::backtest::Label;
+use journey::domain::{Change, CustomerId};
+use journey::ports::{EventArchive, ExportedLog, StoreError};
 
 impl EventArchive for DynamoStore {
     async fn export_log(&self) -> Result<ExportedLog, StoreError> {

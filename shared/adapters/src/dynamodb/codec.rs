@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::keys::{self, DUE_AT, DUE_SHARD, EXPIRES_AT, PK, SK, VERSION};
-use crate::domain::{Customer, CustomerId, Effect, Event, HistoryEntry, RiskLevel, Source};
-use crate::ports::StoreError;
+use journey::domain::{Customer, CustomerId, Effect, Event, HistoryEntry, RiskLevel, Source};
+use journey::ports::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -97,7 +97,7 @@ pub fn history_from_item(item: Item) -> Result<HistoryEntry, StoreError> {
 /// retries (Toss: about 4 days; Stripe: 3 days) and than the longest way a queued message can
 /// come back (queue, DLQ, redrive: `LONGEST_RETURN_SECONDS`, 22 days), plus a day.
 pub const MARKER_TTL: chrono::Duration =
-    chrono::Duration::seconds(crate::adapters::sqs::LONGEST_RETURN_SECONDS as i64 + 24 * 3600);
+    chrono::Duration::seconds(crate::sqs::LONGEST_RETURN_SECONDS as i64 + 24 * 3600);
 
 /// The marker of an applied event. Events from outside (payment providers, the app, customers,
 /// staff) also carry the event itself, without contact details, and are kept for `log_for`
@@ -183,9 +183,9 @@ pub fn number(item: &Item, name: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::event::EventKind;
-    use crate::domain::{Rules, apply};
-    use crate::testing::{Events, krw, t};
+    use journey::domain::event::EventKind;
+    use journey::domain::{Rules, apply};
+    use journey::testing::{Events, krw, t};
 
     fn sample() -> (Customer, HistoryEntry) {
         let rules = Rules::embedded().unwrap();

@@ -3,7 +3,9 @@
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
-use crate::ports::{SecretError, SecretSource};
+use aws_config::SdkConfig;
+use journey::ports::{SecretError, SecretSource};
+use journey::secrets::EnvSecrets;
 
 #[derive(Clone, Debug)]
 pub struct SsmSecrets {
@@ -49,5 +51,32 @@ impl SecretSource for SsmSecrets {
                 name: name.to_string(),
                 hint: format!("parameter {parameter} has no value"),
             })
+    }
+}
+
+/// The source configured by the environment.
+#[derive(Clone, Debug)]
+pub enum Secrets {
+    Env(EnvSecrets),
+    Ssm(SsmSecrets),
+}
+
+impl Secrets {
+    pub fn from_env(aws: &SdkConfig) -> Self {
+        match std::env::var("SECRETS_SSM_PREFIX") {
+            Ok(prefix) if !prefix.is_empty() => {
+                Secrets::Ssm(SsmSecrets::new(aws_sdk_ssm::Client::new(aws), prefix))
+            }
+            _ => Secrets::Env(EnvSecrets),
+        }
+    }
+}
+
+impl SecretSource for Secrets {
+    async fn secret(&self, name: &str) -> Result<String, SecretError> {
+        match self {
+            Secrets::Env(s) => s.secret(name).await,
+            Secrets::Ssm(s) => s.secret(name).await,
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::ports::{Chat, ChatError};
+use journey::ports::{Chat, ChatError};
 
 #[derive(Clone, Debug)]
 pub struct SlackWebhook {

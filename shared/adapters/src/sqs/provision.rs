@@ -3,7 +3,7 @@
 use aws_sdk_sqs::Client;
 
 use super::classify;
-use crate::ports::QueueError;
+use journey::ports::QueueError;
 
 /// A queue and its dead-letter queue, as `template.yaml` declares them; the local stack and the
 /// tests create queues from these, and a test holds them equal to the template.

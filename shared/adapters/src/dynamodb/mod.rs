@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 use self::codec::{Item, n, s};
 use self::errors::{classify, classify_commit};
 use self::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK, VERSION};
-use crate::domain::{Customer, CustomerId, Effect, EventId, Milestone, RiskLevel, Stage, Tally};
-use crate::ports::{
+use journey::domain::{Customer, CustomerId, Effect, EventId, Milestone, RiskLevel, Stage, Tally};
+use journey::ports::{
     Commit, Counts, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
     ListPage, ListQuery, SendRecord, Step, StoreError, TemplateTally,
 };
@@ -268,7 +268,7 @@ impl DynamoStore {
 }
 
 impl CustomerStore for DynamoStore {
-    async fn erase_records(&self, id: &CustomerId) -> Result<crate::ports::Erasure, StoreError> {
+    async fn erase_records(&self, id: &CustomerId) -> Result<journey::ports::Erasure, StoreError> {
         self.erase_partition(id).await
     }
 

@@ -4,8 +4,8 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use super::send_all;
-use crate::messages::EventMessage;
-use crate::ports::{EventQueue, QueueError};
+use journey::messages::EventMessage;
+use journey::ports::{EventQueue, QueueError};
 
 #[derive(Clone, Debug)]
 pub struct SqsEventQueue {

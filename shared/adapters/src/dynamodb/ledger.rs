@@ -13,8 +13,8 @@ use super::DynamoStore;
 use super::codec::{n, number, s, text};
 use super::errors::classify;
 use super::keys::{self, EXPIRES_AT, PK, SK};
-use crate::domain::Intervention;
-use crate::ports::{Claim, Lease, SendLedger, SendStatus, StoreError};
+use journey::domain::Intervention;
+use journey::ports::{Claim, Lease, SendLedger, SendStatus, StoreError};
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 

@@ -12,8 +12,8 @@ use super::DynamoStore;
 use super::codec::{Item, LOGGED_EVENT, s, text};
 use super::errors::classify;
 use super::keys::{PK, SK, customer_pk};
-use crate::domain::CustomerId;
-use crate::ports::{Erasure, StoreError};
+use journey::domain::CustomerId;
+use journey::ports::{Erasure, StoreError};
 
 /// The send record's provider text (an SES message id or error, a Slack answer).
 const SEND_DETAIL: &str = "detail";

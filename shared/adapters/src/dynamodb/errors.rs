@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
-use crate::domain::CustomerId;
-use crate::ports::{Step, StoreError};
+use journey::domain::CustomerId;
+use journey::ports::{Step, StoreError};
 
 /// Error codes that say "not now" rather than "never".
 const TRANSIENT_CODES: &[&str] = &[

@@ -9,8 +9,8 @@ use super::DynamoStore;
 use super::codec::{self, Item, s};
 use super::errors::classify;
 use super::keys;
-use crate::domain::{Customer, RiskLevel};
-use crate::ports::{ListOrder, ListPage, ListQuery, StoreError};
+use journey::domain::{Customer, RiskLevel};
+use journey::ports::{ListOrder, ListPage, ListQuery, StoreError};
 
 impl DynamoStore {
     pub(super) async fn list_at_risk(&self, q: &ListQuery) -> Result<ListPage, StoreError> {

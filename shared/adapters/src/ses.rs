@@ -7,7 +7,7 @@ use aws_sdk_sesv2::types::{
     Body, Content, Destination, EmailContent, Message, MessageHeader, MessageTag,
 };
 
-use crate::ports::{MailError, Mailer, OutgoingEmail};
+use journey::ports::{MailError, Mailer, OutgoingEmail};
 
 #[derive(Clone, Debug)]
 pub struct SesMailer {

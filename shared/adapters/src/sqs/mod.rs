@@ -16,7 +16,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use crate::ports::QueueError;
+use journey::ports::QueueError;
 
 /// SQS's limits for one `SendMessageBatch`: 10 entries and 256 KiB in all.
 const BATCH_ENTRIES: usize = 10;
@@ -36,7 +36,7 @@ pub(crate) async fn send_all(
         let mut pending = batch;
         for round in 0..ROUNDS {
             if round > 0 {
-                tokio::time::sleep(crate::backoff::full_jitter(
+                tokio::time::sleep(journey::backoff::full_jitter(
                     std::time::Duration::from_millis(100),
                     round,
                     std::time::Duration::from_secs(1),
@@ -172,7 +172,7 @@ impl SqsRedelivery {
     }
 }
 
-impl crate::ports::Redelivery for SqsRedelivery {
+impl journey::ports::Redelivery for SqsRedelivery {
     async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), QueueError> {
         // SQS allows at most 12 hours
         let seconds = by.as_secs().min(12 * 3600) as i32;

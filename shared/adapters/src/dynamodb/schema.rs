@@ -12,7 +12,7 @@ use super::keys::{
     AT_RISK_BY_SCORE, AT_RISK_BY_VALUE, DUE_AT, DUE_INDEX, DUE_SHARD, EXPIRES_AT, LAST_ACTIVITY_AT,
     PK, RISK_LIST, SCORE_KEY, SK, VALUE_KEY,
 };
-use crate::ports::StoreError;
+use journey::ports::StoreError;
 
 /// A key attribute: (name, `HASH` or `RANGE`).
 pub type KeySpec = (&'static str, &'static str);

@@ -5,8 +5,8 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use crate::domain::DomainEvent;
-use crate::ports::{EventBus, QueueError};
+use journey::domain::DomainEvent;
+use journey::ports::{EventBus, QueueError};
 
 pub const SOURCE: &str = "journey";
 /// PutEvents takes at most 10 entries.
@@ -49,7 +49,7 @@ impl EventBus for EventBridgeBus {
                 .collect::<Result<Vec<_>, _>>()?;
             for round in 0..ROUNDS {
                 if round > 0 {
-                    tokio::time::sleep(crate::backoff::full_jitter(
+                    tokio::time::sleep(journey::backoff::full_jitter(
                         std::time::Duration::from_millis(100),
                         round,
                         std::time::Duration::from_secs(1),

@@ -5,8 +5,8 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use super::send_all;
-use crate::domain::{Channel, Intervention};
-use crate::ports::{InterventionQueue, QueueError};
+use journey::domain::{Channel, Intervention};
+use journey::ports::{InterventionQueue, QueueError};
 
 #[derive(Clone, Debug)]
 pub struct SqsInterventionQueues {
