@@ -207,7 +207,7 @@ where
                 next: history.next.map(|k| encode(&k)),
                 entries: history.entries,
             },
-            interventions: sends.iter().map(views::send).collect(),
+            interventions: sends,
         };
         Ok(json_response(200, &page))
     }

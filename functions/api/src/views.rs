@@ -182,35 +182,12 @@ pub struct HistoryView {
     pub next: Option<String>,
 }
 
-/// One intervention's send record.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SendView {
-    pub intervention_id: String,
-    pub template: String,
-    pub channel: String,
-    /// `in_progress`, `deferred`, `retry`, `sent`, `skipped`, `failed` or `unknown`.
-    pub status: String,
-    pub detail: String,
-    pub updated_at: String,
-}
-
-pub fn send(r: &SendRecord) -> SendView {
-    SendView {
-        intervention_id: r.intervention_id.clone(),
-        template: r.template.clone(),
-        channel: r.channel.clone(),
-        status: r.status.clone(),
-        detail: r.detail.clone(),
-        updated_at: r.updated_at.clone(),
-    }
-}
-
 /// `GET /customers/{id}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerPage {
     pub customer: CustomerView,
     pub history: HistoryView,
-    pub interventions: Vec<SendView>,
+    pub interventions: Vec<SendRecord>,
 }
 
 /// `GET /customers`: one page of the at-risk list.

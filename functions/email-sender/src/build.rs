@@ -211,17 +211,6 @@ pub fn assemble<S, M, Q, R, C>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_config::{BehaviorVersion, Region, SdkConfig};
-
-    /// Clients that are never called: building the sender does no I/O.
-    fn clients() -> Clients {
-        Clients::new(
-            &SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .build(),
-        )
-    }
 
     fn config() -> Config {
         Config::new(
@@ -235,7 +224,7 @@ mod tests {
 
     #[test]
     fn the_shipped_rules_build_a_sender_with_the_settings_given() {
-        let sender = build(&config(), &clients(), "secret").unwrap();
+        let sender = build(&config(), &Clients::unconnected(), "secret").unwrap();
         assert_eq!(sender.settings.from, "hello@example.com");
         assert_eq!(
             sender.settings.unsubscribe_key,
@@ -249,14 +238,14 @@ mod tests {
             quiet_hours: "off".into(),
             ..config()
         };
-        let sender = build(&off, &clients(), "secret").unwrap();
+        let sender = build(&off, &Clients::unconnected(), "secret").unwrap();
         assert_ne!(sender.rules, config().rules().unwrap());
         let Err(e) = build(
             &Config {
                 quiet_hours: "late".into(),
                 ..config()
             },
-            &clients(),
+            &Clients::unconnected(),
             "secret",
         ) else {
             panic!("built with an unreadable QUIET_HOURS");
@@ -272,7 +261,7 @@ mod tests {
             ),
             ..config()
         };
-        let Err(e) = build(&config, &clients(), "secret") else {
+        let Err(e) = build(&config, &Clients::unconnected(), "secret") else {
             panic!("built on a rules file that names a missing template");
         };
         assert!(

@@ -149,17 +149,6 @@ pub fn assemble<S, H, Q, R, C>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_config::{BehaviorVersion, Region, SdkConfig};
-
-    /// Clients that are never called: building the sender does no I/O.
-    fn clients() -> Clients {
-        Clients::new(
-            &SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .build(),
-        )
-    }
 
     fn config() -> Config {
         Config::new("table", "events", "slack", "https://dash")
@@ -167,7 +156,12 @@ mod tests {
 
     #[test]
     fn the_shipped_rules_build_a_sender() {
-        let sender = build(&config(), &clients(), " https://hooks.slack.test/x\n").unwrap();
+        let sender = build(
+            &config(),
+            &Clients::unconnected(),
+            " https://hooks.slack.test/x\n",
+        )
+        .unwrap();
         assert_eq!(sender.dashboard_url, "https://dash");
     }
 
@@ -179,7 +173,11 @@ mod tests {
             ),
             ..config()
         };
-        let Err(e) = build(&config, &clients(), "https://hooks.slack.test/x") else {
+        let Err(e) = build(
+            &config,
+            &Clients::unconnected(),
+            "https://hooks.slack.test/x",
+        ) else {
             panic!("built on a rules file that names a missing template");
         };
         assert!(

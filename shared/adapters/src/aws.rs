@@ -66,6 +66,17 @@ impl Clients {
         }
     }
 
+    /// Clients with a region and no credentials or endpoint: building a function with them does
+    /// no I/O, so its `build` can be tested without AWS or the emulator.
+    pub fn unconnected() -> Self {
+        Clients::new(
+            &SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .build(),
+        )
+    }
+
     /// Every client with `interceptor` on it.
     pub fn intercepted(aws: &SdkConfig, interceptor: SharedInterceptor) -> Self {
         macro_rules! client {

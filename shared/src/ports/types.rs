@@ -118,12 +118,13 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-/// One intervention's send record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One intervention's send record (as `GET /customers/{id}` shows it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SendRecord {
     pub intervention_id: String,
     pub template: String,
     pub channel: String,
+    /// `in_progress`, `deferred`, `retry`, `sent`, `skipped`, `failed` or `unknown`.
     pub status: String,
     pub detail: String,
     pub updated_at: String,
