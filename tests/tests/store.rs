@@ -735,6 +735,7 @@ fn item_bytes(item: &std::collections::HashMap<String, AttributeValue>) -> usize
 mod contract {
     journey::store_contract!(
         journey_tests::fresh_store().await.with_event_log_days(0),
-        journey_adapters::dynamodb::MARKER_TTL
+        journey_adapters::dynamodb::MARKER_TTL,
+        journey_tests::fresh_store().await.with_event_log_days(180)
     );
 }

@@ -77,7 +77,7 @@ impl Config {
             dashboard_url: parsed_or("DASHBOARD_URL", self.dashboard_url)?,
             offer_code: parsed_or("OFFER_CODE", self.offer_code)?,
             default_lang: Lang::of(
-                locale.as_deref().filter(|l| !l.trim().is_empty()),
+                locale.as_deref().map(str::trim).filter(|l| !l.is_empty()),
                 self.default_lang,
             ),
             ..self

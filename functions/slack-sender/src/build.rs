@@ -54,7 +54,7 @@ impl Config {
         let locale = std::env::var("DEFAULT_LOCALE").ok();
         Ok(Config {
             lang: Lang::of(
-                locale.as_deref().filter(|l| !l.trim().is_empty()),
+                locale.as_deref().map(str::trim).filter(|l| !l.is_empty()),
                 self.lang,
             ),
             rules_text: config::rules_text_or(self.rules_text)?,

@@ -179,24 +179,29 @@ impl LocalStack {
         let clock = SharedClock::default();
         let secret = |name: &str| secrets.value(name).unwrap_or_default();
         let base = config.base_url();
-        // every function from its own crate's Config and build, as in AWS: the variables an
-        // operator sets (`QUIET_HOURS`, `CHECK_SUPPRESSION`, `RULES_FILE`, …) reach them here too
+        // every function from its own crate's Config and build, as in AWS: the rules and the
+        // behaviour an operator sets (`RULES_FILE`, `QUIET_HOURS`, `DEFAULT_LOCALE`, …) reach
+        // them here too; the addresses, brand and configuration set stay the local stack's
+        let from_env = email_sender::Config::new(
+            &resources.table,
+            &resources.events_url,
+            &resources.email_url,
+            &config.sender_email,
+            &base,
+        )
+        .with_env()
+        .map_err(|e| e.to_string())?;
         let email_config = email_sender::Config {
             brand: "Journey (local)".into(),
             app_url: format!("{base}/app"),
             dashboard_url: base.clone(),
+            offer_code: "WELCOMEBACK".into(),
+            configuration_set: None,
             // the emulator keeps no account suppression list (`CHECK_SUPPRESSION=true` asks it)
-            check_suppression: false,
-            ..email_sender::Config::new(
-                &resources.table,
-                &resources.events_url,
-                &resources.email_url,
-                &config.sender_email,
-                &base,
-            )
-        }
-        .with_env()
-        .map_err(|e| e.to_string())?;
+            check_suppression: journey::config::parsed_or("CHECK_SUPPRESSION", false)
+                .map_err(|e| e.to_string())?,
+            ..from_env
+        };
         let email = email_sender::assemble(
             &email_config,
             email_sender::Ports {

@@ -1,7 +1,11 @@
 //! The store's and ledger's contract on the in-memory fake (the fast tier), with DynamoDB's
 //! marker lifetime; the same cases run on the emulator in `tests/tests/store.rs`.
 
+use journey::testing::MemoryStore;
+use journey_adapters::dynamodb::MARKER_TTL;
+
 journey::store_contract!(
-    journey::testing::MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL),
-    journey_adapters::dynamodb::MARKER_TTL
+    MemoryStore::new(MARKER_TTL),
+    MARKER_TTL,
+    MemoryStore::new(MARKER_TTL).with_event_log_days(180)
 );

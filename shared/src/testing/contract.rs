@@ -141,6 +141,29 @@ pub async fn a_marker_refuses_the_event_again_until_it_expires<S: CustomerStore>
     assert_eq!(load(store, &id).await.version, 2);
 }
 
+/// With an event log longer than the dedup bound (the deployed 180 days), an outside event's
+/// marker lives as long as the log: a provider's replay within it changes nothing.
+pub async fn an_outside_events_marker_lives_as_long_as_the_log<S: CustomerStore>(store: &S) {
+    let mut events = Events::new("contract-logged");
+    let id = events.customer().clone();
+    let paid = payment(&mut events, "2026-11-01T09:00:00Z");
+    let at = paid.occurred_at;
+    commit(store, &Customer::new(id.clone()), &paid, at)
+        .await
+        .unwrap_or_else(|e| panic!("the first commit: {e}"));
+    let effects = |days| store.applied_effects(&id, &paid.id, at + Duration::days(days));
+    assert!(
+        matches!(effects(179).await, Ok(Some(_))),
+        "kept with the log"
+    );
+    assert_eq!(effects(181).await.ok(), Some(None), "gone with the log");
+    let stored = load(store, &id).await;
+    match commit(store, &stored, &paid, at + Duration::days(100)).await {
+        Err(StoreError::AlreadyApplied(event)) => assert_eq!(event, paid.id),
+        other => panic!("a replay after 100 days: {other:?}"),
+    }
+}
+
 /// The welcome e-mail a payment plans, for the ledger's cases.
 async fn welcome<S: CustomerStore>(store: &S, customer: &str) -> Intervention {
     let mut events = Events::new(customer);
@@ -310,10 +333,18 @@ pub async fn erasure_removes_send_details_once<S: CustomerStore + SendLedger>(st
 }
 
 /// Every case of the contract as a `#[tokio::test]`, each on a store `$make` (an async
-/// expression) returns, whose markers live `$marker_ttl`.
+/// expression) returns, whose markers live `$marker_ttl` (no event log), and the event log's
+/// case on one `$logged` returns (a 180-day log).
 #[macro_export]
 macro_rules! store_contract {
-    ($make:expr, $marker_ttl:expr) => {
+    ($make:expr, $marker_ttl:expr, $logged:expr) => {
+        #[tokio::test]
+        async fn an_outside_events_marker_lives_as_long_as_the_log() {
+            let store = $logged;
+            $crate::testing::contract::an_outside_events_marker_lives_as_long_as_the_log(&store)
+                .await;
+        }
+
         $crate::store_contract!(@cases $make;
             versions_count_commits,
             a_stale_version_conflicts_and_changes_nothing,

@@ -9,7 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Customer, CustomerId, Effect, EventId, Intervention, InterventionId};
+use crate::domain::{
+    Customer, CustomerId, Effect, Event, EventId, Intervention, InterventionId, Source,
+};
 use crate::ports::{
     Claim, Commit, CustomerStore, Erasure, Lease, SendLedger, SendStatus, StoreError,
 };
@@ -39,18 +41,38 @@ struct Tables {
     claims: u64,
 }
 
-/// Customers, markers and send records in memory. No event log: markers live `marker_ttl`
-/// (`DynamoStore`'s is `journey_adapters::dynamodb::MARKER_TTL`).
+/// Customers, markers and send records in memory. A marker lives `marker_ttl`
+/// (`DynamoStore`'s is `journey_adapters::dynamodb::MARKER_TTL`), or, for an event from
+/// outside, as long as the event log when that is longer, as `DynamoStore` keeps it.
 pub struct MemoryStore {
     tables: Mutex<Tables>,
     marker_ttl: Duration,
+    event_log: Duration,
 }
 
 impl MemoryStore {
+    /// Without an event log.
     pub fn new(marker_ttl: Duration) -> Self {
         MemoryStore {
             tables: Mutex::default(),
             marker_ttl,
+            event_log: Duration::zero(),
+        }
+    }
+
+    /// Keeps outside events' markers `days` when that is longer than `marker_ttl`.
+    pub fn with_event_log_days(mut self, days: u32) -> Self {
+        self.event_log = Duration::days(days.into());
+        self
+    }
+
+    /// How long `event`'s marker lives.
+    fn keep(&self, event: &Event) -> Duration {
+        let outside = !matches!(event.source, Source::Sweep | Source::Sender);
+        if outside && self.event_log > self.marker_ttl {
+            self.event_log
+        } else {
+            self.marker_ttl
         }
     }
 
@@ -84,7 +106,7 @@ impl CustomerStore for MemoryStore {
         }
         for step in commit.steps {
             let marker = Marker {
-                expires: step.now + self.marker_ttl,
+                expires: step.now + self.keep(step.event),
                 effects: step.outcome.effects.clone(),
             };
             tables
