@@ -3,6 +3,7 @@
 //! mode: a missing variable is an error, never a blank in a customer's inbox.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,7 @@ pub const STAFF_SOURCES: &[(&str, &str)] = templates!("staff":
 
 pub const LAYOUT: &str = include_str!("../../infra/templates/email/_layout.html");
 
-#[derive(Debug, Error, PartialEq)]
+#[derive(Clone, Debug, Error, PartialEq)]
 pub enum TemplateError {
     #[error("template `{0}` does not exist")]
     Unknown(String),
@@ -181,9 +182,11 @@ fn email_files() -> Result<Vec<(&'static str, EmailFile)>, TemplateError> {
 }
 
 impl Catalogue {
-    /// The built-in templates' names and variants.
+    /// The built-in templates' names and variants (read once per process: they are built in).
     pub fn embedded() -> Result<Catalogue, TemplateError> {
-        Ok(Catalogue::of(&email_files()?))
+        static READ: OnceLock<Result<Catalogue, TemplateError>> = OnceLock::new();
+        READ.get_or_init(|| Ok(Catalogue::of(&email_files()?)))
+            .clone()
     }
 
     fn of(files: &[(&str, EmailFile)]) -> Catalogue {
@@ -267,8 +270,14 @@ fn invalid(name: &str, reason: impl ToString) -> TemplateError {
 }
 
 impl Templates {
-    /// The built-in templates; fails naming the template that does not parse.
+    /// The built-in templates; fails naming the template that does not parse. Compiled once
+    /// per process (they are built in): a sender rebuilt with fresh secrets shares them.
     pub fn embedded() -> Result<Templates, TemplateError> {
+        static COMPILED: OnceLock<Result<Templates, TemplateError>> = OnceLock::new();
+        COMPILED.get_or_init(Templates::compile).clone()
+    }
+
+    fn compile() -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // HTML parts are escaped; subjects and text parts are not

@@ -102,17 +102,15 @@ type Email<M> = EmailSender<DynamoStore, M, SqsEventQueue, RecordedDelays, TestC
 /// The sender as `email_sender::build` makes it, on this stack's store and queue and the
 /// given mailer and clock.
 fn email_sender<M: Mailer>(stack: &Stack, mailer: M, clock: &TestClock, from: &str) -> Email<M> {
-    let config = email_sender::Config {
-        brand: "소리튠".into(),
-        dashboard_url: "https://dash.example.com".into(),
-        ..email_sender::Config::new(
-            stack.store.table(),
-            &stack.events_url,
-            &stack.email_url,
-            from,
-            "https://api.example.com",
-        )
-    };
+    let mut config = email_sender::Config::new(
+        stack.store.table(),
+        &stack.events_url,
+        &stack.email_url,
+        from,
+        "https://api.example.com",
+    );
+    config.settings.brand = "소리튠".into();
+    config.settings.dashboard_url = "https://dash.example.com".into();
     let ports = email_sender::Ports {
         store: stack.store.clone(),
         mailer,

@@ -33,16 +33,9 @@ pub struct Config {
     pub rules_text: String,
     /// `QUIET_HOURS` (`21:00-08:00`, `off`; empty: as in the rules) overrides the rules' window.
     pub quiet_hours: String,
-    /// `SENDER_EMAIL`: a verified SES identity.
-    pub from: String,
-    /// `BRAND_NAME`, `APP_URL`, `API_URL` (unsubscribe links), `DASHBOARD_URL`, `OFFER_CODE`.
-    pub brand: String,
-    pub app_url: String,
-    pub api_url: String,
-    pub dashboard_url: String,
-    pub offer_code: String,
-    /// `DEFAULT_LOCALE` (`ko`/`en`): for customers whose locale is unknown, and staff alerts.
-    pub default_lang: Lang,
+    /// `SENDER_EMAIL`, `BRAND_NAME`, `APP_URL`, `API_URL` (unsubscribe links),
+    /// `DASHBOARD_URL`, `OFFER_CODE`, `DEFAULT_LOCALE` (`ko`/`en`).
+    pub settings: EmailSettings,
 }
 
 impl Config {
@@ -72,14 +65,17 @@ impl Config {
             check_suppression: parsed_or("CHECK_SUPPRESSION", self.check_suppression)?,
             rules_text: config::rules_text_or(self.rules_text)?,
             quiet_hours: parsed_or("QUIET_HOURS", self.quiet_hours)?,
-            brand: parsed_or("BRAND_NAME", self.brand)?,
-            app_url: parsed_or("APP_URL", self.app_url)?,
-            dashboard_url: parsed_or("DASHBOARD_URL", self.dashboard_url)?,
-            offer_code: parsed_or("OFFER_CODE", self.offer_code)?,
-            default_lang: Lang::of(
-                locale.as_deref().map(str::trim).filter(|l| !l.is_empty()),
-                self.default_lang,
-            ),
+            settings: EmailSettings {
+                brand: parsed_or("BRAND_NAME", self.settings.brand)?,
+                app_url: parsed_or("APP_URL", self.settings.app_url)?,
+                dashboard_url: parsed_or("DASHBOARD_URL", self.settings.dashboard_url)?,
+                offer_code: parsed_or("OFFER_CODE", self.settings.offer_code)?,
+                default_lang: Lang::of(
+                    locale.as_deref().map(str::trim).filter(|l| !l.is_empty()),
+                    self.settings.default_lang,
+                ),
+                ..self.settings
+            },
             ..self
         })
     }
@@ -101,13 +97,15 @@ impl Config {
             check_suppression: true,
             rules_text: DEFAULT_RULES_TOML.to_string(),
             quiet_hours: String::new(),
-            from: from.into(),
-            brand: "Journey".into(),
-            app_url: "https://app.example.com".into(),
-            api_url: api_url.into(),
-            dashboard_url: "https://app.example.com/journey".into(),
-            offer_code: "WELCOMEBACK".into(),
-            default_lang: Lang::Ko,
+            settings: EmailSettings {
+                from: from.into(),
+                brand: "Journey".into(),
+                app_url: "https://app.example.com".into(),
+                api_url: api_url.into(),
+                dashboard_url: "https://app.example.com/journey".into(),
+                offer_code: "WELCOMEBACK".into(),
+                default_lang: Lang::Ko,
+            },
         }
     }
 
@@ -119,20 +117,6 @@ impl Config {
                 name: "QUIET_HOURS".into(),
                 reason,
             })
-    }
-
-    /// What every e-mail says of the business, with the key that signs unsubscribe links.
-    pub fn settings(&self, unsubscribe_secret: &str) -> EmailSettings {
-        EmailSettings {
-            from: self.from.clone(),
-            brand: self.brand.clone(),
-            app_url: self.app_url.clone(),
-            api_url: self.api_url.clone(),
-            dashboard_url: self.dashboard_url.clone(),
-            offer_code: self.offer_code.clone(),
-            default_lang: self.default_lang,
-            unsubscribe_key: unsubscribe::signing_key(unsubscribe_secret),
-        }
     }
 
     /// SES as configured (configuration set, suppression check).
@@ -203,7 +187,8 @@ pub fn assemble<S, M, Q, R, C>(
         clock: ports.clock,
         rules,
         templates,
-        settings: config.settings(unsubscribe_secret),
+        settings: config.settings.clone(),
+        unsubscribe_key: unsubscribe::signing_key(unsubscribe_secret),
         metrics: journey::metrics::Metrics::new("email-sender"),
     })
 }
@@ -226,10 +211,7 @@ mod tests {
     fn the_shipped_rules_build_a_sender_with_the_settings_given() {
         let sender = build(&config(), &Clients::unconnected(), "secret").unwrap();
         assert_eq!(sender.settings.from, "hello@example.com");
-        assert_eq!(
-            sender.settings.unsubscribe_key,
-            unsubscribe::signing_key("secret")
-        );
+        assert_eq!(sender.unsubscribe_key, unsubscribe::signing_key("secret"));
     }
 
     #[test]

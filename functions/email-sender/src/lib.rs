@@ -30,7 +30,7 @@ pub const RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 pub const CONCURRENCY: usize = 5;
 
 /// The business's settings every e-mail needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EmailSettings {
     /// A verified SES identity.
     pub from: String,
@@ -42,7 +42,6 @@ pub struct EmailSettings {
     pub offer_code: String,
     /// Language for customers whose locale is unknown, and for staff alerts.
     pub default_lang: Lang,
-    pub unsubscribe_key: Vec<u8>,
 }
 
 pub struct EmailSender<S, M, Q, R, C> {
@@ -55,6 +54,8 @@ pub struct EmailSender<S, M, Q, R, C> {
     pub rules: Rules,
     pub templates: Templates,
     pub settings: EmailSettings,
+    /// Signs the unsubscribe links (from the `unsubscribe-secret`, read again on warm starts).
+    pub unsubscribe_key: Vec<u8>,
     pub metrics: journey::metrics::Metrics,
 }
 
@@ -175,11 +176,8 @@ where
         to: String,
         now: DateTime<Utc>,
     ) -> Result<OutgoingEmail, String> {
-        let unsubscribe = unsubscribe::link(
-            &self.settings.api_url,
-            &self.settings.unsubscribe_key,
-            &customer.id,
-        );
+        let unsubscribe =
+            unsubscribe::link(&self.settings.api_url, &self.unsubscribe_key, &customer.id);
         let (subject, text, html) = if intervention.channel == Channel::OwnerEmail {
             let alert = alerts::build(
                 &self.templates,

@@ -192,10 +192,13 @@ impl LocalStack {
         .with_env()
         .map_err(|e| e.to_string())?;
         let email_config = email_sender::Config {
-            brand: "Journey (local)".into(),
-            app_url: format!("{base}/app"),
-            dashboard_url: base.clone(),
-            offer_code: "WELCOMEBACK".into(),
+            settings: email_sender::EmailSettings {
+                brand: "Journey (local)".into(),
+                app_url: format!("{base}/app"),
+                dashboard_url: base.clone(),
+                offer_code: "WELCOMEBACK".into(),
+                ..from_env.settings.clone()
+            },
             configuration_set: None,
             // the emulator keeps no account suppression list (`CHECK_SUPPRESSION=true` asks it)
             check_suppression: journey::config::parsed_or("CHECK_SUPPRESSION", false)
