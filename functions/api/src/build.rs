@@ -2,6 +2,7 @@
 //! same [`build`] with a [`Config`], so a setting cannot exist in one wiring only.
 
 use journey::config::{self, ConfigError};
+use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::SecretError;
 use journey::secrets::split_rotation;
 use journey_adapters::aws::Clients;
@@ -17,15 +18,20 @@ pub struct Config {
     pub table: String,
     /// `EVENTS_QUEUE_URL`: where notes, contacts and erasures go (through the single writer).
     pub events_queue_url: String,
+    /// The deployed rules file (`RULES_FILE`, else the built-in one): how `/stats` judges.
+    pub rules_text: String,
 }
 
 impl Config {
     /// From the Lambda's environment; a missing variable is named.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Ok(Config::new(
-            config::required("TABLE_NAME")?,
-            config::required("EVENTS_QUEUE_URL")?,
-        ))
+        Ok(Config {
+            rules_text: config::rules_text()?,
+            ..Config::new(
+                config::required("TABLE_NAME")?,
+                config::required("EVENTS_QUEUE_URL")?,
+            )
+        })
     }
 
     /// The local stack's and the tests' settings.
@@ -33,6 +39,7 @@ impl Config {
         Config {
             table: table.into(),
             events_queue_url: events_queue_url.into(),
+            rules_text: DEFAULT_RULES_TOML.to_string(),
         }
     }
 }
@@ -47,6 +54,7 @@ pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
         SqsEventQueue::new(clients.sqs.clone(), &config.events_queue_url),
         keys,
     )
+    .with_rules_text(&config.rules_text)
 }
 
 /// The accepted keys from the `api-key` secret as read: a deleted parameter revokes every key

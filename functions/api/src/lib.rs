@@ -24,10 +24,13 @@ use crate::query::{bad_cursor, customer_id, encode, list_query};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::Utc;
-use journey::domain::{CustomerId, Event, EventKind};
+use journey::domain::experiment::Judging;
+use journey::domain::rules::{DEFAULT_RULES_TOML, ExperimentRules};
+use journey::domain::{CustomerId, Event, EventKind, Rules};
 use journey::http::{ApiError, Incoming, json_response};
 use journey::messages::EventMessage;
 use journey::ports::{CustomerStore, EventQueue, JourneyReader, QueueError, RulesRegistry};
+use journey::rules_versions::ActiveRules;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -43,6 +46,9 @@ pub struct Api<S, Q> {
     queue: Q,
     /// SHA-256 of each accepted key: compared in constant time, never kept in clear.
     keys: Vec<[u8; 32]>,
+    /// The deployed rules file: with the active version's overlay, it says how `/stats` judges
+    /// the experiments.
+    rules_text: String,
 }
 
 impl<S, Q> Api<S, Q>
@@ -58,7 +64,27 @@ where
                 .iter()
                 .map(|k| Sha256::digest(k.as_bytes()).into())
                 .collect(),
+            rules_text: DEFAULT_RULES_TOML.to_string(),
         }
+    }
+
+    /// The deployed rules file (`RULES_FILE`), instead of the built-in one.
+    pub fn with_rules_text(mut self, text: impl Into<String>) -> Self {
+        self.rules_text = text.into();
+        self
+    }
+
+    /// `[experiments]` of the rules in force; the defaults if they cannot be read (the
+    /// workers would have refused them).
+    fn judging(&self, active: Option<&ActiveRules>) -> Judging {
+        let rules = match active {
+            Some(a) => a.version.rules(&self.rules_text),
+            None => Rules::from_toml(&self.rules_text),
+        };
+        rules.map_or_else(
+            |_| ExperimentRules::default().judging(),
+            |r| r.default_policy().experiments.judging(),
+        )
     }
 
     pub async fn handle(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
@@ -155,7 +181,8 @@ where
         let counts = self.store.counts().await.map_err(store_error)?;
         let tallies = self.store.tallies().await.map_err(store_error)?;
         let active = self.store.active_rules().await.map_err(store_error)?;
-        let stats = views::stats(&counts, &tallies, active.as_ref());
+        let judging = self.judging(active.as_ref());
+        let stats = views::stats(&counts, &tallies, active.as_ref(), judging);
         Ok(json_response(200, &stats))
     }
 

@@ -10,6 +10,9 @@ use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
     Stage,
 };
+use journey::domain::experiment::{
+    AlertOutcome, Comparison, Counters, Experiments, Judging, Saved, alert_outcomes,
+};
 use journey::ports::{Counts, SendRecord, TemplateTally};
 use journey::rules_versions::{ActiveRules, Origin, RulesVersion};
 use serde::Serialize;
@@ -278,9 +281,35 @@ pub struct Stats {
     pub recovered_by_month: BTreeMap<String, i64>,
     /// The active rules version and its backtest.
     pub rules: Option<RulesView>,
+    /// Each message (template × variant) against its template's control group: recovery
+    /// uplift and churn reduction with 95 % intervals, and a verdict.
+    pub experiments: Vec<Comparison>,
+    /// Churns the messages prevented (and the revenue kept), by month of assignment and `all`.
+    pub saved: Vec<Saved>,
+    /// What became of the staff alerts, per template and owner.
+    pub alerts: Vec<AlertOutcome>,
 }
 
-pub fn stats(counts: &Counts, tallies: &[TemplateTally], active: Option<&ActiveRules>) -> Stats {
+/// The experiment counters of every template × variant.
+fn experiments(tallies: &[TemplateTally]) -> Experiments {
+    let rows = tallies
+        .iter()
+        .map(|t| {
+            let attributes = t.by_month.iter().map(|(k, v)| (k.as_str(), *v));
+            let key = (t.template.clone(), t.variant.clone());
+            (key, Counters::from_attributes(attributes))
+        })
+        .filter(|(_, c)| !c.months.is_empty())
+        .collect();
+    Experiments { rows }
+}
+
+pub fn stats(
+    counts: &Counts,
+    tallies: &[TemplateTally],
+    active: Option<&ActiveRules>,
+    judging: Judging,
+) -> Stats {
     let stages = Stage::ALL
         .iter()
         .map(|&stage| {
@@ -323,6 +352,9 @@ pub fn stats(counts: &Counts, tallies: &[TemplateTally], active: Option<&ActiveR
         churned_by_month: counts.churned_by_month.clone(),
         recovered_by_month: counts.recovered_by_month.clone(),
         rules: rules(active),
+        experiments: experiments(tallies).comparisons(judging),
+        saved: experiments(tallies).saved(),
+        alerts: alert_outcomes(tallies.iter().map(|t| (t.template.as_str(), &t.by_month))),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::Activity;
 use super::event::{Owner, Profile};
+use super::experiment::Exposure;
 use super::ids::{CustomerId, EventId};
 use super::intervention::{Intervention, InterventionRef, Trigger};
 use super::occasion::Occasion;
@@ -68,11 +69,29 @@ pub struct Customer {
     /// The last customer-facing intervention, for outcome attribution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_intervention: Option<InterventionRef>,
+    /// Assignments to a message or its control group whose outcome is still open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposures: Vec<Exposure>,
+    /// The last staff alert about the customer, until its outcome is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_alert: Option<OpenAlert>,
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub recent_events: VecDeque<EventId>,
     /// Erased on request: personal data gone, later events ignored (and recorded as such).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub erased: bool,
+}
+
+/// A staff alert waiting for its outcome: did the owner get in touch, how soon, and did the
+/// customer come back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenAlert {
+    pub template: String,
+    /// The owner's id when the alert went out (`unassigned` without one).
+    pub owner: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub contacted: bool,
 }
 
 /// Milestones seen, even before the customer appeared, so a payment that arrives after the
@@ -198,6 +217,8 @@ impl Customer {
             profile: ProfileState::default(),
             revenue: BTreeMap::new(),
             last_intervention: None,
+            exposures: Vec::new(),
+            open_alert: None,
             recent_events: VecDeque::new(),
             erased: false,
         }
@@ -213,6 +234,15 @@ impl Customer {
         while self.recent_events.len() > RECENT_EVENTS {
             self.recent_events.pop_front();
         }
+    }
+
+    /// Revenue per month of tenure in the main currency, in minor units: the value a churn
+    /// prevented keeps each month.
+    pub fn monthly_revenue(&self, at: DateTime<Utc>) -> Option<(&str, i64)> {
+        let (currency, total) = self.main_revenue()?;
+        let days = self.created_at.map_or(0, |c| (at - c).num_days());
+        let months = (days / 30).max(1);
+        Some((currency, total / months))
     }
 
     /// Revenue to date in the customer's main currency (the one paid most in), for ranking

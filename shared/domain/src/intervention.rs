@@ -1,6 +1,8 @@
 //! Interventions: the messages the system sends when something happens to a customer — an
 //! e-mail to the customer, a Slack alert (or e-mail) to their owner.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +48,23 @@ impl Trigger {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// A trigger whose message is meant to bring the customer back: its assignments count a
+    /// recovery (active again, or paying again after churning) as success.
+    pub fn seeks_recovery(self) -> bool {
+        matches!(
+            self,
+            Trigger::RiskCaution | Trigger::RiskWarning | Trigger::RiskDanger | Trigger::WinBack
+        )
+    }
+
+    /// One of the risk levels' triggers.
+    pub fn is_risk(self) -> bool {
+        matches!(
+            self,
+            Trigger::RiskCaution | Trigger::RiskWarning | Trigger::RiskDanger
+        )
+    }
 }
 
 /// Where a message goes.
@@ -81,9 +100,22 @@ pub struct Plan {
     /// Also send the staff alert by e-mail to the owner (uses the `slack` template's text).
     #[serde(default)]
     pub owner_email: bool,
-    /// A/B variants of the customer e-mail; each customer always gets the same one.
+    /// A/B variants of the customer e-mail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<String>,
+    /// The share of each variant, as calibration last set it from the outcomes (Thompson
+    /// sampling); unset or `experiments.adaptive = false`: an even split, each customer always
+    /// in the same variant. A name that is no longer a variant is ignored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allocation: BTreeMap<String, f64>,
+    /// The share of the customers this e-mail would go to who get nothing: the control group
+    /// its effect is measured against (0 to 0.5; never for `transactional` notices).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub holdout: f64,
+    /// Hold the staff alert back from the control group too (by default staff are still
+    /// alerted about a held-out customer).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub holdout_staff: bool,
     /// Transactional notices (billing) are exempt from quiet hours and unsubscribes.
     #[serde(default)]
     pub transactional: bool,
@@ -106,17 +138,75 @@ pub enum IfUnknown {
     RetryOnce,
 }
 
+/// The resolution of the stable hash that places customers in a share: 1 in 10,000.
+const SHARE_BUCKETS: u32 = 10_000;
+
 impl Plan {
-    /// The variant `customer` gets for `trigger`: a stable hash, so the same customer always
-    /// sees the same variant and the split is even across customers.
-    pub fn variant_for(&self, customer: &CustomerId, trigger: Trigger) -> Option<String> {
+    /// The variant `customer` gets for `trigger`: a stable hash, so a replay (or a redelivery)
+    /// chooses the same. With an `allocation` (and `adaptive`), the variants get its shares,
+    /// each at least `exploration`; otherwise the split is even and each customer always
+    /// gets the same variant.
+    pub fn variant_for(
+        &self,
+        customer: &CustomerId,
+        trigger: Trigger,
+        adaptive: Option<f64>,
+    ) -> Option<String> {
         if self.variants.is_empty() {
             return None;
         }
         let key = format!("{customer}/{}", trigger.as_str());
-        let bucket = stable_bucket(&key, self.variants.len() as u32) as usize;
-        self.variants.get(bucket).cloned()
+        let Some(shares) = adaptive.and_then(|floor| self.shares(floor)) else {
+            let bucket = stable_bucket(&key, self.variants.len() as u32) as usize;
+            return self.variants.get(bucket).cloned();
+        };
+        let point = f64::from(stable_bucket(&format!("{key}/allocation"), SHARE_BUCKETS))
+            / f64::from(SHARE_BUCKETS);
+        let mut upto = 0.0;
+        for (variant, share) in self.variants.iter().zip(&shares) {
+            upto += share;
+            if point < upto {
+                return Some(variant.clone());
+            }
+        }
+        self.variants.last().cloned()
     }
+
+    /// Each variant's share under `allocation`, at least `floor` each, summing to 1; `None`
+    /// without an allocation for the current variants.
+    pub fn shares(&self, floor: f64) -> Option<Vec<f64>> {
+        let weights: Vec<f64> = self
+            .variants
+            .iter()
+            .map(|v| self.allocation.get(v).copied().unwrap_or(0.0).max(0.0))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 || !total.is_finite() {
+            return None;
+        }
+        let n = weights.len() as f64;
+        let floor = floor.clamp(0.0, 1.0 / n);
+        Some(
+            weights
+                .iter()
+                .map(|w| floor + (1.0 - n * floor) * w / total)
+                .collect(),
+        )
+    }
+
+    /// Whether `customer` is in the control group of `trigger`: a stable hash apart from the
+    /// variant's, so the control group is a random share of every variant's customers.
+    pub fn holds_out(&self, customer: &CustomerId, trigger: Trigger) -> bool {
+        if self.holdout <= 0.0 || self.transactional {
+            return false;
+        }
+        let key = format!("{customer}/{}/holdout", trigger.as_str());
+        f64::from(stable_bucket(&key, SHARE_BUCKETS)) < self.holdout * f64::from(SHARE_BUCKETS)
+    }
+}
+
+fn is_zero(share: &f64) -> bool {
+    *share == 0.0
 }
 
 /// One message to send, planned by the domain and sent by a sender, at most once.
@@ -237,15 +327,65 @@ mod tests {
             ..Plan::default()
         };
         let c = CustomerId::new("c42").unwrap();
-        let v = plan.variant_for(&c, Trigger::RiskWarning);
-        assert_eq!(v, plan.variant_for(&c, Trigger::RiskWarning));
-        let a_count = (0..1000)
+        let v = plan.variant_for(&c, Trigger::RiskWarning, Some(0.1));
+        assert_eq!(v, plan.variant_for(&c, Trigger::RiskWarning, None));
+        assert!(
+            (400..600).contains(&share_of_a(&plan, None)),
+            "uneven split"
+        );
+        assert_eq!(
+            Plan::default().variant_for(&c, Trigger::RiskWarning, None),
+            None
+        );
+    }
+
+    fn share_of_a(plan: &Plan, floor: Option<f64>) -> usize {
+        (0..1000)
             .filter(|i| {
                 let c = CustomerId::new(format!("c{i}")).unwrap();
-                plan.variant_for(&c, Trigger::RiskWarning).as_deref() == Some("a")
+                plan.variant_for(&c, Trigger::RiskWarning, floor).as_deref() == Some("a")
             })
-            .count();
-        assert!((400..600).contains(&a_count), "uneven split: {a_count}");
-        assert_eq!(Plan::default().variant_for(&c, Trigger::RiskWarning), None);
+            .count()
+    }
+
+    #[test]
+    fn an_allocation_gives_its_shares_above_the_floor() {
+        let plan = Plan {
+            email: Some("special_offer".into()),
+            variants: vec!["a".into(), "b".into()],
+            allocation: [("a".into(), 1.0), ("gone".into(), 5.0)].into(),
+            ..Plan::default()
+        };
+        assert_eq!(plan.shares(0.1), Some(vec![0.9, 0.1]), "b keeps the floor");
+        assert!((860..940).contains(&share_of_a(&plan, Some(0.1))));
+        // adaptive allocation off: the even split
+        assert!((400..600).contains(&share_of_a(&plan, None)));
+        let none = Plan {
+            allocation: BTreeMap::new(),
+            ..plan.clone()
+        };
+        assert_eq!(none.shares(0.1), None, "no allocation yet: even");
+    }
+
+    #[test]
+    fn the_control_group_is_its_share_and_never_a_notice() {
+        let mut plan = Plan {
+            email: Some("special_offer".into()),
+            holdout: 0.2,
+            ..Plan::default()
+        };
+        let held = |plan: &Plan| {
+            (0..2000)
+                .filter(|i| {
+                    plan.holds_out(
+                        &CustomerId::new(format!("c{i}")).unwrap(),
+                        Trigger::RiskWarning,
+                    )
+                })
+                .count()
+        };
+        assert!((340..460).contains(&held(&plan)), "{}", held(&plan));
+        plan.transactional = true;
+        assert_eq!(held(&plan), 0);
     }
 }

@@ -8,6 +8,7 @@ pub mod backtest;
 pub mod customer;
 pub mod delivery;
 pub mod event;
+pub mod experiment;
 pub mod ids;
 pub mod intervention;
 pub mod model;
@@ -26,7 +27,7 @@ pub use apply::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
     Outcome, Tally, TallyMetric, apply, next_check_at, signal_measures,
 };
-pub use customer::{Churn, ChurnReason, Customer, ProfileState, Scheduled};
+pub use customer::{Churn, ChurnReason, Customer, OpenAlert, ProfileState, Scheduled};
 pub use event::{
     ContactChannel, Event, EventKind, Money, NpsScore, Owner, Profile, SignUpPlan, Source,
 };

@@ -157,6 +157,54 @@ pub struct Policy {
     /// What calibration aims for.
     #[serde(default)]
     pub calibration: CalibrationGoals,
+    /// How the messages' effect is measured and their variants allocated.
+    #[serde(default)]
+    pub experiments: ExperimentRules,
+}
+
+/// How the interventions' effect is measured (see `crate::experiment`) and their variants
+/// allocated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExperimentRules {
+    /// An assignment's recovery or churn counts within this many days of it.
+    pub outcome_days: u32,
+    /// Fewer customers than this in the treated or the held-out group: "not enough data".
+    pub min_sample: u64,
+    /// The least recovery uplift worth having: an interval wholly below it "does not work".
+    pub min_uplift: f64,
+    /// Variants get the shares calibration sets from their outcomes (Thompson sampling);
+    /// `false`: an even split for ever.
+    pub adaptive: bool,
+    /// The least share each variant keeps while allocation is adaptive, so a variant that
+    /// started badly can still show it was not.
+    pub exploration: f64,
+}
+
+impl Default for ExperimentRules {
+    fn default() -> Self {
+        ExperimentRules {
+            outcome_days: 30,
+            min_sample: 30,
+            min_uplift: 0.02,
+            adaptive: true,
+            exploration: 0.1,
+        }
+    }
+}
+
+impl ExperimentRules {
+    /// The exploration floor when allocation is adaptive.
+    pub fn adaptive_floor(&self) -> Option<f64> {
+        self.adaptive.then_some(self.exploration)
+    }
+
+    pub fn judging(&self) -> crate::experiment::Judging {
+        crate::experiment::Judging {
+            min_sample: self.min_sample,
+            min_uplift: self.min_uplift,
+        }
+    }
 }
 
 /// The operator's limits for calibration: it proposes the weights and thresholds that catch the
@@ -470,7 +518,32 @@ impl Policy {
         }
         self.validate_windows(prefix)?;
         self.validate_nps(prefix)?;
+        self.validate_experiments(prefix)?;
         self.validate_plans(prefix)
+    }
+
+    fn validate_experiments(&self, prefix: &str) -> Result<(), RulesError> {
+        let e = &self.experiments;
+        let key = |k: &str| format!("{prefix}experiments.{k}");
+        if e.outcome_days == 0 || e.outcome_days > 180 {
+            return Err(RulesError::invalid(key("outcome_days"), "must be 1 to 180"));
+        }
+        if e.min_sample == 0 {
+            return Err(RulesError::invalid(key("min_sample"), "must be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&e.min_uplift) {
+            return Err(RulesError::invalid(
+                key("min_uplift"),
+                "must be a share between 0 and 1",
+            ));
+        }
+        if !(0.0..=0.5).contains(&e.exploration) {
+            return Err(RulesError::invalid(
+                key("exploration"),
+                "must be a share between 0 and 0.5",
+            ));
+        }
+        Ok(())
     }
 
     fn validate_calibration(&self, prefix: &str) -> Result<(), RulesError> {
@@ -614,6 +687,51 @@ impl Policy {
                     "variants apply to the customer e-mail; name an `email` template",
                 ));
             }
+            self.validate_experiment(&key, plan)?;
+        }
+        Ok(())
+    }
+
+    /// A plan's holdout and allocation.
+    fn validate_experiment(&self, key: &str, plan: &Plan) -> Result<(), RulesError> {
+        if !(0.0..=0.5).contains(&plan.holdout) {
+            return Err(RulesError::invalid(
+                format!("{key}.holdout"),
+                "must be a share between 0 and 0.5",
+            ));
+        }
+        if plan.holdout > 0.0 && plan.transactional {
+            return Err(RulesError::invalid(
+                format!("{key}.holdout"),
+                "a transactional notice is never held back",
+            ));
+        }
+        if plan.holdout > 0.0 && plan.email.is_none() && !plan.holdout_staff {
+            return Err(RulesError::invalid(
+                format!("{key}.holdout"),
+                "holds back the customer e-mail, and there is none: set `holdout_staff = true` to hold back the staff alert",
+            ));
+        }
+        if let Some((name, _)) = plan
+            .allocation
+            .iter()
+            .find(|(_, w)| !w.is_finite() || **w < 0.0)
+        {
+            return Err(RulesError::invalid(
+                format!("{key}.allocation.{name}"),
+                "must be a share, 0 or more",
+            ));
+        }
+        let n = plan.variants.len().max(1) as f64;
+        if self.experiments.exploration * n > 1.0 {
+            return Err(RulesError::invalid(
+                format!("{key}.variants"),
+                format!(
+                    "{} variants cannot each keep experiments.exploration = {}",
+                    plan.variants.len(),
+                    self.experiments.exploration
+                ),
+            ));
         }
         Ok(())
     }
@@ -686,6 +804,40 @@ mod tests {
         assert_eq!(fitness.inactivity.warning_days, 10);
         assert_eq!(rules.policy(Some("other")).inactivity.caution_days, 7);
         assert_eq!(rules.policy(None).inactivity.caution_days, 7);
+    }
+
+    #[test]
+    fn a_bad_holdout_or_allocation_names_its_key() {
+        let key_of = |err: RulesError| match err {
+            RulesError::Invalid { key, .. } => key,
+            other => panic!("{other}"),
+        };
+        let offer = "email = \"special_offer\"\nvariants = [\"a\", \"b\"]\nholdout = 0.1";
+        let err = with(|t| t.replace(offer, &offer.replace("0.1", "0.7"))).unwrap_err();
+        assert_eq!(key_of(err), "interventions.risk_warning.holdout");
+        let err = with(|t| {
+            t.replace(
+                "email = \"billing_failed\"\ntransactional = true",
+                "email = \"billing_failed\"\ntransactional = true\nholdout = 0.1",
+            )
+        })
+        .unwrap_err();
+        assert_eq!(key_of(err), "interventions.payment_failed.holdout");
+        let err = with(|t| format!("{t}\n[interventions.risk_warning.allocation]\na = -1\n"))
+            .unwrap_err();
+        assert_eq!(key_of(err), "interventions.risk_warning.allocation.a");
+        let err = with(|t| {
+            t.replace("exploration = 0.1", "exploration = 0.4").replace(
+                "variants = [\"a\", \"b\"]",
+                "variants = [\"a\", \"b\", \"c\"]",
+            )
+        })
+        .unwrap_err();
+        assert_eq!(key_of(err), "interventions.risk_caution.variants");
+        let err = with(|t| t.replace("outcome_days = 30", "outcome_days = 0")).unwrap_err();
+        assert_eq!(key_of(err), "experiments.outcome_days");
+        let err = with(|t| t.replace(offer, &format!("{offer}\nholdout_staf = true"))).unwrap_err();
+        assert!(err.to_string().contains("holdout_staf"), "{err}");
     }
 
     #[test]

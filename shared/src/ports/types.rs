@@ -141,6 +141,9 @@ pub struct TemplateTally {
     pub skipped: i64,
     /// Perhaps sent: the provider's answer was lost, not repeated.
     pub unknown: i64,
+    /// The experiment and staff-alert counts kept per month, by attribute name
+    /// (`treated@2026-11`, `alerted@2026-11@owner` …; see `journey_domain::experiment`).
+    pub by_month: std::collections::BTreeMap<String, i64>,
 }
 
 /// Where one intervention's send stands, in the send ledger.

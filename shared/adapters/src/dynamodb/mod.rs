@@ -215,9 +215,9 @@ impl DynamoStore {
         per_item
             .into_iter()
             .map(|((template, variant), tallies)| {
-                let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+                let mut counts: BTreeMap<String, i64> = BTreeMap::new();
                 for t in tallies {
-                    *counts.entry(t.metric.as_str()).or_default() += 1;
+                    *counts.entry(t.attribute()).or_default() += t.amount;
                 }
                 let mut update = Update::builder()
                     .table_name(&self.table)
@@ -514,6 +514,14 @@ impl JourneyReader for DynamoStore {
             t.failed += get("failed");
             t.skipped += get("skipped");
             t.unknown += get("unknown");
+            for (name, value) in item {
+                if let AttributeValue::N(v) = value
+                    && let Ok(n) = v.parse::<i64>()
+                    && name.contains('@')
+                {
+                    *t.by_month.entry(name.clone()).or_default() += n;
+                }
+            }
         }
         Ok(by_key.into_values().collect())
     }

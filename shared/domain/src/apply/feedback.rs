@@ -16,11 +16,11 @@ impl Transition<'_> {
         status: DeliveryStatus,
         metric: TallyMetric,
     ) {
-        self.tallies.push(Tally {
-            template: delivery.template.clone(),
-            variant: delivery.variant.clone(),
+        self.tallies.push(Tally::count(
+            &delivery.template,
+            delivery.variant.as_deref(),
             metric,
-        });
+        ));
         if let Some(last) = self
             .c
             .last_intervention
@@ -42,11 +42,11 @@ impl Transition<'_> {
             return;
         }
         iv.credited = true;
-        self.tallies.push(Tally {
-            template: iv.template.clone(),
-            variant: iv.variant.clone(),
-            metric: TallyMetric::Recovered,
-        });
+        self.tallies.push(Tally::count(
+            &iv.template,
+            iv.variant.as_deref(),
+            TallyMetric::Recovered,
+        ));
         self.published
             .push(DomainEventDetail::InterventionRecovered {
                 intervention_id: iv.id.clone(),

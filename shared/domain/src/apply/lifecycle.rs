@@ -4,6 +4,7 @@
 use crate::activity::Mark;
 use crate::customer::{Churn, ChurnReason};
 use crate::event::{EventKind, Money};
+use crate::experiment::Resolution;
 use crate::intervention::Trigger;
 use crate::occasion::Occasion;
 use crate::stage::{RiskLevel, Stage};
@@ -45,6 +46,7 @@ impl Transition<'_> {
     /// A new payment after churn: the customer is back.
     pub(super) fn win_back(&mut self) {
         self.credit_last_intervention(|iv| iv.trigger == Trigger::WinBack);
+        self.resolve(|t| t == Trigger::WinBack, Resolution::Recovered);
         self.c.churn = None;
         self.c.scheduled.clear();
         self.start_clock();
@@ -95,6 +97,7 @@ impl Transition<'_> {
             other => other.as_str().replace('_', " "),
         };
         self.set_stage(Stage::Churned, &words);
+        self.resolve(|t| t != Trigger::WinBack, Resolution::Churned);
         self.milestones.push(Milestone::Churned {
             reason,
             at: self.at,

@@ -6,6 +6,7 @@
 //! (the senders' reports), [`scheduling`] (interventions and the next check) and [`privacy`]
 //! (erasure). What an application produces is in [`outcome`].
 
+mod experiment;
 mod feedback;
 mod lifecycle;
 mod outcome;
@@ -171,6 +172,7 @@ impl<'a> Transition<'a> {
             EventKind::StaffNote { author, channel } => {
                 let note = format!("contacted by {author} ({})", channel.as_str());
                 self.record(Change::Note { note: note.clone() }, &note);
+                self.contacted();
             }
             EventKind::Erased { by } => self.erase(by.as_deref()),
         }

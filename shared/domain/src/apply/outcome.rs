@@ -157,9 +157,60 @@ pub struct Tally {
     pub template: String,
     pub variant: Option<String>,
     pub metric: TallyMetric,
+    /// The month (`YYYY-MM`) of the assignment or alert it belongs to, for the counts kept
+    /// per month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
+    /// Whose or which: the owner of a staff alert, the currency of a revenue sum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// What to add: 1 for a count, minutes or minor units for a sum.
+    pub amount: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+impl Tally {
+    /// One more of `metric` for `template` × `variant`.
+    pub fn count(template: &str, variant: Option<&str>, metric: TallyMetric) -> Tally {
+        Tally {
+            template: template.to_string(),
+            variant: variant.map(str::to_string),
+            metric,
+            cohort: None,
+            by: None,
+            amount: 1,
+        }
+    }
+
+    /// The counter attribute it adds to: `metric`, or `metric@cohort[@by]` (see
+    /// [`crate::experiment::AttributeKey`]).
+    pub fn attribute(&self) -> String {
+        match (&self.cohort, &self.by) {
+            (None, None) => self.metric.as_str().to_string(),
+            (cohort, None) => format!(
+                "{}@{}",
+                self.metric.as_str(),
+                cohort.as_deref().unwrap_or("-")
+            ),
+            (cohort, Some(by)) => format!(
+                "{}@{}@{by}",
+                self.metric.as_str(),
+                cohort.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum TallyMetric {
@@ -169,11 +220,35 @@ pub enum TallyMetric {
     Skipped,
     /// Sent or not: the provider's answer was lost (see `docs/reliability.md`).
     Unknown,
+    /// Assigned to get the message (whether or not it then went out).
+    Treated,
+    /// Assigned to the control group: the message was held back.
+    HeldOut,
+    TreatedRecovered,
+    HeldOutRecovered,
+    TreatedChurned,
+    HeldOutChurned,
+    /// The treated customers' monthly revenue, summed (`by` the currency).
+    TreatedValue,
+    /// A staff alert planned (`by` the owner).
+    Alerted,
+    /// The owner recorded a contact after the alert.
+    Contacted,
+    /// Minutes from the alert to the contact, summed.
+    ContactMinutes,
+    /// The customer recovered within the outcome window after the alert.
+    AlertRecovered,
+    /// The customer churned within the outcome window after the alert.
+    AlertChurned,
 }
 
 impl TallyMetric {
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    pub fn parse(name: &str) -> Option<TallyMetric> {
+        name.parse().ok()
     }
 }
 

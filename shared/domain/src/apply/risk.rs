@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::activity::{Count, Mark, Tallies};
 use crate::customer::{ChurnReason, Customer};
 use crate::event::NpsScore;
+use crate::experiment::Resolution;
 use crate::intervention::Trigger;
 use crate::occasion::Occasion;
 use crate::rules::Policy;
@@ -130,6 +131,7 @@ impl Transition<'_> {
         self.set_risk(RiskLevel::None, "recovered: active again");
         self.milestones.push(Milestone::Recovered { at: self.at });
         self.credit_last_intervention(|_| true);
+        self.resolve(Trigger::is_risk, Resolution::Recovered);
         // reminders still held back by quiet hours are moot now
         self.c.scheduled.retain(|s| {
             !(s.intervention.is_some()

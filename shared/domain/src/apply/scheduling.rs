@@ -29,26 +29,36 @@ impl Transition<'_> {
         Occasion::Event(self.event.id.clone())
     }
 
-    /// Plans the messages the rules give `trigger`, with ids derived from `occasion`.
+    /// Plans the messages the rules give `trigger`, with ids derived from `occasion`. A
+    /// customer in the trigger's control group gets no e-mail (nor, with `holdout_staff`, a
+    /// staff alert), and the assignment either way is counted.
     pub(super) fn plan(&mut self, trigger: Trigger, occasion: &Occasion) {
         let Some(plan) = self.policy.interventions.get(&trigger) else {
             return;
         };
+        let held_out = plan.holds_out(&self.c.id, trigger);
+        let floor = self.policy.experiments.adaptive_floor();
+        let variant = plan.variant_for(&self.c.id, trigger, floor);
+        if let Some(template) = plan.email.as_ref().filter(|_| !plan.transactional)
+            && (plan.holdout > 0.0 || trigger.seeks_recovery())
+        {
+            let shown = variant.clone().filter(|_| !held_out);
+            self.assign(trigger, template, shown, held_out);
+        }
+        let staff_held = held_out && plan.holdout_staff;
         let channels = [
-            (Channel::Email, plan.email.as_ref()),
-            (Channel::Slack, plan.slack.as_ref()),
+            (Channel::Email, plan.email.as_ref().filter(|_| !held_out)),
+            (Channel::Slack, plan.slack.as_ref().filter(|_| !staff_held)),
             (
                 Channel::OwnerEmail,
-                plan.slack.as_ref().filter(|_| plan.owner_email),
+                plan.slack
+                    .as_ref()
+                    .filter(|_| plan.owner_email && !staff_held),
             ),
         ];
         let mut first = None;
         for (channel, template) in channels {
             let Some(template) = template else { continue };
-            let variant = match channel {
-                Channel::Email => plan.variant_for(&self.c.id, trigger),
-                _ => None,
-            };
             let id = InterventionId::derive(&self.c.id, trigger, occasion, channel);
             let intervention = Intervention {
                 id,
@@ -56,7 +66,7 @@ impl Transition<'_> {
                 trigger,
                 channel,
                 template: template.clone(),
-                variant,
+                variant: variant.clone().filter(|_| channel == Channel::Email),
                 transactional: plan.transactional,
                 if_unknown: match channel {
                     Channel::Email => plan.if_unknown,
@@ -65,6 +75,9 @@ impl Transition<'_> {
                 planned_at: self.at,
                 cause: self.event.id.clone(),
             };
+            if channel == Channel::Slack {
+                self.alerted(template);
+            }
             first.get_or_insert_with(|| InterventionRef::from(&intervention));
             self.published.push(DomainEventDetail::InterventionPlanned {
                 intervention_id: intervention.id.clone(),

@@ -10,7 +10,10 @@ fn a_recovery_outside_the_attribution_window_is_not_credited() {
     j.check("2026-11-11T09:00:00Z"); // warning + offer
     let o = j.on("2026-11-19T09:00:00Z", EventKind::Login);
     assert_eq!(j.customer.risk, RiskLevel::None);
-    assert!(o.tallies.is_empty(), "offer was planned 8 days earlier");
+    assert!(
+        reports(&o.tallies).is_empty(),
+        "offer was planned 8 days earlier"
+    );
 }
 
 #[test]
@@ -33,7 +36,7 @@ fn sender_reports_are_tallied_once_and_a_skipped_message_earns_no_credit() {
     let o = j.on("2026-11-09T09:00:00Z", EventKind::Login);
     assert_eq!(j.customer.risk, RiskLevel::None);
     assert!(
-        o.tallies.is_empty(),
+        reports(&o.tallies).is_empty(),
         "a skipped reminder cannot have brought them back"
     );
 }
@@ -50,5 +53,5 @@ fn a_sent_message_is_counted_and_credited() {
     let o = report(&mut j, "2026-11-08T09:01:00Z", &reminder, sent);
     assert_eq!(o.tallies[0].metric, TallyMetric::Sent);
     let o = j.on("2026-11-09T09:00:00Z", EventKind::Login);
-    assert_eq!(o.tallies[0].metric, TallyMetric::Recovered);
+    assert_eq!(reports(&o.tallies)[0].metric, TallyMetric::Recovered);
 }

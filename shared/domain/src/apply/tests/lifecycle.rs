@@ -273,8 +273,8 @@ fn a_new_payment_wins_a_churned_customer_back_and_credits_the_win_back_message()
     let o = j.paid("2026-11-14T09:00:00Z");
     assert_eq!(j.stage(), Some(Stage::Active), "onboarded before");
     assert!(j.customer.churn.is_none());
-    assert_eq!(o.tallies.len(), 1);
-    assert_eq!(o.tallies[0].template, "win_back");
+    assert_eq!(reports(&o.tallies).len(), 1);
+    assert_eq!(reports(&o.tallies)[0].template, "win_back");
     assert!(
         j.customer.scheduled.is_empty(),
         "the rest of the win-back is cancelled"

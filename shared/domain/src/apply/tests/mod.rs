@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 mod apply;
+mod experiment;
 mod feedback;
 mod lifecycle;
 mod privacy;
@@ -14,6 +15,11 @@ use crate::event::{EventKind, Owner, SignUpPlan};
 use crate::intervention::Channel;
 use crate::testing::{Events, customer_id, krw, t};
 use crate::{Customer, NpsScore, Signal};
+
+/// The senders' reports and recovery credits, without the experiment counts (kept by month).
+fn reports(tallies: &[Tally]) -> Vec<&Tally> {
+    tallies.iter().filter(|t| t.cohort.is_none()).collect()
+}
 
 struct Journey {
     rules: Rules,
@@ -30,10 +36,14 @@ impl Journey {
     }
 
     fn with_rules(rules: Rules) -> Self {
+        Self::of("c1", rules)
+    }
+
+    fn of(customer: &str, rules: Rules) -> Self {
         Journey {
             rules,
-            customer: Customer::new(customer_id("c1")),
-            events: Events::new("c1"),
+            customer: Customer::new(customer_id(customer)),
+            events: Events::new(customer),
             history: Vec::new(),
             sent: Vec::new(),
             tallies: Vec::new(),

@@ -84,13 +84,27 @@ fn activity_while_at_risk_recovers_and_credits_the_last_intervention() {
     let o = j.on("2026-11-09T08:00:00Z", EventKind::Login);
     assert_eq!(j.customer.risk, RiskLevel::None);
     assert_eq!(o.history[0].cause.reason, "recovered: active again");
+    let credited: Vec<&Tally> = o
+        .tallies
+        .iter()
+        .filter(|t| t.metric == TallyMetric::Recovered)
+        .collect();
     assert_eq!(
-        o.tallies,
-        vec![Tally {
-            template: "gentle_reminder".into(),
-            variant: reminder.variant.clone(),
-            metric: TallyMetric::Recovered
-        }]
+        credited,
+        vec![&Tally::count(
+            "gentle_reminder",
+            reminder.variant.as_deref(),
+            TallyMetric::Recovered
+        )]
+    );
+    let assigned = o
+        .tallies
+        .iter()
+        .find(|t| t.metric == TallyMetric::TreatedRecovered);
+    assert_eq!(
+        assigned.map(|t| (t.template.as_str(), t.cohort.as_deref())),
+        Some(("gentle_reminder", Some("2026-11"))),
+        "the assignment's outcome counts in its month"
     );
     assert!(o.effects.iter().any(|e| matches!(e,
         Effect::Publish(DomainEvent { detail: DomainEventDetail::InterventionRecovered { intervention_id, .. }, .. })
@@ -100,7 +114,7 @@ fn activity_while_at_risk_recovers_and_credits_the_last_intervention() {
     let second = j.sent.last().cloned().unwrap();
     assert_ne!(second.id, reminder.id);
     j.on("2026-11-20T08:00:00Z", EventKind::Login);
-    assert_eq!(j.tallies.len(), 2);
+    assert_eq!(reports(&j.tallies).len(), 2);
 }
 
 #[test]

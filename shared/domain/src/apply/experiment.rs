@@ -1,0 +1,140 @@
+//! The control groups and the staff alerts' follow-up: who was assigned to a message or held
+//! out of it, and what became of them; which owner was alerted, whether they got in touch and
+//! how soon. Counted per month of assignment (see `crate::experiment`).
+
+use crate::customer::OpenAlert;
+use crate::experiment::{Exposure, Resolution, month};
+use crate::intervention::Trigger;
+
+use super::{Change, Tally, TallyMetric, Transition};
+
+impl Transition<'_> {
+    /// Assigns the customer to `template` (in `variant`) or to its control group, replacing an
+    /// earlier assignment to the same trigger.
+    pub(super) fn assign(
+        &mut self,
+        trigger: Trigger,
+        template: &str,
+        variant: Option<String>,
+        held_out: bool,
+    ) {
+        self.expire_exposures();
+        self.c.exposures.retain(|e| e.trigger != trigger);
+        let exposure = Exposure {
+            trigger,
+            template: template.to_string(),
+            variant,
+            held_out,
+            at: self.at,
+        };
+        self.tallies.push(exposure.assigned());
+        if held_out {
+            let note = format!("held out of {template} (control group)");
+            self.record(Change::Note { note: note.clone() }, &note);
+        } else if let Some((currency, amount)) = self.c.monthly_revenue(self.at) {
+            self.tallies.push(Tally {
+                cohort: Some(exposure.cohort()),
+                by: Some(currency.to_string()),
+                amount,
+                ..Tally::count(
+                    template,
+                    exposure.variant.as_deref(),
+                    TallyMetric::TreatedValue,
+                )
+            });
+        }
+        self.c.exposures.push(exposure);
+    }
+
+    /// Counts `resolution` for every open assignment `which` selects, and closes them.
+    pub(super) fn resolve(&mut self, which: impl Fn(Trigger) -> bool, resolution: Resolution) {
+        self.expire_exposures();
+        let at = self.at;
+        let (done, open): (Vec<Exposure>, Vec<Exposure>) = std::mem::take(&mut self.c.exposures)
+            .into_iter()
+            .partition(|e| which(e.trigger) && e.at <= at);
+        self.c.exposures = open;
+        self.tallies
+            .extend(done.iter().map(|e| e.resolved(resolution)));
+        self.close_alert(resolution);
+    }
+
+    /// Assignments past their window leave without an outcome (their count stays).
+    fn expire_exposures(&mut self) {
+        let (at, days) = (self.at, self.policy.experiments.outcome_days);
+        self.c
+            .exposures
+            .retain(|e| e.open_at(at, days) || e.at > at);
+    }
+
+    /// A staff alert went out about the customer: it waits for a contact and an outcome.
+    pub(super) fn alerted(&mut self, template: &str) {
+        let owner = self
+            .c
+            .profile
+            .owner
+            .as_ref()
+            .map_or_else(|| UNASSIGNED.to_string(), |o| o.id.clone());
+        let alert = OpenAlert {
+            template: template.to_string(),
+            owner,
+            at: self.at,
+            contacted: false,
+        };
+        self.tallies
+            .push(alert_tally(&alert, TallyMetric::Alerted, 1));
+        self.c.open_alert = Some(alert);
+    }
+
+    /// Staff recorded a contact: the first one after an open alert counts, with how long it
+    /// took.
+    pub(super) fn contacted(&mut self) {
+        let (at, days) = (self.at, self.policy.experiments.outcome_days);
+        let Some(alert) = self
+            .c
+            .open_alert
+            .as_mut()
+            .filter(|a| !a.contacted && in_window(a, at, days))
+        else {
+            return;
+        };
+        alert.contacted = true;
+        let minutes = (at - alert.at).num_minutes().max(0);
+        let alert = alert.clone();
+        self.tallies
+            .push(alert_tally(&alert, TallyMetric::Contacted, 1));
+        self.tallies
+            .push(alert_tally(&alert, TallyMetric::ContactMinutes, minutes));
+    }
+
+    fn close_alert(&mut self, resolution: Resolution) {
+        let (at, days) = (self.at, self.policy.experiments.outcome_days);
+        let Some(alert) = self.c.open_alert.take() else {
+            return;
+        };
+        if !in_window(&alert, at, days) {
+            return;
+        }
+        let metric = match resolution {
+            Resolution::Recovered => TallyMetric::AlertRecovered,
+            Resolution::Churned => TallyMetric::AlertChurned,
+        };
+        self.tallies.push(alert_tally(&alert, metric, 1));
+    }
+}
+
+/// The owner an alert about a customer without one is counted under.
+pub const UNASSIGNED: &str = "unassigned";
+
+fn in_window(alert: &OpenAlert, at: chrono::DateTime<chrono::Utc>, days: u32) -> bool {
+    alert.at <= at && at - alert.at <= chrono::Duration::days(days.into())
+}
+
+fn alert_tally(alert: &OpenAlert, metric: TallyMetric, amount: i64) -> Tally {
+    Tally {
+        cohort: Some(month(alert.at)),
+        by: Some(alert.owner.clone()),
+        amount,
+        ..Tally::count(&alert.template, None, metric)
+    }
+}

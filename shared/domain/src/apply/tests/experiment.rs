@@ -1,0 +1,155 @@
+//! Control groups and the staff alerts' follow-up.
+
+use super::*;
+use crate::intervention::Trigger;
+
+/// A customer the default rules hold out of `trigger` (`held`) or not.
+fn someone(trigger: Trigger, held: bool) -> String {
+    let rules = Rules::embedded().unwrap();
+    let plan = &rules.default_policy().interventions[&trigger];
+    (0..1000)
+        .map(|n| format!("c{n}"))
+        .find(|id| plan.holds_out(&customer_id(id), trigger) == held)
+        .unwrap()
+}
+
+fn of(metric: TallyMetric, tallies: &[Tally]) -> Vec<&Tally> {
+    tallies.iter().filter(|t| t.metric == metric).collect()
+}
+
+fn at_caution(id: &str) -> (Journey, Outcome) {
+    let mut j = Journey::of(id, Rules::embedded().unwrap());
+    j.paid("2026-11-01T09:00:00Z");
+    let o = j.check("2026-11-08T09:00:00Z");
+    assert_eq!(j.customer.risk, RiskLevel::Caution);
+    (j, o)
+}
+
+#[test]
+fn a_held_out_customer_gets_no_email_and_is_counted_and_recorded() {
+    let (mut j, o) = at_caution(&someone(Trigger::RiskCaution, true));
+    assert!(
+        Journey::templates(&o).is_empty(),
+        "{:?}",
+        Journey::templates(&o)
+    );
+    let held = of(TallyMetric::HeldOut, &o.tallies);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].template, "gentle_reminder");
+    assert_eq!(held[0].variant, None, "the control group has no variant");
+    assert_eq!(held[0].cohort.as_deref(), Some("2026-11"));
+    assert!(o.history.iter().any(|h| h.change
+        == Change::Note {
+            note: "held out of gentle_reminder (control group)".into()
+        }));
+    let back = j.on("2026-11-10T09:00:00Z", EventKind::Login);
+    assert_eq!(of(TallyMetric::HeldOutRecovered, &back.tallies).len(), 1);
+    assert!(
+        of(TallyMetric::Recovered, &back.tallies).is_empty(),
+        "no message to credit"
+    );
+}
+
+#[test]
+fn a_treated_customer_is_counted_with_their_variant_and_value() {
+    let (mut j, o) = at_caution(&someone(Trigger::RiskCaution, false));
+    let sent = &j.sent[j.sent.len() - 1];
+    assert_eq!(sent.template, "gentle_reminder");
+    let treated = of(TallyMetric::Treated, &o.tallies);
+    assert_eq!(treated[0].variant, sent.variant);
+    let value = of(TallyMetric::TreatedValue, &o.tallies);
+    assert_eq!(value[0].by.as_deref(), Some("KRW"));
+    assert_eq!(value[0].amount, 99_000, "one month's payment");
+    // churned within the window: counted as such, once
+    let o = j.on(
+        "2026-11-20T09:00:00Z",
+        EventKind::SubscriptionCancelled { reason: None },
+    );
+    assert_eq!(of(TallyMetric::TreatedChurned, &o.tallies).len(), 1);
+    assert!(j.customer.exposures.is_empty());
+}
+
+#[test]
+fn an_outcome_after_the_window_is_not_counted() {
+    let (mut j, _) = at_caution(&someone(Trigger::RiskCaution, false));
+    j.on("2026-11-09T09:00:00Z", EventKind::Login);
+    j.check("2026-11-16T09:00:00Z"); // a new episode, a new assignment
+    let cancelled = j.on(
+        "2026-12-31T09:00:00Z",
+        EventKind::SubscriptionCancelled { reason: None },
+    );
+    assert!(of(TallyMetric::TreatedChurned, &cancelled.tallies).is_empty());
+}
+
+#[test]
+fn changing_the_variants_later_never_relabels_an_assignment() {
+    let (mut j, _) = at_caution(&someone(Trigger::RiskCaution, false));
+    let variant = j.sent.last().unwrap().variant.clone();
+    assert!(variant.is_some());
+    let text = crate::rules::DEFAULT_RULES_TOML.replace(
+        "email = \"gentle_reminder\"\nvariants = [\"a\", \"b\"]",
+        "email = \"gentle_reminder\"\nvariants = [\"x\", \"y\"]",
+    );
+    j.rules = Rules::from_toml(&text).unwrap();
+    let o = j.on("2026-11-10T09:00:00Z", EventKind::Login);
+    let recovered = of(TallyMetric::TreatedRecovered, &o.tallies);
+    assert_eq!(recovered[0].variant, variant);
+    assert_eq!(of(TallyMetric::Recovered, &o.tallies)[0].variant, variant);
+}
+
+#[test]
+fn staff_are_still_alerted_about_a_held_out_customer_unless_the_rules_say() {
+    let id = someone(Trigger::RiskDanger, true);
+    let to_danger = |rules: Rules| {
+        let mut j = Journey::of(&id, rules);
+        j.paid("2026-11-01T09:00:00Z");
+        j.check("2026-11-08T09:00:00Z");
+        j.check("2026-11-11T09:00:00Z");
+        j.check("2026-11-15T09:00:00Z");
+        assert_eq!(j.customer.risk, RiskLevel::Danger);
+        j
+    };
+    let j = to_danger(Rules::embedded().unwrap());
+    let danger: Vec<_> = j
+        .sent
+        .iter()
+        .filter(|i| i.trigger == Trigger::RiskDanger)
+        .collect();
+    assert_eq!(
+        danger.iter().map(|i| i.channel).collect::<Vec<_>>(),
+        vec![Channel::Slack, Channel::OwnerEmail]
+    );
+    let text = crate::rules::DEFAULT_RULES_TOML.replace(
+        "owner_email = true\nholdout = 0.1",
+        "owner_email = true\nholdout = 0.1\nholdout_staff = true",
+    );
+    let j = to_danger(Rules::from_toml(&text).unwrap());
+    assert!(!j.sent.iter().any(|i| i.trigger == Trigger::RiskDanger));
+}
+
+#[test]
+fn a_staff_alert_counts_its_contact_how_soon_and_the_outcome_per_owner() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    j.check("2026-11-11T09:00:00Z");
+    let o = j.check("2026-11-15T09:00:00Z");
+    let alerted = of(TallyMetric::Alerted, &o.tallies);
+    assert_eq!(alerted[0].template, "danger_alert");
+    assert_eq!(alerted[0].by.as_deref(), Some("unassigned"));
+    let note = EventKind::StaffNote {
+        author: "tutor-7".into(),
+        channel: crate::ContactChannel::Phone,
+    };
+    let o = j.on("2026-11-15T10:30:00Z", note.clone());
+    assert_eq!(of(TallyMetric::Contacted, &o.tallies).len(), 1);
+    assert_eq!(of(TallyMetric::ContactMinutes, &o.tallies)[0].amount, 90);
+    let again = j.on("2026-11-15T11:00:00Z", note);
+    assert!(
+        of(TallyMetric::Contacted, &again.tallies).is_empty(),
+        "the first contact counts"
+    );
+    let o = j.on("2026-11-16T09:00:00Z", EventKind::Login);
+    assert_eq!(of(TallyMetric::AlertRecovered, &o.tallies).len(), 1);
+    assert!(j.customer.open_alert.is_none());
+}

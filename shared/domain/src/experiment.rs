@@ -1,0 +1,531 @@
+//! Whether a message works: a control group held out of each intervention, the outcomes of
+//! both groups counted by month of assignment, and the difference between them with a 95 %
+//! confidence interval.
+//!
+//! A customer is *assigned* when the rules plan a customer e-mail for them: treated (the
+//! message goes out, in its variant) or held out (nothing goes out), decided by a stable hash
+//! so a replay makes the same choice. The assignment's outcome is whether the customer
+//! recovered, or churned, within `experiments.outcome_days`. Both groups are counted from the
+//! moment of assignment whatever happens to the message after (intention to treat): a skipped
+//! or failed send stays in the treated group, as a held-out customer who would have been
+//! skipped stays in the control.
+//!
+//! Intervals: Wilson score intervals for each rate, and Newcombe's hybrid score interval
+//! (method 10 of Newcombe 1998) for their difference, at 95 %.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::apply::{Tally, TallyMetric};
+use crate::intervention::Trigger;
+
+/// The normal quantile of a two-sided 95 % interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// One open assignment, on the customer until its outcome or the end of its window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exposure {
+    pub trigger: Trigger,
+    pub template: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// In the control group: nothing was sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_out: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// What happened to an assigned customer within the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Recovered,
+    Churned,
+}
+
+impl Exposure {
+    /// Whether `at` still falls in this assignment's outcome window.
+    pub fn open_at(&self, at: DateTime<Utc>, outcome_days: u32) -> bool {
+        self.at <= at && at - self.at <= Duration::days(outcome_days.into())
+    }
+
+    /// The month the assignment counts in.
+    pub fn cohort(&self) -> String {
+        month(self.at)
+    }
+
+    /// The count of this assignment itself.
+    pub fn assigned(&self) -> Tally {
+        let metric = if self.held_out {
+            TallyMetric::HeldOut
+        } else {
+            TallyMetric::Treated
+        };
+        self.tally(metric)
+    }
+
+    /// The count of its outcome.
+    pub fn resolved(&self, result: Resolution) -> Tally {
+        let metric = match (result, self.held_out) {
+            (Resolution::Recovered, false) => TallyMetric::TreatedRecovered,
+            (Resolution::Recovered, true) => TallyMetric::HeldOutRecovered,
+            (Resolution::Churned, false) => TallyMetric::TreatedChurned,
+            (Resolution::Churned, true) => TallyMetric::HeldOutChurned,
+        };
+        self.tally(metric)
+    }
+
+    fn tally(&self, metric: TallyMetric) -> Tally {
+        Tally {
+            cohort: Some(self.cohort()),
+            ..Tally::count(&self.template, self.variant.as_deref(), metric)
+        }
+    }
+}
+
+/// A month as `YYYY-MM`, the cohorts' key.
+pub fn month(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m").to_string()
+}
+
+// ---- the figures ---------------------------------------------------------------------------
+
+/// A share with its 95 % interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Estimate {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Estimate {
+    /// Every figure times `k` (a count of customers, an amount).
+    pub fn scaled(self, k: f64) -> Estimate {
+        Estimate {
+            estimate: self.estimate * k,
+            low: self.low * k,
+            high: self.high * k,
+        }
+    }
+
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
+    }
+}
+
+/// The Wilson score interval of `x` successes in `n` trials; `None` without trials.
+pub fn wilson(x: u64, n: u64) -> Option<Estimate> {
+    if n == 0 {
+        return None;
+    }
+    let (x, n) = (x.min(n) as f64, n as f64);
+    let p = x / n;
+    let z2 = Z95 * Z95;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(Estimate {
+        estimate: p,
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    })
+}
+
+/// Newcombe's hybrid score interval of the difference `x1/n1 − x2/n2`.
+pub fn difference(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<Estimate> {
+    let (a, b) = (wilson(x1, n1)?, wilson(x2, n2)?);
+    let d = a.estimate - b.estimate;
+    Some(Estimate {
+        estimate: d,
+        low: d - ((a.estimate - a.low).powi(2) + (b.high - b.estimate).powi(2)).sqrt(),
+        high: d + ((a.high - a.estimate).powi(2) + (b.estimate - b.low).powi(2)).sqrt(),
+    })
+}
+
+/// One group's counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Group {
+    pub assigned: u64,
+    pub recovered: u64,
+    pub churned: u64,
+}
+
+impl Group {
+    fn add(&mut self, other: Group) {
+        self.assigned += other.assigned;
+        self.recovered += other.recovered;
+        self.churned += other.churned;
+    }
+}
+
+/// What the data say of a message, in words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Verdict {
+    /// Fewer than `experiments.min_sample` customers in a group (or no control group).
+    NotEnoughData,
+    /// The whole interval of the recovery uplift is above zero.
+    Works,
+    /// The interval holds both no effect and an effect worth having.
+    NoEvidenceYet,
+    /// The interval rules out an uplift of `experiments.min_uplift` or more.
+    DoesNotWork,
+    /// The whole interval is below zero: customers who got it recovered less.
+    Harms,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The settings that judge: `[experiments]` in the rules.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Judging {
+    pub min_sample: u64,
+    pub min_uplift: f64,
+}
+
+/// One message (template × variant) against its template's control group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Comparison {
+    pub template: String,
+    pub variant: Option<String>,
+    pub treated: Group,
+    pub control: Group,
+    /// Treated − held-out share recovered; absent while a group is empty.
+    pub recovery_uplift: Option<Estimate>,
+    /// Held-out − treated share churned: the churn the message prevented, per customer.
+    pub churn_reduction: Option<Estimate>,
+    pub verdict: Verdict,
+}
+
+impl Comparison {
+    pub fn new(
+        template: &str,
+        variant: Option<&str>,
+        treated: Group,
+        control: Group,
+        judging: Judging,
+    ) -> Comparison {
+        let recovery_uplift = difference(
+            treated.recovered,
+            treated.assigned,
+            control.recovered,
+            control.assigned,
+        );
+        let churn_reduction = difference(
+            control.churned,
+            control.assigned,
+            treated.churned,
+            treated.assigned,
+        );
+        let enough =
+            treated.assigned >= judging.min_sample && control.assigned >= judging.min_sample;
+        let verdict = match recovery_uplift {
+            Some(_) if !enough => Verdict::NotEnoughData,
+            None => Verdict::NotEnoughData,
+            Some(u) if u.low > 0.0 => Verdict::Works,
+            Some(u) if u.high < 0.0 => Verdict::Harms,
+            Some(u) if u.high < judging.min_uplift => Verdict::DoesNotWork,
+            Some(_) => Verdict::NoEvidenceYet,
+        };
+        Comparison {
+            template: template.to_string(),
+            variant: variant.map(str::to_string),
+            treated,
+            control,
+            recovery_uplift,
+            churn_reduction,
+            verdict,
+        }
+    }
+}
+
+/// What the messages saved in one month of assignments.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Saved {
+    /// `YYYY-MM`, or `all` for every month together.
+    pub month: String,
+    pub treated: u64,
+    pub held_out: u64,
+    /// Churns prevented: (held-out churn rate − treated churn rate) × treated customers.
+    pub churns_prevented: Option<Estimate>,
+    /// Revenue kept per currency, in minor units: churns prevented × the treated customers'
+    /// mean monthly revenue.
+    pub revenue: BTreeMap<String, Estimate>,
+}
+
+/// The experiment counters of one template × variant, read back from the attributes
+/// [`Tally::attribute`] wrote.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Per cohort month.
+    pub months: BTreeMap<String, MonthCounts>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MonthCounts {
+    pub treated: Group,
+    pub held_out: Group,
+    /// Sum of the treated customers' monthly revenue per currency, in minor units.
+    pub value: BTreeMap<String, i64>,
+}
+
+impl Counters {
+    /// From the stored attributes (`treated@2026-12`, `treated_value@2026-12@KRW` …); other
+    /// attributes are ignored.
+    pub fn from_attributes<'a>(attributes: impl IntoIterator<Item = (&'a str, i64)>) -> Counters {
+        let mut counters = Counters::default();
+        for (name, n) in attributes {
+            let Some(key) = AttributeKey::parse(name) else {
+                continue;
+            };
+            let Some(cohort) = key.cohort else { continue };
+            let m = counters.months.entry(cohort.to_string()).or_default();
+            let count = u64::try_from(n).unwrap_or(0);
+            match key.metric {
+                TallyMetric::Treated => m.treated.assigned += count,
+                TallyMetric::TreatedRecovered => m.treated.recovered += count,
+                TallyMetric::TreatedChurned => m.treated.churned += count,
+                TallyMetric::HeldOut => m.held_out.assigned += count,
+                TallyMetric::HeldOutRecovered => m.held_out.recovered += count,
+                TallyMetric::HeldOutChurned => m.held_out.churned += count,
+                TallyMetric::TreatedValue => {
+                    *m.value
+                        .entry(key.by.unwrap_or("-").to_string())
+                        .or_default() += n
+                }
+                _ => {}
+            }
+        }
+        counters
+    }
+
+    pub fn add(&mut self, other: &Counters) {
+        for (month, c) in &other.months {
+            let m = self.months.entry(month.clone()).or_default();
+            m.treated.add(c.treated);
+            m.held_out.add(c.held_out);
+            for (currency, v) in &c.value {
+                *m.value.entry(currency.clone()).or_default() += v;
+            }
+        }
+    }
+
+    /// Every month together.
+    pub fn total(&self) -> MonthCounts {
+        let mut all = MonthCounts::default();
+        for m in self.months.values() {
+            all.treated.add(m.treated);
+            all.held_out.add(m.held_out);
+            for (currency, v) in &m.value {
+                *all.value.entry(currency.clone()).or_default() += v;
+            }
+        }
+        all
+    }
+}
+
+/// The per-template × variant counters of every message.
+pub struct Experiments {
+    /// `(template, variant)` → counters; the held-out group has no variant.
+    pub rows: BTreeMap<(String, Option<String>), Counters>,
+}
+
+impl Experiments {
+    /// Each treated template × variant against its template's held-out customers. Templates
+    /// that hold nobody out still show their treated counts, as "not enough data".
+    pub fn comparisons(&self, judging: Judging) -> Vec<Comparison> {
+        self.rows
+            .iter()
+            .filter(|(_, c)| c.total().treated.assigned > 0)
+            .map(|((template, variant), counters)| {
+                let control = self.control(template).held_out;
+                let treated = counters.total().treated;
+                Comparison::new(template, variant.as_deref(), treated, control, judging)
+            })
+            .collect()
+    }
+
+    /// The held-out customers of `template`, every month.
+    fn control(&self, template: &str) -> MonthCounts {
+        let mut all = Counters::default();
+        for ((t, _), c) in &self.rows {
+            if t == template {
+                all.add(c);
+            }
+        }
+        all.total()
+    }
+
+    /// Churns prevented per month (and `all`), summed over the templates that hold customers
+    /// out; each template is compared with its own control group in its own month.
+    pub fn saved(&self) -> Vec<Saved> {
+        let mut by_month: BTreeMap<String, Vec<MonthCounts>> = BTreeMap::new();
+        let mut templates: BTreeMap<&str, Counters> = BTreeMap::new();
+        for ((template, _), c) in &self.rows {
+            templates.entry(template).or_default().add(c);
+        }
+        for counters in templates.values() {
+            for (month, m) in &counters.months {
+                by_month.entry(month.clone()).or_default().push(m.clone());
+            }
+        }
+        let mut out: Vec<Saved> = by_month
+            .iter()
+            .map(|(month, parts)| saved(month, parts))
+            .collect();
+        let every: Vec<MonthCounts> = by_month.into_values().flatten().collect();
+        if !every.is_empty() {
+            out.push(saved("all", &every));
+        }
+        out
+    }
+}
+
+/// Churns prevented over `parts` (one per template and month), each with its own control: the
+/// sum of the estimates, with the intervals' half-widths combined in quadrature.
+fn saved(month: &str, parts: &[MonthCounts]) -> Saved {
+    let mut treated = 0;
+    let mut held_out = 0;
+    let mut sum: Option<(f64, f64, f64)> = None;
+    let mut revenue: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    for m in parts {
+        treated += m.treated.assigned;
+        held_out += m.held_out.assigned;
+        let Some(d) = difference(
+            m.held_out.churned,
+            m.held_out.assigned,
+            m.treated.churned,
+            m.treated.assigned,
+        ) else {
+            continue;
+        };
+        let n = m.treated.assigned as f64;
+        let prevented = d.scaled(n);
+        let (e, lo, hi) = sum.get_or_insert((0.0, 0.0, 0.0));
+        *e += prevented.estimate;
+        *lo += (prevented.estimate - prevented.low).powi(2);
+        *hi += (prevented.high - prevented.estimate).powi(2);
+        for (currency, total) in &m.value {
+            let mean = *total as f64 / n;
+            let kept = prevented.scaled(mean);
+            let (e, lo, hi) = revenue.entry(currency.clone()).or_default();
+            *e += kept.estimate;
+            *lo += (kept.estimate - kept.low).powi(2);
+            *hi += (kept.high - kept.estimate).powi(2);
+        }
+    }
+    let estimate = |(e, lo, hi): (f64, f64, f64)| Estimate {
+        estimate: e,
+        low: e - lo.sqrt(),
+        high: e + hi.sqrt(),
+    };
+    Saved {
+        month: month.to_string(),
+        treated,
+        held_out,
+        churns_prevented: sum.map(estimate),
+        revenue: revenue.into_iter().map(|(c, v)| (c, estimate(v))).collect(),
+    }
+}
+
+/// What became of one owner's alerts of one template.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertOutcome {
+    pub template: String,
+    /// The owner's id, or `unassigned`.
+    pub owner: String,
+    pub alerted: u64,
+    /// Alerts followed by a contact the owner recorded (a note) within the outcome window.
+    pub contacted: u64,
+    pub contact_rate: Option<Estimate>,
+    /// The mean time from the alert to the first contact, in minutes.
+    pub mean_minutes_to_contact: Option<f64>,
+    /// Customers who recovered (or churned) within the window after the alert.
+    pub recovered: u64,
+    pub churned: u64,
+    pub recovery_rate: Option<Estimate>,
+}
+
+/// The alert outcomes per template × owner, from each template's stored attributes.
+pub fn alert_outcomes<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a BTreeMap<String, i64>)>,
+) -> Vec<AlertOutcome> {
+    let mut by: BTreeMap<(String, String), (AlertOutcome, i64)> = BTreeMap::new();
+    for (template, attributes) in rows {
+        for (name, n) in attributes {
+            let Some(AttributeKey {
+                metric,
+                by: Some(owner),
+                ..
+            }) = AttributeKey::parse(name)
+            else {
+                continue;
+            };
+            let (row, minutes) = by
+                .entry((template.to_string(), owner.to_string()))
+                .or_insert_with(|| {
+                    let row = AlertOutcome {
+                        template: template.to_string(),
+                        owner: owner.to_string(),
+                        ..AlertOutcome::default()
+                    };
+                    (row, 0)
+                });
+            let count = u64::try_from(*n).unwrap_or(0);
+            match metric {
+                TallyMetric::Alerted => row.alerted += count,
+                TallyMetric::Contacted => row.contacted += count,
+                TallyMetric::ContactMinutes => *minutes += n,
+                TallyMetric::AlertRecovered => row.recovered += count,
+                TallyMetric::AlertChurned => row.churned += count,
+                _ => {}
+            }
+        }
+    }
+    by.into_values()
+        .filter(|(row, _)| row.alerted > 0)
+        .map(|(mut row, minutes)| {
+            row.contact_rate = wilson(row.contacted, row.alerted);
+            row.recovery_rate = wilson(row.recovered, row.alerted);
+            row.mean_minutes_to_contact =
+                (row.contacted > 0).then(|| minutes as f64 / row.contacted as f64);
+            row
+        })
+        .collect()
+}
+
+/// A counter attribute's name, `metric[@cohort[@by]]`: `by` (an owner, a currency) comes last
+/// and may hold anything.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttributeKey<'a> {
+    pub metric: TallyMetric,
+    pub cohort: Option<&'a str>,
+    pub by: Option<&'a str>,
+}
+
+impl<'a> AttributeKey<'a> {
+    pub fn parse(name: &'a str) -> Option<AttributeKey<'a>> {
+        let mut parts = name.splitn(3, '@');
+        let metric = TallyMetric::parse(parts.next()?)?;
+        Some(AttributeKey {
+            metric,
+            cohort: parts.next().filter(|c| *c != "-"),
+            by: parts.next(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
