@@ -47,7 +47,7 @@ test:
 test-unit:
 	cargo test --workspace --lib --bins
 	cargo test -p journey-domain -p journey -p journey-adapters -p ingest -p api -p calibrate -p email-sender --test '*'
-	cargo test -p journey-tests --test template
+	cargo test -p journey-tests --test template --test experiment
 
 ## docs/openapi.yaml from the request and response types (a test checks it is up to date).
 openapi:

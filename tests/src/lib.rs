@@ -14,6 +14,7 @@ use aws_credential_types::Credentials;
 use journey_adapters::dynamodb::{DynamoStore, schema};
 use journey_local::emulator::Moto;
 
+pub mod experiment;
 pub mod openapi;
 pub mod population;
 pub mod stack;

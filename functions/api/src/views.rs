@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use journey::alerts::money;
+use journey::domain::experiment::{
+    AlertOutcome, Comparison, Counters, Experiments, Judging, Saved, alert_outcomes,
+};
 use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
     Stage,
-};
-use journey::domain::experiment::{
-    AlertOutcome, Comparison, Counters, Experiments, Judging, Saved, alert_outcomes,
 };
 use journey::ports::{Counts, SendRecord, TemplateTally};
 use journey::rules_versions::{ActiveRules, Origin, RulesVersion};

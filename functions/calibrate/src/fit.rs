@@ -277,6 +277,7 @@ mod tests {
                         measures: [0.0; Signal::COUNT],
                     })
                     .to_vec(),
+                tallies: vec![],
             }],
         };
         let labels = [Label {

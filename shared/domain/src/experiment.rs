@@ -342,6 +342,36 @@ pub struct Experiments {
 }
 
 impl Experiments {
+    /// From tallies as `apply` produced them (a replay, a simulation), summed.
+    pub fn from_tallies<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Experiments {
+        let mut sums: BTreeMap<(String, Option<String>), BTreeMap<String, i64>> = BTreeMap::new();
+        for t in tallies.into_iter().filter(|t| {
+            t.cohort.is_some() && t.by.is_none() || t.metric == TallyMetric::TreatedValue
+        }) {
+            let row = sums
+                .entry((t.template.clone(), t.variant.clone()))
+                .or_default();
+            *row.entry(t.attribute()).or_default() += t.amount;
+        }
+        let rows = sums
+            .into_iter()
+            .map(|(key, attributes)| {
+                let counters =
+                    Counters::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), *v)));
+                (key, counters)
+            })
+            .collect();
+        Experiments { rows }
+    }
+
+    /// The treated counts of each variant of `template`, every month.
+    pub fn variants(&self, template: &str) -> BTreeMap<String, Group> {
+        self.rows
+            .iter()
+            .filter_map(|((t, v), c)| Some((v.clone()?, c)).filter(|_| t == template))
+            .map(|(v, c)| (v, c.total().treated))
+            .collect()
+    }
     /// Each treated template × variant against its template's held-out customers. Templates
     /// that hold nobody out still show their treated counts, as "not enough data".
     pub fn comparisons(&self, judging: Judging) -> Vec<Comparison> {
@@ -437,6 +467,74 @@ fn saved(month: &str, parts: &[MonthCounts]) -> Saved {
         churns_prevented: sum.map(estimate),
         revenue: revenue.into_iter().map(|(c, v)| (c, estimate(v))).collect(),
     }
+}
+
+/// Thompson sampling's shares: the probability that each group has the highest recovery rate,
+/// under a Beta(1 + recovered, 1 + not recovered) posterior each. Computed on a grid instead
+/// of by drawing, so the same counts always give the same shares (a replay reproduces them);
+/// a customer's place in the shares is then a stable hash (`Plan::variant_for`).
+pub fn probability_best(groups: &[Group]) -> Vec<f64> {
+    const GRID: usize = 20_000;
+    let densities: Vec<Vec<f64>> = groups.iter().map(|g| posterior(g, GRID)).collect();
+    let cumulative: Vec<Vec<f64>> = densities
+        .iter()
+        .map(|d| {
+            d.iter()
+                .scan(0.0, |sum, p| {
+                    *sum += p;
+                    Some(*sum)
+                })
+                .collect()
+        })
+        .collect();
+    let mut best: Vec<f64> = (0..groups.len())
+        .map(|i| {
+            (0..GRID)
+                .map(|k| {
+                    let others: f64 = (0..groups.len())
+                        .filter(|j| *j != i)
+                        // below x, or tied at x (half)
+                        .map(|j| cumulative[j][k] - densities[j][k] / 2.0)
+                        .product();
+                    densities[i][k] * others
+                })
+                .sum()
+        })
+        .collect();
+    let total: f64 = best.iter().sum();
+    if total > 0.0 {
+        best.iter_mut().for_each(|p| *p /= total);
+    }
+    best
+}
+
+/// A Beta(1 + recovered, 1 + the rest) posterior on `grid` mid-points, summing to 1.
+fn posterior(g: &Group, grid: usize) -> Vec<f64> {
+    let a = g.recovered.min(g.assigned) as f64;
+    let b = (g.assigned - g.recovered.min(g.assigned)) as f64;
+    let logs: Vec<f64> = (0..grid)
+        .map(|k| {
+            let x = (k as f64 + 0.5) / grid as f64;
+            a * x.ln() + b * (1.0 - x).ln()
+        })
+        .collect();
+    let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let raw: Vec<f64> = logs.iter().map(|l| (l - top).exp()).collect();
+    let sum: f64 = raw.iter().sum();
+    raw.into_iter().map(|p| p / sum).collect()
+}
+
+/// The allocation calibration writes for a plan's variants (`[interventions.<trigger>]
+/// allocation`): each variant's probability of being best, to three decimals. The exploration
+/// floor is applied where the allocation is used.
+pub fn allocation(variants: &BTreeMap<String, Group>) -> BTreeMap<String, f64> {
+    let groups: Vec<Group> = variants.values().copied().collect();
+    variants
+        .keys()
+        .cloned()
+        .zip(probability_best(&groups))
+        .map(|(v, p)| (v, (p * 1000.0).round() / 1000.0))
+        .collect()
 }
 
 /// What became of one owner's alerts of one template.

@@ -59,6 +59,9 @@ pub struct Journey {
     pub churns: Vec<Label>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<Sample>,
+    /// The experiment counts the rules made of this customer: assignments and their outcomes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tallies: Vec<crate::apply::Tally>,
 }
 
 /// Every customer's replay, in customer-id order.
@@ -74,6 +77,11 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// Each message against its control group, as the replayed rules assigned them.
+    pub fn experiments(&self) -> crate::experiment::Experiments {
+        crate::experiment::Experiments::from_tallies(self.journeys.iter().flat_map(|j| &j.tallies))
+    }
+
     /// The churns of the replay itself, as labels: what the backtest measures against when the
     /// business has none of its own.
     pub fn churn_labels(&self) -> Vec<Label> {
@@ -159,6 +167,7 @@ impl<'a> Run<'a> {
                 risk: Vec::new(),
                 churns: Vec::new(),
                 samples: Vec::new(),
+                tallies: Vec::new(),
             },
             last_tick: None,
             next_sample: config
@@ -255,6 +264,9 @@ impl<'a> Run<'a> {
                 _ => {}
             }
         }
+        self.journey
+            .tallies
+            .extend(outcome.tallies.into_iter().filter(|t| t.cohort.is_some()));
         self.c = outcome.customer;
     }
 }

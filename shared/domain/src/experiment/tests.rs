@@ -167,8 +167,57 @@ fn alert_outcomes_are_per_template_and_owner() {
     let rows = alert_outcomes([("danger_alert", &attributes)]);
     assert_eq!(rows.len(), 2);
     let kim = &rows[0];
-    assert_eq!((kim.owner.as_str(), kim.alerted, kim.contacted), ("kim", 5, 2));
+    assert_eq!(
+        (kim.owner.as_str(), kim.alerted, kim.contacted),
+        ("kim", 5, 2)
+    );
     assert_eq!(kim.mean_minutes_to_contact, Some(75.0));
     assert_eq!(kim.recovered, 1);
-    assert_eq!(rows[1].mean_minutes_to_contact, None, "never contacted: no time");
+    assert_eq!(
+        rows[1].mean_minutes_to_contact, None,
+        "never contacted: no time"
+    );
+}
+
+#[test]
+fn thompson_shares_follow_the_evidence() {
+    let even = probability_best(&[group(0, 0), group(0, 0)]);
+    assert!(close(even[0], 0.5) && close(even[1], 0.5), "{even:?}");
+    let clear = probability_best(&[group(400, 200), group(400, 100)]);
+    assert!(clear[0] > 0.999, "{clear:?}");
+    let unsure = probability_best(&[group(20, 6), group(20, 5)]);
+    assert!(unsure[0] > 0.5 && unsure[0] < 0.75, "{unsure:?}");
+    let three = probability_best(&[group(300, 90), group(300, 60), group(300, 30)]);
+    assert!(three[0] > three[1] && three[1] > three[2], "{three:?}");
+    assert!(close(three.iter().sum::<f64>(), 1.0));
+    // a replay gets exactly the same shares
+    assert_eq!(
+        three,
+        probability_best(&[group(300, 90), group(300, 60), group(300, 30)])
+    );
+}
+
+#[test]
+fn tallies_from_a_replay_make_the_same_comparisons() {
+    let tally = |metric, variant: Option<&str>| Tally {
+        cohort: Some("2026-11".into()),
+        ..Tally::count("special_offer", variant, metric)
+    };
+    let mut tallies = Vec::new();
+    for _ in 0..40 {
+        tallies.push(tally(TallyMetric::Treated, Some("a")));
+        tallies.push(tally(TallyMetric::HeldOut, None));
+    }
+    for _ in 0..30 {
+        tallies.push(tally(TallyMetric::TreatedRecovered, Some("a")));
+    }
+    for _ in 0..10 {
+        tallies.push(tally(TallyMetric::HeldOutRecovered, None));
+    }
+    let experiments = Experiments::from_tallies(&tallies);
+    let c = &experiments.comparisons(judging())[0];
+    assert_eq!((c.treated.assigned, c.treated.recovered), (40, 30));
+    assert_eq!((c.control.assigned, c.control.recovered), (40, 10));
+    assert_eq!(c.verdict, Verdict::Works);
+    assert_eq!(experiments.variants("special_offer")["a"].assigned, 40);
 }
