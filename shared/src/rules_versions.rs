@@ -38,6 +38,9 @@ pub enum Origin {
     Calibrated,
     /// Written by a person.
     Edited,
+    /// The version in force with its variants re-allocated by their outcomes (Thompson
+    /// sampling), by the calibration job.
+    Allocated,
 }
 
 impl Origin {

@@ -247,11 +247,14 @@ async fn a_customer_shows_state_score_history_and_an_unknown_one_is_404() {
         now,
     )
     .await;
-    assert_eq!(
-        older["history"]["entries"].as_array().unwrap().len(),
-        3,
-        "caution, onboarding, paid"
-    );
+    let older: Vec<_> = older["history"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to"].as_str().or(e["note"].as_str()).unwrap_or_default())
+        .collect();
+    // the page before held danger and the note that b-poor is in the danger e-mail's control group
+    assert_eq!(older, ["warning", "caution", "onboarding", "paid"]);
     let (status, body) = get(&api, "/customers/nobody", now).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -290,6 +293,33 @@ async fn stats_come_from_the_exact_counters() {
     );
     assert_eq!(body["churn_reasons"]["refund_requested"], 1);
     assert_eq!(body["churned_by_month"]["2026-11"], 1);
+    // the two customers who reached caution were each assigned to the reminder or its control
+    let experiments = body["experiments"].as_array().unwrap();
+    let reminder: Vec<_> = experiments
+        .iter()
+        .filter(|e| e["template"] == "gentle_reminder")
+        .collect();
+    let treated: i64 = reminder
+        .iter()
+        .map(|e| e["treated"]["assigned"].as_i64().unwrap())
+        .sum();
+    let control = reminder
+        .first()
+        .map_or(0, |e| e["control"]["assigned"].as_i64().unwrap());
+    assert_eq!(treated + control, 2, "{reminder:?}");
+    assert!(
+        experiments
+            .iter()
+            .all(|e| e["verdict"] == "not_enough_data"),
+        "four customers decide nothing: {experiments:?}"
+    );
+    let alerts = body["alerts"].as_array().unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["template"] == "danger_alert" && a["alerted"] == 1),
+        "{alerts:?}"
+    );
 }
 
 #[tokio::test]

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use journey::alerts::money;
-use journey::domain::experiment::{
-    AlertOutcome, Comparison, Counters, Experiments, Judging, Saved, alert_outcomes,
-};
+use journey::domain::experiment::{AlertOutcome, Comparison, Judging, Saved, alert_outcomes};
 use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
     Stage,
@@ -290,20 +288,6 @@ pub struct Stats {
     pub alerts: Vec<AlertOutcome>,
 }
 
-/// The experiment counters of every template × variant.
-fn experiments(tallies: &[TemplateTally]) -> Experiments {
-    let rows = tallies
-        .iter()
-        .map(|t| {
-            let attributes = t.by_month.iter().map(|(k, v)| (k.as_str(), *v));
-            let key = (t.template.clone(), t.variant.clone());
-            (key, Counters::from_attributes(attributes))
-        })
-        .filter(|(_, c)| !c.months.is_empty())
-        .collect();
-    Experiments { rows }
-}
-
 pub fn stats(
     counts: &Counts,
     tallies: &[TemplateTally],
@@ -352,8 +336,8 @@ pub fn stats(
         churned_by_month: counts.churned_by_month.clone(),
         recovered_by_month: counts.recovered_by_month.clone(),
         rules: rules(active),
-        experiments: experiments(tallies).comparisons(judging),
-        saved: experiments(tallies).saved(),
+        experiments: TemplateTally::experiments(tallies).comparisons(judging),
+        saved: TemplateTally::experiments(tallies).saved(),
         alerts: alert_outcomes(tallies.iter().map(|t| (t.template.as_str(), &t.by_month))),
     }
 }

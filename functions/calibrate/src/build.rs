@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
-use journey::ports::{EventArchive, RulesRegistry};
+use journey::ports::{EventArchive, JourneyReader, RulesRegistry};
 use journey_adapters::aws::Clients;
 use journey_adapters::dynamodb::DynamoStore;
 
+use crate::allocate::allocate;
 use crate::{CalibrationError, Report, Settings, calibrate};
 
 /// Everything the job is configured with, read once at the cold start.
@@ -51,11 +52,14 @@ pub struct Job<S> {
     settings: Settings,
 }
 
-impl<S: RulesRegistry + EventArchive> Job<S> {
-    /// One run as of `now`: a proposal stored (and applied, if the guard passes) unless
+impl<S: RulesRegistry + EventArchive + JourneyReader> Job<S> {
+    /// One run as of `now`: a proposal stored (and applied, if the guard passes), then the
+    /// variants re-allocated by their outcomes on top of whatever is then in force, unless
     /// `dry_run`.
     pub async fn run(&self, now: DateTime<Utc>, dry_run: bool) -> Result<Report, CalibrationError> {
-        calibrate(&self.store, &self.base, &self.settings, now, dry_run).await
+        let mut report = calibrate(&self.store, &self.base, &self.settings, now, dry_run).await?;
+        report.allocation = Some(allocate(&self.store, &self.base, now, dry_run).await?);
+        Ok(report)
     }
 }
 

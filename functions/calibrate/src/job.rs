@@ -782,6 +782,9 @@ pub struct Report {
     /// Whether that version became the active one.
     pub applied: bool,
     pub proposal: Option<Proposal>,
+    /// What the variants' re-allocation did (the weekly job's second step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<crate::allocate::Allocated>,
 }
 
 /// The weekly job: export the history, propose, store the proposal as a version (activated if
@@ -805,6 +808,7 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
                 stored: None,
                 applied: false,
                 proposal: None,
+                allocation: None,
             });
         }
     };
@@ -819,6 +823,7 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
             stored: None,
             applied: false,
             proposal: Some(proposal),
+            allocation: None,
         });
     }
     let mut expected = active.as_ref().map(|a| a.version.number);
@@ -859,6 +864,7 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
         stored: Some(next),
         applied: verdict.is_ok(),
         proposal: Some(proposal),
+        allocation: None,
     })
 }
 

@@ -249,10 +249,11 @@ impl Comparison {
     }
 }
 
-/// What the messages saved in one month of assignments.
+/// What one message saved in one month of assignments.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Saved {
+    pub template: String,
     /// `YYYY-MM`, or `all` for every month together.
     pub month: String,
     pub treated: u64,
@@ -397,34 +398,33 @@ impl Experiments {
         all.total()
     }
 
-    /// Churns prevented per month (and `all`), summed over the templates that hold customers
-    /// out; each template is compared with its own control group in its own month.
+    /// Churns prevented per message (template) and month of assignment, then `all` months,
+    /// each against the message's own control group in the same month. Messages are not summed:
+    /// a customer who got the caution, warning and danger e-mails is in three experiments, and
+    /// the effects of a sequence are not the sum of its messages'.
     pub fn saved(&self) -> Vec<Saved> {
-        let mut by_month: BTreeMap<String, Vec<MonthCounts>> = BTreeMap::new();
         let mut templates: BTreeMap<&str, Counters> = BTreeMap::new();
         for ((template, _), c) in &self.rows {
             templates.entry(template).or_default().add(c);
         }
-        for counters in templates.values() {
-            for (month, m) in &counters.months {
-                by_month.entry(month.clone()).or_default().push(m.clone());
+        let mut out = Vec::new();
+        for (template, counters) in templates {
+            if counters.total().held_out.assigned == 0 {
+                continue;
             }
-        }
-        let mut out: Vec<Saved> = by_month
-            .iter()
-            .map(|(month, parts)| saved(month, parts))
-            .collect();
-        let every: Vec<MonthCounts> = by_month.into_values().flatten().collect();
-        if !every.is_empty() {
-            out.push(saved("all", &every));
+            for (month, m) in &counters.months {
+                out.push(saved(template, month, std::slice::from_ref(m)));
+            }
+            let every: Vec<MonthCounts> = counters.months.values().cloned().collect();
+            out.push(saved(template, "all", &every));
         }
         out
     }
 }
 
-/// Churns prevented over `parts` (one per template and month), each with its own control: the
-/// sum of the estimates, with the intervals' half-widths combined in quadrature.
-fn saved(month: &str, parts: &[MonthCounts]) -> Saved {
+/// Churns prevented over `parts` (months of one message), each month against its own control
+/// group: the sum of the estimates, with the intervals' half-widths combined in quadrature.
+fn saved(template: &str, month: &str, parts: &[MonthCounts]) -> Saved {
     let mut treated = 0;
     let mut held_out = 0;
     let mut sum: Option<(f64, f64, f64)> = None;
@@ -461,6 +461,7 @@ fn saved(month: &str, parts: &[MonthCounts]) -> Saved {
         high: e + hi.sqrt(),
     };
     Saved {
+        template: template.to_string(),
         month: month.to_string(),
         treated,
         held_out,

@@ -146,6 +146,23 @@ pub struct TemplateTally {
     pub by_month: std::collections::BTreeMap<String, i64>,
 }
 
+impl TemplateTally {
+    /// The experiment counters of every template × variant, as stored.
+    pub fn experiments(tallies: &[TemplateTally]) -> crate::domain::experiment::Experiments {
+        use crate::domain::experiment::{Counters, Experiments};
+        let rows = tallies
+            .iter()
+            .map(|t| {
+                let attributes = t.by_month.iter().map(|(k, v)| (k.as_str(), *v));
+                let key = (t.template.clone(), t.variant.clone());
+                (key, Counters::from_attributes(attributes))
+            })
+            .filter(|(_, c)| !c.months.is_empty())
+            .collect();
+        Experiments { rows }
+    }
+}
+
 /// Where one intervention's send stands, in the send ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]

@@ -142,10 +142,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 #[derive(Serialize)]
                 struct Out<'a> {
                     metrics: &'a backtest::Metrics,
+                    experiments: Vec<journey::domain::experiment::Comparison>,
                     timelines: &'a [backtest::Journey],
                 }
+                let judging = rules.default_policy().experiments.judging();
                 print_json(&Out {
                     metrics: &metrics,
+                    experiments: replay.experiments().comparisons(judging),
                     timelines: &replay.journeys,
                 })
             } else {
@@ -154,6 +157,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     replay.events, replay.checks, replay.until
                 );
                 print!("{}", report::table(&metrics));
+                print!("{}", report::experiments(&replay.experiments(), &rules));
                 Ok(())
             }
         }
@@ -319,6 +323,7 @@ fn offline_report(
             stored: None,
             applied: false,
             proposal: None,
+            allocation: None,
         },
         Ok(p) => calibrate::Report {
             message: match journey::rules_versions::judge(&p.holdout, &p.active_holdout, &p.goals) {
@@ -328,6 +333,7 @@ fn offline_report(
             stored: None,
             applied: false,
             proposal: Some(p),
+            allocation: None,
         },
     }
 }

@@ -86,3 +86,41 @@ pub fn table(m: &Metrics) -> String {
     }
     out
 }
+
+/// Each message against its control group, as a table, then the churns prevented.
+pub fn experiments(e: &crate::experiment::Experiments, rules: &crate::Rules) -> String {
+    use std::fmt::Write as _;
+    let judging = rules.default_policy().experiments.judging();
+    let pct = |x: f64| format!("{:+.1}", x * 100.0);
+    let interval = |e: Option<crate::experiment::Estimate>| {
+        e.map_or("—".to_string(), |e| {
+            format!("{} pp ({} … {})", pct(e.estimate), pct(e.low), pct(e.high))
+        })
+    };
+    let mut out = String::from(
+        "\nmessage                    treated   held out  recovery uplift (95 %)        churn cut (95 %)              verdict\n",
+    );
+    for c in e.comparisons(judging) {
+        let name = format!("{} {}", c.template, c.variant.as_deref().unwrap_or("-"));
+        let _ = writeln!(
+            out,
+            "{name:<26} {:>7}   {:>8}  {:<29} {:<29} {}",
+            c.treated.assigned,
+            c.control.assigned,
+            interval(c.recovery_uplift),
+            interval(c.churn_reduction),
+            c.verdict.as_str().replace('_', " ")
+        );
+    }
+    for s in e.saved() {
+        let Some(p) = s.churns_prevented else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "churns prevented {:<20} {:<8} {:.1} ({:.1} … {:.1}) of {} treated",
+            s.template, s.month, p.estimate, p.low, p.high, s.treated
+        );
+    }
+    out
+}
