@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use journey::domain::{EventKind, RiskLevel, Rules, Stage};
+use journey::domain::{EventKind, RiskLevel, Rules, Stage, Trigger};
 use journey::messages::EventMessage;
 use journey::ports::CustomerStore;
 use journey::testing::{Events, customer_id, krw, t};
@@ -100,15 +100,23 @@ async fn daily_sweeps_escalate_exactly_as_the_rules_say() {
             .entry(format!("{}:{}", i.channel.as_str(), i.template))
             .or_default() += 1;
     }
-    for template in [
-        "email:gentle_reminder",
-        "email:special_offer",
-        "email:consultation_invite",
-        "slack:danger_alert",
+    // … except to the customers in a message's control group (staff are alerted regardless)
+    let rules = Rules::embedded().expect("rules");
+    let reached = |trigger: Trigger| {
+        let plan = &rules.default_policy().interventions[&trigger];
+        (0..6)
+            .filter(|n| !plan.holds_out(&customer_id(&format!("sweep-{n}")), trigger))
+            .count()
+    };
+    for (template, expected) in [
+        ("email:gentle_reminder", reached(Trigger::RiskCaution)),
+        ("email:special_offer", reached(Trigger::RiskWarning)),
+        ("email:consultation_invite", reached(Trigger::RiskDanger)),
+        ("slack:danger_alert", 6),
     ] {
         assert_eq!(
             per_template.get(template),
-            Some(&6),
+            Some(&expected),
             "{template}: {per_template:?}"
         );
     }

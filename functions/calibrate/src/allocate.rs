@@ -147,3 +147,40 @@ fn describe(changes: &BTreeMap<&str, (String, BTreeMap<String, f64>)>) -> String
         .collect();
     format!("variants allocated by their outcomes: {}", parts.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use journey::domain::intervention::Trigger;
+    use journey::domain::rules::DEFAULT_RULES_TOML;
+
+    #[test]
+    fn an_allocation_is_added_to_the_overlay_in_force_and_makes_rules() {
+        let active = "[score.thresholds]\ncaution = 35.0\nwarning = 60.0\ndanger = 80.0\n";
+        let shares: BTreeMap<String, f64> = [("a".to_string(), 0.8), ("b".to_string(), 0.2)].into();
+        let changes = [("risk_warning", ("special_offer".to_string(), shares))].into();
+        let text = with_allocations(active, &changes).unwrap();
+        let rules = Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, &text).unwrap();
+        let policy = rules.default_policy();
+        assert_eq!(
+            policy.score.thresholds.caution, 35.0,
+            "the overlay in force is kept"
+        );
+        let plan = &policy.interventions[&Trigger::RiskWarning];
+        assert_eq!(plan.allocation["a"], 0.8);
+        assert_eq!(
+            plan.email.as_deref(),
+            Some("special_offer"),
+            "the rest inherited"
+        );
+        let used = plan.shares(0.1).unwrap();
+        assert!(
+            (used[0] - 0.74).abs() < 1e-9 && (used[1] - 0.26).abs() < 1e-9,
+            "{used:?}"
+        );
+        assert_eq!(
+            describe(&changes),
+            "variants allocated by their outcomes: special_offer a 0.80, b 0.20"
+        );
+    }
+}
