@@ -235,6 +235,26 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
             "{pattern}"
         );
     }
+    // each message against its control group, with the API's verdict
+    let experiments = stats["experiments"].as_array().expect("experiments");
+    assert!(!experiments.is_empty(), "the demo assigns customers to messages");
+    for e in experiments {
+        let pattern = format!(
+            r#"data-test="experiment-row" data-template="{}" data-variant="{}" data-verdict="([a-z_]+)""#,
+            e["template"].as_str().unwrap_or_default(),
+            e["variant"].as_str().unwrap_or_default()
+        );
+        assert_eq!(
+            texts(&dom, &pattern),
+            vec![e["verdict"].as_str().unwrap_or_default().to_string()],
+            "{pattern}"
+        );
+    }
+    assert_eq!(
+        texts(&dom, r#"data-test="alert-row" data-owner="([^"]+)""#).len(),
+        stats["alerts"].as_array().expect("alerts").len(),
+        "one row per owner and alert template"
+    );
     for (reason, n) in stats["churn_reasons"].as_object().expect("reasons") {
         let pattern = format!(r#"data-reason="{reason}"[^>]*>(\d+)<"#);
         assert_eq!(texts(&dom, &pattern), vec![n.to_string()]);
