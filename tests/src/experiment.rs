@@ -86,11 +86,17 @@ pub struct Run {
     pub tallies: Vec<Tally>,
     /// Each week's allocation of `special_offer`'s variants (adaptive runs).
     pub allocations: Vec<(DateTime<Utc>, BTreeMap<String, f64>)>,
+    /// When the run ended.
+    pub end: DateTime<Utc>,
 }
 
+/// `experiments.outcome_days` of the simulated rules (the default).
+const OUTCOME_DAYS: u32 = 30;
+
 impl Run {
+    /// The counts of the months whose outcomes were all in when the run ended.
     pub fn experiments(&self) -> Experiments {
-        Experiments::from_tallies(&self.tallies)
+        Experiments::from_tallies(&self.tallies).settled(self.end, OUTCOME_DAYS)
     }
 }
 
@@ -126,13 +132,15 @@ pub fn run(settings: &Settings) -> Run {
         events: Vec::new(),
         tallies: Vec::new(),
         allocations: Vec::new(),
+        end: start() + Duration::days(settings.join_days + 60),
     };
     let mut rules = rules(&BTreeMap::new());
     let days = settings.join_days + 60;
     for day in 0..days {
         let dawn = start() + Duration::days(day);
         if settings.adaptive && day > 0 && day % 7 == 0 {
-            let variants = out_experiments(&out.tallies).variants(TEMPLATE);
+            let settled = Experiments::from_tallies(&out.tallies).settled(dawn, OUTCOME_DAYS);
+            let variants = settled.variants(TEMPLATE);
             let allocation = experiment::allocation(&variants);
             rules = self::rules(&allocation);
             out.allocations.push((dawn, allocation));
@@ -143,10 +151,6 @@ pub fn run(settings: &Settings) -> Run {
         }
     }
     out
-}
-
-fn out_experiments(tallies: &[Tally]) -> Experiments {
-    Experiments::from_tallies(tallies)
 }
 
 fn member(n: usize, settings: &Settings) -> Member {

@@ -116,7 +116,10 @@ fn the_backtest_replays_the_log_to_the_same_assignments() {
     let replayed = replay(&sim.events, &rules(&Default::default()), &config);
     let judging = ExperimentRules::default().judging();
     let live = sim.experiments().comparisons(judging);
-    let again = replayed.experiments().comparisons(judging);
+    let again = replayed
+        .experiments()
+        .settled(sim.end, ExperimentRules::default().outcome_days)
+        .comparisons(judging);
     for variant in ["a", "b", "c"] {
         let (l, r) = (of(&live, variant), of(&again, variant));
         assert_eq!(l.treated.assigned, r.treated.assigned, "{variant}");

@@ -23,8 +23,7 @@ pub use crate::build::{AwsApi, Config, build, keys};
 use crate::query::{bad_cursor, customer_id, encode, list_query};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use chrono::Utc;
-use journey::domain::experiment::Judging;
+use chrono::{DateTime, Utc};
 use journey::domain::rules::{DEFAULT_RULES_TOML, ExperimentRules};
 use journey::domain::{CustomerId, Event, EventKind, Rules};
 use journey::http::{ApiError, Incoming, json_response};
@@ -76,14 +75,14 @@ where
 
     /// `[experiments]` of the rules in force; the defaults if they cannot be read (the
     /// workers would have refused them).
-    fn judging(&self, active: Option<&ActiveRules>) -> Judging {
+    fn experiment_rules(&self, active: Option<&ActiveRules>) -> ExperimentRules {
         let rules = match active {
             Some(a) => a.version.rules(&self.rules_text),
             None => Rules::from_toml(&self.rules_text),
         };
         rules.map_or_else(
-            |_| ExperimentRules::default().judging(),
-            |r| r.default_policy().experiments.judging(),
+            |_| ExperimentRules::default(),
+            |r| r.default_policy().experiments.clone(),
         )
     }
 
@@ -134,7 +133,7 @@ where
         }
         let key = self.authorize(&incoming)?;
         match (method, segments.as_slice()) {
-            ("GET", ["stats"]) => self.stats().await,
+            ("GET", ["stats"]) => self.stats(incoming.received_at).await,
             ("GET", ["rules"]) => self.rules().await,
             ("GET", ["customers"]) => self.list(&incoming).await,
             ("GET", ["customers", id]) => self.customer(&incoming, id).await,
@@ -177,12 +176,12 @@ where
         }
     }
 
-    async fn stats(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    async fn stats(&self, now: DateTime<Utc>) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let counts = self.store.counts().await.map_err(store_error)?;
         let tallies = self.store.tallies().await.map_err(store_error)?;
         let active = self.store.active_rules().await.map_err(store_error)?;
-        let judging = self.judging(active.as_ref());
-        let stats = views::stats(&counts, &tallies, active.as_ref(), judging);
+        let experiments = self.experiment_rules(active.as_ref());
+        let stats = views::stats(&counts, &tallies, active.as_ref(), &experiments, now);
         Ok(json_response(200, &stats))
     }
 

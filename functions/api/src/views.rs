@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use journey::alerts::money;
-use journey::domain::experiment::{AlertOutcome, Comparison, Judging, Saved, alert_outcomes};
+use journey::domain::experiment::{AlertOutcome, Comparison, Saved, alert_outcomes};
+use journey::domain::rules::ExperimentRules;
 use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
     Stage,
@@ -292,8 +293,11 @@ pub fn stats(
     counts: &Counts,
     tallies: &[TemplateTally],
     active: Option<&ActiveRules>,
-    judging: Judging,
+    settings: &ExperimentRules,
+    now: DateTime<Utc>,
 ) -> Stats {
+    let experiments = TemplateTally::experiments(tallies);
+    let days = settings.outcome_days;
     let stages = Stage::ALL
         .iter()
         .map(|&stage| {
@@ -316,6 +320,8 @@ pub fn stats(
         .collect();
     let interventions = tallies
         .iter()
+        // a control group's row has counts by month only: it sent nothing
+        .filter(|t| t.sent + t.recovered + t.failed + t.skipped + t.unknown > 0)
         .map(|t| TallyView {
             template: t.template.clone(),
             variant: t.variant.clone(),
@@ -336,8 +342,8 @@ pub fn stats(
         churned_by_month: counts.churned_by_month.clone(),
         recovered_by_month: counts.recovered_by_month.clone(),
         rules: rules(active),
-        experiments: TemplateTally::experiments(tallies).comparisons(judging),
-        saved: TemplateTally::experiments(tallies).saved(),
+        experiments: experiments.comparisons_as_of(now, days, settings.judging()),
+        saved: experiments.settled(now, days).saved(),
         alerts: alert_outcomes(tallies.iter().map(|t| (t.template.as_str(), &t.by_month))),
     }
 }

@@ -42,7 +42,10 @@ pub async fn allocate<S: RulesRegistry + JourneyReader>(
             "adaptive allocation is off (experiments.adaptive = false)",
         ));
     }
-    let experiments = TemplateTally::experiments(&store.tallies().await?);
+    // only months whose outcomes are all in: the newest assignments would read low, and the
+    // variant given most lately most of all
+    let experiments = TemplateTally::experiments(&store.tallies().await?)
+        .settled(now, policy.experiments.outcome_days);
     let mut changes = BTreeMap::new();
     for (trigger, plan) in &policy.interventions {
         let Some(template) = plan.email.as_ref().filter(|_| plan.variants.len() > 1) else {

@@ -237,7 +237,10 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
     }
     // each message against its control group, with the API's verdict
     let experiments = stats["experiments"].as_array().expect("experiments");
-    assert!(!experiments.is_empty(), "the demo assigns customers to messages");
+    assert!(
+        !experiments.is_empty(),
+        "the demo assigns customers to messages"
+    );
     for e in experiments {
         let pattern = format!(
             r#"data-test="experiment-row" data-template="{}" data-variant="{}" data-verdict="([a-z_]+)""#,

@@ -84,6 +84,14 @@ impl Exposure {
     }
 }
 
+/// When every assignment of `month` (`YYYY-MM`) has had `outcome_days`: the month's end plus
+/// the window.
+pub fn settles_at(month: &str, outcome_days: u32) -> Option<DateTime<Utc>> {
+    let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    Some(next.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(outcome_days.into()))
+}
+
 /// A month as `YYYY-MM`, the cohorts' key.
 pub fn month(at: DateTime<Utc>) -> String {
     at.format("%Y-%m").to_string()
@@ -205,6 +213,10 @@ pub struct Comparison {
     /// Held-out − treated share churned: the churn the message prevented, per customer.
     pub churn_reduction: Option<Estimate>,
     pub verdict: Verdict,
+    /// Assignments of months not yet settled (see [`Experiments::settled`]): counted here,
+    /// not in the groups, until every one of them has had its whole outcome window.
+    pub awaiting_treated: u64,
+    pub awaiting_control: u64,
 }
 
 impl Comparison {
@@ -245,6 +257,8 @@ impl Comparison {
             recovery_uplift,
             churn_reduction,
             verdict,
+            awaiting_treated: 0,
+            awaiting_control: 0,
         }
     }
 }
@@ -343,6 +357,28 @@ pub struct Experiments {
 }
 
 impl Experiments {
+    /// Only the months whose assignments have all had their whole outcome window by `now`: an
+    /// assignment still waiting counts in its group without an outcome yet, which would pull
+    /// every difference toward zero (and hold back the variant given most recently).
+    pub fn settled(&self, now: DateTime<Utc>, outcome_days: u32) -> Experiments {
+        let rows = self
+            .rows
+            .iter()
+            .map(|(key, c)| {
+                let months = c
+                    .months
+                    .iter()
+                    .filter(|(month, _)| {
+                        settles_at(month, outcome_days).is_some_and(|at| at <= now)
+                    })
+                    .map(|(m, counts)| (m.clone(), counts.clone()))
+                    .collect();
+                (key.clone(), Counters { months })
+            })
+            .collect();
+        Experiments { rows }
+    }
+
     /// From tallies as `apply` produced them (a replay, a simulation), summed.
     pub fn from_tallies<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Experiments {
         let mut sums: BTreeMap<(String, Option<String>), BTreeMap<String, i64>> = BTreeMap::new();
@@ -387,6 +423,35 @@ impl Experiments {
             .collect()
     }
 
+    /// [`Experiments::comparisons`] on the months settled by `now`, each saying how many
+    /// assignments still await their outcome.
+    pub fn comparisons_as_of(
+        &self,
+        now: DateTime<Utc>,
+        outcome_days: u32,
+        judging: Judging,
+    ) -> Vec<Comparison> {
+        let settled = self.settled(now, outcome_days);
+        self.comparisons(judging)
+            .into_iter()
+            .map(|all| {
+                let key = (all.template.clone(), all.variant.clone());
+                let treated = settled
+                    .rows
+                    .get(&key)
+                    .map(|c| c.total().treated)
+                    .unwrap_or_default();
+                let control = settled.control(&all.template).held_out;
+                let variant = all.variant.as_deref();
+                Comparison {
+                    awaiting_treated: all.treated.assigned - treated.assigned,
+                    awaiting_control: all.control.assigned - control.assigned,
+                    ..Comparison::new(&all.template, variant, treated, control, judging)
+                }
+            })
+            .collect()
+    }
+
     /// The held-out customers of `template`, every month.
     fn control(&self, template: &str) -> MonthCounts {
         let mut all = Counters::default();
@@ -409,7 +474,11 @@ impl Experiments {
         }
         let mut out = Vec::new();
         for (template, counters) in templates {
-            if counters.total().held_out.assigned == 0 {
+            let all = counters.total();
+            // no control group, or customers who cannot churn in the window (a win-back goes
+            // to customers who already left): no claim either way
+            let churns = all.treated.churned + all.held_out.churned;
+            if all.held_out.assigned == 0 || churns == 0 {
                 continue;
             }
             for (month, m) in &counters.months {

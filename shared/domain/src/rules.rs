@@ -687,13 +687,18 @@ impl Policy {
                     "variants apply to the customer e-mail; name an `email` template",
                 ));
             }
-            self.validate_experiment(&key, plan)?;
+            self.validate_experiment(&key, *trigger, plan)?;
         }
         Ok(())
     }
 
     /// A plan's holdout and allocation.
-    fn validate_experiment(&self, key: &str, plan: &Plan) -> Result<(), RulesError> {
+    fn validate_experiment(
+        &self,
+        key: &str,
+        trigger: Trigger,
+        plan: &Plan,
+    ) -> Result<(), RulesError> {
         if !(0.0..=0.5).contains(&plan.holdout) {
             return Err(RulesError::invalid(
                 format!("{key}.holdout"),
@@ -706,10 +711,16 @@ impl Policy {
                 "a transactional notice is never held back",
             ));
         }
-        if plan.holdout > 0.0 && plan.email.is_none() && !plan.holdout_staff {
+        if plan.holdout > 0.0 && plan.email.is_none() {
             return Err(RulesError::invalid(
                 format!("{key}.holdout"),
-                "holds back the customer e-mail, and there is none: set `holdout_staff = true` to hold back the staff alert",
+                "holds back the customer e-mail, and this plan has none",
+            ));
+        }
+        if plan.holdout > 0.0 && !trigger.seeks_recovery() {
+            return Err(RulesError::invalid(
+                format!("{key}.holdout"),
+                "only the messages meant to bring customers back (the risk levels', the win-back) are measured against a control group",
             ));
         }
         if let Some((name, _)) = plan

@@ -145,10 +145,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     experiments: Vec<journey::domain::experiment::Comparison>,
                     timelines: &'a [backtest::Journey],
                 }
-                let judging = rules.default_policy().experiments.judging();
+                let settings = &rules.default_policy().experiments;
                 print_json(&Out {
                     metrics: &metrics,
-                    experiments: replay.experiments().comparisons(judging),
+                    experiments: replay.experiments().comparisons_as_of(
+                        replay.until,
+                        settings.outcome_days,
+                        settings.judging(),
+                    ),
                     timelines: &replay.journeys,
                 })
             } else {
@@ -157,7 +161,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     replay.events, replay.checks, replay.until
                 );
                 print!("{}", report::table(&metrics));
-                print!("{}", report::experiments(&replay.experiments(), &rules));
+                print!(
+                    "{}",
+                    report::experiments(&replay.experiments(), &rules, replay.until)
+                );
                 Ok(())
             }
         }

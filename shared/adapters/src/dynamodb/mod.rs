@@ -202,19 +202,28 @@ impl DynamoStore {
         Ok(Some(TransactWriteItem::builder().update(update).build()))
     }
 
-    /// Adds the outcome tallies, one update per template × variant item.
+    /// Adds the outcome tallies, one update per template × variant item, and per month for the
+    /// counts kept by month (a month's item stays small however many months and owners there
+    /// are).
     fn update_tallies(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut per_item: BTreeMap<(String, Option<String>), Vec<&Tally>> = BTreeMap::new();
+        type Key = (String, Option<String>, Option<String>);
+        let mut per_item: BTreeMap<Key, Vec<&Tally>> = BTreeMap::new();
         for tally in commit.steps.iter().flat_map(|step| &step.outcome.tallies) {
-            per_item
-                .entry((tally.template.clone(), tally.variant.clone()))
-                .or_default()
-                .push(tally);
+            let key = (
+                tally.template.clone(),
+                tally.variant.clone(),
+                tally.cohort.clone(),
+            );
+            per_item.entry(key).or_default().push(tally);
         }
         let shard = Self::counter_shard(commit);
         per_item
             .into_iter()
-            .map(|((template, variant), tallies)| {
+            .map(|((template, variant, month), tallies)| {
+                let mut sk = keys::tally_sk(&template, variant.as_deref());
+                if let Some(month) = &month {
+                    sk = format!("{sk}#{month}");
+                }
                 let mut counts: BTreeMap<String, i64> = BTreeMap::new();
                 for t in tallies {
                     *counts.entry(t.attribute()).or_default() += t.amount;
@@ -222,7 +231,7 @@ impl DynamoStore {
                 let mut update = Update::builder()
                     .table_name(&self.table)
                     .key(PK, s(keys::tally_pk(shard)))
-                    .key(SK, s(keys::tally_sk(&template, variant.as_deref())))
+                    .key(SK, s(sk))
                     .expression_attribute_values(":template", s(&template))
                     .expression_attribute_values(":variant", s(variant.as_deref().unwrap_or("-")));
                 let mut adds = Vec::new();

@@ -9,8 +9,9 @@ use crate::intervention::Trigger;
 use super::{Change, Tally, TallyMetric, Transition};
 
 impl Transition<'_> {
-    /// Assigns the customer to `template` (in `variant`) or to its control group, replacing an
-    /// earlier assignment to the same trigger.
+    /// Assigns the customer to `template` (in `variant`) or to its control group. While an
+    /// assignment to the same trigger is still open (the win-back's second step within the
+    /// first's window), it stands: the customer is counted once, with one outcome.
     pub(super) fn assign(
         &mut self,
         trigger: Trigger,
@@ -19,7 +20,9 @@ impl Transition<'_> {
         held_out: bool,
     ) {
         self.expire_exposures();
-        self.c.exposures.retain(|e| e.trigger != trigger);
+        if self.c.exposures.iter().any(|e| e.trigger == trigger) {
+            return;
+        }
         let exposure = Exposure {
             trigger,
             template: template.to_string(),
@@ -109,6 +112,10 @@ impl Transition<'_> {
 
     fn close_alert(&mut self, resolution: Resolution) {
         let (at, days) = (self.at, self.policy.experiments.outcome_days);
+        // an event from before the alert leaves it open
+        if self.c.open_alert.as_ref().is_none_or(|a| a.at > at) {
+            return;
+        }
         let Some(alert) = self.c.open_alert.take() else {
             return;
         };

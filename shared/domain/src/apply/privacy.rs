@@ -15,6 +15,8 @@ impl Transition<'_> {
         self.c.last_nps = None;
         self.c.scheduled.clear();
         self.c.last_intervention = None;
+        self.c.exposures.clear();
+        self.c.open_alert = None;
         if let Some(churn) = self.c.churn.as_mut() {
             churn.detail = None;
         }

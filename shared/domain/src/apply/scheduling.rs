@@ -40,7 +40,7 @@ impl Transition<'_> {
         let floor = self.policy.experiments.adaptive_floor();
         let variant = plan.variant_for(&self.c.id, trigger, floor);
         if let Some(template) = plan.email.as_ref().filter(|_| !plan.transactional)
-            && (plan.holdout > 0.0 || trigger.seeks_recovery())
+            && trigger.seeks_recovery()
         {
             let shown = variant.clone().filter(|_| !held_out);
             self.assign(trigger, template, shown, held_out);
@@ -88,7 +88,10 @@ impl Transition<'_> {
             });
             self.interventions.push(intervention);
         }
-        if first.is_some() {
+        if held_out {
+            // nothing the customer saw may be credited with what they do next
+            self.c.last_intervention = None;
+        } else if first.is_some() {
             self.c.last_intervention = first;
         }
     }

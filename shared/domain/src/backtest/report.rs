@@ -88,9 +88,14 @@ pub fn table(m: &Metrics) -> String {
 }
 
 /// Each message against its control group, as a table, then the churns prevented.
-pub fn experiments(e: &crate::experiment::Experiments, rules: &crate::Rules) -> String {
+pub fn experiments(
+    e: &crate::experiment::Experiments,
+    rules: &crate::Rules,
+    until: chrono::DateTime<chrono::Utc>,
+) -> String {
     use std::fmt::Write as _;
-    let judging = rules.default_policy().experiments.judging();
+    let settings = &rules.default_policy().experiments;
+    let judging = settings.judging();
     let pct = |x: f64| format!("{:+.1}", x * 100.0);
     let interval = |e: Option<crate::experiment::Estimate>| {
         e.map_or("—".to_string(), |e| {
@@ -100,7 +105,7 @@ pub fn experiments(e: &crate::experiment::Experiments, rules: &crate::Rules) -> 
     let mut out = String::from(
         "\nmessage                    treated   held out  recovery uplift (95 %)        churn cut (95 %)              verdict\n",
     );
-    for c in e.comparisons(judging) {
+    for c in e.comparisons_as_of(until, settings.outcome_days, judging) {
         let name = format!("{} {}", c.template, c.variant.as_deref().unwrap_or("-"));
         let _ = writeln!(
             out,
@@ -112,7 +117,7 @@ pub fn experiments(e: &crate::experiment::Experiments, rules: &crate::Rules) -> 
             c.verdict.as_str().replace('_', " ")
         );
     }
-    for s in e.saved() {
+    for s in e.settled(until, settings.outcome_days).saved() {
         let Some(p) = s.churns_prevented else {
             continue;
         };

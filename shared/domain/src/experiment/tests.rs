@@ -221,3 +221,32 @@ fn tallies_from_a_replay_make_the_same_comparisons() {
     assert_eq!(c.verdict, Verdict::Works);
     assert_eq!(experiments.variants("special_offer")["a"].assigned, 40);
 }
+
+#[test]
+fn only_months_whose_outcomes_are_all_in_are_judged() {
+    let rows = [(
+        ("special_offer".to_string(), Some("a".to_string())),
+        Counters {
+            months: [
+                ("2026-10".to_string(), month_counts((100, 10), (0, 0))),
+                ("2026-11".to_string(), month_counts((100, 0), (0, 0))),
+            ]
+            .into(),
+        },
+    )];
+    let experiments = Experiments { rows: rows.into() };
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(settles_at("2026-10", 30), Some(at("2026-12-01T00:00:00Z")));
+    assert_eq!(settles_at("2026-12", 30), Some(at("2027-01-31T00:00:00Z")));
+    let settled = experiments.settled(at("2026-12-15T00:00:00Z"), 30);
+    let months: Vec<&String> = settled
+        .rows
+        .values()
+        .flat_map(|c| c.months.keys())
+        .collect();
+    assert_eq!(
+        months,
+        ["2026-10"],
+        "November's assignments may still recover until 30 December"
+    );
+}

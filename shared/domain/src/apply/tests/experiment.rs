@@ -153,3 +153,49 @@ fn a_staff_alert_counts_its_contact_how_soon_and_the_outcome_per_owner() {
     assert_eq!(of(TallyMetric::AlertRecovered, &o.tallies).len(), 1);
     assert!(j.customer.open_alert.is_none());
 }
+
+#[test]
+fn the_win_backs_second_step_within_the_first_ones_window_is_one_assignment() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.on(
+        "2026-11-02T09:00:00Z",
+        EventKind::RefundRequested { reason: None },
+    );
+    j.check("2026-11-09T09:00:00Z"); // step 1
+    j.check("2026-12-02T09:00:00Z"); // step 2, 23 days later
+    let win_back = j
+        .sent
+        .iter()
+        .filter(|i| i.trigger == Trigger::WinBack)
+        .count();
+    let assigned = j
+        .tallies
+        .iter()
+        .filter(|t| t.template == "win_back")
+        .filter(|t| matches!(t.metric, TallyMetric::Treated | TallyMetric::HeldOut))
+        .count();
+    assert_eq!((win_back, assigned), (2, 1), "two e-mails, one assignment");
+}
+
+#[test]
+fn a_held_out_customer_credits_no_earlier_message_and_erasure_clears_the_assignments() {
+    let (mut j, _) = at_caution(&someone(Trigger::RiskCaution, true));
+    assert_eq!(j.customer.last_intervention, None, "nothing they saw");
+    assert_eq!(j.customer.exposures.len(), 1);
+    j.on("2026-11-09T09:00:00Z", EventKind::Erased { by: None });
+    assert!(j.customer.exposures.is_empty() && j.customer.open_alert.is_none());
+}
+
+#[test]
+fn an_event_from_before_an_alert_leaves_it_open() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    j.check("2026-11-11T09:00:00Z");
+    j.check("2026-11-15T09:00:00Z");
+    assert!(j.customer.open_alert.is_some());
+    // a login stamped before the alert arrives late: it recovers nothing of the alert's
+    j.on("2026-11-14T09:00:00Z", EventKind::Login);
+    assert!(j.customer.open_alert.is_some());
+}
