@@ -66,6 +66,12 @@ pub struct RulesVersion {
     pub note: String,
 }
 
+/// The number the next stored version takes: one above every number stored.
+pub async fn next_number<R: RulesRegistry>(registry: &R) -> Result<u32, StoreError> {
+    let versions = registry.rules_versions().await?;
+    Ok(versions.iter().map(|v| v.number).max().unwrap_or(0) + 1)
+}
+
 impl RulesVersion {
     /// The rules this version makes of the deployed file `base`.
     pub fn rules(&self, base: &str) -> Result<Rules, RulesError> {

@@ -123,3 +123,15 @@ pub async fn drain(url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         all.extend(batch);
     }
 }
+
+/// Writes `items` as JSON Lines to `path` (the harness binaries' logs and labels).
+pub fn write_lines<T: serde::Serialize>(path: &str, items: &[T]) -> Result<(), String> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = std::io::BufWriter::new(file);
+    for item in items {
+        serde_json::to_writer(&mut out, item).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| format!("{path}: {e}"))
+}

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use journey::domain::Rules;
 use journey::domain::experiment::{Group, allocation};
 use journey::ports::{JourneyReader, RulesRegistry, TemplateTally};
-use journey::rules_versions::{Origin, RulesVersion};
+use journey::rules_versions::{Origin, RulesVersion, next_number};
 
 use crate::CalibrationError;
 
@@ -76,14 +76,7 @@ pub async fn allocate<S: RulesRegistry + JourneyReader>(
     if dry_run {
         return Ok(said(&format!("{note} (dry run: nothing stored)")));
     }
-    let number = store
-        .rules_versions()
-        .await?
-        .iter()
-        .map(|v| v.number)
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let number = next_number(store).await?;
     let version = RulesVersion {
         number,
         origin: Origin::Allocated,

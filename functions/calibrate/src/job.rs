@@ -15,7 +15,7 @@ use journey::domain::model::Forest;
 use journey::domain::rules::{CalibrationGoals, Inactivity, NO_MODEL, Thresholds};
 use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
-use journey::rules_versions::{Origin, RulesVersion, judge};
+use journey::rules_versions::{Origin, RulesVersion, judge, next_number};
 
 use crate::fit::{self, Fitted};
 
@@ -827,14 +827,7 @@ pub async fn calibrate<S: RulesRegistry + EventArchive>(
         });
     }
     let mut expected = active.as_ref().map(|a| a.version.number);
-    let mut next = store
-        .rules_versions()
-        .await?
-        .iter()
-        .map(|v| v.number)
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let mut next = next_number(store).await?;
     if expected.is_none() {
         let default = RulesVersion {
             number: next,

@@ -9,7 +9,6 @@
 //! `journey-rules backtest --events log.jsonl --overlay overlay.toml`, which replays it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::ExitCode;
 
 use journey::domain::rules::ExperimentRules;
@@ -121,13 +120,7 @@ fn write_outputs(
     rules: Option<&str>,
 ) -> Result<(), String> {
     if let Some(path) = events {
-        let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
-        let mut out = std::io::BufWriter::new(file);
-        for event in &sim.events {
-            serde_json::to_writer(&mut out, event).map_err(|e| e.to_string())?;
-            out.write_all(b"\n").map_err(|e| e.to_string())?;
-        }
-        out.flush().map_err(|e| format!("{path}: {e}"))?;
+        journey_tests::write_lines(path, &sim.events)?;
     }
     if let Some(path) = rules {
         std::fs::write(path, RULES_OVERLAY).map_err(|e| format!("{path}: {e}"))?;

@@ -8,10 +8,10 @@
 //! `--rules` writes the rules overlay the world's business runs with before calibration (the
 //! fitness club's 3 / 7 / 10-day clock), for `journey-rules backtest --overlay`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use journey_tests::population::{World, generate_world};
+use journey_tests::write_lines;
 
 fn main() -> ExitCode {
     match run() {
@@ -67,14 +67,4 @@ fn run() -> Result<(), String> {
         population.labels.len()
     );
     Ok(())
-}
-
-fn write_lines<T: serde::Serialize>(path: &str, items: &[T]) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut out = std::io::BufWriter::new(file);
-    for item in items {
-        serde_json::to_writer(&mut out, item).map_err(|e| e.to_string())?;
-        out.write_all(b"\n").map_err(|e| e.to_string())?;
-    }
-    out.flush().map_err(|e| format!("{path}: {e}"))
 }

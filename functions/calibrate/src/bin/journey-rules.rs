@@ -300,8 +300,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 &ReplayConfig::default(),
                 &MetricsConfig::default(),
             );
-            let versions = store.rules_versions().await.map_err(|e| e.to_string())?;
-            let number = versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
+            let number = journey::rules_versions::next_number(&store)
+                .await
+                .map_err(|e| e.to_string())?;
             let version = RulesVersion {
                 number,
                 origin: Origin::Edited,
