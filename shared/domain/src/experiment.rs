@@ -615,8 +615,11 @@ pub struct AlertOutcome {
     /// The owner's id, or `unassigned`.
     pub owner: String,
     pub alerted: u64,
-    /// Alerts followed by a contact the owner recorded (a note) within the outcome window.
+    /// Alerts followed by a contact someone on staff recorded (a note) within the outcome
+    /// window …
     pub contacted: u64,
+    /// … of which the alert's owner recorded.
+    pub contacted_by_owner: u64,
     pub contact_rate: Option<Estimate>,
     /// The mean time from the alert to the first contact, in minutes.
     pub mean_minutes_to_contact: Option<f64>,
@@ -655,6 +658,7 @@ pub fn alert_outcomes<'a>(
             match metric {
                 TallyMetric::Alerted => row.alerted += count,
                 TallyMetric::Contacted => row.contacted += count,
+                TallyMetric::ContactedByOwner => row.contacted_by_owner += count,
                 TallyMetric::ContactMinutes => *minutes += n,
                 TallyMetric::AlertRecovered => row.recovered += count,
                 TallyMetric::AlertChurned => row.churned += count,

@@ -90,8 +90,8 @@ impl Transition<'_> {
     }
 
     /// Staff recorded a contact: the first one after an open alert counts, with how long it
-    /// took.
-    pub(super) fn contacted(&mut self) {
+    /// took, and whether the alert's owner recorded it (the note's author is their id).
+    pub(super) fn contacted(&mut self, author: &str) {
         let (at, days) = (self.at, self.policy.experiments.outcome_days);
         let Some(alert) = self
             .c
@@ -108,6 +108,10 @@ impl Transition<'_> {
             .push(alert_tally(&alert, TallyMetric::Contacted, 1));
         self.tallies
             .push(alert_tally(&alert, TallyMetric::ContactMinutes, minutes));
+        if author == alert.owner {
+            self.tallies
+                .push(alert_tally(&alert, TallyMetric::ContactedByOwner, 1));
+        }
     }
 
     fn close_alert(&mut self, resolution: Resolution) {

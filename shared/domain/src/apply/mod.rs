@@ -172,7 +172,7 @@ impl<'a> Transition<'a> {
             EventKind::StaffNote { author, channel } => {
                 let note = format!("contacted by {author} ({})", channel.as_str());
                 self.record(Change::Note { note: note.clone() }, &note);
-                self.contacted();
+                self.contacted(author);
             }
             EventKind::Erased { by } => self.erase(by.as_deref()),
         }

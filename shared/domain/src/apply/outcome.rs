@@ -232,8 +232,10 @@ pub enum TallyMetric {
     TreatedValue,
     /// A staff alert planned (`by` the owner).
     Alerted,
-    /// The owner recorded a contact after the alert.
+    /// Someone on staff recorded a contact after the alert.
     Contacted,
+    /// … and it was the alert's owner (the note's author is the owner's id).
+    ContactedByOwner,
     /// Minutes from the alert to the contact, summed.
     ContactMinutes,
     /// The customer recovered within the outcome window after the alert.

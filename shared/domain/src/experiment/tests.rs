@@ -158,6 +158,7 @@ fn alert_outcomes_are_per_template_and_owner() {
         ("alerted@2026-11@kim".to_string(), 4),
         ("alerted@2026-12@kim".to_string(), 1),
         ("contacted@2026-11@kim".to_string(), 2),
+        ("contacted_by_owner@2026-11@kim".to_string(), 1),
         ("contact_minutes@2026-11@kim".to_string(), 150),
         ("alert_recovered@2026-11@kim".to_string(), 1),
         ("alerted@2026-11@unassigned".to_string(), 2),
@@ -172,6 +173,7 @@ fn alert_outcomes_are_per_template_and_owner() {
         ("kim", 5, 2)
     );
     assert_eq!(kim.mean_minutes_to_contact, Some(75.0));
+    assert_eq!(kim.contacted_by_owner, 1);
     assert_eq!(kim.recovered, 1);
     assert_eq!(
         rows[1].mean_minutes_to_contact, None,

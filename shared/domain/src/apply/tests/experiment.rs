@@ -144,6 +144,10 @@ fn a_staff_alert_counts_its_contact_how_soon_and_the_outcome_per_owner() {
     let o = j.on("2026-11-15T10:30:00Z", note.clone());
     assert_eq!(of(TallyMetric::Contacted, &o.tallies).len(), 1);
     assert_eq!(of(TallyMetric::ContactMinutes, &o.tallies)[0].amount, 90);
+    assert!(
+        of(TallyMetric::ContactedByOwner, &o.tallies).is_empty(),
+        "tutor-7 is not the owner (there is none)"
+    );
     let again = j.on("2026-11-15T11:00:00Z", note);
     assert!(
         of(TallyMetric::Contacted, &again.tallies).is_empty(),
@@ -198,4 +202,35 @@ fn an_event_from_before_an_alert_leaves_it_open() {
     // a login stamped before the alert arrives late: it recovers nothing of the alert's
     j.on("2026-11-14T09:00:00Z", EventKind::Login);
     assert!(j.customer.open_alert.is_some());
+}
+
+#[test]
+fn a_contact_by_the_alerts_owner_is_counted_as_such() {
+    let mut j = Journey::new();
+    let mut paid = j.events.at(
+        t("2026-11-01T09:00:00Z"),
+        EventKind::PaymentSucceeded {
+            amount: krw(99_000),
+        },
+    );
+    paid.profile.owner = Some(crate::event::Owner {
+        id: "tutor-7".into(),
+        name: None,
+        email: None,
+        slack_id: None,
+    });
+    j.apply(paid, t("2026-11-01T09:00:00Z"));
+    j.check("2026-11-08T09:00:00Z");
+    j.check("2026-11-11T09:00:00Z");
+    let o = j.check("2026-11-15T09:00:00Z");
+    assert_eq!(
+        of(TallyMetric::Alerted, &o.tallies)[0].by.as_deref(),
+        Some("tutor-7")
+    );
+    let note = EventKind::StaffNote {
+        author: "tutor-7".into(),
+        channel: crate::ContactChannel::Phone,
+    };
+    let o = j.on("2026-11-16T09:00:00Z", note);
+    assert_eq!(of(TallyMetric::ContactedByOwner, &o.tallies).len(), 1);
 }
