@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use journey::domain::experiment::{self, Experiments};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::domain::{
-    Customer, CustomerId, Effect, Event, EventId, EventKind, Money, Profile, Rules, Source, Tally,
+    Customer, CustomerId, Event, EventId, EventKind, Money, Profile, Rules, Source, Tally,
     TallyMetric,
 };
 use rand::{RngExt, SeedableRng};
@@ -244,7 +244,6 @@ impl Member {
         }
         out.tallies
             .extend(outcome.tallies.into_iter().filter(|t| t.cohort.is_some()));
-        debug_assert!(outcome.effects.iter().all(|e| !matches!(e, Effect::Erase)));
         self.c = outcome.customer;
     }
 

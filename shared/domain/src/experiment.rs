@@ -47,7 +47,7 @@ pub enum Resolution {
 impl Exposure {
     /// Whether `at` still falls in this assignment's outcome window.
     pub fn open_at(&self, at: DateTime<Utc>, outcome_days: u32) -> bool {
-        self.at <= at && at - self.at <= Duration::days(outcome_days.into())
+        within(self.at, at, outcome_days)
     }
 
     /// The month the assignment counts in.
@@ -90,6 +90,11 @@ pub fn settles_at(month: &str, outcome_days: u32) -> Option<DateTime<Utc>> {
     let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
     let next = first.checked_add_months(chrono::Months::new(1))?;
     Some(next.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(outcome_days.into()))
+}
+
+/// Whether `at` falls in the `outcome_days` from `from` (an assignment, an alert).
+pub fn within(from: DateTime<Utc>, at: DateTime<Utc>, outcome_days: u32) -> bool {
+    from <= at && at - from <= Duration::days(outcome_days.into())
 }
 
 /// A month as `YYYY-MM`, the cohorts' key.
@@ -382,9 +387,8 @@ impl Experiments {
     /// From tallies as `apply` produced them (a replay, a simulation), summed.
     pub fn from_tallies<'a>(tallies: impl IntoIterator<Item = &'a Tally>) -> Experiments {
         let mut sums: BTreeMap<(String, Option<String>), BTreeMap<String, i64>> = BTreeMap::new();
-        for t in tallies.into_iter().filter(|t| {
-            t.cohort.is_some() && t.by.is_none() || t.metric == TallyMetric::TreatedValue
-        }) {
+        // the counts kept by month; `Counters` reads the experiment's and ignores the alerts'
+        for t in tallies.into_iter().filter(|t| t.cohort.is_some()) {
             let row = sums
                 .entry((t.template.clone(), t.variant.clone()))
                 .or_default();
@@ -412,15 +416,7 @@ impl Experiments {
     /// Each treated template × variant against its template's held-out customers. Templates
     /// that hold nobody out still show their treated counts, as "not enough data".
     pub fn comparisons(&self, judging: Judging) -> Vec<Comparison> {
-        self.rows
-            .iter()
-            .filter(|(_, c)| c.total().treated.assigned > 0)
-            .map(|((template, variant), counters)| {
-                let control = self.control(template).held_out;
-                let treated = counters.total().treated;
-                Comparison::new(template, variant.as_deref(), treated, control, judging)
-            })
-            .collect()
+        self.compare_on(self, judging)
     }
 
     /// [`Experiments::comparisons`] on the months settled by `now`, each saying how many
@@ -431,22 +427,27 @@ impl Experiments {
         outcome_days: u32,
         judging: Judging,
     ) -> Vec<Comparison> {
-        let settled = self.settled(now, outcome_days);
-        self.comparisons(judging)
-            .into_iter()
-            .map(|all| {
-                let key = (all.template.clone(), all.variant.clone());
-                let treated = settled
+        self.compare_on(&self.settled(now, outcome_days), judging)
+    }
+
+    /// Every row with a treated assignment, judged on `counted`'s counts (these or a part of
+    /// them); the assignments `counted` leaves out await their outcome.
+    fn compare_on(&self, counted: &Experiments, judging: Judging) -> Vec<Comparison> {
+        self.rows
+            .iter()
+            .filter(|(_, c)| c.total().treated.assigned > 0)
+            .map(|((template, variant), all)| {
+                let key = (template.clone(), variant.clone());
+                let treated = counted
                     .rows
                     .get(&key)
                     .map(|c| c.total().treated)
                     .unwrap_or_default();
-                let control = settled.control(&all.template).held_out;
-                let variant = all.variant.as_deref();
+                let control = counted.control(template).held_out;
                 Comparison {
-                    awaiting_treated: all.treated.assigned - treated.assigned,
-                    awaiting_control: all.control.assigned - control.assigned,
-                    ..Comparison::new(&all.template, variant, treated, control, judging)
+                    awaiting_treated: all.total().treated.assigned - treated.assigned,
+                    awaiting_control: self.control(template).held_out.assigned - control.assigned,
+                    ..Comparison::new(template, variant.as_deref(), treated, control, judging)
                 }
             })
             .collect()

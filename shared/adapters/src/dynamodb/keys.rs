@@ -74,10 +74,6 @@ pub const CHURNED_PREFIX: &str = "month_churned.";
 pub const RECOVERED_PREFIX: &str = "month_recovered.";
 pub const REASON_PREFIX: &str = "churn_reason.";
 
-pub fn month(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m").to_string()
-}
-
 /// The at-risk list: two sparse indexes over customers at risk, partitioned by level.
 pub const AT_RISK_BY_SCORE: &str = "at_risk_by_score";
 pub const AT_RISK_BY_VALUE: &str = "at_risk_by_value";

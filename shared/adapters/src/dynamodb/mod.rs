@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use self::codec::{Item, n, s};
 use self::errors::{classify, classify_commit};
 use self::keys::{DUE_AT, DUE_INDEX, DUE_SHARD, PK, SK, VERSION};
+use journey::domain::experiment::month;
 use journey::domain::{Customer, CustomerId, Effect, EventId, Milestone, RiskLevel, Stage, Tally};
 use journey::ports::{
     Commit, Counts, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
@@ -172,11 +173,11 @@ impl DynamoStore {
         {
             match milestone {
                 Milestone::Churned { reason, at } => {
-                    adds.push((format!("{}{}", keys::CHURNED_PREFIX, keys::month(*at)), 1));
+                    adds.push((format!("{}{}", keys::CHURNED_PREFIX, month(*at)), 1));
                     adds.push((format!("{}{}", keys::REASON_PREFIX, reason.as_str()), 1));
                 }
                 Milestone::Recovered { at } => {
-                    adds.push((format!("{}{}", keys::RECOVERED_PREFIX, keys::month(*at)), 1));
+                    adds.push((format!("{}{}", keys::RECOVERED_PREFIX, month(*at)), 1));
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! how soon. Counted per month of assignment (see `crate::experiment`).
 
 use crate::customer::OpenAlert;
-use crate::experiment::{Exposure, Resolution, month};
+use crate::experiment::{Exposure, Resolution, month, within};
 use crate::intervention::Trigger;
 
 use super::{Change, Tally, TallyMetric, Transition};
@@ -138,7 +138,7 @@ impl Transition<'_> {
 pub const UNASSIGNED: &str = "unassigned";
 
 fn in_window(alert: &OpenAlert, at: chrono::DateTime<chrono::Utc>, days: u32) -> bool {
-    alert.at <= at && at - alert.at <= chrono::Duration::days(days.into())
+    within(alert.at, at, days)
 }
 
 fn alert_tally(alert: &OpenAlert, metric: TallyMetric, amount: i64) -> Tally {

@@ -133,13 +133,9 @@ impl Transition<'_> {
         self.credit_last_intervention(|_| true);
         self.resolve(Trigger::is_risk, Resolution::Recovered);
         // reminders still held back by quiet hours are moot now
-        self.c.scheduled.retain(|s| {
-            !(s.intervention.is_some()
-                && matches!(
-                    s.trigger,
-                    Trigger::RiskCaution | Trigger::RiskWarning | Trigger::RiskDanger
-                ))
-        });
+        self.c
+            .scheduled
+            .retain(|s| !(s.intervention.is_some() && s.trigger.is_risk()));
     }
 
     pub(super) fn start_clock(&mut self) {
