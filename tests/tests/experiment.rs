@@ -113,7 +113,15 @@ fn the_backtest_replays_the_log_to_the_same_assignments() {
         until: None,
         sample_every: None,
     };
-    let replayed = replay(&sim.events, &rules(&Default::default()), &config);
+    let rules = rules(&Default::default());
+    let replayed = replay(&sim.events, &rules, &config);
+    // the backtest's report shows each message against its control group
+    let report = journey::backtest::report::experiments(&replayed.experiments(), &rules, sim.end);
+    let offer_a = report
+        .lines()
+        .find(|l| l.starts_with("special_offer a"))
+        .unwrap();
+    assert!(offer_a.ends_with("works"), "{report}");
     let judging = ExperimentRules::default().judging();
     let live = sim.experiments().comparisons(judging);
     let again = replayed
