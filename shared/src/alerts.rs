@@ -80,6 +80,7 @@ fn signal_name(signal: Signal, lang: Lang) -> &'static str {
         (Signal::SlowFade, Lang::Ko) => "활동 점진 감소",
         (Signal::SubmissionDrop, Lang::Ko) => "과제 제출 감소",
         (Signal::Newness, Lang::Ko) => "가입 초기",
+        (Signal::EmailEngagement, Lang::Ko) => "이메일 반응",
     }
 }
 

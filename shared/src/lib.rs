@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod backoff;
 pub mod config;
 pub mod http;
+pub mod mail_tags;
 pub mod messages;
 pub mod metrics;
 pub mod ports;

@@ -944,3 +944,194 @@ async fn near_its_deadline_the_slack_sender_hands_messages_back_unclaimed() {
     assert_eq!(sink.received.lock().unwrap().len(), 1);
     assert_eq!(tally(&stack, "danger_alert").await.sent, 1);
 }
+
+// ---- SES's feedback loop --------------------------------------------------------------
+
+/// The tags of the last `SendEmail` request `capture` saw, as SES hands them back in its
+/// event notifications (`name → [value]`).
+fn tags_sent(capture: &Capture) -> Value {
+    let requests = capture.0.lock().unwrap().clone();
+    let send: Value = requests
+        .iter()
+        .rev()
+        .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+        .find(|r| r["EmailTags"].is_array())
+        .expect("a SendEmail request with tags");
+    let mut tags = serde_json::Map::new();
+    tags.insert(
+        "ses:configuration-set".into(),
+        serde_json::json!(["journey-test"]),
+    );
+    for tag in send["EmailTags"].as_array().unwrap() {
+        tags.insert(
+            tag["Name"].as_str().unwrap().into(),
+            serde_json::json!([tag["Value"]]),
+        );
+    }
+    Value::Object(tags)
+}
+
+/// One SES notification through EventBridge, as the feedback queue delivers it.
+fn notification(
+    tags: &Value,
+    event_type: &str,
+    detail: Value,
+    at: &str,
+) -> aws_lambda_events::sqs::SqsMessage {
+    let key = match event_type {
+        "DeliveryDelay" => "deliveryDelay".to_string(),
+        other => other.to_ascii_lowercase(),
+    };
+    let mut body = serde_json::json!({
+        "version": "0", "id": unique("evb"), "detail-type": format!("Email {event_type}"),
+        "source": "aws.ses", "account": "123456789012", "time": at, "region": "ap-northeast-2",
+        "resources": [], "detail": {
+            "eventType": event_type,
+            "mail": {"timestamp": at, "messageId": "0100019a-feedback-1", "source": FROM,
+                     "destination": ["x@example.com"], "tags": tags},
+        }
+    });
+    body["detail"][key] = detail;
+    let mut message = aws_lambda_events::sqs::SqsMessage::default();
+    message.message_id = Some(unique("m"));
+    message.body = Some(body.to_string());
+    message.attributes.insert(
+        "SentTimestamp".to_string(),
+        t(at).timestamp_millis().to_string(),
+    );
+    message
+}
+
+fn batch_of(records: Vec<aws_lambda_events::sqs::SqsMessage>) -> aws_lambda_events::sqs::SqsEvent {
+    let mut event = aws_lambda_events::sqs::SqsEvent::default();
+    event.records = records;
+    event
+}
+
+#[tokio::test]
+async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses_a_bounced_address()
+{
+    let stack = Stack::new().await;
+    let capture = Capture::default();
+    let now = t("2026-11-02T01:00:00Z");
+    let clock = TestClock::at(now);
+    let address = format!("{}@example.com", unique("gone"));
+    let welcome = paying_customer(&stack, "mail-fb-1", &address, "Asia/Seoul", now).await;
+    let sender = email_sender(
+        &stack,
+        SesMailer::new(ses(&capture).await, Some("journey-test".into()), false),
+        &clock,
+        FROM,
+    );
+    let sent = sender
+        .handle_batch(intervention_event(std::slice::from_ref(&welcome), 1))
+        .await;
+    assert!(sent.batch_item_failures.is_empty());
+    assert_eq!(inbox(&address).await.len(), 1);
+
+    // SES's word on it comes back with the tags the sender put on the real request
+    let tags = tags_sent(&capture);
+    let at = "2026-11-02T01:00:05Z";
+    let batch = || {
+        batch_of(vec![
+            notification(&tags, "Delivery", serde_json::json!({"timestamp": at}), at),
+            notification(&tags, "Open", serde_json::json!({"timestamp": at}), at),
+            notification(
+                &tags,
+                "Bounce",
+                serde_json::json!({"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at}),
+                at,
+            ),
+        ])
+    };
+    let feedback =
+        ses_feedback::Feedback::new(SqsEventQueue::new(stack.sqs.clone(), &stack.events_url));
+    // SES and EventBridge deliver at least once: the same notifications twice
+    for _ in 0..2 {
+        assert!(
+            feedback
+                .handle(batch())
+                .await
+                .batch_item_failures
+                .is_empty()
+        );
+    }
+    let worker = stack.worker();
+    stack.settle(&worker).await;
+
+    let customer = stack
+        .store
+        .load(&customer_id("mail-fb-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        customer.profile.suppressed,
+        Some(journey::domain::MailFeedback::HardBounce)
+    );
+    let history = stack
+        .store
+        .history(&customer_id("mail-fb-1"), 50, None)
+        .await
+        .unwrap();
+    assert!(
+        history
+            .entries
+            .iter()
+            .any(|h| serde_json::to_string(&h.change)
+                .unwrap()
+                .contains("e-mail suppressed")),
+        "the suppression is in the customer's history"
+    );
+    let t = tally(&stack, "welcome_setup_guide").await;
+    assert_eq!(
+        (t.sent, t.mail.delivered, t.mail.opened, t.mail.bounced),
+        (1, 1, 1, 1),
+        "each counted once, whatever the redeliveries"
+    );
+
+    // the next e-mail to the address, even a billing notice, is not sent
+    let next = Intervention {
+        id: journey::domain::InterventionId::new("iv_after_the_bounce").unwrap(),
+        transactional: true,
+        ..welcome
+    };
+    let response = sender.handle_batch(intervention_event(&[next], 1)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(inbox(&address).await.len(), 1, "nothing more was sent");
+    assert_eq!(tally(&stack, "welcome_setup_guide").await.skipped, 1);
+}
+
+#[tokio::test]
+async fn ses_feedback_for_a_customer_never_stored_creates_no_one() {
+    let stack = Stack::new().await;
+    let stranger = journey::mail_tags::customer_tag(&customer_id("never-seen"));
+    let tags = serde_json::json!({
+        "customer": [stranger], "channel": ["email"], "intervention_id": ["iv_0"],
+        "template": ["gentle_reminder"], "variant": ["none"],
+    });
+    let at = "2026-11-02T01:00:05Z";
+    let feedback =
+        ses_feedback::Feedback::new(SqsEventQueue::new(stack.sqs.clone(), &stack.events_url));
+    let batch = batch_of(vec![notification(
+        &tags,
+        "Complaint",
+        serde_json::json!({"complaintFeedbackType": "abuse", "timestamp": at}),
+        at,
+    )]);
+    assert!(feedback.handle(batch).await.batch_item_failures.is_empty());
+    let worker = stack.worker();
+    assert_eq!(
+        stack.settle(&worker).await,
+        1,
+        "taken off the queue, not retried"
+    );
+    assert!(
+        stack
+            .store
+            .load(&customer_id("never-seen"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

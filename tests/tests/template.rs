@@ -2,6 +2,7 @@
 
 use journey_adapters::dynamodb::schema;
 use journey_tests::template::{key_schema, properties, template, text};
+use serde_norway::Value;
 
 fn pairs(keys: &[(&str, &str)]) -> Vec<(String, String)> {
     keys.iter()
@@ -333,7 +334,7 @@ fn resources(statement: &serde_norway::Value) -> Vec<String> {
 /// read API cannot read the Stripe signing secret, nor any secret added later.
 #[test]
 fn each_function_reads_only_its_own_secrets() {
-    let expected: [(&str, Vec<&str>); 7] = [
+    let expected: [(&str, Vec<&str>); 8] = [
         (
             "IngestFunction",
             vec![
@@ -351,6 +352,7 @@ fn each_function_reads_only_its_own_secrets() {
         ("TransitionFunction", vec![]),
         ("SweepFunction", vec![]),
         ("CalibrateFunction", vec![]),
+        ("SesFeedbackFunction", vec![]),
     ];
     let template = template();
     for (function, secrets) in expected {
@@ -451,46 +453,62 @@ fn the_api_is_throttled_and_its_functions_can_be_capped() {
 }
 
 /// Operators hear about every DLQ and every failing or throttled function, and every function
-/// logs JSON to a group with a retention.
+/// logs JSON, with the platform's REPORT lines, to its own group with a retention.
 #[test]
 fn every_dlq_and_function_has_its_alarms_and_log_retention() {
     let template = template();
     let resources = template["Resources"].as_mapping().expect("resources");
-    let alarms: Vec<String> = resources
+    // the alarms that notify (a deployment's rollback alarm does not)
+    let alarms: Vec<&serde_norway::Value> = resources
         .values()
         .filter(|r| text(&r["Type"]) == "AWS::CloudWatch::Alarm")
-        .map(|r| format!("{:?}", r["Properties"]))
+        .map(|r| &r["Properties"])
+        .filter(|p| {
+            p["AlarmActions"]
+                .as_sequence()
+                .is_some_and(|a| !a.is_empty())
+        })
         .collect();
-    for (name, resource) in resources {
-        let name = text(name);
-        if name.ends_with("DeadLetterQueue") {
+    for name in dead_letter_queues(&template) {
+        assert!(
+            alarms.iter().any(
+                |a| text(&a["MetricName"]) == "ApproximateNumberOfMessagesVisible"
+                    && format!("{:?}", a["Dimensions"]).contains(&format!("{name}.QueueName"))
+            ),
+            "no alarm on {name}'s depth"
+        );
+    }
+    for name in functions(&template) {
+        for metric in ["Errors", "Throttles"] {
             assert!(
-                alarms.iter().any(|a| a.contains(&name)),
-                "no alarm on {name}'s depth"
+                alarms.iter().any(|a| text(&a["MetricName"]) == metric
+                    && inner(&a["Dimensions"][0]["Value"]) == name),
+                "no {metric} alarm on {name}"
             );
         }
-        if text(&resource["Type"]) == "AWS::Serverless::Function" {
-            for metric in ["Errors", "Throttles"] {
-                assert!(
-                    alarms
-                        .iter()
-                        .any(|a| a.contains(&name) && a.contains(metric)),
-                    "no {metric} alarm on {name}"
-                );
-            }
-            let logging = &resource["Properties"]["LoggingConfig"];
-            assert_eq!(text(&logging["LogFormat"]), "JSON", "{name}");
-            let group = format!("{:?}", logging["LogGroup"]);
-            let group_name = resources
-                .keys()
-                .map(text)
-                .find(|k| group.contains(k.as_str()) && k.ends_with("LogGroup"))
-                .unwrap_or_else(|| panic!("{name} logs to no log group of the template"));
-            assert!(
-                !properties(&template, &group_name)["RetentionInDays"].is_null(),
-                "{group_name}"
-            );
-        }
+        let logging = effective(&template, &name, "LoggingConfig");
+        assert_eq!(text(&logging["LogFormat"]), "JSON", "{name}");
+        assert_eq!(text(&logging["ApplicationLogLevel"]), "INFO", "{name}");
+        assert_eq!(
+            text(&logging["SystemLogLevel"]),
+            "INFO",
+            "{name}: the REPORT lines (duration, init) are INFO"
+        );
+        let group = tagged(&logging["LogGroup"]);
+        let group_name = match &group {
+            Some((tag, group)) if tag == "!Ref" && group.ends_with("LogGroup") => group.clone(),
+            _ => panic!("{name} logs to no log group of the template: {group:?}"),
+        };
+        let group = properties(&template, &group_name);
+        assert!(!group["RetentionInDays"].is_null(), "{group_name}");
+        assert_eq!(
+            inner(&group["LogGroupName"]),
+            format!(
+                "/aws/lambda/{}",
+                inner(&properties(&template, &name)["FunctionName"])
+            ),
+            "{group_name} is where Lambda would put {name}'s logs"
+        );
     }
 }
 
@@ -531,4 +549,572 @@ fn failed_sweep_and_calibration_runs_land_in_an_alarmed_queue() {
     assert!(format!("{:?}", alarm["Dimensions"]).contains("FailedRunsQueue.QueueName"));
     let unknown = format!("{:?}", properties(&template, "InterventionsUnknownAlarm"));
     assert!(unknown.contains("InterventionsUnknown"), "{unknown}");
+}
+
+// ---- operations: the feedback loop, deployments, alarms, hygiene -----------------------------
+
+/// A tagged value's tag and its text: `!Ref X` → ("!Ref", "X"), `!GetAtt X.Arn` → ("!GetAtt",
+/// "X.Arn"); `None` for an untagged value.
+fn tagged(value: &Value) -> Option<(String, String)> {
+    match value {
+        Value::Tagged(tagged) => Some((tagged.tag.to_string(), text(&tagged.value))),
+        _ => None,
+    }
+}
+
+/// The text of a value, inside its tag if it has one (`!Sub s` → s).
+fn inner(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => text(&tagged.value),
+        other => text(other),
+    }
+}
+
+fn is_ref(value: &Value, name: &str) -> bool {
+    tagged(value) == Some(("!Ref".to_string(), name.to_string()))
+}
+
+fn is_get_att(value: &Value, path: &str) -> bool {
+    tagged(value) == Some(("!GetAtt".to_string(), path.to_string()))
+}
+
+/// The logical ids of the template's resources of type `kind`.
+fn of_type(template: &Value, kind: &str) -> Vec<String> {
+    template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == kind)
+        .map(|(name, _)| text(name))
+        .collect()
+}
+
+fn functions(template: &Value) -> Vec<String> {
+    of_type(template, "AWS::Serverless::Function")
+}
+
+/// A function property as SAM sees it: the function's own, merged over `Globals.Function`'s
+/// (maps merge key by key, the function's winning).
+fn effective(template: &Value, function: &str, key: &str) -> Value {
+    let global = &template["Globals"]["Function"][key];
+    let local = &properties(template, function)[key];
+    match (global.as_mapping(), local.as_mapping()) {
+        (Some(global), Some(local)) => {
+            let mut merged = global.clone();
+            for (k, v) in local {
+                merged.insert(k.clone(), v.clone());
+            }
+            Value::Mapping(merged)
+        }
+        _ if !local.is_null() => local.clone(),
+        _ => global.clone(),
+    }
+}
+
+/// The queues that receive what failed: a queue's redrive target, a rule's or schedule's
+/// dead-letter queue, a function's on-failure destination.
+fn dead_letter_queues(template: &Value) -> Vec<String> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Mapping(map) => {
+                for (key, v) in map {
+                    let target = match text(key).as_str() {
+                        "deadLetterTargetArn" => Some(v),
+                        "DeadLetterConfig" => Some(&v["Arn"]),
+                        "OnFailure" => Some(&v["Destination"]),
+                        _ => None,
+                    };
+                    if let Some((tag, path)) = target.and_then(tagged)
+                        && tag == "!GetAtt"
+                        && let Some(queue) = path.strip_suffix(".Arn")
+                        && !found.iter().any(|q| q == queue)
+                    {
+                        found.push(queue.to_string());
+                    }
+                    walk(v, found);
+                }
+            }
+            Value::Sequence(items) => items.iter().for_each(|v| walk(v, found)),
+            Value::Tagged(tagged) => walk(&tagged.value, found),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&template["Resources"], &mut found);
+    found.sort();
+    found
+}
+
+/// SES's feedback reaches the single writer through a function that may only queue events:
+/// it reads no table and no secret, and sends only to the events queue.
+#[test]
+fn the_feedback_function_may_only_queue_events() {
+    let template = template();
+    let resource = &template["Resources"]["SesFeedbackFunction"];
+    assert_eq!(
+        text(&resource["Metadata"]["BuildProperties"]["Binary"]),
+        "ses-feedback"
+    );
+    let function = properties(&template, "SesFeedbackFunction");
+    let policies = function["Policies"].as_sequence().expect("policies");
+    assert_eq!(policies.len(), 1, "{policies:?}");
+    let send = &policies[0]["SQSSendMessagePolicy"]["QueueName"];
+    assert!(is_get_att(send, "EventsQueue.QueueName"), "{policies:?}");
+    let variables: Vec<String> = function["Environment"]["Variables"]
+        .as_mapping()
+        .expect("variables")
+        .keys()
+        .map(text)
+        .collect();
+    assert_eq!(variables, ["EVENTS_QUEUE_URL"]);
+    assert!(is_ref(
+        &function["Environment"]["Variables"]["EVENTS_QUEUE_URL"],
+        "EventsQueue"
+    ));
+    let events = function["Events"].as_mapping().expect("events");
+    assert_eq!(events.len(), 1);
+    let sqs = events.values().next().expect("an event");
+    assert_eq!(text(&sqs["Type"]), "SQS");
+    assert!(is_get_att(&sqs["Properties"]["Queue"], "FeedbackQueue.Arn"));
+    assert_eq!(sqs["Properties"]["BatchSize"].as_u64(), Some(10));
+    let queue = properties(&template, "FeedbackQueue");
+    assert!(is_get_att(
+        &queue["RedrivePolicy"]["deadLetterTargetArn"],
+        "FeedbackDeadLetterQueue.Arn"
+    ));
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
+    assert_eq!(queue["MessageRetentionPeriod"].as_u64(), Some(345_600));
+    assert_eq!(
+        properties(&template, "FeedbackDeadLetterQueue")["MessageRetentionPeriod"].as_u64(),
+        Some(1_209_600)
+    );
+}
+
+/// The configuration set publishes to the default bus (the only one SES publishes to), the rule
+/// there takes only this stack's configuration set's mail and each published type's
+/// detail-type, and only that rule may send to the feedback queues.
+#[test]
+fn the_feedback_rule_takes_only_this_configuration_sets_mail() {
+    // MatchingEventTypes → EventBridge detail-type (EventBridge's SES events reference)
+    const DETAIL_TYPES: [(&str, &str); 7] = [
+        ("bounce", "Email Bounced"),
+        ("complaint", "Email Complaint Received"),
+        ("reject", "Email Rejected"),
+        ("deliveryDelay", "Email Delivery Delayed"),
+        ("delivery", "Email Delivered"),
+        ("open", "Email Opened"),
+        ("click", "Email Clicked"),
+    ];
+    let template = template();
+    let destination = &properties(&template, "SesEventDestination")["EventDestination"];
+    assert!(is_ref(
+        &properties(&template, "SesEventDestination")["ConfigurationSetName"],
+        "SesConfigurationSet"
+    ));
+    assert_eq!(destination["Enabled"].as_bool(), Some(true));
+    assert!(
+        inner(&destination["EventBridgeDestination"]["EventBusArn"])
+            .ends_with(":event-bus/default")
+    );
+    // !If [TracksOpensAndClicks, with opens and clicks, without]
+    let branches = match &destination["MatchingEventTypes"] {
+        Value::Tagged(tagged) if tagged.tag == "!If" => {
+            tagged.value.as_sequence().cloned().expect("!If's items")
+        }
+        other => panic!("MatchingEventTypes: {other:?}"),
+    };
+    assert_eq!(text(&branches[0]), "TracksOpensAndClicks");
+    let types = |v: &Value| -> Vec<String> {
+        v.as_sequence()
+            .expect("event types")
+            .iter()
+            .map(text)
+            .collect()
+    };
+    let (tracked, untracked) = (types(&branches[1]), types(&branches[2]));
+    let mut expected: Vec<String> = untracked.clone();
+    expected.extend(["open".to_string(), "click".to_string()]);
+    assert_eq!(tracked, expected, "tracking adds opens and clicks only");
+
+    let rule = properties(&template, "SesFeedbackRule");
+    assert_eq!(text(&rule["EventBusName"]), "default");
+    let pattern = &rule["EventPattern"];
+    let source: Vec<String> = pattern["source"]
+        .as_sequence()
+        .expect("source")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(source, ["aws.ses"]);
+    let detail_types: Vec<String> = pattern["detail-type"]
+        .as_sequence()
+        .expect("detail-type")
+        .iter()
+        .map(text)
+        .collect();
+    for kind in &tracked {
+        let (_, detail_type) = DETAIL_TYPES
+            .iter()
+            .find(|(k, _)| k == kind)
+            .unwrap_or_else(|| panic!("unknown SES event type {kind}"));
+        assert!(
+            detail_types.iter().any(|d| d == detail_type),
+            "{detail_type} not in the rule"
+        );
+    }
+    assert_eq!(detail_types.len(), tracked.len(), "{detail_types:?}");
+    let sets = pattern["detail"]["mail"]["tags"]["ses:configuration-set"]
+        .as_sequence()
+        .expect("the rule matches the configuration set tag");
+    assert_eq!(sets.len(), 1);
+    assert!(is_ref(&sets[0], "SesConfigurationSet"));
+
+    let targets = rule["Targets"].as_sequence().expect("targets");
+    assert_eq!(targets.len(), 1);
+    assert!(is_get_att(&targets[0]["Arn"], "FeedbackQueue.Arn"));
+    assert!(is_get_att(
+        &targets[0]["DeadLetterConfig"]["Arn"],
+        "FeedbackDeadLetterQueue.Arn"
+    ));
+    assert!(!targets[0]["RetryPolicy"].is_null());
+
+    let policy = properties(&template, "FeedbackQueuePolicy");
+    let queues = policy["Queues"].as_sequence().expect("queues");
+    assert!(queues.iter().any(|q| is_ref(q, "FeedbackQueue")));
+    assert!(queues.iter().any(|q| is_ref(q, "FeedbackDeadLetterQueue")));
+    for statement in policy["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements")
+    {
+        assert_eq!(
+            text(&statement["Principal"]["Service"]),
+            "events.amazonaws.com"
+        );
+        assert_eq!(actions(statement), ["sqs:SendMessage"]);
+        assert!(is_get_att(
+            &statement["Condition"]["ArnEquals"]["aws:SourceArn"],
+            "SesFeedbackRule.Arn"
+        ));
+    }
+}
+
+/// Every function ships through its `live` alias, shifted by CodeDeploy, which rolls back when
+/// the function's own rollback alarm (errors of the new version behind the alias) fires.
+#[test]
+fn every_function_is_deployed_gradually_with_a_rollback_alarm() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(text(&globals["AutoPublishAlias"]), "live");
+    assert!(is_ref(
+        &globals["DeploymentPreference"]["Type"],
+        "DeploymentType"
+    ));
+    assert_eq!(text(&globals["CodeUri"]), ".");
+    for name in functions(&template) {
+        let function = properties(&template, &name);
+        for key in ["AutoPublishAlias", "CodeUri"] {
+            assert!(
+                function[key].is_null(),
+                "{name} sets its own {key} (Globals has it)"
+            );
+        }
+        let preference = effective(&template, &name, "DeploymentPreference");
+        assert!(is_ref(&preference["Type"], "DeploymentType"), "{name}");
+        let alarms = preference["Alarms"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        let alarm = match alarms.as_slice() {
+            [alarm] => tagged(alarm).map(|(_, a)| a).unwrap_or_default(),
+            other => panic!("{name}: one rollback alarm, not {other:?}"),
+        };
+        let alarm = properties(&template, &alarm);
+        assert_eq!(text(&alarm["MetricName"]), "Errors", "{name}");
+        assert_eq!(text(&alarm["Namespace"]), "AWS/Lambda", "{name}");
+        assert!(
+            alarm["Period"].as_u64().is_some_and(|p| p <= 60),
+            "{name}: per minute"
+        );
+        let dimension = |wanted: &str| -> Value {
+            alarm["Dimensions"]
+                .as_sequence()
+                .expect("dimensions")
+                .iter()
+                .find(|d| text(&d["Name"]) == wanted)
+                .map(|d| d["Value"].clone())
+                .unwrap_or_else(|| panic!("{name}'s rollback alarm has no {wanted} dimension"))
+        };
+        assert!(is_ref(&dimension("FunctionName"), &name));
+        assert_eq!(inner(&dimension("Resource")), format!("${{{name}}}:live"));
+        assert!(
+            is_get_att(
+                &dimension("ExecutedVersion"),
+                &format!("{name}.Version.Version")
+            ),
+            "{name}: the new version's errors only"
+        );
+    }
+}
+
+/// Every alarm tells the alarm topic when it fires and when it clears; the only silent alarms
+/// are deployments' rollback alarms (the function's errors alarm reports the same errors).
+#[test]
+fn every_alarm_notifies_when_it_fires_and_when_it_clears() {
+    let template = template();
+    let rollback: Vec<String> = functions(&template)
+        .iter()
+        .flat_map(|f| {
+            effective(&template, f, "DeploymentPreference")["Alarms"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|a| inner(&a))
+        .collect();
+    let topic = |actions: &Value| -> bool {
+        actions
+            .as_sequence()
+            .is_some_and(|a| a.len() == 1 && is_ref(&a[0], "AlarmTopic"))
+    };
+    for name in of_type(&template, "AWS::CloudWatch::Alarm") {
+        let alarm = properties(&template, &name);
+        if rollback.contains(&name) {
+            for key in ["AlarmActions", "OKActions", "InsufficientDataActions"] {
+                assert!(
+                    alarm[key].is_null(),
+                    "{name}: a rollback alarm, silent ({key})"
+                );
+            }
+        } else {
+            assert!(topic(&alarm["AlarmActions"]), "{name}: AlarmActions");
+            assert!(topic(&alarm["OKActions"]), "{name}: OKActions");
+        }
+    }
+}
+
+/// Queues and log groups say what happens to them when the stack goes or replaces them, and
+/// every queue says how long it keeps a message; the table outlives the stack and refuses a
+/// delete.
+#[test]
+fn stateful_resources_have_explicit_deletion_policies() {
+    let template = template();
+    for kind in ["AWS::SQS::Queue", "AWS::Logs::LogGroup"] {
+        for name in of_type(&template, kind) {
+            let resource = &template["Resources"][name.as_str()];
+            for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                assert!(
+                    ["Delete", "Retain", "Snapshot", "RetainExceptOnCreate"]
+                        .contains(&text(&resource[policy]).as_str()),
+                    "{name}: {policy}"
+                );
+            }
+            if kind == "AWS::SQS::Queue" {
+                assert!(
+                    resource["Properties"]["MessageRetentionPeriod"]
+                        .as_u64()
+                        .is_some(),
+                    "{name}: MessageRetentionPeriod"
+                );
+            }
+        }
+    }
+    let table = &template["Resources"]["JourneyTable"];
+    assert_eq!(text(&table["DeletionPolicy"]), "Retain");
+    assert_eq!(text(&table["UpdateReplacePolicy"]), "Retain");
+    assert_eq!(
+        table["Properties"]["DeletionProtectionEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+/// Every resource that can carry tags carries `app: journey` and `env: <EnvName>`: the
+/// functions (and what SAM makes for them) through Globals, the rest each on its own.
+#[test]
+fn every_taggable_resource_is_tagged() {
+    // CloudFormation types without a Tags property
+    const UNTAGGABLE: &[&str] = &[
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::Subscription",
+        "AWS::SES::ConfigurationSetEventDestination",
+    ];
+    let template = template();
+    let ours = |tags: &Value, name: &str| match tags {
+        // SAM: a map
+        Value::Mapping(_) => {
+            assert_eq!(text(&tags["app"]), "journey", "{name}");
+            assert!(is_ref(&tags["env"], "EnvName"), "{name}");
+        }
+        // CloudFormation: [{Key, Value}]
+        Value::Sequence(items) => {
+            let value = |key: &str| {
+                items
+                    .iter()
+                    .find(|t| text(&t["Key"]) == key)
+                    .map(|t| t["Value"].clone())
+                    .unwrap_or_else(|| panic!("{name} has no {key} tag"))
+            };
+            assert_eq!(text(&value("app")), "journey", "{name}");
+            assert!(is_ref(&value("env"), "EnvName"), "{name}");
+        }
+        other => panic!("{name}: no tags ({other:?})"),
+    };
+    let globals = &template["Globals"]["Function"];
+    ours(&globals["Tags"], "Globals.Function");
+    assert_eq!(
+        globals["PropagateTags"].as_bool(),
+        Some(true),
+        "the roles, aliases, event source mappings … SAM makes are tagged too"
+    );
+    for (name, resource) in template["Resources"].as_mapping().expect("resources") {
+        let (name, kind) = (text(name), text(&resource["Type"]));
+        match kind.as_str() {
+            "AWS::Serverless::Function" => {
+                ours(&effective(&template, &name, "Tags"), &name);
+            }
+            kind if UNTAGGABLE.contains(&kind) => {}
+            _ => ours(&resource["Properties"]["Tags"], &name),
+        }
+    }
+}
+
+/// Every dead-letter queue is alarmed (another test) and named in the outputs, ARN and URL, for
+/// `aws sqs start-message-move-task --source-arn` and for reading it.
+#[test]
+fn every_dead_letter_queue_is_in_the_outputs() {
+    let template = template();
+    let dlqs = dead_letter_queues(&template);
+    for expected in [
+        "EventsDeadLetterQueue",
+        "EmailDeadLetterQueue",
+        "SlackDeadLetterQueue",
+        "FeedbackDeadLetterQueue",
+        "SweepDeadLetterQueue",
+        "FailedRunsQueue",
+    ] {
+        assert!(
+            dlqs.iter().any(|d| d == expected),
+            "{expected} is a DLQ: {dlqs:?}"
+        );
+    }
+    let outputs = &template["Outputs"];
+    for dlq in &dlqs {
+        assert_eq!(
+            text(&template["Resources"][dlq.as_str()]["Type"]),
+            "AWS::SQS::Queue",
+            "{dlq}"
+        );
+        assert!(
+            is_get_att(
+                &outputs[format!("{dlq}Arn").as_str()]["Value"],
+                &format!("{dlq}.Arn")
+            ),
+            "output {dlq}Arn"
+        );
+        assert!(
+            is_ref(&outputs[format!("{dlq}Url").as_str()]["Value"], dlq),
+            "output {dlq}Url"
+        );
+    }
+}
+
+/// The dashboard's body is JSON once substituted; it shows every function, every queue and
+/// DLQ; and each business metric on it (or alarmed) is one the code emits, under a function
+/// name the code uses.
+#[test]
+fn the_dashboard_and_the_business_alarms_read_metrics_the_code_emits() {
+    let template = template();
+    let body = inner(&properties(&template, "OpsDashboard")["DashboardBody"]);
+    // `${X}` → 1: a number where the body holds a parameter's value, text inside strings
+    let mut substituted = String::new();
+    let mut rest = body.as_str();
+    while let Some(start) = rest.find("${") {
+        substituted.push_str(&rest[..start]);
+        substituted.push('1');
+        let end = rest[start..].find('}').expect("a closing brace");
+        rest = &rest[start + end + 1..];
+    }
+    substituted.push_str(rest);
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&substituted).expect("the dashboard body is JSON");
+    for name in functions(&template) {
+        assert!(
+            body.contains(&format!("\"${{{name}}}\"")),
+            "{name} not on the dashboard"
+        );
+    }
+    for name in of_type(&template, "AWS::SQS::Queue") {
+        assert!(
+            body.contains(&format!("\"${{{name}.QueueName}}\"")),
+            "{name} not on the dashboard"
+        );
+    }
+
+    // the code: its sources, and the function names its metrics carry
+    let root = journey_tests::workspace_root();
+    let mut sources = String::new();
+    let mut dirs = vec![root.join("shared/src")];
+    for entry in std::fs::read_dir(root.join("functions"))
+        .expect("functions/")
+        .flatten()
+    {
+        dirs.push(entry.path().join("src"));
+    }
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    let emitted = |metric: &str, function: &str, whose: &str| {
+        assert!(
+            sources.contains(&format!("\"{metric}\"")),
+            "{whose}: the code emits no metric {metric}"
+        );
+        assert!(
+            sources.contains(&format!("Metrics::new(\"{function}\")")),
+            "{whose}: no function's metrics are named {function}"
+        );
+    };
+    let mut on_dashboard = 0;
+    for widget in dashboard["widgets"].as_array().expect("widgets") {
+        for metric in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let row = metric.as_array().expect("a metric row");
+            if row[0] == journey::metrics::NAMESPACE {
+                assert_eq!(row[2], "Function", "{row:?}");
+                let (name, function) = (
+                    row[1].as_str().unwrap_or_default(),
+                    row[3].as_str().unwrap_or_default(),
+                );
+                emitted(name, function, "the dashboard");
+                on_dashboard += 1;
+            }
+        }
+    }
+    assert!(on_dashboard > 0, "no business metric on the dashboard");
+    for name in of_type(&template, "AWS::CloudWatch::Alarm") {
+        let alarm = properties(&template, &name);
+        let mut metrics = vec![alarm.clone()];
+        for query in alarm["Metrics"].as_sequence().into_iter().flatten() {
+            metrics.push(query["MetricStat"]["Metric"].clone());
+        }
+        for metric in metrics {
+            if text(&metric["Namespace"]) == journey::metrics::NAMESPACE {
+                let dimension = &metric["Dimensions"][0];
+                assert_eq!(text(&dimension["Name"]), "Function", "{name}");
+                emitted(
+                    &text(&metric["MetricName"]),
+                    &text(&dimension["Value"]),
+                    &name,
+                );
+            }
+        }
+    }
 }

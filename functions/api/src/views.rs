@@ -12,7 +12,7 @@ use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
     Stage,
 };
-use journey::ports::{Counts, SendRecord, TemplateTally};
+use journey::ports::{Counts, MailCounts, SendRecord, TemplateTally};
 use journey::rules_versions::{ActiveRules, Origin, RulesVersion};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -266,6 +266,42 @@ pub struct TallyView {
     pub unknown: i64,
     /// Recovered ÷ sent; `null` before anything was sent.
     pub recovery_rate: Option<f64>,
+    /// What SES reported after accepting them, with the rates.
+    pub mail: MailView,
+}
+
+/// SES's feedback on one template × variant: counts, and the rates an e-mail marketer reads.
+/// A rate is `null` while its denominator is 0.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailView {
+    #[serde(flatten)]
+    pub counts: MailCounts,
+    /// Delivered ÷ sent.
+    pub delivery_rate: Option<f64>,
+    /// Opened ÷ delivered (inflated by mail clients that fetch every image).
+    pub open_rate: Option<f64>,
+    /// Clicked ÷ delivered.
+    pub click_rate: Option<f64>,
+    /// Hard bounces ÷ sent (SES reviews an account at 5 %).
+    pub bounce_rate: Option<f64>,
+    /// Complaints ÷ delivered (SES reviews an account at 0.1 %).
+    pub complaint_rate: Option<f64>,
+}
+
+impl MailView {
+    fn of(mail: MailCounts, sent: i64) -> MailView {
+        let rate = |n: i64, of: i64| {
+            (of > 0).then(|| (n as f64 / of as f64 * 10_000.0).round() / 10_000.0)
+        };
+        MailView {
+            delivery_rate: rate(mail.delivered, sent),
+            open_rate: rate(mail.opened, mail.delivered),
+            click_rate: rate(mail.clicked, mail.delivered),
+            bounce_rate: rate(mail.bounced, sent),
+            complaint_rate: rate(mail.complained, mail.delivered),
+            counts: mail,
+        }
+    }
 }
 
 /// `GET /stats`: the dashboard's numbers — distribution, message effectiveness, churn.
@@ -321,7 +357,9 @@ pub fn stats(
     let interventions = tallies
         .iter()
         // a control group's row has counts by month only: it sent nothing
-        .filter(|t| t.sent + t.recovered + t.failed + t.skipped + t.unknown > 0)
+        .filter(|t| {
+            t.sent + t.recovered + t.failed + t.skipped + t.unknown > 0 || !t.mail.is_empty()
+        })
         .map(|t| TallyView {
             template: t.template.clone(),
             variant: t.variant.clone(),
@@ -332,6 +370,7 @@ pub fn stats(
             unknown: t.unknown,
             recovery_rate: (t.sent > 0)
                 .then(|| (t.recovered as f64 / t.sent as f64 * 1000.0).round() / 1000.0),
+            mail: MailView::of(t.mail, t.sent),
         })
         .collect();
     Stats {

@@ -12,6 +12,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use journey::alerts;
 use journey::domain::{Channel, Customer, Intervention, Rules};
+use journey::mail_tags;
 use journey::ports::{
     Clock, CustomerStore, EventQueue, MailError, Mailer, OutgoingEmail, Redelivery, SendLedger,
 };
@@ -223,17 +224,7 @@ where
             text,
             html,
             headers,
-            tags: vec![
-                ("intervention_id".into(), intervention.id.to_string()),
-                ("template".into(), intervention.template.clone()),
-                (
-                    "variant".into(),
-                    intervention
-                        .variant
-                        .clone()
-                        .unwrap_or_else(|| "none".into()),
-                ),
-            ],
+            tags: mail_tags::of(intervention),
         })
     }
 

@@ -115,6 +115,9 @@ pub struct LocalStack {
     sweep: sweep::AwsSweep,
     email: LocalEmail,
     slack: LocalSlack,
+    /// SES's feedback function: locally fed by `POST /_local/ses` (SES itself sends no events
+    /// to the emulator).
+    feedback: ses_feedback::AwsFeedback,
     events: Poller,
     email_queue: Poller,
     slack_queue: Poller,
@@ -281,6 +284,10 @@ impl LocalStack {
             rules_text,
             email,
             slack,
+            feedback: ses_feedback::build(
+                &ses_feedback::Config::new(&resources.events_url),
+                &clients,
+            ),
             events: tuning.poller(&sqs, &resources.events_url, None),
             email_queue: tuning.poller(&sqs, &resources.email_url, Some(&EMAIL_QUEUE)),
             slack_queue: tuning.poller(&sqs, &resources.slack_url, Some(&SLACK_QUEUE)),
@@ -389,6 +396,7 @@ impl LocalStack {
             .route("/_local/health", get(health))
             .route("/_local/clock", get(clock).post(set_clock))
             .route("/_local/sweep", post(sweep_now))
+            .route("/_local/ses", post(ses_notification))
             .route("/_local/settle", post(settle))
             .route("/_local/counts", get(counts))
             .route("/_local/calibrate", post(calibrate_now))
@@ -514,6 +522,29 @@ async fn sweep_now(State(stack): State<Arc<LocalStack>>, body: Option<Json<TimeB
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({"error": {"code": "sweep_failed", "message": e}})),
+        )
+            .into_response(),
+    }
+}
+
+/// Hands an SES event notification (as EventBridge delivers it: `events/ses/*.json`) to the
+/// feedback function, as the configuration set's event destination and its queue do in AWS.
+async fn ses_notification(State(stack): State<Arc<LocalStack>>, body: String) -> Response {
+    let mut message = aws_lambda_events::sqs::SqsMessage::default();
+    message.message_id = Some(format!("local-{}", stack.clock.now().timestamp_micros()));
+    message.body = Some(body);
+    message.attributes.insert(
+        "SentTimestamp".into(),
+        stack.clock.now().timestamp_millis().to_string(),
+    );
+    let mut event = aws_lambda_events::sqs::SqsEvent::default();
+    event.records = vec![message];
+    let response = stack.feedback.handle(event).await;
+    match response.batch_item_failures.is_empty() {
+        true => Json(json!({"status": "accepted"})).into_response(),
+        false => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "unreadable_notification", "message": "not an SES event notification (see the log)"}})),
         )
             .into_response(),
     }

@@ -32,6 +32,9 @@ pub struct DayTally {
     pub missed: u32,
     #[serde(default, skip_serializing_if = "is_zero", rename = "t")]
     pub tickets: u32,
+    /// Customer e-mails opened or clicked (each message once): engagement, not activity.
+    #[serde(default, skip_serializing_if = "is_zero", rename = "e")]
+    pub engaged: u32,
     /// Any activity at all (login, submission, content, onboarding or completion).
     #[serde(default, skip_serializing_if = "std::ops::Not::not", rename = "a")]
     pub active: bool,
@@ -51,6 +54,8 @@ pub enum Mark {
     Other,
     Missed,
     Ticket,
+    /// A customer e-mail opened or clicked.
+    Engaged,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +71,7 @@ impl Activity {
     /// Records `mark` on the day of `at`, then drops days that fell out of the window.
     pub fn record(&mut self, at: DateTime<Utc>, mark: Mark) {
         let day = day_of(at);
-        let is_activity = !matches!(mark, Mark::Missed | Mark::Ticket);
+        let is_activity = !matches!(mark, Mark::Missed | Mark::Ticket | Mark::Engaged);
         if is_activity {
             self.last_at = Some(self.last_at.map_or(at, |last| last.max(at)));
         }
@@ -88,6 +93,7 @@ impl Activity {
             Mark::Other => {}
             Mark::Missed => tally.missed = tally.missed.saturating_add(1),
             Mark::Ticket => tally.tickets = tally.tickets.saturating_add(1),
+            Mark::Engaged => tally.engaged = tally.engaged.saturating_add(1),
         }
         tally.active |= is_activity;
         self.days.retain(|d, _| *d > newest - RETENTION_DAYS);
@@ -135,16 +141,19 @@ pub enum Count {
     Tickets,
     /// Days with any activity.
     ActiveDays,
+    /// Customer e-mails opened or clicked.
+    Engaged,
 }
 
 impl Count {
-    const ALL: [Count; 6] = [
+    const ALL: [Count; 7] = [
         Count::Logins,
         Count::ContentSeconds,
         Count::Submissions,
         Count::Missed,
         Count::Tickets,
         Count::ActiveDays,
+        Count::Engaged,
     ];
 
     fn of(self, t: &DayTally) -> u64 {
@@ -155,6 +164,7 @@ impl Count {
             Count::Missed => t.missed,
             Count::Tickets => t.tickets,
             Count::ActiveDays => u32::from(t.active),
+            Count::Engaged => t.engaged,
         })
     }
 }

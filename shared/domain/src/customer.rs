@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::Activity;
-use super::event::{Owner, Profile};
+use super::event::{MailFeedback, Owner, Profile};
 use super::experiment::Exposure;
 use super::ids::{CustomerId, EventId};
 use super::intervention::{Intervention, InterventionRef, Trigger};
@@ -125,6 +125,10 @@ pub struct ProfileState {
     pub owner: Option<Owner>,
     #[serde(default)]
     pub unsubscribed: bool,
+    /// SES's hard bounce or complaint on `email`: no e-mail of any kind goes to it. A new
+    /// address lifts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<MailFeedback>,
 }
 
 impl ProfileState {
@@ -134,6 +138,9 @@ impl ProfileState {
             if let Some(v) = v {
                 *slot = Some(v.clone());
             }
+        }
+        if p.email.is_some() && p.email != self.email {
+            self.suppressed = None;
         }
         take(&mut self.email, &p.email);
         take(&mut self.locale, &p.locale);

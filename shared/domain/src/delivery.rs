@@ -17,7 +17,9 @@ pub enum Decision {
 }
 
 /// Transactional notices (billing) and staff alerts ignore quiet hours and unsubscribes;
-/// marketing e-mail respects both.
+/// marketing e-mail respects both. An address SES reported as bounced for good or as
+/// complaining gets nothing at all: sending again harms the sender's reputation and reaches
+/// no one.
 pub fn decide(
     intervention: &Intervention,
     customer: &Customer,
@@ -42,6 +44,9 @@ pub fn decide(
             let Some(to) = customer.profile.email.clone() else {
                 return skip("no e-mail address");
             };
+            if let Some(why) = customer.profile.suppressed {
+                return skip(&format!("address suppressed ({})", why.as_str()));
+            }
             if intervention.transactional {
                 return Decision::Send { to };
             }
@@ -149,6 +154,19 @@ mod tests {
             decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
             Decision::Skip {
                 reason: "no e-mail address".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_suppressed_address_gets_nothing_not_even_billing() {
+        let (mut c, mut iv, rules) = planned(Some("kim@example.com"), None);
+        c.profile.suppressed = Some(crate::MailFeedback::HardBounce);
+        iv.transactional = true;
+        assert_eq!(
+            decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
+            Decision::Skip {
+                reason: "address suppressed (hard_bounce)".into()
             }
         );
     }

@@ -55,6 +55,26 @@ impl Event {
         }
     }
 
+    /// SES's word on an e-mail it accepted, with an id naming the SES message and the kind of
+    /// feedback: a repeated notification applies once, and so does every open or click after
+    /// the first (the rates count messages opened, not opens).
+    pub fn mail_feedback(
+        customer_id: CustomerId,
+        message_id: &str,
+        delivery: Delivery,
+        feedback: MailFeedback,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<Event, DomainError> {
+        Ok(Event {
+            id: EventId::new(format!("ses:{message_id}:{}", feedback.as_str()))?,
+            customer_id,
+            occurred_at,
+            source: Source::Ses,
+            kind: EventKind::MailFeedback { delivery, feedback },
+            profile: Profile::default(),
+        })
+    }
+
     /// A staff action from the read API, with the request's id as the dedup key.
     pub fn staff(
         customer_id: CustomerId,
@@ -103,6 +123,8 @@ pub enum Source {
     Customer,
     /// Staff, through the read API (notes, erasure).
     Staff,
+    /// Amazon SES's events on the e-mails it accepted (bounces, complaints, opens …).
+    Ses,
 }
 
 /// What happened. Tagged by `type` in JSON.
@@ -184,6 +206,11 @@ pub enum EventKind {
         delivery: Delivery,
         reason: String,
     },
+    /// What SES reported about an e-mail after accepting it.
+    MailFeedback {
+        delivery: Delivery,
+        feedback: MailFeedback,
+    },
     /// Quiet hours: the intervention goes out at `until` instead, through the due index.
     InterventionDeferred {
         intervention: Intervention,
@@ -200,6 +227,45 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
+}
+
+/// What became of an e-mail SES accepted (its configuration set's event destination).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MailFeedback {
+    /// The receiving server took it.
+    Delivered,
+    /// The receiving server has not taken it yet; SES keeps trying.
+    Delayed,
+    /// The recipient opened it (or their mail client fetched its images).
+    Opened,
+    /// The recipient followed a link in it.
+    Clicked,
+    /// A temporary failure (mailbox full, message too large): nothing changes.
+    SoftBounce,
+    /// The address does not exist: no more e-mail to it.
+    HardBounce,
+    /// The recipient marked it as spam: no more e-mail to them.
+    Complaint,
+    /// SES refused to send it (a virus in it).
+    Rejected,
+}
+
+impl MailFeedback {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Feedback after which the address gets no more e-mail of any kind.
+    pub fn suppresses(self) -> bool {
+        matches!(self, MailFeedback::HardBounce | MailFeedback::Complaint)
+    }
+
+    /// The recipient did something with the message.
+    pub fn is_engagement(self) -> bool {
+        matches!(self, MailFeedback::Opened | MailFeedback::Clicked)
+    }
 }
 
 /// How staff reached a customer. No free text: notes are not a place for personal data.

@@ -29,7 +29,8 @@ pub use apply::{
 };
 pub use customer::{Churn, ChurnReason, Customer, OpenAlert, ProfileState, Scheduled};
 pub use event::{
-    ContactChannel, Event, EventKind, Money, NpsScore, Owner, Profile, SignUpPlan, Source,
+    ContactChannel, Event, EventKind, MailFeedback, Money, NpsScore, Owner, Profile, SignUpPlan,
+    Source,
 };
 pub use ids::{CustomerId, EventId, InterventionId};
 pub use intervention::{
@@ -53,7 +54,7 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         DomainError::Invalid {
             field,
             reason: reason.into(),

@@ -384,6 +384,20 @@ pub struct SignalRules {
     pub fade_days: u32,
     /// Tenure in days at which a customer no longer counts as new.
     pub newness_full_days: u32,
+    /// The days over which customer e-mails opened or clicked count as engagement …
+    #[serde(default = "default_email_engagement_days")]
+    pub email_engagement_days: u32,
+    /// … and how many make the signal full strength.
+    #[serde(default = "default_email_engagement_full")]
+    pub email_engagement_full: u32,
+}
+
+fn default_email_engagement_days() -> u32 {
+    14
+}
+
+fn default_email_engagement_full() -> u32 {
+    2
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -578,6 +592,10 @@ impl Policy {
             ("engagement.window_days", self.engagement.window_days),
             ("score.signals.baseline_days", s.baseline_days),
             ("score.signals.missed_window_days", s.missed_window_days),
+            (
+                "score.signals.email_engagement_days",
+                s.email_engagement_days,
+            ),
             ("support.window_days", self.support.window_days),
         ];
         for (name, days) in windows {
@@ -614,6 +632,10 @@ impl Policy {
             ("score.signals.missed_full", s.missed_full),
             ("score.signals.failed_payments_full", s.failed_payments_full),
             ("score.signals.newness_full_days", s.newness_full_days),
+            (
+                "score.signals.email_engagement_full",
+                s.email_engagement_full,
+            ),
             ("support.alert_tickets", self.support.alert_tickets),
             (
                 "engagement.min_active_days",

@@ -56,6 +56,10 @@ pub enum Signal {
     SubmissionDrop,
     /// A new customer, who has not settled in yet.
     Newness,
+    /// Customer e-mails opened or clicked recently (SES's feedback), as a negative measure:
+    /// a customer who reads what we send is listening. Opens are noisy (some mail clients fetch
+    /// every image), so the weight is left to calibration.
+    EmailEngagement,
 }
 
 impl Signal {
@@ -70,7 +74,7 @@ impl Signal {
     ];
 
     /// How many signals there are: the length of a measures vector.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
 
     pub const ALL: [Signal; Signal::COUNT] = [
         Signal::Inactivity,
@@ -84,6 +88,7 @@ impl Signal {
         Signal::SlowFade,
         Signal::SubmissionDrop,
         Signal::Newness,
+        Signal::EmailEngagement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -314,6 +319,10 @@ fn measure(signal: Signal, w: &Window<'_>, policy: &Policy, now: DateTime<Utc>) 
         Signal::Newness => {
             let tenure = now.signed_duration_since(inputs.since).num_seconds() as f64 / 86_400.0;
             (1.0 - tenure.max(0.0) / f64::from(s.newness_full_days)).max(0.0)
+        }
+        Signal::EmailEngagement => {
+            let engaged = a.sum(now, s.email_engagement_days.into(), Count::Engaged);
+            -(engaged as f64 / f64::from(s.email_engagement_full))
         }
     }
     .clamp(-1.0, 1.0)

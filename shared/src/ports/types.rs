@@ -141,9 +141,59 @@ pub struct TemplateTally {
     pub skipped: i64,
     /// Perhaps sent: the provider's answer was lost, not repeated.
     pub unknown: i64,
+    /// What SES reported after accepting the e-mails.
+    pub mail: MailCounts,
     /// The experiment and staff-alert counts kept per month, by attribute name
     /// (`treated@2026-11`, `alerted@2026-11@owner` …; see `journey_domain::experiment`).
     pub by_month: std::collections::BTreeMap<String, i64>,
+}
+
+/// SES's feedback on one template × variant's e-mails (opens and clicks: messages, not events).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct MailCounts {
+    pub delivered: i64,
+    pub delayed: i64,
+    pub opened: i64,
+    pub clicked: i64,
+    pub soft_bounced: i64,
+    /// Hard bounces: each suppressed the address.
+    pub bounced: i64,
+    /// Marked as spam: each suppressed the address.
+    pub complained: i64,
+    pub rejected: i64,
+}
+
+impl MailCounts {
+    /// The counts from a counter item's attributes, by [`TallyMetric`] name.
+    ///
+    /// [`TallyMetric`]: crate::domain::TallyMetric
+    pub fn from_attributes(get: impl Fn(&str) -> i64) -> MailCounts {
+        MailCounts {
+            delivered: get("delivered"),
+            delayed: get("delayed"),
+            opened: get("opened"),
+            clicked: get("clicked"),
+            soft_bounced: get("soft_bounced"),
+            bounced: get("bounced"),
+            complained: get("complained"),
+            rejected: get("rejected"),
+        }
+    }
+
+    pub fn add(&mut self, other: MailCounts) {
+        self.delivered += other.delivered;
+        self.delayed += other.delayed;
+        self.opened += other.opened;
+        self.clicked += other.clicked;
+        self.soft_bounced += other.soft_bounced;
+        self.bounced += other.bounced;
+        self.complained += other.complained;
+        self.rejected += other.rejected;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == MailCounts::default()
+    }
 }
 
 impl TemplateTally {

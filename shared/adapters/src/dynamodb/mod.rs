@@ -26,7 +26,7 @@ use journey::domain::experiment::month;
 use journey::domain::{Customer, CustomerId, Effect, EventId, Milestone, RiskLevel, Stage, Tally};
 use journey::ports::{
     Commit, Counts, CustomerStore, DueCustomer, DueIndex, DuePage, HistoryPage, JourneyReader,
-    ListPage, ListQuery, SendRecord, Step, StoreError, TemplateTally,
+    ListPage, ListQuery, MailCounts, SendRecord, Step, StoreError, TemplateTally,
 };
 
 pub use codec::MARKER_TTL;
@@ -524,6 +524,9 @@ impl JourneyReader for DynamoStore {
             t.failed += get("failed");
             t.skipped += get("skipped");
             t.unknown += get("unknown");
+            t.mail.add(MailCounts::from_attributes(|name: &str| {
+                codec::number(item, name).unwrap_or(0)
+            }));
             for (name, value) in item {
                 if let AttributeValue::N(v) = value
                     && let Ok(n) = v.parse::<i64>()

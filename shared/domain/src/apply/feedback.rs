@@ -1,11 +1,14 @@
-//! What the senders report back: sends, failures and skips tallied once, and the credit a
-//! recovery gives the intervention that came before it.
+//! What the senders and SES report back: sends, failures and skips tallied once; bounces,
+//! complaints, opens and clicks; and the credit a recovery gives the intervention that came
+//! before it.
 
 use chrono::Duration;
 
-use crate::intervention::{Delivery, DeliveryStatus, InterventionRef};
+use crate::activity::Mark;
+use crate::event::MailFeedback;
+use crate::intervention::{Channel, Delivery, DeliveryStatus, InterventionRef};
 
-use super::{DomainEventDetail, Tally, TallyMetric, Transition};
+use super::{Change, DomainEventDetail, Tally, TallyMetric, Transition};
 
 impl Transition<'_> {
     /// A sender's report: counted for its template × variant, and kept on the last
@@ -28,6 +31,33 @@ impl Transition<'_> {
             .filter(|l| l.id == delivery.intervention_id)
         {
             last.status = status;
+        }
+    }
+
+    /// SES's feedback on an e-mail: counted for its template × variant. On the customer's own
+    /// address (not their owner's), an open or click is engagement the score may weigh, and a
+    /// hard bounce or complaint suppresses the address, once, in the history.
+    pub(super) fn mail_feedback(&mut self, delivery: &Delivery, feedback: MailFeedback) {
+        self.tallies.push(Tally::count(
+            &delivery.template,
+            delivery.variant.as_deref(),
+            feedback.into(),
+        ));
+        if delivery.channel != Channel::Email {
+            return;
+        }
+        if feedback.is_engagement() {
+            self.c.activity.record(self.at, Mark::Engaged);
+        }
+        let profile = &mut self.c.profile;
+        if feedback.suppresses() && profile.suppressed.is_none() && profile.email.is_some() {
+            profile.suppressed = Some(feedback);
+            let why = match feedback {
+                MailFeedback::Complaint => "the customer marked an e-mail as spam",
+                _ => "the address does not exist (hard bounce)",
+            };
+            let note = format!("e-mail suppressed: {why}");
+            self.record(Change::Note { note: note.clone() }, &note);
         }
     }
 

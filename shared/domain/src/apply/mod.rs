@@ -62,6 +62,11 @@ fn dropped(state: &Customer, event: &Event, rules: &Rules, now: DateTime<Utc>) -
     if state.erased && !matches!(event.kind, EventKind::Erased { .. }) {
         return Some(Dropped::Erased);
     }
+    // SES's word on a message to someone we never stored (a test send, a store restored from
+    // a backup): nothing to attach it to, and no customer is created from it
+    if event.source == Source::Ses && state.stage.is_none() {
+        return Some(Dropped::UnknownCustomer);
+    }
     let outside = matches!(
         event.source,
         Source::App | Source::Stripe | Source::Toss | Source::Portone
@@ -164,6 +169,9 @@ impl<'a> Transition<'a> {
             }
             EventKind::InterventionUnknown { delivery, .. } => {
                 self.report(delivery, DeliveryStatus::Unknown, TallyMetric::Unknown)
+            }
+            EventKind::MailFeedback { delivery, feedback } => {
+                self.mail_feedback(delivery, *feedback)
             }
             EventKind::InterventionDeferred {
                 intervention,

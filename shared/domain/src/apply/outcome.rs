@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::customer::{ChurnReason, Customer};
+use crate::event::MailFeedback;
 use crate::ids::{CustomerId, EventId, InterventionId};
 use crate::intervention::{Channel, Intervention, Trigger};
 use crate::stage::{RiskLevel, Stage};
@@ -32,6 +33,8 @@ pub enum Dropped {
     /// The customer was erased: nothing about them is kept, not even that they came back.
     #[strum(serialize = "customer_erased")]
     Erased,
+    /// SES's feedback on a customer the store does not know.
+    UnknownCustomer,
     /// From outside and older than `inactivity.max_event_age_days`: a stale replay (a
     /// provider's old webhook re-posted after its dedup marker expired) or a wrong clock.
     TooOld,
@@ -242,6 +245,31 @@ pub enum TallyMetric {
     AlertRecovered,
     /// The customer churned within the outcome window after the alert.
     AlertChurned,
+    /// SES's feedback on the e-mails it accepted (see [`MailFeedback`]); opens and clicks
+    /// count each message once.
+    Delivered,
+    Delayed,
+    Opened,
+    Clicked,
+    SoftBounced,
+    Bounced,
+    Complained,
+    Rejected,
+}
+
+impl From<MailFeedback> for TallyMetric {
+    fn from(feedback: MailFeedback) -> Self {
+        match feedback {
+            MailFeedback::Delivered => TallyMetric::Delivered,
+            MailFeedback::Delayed => TallyMetric::Delayed,
+            MailFeedback::Opened => TallyMetric::Opened,
+            MailFeedback::Clicked => TallyMetric::Clicked,
+            MailFeedback::SoftBounce => TallyMetric::SoftBounced,
+            MailFeedback::HardBounce => TallyMetric::Bounced,
+            MailFeedback::Complaint => TallyMetric::Complained,
+            MailFeedback::Rejected => TallyMetric::Rejected,
+        }
+    }
 }
 
 impl TallyMetric {

@@ -55,3 +55,210 @@ fn a_sent_message_is_counted_and_credited() {
     let o = j.on("2026-11-09T09:00:00Z", EventKind::Login);
     assert_eq!(reports(&o.tallies)[0].metric, TallyMetric::Recovered);
 }
+
+// ---- SES's feedback ---------------------------------------------------------------------
+
+use crate::MailFeedback;
+
+/// A paying customer with an address who was sent the caution reminder.
+fn reminded() -> (Journey, Intervention) {
+    let mut j = Journey::new();
+    let mut pay = j.events.at(
+        t("2026-11-01T09:00:00Z"),
+        EventKind::PaymentSucceeded { amount: krw(1000) },
+    );
+    pay.profile.email = Some("kim@example.com".into());
+    j.apply(pay, t("2026-11-01T09:00:00Z"));
+    j.check("2026-11-08T09:00:00Z");
+    let reminder = j
+        .sent
+        .iter()
+        .rev()
+        .find(|i| i.channel == Channel::Email)
+        .cloned()
+        .unwrap();
+    (j, reminder)
+}
+
+fn ses(j: &mut Journey, at: &str, to: &Intervention, feedback: MailFeedback) -> Outcome {
+    let e = Event::mail_feedback(
+        j.customer.id.clone(),
+        "0100019a-msg",
+        crate::Delivery::from(to),
+        feedback,
+        t(at),
+    )
+    .unwrap();
+    j.apply(e, t(at))
+}
+
+fn notes(o: &Outcome) -> Vec<&str> {
+    o.history
+        .iter()
+        .filter_map(|h| match &h.change {
+            Change::Note { note } => Some(note.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_hard_bounce_suppresses_the_address_once_and_a_new_address_lifts_it() {
+    let (mut j, reminder) = reminded();
+    let o = ses(
+        &mut j,
+        "2026-11-08T09:02:00Z",
+        &reminder,
+        MailFeedback::HardBounce,
+    );
+    assert_eq!(
+        j.customer.profile.suppressed,
+        Some(MailFeedback::HardBounce)
+    );
+    assert_eq!(
+        notes(&o),
+        ["e-mail suppressed: the address does not exist (hard bounce)"]
+    );
+    assert_eq!(o.tallies[0].metric, TallyMetric::Bounced);
+    assert_eq!(o.tallies[0].template, reminder.template);
+
+    // SES repeats itself: the same notification applies once
+    let again = ses(
+        &mut j,
+        "2026-11-08T09:02:00Z",
+        &reminder,
+        MailFeedback::HardBounce,
+    );
+    assert!(again.duplicate && again.tallies.is_empty());
+
+    // the same address again changes nothing; a new one lifts the suppression
+    let mut same = j
+        .events
+        .at(t("2026-11-09T09:00:00Z"), EventKind::ProfileUpdated);
+    same.profile.email = Some("kim@example.com".into());
+    j.apply(same, t("2026-11-09T09:00:00Z"));
+    assert!(j.customer.profile.suppressed.is_some());
+    let mut new = j
+        .events
+        .at(t("2026-11-10T09:00:00Z"), EventKind::ProfileUpdated);
+    new.profile.email = Some("kim@new.example.com".into());
+    j.apply(new, t("2026-11-10T09:00:00Z"));
+    assert_eq!(j.customer.profile.suppressed, None);
+}
+
+#[test]
+fn a_complaint_suppresses_and_a_soft_bounce_does_not() {
+    let (mut j, reminder) = reminded();
+    let o = ses(
+        &mut j,
+        "2026-11-08T09:02:00Z",
+        &reminder,
+        MailFeedback::SoftBounce,
+    );
+    assert_eq!(j.customer.profile.suppressed, None);
+    assert!(notes(&o).is_empty());
+    assert_eq!(o.tallies[0].metric, TallyMetric::SoftBounced);
+    let o = ses(
+        &mut j,
+        "2026-11-09T09:02:00Z",
+        &reminder,
+        MailFeedback::Complaint,
+    );
+    assert_eq!(j.customer.profile.suppressed, Some(MailFeedback::Complaint));
+    assert_eq!(
+        notes(&o),
+        ["e-mail suppressed: the customer marked an e-mail as spam"]
+    );
+}
+
+#[test]
+fn feedback_on_the_owners_alert_never_suppresses_the_customer() {
+    let (mut j, reminder) = reminded();
+    let alert = Intervention {
+        channel: Channel::OwnerEmail,
+        ..reminder
+    };
+    let o = ses(
+        &mut j,
+        "2026-11-08T09:02:00Z",
+        &alert,
+        MailFeedback::HardBounce,
+    );
+    assert_eq!(j.customer.profile.suppressed, None);
+    assert_eq!(o.tallies[0].metric, TallyMetric::Bounced, "still counted");
+}
+
+#[test]
+fn opens_and_clicks_are_counted_and_are_engagement_not_activity() {
+    let (mut j, reminder) = reminded();
+    let last_active = j.customer.activity.last_at;
+    let o = ses(
+        &mut j,
+        "2026-11-08T10:00:00Z",
+        &reminder,
+        MailFeedback::Opened,
+    );
+    assert_eq!(o.tallies[0].metric, TallyMetric::Opened);
+    ses(
+        &mut j,
+        "2026-11-08T10:01:00Z",
+        &reminder,
+        MailFeedback::Clicked,
+    );
+    let day = crate::activity::day_of(t("2026-11-08T10:00:00Z"));
+    assert_eq!(j.customer.activity.days[&day].engaged, 2);
+    assert_eq!(
+        j.customer.activity.last_at, last_active,
+        "reading an e-mail is not using the program: the inactivity clock runs on"
+    );
+    assert_ne!(j.customer.risk, RiskLevel::None, "and the risk stays");
+}
+
+#[test]
+fn engagement_lowers_the_score_once_calibration_weighs_it() {
+    let text = crate::rules::DEFAULT_RULES_TOML
+        .replace("email_engagement = 0.0", "email_engagement = 20.0");
+    let rules = Rules::from_toml(&text).unwrap();
+    let (mut base, reminder) = reminded();
+    base.rules = rules.clone();
+    let before = base.check("2026-11-08T12:00:00Z").customer.score.total;
+    ses(
+        &mut base,
+        "2026-11-08T12:01:00Z",
+        &reminder,
+        MailFeedback::Clicked,
+    );
+    let after = base.customer.score.clone();
+    assert!(after.total < before, "{before} → {}", after.total);
+    assert!(
+        after
+            .contributions
+            .iter()
+            .any(|c| c.signal == Signal::EmailEngagement && c.points < 0.0)
+    );
+}
+
+#[test]
+fn feedback_for_a_customer_never_stored_is_dropped_not_created() {
+    let mut j = Journey::new();
+    let stranger = Intervention {
+        id: crate::InterventionId::new("iv_0").unwrap(),
+        customer_id: j.customer.id.clone(),
+        trigger: crate::Trigger::RiskCaution,
+        channel: Channel::Email,
+        template: "gentle_reminder".into(),
+        variant: None,
+        transactional: false,
+        if_unknown: Default::default(),
+        planned_at: t("2026-11-01T09:00:00Z"),
+        cause: crate::EventId::new("x").unwrap(),
+    };
+    let o = ses(
+        &mut j,
+        "2026-11-08T09:02:00Z",
+        &stranger,
+        MailFeedback::Delivered,
+    );
+    assert_eq!(o.dropped, Some(Dropped::UnknownCustomer));
+    assert!(o.history.is_empty() && o.tallies.is_empty());
+}
