@@ -1044,8 +1044,10 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
             ),
         ])
     };
-    let feedback =
-        ses_feedback::Feedback::new(SqsEventQueue::new(stack.sqs.clone(), &stack.events_url));
+    let feedback = ses_feedback::Feedback::new(
+        SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
+        stack.store.clone(),
+    );
     // SES and EventBridge deliver at least once: the same notifications twice
     for _ in 0..2 {
         assert!(
@@ -1083,6 +1085,16 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
                 .contains("e-mail suppressed")),
         "the suppression is in the customer's history"
     );
+    // and per message, on its send record, as the customer's page shows it
+    let sends = stack.store.sends(&customer_id("mail-fb-1")).await.unwrap();
+    let record = sends
+        .iter()
+        .find(|r| r.intervention_id == welcome.id.as_str())
+        .unwrap();
+    assert_eq!(
+        record.mail.keys().collect::<Vec<_>>(),
+        ["delivered", "hard_bounce", "opened"]
+    );
     let t = tally(&stack, "welcome_setup_guide").await;
     assert_eq!(
         (t.sent, t.mail.delivered, t.mail.opened, t.mail.bounced),
@@ -1111,8 +1123,10 @@ async fn ses_feedback_for_a_customer_never_stored_creates_no_one() {
         "template": ["gentle_reminder"], "variant": ["none"],
     });
     let at = "2026-11-02T01:00:05Z";
-    let feedback =
-        ses_feedback::Feedback::new(SqsEventQueue::new(stack.sqs.clone(), &stack.events_url));
+    let feedback = ses_feedback::Feedback::new(
+        SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
+        stack.store.clone(),
+    );
     let batch = batch_of(vec![notification(
         &tags,
         "Complaint",

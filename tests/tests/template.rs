@@ -645,10 +645,11 @@ fn dead_letter_queues(template: &Value) -> Vec<String> {
     found
 }
 
-/// SES's feedback reaches the single writer through a function that may only queue events:
-/// it reads no table and no secret, and sends only to the events queue.
+/// SES's feedback reaches the single writer through a function that may only queue events and
+/// note the feedback on send records: it reads no table and no secret, updates items in
+/// customers' partitions only, and sends only to the events queue.
 #[test]
-fn the_feedback_function_may_only_queue_events() {
+fn the_feedback_function_may_only_queue_events_and_note_send_records() {
     let template = template();
     let resource = &template["Resources"]["SesFeedbackFunction"];
     assert_eq!(
@@ -657,9 +658,16 @@ fn the_feedback_function_may_only_queue_events() {
     );
     let function = properties(&template, "SesFeedbackFunction");
     let policies = function["Policies"].as_sequence().expect("policies");
-    assert_eq!(policies.len(), 1, "{policies:?}");
-    let send = &policies[0]["SQSSendMessagePolicy"]["QueueName"];
+    assert_eq!(policies.len(), 2, "{policies:?}");
+    let send = &policies[1]["SQSSendMessagePolicy"]["QueueName"];
     assert!(is_get_att(send, "EventsQueue.QueueName"), "{policies:?}");
+    let notes = statements(&template, "SesFeedbackFunction");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(actions(&notes[0]), ["dynamodb:UpdateItem"]);
+    assert_eq!(
+        leading_keys(&notes[0], "ForAllValues:StringLike"),
+        ["CUST#*"]
+    );
     let variables: Vec<String> = function["Environment"]["Variables"]
         .as_mapping()
         .expect("variables")

@@ -146,6 +146,11 @@ where
                     "address on the suppression list".into(),
                 ));
             }
+            // refused (an account still in the SES sandbox, a missing permission): SES's own
+            // suppression list still applies to the send, and a bounce comes back as feedback
+            Err(MailError::Rejected(reason)) => {
+                tracing::warn!(%reason, "the suppression list cannot be read; sending anyway");
+            }
             Err(e) => return retry(e.to_string()),
         }
         match self.compose(intervention, &customer, to, now) {

@@ -22,6 +22,8 @@ struct Outbox {
     sent: Mutex<Vec<OutgoingEmail>>,
     /// The answer to the next send is lost after it was accepted.
     lose_answer: Mutex<bool>,
+    /// The suppression list refuses to be read (an account in the SES sandbox).
+    list_refused: Mutex<bool>,
 }
 
 impl Mailer for Outbox {
@@ -37,6 +39,11 @@ impl Mailer for Outbox {
     }
 
     async fn is_suppressed(&self, _address: &str) -> Result<bool, MailError> {
+        if *self.list_refused.lock().unwrap() {
+            return Err(MailError::Rejected(
+                "AccessDeniedException: not in the sandbox".into(),
+            ));
+        }
         Ok(false)
     }
 }
@@ -148,5 +155,20 @@ async fn an_answer_lost_after_the_provider_accepted_is_not_sent_again() {
         recorded(&sender, &welcome).await,
         Claim::Done(SendStatus::Unknown),
         "the welcome's rules give up on an unknown outcome, and say so"
+    );
+}
+
+#[tokio::test]
+async fn a_suppression_list_that_refuses_to_be_read_does_not_stop_the_mail() {
+    let store = MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL);
+    let welcome = welcome(&store).await;
+    let sender = sender(store);
+    *sender.mailer.list_refused.lock().unwrap() = true;
+    let response = sender.handle_batch(delivery(&welcome, 1)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        sender.mailer.sent.lock().unwrap().len(),
+        1,
+        "SES applies its own suppression list to the send; its bounce comes back as feedback"
     );
 }

@@ -16,9 +16,10 @@ pub use build::{AwsFeedback, Config, build};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
+use journey::domain::{Event, EventKind};
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
-use journey::ports::EventQueue;
+use journey::ports::{EventQueue, FeedbackNotes};
 use journey::sqs_batch::{MessageFailure, Order, process_batch};
 use tracing::{info, warn};
 
@@ -27,17 +28,24 @@ use notification::Reading;
 /// Notifications handled at once; each is one `SendMessage`.
 const CONCURRENCY: usize = 10;
 
-pub struct Feedback<Q> {
+pub struct Feedback<Q, N> {
     queue: Q,
+    notes: N,
     metrics: Metrics,
 }
 
-impl<Q: EventQueue> Feedback<Q> {
-    pub fn new(queue: Q) -> Self {
+impl<Q: EventQueue, N: FeedbackNotes> Feedback<Q, N> {
+    pub fn new(queue: Q, notes: N) -> Self {
         Feedback {
             queue,
+            notes,
             metrics: Metrics::new("ses-feedback"),
         }
+    }
+
+    /// Where the feedback is noted per message (tests read it back).
+    pub fn notes(&self) -> &N {
+        &self.notes
     }
 
     /// Where the customer events go (tests read it back).
@@ -79,6 +87,7 @@ impl<Q: EventQueue> Feedback<Q> {
                 return Err(MessageFailure::permanent(e.to_string()));
             }
         };
+        self.note(&event).await?;
         info!(
             event_id = %event.id,
             customer_id = %event.customer_id,
@@ -91,6 +100,31 @@ impl<Q: EventQueue> Feedback<Q> {
             .await
             .map_err(|e| MessageFailure::retryable(e.to_string()))?;
         self.metrics.add("FeedbackEvents", 1.0);
+        Ok(())
+    }
+}
+
+impl<Q: EventQueue, N: FeedbackNotes> Feedback<Q, N> {
+    /// Notes the feedback on the message's send record, for staff reading the customer's
+    /// messages. Before the event is queued: a retry after a failure redoes both, and both
+    /// keep what they recorded first.
+    async fn note(&self, event: &Event) -> Result<(), MessageFailure> {
+        let EventKind::MailFeedback { delivery, feedback } = &event.kind else {
+            return Ok(());
+        };
+        let noted = self
+            .notes
+            .note_feedback(
+                &event.customer_id,
+                &delivery.intervention_id,
+                *feedback,
+                event.occurred_at,
+            )
+            .await
+            .map_err(|e| MessageFailure::retryable(e.to_string()))?;
+        if !noted {
+            self.metrics.add("FeedbackWithoutSendRecord", 1.0);
+        }
         Ok(())
     }
 }

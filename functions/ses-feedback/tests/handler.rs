@@ -4,9 +4,17 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use journey::domain::{Channel, EventKind, MailFeedback, Source};
-use journey::testing::{MemoryQueue, t};
+use journey::ports::SendLedger;
+use journey::testing::{MemoryQueue, MemoryStore, t};
 use ses_feedback::Feedback;
 use ses_feedback::notification::{Malformed, Reading, read};
+
+fn feedback() -> Feedback<MemoryQueue, MemoryStore> {
+    Feedback::new(
+        MemoryQueue::default(),
+        MemoryStore::new(chrono::Duration::days(7)),
+    )
+}
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/../../events/ses/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -101,7 +109,7 @@ async fn a_batch_queues_every_feedback_acknowledges_strangers_and_hands_back_onl
         })
         .and_then(|r| r.message_id.clone())
         .unwrap();
-    let feedback = Feedback::new(MemoryQueue::default());
+    let feedback = feedback();
     let response = feedback.handle(batch).await;
     let failed: Vec<_> = response
         .batch_item_failures
@@ -131,7 +139,7 @@ async fn a_batch_queues_every_feedback_acknowledges_strangers_and_hands_back_onl
 
 #[tokio::test]
 async fn a_queue_that_is_down_hands_the_message_back_for_a_retry() {
-    let feedback = Feedback::new(MemoryQueue::default());
+    let feedback = feedback();
     *feedback.queue().fail.lock().unwrap() = Some(true);
     let mut batch: SqsEvent = serde_json::from_str(&fixture("sqs-batch.json")).unwrap();
     batch.records.retain(|r| {
@@ -141,4 +149,65 @@ async fn a_queue_that_is_down_hands_the_message_back_for_a_retry() {
     assert_eq!(batch.records.len(), 1);
     let response = feedback.handle(batch).await;
     assert_eq!(response.batch_item_failures.len(), 1);
+}
+
+#[tokio::test]
+async fn each_feedback_is_noted_on_the_messages_send_record_first_time_kept() {
+    let feedback = feedback();
+    let (_, bounce) = feedback_of("bounce-permanent.json");
+    let EventKind::MailFeedback { delivery, .. } = &bounce.kind else {
+        unreachable!()
+    };
+    // the send record the e-mail sender wrote
+    let sent = journey::domain::Intervention {
+        id: delivery.intervention_id.clone(),
+        customer_id: bounce.customer_id.clone(),
+        trigger: journey::domain::Trigger::RiskCaution,
+        channel: Channel::Email,
+        template: delivery.template.clone(),
+        variant: None,
+        transactional: false,
+        if_unknown: Default::default(),
+        planned_at: t("2026-11-08T09:00:00Z"),
+        cause: journey::domain::EventId::new("check:ses-demo-1").unwrap(),
+    };
+    let claim = feedback
+        .notes()
+        .claim(
+            &sent,
+            t("2026-11-08T09:01:00Z"),
+            chrono::Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(claim, journey::ports::Claim::Claimed(_)));
+    let batch: SqsEvent = serde_json::from_str(&fixture("sqs-batch.json")).unwrap();
+    feedback.handle(batch.clone()).await;
+    feedback.handle(batch).await; // SES repeats itself
+    let noted: Vec<&str> = feedback
+        .notes()
+        .feedback_noted(&sent.id)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        noted,
+        [
+            "clicked",
+            "complaint",
+            "delayed",
+            "delivered",
+            "hard_bounce",
+            "opened",
+            "rejected",
+            "soft_bounce"
+        ]
+    );
+    let delivered = feedback
+        .notes()
+        .feedback_noted(&sent.id)
+        .into_iter()
+        .find(|(name, _)| *name == "delivered")
+        .unwrap();
+    assert_eq!(delivered.1, t("2026-11-08T09:01:59.870Z"));
 }

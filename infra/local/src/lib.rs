@@ -7,6 +7,7 @@ pub mod demo;
 pub mod emulator;
 pub mod faults;
 pub mod gateway;
+pub mod mailbox;
 pub mod outbox;
 pub mod poller;
 pub mod providers;

@@ -24,6 +24,8 @@ use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
 use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::ses::SesMailer;
+
+use crate::mailbox::MailboxSimulator;
 use journey_adapters::slack::{FileChat, SlackWebhook};
 use journey_adapters::sqs::SqsRedelivery;
 use journey_adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue};
@@ -70,6 +72,8 @@ pub struct Tuning {
     pub crashes: Option<(crate::faults::Dice, f64)>,
     /// The event source's own SQS client.
     pub pollers: Option<aws_sdk_sqs::Client>,
+    /// No stand-in for SES's events (the fault suite compares runs whose sends differ on purpose).
+    pub without_ses_events: bool,
 }
 
 impl Tuning {
@@ -92,8 +96,13 @@ impl Tuning {
     }
 }
 
-type LocalEmail =
-    EmailSender<AgedLedger<DynamoStore>, SesMailer, SqsEventQueue, SqsRedelivery, SharedClock>;
+type LocalEmail = EmailSender<
+    AgedLedger<DynamoStore>,
+    MailboxSimulator<SesMailer>,
+    SqsEventQueue,
+    SqsRedelivery,
+    SharedClock,
+>;
 type LocalSlack =
     SlackSender<AgedLedger<DynamoStore>, LocalChat, SqsEventQueue, SqsRedelivery, SharedClock>;
 
@@ -208,11 +217,18 @@ impl LocalStack {
                 .map_err(|e| e.to_string())?,
             ..from_env
         };
+        let feedback_config = ses_feedback::Config::new(&resources.table, &resources.events_url);
         let email = email_sender::assemble(
             &email_config,
             email_sender::Ports {
                 store: AgedLedger(store.clone()),
-                mailer: email_config.mailer(&clients.sesv2),
+                // SES's events on what it accepted, as its configuration set publishes them
+                mailer: MailboxSimulator {
+                    inner: email_config.mailer(&clients.sesv2),
+                    feedback: (!tuning.without_ses_events)
+                        .then(|| ses_feedback::build(&feedback_config, &clients)),
+                    clock: clock.clone(),
+                },
                 reports: events_queue.clone(),
                 redelivery: SqsRedelivery::new(sqs.clone(), &resources.email_url),
                 clock: clock.clone(),
@@ -284,10 +300,7 @@ impl LocalStack {
             rules_text,
             email,
             slack,
-            feedback: ses_feedback::build(
-                &ses_feedback::Config::new(&resources.events_url),
-                &clients,
-            ),
+            feedback: ses_feedback::build(&feedback_config, &clients),
             events: tuning.poller(&sqs, &resources.events_url, None),
             email_queue: tuning.poller(&sqs, &resources.email_url, Some(&EMAIL_QUEUE)),
             slack_queue: tuning.poller(&sqs, &resources.slack_url, Some(&SLACK_QUEUE)),

@@ -235,6 +235,39 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
             "{pattern}"
         );
     }
+    // SES's feedback per message: the rates as the API computes them, and the addresses
+    // suppressed (the demo's `yoon` bounces through SES's mailbox simulator)
+    let rows = stats["interventions"].as_array().expect("interventions");
+    for t in rows {
+        let rate = &t["mail"]["delivery_rate"];
+        let pattern = format!(
+            r#"data-template="{}" data-variant="{}"[\s\S]*?data-test="delivery-rate"[^>]*>([^<]*)<"#,
+            t["template"].as_str().unwrap_or_default(),
+            t["variant"].as_str().unwrap_or_default()
+        );
+        let shown = match rate.as_f64() {
+            Some(r) => format!("{:.1}%", r * 100.0),
+            None => "—".to_string(),
+        };
+        assert_eq!(texts(&dom, &pattern).first(), Some(&shown), "{pattern}");
+    }
+    let suppressed: i64 = rows
+        .iter()
+        .map(|t| {
+            t["mail"]["bounced"].as_i64().unwrap_or(0)
+                + t["mail"]["complained"].as_i64().unwrap_or(0)
+        })
+        .sum();
+    assert!(suppressed >= 1, "yoon's address bounced");
+    assert_eq!(
+        texts(&dom, r#"data-test="suppressed"[^>]*>(\d+)<"#),
+        vec![suppressed.to_string()]
+    );
+    assert!(
+        rows.iter()
+            .any(|t| t["mail"]["delivered"].as_i64().unwrap_or(0) > 0),
+        "the local stack reports what the emulator's SES accepted as delivered"
+    );
     // each message against its control group, with the API's verdict
     let experiments = stats["experiments"].as_array().expect("experiments");
     assert!(

@@ -177,6 +177,20 @@ pub trait SendLedger: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What SES said about each e-mail, noted on its send record so staff see it per message (the
+/// `ses-feedback` function's port; the counts go through the single writer).
+pub trait FeedbackNotes: Send + Sync {
+    /// Notes the first time of `feedback` on `intervention`'s send record; a repeat keeps the
+    /// first. `false` when there is no such record (expired, or never ours).
+    fn note_feedback(
+        &self,
+        customer: &crate::domain::CustomerId,
+        intervention: &crate::domain::InterventionId,
+        feedback: crate::domain::MailFeedback,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Sends e-mail: SES in AWS.
 pub trait Mailer: Send + Sync {
     /// Returns the provider's message id.

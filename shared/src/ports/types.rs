@@ -128,6 +128,10 @@ pub struct SendRecord {
     pub status: String,
     pub detail: String,
     pub updated_at: String,
+    /// What SES reported after accepting it, by feedback (`delivered`, `opened`, `clicked`,
+    /// `hard_bounce` …): when it first came.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mail: std::collections::BTreeMap<String, String>,
 }
 
 /// Outcomes of one template × variant.

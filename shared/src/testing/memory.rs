@@ -30,6 +30,8 @@ struct SendRecord {
     token: Option<String>,
     unknowns: u32,
     detail: Option<String>,
+    /// SES's feedback, first time of each.
+    mail: std::collections::BTreeMap<&'static str, DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -188,6 +190,7 @@ impl Tables {
                 token: None,
                 unknowns: 0,
                 detail: None,
+                mail: Default::default(),
             });
         record.status = SendStatus::InProgress;
         record.lease_until = Some(until);
@@ -200,6 +203,39 @@ impl Tables {
             until,
             unknowns: record.unknowns,
         })
+    }
+}
+
+impl MemoryStore {
+    /// The feedback noted on `intervention`'s send record, by name, in name order.
+    pub fn feedback_noted(
+        &self,
+        intervention: &InterventionId,
+    ) -> Vec<(&'static str, DateTime<Utc>)> {
+        self.tables()
+            .sends
+            .get(intervention)
+            .map(|r| r.mail.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl crate::ports::FeedbackNotes for MemoryStore {
+    async fn note_feedback(
+        &self,
+        customer: &CustomerId,
+        intervention: &InterventionId,
+        feedback: crate::domain::MailFeedback,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables();
+        match tables.sends.get_mut(intervention) {
+            Some(record) if record.customer == *customer => {
+                record.mail.entry(feedback.as_str()).or_insert(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 
@@ -240,6 +276,7 @@ impl SendLedger for MemoryStore {
                 token: None,
                 unknowns,
                 detail: Some(detail.to_string()),
+                mail: Default::default(),
             },
         );
         Ok(None)

@@ -187,6 +187,7 @@ impl Run {
             redeliver_after: Some(Duration::from_secs(1)),
             crashes: (crash > 0.0).then(|| (dice.clone(), crash)),
             pollers: Some(aws_sdk_sqs::Client::new(aws)),
+            without_ses_events: true,
         };
         let stack = LocalStack::build_tuned(
             config.clone(),

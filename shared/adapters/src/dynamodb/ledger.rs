@@ -13,8 +13,8 @@ use super::DynamoStore;
 use super::codec::{n, number, s, text};
 use super::errors::classify;
 use super::keys::{self, EXPIRES_AT, PK, SK};
-use journey::domain::Intervention;
-use journey::ports::{Claim, Lease, SendLedger, SendStatus, StoreError};
+use journey::domain::{CustomerId, Intervention, InterventionId, MailFeedback};
+use journey::ports::{Claim, FeedbackNotes, Lease, SendLedger, SendStatus, StoreError};
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 
@@ -22,8 +22,15 @@ type Item = std::collections::HashMap<String, AttributeValue>;
 const RECORD_TTL: Duration = Duration::days(180);
 
 fn sk(intervention: &Intervention) -> String {
-    format!("SEND#{}", intervention.id)
+    send_sk(&intervention.id)
 }
+
+fn send_sk(intervention: &InterventionId) -> String {
+    format!("SEND#{intervention}")
+}
+
+/// The send record's attribute for SES's `feedback`: `mail_delivered`, `mail_opened` …
+pub(super) const FEEDBACK_PREFIX: &str = "mail_";
 
 /// A token no other claim of this intervention has: the claim's instant and a random part (two
 /// senders may claim in the same nanosecond on different hosts).
@@ -294,6 +301,40 @@ impl SendLedger for DynamoStore {
                 Err(StoreError::VersionConflict(
                     intervention.customer_id.clone(),
                 ))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+impl FeedbackNotes for DynamoStore {
+    async fn note_feedback(
+        &self,
+        customer: &CustomerId,
+        intervention: &InterventionId,
+        feedback: MailFeedback,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::customer_pk(customer)))
+            .key(SK, s(send_sk(intervention)))
+            // never creates a record: only one a sender wrote
+            .condition_expression("attribute_exists(#pk)")
+            .update_expression("SET #f = if_not_exists(#f, :at)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#f", format!("{FEEDBACK_PREFIX}{}", feedback.as_str()))
+            .expression_attribute_values(":at", s(keys::instant(at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se))
+                if se.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(false)
             }
             Err(e) => Err(classify(e)),
         }

@@ -569,6 +569,13 @@ impl JourneyReader for DynamoStore {
                     status: text("status"),
                     detail: text("detail"),
                     updated_at: text("updated_at"),
+                    mail: item
+                        .iter()
+                        .filter_map(|(name, value)| {
+                            let feedback = name.strip_prefix(ledger::FEEDBACK_PREFIX)?;
+                            Some((feedback.to_string(), value.as_s().ok()?.clone()))
+                        })
+                        .collect(),
                 }
             })
             .collect();
