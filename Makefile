@@ -86,7 +86,7 @@ package-check:
 ## CPU figures, cold starts of the release binaries, the backtest of a million events, AWS
 ## requests per event through the local stack, sweep scaling, the monthly cost model. Prints
 ## Markdown tables; all figures in target/bench/.
-BENCH_PACKAGES = -p ingest -p transition -p sweep -p email-sender -p slack-sender -p api -p journey-bench
+BENCH_PACKAGES = -p ingest -p transition -p sweep -p email-sender -p slack-sender -p ses-feedback -p api -p journey-bench
 bench: venv
 	cargo build --profile harness --bins $(BENCH_PACKAGES)
 	target/harness/journey-bench

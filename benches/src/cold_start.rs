@@ -12,12 +12,13 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
-pub const FUNCTIONS: [&str; 6] = [
+pub const FUNCTIONS: [&str; 7] = [
     "ingest",
     "transition",
     "sweep",
     "email-sender",
     "slack-sender",
+    "ses-feedback",
     "api",
 ];
 

@@ -27,6 +27,7 @@ pub struct Prices {
     pub logs_storage_gb_month: f64,
     pub metric_per_month: f64,
     pub alarm_per_month: f64,
+    pub dashboard_per_month: f64,
 }
 
 pub const PRICES: Prices = Prices {
@@ -47,6 +48,7 @@ pub const PRICES: Prices = Prices {
     logs_storage_gb_month: 0.03,
     metric_per_month: 0.30,
     alarm_per_month: 0.10,
+    dashboard_per_month: 3.00,
 };
 
 /// Customers at which the bill is computed.
@@ -73,12 +75,19 @@ const LOG_BYTES_PER_EVENT: f64 = 1_500.0;
 /// markers at 5 events a day and about 250 bytes each (225 KB); then the state item (about
 /// 2 KB) and the history of stage and risk changes.
 const STORED_BYTES_PER_CUSTOMER: f64 = 230_000.0;
-/// Custom metrics (EMF names × functions) and alarms the template creates.
-const CUSTOM_METRICS: f64 = 18.0;
-const ALARMS: f64 = 23.0;
+/// Custom metrics (EMF names × functions: ingest 4, transition 9, sweep 3, the two senders 4
+/// each, ses-feedback 5), the alarms and the dashboard the template creates.
+const CUSTOM_METRICS: f64 = 29.0;
+const ALARMS: f64 = 41.0;
+const DASHBOARDS: f64 = 1.0;
+/// SES's notifications per e-mail (a delivery, and opens and clicks for some): each is an event
+/// on the default bus and a feedback-queue message (send, receive, delete). The customer
+/// events they become are measured with the rest (the local stack reports every accepted
+/// e-mail delivered).
+const SES_EVENTS_PER_EMAIL: f64 = 1.5;
 const SWEEPS_PER_MONTH: f64 = 4.0 * 24.0 * DAYS_PER_MONTH;
-/// Lambda's SQS pollers on three idle queues: about 5 long polls of 20 s each per queue.
-const IDLE_POLLS_PER_MONTH: f64 = 3.0 * 5.0 * 3.0 * 60.0 * 24.0 * DAYS_PER_MONTH;
+/// Lambda's SQS pollers on four idle queues: about 5 long polls of 20 s each per queue.
+const IDLE_POLLS_PER_MONTH: f64 = 4.0 * 5.0 * 3.0 * 60.0 * 24.0 * DAYS_PER_MONTH;
 
 /// What one ingested event costs in requests and time, and the fixed monthly load.
 #[derive(Debug, Serialize)]
@@ -205,11 +214,14 @@ fn bill(m: &Model, customers: u64) -> Monthly {
     ) + (events * m.gb_seconds + SWEEPS_PER_MONTH * m.idle_sweep_gb_seconds)
         * p.lambda_gb_second_arm64;
     let api_gateway = per_m(events * m.http_requests, p.http_api_per_million);
-    let sqs = per_m(events * m.sqs_standard, p.sqs_standard_per_million)
-        + per_m(
-            events * m.sqs_fifo + IDLE_POLLS_PER_MONTH,
-            p.sqs_fifo_per_million,
-        );
+    let ses_notifications = events * m.emails * SES_EVENTS_PER_EMAIL;
+    let sqs = per_m(
+        events * m.sqs_standard + 3.0 * ses_notifications,
+        p.sqs_standard_per_million,
+    ) + per_m(
+        events * m.sqs_fifo + IDLE_POLLS_PER_MONTH,
+        p.sqs_fifo_per_million,
+    );
     let stored_gb = customers as f64 * STORED_BYTES_PER_CUSTOMER / 1e9;
     let dynamodb = per_m(events * m.wru, p.dynamodb_per_million_wru)
         + per_m(
@@ -219,13 +231,14 @@ fn bill(m: &Model, customers: u64) -> Monthly {
         + stored_gb * (p.dynamodb_gb_month + p.dynamodb_pitr_gb_month);
     let ses = events * m.emails / 1000.0 * p.ses_per_thousand;
     let eventbridge = per_m(
-        events * m.eventbridge_events,
+        events * m.eventbridge_events + ses_notifications,
         p.eventbridge_per_million_events,
     ) + per_m(SWEEPS_PER_MONTH, p.scheduler_per_million);
     let log_gb = events * LOG_BYTES_PER_EVENT / 1e9;
     let cloudwatch = log_gb * (p.logs_ingest_per_gb + p.logs_storage_gb_month)
         + CUSTOM_METRICS * p.metric_per_month
-        + ALARMS * p.alarm_per_month;
+        + ALARMS * p.alarm_per_month
+        + DASHBOARDS * p.dashboard_per_month;
     let total = lambda + api_gateway + sqs + dynamodb + ses + eventbridge + cloudwatch;
     Monthly {
         customers,

@@ -1,7 +1,7 @@
 //! The tags every e-mail carries through SES and back in its event notifications: what the
 //! feedback function needs to turn a bounce or an open into a customer event, with no lookup.
-//! SES tag values allow only letters, digits, `_`, `-`, `.` and `@`, so the customer id (any
-//! printable ASCII) travels as base64url.
+//! SES tag values allow only letters, digits, `_` and `-`, so the customer id (any printable
+//! ASCII) travels as base64url.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,8 +13,9 @@ pub const CHANNEL: &str = "channel";
 pub const INTERVENTION: &str = "intervention_id";
 pub const TEMPLATE: &str = "template";
 pub const VARIANT: &str = "variant";
-/// The variant tag of a message without variants.
-pub const NO_VARIANT: &str = "none";
+/// The variant tag of a message without variants (a variant's name is never `-`: the rules
+/// allow letters, digits and `_`).
+pub const NO_VARIANT: &str = "-";
 
 /// The tags of `intervention`'s e-mail.
 pub fn of(intervention: &Intervention) -> Vec<(String, String)> {

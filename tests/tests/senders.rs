@@ -949,7 +949,7 @@ async fn near_its_deadline_the_slack_sender_hands_messages_back_unclaimed() {
 
 /// The tags of the last `SendEmail` request `capture` saw, as SES hands them back in its
 /// event notifications (`name → [value]`).
-fn tags_sent(capture: &Capture) -> Value {
+fn tags_sent(capture: &Capture, to: &str) -> Value {
     let requests = capture.0.lock().unwrap().clone();
     let send: Value = requests
         .iter()
@@ -962,6 +962,8 @@ fn tags_sent(capture: &Capture) -> Value {
         "ses:configuration-set".into(),
         serde_json::json!(["journey-test"]),
     );
+    // where it went (read back as `mail.destination` by `notification`)
+    tags.insert("test:to".into(), serde_json::json!([to]));
     for tag in send["EmailTags"].as_array().unwrap() {
         tags.insert(
             tag["Name"].as_str().unwrap().into(),
@@ -988,7 +990,7 @@ fn notification(
         "resources": [], "detail": {
             "eventType": event_type,
             "mail": {"timestamp": at, "messageId": "0100019a-feedback-1", "source": FROM,
-                     "destination": ["x@example.com"], "tags": tags},
+                     "destination": [tags["test:to"][0]], "tags": tags},
         }
     });
     body["detail"][key] = detail;
@@ -1030,7 +1032,7 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
     assert_eq!(inbox(&address).await.len(), 1);
 
     // SES's word on it comes back with the tags the sender put on the real request
-    let tags = tags_sent(&capture);
+    let tags = tags_sent(&capture, &address);
     let at = "2026-11-02T01:00:05Z";
     let batch = || {
         batch_of(vec![
@@ -1068,7 +1070,7 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
         .unwrap()
         .unwrap();
     assert_eq!(
-        customer.profile.suppressed,
+        customer.profile.suppression(),
         Some(journey::domain::MailFeedback::HardBounce)
     );
     let history = stack
@@ -1097,8 +1099,15 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
     );
     let t = tally(&stack, "welcome_setup_guide").await;
     assert_eq!(
-        (t.sent, t.mail.delivered, t.mail.opened, t.mail.bounced),
-        (1, 1, 1, 1),
+        (
+            t.sent,
+            t.mail.emailed,
+            t.mail.delivered,
+            t.mail.opened,
+            t.mail.bounced,
+            t.mail.suppressed
+        ),
+        (1, 1, 1, 1, 1, 1),
         "each counted once, whatever the redeliveries"
     );
 
@@ -1112,6 +1121,31 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(inbox(&address).await.len(), 1, "nothing more was sent");
     assert_eq!(tally(&stack, "welcome_setup_guide").await.skipped, 1);
+
+    // erasure takes SES's feedback off the send record, and nothing is noted on it again
+    let erase = journey::domain::Event::staff(
+        customer_id("mail-fb-1"),
+        "req-erase",
+        EventKind::Erased { by: None },
+        now,
+    )
+    .unwrap();
+    stack
+        .apply(&[EventMessage {
+            received_at: now,
+            event: erase,
+        }])
+        .await;
+    assert!(
+        feedback
+            .handle(batch())
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    stack.settle(&worker).await;
+    let sends = stack.store.sends(&customer_id("mail-fb-1")).await.unwrap();
+    assert!(sends.iter().all(|r| r.mail.is_empty()), "{sends:?}");
 }
 
 #[tokio::test]
@@ -1120,7 +1154,7 @@ async fn ses_feedback_for_a_customer_never_stored_creates_no_one() {
     let stranger = journey::mail_tags::customer_tag(&customer_id("never-seen"));
     let tags = serde_json::json!({
         "customer": [stranger], "channel": ["email"], "intervention_id": ["iv_0"],
-        "template": ["gentle_reminder"], "variant": ["none"],
+        "template": ["gentle_reminder"], "variant": ["-"], "test:to": ["nobody@example.com"],
     });
     let at = "2026-11-02T01:00:05Z";
     let feedback = ses_feedback::Feedback::new(

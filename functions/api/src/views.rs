@@ -276,28 +276,29 @@ pub struct TallyView {
 pub struct MailView {
     #[serde(flatten)]
     pub counts: MailCounts,
-    /// Delivered ÷ sent.
+    /// Delivered ÷ e-mailed (`null` for a template sent only to Slack).
     pub delivery_rate: Option<f64>,
-    /// Opened ÷ delivered (inflated by mail clients that fetch every image).
+    /// Opened ÷ delivered (inflated by mail clients that fetch every image; 0 with SES's
+    /// open tracking off).
     pub open_rate: Option<f64>,
     /// Clicked ÷ delivered.
     pub click_rate: Option<f64>,
-    /// Hard bounces ÷ sent (SES reviews an account at 5 %).
+    /// Hard bounces ÷ e-mailed (SES reviews an account at 5 %).
     pub bounce_rate: Option<f64>,
     /// Complaints ÷ delivered (SES reviews an account at 0.1 %).
     pub complaint_rate: Option<f64>,
 }
 
 impl MailView {
-    fn of(mail: MailCounts, sent: i64) -> MailView {
+    fn of(mail: MailCounts) -> MailView {
         let rate = |n: i64, of: i64| {
             (of > 0).then(|| (n as f64 / of as f64 * 10_000.0).round() / 10_000.0)
         };
         MailView {
-            delivery_rate: rate(mail.delivered, sent),
+            delivery_rate: rate(mail.delivered, mail.emailed),
             open_rate: rate(mail.opened, mail.delivered),
             click_rate: rate(mail.clicked, mail.delivered),
-            bounce_rate: rate(mail.bounced, sent),
+            bounce_rate: rate(mail.bounced, mail.emailed),
             complaint_rate: rate(mail.complained, mail.delivered),
             counts: mail,
         }
@@ -370,7 +371,7 @@ pub fn stats(
             unknown: t.unknown,
             recovery_rate: (t.sent > 0)
                 .then(|| (t.recovered as f64 / t.sent as f64 * 1000.0).round() / 1000.0),
-            mail: MailView::of(t.mail, t.sent),
+            mail: MailView::of(t.mail),
         })
         .collect();
     Stats {

@@ -109,7 +109,10 @@ impl<Q: EventQueue, N: FeedbackNotes> Feedback<Q, N> {
     /// messages. Before the event is queued: a retry after a failure redoes both, and both
     /// keep what they recorded first.
     async fn note(&self, event: &Event) -> Result<(), MessageFailure> {
-        let EventKind::MailFeedback { delivery, feedback } = &event.kind else {
+        let EventKind::MailFeedback {
+            delivery, feedback, ..
+        } = &event.kind
+        else {
             return Ok(());
         };
         let noted = self

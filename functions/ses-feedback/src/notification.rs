@@ -67,6 +67,8 @@ struct Mail {
     timestamp: DateTime<Utc>,
     message_id: String,
     #[serde(default)]
+    destination: Vec<String>,
+    #[serde(default)]
     tags: BTreeMap<String, Vec<String>>,
 }
 
@@ -75,6 +77,8 @@ struct Mail {
 struct Bounce {
     bounce_type: String,
     timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    bounced_recipients: Vec<Recipient>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +87,14 @@ struct Complaint {
     #[serde(default)]
     complaint_feedback_type: Option<String>,
     timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    complained_recipients: Vec<Recipient>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    email_address: String,
 }
 
 #[derive(Deserialize)]
@@ -95,7 +107,7 @@ pub fn read(body: &str) -> Result<Reading, Malformed> {
     let envelope: Envelope =
         serde_json::from_str(body).map_err(|e| Malformed::Shape(e.to_string()))?;
     let d = envelope.detail;
-    let Some((feedback, at)) = feedback(&d) else {
+    let Some((feedback, at)) = feedback(&d)? else {
         return Ok(Reading::Ignored(d.event_type));
     };
     let tags = Tags(&d.mail.tags);
@@ -124,22 +136,29 @@ pub fn read(body: &str) -> Result<Reading, Malformed> {
         &d.mail.message_id,
         delivery,
         feedback,
+        recipient(&d),
         at.unwrap_or(d.mail.timestamp),
     )?;
     Ok(Reading::Feedback(Box::new(event)))
 }
 
-/// The feedback an event type carries, with its own time when SES gives one.
-fn feedback(d: &Detail) -> Option<(MailFeedback, Option<DateTime<Utc>>)> {
+/// A feedback and, when SES gives one, its own time.
+type Stamp = (MailFeedback, Option<DateTime<Utc>>);
+
+/// The feedback an event type carries, with its own time when SES gives one; `None` for a
+/// type that changes nothing. A bounce or complaint without its object is unreadable.
+fn feedback(d: &Detail) -> Result<Option<Stamp>, Malformed> {
     let stamp = |s: &Option<Stamped>| s.as_ref().and_then(|s| s.timestamp);
-    Some(match d.event_type.as_str() {
+    let missing =
+        |what: &str| Malformed::Shape(format!("a {} event without `{what}`", d.event_type));
+    Ok(Some(match d.event_type.as_str() {
         "Delivery" => (MailFeedback::Delivered, stamp(&d.delivery)),
         "DeliveryDelay" => (MailFeedback::Delayed, stamp(&d.delivery_delay)),
         "Open" => (MailFeedback::Opened, stamp(&d.open)),
         "Click" => (MailFeedback::Clicked, stamp(&d.click)),
         "Reject" => (MailFeedback::Rejected, None),
         "Bounce" => {
-            let bounce = d.bounce.as_ref()?;
+            let bounce = d.bounce.as_ref().ok_or_else(|| missing("bounce"))?;
             // `Transient` and `Undetermined` may deliver later or elsewhere: only a
             // `Permanent` bounce says the address is gone
             let kind = match bounce.bounce_type.as_str() {
@@ -149,15 +168,29 @@ fn feedback(d: &Detail) -> Option<(MailFeedback, Option<DateTime<Utc>>)> {
             (kind, bounce.timestamp)
         }
         "Complaint" => {
-            let complaint = d.complaint.as_ref()?;
+            let complaint = d.complaint.as_ref().ok_or_else(|| missing("complaint"))?;
             // a mailbox provider's "not spam" report withdraws nothing and complains of nothing
             if complaint.complaint_feedback_type.as_deref() == Some("not-spam") {
-                return None;
+                return Ok(None);
             }
             (MailFeedback::Complaint, complaint.timestamp)
         }
-        _ => return None,
-    })
+        _ => return Ok(None),
+    }))
+}
+
+/// The address the feedback is about: the bounced or complaining recipient, else the message's
+/// (Journey sends each e-mail to one address).
+fn recipient(d: &Detail) -> Option<&str> {
+    let bounced = d.bounce.as_ref().and_then(|b| b.bounced_recipients.first());
+    let complained = d
+        .complaint
+        .as_ref()
+        .and_then(|c| c.complained_recipients.first());
+    bounced
+        .or(complained)
+        .map(|r| r.email_address.as_str())
+        .or(d.mail.destination.first().map(String::as_str))
 }
 
 struct Tags<'a>(&'a BTreeMap<String, Vec<String>>);

@@ -31,6 +31,16 @@ fn feedback_of(name: &str) -> (MailFeedback, journey::domain::Event) {
     }
 }
 
+/// One fixture as the feedback queue delivers it.
+fn batch_of_one(name: &str) -> SqsEvent {
+    let mut message = aws_lambda_events::sqs::SqsMessage::default();
+    message.message_id = Some(name.into());
+    message.body = Some(fixture(name));
+    let mut event = SqsEvent::default();
+    event.records = vec![message];
+    event
+}
+
 #[test]
 fn each_notification_becomes_the_feedback_it_reports() {
     for (name, expected) in [
@@ -52,9 +62,25 @@ fn each_notification_becomes_the_feedback_it_reports() {
         };
         assert_eq!(delivery.channel, Channel::Email);
         assert_eq!(delivery.template, "gentle_reminder");
-        assert_eq!(delivery.variant, None, "the tag `none` is no variant");
+        assert_eq!(delivery.variant, None, "the tag `-` is no variant");
         assert_eq!(delivery.intervention_id.as_str(), "iv_5c7a2e0f4b1d9a3e6c20");
     }
+}
+
+#[test]
+fn the_feedback_names_the_address_it_is_about_as_a_key_never_in_clear() {
+    let (_, bounce) = feedback_of("bounce-permanent.json");
+    let EventKind::MailFeedback { recipient, .. } = &bounce.kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        recipient.as_deref(),
+        Some(journey::domain::customer::address_key("kim@example.com").as_str())
+    );
+    assert!(!serde_json::to_string(&bounce).unwrap().contains("kim@"));
+    // a bounce without its object cannot be read: a person looks at it in the DLQ
+    let broken = fixture("bounce-permanent.json").replace("\"bounce\":", "\"bounce_\":");
+    assert!(matches!(read(&broken), Err(Malformed::Shape(_))));
 }
 
 #[test]
@@ -180,7 +206,23 @@ async fn each_feedback_is_noted_on_the_messages_send_record_first_time_kept() {
         )
         .await
         .unwrap();
-    assert!(matches!(claim, journey::ports::Claim::Claimed(_)));
+    let journey::ports::Claim::Claimed(lease) = claim else {
+        panic!("{claim:?}")
+    };
+    // a record still in progress gets no note: only one the sender finished
+    feedback.handle(batch_of_one("delivery.json")).await;
+    assert!(feedback.notes().feedback_noted(&sent.id).is_empty());
+    feedback
+        .notes()
+        .finish(
+            &sent,
+            &lease,
+            journey::ports::SendStatus::Sent,
+            "0100019a5e3c7b2a-…",
+            t("2026-11-08T09:01:58Z"),
+        )
+        .await
+        .unwrap();
     let batch: SqsEvent = serde_json::from_str(&fixture("sqs-batch.json")).unwrap();
     feedback.handle(batch.clone()).await;
     feedback.handle(batch).await; // SES repeats itself

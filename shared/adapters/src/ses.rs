@@ -54,12 +54,12 @@ fn message(email: &OutgoingEmail) -> Result<Message, MailError> {
     Ok(builder.build())
 }
 
-/// SES tag values allow letters, digits, `_ - . @`; anything else becomes `_`.
+/// SES tag names and values allow letters, digits, `_` and `-`; anything else becomes `_`.
 fn tag_value(value: &str) -> String {
     value
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || "_-.@".contains(c) {
+            if c.is_ascii_alphanumeric() || "_-".contains(c) {
                 c
             } else {
                 '_'

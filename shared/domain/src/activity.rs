@@ -32,7 +32,8 @@ pub struct DayTally {
     pub missed: u32,
     #[serde(default, skip_serializing_if = "is_zero", rename = "t")]
     pub tickets: u32,
-    /// Customer e-mails opened or clicked (each message once): engagement, not activity.
+    /// Opens and clicks of customer e-mails (each counted once per message, so a message opened
+    /// and clicked counts 2): engagement, not activity.
     #[serde(default, skip_serializing_if = "is_zero", rename = "e")]
     pub engaged: u32,
     /// Any activity at all (login, submission, content, onboarding or completion).

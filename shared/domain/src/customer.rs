@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::Activity;
+use sha2::{Digest, Sha256};
+
 use super::event::{MailFeedback, Owner, Profile};
 use super::experiment::Exposure;
 use super::ids::{CustomerId, EventId};
@@ -125,22 +127,42 @@ pub struct ProfileState {
     pub owner: Option<Owner>,
     #[serde(default)]
     pub unsubscribed: bool,
-    /// SES's hard bounce or complaint on `email`: no e-mail of any kind goes to it. A new
-    /// address lifts it.
+    /// SES's hard bounce or complaint on an address: no e-mail of any kind goes to it while
+    /// it is the customer's address ([`ProfileState::suppression`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<MailFeedback>,
+    pub suppressed: Option<Suppression>,
+}
+
+/// An address SES reported as gone or complaining, kept as its [`address_key`] (no address in
+/// clear beside the profile's own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub reason: MailFeedback,
+    pub address: String,
+}
+
+/// An e-mail address as a key: SHA-256 of it trimmed and in lower case (the case of an
+/// address's domain never matters, and providers fold the local part too), first 16 bytes.
+pub fn address_key(email: &str) -> String {
+    let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
+    hex::encode(&digest[..16])
 }
 
 impl ProfileState {
+    /// Why the customer's current address gets no e-mail, if SES reported it: a suppression
+    /// of a former address does not apply to a new one, and applies again if it comes back.
+    pub fn suppression(&self) -> Option<MailFeedback> {
+        let suppressed = self.suppressed.as_ref()?;
+        let email = self.email.as_deref()?;
+        (address_key(email) == suppressed.address).then_some(suppressed.reason)
+    }
+
     /// Takes every field the event carries; absent fields keep their value.
     pub fn merge(&mut self, p: &Profile) {
         fn take<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
             if let Some(v) = v {
                 *slot = Some(v.clone());
             }
-        }
-        if p.email.is_some() && p.email != self.email {
-            self.suppressed = None;
         }
         take(&mut self.email, &p.email);
         take(&mut self.locale, &p.locale);

@@ -44,7 +44,7 @@ pub fn decide(
             let Some(to) = customer.profile.email.clone() else {
                 return skip("no e-mail address");
             };
-            if let Some(why) = customer.profile.suppressed {
+            if let Some(why) = customer.profile.suppression() {
                 return skip(&format!("address suppressed ({})", why.as_str()));
             }
             if intervention.transactional {
@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn a_suppressed_address_gets_nothing_not_even_billing() {
         let (mut c, mut iv, rules) = planned(Some("kim@example.com"), None);
-        c.profile.suppressed = Some(crate::MailFeedback::HardBounce);
+        c.profile.suppressed = Some(crate::customer::Suppression {
+            reason: crate::MailFeedback::HardBounce,
+            address: crate::customer::address_key(" Kim@Example.com"),
+        });
         iv.transactional = true;
         assert_eq!(
             decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),

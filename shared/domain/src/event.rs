@@ -63,6 +63,7 @@ impl Event {
         message_id: &str,
         delivery: Delivery,
         feedback: MailFeedback,
+        recipient: Option<&str>,
         occurred_at: DateTime<Utc>,
     ) -> Result<Event, DomainError> {
         Ok(Event {
@@ -70,7 +71,11 @@ impl Event {
             customer_id,
             occurred_at,
             source: Source::Ses,
-            kind: EventKind::MailFeedback { delivery, feedback },
+            kind: EventKind::MailFeedback {
+                delivery,
+                feedback,
+                recipient: recipient.map(crate::customer::address_key),
+            },
             profile: Profile::default(),
         })
     }
@@ -210,6 +215,11 @@ pub enum EventKind {
     MailFeedback {
         delivery: Delivery,
         feedback: MailFeedback,
+        /// The [`address_key`](crate::customer::address_key) of the address it concerns (the
+        /// bounced or complaining recipient), so a late bounce of a former address suppresses
+        /// nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recipient: Option<String>,
     },
     /// Quiet hours: the intervention goes out at `until` instead, through the due index.
     InterventionDeferred {
@@ -253,6 +263,17 @@ pub enum MailFeedback {
 }
 
 impl MailFeedback {
+    pub const ALL: [MailFeedback; 8] = [
+        MailFeedback::Delivered,
+        MailFeedback::Delayed,
+        MailFeedback::Opened,
+        MailFeedback::Clicked,
+        MailFeedback::SoftBounce,
+        MailFeedback::HardBounce,
+        MailFeedback::Complaint,
+        MailFeedback::Rejected,
+    ];
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }

@@ -107,7 +107,7 @@ impl fmt::Display for Signal {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     pub signal: Signal,
-    /// How strongly the signal is present: 0..=1 (NPS -1..=1).
+    /// How strongly the signal is present: 0..=1 (NPS -1..=1, e-mail engagement -1..=0).
     pub measure: f64,
     /// `measure × weight`, the points it adds.
     pub points: f64,

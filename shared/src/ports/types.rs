@@ -155,16 +155,21 @@ pub struct TemplateTally {
 /// SES's feedback on one template × variant's e-mails (opens and clicks: messages, not events).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct MailCounts {
+    /// E-mails among the sends (to customers or owners): what the rates are of.
+    pub emailed: i64,
     pub delivered: i64,
     pub delayed: i64,
     pub opened: i64,
     pub clicked: i64,
     pub soft_bounced: i64,
-    /// Hard bounces: each suppressed the address.
+    /// Hard bounces.
     pub bounced: i64,
-    /// Marked as spam: each suppressed the address.
+    /// Marked as spam.
     pub complained: i64,
     pub rejected: i64,
+    /// Customers' addresses a hard bounce or complaint suppressed (once per address; not an
+    /// owner's, not a former address).
+    pub suppressed: i64,
 }
 
 impl MailCounts {
@@ -173,6 +178,7 @@ impl MailCounts {
     /// [`TallyMetric`]: crate::domain::TallyMetric
     pub fn from_attributes(get: impl Fn(&str) -> i64) -> MailCounts {
         MailCounts {
+            emailed: get("emailed"),
             delivered: get("delivered"),
             delayed: get("delayed"),
             opened: get("opened"),
@@ -181,10 +187,12 @@ impl MailCounts {
             bounced: get("bounced"),
             complained: get("complained"),
             rejected: get("rejected"),
+            suppressed: get("suppressed"),
         }
     }
 
     pub fn add(&mut self, other: MailCounts) {
+        self.emailed += other.emailed;
         self.delivered += other.delivered;
         self.delayed += other.delayed;
         self.opened += other.opened;
@@ -193,6 +201,7 @@ impl MailCounts {
         self.bounced += other.bounced;
         self.complained += other.complained;
         self.rejected += other.rejected;
+        self.suppressed += other.suppressed;
     }
 
     pub fn is_empty(&self) -> bool {

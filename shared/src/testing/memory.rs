@@ -140,7 +140,10 @@ impl CustomerStore for MemoryStore {
             .sends
             .values_mut()
             .filter(|r| &r.customer == customer)
-            .filter_map(|r| r.detail.take())
+            .filter_map(|r| {
+                r.mail.clear();
+                r.detail.take()
+            })
             .count();
         Ok(Erasure {
             send_details,
@@ -230,7 +233,8 @@ impl crate::ports::FeedbackNotes for MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables();
         match tables.sends.get_mut(intervention) {
-            Some(record) if record.customer == *customer => {
+            // a finished record (it has its detail), not one an erasure cleaned
+            Some(record) if record.customer == *customer && record.detail.is_some() => {
                 record.mail.entry(feedback.as_str()).or_insert(at);
                 Ok(true)
             }

@@ -1,7 +1,7 @@
 //! Erasure beyond the state: an erased customer's partition is read page by page and each
 //! record holding personal data loses it — the logged event on a marker (free-text reasons,
 //! program, locale, time zone), the provider's detail on a send record, the staff member's
-//! words on a contact note in the history. Keys, statuses and the history of stage and risk
+//! words on a contact note in the history, SES's feedback (opens, clicks) on a send record. Keys, statuses and the history of stage and risk
 //! changes (in the system's words) stay.
 
 use aws_sdk_dynamodb::error::SdkError;
@@ -12,7 +12,8 @@ use super::DynamoStore;
 use super::codec::{Item, LOGGED_EVENT, s, text};
 use super::errors::classify;
 use super::keys::{PK, SK, customer_pk};
-use journey::domain::CustomerId;
+use super::ledger::feedback_attribute;
+use journey::domain::{CustomerId, MailFeedback};
 use journey::ports::{Erasure, StoreError};
 
 /// The send record's provider text (an SES message id or error, a Slack answer).
@@ -56,7 +57,7 @@ impl DynamoStore {
                 if item.contains_key(LOGGED_EVENT) && self.remove(&pk, sk, LOGGED_EVENT).await? {
                     erasure.logged_events += 1;
                 }
-                if item.contains_key(SEND_DETAIL) && self.remove(&pk, sk, SEND_DETAIL).await? {
+                if item.contains_key(SEND_DETAIL) && self.erase_send(&pk, sk).await? {
                     erasure.send_details += 1;
                 }
                 if item.contains_key("cause") && self.erase_note(&pk, sk).await? {
@@ -79,6 +80,23 @@ impl DynamoStore {
             .expression_attribute_names("#cause", "cause")
             .expression_attribute_names("#reason", "reason")
             .expression_attribute_values(":erased", s(ERASED_NOTE));
+        applied(update.send().await)
+    }
+
+    /// A send record's provider detail and SES's feedback on it (when the customer opened or
+    /// clicked: behaviour) removed. Without `detail`, no later feedback is noted on it
+    /// ([`journey::ports::FeedbackNotes`] requires it).
+    async fn erase_send(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+        let mut names = vec!["#a".to_string()];
+        let mut update = self
+            .update_present(pk, sk)
+            .expression_attribute_names("#a", SEND_DETAIL);
+        for (n, feedback) in MailFeedback::ALL.iter().enumerate() {
+            let name = format!("#f{n}");
+            update = update.expression_attribute_names(&name, feedback_attribute(*feedback));
+            names.push(name);
+        }
+        let update = update.update_expression(format!("REMOVE {}", names.join(", ")));
         applied(update.send().await)
     }
 

@@ -32,6 +32,10 @@ fn send_sk(intervention: &InterventionId) -> String {
 /// The send record's attribute for SES's `feedback`: `mail_delivered`, `mail_opened` …
 pub(super) const FEEDBACK_PREFIX: &str = "mail_";
 
+pub(super) fn feedback_attribute(feedback: MailFeedback) -> String {
+    format!("{FEEDBACK_PREFIX}{}", feedback.as_str())
+}
+
 /// A token no other claim of this intervention has: the claim's instant and a random part (two
 /// senders may claim in the same nanosecond on different hosts).
 fn token(intervention: &Intervention, now: DateTime<Utc>) -> String {
@@ -321,11 +325,13 @@ impl FeedbackNotes for DynamoStore {
             .table_name(&self.table)
             .key(PK, s(keys::customer_pk(customer)))
             .key(SK, s(send_sk(intervention)))
-            // never creates a record: only one a sender wrote
-            .condition_expression("attribute_exists(#pk)")
+            // never creates a record: only one a sender finished (with its detail), and not
+            // one an erasure cleaned (it removes the detail)
+            .condition_expression("attribute_exists(#pk) AND attribute_exists(#detail)")
             .update_expression("SET #f = if_not_exists(#f, :at)")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#f", format!("{FEEDBACK_PREFIX}{}", feedback.as_str()))
+            .expression_attribute_names("#detail", "detail")
+            .expression_attribute_names("#f", feedback_attribute(feedback))
             .expression_attribute_values(":at", s(keys::instant(at)))
             .send()
             .await;

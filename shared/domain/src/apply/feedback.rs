@@ -5,6 +5,7 @@
 use chrono::Duration;
 
 use crate::activity::Mark;
+use crate::customer::{Suppression, address_key};
 use crate::event::MailFeedback;
 use crate::intervention::{Channel, Delivery, DeliveryStatus, InterventionRef};
 
@@ -24,6 +25,15 @@ impl Transition<'_> {
             delivery.variant.as_deref(),
             metric,
         ));
+        // the e-mails among the sends: the denominator of SES's rates (a staff alert's template
+        // goes to Slack and, with `owner_email`, by e-mail too)
+        if metric == TallyMetric::Sent && delivery.channel != Channel::Slack {
+            self.tallies.push(Tally::count(
+                &delivery.template,
+                delivery.variant.as_deref(),
+                TallyMetric::Emailed,
+            ));
+        }
         if let Some(last) = self
             .c
             .last_intervention
@@ -36,13 +46,16 @@ impl Transition<'_> {
 
     /// SES's feedback on an e-mail: counted for its template × variant. On the customer's own
     /// address (not their owner's), an open or click is engagement the score may weigh, and a
-    /// hard bounce or complaint suppresses the address, once, in the history.
-    pub(super) fn mail_feedback(&mut self, delivery: &Delivery, feedback: MailFeedback) {
-        self.tallies.push(Tally::count(
-            &delivery.template,
-            delivery.variant.as_deref(),
-            feedback.into(),
-        ));
+    /// hard bounce or complaint about the address they have now suppresses it, once, in the
+    /// history and the counts.
+    pub(super) fn mail_feedback(
+        &mut self,
+        delivery: &Delivery,
+        feedback: MailFeedback,
+        recipient: Option<&str>,
+    ) {
+        let count = |metric| Tally::count(&delivery.template, delivery.variant.as_deref(), metric);
+        self.tallies.push(count(feedback.into()));
         if delivery.channel != Channel::Email {
             return;
         }
@@ -50,15 +63,26 @@ impl Transition<'_> {
             self.c.activity.record(self.at, Mark::Engaged);
         }
         let profile = &mut self.c.profile;
-        if feedback.suppresses() && profile.suppressed.is_none() && profile.email.is_some() {
-            profile.suppressed = Some(feedback);
-            let why = match feedback {
-                MailFeedback::Complaint => "the customer marked an e-mail as spam",
-                _ => "the address does not exist (hard bounce)",
-            };
-            let note = format!("e-mail suppressed: {why}");
-            self.record(Change::Note { note: note.clone() }, &note);
+        let Some(address) = profile.email.as_deref().map(address_key) else {
+            return;
+        };
+        // a notification that names no recipient is about the address the message went to,
+        // which is the current one unless it changed since
+        let current = recipient.is_none_or(|r| r == address);
+        if !feedback.suppresses() || !current || profile.suppression().is_some() {
+            return;
         }
+        profile.suppressed = Some(Suppression {
+            reason: feedback,
+            address,
+        });
+        self.tallies.push(count(TallyMetric::Suppressed));
+        let why = match feedback {
+            MailFeedback::Complaint => "the customer marked an e-mail as spam",
+            _ => "the address does not exist (hard bounce)",
+        };
+        let note = format!("e-mail suppressed: {why}");
+        self.record(Change::Note { note: note.clone() }, &note);
     }
 
     pub(super) fn credit_last_intervention(&mut self, eligible: impl Fn(&InterventionRef) -> bool) {

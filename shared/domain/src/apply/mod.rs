@@ -170,9 +170,11 @@ impl<'a> Transition<'a> {
             EventKind::InterventionUnknown { delivery, .. } => {
                 self.report(delivery, DeliveryStatus::Unknown, TallyMetric::Unknown)
             }
-            EventKind::MailFeedback { delivery, feedback } => {
-                self.mail_feedback(delivery, *feedback)
-            }
+            EventKind::MailFeedback {
+                delivery,
+                feedback,
+                recipient,
+            } => self.mail_feedback(delivery, *feedback, recipient.as_deref()),
             EventKind::InterventionDeferred {
                 intervention,
                 until,

@@ -255,6 +255,10 @@ pub enum TallyMetric {
     Bounced,
     Complained,
     Rejected,
+    /// E-mails among the sends (SES's rates are of these).
+    Emailed,
+    /// A hard bounce or complaint suppressed the customer's address.
+    Suppressed,
 }
 
 impl From<MailFeedback> for TallyMetric {

@@ -63,12 +63,7 @@ use crate::MailFeedback;
 /// A paying customer with an address who was sent the caution reminder.
 fn reminded() -> (Journey, Intervention) {
     let mut j = Journey::new();
-    let mut pay = j.events.at(
-        t("2026-11-01T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(1000) },
-    );
-    pay.profile.email = Some("kim@example.com".into());
-    j.apply(pay, t("2026-11-01T09:00:00Z"));
+    j.paid_with_email("2026-11-01T09:00:00Z", "kim@example.com");
     j.check("2026-11-08T09:00:00Z");
     let reminder = j
         .sent
@@ -81,15 +76,33 @@ fn reminded() -> (Journey, Intervention) {
 }
 
 fn ses(j: &mut Journey, at: &str, to: &Intervention, feedback: MailFeedback) -> Outcome {
+    ses_about(j, at, to, feedback, Some("kim@example.com"))
+}
+
+/// SES's `feedback` about `recipient` (`None`: a notification that names no recipient).
+fn ses_about(
+    j: &mut Journey,
+    at: &str,
+    to: &Intervention,
+    feedback: MailFeedback,
+    recipient: Option<&str>,
+) -> Outcome {
     let e = Event::mail_feedback(
         j.customer.id.clone(),
         "0100019a-msg",
         crate::Delivery::from(to),
         feedback,
+        recipient,
         t(at),
     )
     .unwrap();
     j.apply(e, t(at))
+}
+
+fn new_address(j: &mut Journey, at: &str, email: &str) {
+    let mut update = j.events.at(t(at), EventKind::ProfileUpdated);
+    update.profile.email = Some(email.into());
+    j.apply(update, t(at));
 }
 
 fn notes(o: &Outcome) -> Vec<&str> {
@@ -103,7 +116,7 @@ fn notes(o: &Outcome) -> Vec<&str> {
 }
 
 #[test]
-fn a_hard_bounce_suppresses_the_address_once_and_a_new_address_lifts_it() {
+fn a_hard_bounce_suppresses_the_address_once_and_a_new_address_is_not_suppressed() {
     let (mut j, reminder) = reminded();
     let o = ses(
         &mut j,
@@ -112,14 +125,15 @@ fn a_hard_bounce_suppresses_the_address_once_and_a_new_address_lifts_it() {
         MailFeedback::HardBounce,
     );
     assert_eq!(
-        j.customer.profile.suppressed,
+        j.customer.profile.suppression(),
         Some(MailFeedback::HardBounce)
     );
     assert_eq!(
         notes(&o),
         ["e-mail suppressed: the address does not exist (hard bounce)"]
     );
-    assert_eq!(o.tallies[0].metric, TallyMetric::Bounced);
+    let metrics: Vec<_> = o.tallies.iter().map(|t| t.metric).collect();
+    assert_eq!(metrics, [TallyMetric::Bounced, TallyMetric::Suppressed]);
     assert_eq!(o.tallies[0].template, reminder.template);
 
     // SES repeats itself: the same notification applies once
@@ -131,19 +145,49 @@ fn a_hard_bounce_suppresses_the_address_once_and_a_new_address_lifts_it() {
     );
     assert!(again.duplicate && again.tallies.is_empty());
 
-    // the same address again changes nothing; a new one lifts the suppression
-    let mut same = j
-        .events
-        .at(t("2026-11-09T09:00:00Z"), EventKind::ProfileUpdated);
-    same.profile.email = Some("kim@example.com".into());
-    j.apply(same, t("2026-11-09T09:00:00Z"));
-    assert!(j.customer.profile.suppressed.is_some());
-    let mut new = j
-        .events
-        .at(t("2026-11-10T09:00:00Z"), EventKind::ProfileUpdated);
-    new.profile.email = Some("kim@new.example.com".into());
-    j.apply(new, t("2026-11-10T09:00:00Z"));
-    assert_eq!(j.customer.profile.suppressed, None);
+    // the same address, however written, stays suppressed; a new one is not
+    new_address(&mut j, "2026-11-09T09:00:00Z", " KIM@example.com");
+    assert!(j.customer.profile.suppression().is_some());
+    new_address(&mut j, "2026-11-10T09:00:00Z", "kim@new.example.com");
+    assert_eq!(j.customer.profile.suppression(), None);
+    // and the bounced one is suppressed again if it comes back
+    new_address(&mut j, "2026-11-11T09:00:00Z", "kim@example.com");
+    assert_eq!(
+        j.customer.profile.suppression(),
+        Some(MailFeedback::HardBounce)
+    );
+}
+
+#[test]
+fn a_late_bounce_of_a_former_address_suppresses_nothing() {
+    let (mut j, reminder) = reminded();
+    new_address(&mut j, "2026-11-08T10:00:00Z", "kim@new.example.com");
+    let o = ses(
+        &mut j,
+        "2026-11-09T09:00:00Z",
+        &reminder,
+        MailFeedback::Complaint,
+    );
+    assert_eq!(j.customer.profile.suppression(), None);
+    assert!(notes(&o).is_empty());
+    assert_eq!(
+        o.tallies.iter().map(|t| t.metric).collect::<Vec<_>>(),
+        [TallyMetric::Complained],
+        "counted for the message, nothing suppressed"
+    );
+    // one that names no recipient is taken to be about the current address
+    let o = ses_about(
+        &mut j,
+        "2026-11-09T10:00:00Z",
+        &reminder,
+        MailFeedback::HardBounce,
+        None,
+    );
+    assert_eq!(
+        j.customer.profile.suppression(),
+        Some(MailFeedback::HardBounce)
+    );
+    assert_eq!(notes(&o).len(), 1);
 }
 
 #[test]
@@ -164,7 +208,10 @@ fn a_complaint_suppresses_and_a_soft_bounce_does_not() {
         &reminder,
         MailFeedback::Complaint,
     );
-    assert_eq!(j.customer.profile.suppressed, Some(MailFeedback::Complaint));
+    assert_eq!(
+        j.customer.profile.suppression(),
+        Some(MailFeedback::Complaint)
+    );
     assert_eq!(
         notes(&o),
         ["e-mail suppressed: the customer marked an e-mail as spam"]

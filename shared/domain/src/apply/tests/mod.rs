@@ -73,6 +73,15 @@ impl Journey {
         self.apply(e, t(at))
     }
 
+    /// A first payment that brings the customer's e-mail address.
+    fn paid_with_email(&mut self, at: &str, email: &str) -> Outcome {
+        let mut pay = self
+            .events
+            .at(t(at), EventKind::PaymentSucceeded { amount: krw(1000) });
+        pay.profile.email = Some(email.into());
+        self.apply(pay, t(at))
+    }
+
     fn paid(&mut self, at: &str) -> Outcome {
         self.on(
             at,

@@ -5,12 +5,7 @@ use super::*;
 #[test]
 fn erasure_removes_personal_data_and_later_events_are_ignored_and_recorded() {
     let mut j = Journey::new();
-    let mut pay = j.events.at(
-        t("2026-11-01T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(1000) },
-    );
-    pay.profile.email = Some("kim@example.com".into());
-    j.apply(pay, t("2026-11-01T09:00:00Z"));
+    j.paid_with_email("2026-11-01T09:00:00Z", "kim@example.com");
     j.on("2026-11-02T09:00:00Z", EventKind::Login);
     let o = j.on(
         "2026-11-03T09:00:00Z",
