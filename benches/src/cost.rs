@@ -75,10 +75,11 @@ const LOG_BYTES_PER_EVENT: f64 = 1_500.0;
 /// markers at 5 events a day and about 250 bytes each (225 KB); then the state item (about
 /// 2 KB) and the history of stage and risk changes.
 const STORED_BYTES_PER_CUSTOMER: f64 = 230_000.0;
-/// Custom metrics (EMF names × functions: ingest 4, transition 9, sweep 3, the two senders 4
-/// each, ses-feedback 5), the alarms and the dashboard the template creates.
-const CUSTOM_METRICS: f64 = 29.0;
-const ALARMS: f64 = 41.0;
+/// Custom metrics (EMF names × functions: ingest 4, transition 9, sweep 3, the senders 5 and 4,
+/// ses-feedback 5), the alarms (41, billed per metric they read: the metric-math ones read
+/// two to four) and the dashboard the template creates.
+const CUSTOM_METRICS: f64 = 30.0;
+const ALARMS: f64 = 50.0;
 const DASHBOARDS: f64 = 1.0;
 /// SES's notifications per e-mail (a delivery, and opens and clicks for some): each is an event
 /// on the default bus and a feedback-queue message (send, receive, delete). The customer

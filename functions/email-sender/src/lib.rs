@@ -149,6 +149,7 @@ where
             // refused (an account still in the SES sandbox, a missing permission): SES's own
             // suppression list still applies to the send, and a bounce comes back as feedback
             Err(MailError::Rejected(reason)) => {
+                self.metrics.add("SuppressionCheckRefused", 1.0);
                 tracing::warn!(%reason, "the suppression list cannot be read; sending anyway");
             }
             Err(e) => return retry(e.to_string()),
