@@ -947,9 +947,9 @@ async fn near_its_deadline_the_slack_sender_hands_messages_back_unclaimed() {
 
 // ---- SES's feedback loop --------------------------------------------------------------
 
-/// The tags of the last `SendEmail` request `capture` saw, as SES hands them back in its
-/// event notifications (`name → [value]`).
-fn tags_sent(capture: &Capture, to: &str) -> Value {
+/// The tags of the last `SendEmail` request `capture` saw: SES hands them back in its event
+/// notifications.
+fn tags_sent(capture: &Capture) -> Vec<(String, String)> {
     let requests = capture.0.lock().unwrap().clone();
     let send: Value = requests
         .iter()
@@ -957,57 +957,39 @@ fn tags_sent(capture: &Capture, to: &str) -> Value {
         .filter_map(|b| serde_json::from_str::<Value>(b).ok())
         .find(|r| r["EmailTags"].is_array())
         .expect("a SendEmail request with tags");
-    let mut tags = serde_json::Map::new();
-    tags.insert(
-        "ses:configuration-set".into(),
-        serde_json::json!(["journey-test"]),
-    );
-    // where it went (read back as `mail.destination` by `notification`)
-    tags.insert("test:to".into(), serde_json::json!([to]));
-    for tag in send["EmailTags"].as_array().unwrap() {
-        tags.insert(
-            tag["Name"].as_str().unwrap().into(),
-            serde_json::json!([tag["Value"]]),
-        );
-    }
-    Value::Object(tags)
+    send["EmailTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["Name"].as_str().unwrap().into(),
+                t["Value"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
 }
 
-/// One SES notification through EventBridge, as the feedback queue delivers it.
-fn notification(
-    tags: &Value,
-    event_type: &str,
-    detail: Value,
+/// SES's notifications of `(eventType, its object)` on a message to `to`, as the feedback queue
+/// delivers them.
+fn notifications(
+    tags: &[(String, String)],
+    to: &str,
+    events: &[(&str, Value)],
     at: &str,
-) -> aws_lambda_events::sqs::SqsMessage {
-    let key = match event_type {
-        "DeliveryDelay" => "deliveryDelay".to_string(),
-        other => other.to_ascii_lowercase(),
-    };
-    let mut body = serde_json::json!({
-        "version": "0", "id": unique("evb"), "detail-type": format!("Email {event_type}"),
-        "source": "aws.ses", "account": "123456789012", "time": at, "region": "ap-northeast-2",
-        "resources": [], "detail": {
-            "eventType": event_type,
-            "mail": {"timestamp": at, "messageId": "0100019a-feedback-1", "source": FROM,
-                     "destination": [tags["test:to"][0]], "tags": tags},
-        }
+) -> aws_lambda_events::sqs::SqsEvent {
+    let bodies = events.iter().map(|(kind, detail)| {
+        let body = ses_feedback::notification::compose(
+            tags,
+            to,
+            "0100019a-feedback-1",
+            kind,
+            detail.clone(),
+            t(at),
+        );
+        (unique("m"), body.to_string())
     });
-    body["detail"][key] = detail;
-    let mut message = aws_lambda_events::sqs::SqsMessage::default();
-    message.message_id = Some(unique("m"));
-    message.body = Some(body.to_string());
-    message.attributes.insert(
-        "SentTimestamp".to_string(),
-        t(at).timestamp_millis().to_string(),
-    );
-    message
-}
-
-fn batch_of(records: Vec<aws_lambda_events::sqs::SqsMessage>) -> aws_lambda_events::sqs::SqsEvent {
-    let mut event = aws_lambda_events::sqs::SqsEvent::default();
-    event.records = records;
-    event
+    ses_feedback::queued(bodies, t(at))
 }
 
 #[tokio::test]
@@ -1032,19 +1014,22 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
     assert_eq!(inbox(&address).await.len(), 1);
 
     // SES's word on it comes back with the tags the sender put on the real request
-    let tags = tags_sent(&capture, &address);
+    let tags = tags_sent(&capture);
     let at = "2026-11-02T01:00:05Z";
     let batch = || {
-        batch_of(vec![
-            notification(&tags, "Delivery", serde_json::json!({"timestamp": at}), at),
-            notification(&tags, "Open", serde_json::json!({"timestamp": at}), at),
-            notification(
-                &tags,
-                "Bounce",
-                serde_json::json!({"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at}),
-                at,
-            ),
-        ])
+        notifications(
+            &tags,
+            &address,
+            &[
+                ("Delivery", serde_json::json!({})),
+                ("Open", serde_json::json!({})),
+                (
+                    "Bounce",
+                    serde_json::json!({"bounceType": "Permanent", "bounceSubType": "General"}),
+                ),
+            ],
+            at,
+        )
     };
     let feedback = ses_feedback::Feedback::new(
         SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
@@ -1152,21 +1137,30 @@ async fn ses_feedback_through_the_single_writer_counts_deliveries_and_suppresses
 async fn ses_feedback_for_a_customer_never_stored_creates_no_one() {
     let stack = Stack::new().await;
     let stranger = journey::mail_tags::customer_tag(&customer_id("never-seen"));
-    let tags = serde_json::json!({
-        "customer": [stranger], "channel": ["email"], "intervention_id": ["iv_0"],
-        "template": ["gentle_reminder"], "variant": ["-"], "test:to": ["nobody@example.com"],
-    });
+    let tags: Vec<(String, String)> = [
+        ("customer", stranger.as_str()),
+        ("channel", "email"),
+        ("intervention_id", "iv_0"),
+        ("template", "gentle_reminder"),
+        ("variant", "-"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.into(), value.into()))
+    .collect();
     let at = "2026-11-02T01:00:05Z";
     let feedback = ses_feedback::Feedback::new(
         SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
         stack.store.clone(),
     );
-    let batch = batch_of(vec![notification(
+    let batch = notifications(
         &tags,
-        "Complaint",
-        serde_json::json!({"complaintFeedbackType": "abuse", "timestamp": at}),
+        "nobody@example.com",
+        &[(
+            "Complaint",
+            serde_json::json!({"complaintFeedbackType": "abuse"}),
+        )],
         at,
-    )]);
+    );
     assert!(feedback.handle(batch).await.batch_item_failures.is_empty());
     let worker = stack.worker();
     assert_eq!(

@@ -132,6 +132,29 @@ impl<Q: EventQueue, N: FeedbackNotes> Feedback<Q, N> {
     }
 }
 
+/// Notifications as the feedback queue delivers them — `(message id, body)` each, taken by SQS
+/// at `sent_at` — for the local stack's stand-in and the tests.
+pub fn queued(
+    notifications: impl IntoIterator<Item = (String, String)>,
+    sent_at: DateTime<Utc>,
+) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = notifications
+        .into_iter()
+        .map(|(id, body)| {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(id);
+            message.body = Some(body);
+            message.attributes.insert(
+                "SentTimestamp".into(),
+                sent_at.timestamp_millis().to_string(),
+            );
+            message
+        })
+        .collect();
+    event
+}
+
 /// When SQS took the notification (`SentTimestamp`, milliseconds): the same on every
 /// redelivery, so a retried message applies as of the same moment.
 fn sent_at(message: &SqsMessage) -> Option<DateTime<Utc>> {

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use journey::domain::{Channel, Delivery, DomainError, Event, InterventionId, MailFeedback};
 use journey::mail_tags;
 use serde::Deserialize;
+use serde_json::{Value, json};
 use thiserror::Error;
 
 /// What a notification is to Journey.
@@ -203,4 +204,36 @@ impl<'a> Tags<'a> {
     fn required(&self, name: &'static str) -> Result<&'a str, Malformed> {
         self.get(name).ok_or(Malformed::Tag { tag: name })
     }
+}
+
+/// A notification in SES's shape (the inverse of [`read`]): a message to `to` with `tags`,
+/// reporting `event_type` (`Delivery`, `Bounce` …) with its object `detail` at `at`. The local
+/// stack's stand-in for SES's event destination and the tests hand the function these.
+pub fn compose(
+    tags: &[(String, String)],
+    to: &str,
+    message_id: &str,
+    event_type: &str,
+    mut detail: Value,
+    at: DateTime<Utc>,
+) -> Value {
+    let mut tags: serde_json::Map<String, Value> = tags
+        .iter()
+        .map(|(name, value)| (name.clone(), json!([value])))
+        .collect();
+    tags.insert("ses:configuration-set".into(), json!(["journey-local"]));
+    detail["timestamp"] = json!(at);
+    let mut key = event_type.to_string();
+    key[..1].make_ascii_lowercase(); // `deliveryDelay`, `bounce` …
+    json!({
+        "version": "0",
+        "detail-type": format!("Email {event_type}"),
+        "source": "aws.ses",
+        "time": at,
+        "detail": {
+            "eventType": event_type,
+            "mail": {"timestamp": at, "messageId": message_id, "destination": [to], "tags": tags},
+            key: detail,
+        }
+    })
 }

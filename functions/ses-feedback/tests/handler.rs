@@ -33,12 +33,10 @@ fn feedback_of(name: &str) -> (MailFeedback, journey::domain::Event) {
 
 /// One fixture as the feedback queue delivers it.
 fn batch_of_one(name: &str) -> SqsEvent {
-    let mut message = aws_lambda_events::sqs::SqsMessage::default();
-    message.message_id = Some(name.into());
-    message.body = Some(fixture(name));
-    let mut event = SqsEvent::default();
-    event.records = vec![message];
-    event
+    ses_feedback::queued(
+        [(name.to_string(), fixture(name))],
+        t("2026-11-08T09:02:01Z"),
+    )
 }
 
 #[test]
@@ -252,4 +250,38 @@ async fn each_feedback_is_noted_on_the_messages_send_record_first_time_kept() {
         .find(|(name, _)| *name == "delivered")
         .unwrap();
     assert_eq!(delivered.1, t("2026-11-08T09:01:59.870Z"));
+}
+
+#[test]
+fn a_composed_notification_reads_back_as_what_it_reports() {
+    let tags = vec![
+        (
+            "customer".to_string(),
+            journey::mail_tags::customer_tag(&journey::testing::customer_id("c1")),
+        ),
+        ("channel".to_string(), "email".to_string()),
+        ("intervention_id".to_string(), "iv_1".to_string()),
+        ("template".to_string(), "gentle_reminder".to_string()),
+        ("variant".to_string(), "-".to_string()),
+    ];
+    let at = t("2026-11-08T09:20:00Z");
+    let composed = ses_feedback::notification::compose(
+        &tags,
+        "kim@example.com",
+        "m-1",
+        "DeliveryDelay",
+        serde_json::json!({"delayType": "MailboxFull"}),
+        at,
+    );
+    let Reading::Feedback(event) = read(&composed.to_string()).unwrap() else {
+        panic!("{composed}")
+    };
+    assert_eq!(event.occurred_at, at);
+    assert!(matches!(
+        event.kind,
+        EventKind::MailFeedback {
+            feedback: MailFeedback::Delayed,
+            ..
+        }
+    ));
 }

@@ -5,9 +5,9 @@
 //! good, `complaint@…` is delivered and then marked as spam — and every other address is
 //! delivered.
 
-use chrono::{DateTime, Utc};
 use journey::ports::{Clock, MailError, Mailer, OutgoingEmail};
 use serde_json::{Value, json};
+use ses_feedback::notification::compose;
 
 use crate::clock::SharedClock;
 
@@ -15,7 +15,7 @@ use crate::clock::SharedClock;
 /// `feedback` function to report them to).
 pub struct MailboxSimulator<M> {
     pub inner: M,
-    pub feedback: Option<ses_feedback::AwsFeedback>,
+    pub feedback: Option<std::sync::Arc<ses_feedback::AwsFeedback>>,
     pub clock: SharedClock,
 }
 
@@ -26,21 +26,15 @@ impl<M: Mailer> Mailer for MailboxSimulator<M> {
             return Ok(message_id);
         };
         let at = self.clock.now();
-        let records = events_for(&email.to)
-            .iter()
-            .enumerate()
-            .map(|(n, (kind, detail))| {
-                let mut message = aws_lambda_events::sqs::SqsMessage::default();
-                message.message_id = Some(format!("{message_id}-{n}"));
-                message.body = Some(notification(email, &message_id, kind, detail, at).to_string());
-                message
-                    .attributes
-                    .insert("SentTimestamp".into(), at.timestamp_millis().to_string());
-                message
-            })
-            .collect();
-        let mut batch = aws_lambda_events::sqs::SqsEvent::default();
-        batch.records = records;
+        let notifications =
+            events_for(&email.to)
+                .into_iter()
+                .enumerate()
+                .map(|(n, (kind, detail))| {
+                    let body = compose(&email.tags, &email.to, &message_id, kind, detail, at);
+                    (format!("{message_id}-{n}"), body.to_string())
+                });
+        let batch = ses_feedback::queued(notifications, at);
         let response = feedback.handle(batch).await;
         if !response.batch_item_failures.is_empty() {
             tracing::warn!(
@@ -72,35 +66,6 @@ fn events_for(to: &str) -> Vec<(&'static str, Value)> {
         ],
         _ => vec![("Delivery", json!({}))],
     }
-}
-
-fn notification(
-    email: &OutgoingEmail,
-    message_id: &str,
-    event_type: &str,
-    detail: &Value,
-    at: DateTime<Utc>,
-) -> Value {
-    let mut tags: serde_json::Map<String, Value> = email
-        .tags
-        .iter()
-        .map(|(name, value)| (name.clone(), json!([value])))
-        .collect();
-    tags.insert("ses:configuration-set".into(), json!(["journey-local"]));
-    let mut object = detail.clone();
-    object["timestamp"] = json!(at);
-    let key = event_type.to_ascii_lowercase();
-    json!({
-        "version": "0",
-        "detail-type": format!("Email {event_type}"),
-        "source": "aws.ses",
-        "time": at,
-        "detail": {
-            "eventType": event_type,
-            "mail": {"timestamp": at, "messageId": message_id, "destination": [email.to], "tags": tags},
-            key: object,
-        }
-    })
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ pub struct LocalStack {
     slack: LocalSlack,
     /// SES's feedback function: locally fed by `POST /_local/ses` (SES itself sends no events
     /// to the emulator).
-    feedback: ses_feedback::AwsFeedback,
+    feedback: Arc<ses_feedback::AwsFeedback>,
     events: Poller,
     email_queue: Poller,
     slack_queue: Poller,
@@ -217,7 +217,11 @@ impl LocalStack {
                 .map_err(|e| e.to_string())?,
             ..from_env
         };
-        let feedback_config = ses_feedback::Config::new(&resources.table, &resources.events_url);
+        // one feedback function: fed by the mailer's stand-in and by `POST /_local/ses`
+        let feedback = Arc::new(ses_feedback::build(
+            &ses_feedback::Config::new(&resources.table, &resources.events_url),
+            &clients,
+        ));
         let email = email_sender::assemble(
             &email_config,
             email_sender::Ports {
@@ -225,8 +229,7 @@ impl LocalStack {
                 // SES's events on what it accepted, as its configuration set publishes them
                 mailer: MailboxSimulator {
                     inner: email_config.mailer(&clients.sesv2),
-                    feedback: (!tuning.without_ses_events)
-                        .then(|| ses_feedback::build(&feedback_config, &clients)),
+                    feedback: (!tuning.without_ses_events).then(|| Arc::clone(&feedback)),
                     clock: clock.clone(),
                 },
                 reports: events_queue.clone(),
@@ -300,7 +303,7 @@ impl LocalStack {
             rules_text,
             email,
             slack,
-            feedback: ses_feedback::build(&feedback_config, &clients),
+            feedback,
             events: tuning.poller(&sqs, &resources.events_url, None),
             email_queue: tuning.poller(&sqs, &resources.email_url, Some(&EMAIL_QUEUE)),
             slack_queue: tuning.poller(&sqs, &resources.slack_url, Some(&SLACK_QUEUE)),
@@ -543,15 +546,8 @@ async fn sweep_now(State(stack): State<Arc<LocalStack>>, body: Option<Json<TimeB
 /// Hands an SES event notification (as EventBridge delivers it: `events/ses/*.json`) to the
 /// feedback function, as the configuration set's event destination and its queue do in AWS.
 async fn ses_notification(State(stack): State<Arc<LocalStack>>, body: String) -> Response {
-    let mut message = aws_lambda_events::sqs::SqsMessage::default();
-    message.message_id = Some(format!("local-{}", stack.clock.now().timestamp_micros()));
-    message.body = Some(body);
-    message.attributes.insert(
-        "SentTimestamp".into(),
-        stack.clock.now().timestamp_millis().to_string(),
-    );
-    let mut event = aws_lambda_events::sqs::SqsEvent::default();
-    event.records = vec![message];
+    let now = stack.clock.now();
+    let event = ses_feedback::queued([(format!("local-{}", now.timestamp_micros()), body)], now);
     let response = stack.feedback.handle(event).await;
     match response.batch_item_failures.is_empty() {
         true => Json(json!({"status": "accepted"})).into_response(),
