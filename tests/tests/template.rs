@@ -1126,3 +1126,73 @@ fn the_dashboard_and_the_business_alarms_read_metrics_the_code_emits() {
         }
     }
 }
+
+/// The operator hears of trouble before AWS or the customers do: SES's bounce and complaint
+/// rates below AWS's review thresholds (5 %, 0.1 %), the events queue's oldest message, the
+/// HTTP API's 5xx and the table's throttles; the HTTP API logs each request as JSON, by route
+/// (never the path or query, which may hold an unsubscribe token); the sender's domain can
+/// be an identity with 2048-bit DKIM.
+#[test]
+fn the_edge_and_ses_are_watched_before_aws_acts() {
+    let template = template();
+    let default = |name: &str| template["Parameters"][name]["Default"].as_f64().unwrap();
+    assert!(default("BounceRateAlarm") < 0.05);
+    assert!(default("ComplaintRateAlarm") < 0.001);
+    for (alarm, metric, threshold) in [
+        (
+            "SesBounceRateAlarm",
+            "Reputation.BounceRate",
+            "BounceRateAlarm",
+        ),
+        (
+            "SesComplaintRateAlarm",
+            "Reputation.ComplaintRate",
+            "ComplaintRateAlarm",
+        ),
+    ] {
+        let a = properties(&template, alarm);
+        assert_eq!(text(&a["Namespace"]), "AWS/SES", "{alarm}");
+        assert_eq!(text(&a["MetricName"]), metric, "{alarm}");
+        assert!(is_ref(&a["Threshold"], threshold), "{alarm}");
+    }
+    let age = properties(&template, "EventsQueueAgeAlarm");
+    assert_eq!(text(&age["MetricName"]), "ApproximateAgeOfOldestMessage");
+    assert!(is_get_att(
+        &age["Dimensions"][0]["Value"],
+        "EventsQueue.QueueName"
+    ));
+    assert_eq!(
+        text(&properties(&template, "HttpApi5xxAlarm")["MetricName"]),
+        "5xx"
+    );
+    let throttles =
+        serde_norway::to_string(&properties(&template, "TableThrottlesAlarm")["Metrics"]).unwrap();
+    assert!(throttles.contains("ReadThrottleEvents") && throttles.contains("WriteThrottleEvents"));
+
+    let logs = &properties(&template, "HttpApi")["AccessLogSettings"];
+    assert!(is_get_att(
+        &logs["DestinationArn"],
+        "HttpApiAccessLogGroup.Arn"
+    ));
+    let format: serde_json::Value = serde_json::from_str(&text(&logs["Format"])).expect("JSON");
+    assert_eq!(format["routeKey"], "$context.routeKey");
+    assert_eq!(format["status"], "$context.status");
+    let fields = text(&logs["Format"]);
+    assert!(
+        !fields.contains("$context.path") && !fields.contains("querystring"),
+        "{fields}"
+    );
+
+    let identity = &template["Resources"]["SenderIdentity"];
+    assert_eq!(text(&identity["Condition"]), "HasSenderDomain");
+    let identity = &identity["Properties"];
+    assert!(is_ref(&identity["EmailIdentity"], "SenderDomain"));
+    assert_eq!(
+        identity["DkimAttributes"]["SigningEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        text(&identity["DkimSigningAttributes"]["NextSigningKeyLength"]),
+        "RSA_2048_BIT"
+    );
+}
