@@ -28,6 +28,11 @@ pub struct Prices {
     pub metric_per_month: f64,
     pub alarm_per_month: f64,
     pub dashboard_per_month: f64,
+    /// Firehose Direct PUT: per GB ingested, each record rounded up to 5 KB.
+    pub firehose_per_gb: f64,
+    pub s3_gb_month: f64,
+    pub s3_per_thousand_puts: f64,
+    pub s3_per_thousand_gets: f64,
 }
 
 pub const PRICES: Prices = Prices {
@@ -49,6 +54,10 @@ pub const PRICES: Prices = Prices {
     metric_per_month: 0.30,
     alarm_per_month: 0.10,
     dashboard_per_month: 3.00,
+    firehose_per_gb: 0.029,
+    s3_gb_month: 0.023,
+    s3_per_thousand_puts: 0.005,
+    s3_per_thousand_gets: 0.0004,
 };
 
 /// Customers at which the bill is computed.
@@ -71,10 +80,19 @@ const SWEEP_MEMORY_GB: f64 = 0.5;
 /// Assumed, not measured: JSON log bytes per event across the functions (a span line or two
 /// each in ingest, transition and the senders at INFO).
 const LOG_BYTES_PER_EVENT: f64 = 1_500.0;
-/// Assumed stored bytes per customer: the event log dominates, 180 days (`EventLogDays`) of
-/// markers at 5 events a day and about 250 bytes each (225 KB); then the state item (about
-/// 2 KB) and the history of stage and risk changes.
-const STORED_BYTES_PER_CUSTOMER: f64 = 230_000.0;
+/// Assumed stored bytes per customer in the table: the state item (under 1 KB), its history of
+/// stage and risk changes (about 200 B each), its send records (about 200 B each, 180 days)
+/// and the markers of the events that need one (23 days). The event log is in S3.
+const STORED_BYTES_PER_CUSTOMER: f64 = 8_000.0;
+/// The event log in S3: a line of about 250 bytes per event from outside, GZIP to about a
+/// fifth, kept `EventLogDays` (180); Firehose writes an object per 15 minutes (4 an hour) and
+/// calibration reads each once a week.
+const LOG_LINE_BYTES: f64 = 250.0;
+const LOG_GZIP_RATIO: f64 = 0.2;
+const LOG_DAYS: f64 = 180.0;
+const LOG_OBJECTS_PER_MONTH: f64 = 4.0 * 24.0 * DAYS_PER_MONTH;
+/// Firehose bills each record as at least 5 KB.
+const FIREHOSE_RECORD_BYTES: f64 = 5_120.0;
 /// Custom metrics (EMF names × functions: ingest 4, transition 9, sweep 3, the senders 5 and 4,
 /// ses-feedback 5), the alarms (41, billed per metric they read: the metric-math ones read
 /// two to four) and the dashboard the template creates.
@@ -104,6 +122,8 @@ pub struct Model {
     pub sqs_fifo: f64,
     pub eventbridge_events: f64,
     pub emails: f64,
+    /// Firehose records (one per customer per batch with lines to append).
+    pub log_records: f64,
     /// Per sweep run with nobody due.
     pub idle_sweep_rru: f64,
     pub idle_sweep_gb_seconds: f64,
@@ -175,6 +195,7 @@ impl Model {
             sqs_fifo: sqs_fifo / events,
             eventbridge_events: entry(t, "EventBridge entries") / events,
             emails: entry(t, "SES messages") / events,
+            log_records: t.call("Firehose", "PutRecordBatch") as f64 / events,
             idle_sweep_rru: m.idle_sweep.read_units,
             idle_sweep_gb_seconds: sweep_ms / 1000.0 * SWEEP_MEMORY_GB,
         }
@@ -197,6 +218,8 @@ pub struct Monthly {
     pub ses: f64,
     pub eventbridge: f64,
     pub cloudwatch: f64,
+    /// Firehose and S3: the event log.
+    pub event_log: f64,
     pub total: f64,
     pub per_customer: f64,
 }
@@ -240,7 +263,14 @@ fn bill(m: &Model, customers: u64) -> Monthly {
         + CUSTOM_METRICS * p.metric_per_month
         + ALARMS * p.alarm_per_month
         + DASHBOARDS * p.dashboard_per_month;
-    let total = lambda + api_gateway + sqs + dynamodb + ses + eventbridge + cloudwatch;
+    // a record holds a customer's lines of one batch, well under the 5 KB it is billed as
+    let event_log = events * m.log_records * FIREHOSE_RECORD_BYTES / 1e9 * p.firehose_per_gb
+        + customers as f64 * EVENTS_PER_CUSTOMER_DAY * LOG_DAYS * LOG_LINE_BYTES * LOG_GZIP_RATIO
+            / 1e9
+            * p.s3_gb_month
+        + LOG_OBJECTS_PER_MONTH / 1000.0 * p.s3_per_thousand_puts
+        + 4.3 * LOG_OBJECTS_PER_MONTH * LOG_DAYS / DAYS_PER_MONTH / 1000.0 * p.s3_per_thousand_gets;
+    let total = lambda + api_gateway + sqs + dynamodb + ses + eventbridge + cloudwatch + event_log;
     Monthly {
         customers,
         events,
@@ -251,6 +281,7 @@ fn bill(m: &Model, customers: u64) -> Monthly {
         ses,
         eventbridge,
         cloudwatch,
+        event_log,
         total,
         per_customer: total / customers as f64,
     }
@@ -273,6 +304,7 @@ mod tests {
             sqs_fifo: 3.0,
             eventbridge_events: 0.2,
             emails: 0.01,
+            log_records: 1.0,
             idle_sweep_rru: 8.0,
             idle_sweep_gb_seconds: 0.05,
         }
@@ -289,7 +321,8 @@ mod tests {
                 + r.dynamodb
                 + r.ses
                 + r.eventbridge
-                + r.cloudwatch;
+                + r.cloudwatch
+                + r.event_log;
             assert!((sum - r.total).abs() < 1e-9);
         }
         // 1M customers × 5 events × 30.42 days × 6 WRU at $0.625 per million

@@ -320,7 +320,7 @@ fn item_key(item: &Item) -> String {
 }
 
 /// The item's entry in `index` (its keys and projected attributes), if it is in the index.
-fn index_entry(index: &IndexSpec, item: &Item) -> Option<String> {
+pub fn index_entry(index: &IndexSpec, item: &Item) -> Option<String> {
     let keys: Vec<&AttributeValue> = index
         .keys
         .iter()
@@ -347,7 +347,7 @@ fn entry_keys(entry: &str, index: &IndexSpec) -> String {
 
 /// Index writes a change of entries costs: a new or removed entry one, a moved entry (key
 /// changed) two, an entry whose projected attributes changed one. Entries are under 1 KB.
-fn index_writes(old: &[Option<String>], new: &[Option<String>]) -> f64 {
+pub fn index_writes(old: &[Option<String>], new: &[Option<String>]) -> f64 {
     INDEXES
         .iter()
         .enumerate()

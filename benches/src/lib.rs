@@ -10,3 +10,4 @@ pub mod mix;
 pub mod report;
 pub mod sizing;
 pub mod sweep_scale;
+pub mod write_cost;

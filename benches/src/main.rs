@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use journey::config::parsed_or;
-use journey_bench::{backtest, cold_start, cost, cpu, criterion, mix, report, sweep_scale};
+use journey_bench::{
+    backtest, cold_start, cost, cpu, criterion, mix, report, sweep_scale, write_cost,
+};
 use serde_json::json;
 
 #[tokio::main]
@@ -53,6 +55,8 @@ async fn run() -> Result<(), String> {
     }
     let cpu = criterion::measured(&root);
     report::cpu(&cpu);
+    let writes = write_cost::run()?;
+    report::write_costs(&writes);
     let cold = if wants("cold") {
         eprintln!("cold starts: {runs} per binary …");
         let c = cold_start::run(&root, runs.max(1)).await?;
@@ -102,7 +106,8 @@ async fn run() -> Result<(), String> {
     });
     let results = json!({
         "machine": report::machine(),
-        "cpu": cpu, "cold_start": cold, "mix": mix, "sweep": sweep, "backtest": backtest,
+        "cpu": cpu, "write_units_by_kind": writes.kinds, "item_sizes": writes.sizes,
+        "cold_start": cold, "mix": mix, "sweep": sweep, "backtest": backtest,
         "cost": costs.map(|(model, rows)| json!({"model": model, "monthly": rows, "prices": cost::PRICES})),
     });
     let out = PathBuf::from("target/bench/results.json");

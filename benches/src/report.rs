@@ -146,6 +146,34 @@ pub fn mix(m: &MixReport) {
     );
 }
 
+pub fn write_costs(r: &crate::write_cost::Report) {
+    println!(
+        "\n## DynamoDB write units per event, by kind (a customer active daily for 90 days)\n"
+    );
+    println!(
+        "| kind | event | items | transaction | bytes | WRU table | WRU indexes | WRU |\n|---|---|---|---|---|---|---|---|"
+    );
+    for k in &r.kinds {
+        println!(
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} | **{:.1}** |",
+            k.kind,
+            k.event,
+            k.items,
+            if k.transaction { "yes" } else { "no" },
+            k.bytes,
+            k.table_units,
+            k.index_units,
+            k.total()
+        );
+    }
+    let s = &r.sizes;
+    println!(
+        "\nItem sizes: customer new {} B, after 90 active days {} B, at risk {} B; marker {} B; \
+         history entry {} B.",
+        s.customer_new, s.customer_after_90_days, s.customer_at_risk, s.marker, s.history_entry
+    );
+}
+
 pub fn sweep(points: &[ScalePoint]) {
     println!("\n## Sweep scaling (1 % due)\n");
     println!(
@@ -165,7 +193,7 @@ pub fn cost(model: &Model, rows: &[Monthly]) {
         PRICES.date
     );
     println!(
-        "Per event: {:.2} invocations, {:.5} GB-s, {:.2} DynamoDB write requests ({:.2} WRU), {:.2} RRU, {:.2} SQS FIFO + {:.2} SQS requests, {:.3} bus events, {:.4} e-mails.\n",
+        "Per event: {:.2} invocations, {:.5} GB-s, {:.2} DynamoDB write requests ({:.2} WRU), {:.2} RRU, {:.2} SQS FIFO + {:.2} SQS requests, {:.3} bus events, {:.4} e-mails, {:.2} event-log records.\n",
         model.invocations,
         model.gb_seconds,
         model.dynamodb_write_requests,
@@ -174,14 +202,15 @@ pub fn cost(model: &Model, rows: &[Monthly]) {
         model.sqs_fifo,
         model.sqs_standard,
         model.eventbridge_events,
-        model.emails
+        model.emails,
+        model.log_records
     );
     println!(
-        "| customers | events/month | Lambda | HTTP API | SQS | DynamoDB | SES | EventBridge | CloudWatch | total | per customer |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| customers | events/month | Lambda | HTTP API | SQS | DynamoDB | SES | EventBridge | CloudWatch | event log (Firehose, S3) | total | per customer |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in rows {
         println!(
-            "| {} | {:.0} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | ${:.4} |",
+            "| {} | {:.0} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | ${:.4} |",
             r.customers,
             r.events,
             r.lambda,
@@ -191,6 +220,7 @@ pub fn cost(model: &Model, rows: &[Monthly]) {
             r.ses,
             r.eventbridge,
             r.cloudwatch,
+            r.event_log,
             r.total,
             r.per_customer
         );

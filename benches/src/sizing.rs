@@ -3,44 +3,7 @@
 //! transaction), a strongly consistent read one unit per started 4 KB (half when eventually
 //! consistent). The emulator reports no capacity for transactions, so the harness computes it.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
-
-pub fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
-}
-
-fn value_size(v: &AttributeValue) -> usize {
-    match v {
-        AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => number_size(n),
-        AttributeValue::B(b) => b.as_ref().len(),
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
-        AttributeValue::Ns(v) => v.iter().map(|n| number_size(n)).sum(),
-        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
-        AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
-        AttributeValue::M(m) => {
-            3 + m
-                .iter()
-                .map(|(k, x)| 1 + k.len() + value_size(x))
-                .sum::<usize>()
-        }
-        _ => 0,
-    }
-}
-
-/// About one byte per two significant digits, plus one.
-fn number_size(n: &str) -> usize {
-    let digits = n
-        .trim_start_matches('-')
-        .trim_start_matches('0')
-        .chars()
-        .filter(char::is_ascii_digit)
-        .count();
-    digits.div_ceil(2) + 1
-}
+pub use journey_adapters::dynamodb::item_size;
 
 /// Write units for an item of `size` bytes.
 pub fn write_units(size: usize) -> f64 {
@@ -55,6 +18,10 @@ pub fn read_units(size: usize, consistent: bool) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+
     use super::*;
 
     fn s(v: &str) -> AttributeValue {

@@ -11,6 +11,7 @@ pub use journey_domain::backtest;
 pub mod alerts;
 pub mod backoff;
 pub mod config;
+pub mod event_log;
 pub mod http;
 pub mod mail_tags;
 pub mod messages;

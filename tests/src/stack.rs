@@ -1,11 +1,14 @@
 //! A whole back end in the emulator — table, events queue, e-mail and Slack queues, bus (with a
-//! capture queue subscribed to it) — and the transition worker wired to it, as in AWS.
+//! capture queue subscribed to it), the event log's Firehose stream and bucket — and the
+//! transition worker wired to it, as in AWS.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use journey::domain::{DomainEvent, Intervention};
 use journey::messages::EventMessage;
 use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::eventbridge::{EventBridgeBus, create_bus};
+use journey_adapters::firehose::{FirehoseLog, create_stream};
+use journey_adapters::s3::{S3Archive, create_bucket};
 use journey_adapters::sqs::{
     EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, SqsEventQueue, SqsInterventionQueues, create_queue,
 };
@@ -13,7 +16,8 @@ use transition::Transition;
 
 use crate::{drain, fresh_store, sdk_config, unique};
 
-pub type Worker<Q = SqsInterventionQueues, B = EventBridgeBus> = Transition<DynamoStore, Q, B>;
+pub type Worker<Q = SqsInterventionQueues, B = EventBridgeBus> =
+    Transition<DynamoStore, Q, B, FirehoseLog>;
 
 pub struct Stack {
     pub store: DynamoStore,
@@ -26,6 +30,10 @@ pub struct Stack {
     pub bus_capture_url: String,
     pub events_url: String,
     pub sqs: aws_sdk_sqs::Client,
+    /// The event log: appended through the emulator's Firehose, read back from its S3.
+    pub log: FirehoseLog,
+    pub log_stream: String,
+    pub archive: S3Archive,
 }
 
 impl Stack {
@@ -87,7 +95,24 @@ impl Stack {
         let events_queue = create_queue(&sqs, &EVENTS_QUEUE, &unique("events"))
             .await
             .expect("events queue");
+        // one log per test process: the emulator allows 50 delivery streams in all, as AWS
+        // once did (tests that read the log read their own customers' lines)
+        let (bucket, log_stream) = (
+            format!("log-{}", std::process::id()),
+            format!("log-{}", std::process::id()),
+        );
+        let s3 = journey_adapters::aws::s3_client(&config);
+        if let Err(e) = create_bucket(&s3, &bucket).await {
+            assert!(e.to_string().contains("BucketAlready"), "log bucket: {e}");
+        }
+        let firehose = aws_sdk_firehose::Client::new(&config);
+        if let Err(e) = create_stream(&firehose, &log_stream, &bucket).await {
+            assert!(e.to_string().contains("InUse"), "log stream: {e}");
+        }
         Stack {
+            log: FirehoseLog::new(firehose, &log_stream),
+            log_stream,
+            archive: S3Archive::new(s3, bucket),
             events_url: events_queue.url,
             sqs: sqs.clone(),
             store: fresh_store().await,
@@ -116,6 +141,7 @@ impl Stack {
             &self.email_url,
             &self.slack_url,
             &self.bus_name,
+            &self.log_stream,
         );
         transition::assemble(
             &config,
@@ -123,6 +149,7 @@ impl Stack {
                 store: self.store.clone(),
                 queues,
                 bus,
+                log: self.log.clone(),
             },
         )
         .expect("the built-in rules")

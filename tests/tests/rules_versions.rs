@@ -1,5 +1,5 @@
-//! Rules versions and the event log, through the real SDK against the emulator: the export
-//! reads back what the transition worker recorded, the calibration job stores and activates a
+//! Rules versions and the event log, through the real SDK against the emulator: the log (the
+//! emulator's Firehose and S3) reads back what the transition worker appended, the calibration job stores and activates a
 //! version, a roll-back is one call, a stale activation is refused, and a running transition
 //! worker picks the active version up.
 
@@ -10,18 +10,19 @@ use chrono::Duration;
 use journey::backtest::Label;
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::domain::{EventKind, Rules, Signal};
+use journey::messages::EventMessage;
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
 use journey::rules_versions::{LiveRules, Origin, RulesHandle, RulesVersion};
-use journey::service::apply_once;
 use journey::testing::{Events, krw, t};
 use journey_adapters::dynamodb::DynamoStore;
 use journey_tests::fresh_store;
 use journey_tests::population::generate;
+use journey_tests::stack::Stack;
 
 #[tokio::test]
-async fn the_export_gives_back_the_events_from_outside_and_every_churn() {
-    let store = fresh_store().await;
-    let rules = Rules::embedded().unwrap();
+async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
+    // through the real SDK: the worker appends to the emulator's Firehose, which writes its S3
+    let stack = Stack::new().await;
     let mut a = Events::new("export-a");
     let mut paid = a.at(
         t("2026-03-01T09:00:00Z"),
@@ -35,17 +36,28 @@ async fn the_export_gives_back_the_events_from_outside_and_every_churn() {
         EventKind::RefundRequested { reason: None },
     );
     let check = a.check(t("2026-03-04T09:00:00Z"));
-    for event in [&paid, &login, &check, &refund] {
-        apply_once(&store, &rules, event, event.occurred_at)
-            .await
-            .unwrap();
-    }
-    // applied twice (a redelivery): still one event in the log
-    apply_once(&store, &rules, &login, login.occurred_at)
-        .await
-        .unwrap();
+    let message = |e: &journey::domain::Event| EventMessage {
+        received_at: e.occurred_at,
+        event: e.clone(),
+    };
+    let messages: Vec<_> = [&paid, &login, &check, &refund]
+        .into_iter()
+        .map(message)
+        .collect();
+    stack.apply(&messages).await;
+    // redelivered (the login) and the refund's append repeated: still once each in the log
+    stack.apply(&[message(&login), message(&refund)]).await;
 
-    let log = store.export_log().await.unwrap();
+    // the log is this test process's: its other tests' customers are left aside
+    let ours = |log: journey::ports::ExportedLog| journey::ports::ExportedLog {
+        events: (log.events.into_iter())
+            .filter(|e| e.customer_id.as_str().starts_with("export-"))
+            .collect(),
+        labels: (log.labels.into_iter())
+            .filter(|l| l.customer_id.as_str().starts_with("export-"))
+            .collect(),
+    };
+    let log = ours(stack.archive.export_log().await.unwrap());
     let ids: Vec<&str> = log.events.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -64,18 +76,18 @@ async fn the_export_gives_back_the_events_from_outside_and_every_churn() {
             how: Some("refund_requested".into()),
         }]
     );
-}
 
-#[tokio::test]
-async fn without_an_event_log_only_dedup_markers_are_written() {
-    let store = fresh_store().await.with_event_log_days(7);
-    let rules = Rules::embedded().unwrap();
-    let mut a = Events::new("no-log");
-    let login = a.at(t("2026-03-02T09:00:00Z"), EventKind::Login);
-    apply_once(&store, &rules, &login, login.occurred_at)
-        .await
-        .unwrap();
-    assert!(store.export_log().await.unwrap().events.is_empty());
+    // an erasure leaves the customer's every line out of what is read back
+    let mut b = Events::new("export-b");
+    let b_paid = b.at(
+        t("2026-03-01T10:00:00Z"),
+        EventKind::PaymentSucceeded { amount: krw(9_000) },
+    );
+    let erased = b.at(t("2026-03-06T09:00:00Z"), EventKind::Erased { by: None });
+    stack.apply(&[message(&b_paid), message(&erased)]).await;
+    let log = ours(stack.archive.export_log().await.unwrap());
+    assert!(log.events.iter().all(|e| e.customer_id == *a.customer()));
+    assert_eq!(log.events.len(), 3);
 }
 
 /// The registry of the emulator's table, with the event log given in memory: a population
@@ -147,9 +159,16 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
         ..Settings::default()
     };
 
-    let first = calibrate(&recorded, DEFAULT_RULES_TOML, &settings, now, false)
-        .await
-        .unwrap();
+    let first = calibrate(
+        &recorded,
+        &recorded,
+        DEFAULT_RULES_TOML,
+        &settings,
+        now,
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (first.stored, first.applied),
         (Some(2), true),
@@ -187,6 +206,7 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
 
     // The same history again: the proposal is no better than what is in force.
     let second = calibrate(
+        &recorded,
         &recorded,
         DEFAULT_RULES_TOML,
         &settings,
@@ -228,6 +248,7 @@ async fn too_little_history_stores_nothing() {
     let store = fresh_store().await;
     let recorded = Recorded::population(&store, 60, 90, 3);
     let report = calibrate(
+        &recorded,
         &recorded,
         DEFAULT_RULES_TOML,
         &Settings::default(),

@@ -223,8 +223,8 @@ async fn a_duplicate_event_is_refused_by_its_marker_and_returns_the_recorded_eff
 
 #[tokio::test]
 async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
-    // without an event log, a marker lives as long as dedup needs (MARKER_TTL, 23 days)
-    let store = fresh_store().await.with_event_log_days(7);
+    // a marker lives as long as dedup needs (MARKER_TTL, 23 days)
+    let store = fresh_store().await;
     let mut events = Events::new("c1");
     let payment = pay(&mut events, "2026-11-01T09:00:00Z");
     run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
@@ -245,19 +245,6 @@ async fn an_expired_marker_no_longer_blocks_and_is_compared_in_code() {
             .unwrap(),
         None
     );
-}
-
-#[tokio::test]
-async fn a_logged_events_marker_lives_as_long_as_the_event_log() {
-    let store = fresh_store().await; // the default: 180 days
-    let mut events = Events::new("c1");
-    let payment = pay(&mut events, "2026-11-01T09:00:00Z");
-    run(&store, &payment, t("2026-11-01T09:00:00Z")).await;
-    let id = events.customer().clone();
-    let effects = |at| store.applied_effects(&id, &payment.id, t(at));
-    assert!(effects("2026-11-09T09:00:00Z").await.unwrap().is_some());
-    assert!(effects("2027-04-29T09:00:00Z").await.unwrap().is_some());
-    assert_eq!(effects("2027-04-30T09:00:00Z").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -435,8 +422,15 @@ async fn an_unknown_stage_in_stored_data_is_a_typed_error() {
         .table_name(store.table())
         .key(keys::PK, AttributeValue::S("CUST#c1".into()))
         .key(keys::SK, AttributeValue::S(keys::STATE_SK.into()))
-        .update_expression("SET stage = :s")
-        .expression_attribute_values(":s", AttributeValue::S("dormant".into()))
+        .update_expression("SET #state = :s")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(
+            ":s",
+            journey_adapters::dynamodb::state_attribute(
+                &serde_json::json!({"id": "c1", "stage": "dormant"}),
+            )
+            .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -730,12 +724,11 @@ fn item_bytes(item: &std::collections::HashMap<String, AttributeValue>) -> usize
     item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
-/// The contract the in-memory fake is held to too (`shared/tests/contract.rs`). The store is
-/// built without an event log, as the fake has none: a marker lives `MARKER_TTL`.
+/// The contract the in-memory fake is held to too (`shared/adapters/tests/contract.rs`): a
+/// marker lives `MARKER_TTL`.
 mod contract {
     journey::store_contract!(
-        journey_tests::fresh_store().await.with_event_log_days(0),
-        journey_adapters::dynamodb::MARKER_TTL,
-        journey_tests::fresh_store().await.with_event_log_days(180)
+        journey_tests::fresh_store().await,
+        journey_adapters::dynamodb::MARKER_TTL
     );
 }

@@ -944,6 +944,8 @@ fn every_taggable_resource_is_tagged() {
         "AWS::SQS::QueuePolicy",
         "AWS::SNS::Subscription",
         "AWS::SES::ConfigurationSetEventDestination",
+        "AWS::S3::BucketPolicy",
+        "AWS::Logs::LogStream",
     ];
     let template = template();
     let ours = |tags: &Value, name: &str| match tags {
@@ -1194,5 +1196,98 @@ fn the_edge_and_ses_are_watched_before_aws_acts() {
     assert_eq!(
         text(&identity["DkimSigningAttributes"]["NextSigningKeyLength"]),
         "RSA_2048_BIT"
+    );
+}
+
+/// The event log (docs/data-model.md): the worker may only append to its one stream, the
+/// calibration job may only list and read under `log/` (and no longer scans the table); the
+/// bucket expires the log after `EventLogDays`, refuses plain HTTP and public access, and
+/// Firehose compresses what it writes there.
+#[test]
+fn the_event_log_is_appended_by_the_worker_and_read_by_calibration_only() {
+    let template = template();
+    let all = |function: &str| -> Vec<String> {
+        statements(&template, function)
+            .iter()
+            .flat_map(actions)
+            .collect()
+    };
+    let transition = statements(&template, "TransitionFunction");
+    let append: Vec<_> = transition
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("firehose:")))
+        .collect();
+    assert_eq!(append.len(), 1);
+    assert_eq!(actions(append[0]), ["firehose:PutRecordBatch"]);
+    assert!(is_get_att(&append[0]["Resource"], "EventLogStream.Arn"));
+    for function in functions(&template) {
+        let actions = all(&function);
+        assert!(
+            !actions.iter().any(|a| a == "dynamodb:Scan"),
+            "{function} scans"
+        );
+        if function != "CalibrateFunction" {
+            assert!(
+                !actions.iter().any(|a| a.starts_with("s3:")),
+                "{function} reads S3"
+            );
+        }
+        if function != "TransitionFunction" {
+            assert!(
+                !actions.iter().any(|a| a.starts_with("firehose:")),
+                "{function}"
+            );
+        }
+    }
+    let calibrate = statements(&template, "CalibrateFunction");
+    let s3: Vec<_> = calibrate
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("s3:")))
+        .collect();
+    let reads: Vec<String> = s3.iter().flat_map(|s| actions(s)).collect();
+    assert_eq!(reads, ["s3:ListBucket", "s3:GetObject"]);
+    assert_eq!(resources(s3[1]), ["${EventLogBucket.Arn}/log/*"]);
+    assert_eq!(
+        text(&s3[0]["Condition"]["StringLike"]["s3:prefix"][0]),
+        "log/*"
+    );
+    let env = |f: &str, v: &str| properties(&template, f)["Environment"]["Variables"][v].clone();
+    assert!(is_ref(
+        &env("TransitionFunction", "EVENT_LOG_STREAM"),
+        "EventLogStream"
+    ));
+    assert!(is_ref(
+        &env("CalibrateFunction", "EVENT_LOG_BUCKET"),
+        "EventLogBucket"
+    ));
+
+    let bucket = &template["Resources"]["EventLogBucket"]["Properties"];
+    let expire = bucket["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("lifecycle rules")
+        .iter()
+        .find(|r| text(&r["Prefix"]) == journey_adapters::s3::LOG_PREFIX)
+        .expect("a rule for the log");
+    assert!(is_ref(&expire["ExpirationInDays"], "EventLogDays"));
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for key in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[key].as_bool(), Some(true), "{key}");
+    }
+    let policy = &template["Resources"]["EventLogBucketPolicy"]["Properties"]["PolicyDocument"];
+    assert_eq!(
+        text(&policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"]),
+        "false"
+    );
+    let stream = &template["Resources"]["EventLogStream"]["Properties"];
+    let destination = &stream["ExtendedS3DestinationConfiguration"];
+    assert_eq!(text(&destination["CompressionFormat"]), "GZIP");
+    assert_eq!(
+        text(&destination["Prefix"]),
+        journey_adapters::s3::LOG_PREFIX
     );
 }

@@ -214,6 +214,15 @@ async fn snapshot(
         let mut state = customer(stack, c).await;
         state.version = 0; // duplicates may be refused by marker or by memory: versions aside
         state.recent_events.clear();
+        // where the due index holds the customer may be earlier than its next check (the store
+        // keeps an earlier entry rather than move it at every event): never later
+        if let (Some(indexed), Some(next)) = (state.indexed_check_at, state.next_check_at) {
+            assert!(
+                indexed <= next,
+                "{c}: indexed {indexed} after the check due {next}"
+            );
+        }
+        state.indexed_check_at = None;
         states.push(state);
         histories.push(history(stack, c).await);
     }

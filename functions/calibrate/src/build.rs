@@ -7,6 +7,7 @@ use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::{EventArchive, JourneyReader, RulesRegistry};
 use journey_adapters::aws::Clients;
 use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::s3::S3Archive;
 
 use crate::allocate::allocate;
 use crate::{CalibrationError, Report, Settings, calibrate};
@@ -14,8 +15,10 @@ use crate::{CalibrationError, Report, Settings, calibrate};
 /// Everything the job is configured with, read once at the cold start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    /// `TABLE_NAME`: the single table (the event log, the rules versions).
+    /// `TABLE_NAME`: the single table (the rules versions, the tallies).
     pub table: String,
+    /// `EVENT_LOG_BUCKET`: the bucket the event log is delivered to (read under `log/`).
+    pub log_bucket: String,
     /// The deployed rules file (`RULES_FILE`, else the built-in one): proposals are overlays on it.
     pub rules_text: String,
     /// `CALIBRATION_MIN_OUTCOMES`: fewer churned or retained customers than this, no proposal.
@@ -27,6 +30,7 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
             table: config::required("TABLE_NAME")?,
+            log_bucket: config::required("EVENT_LOG_BUCKET")?,
             rules_text: config::rules_text()?,
             min_outcomes: config::parsed_or(
                 "CALIBRATION_MIN_OUTCOMES",
@@ -36,48 +40,60 @@ impl Config {
     }
 
     /// The local stack's settings: the built-in rules, the deployed minimum.
-    pub fn new(table: impl Into<String>) -> Config {
+    pub fn new(table: impl Into<String>, log_bucket: impl Into<String>) -> Config {
         Config {
             table: table.into(),
+            log_bucket: log_bucket.into(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
             min_outcomes: Settings::default().min_outcomes,
         }
     }
 }
 
-/// The job over a store of the event log and the rules versions.
-pub struct Job<S> {
+/// The job over a store of the rules versions and the event log's archive.
+pub struct Job<S, A> {
     store: S,
+    archive: A,
     base: String,
     settings: Settings,
 }
 
-impl<S: RulesRegistry + EventArchive + JourneyReader> Job<S> {
+impl<S: RulesRegistry + JourneyReader, A: EventArchive> Job<S, A> {
     /// One run as of `now`: a proposal stored (and applied, if the guard passes), then the
     /// variants re-allocated by their outcomes on top of whatever is then in force, unless
     /// `dry_run`.
     pub async fn run(&self, now: DateTime<Utc>, dry_run: bool) -> Result<Report, CalibrationError> {
-        let mut report = calibrate(&self.store, &self.base, &self.settings, now, dry_run).await?;
+        let mut report = calibrate(
+            &self.store,
+            &self.archive,
+            &self.base,
+            &self.settings,
+            now,
+            dry_run,
+        )
+        .await?;
         report.allocation = Some(allocate(&self.store, &self.base, now, dry_run).await?);
         Ok(report)
     }
 }
 
 /// The job on AWS's adapters.
-pub type AwsJob = Job<DynamoStore>;
+pub type AwsJob = Job<DynamoStore, S3Archive>;
 
 /// Builds the job on `clients`.
 pub fn build(config: &Config, clients: &Clients) -> AwsJob {
     assemble(
         config,
         DynamoStore::new(clients.dynamodb.clone(), &config.table),
+        S3Archive::new(clients.s3.clone(), &config.log_bucket),
     )
 }
 
-/// The job `config` describes, over `store`.
-pub fn assemble<S>(config: &Config, store: S) -> Job<S> {
+/// The job `config` describes, over `store` and `archive`.
+pub fn assemble<S, A>(config: &Config, store: S, archive: A) -> Job<S, A> {
     Job {
         store,
+        archive,
         base: config.rules_text.clone(),
         settings: Settings {
             min_outcomes: config.min_outcomes,

@@ -790,14 +790,15 @@ pub struct Report {
 /// The weekly job: export the history, propose, store the proposal as a version (activated if
 /// it wins on the holdout). The deployed file becomes version 1 the first time. `dry_run`
 /// stores nothing.
-pub async fn calibrate<S: RulesRegistry + EventArchive>(
+pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
     store: &S,
+    archive: &A,
     base: &str,
     settings: &Settings,
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<Report, CalibrationError> {
-    let log = store.export_log().await?;
+    let log = archive.export_log().await?;
     let active = store.active_rules().await?;
     let active_overlay = active.as_ref().map_or("", |a| a.version.overlay.as_str());
     let proposal = match propose(&log, base, active_overlay, settings)? {

@@ -7,12 +7,13 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::metrics::Metrics;
-use journey::ports::{CustomerStore, EventBus, InterventionQueue};
+use journey::ports::{CustomerStore, EventBus, EventLog, InterventionQueue};
 use journey::rules_versions::LiveRules;
 use journey::templates::{Catalogue, TemplateError};
 use journey_adapters::aws::Clients;
-use journey_adapters::dynamodb::{DEFAULT_EVENT_LOG_DAYS, DynamoStore};
+use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::eventbridge::EventBridgeBus;
+use journey_adapters::firehose::FirehoseLog;
 use journey_adapters::sqs::SqsInterventionQueues;
 use thiserror::Error;
 
@@ -28,12 +29,12 @@ pub struct Config {
     pub slack_queue_url: String,
     /// `EVENT_BUS_NAME`: where domain events go.
     pub event_bus: String,
+    /// `EVENT_LOG_STREAM`: the Firehose delivery stream the event log is appended to.
+    pub event_log_stream: String,
     /// The deployed rules file (`RULES_FILE`, else the built-in one): versions are overlays on it.
     pub rules_text: String,
     /// `RULES_REFRESH_SECONDS`: how often the active rules version is looked up.
     pub rules_refresh: Duration,
-    /// `EVENT_LOG_DAYS`: how long each event is kept in the log calibration reads.
-    pub event_log_days: u32,
 }
 
 impl Config {
@@ -44,12 +45,13 @@ impl Config {
             config::required("EMAIL_QUEUE_URL")?,
             config::required("SLACK_QUEUE_URL")?,
             config::required("EVENT_BUS_NAME")?,
+            config::required("EVENT_LOG_STREAM")?,
         )
         .with_env()
     }
 
-    /// Every optional setting the environment sets (`RULES_FILE`, `RULES_REFRESH_SECONDS`,
-    /// `EVENT_LOG_DAYS`), over these: what the Lambda and the local stack both read.
+    /// Every optional setting the environment sets (`RULES_FILE`, `RULES_REFRESH_SECONDS`),
+    /// over these: what the Lambda and the local stack both read.
     pub fn with_env(self) -> Result<Config, ConfigError> {
         Ok(Config {
             rules_text: config::rules_text_or(self.rules_text)?,
@@ -57,7 +59,6 @@ impl Config {
                 "RULES_REFRESH_SECONDS",
                 self.rules_refresh.as_secs(),
             )?),
-            event_log_days: config::parsed_or("EVENT_LOG_DAYS", self.event_log_days)?,
             ..self
         })
     }
@@ -69,15 +70,16 @@ impl Config {
         email_queue_url: impl Into<String>,
         slack_queue_url: impl Into<String>,
         event_bus: impl Into<String>,
+        event_log_stream: impl Into<String>,
     ) -> Config {
         Config {
             table: table.into(),
             email_queue_url: email_queue_url.into(),
             slack_queue_url: slack_queue_url.into(),
             event_bus: event_bus.into(),
+            event_log_stream: event_log_stream.into(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
             rules_refresh: Duration::from_secs(300),
-            event_log_days: DEFAULT_EVENT_LOG_DAYS,
         }
     }
 }
@@ -92,7 +94,8 @@ pub enum BuildError {
 }
 
 /// The transition worker on AWS's adapters.
-pub type AwsTransition = Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus>;
+pub type AwsTransition =
+    Transition<DynamoStore, SqsInterventionQueues, EventBridgeBus, FirehoseLog>;
 
 /// The deployed worker: the handler, and the rules version it follows.
 pub struct Worker {
@@ -103,17 +106,17 @@ pub struct Worker {
 
 /// The adapters the worker writes through; [`build`] uses AWS's, the tests their own (a
 /// queue or bus that fails on cue).
-pub struct Ports<S, Q, B> {
+pub struct Ports<S, Q, B, L> {
     pub store: S,
     pub queues: Q,
     pub bus: B,
+    pub log: L,
 }
 
 /// Builds the worker: the adapters on `clients`, the active rules version followed (see
 /// [`assemble`] for the rules).
 pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
-    let store = DynamoStore::new(clients.dynamodb.clone(), &config.table)
-        .with_event_log_days(config.event_log_days);
+    let store = DynamoStore::new(clients.dynamodb.clone(), &config.table);
     let ports = Ports {
         store: store.clone(),
         queues: SqsInterventionQueues::new(
@@ -122,6 +125,7 @@ pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
             &config.slack_queue_url,
         ),
         bus: EventBridgeBus::new(clients.eventbridge.clone(), &config.event_bus),
+        log: FirehoseLog::new(clients.firehose.clone(), &config.event_log_stream),
     };
     let transition = assemble(config, ports)?;
     let live = LiveRules::new(
@@ -141,18 +145,25 @@ pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
 /// The handler `config` describes, over `ports`: the rules parsed and checked (a rule sending
 /// a template no sender has fails here, naming the key; only names and variants are read,
 /// the worker renders nothing).
-pub fn assemble<S, Q, B>(
+pub fn assemble<S, Q, B, L>(
     config: &Config,
-    ports: Ports<S, Q, B>,
-) -> Result<Transition<S, Q, B>, BuildError>
+    ports: Ports<S, Q, B, L>,
+) -> Result<Transition<S, Q, B, L>, BuildError>
 where
     S: CustomerStore,
     Q: InterventionQueue,
     B: EventBus,
+    L: EventLog,
 {
     let rules = config::parse_rules(&config.rules_text)?;
     Catalogue::embedded()?.check(&rules)?;
-    Ok(Transition::new(ports.store, ports.queues, ports.bus, rules))
+    Ok(Transition::new(
+        ports.store,
+        ports.queues,
+        ports.bus,
+        ports.log,
+        rules,
+    ))
 }
 
 impl Worker {
@@ -178,7 +189,7 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        Config::new("table", "email-url", "slack-url", "bus")
+        Config::new("table", "email-url", "slack-url", "bus", "log")
     }
 
     #[test]

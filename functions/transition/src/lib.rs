@@ -1,7 +1,8 @@
 //! The transition worker: the single writer of customer state. It applies each message of the
 //! events FIFO queue exactly once (`journey::service::apply_all`: read, apply, one conditional
-//! transaction for a customer's messages of the batch) and then delivers the effects —
-//! interventions to the e-mail and Slack queues, domain events to the bus.
+//! write for a customer's messages of the batch), appends their lines to the event log
+//! (`journey::event_log`, Firehose → S3), and then delivers the effects — interventions to the
+//! e-mail and Slack queues, domain events to the bus.
 //!
 //! Effects are delivered effectively once: they are stored with the event's marker in the same
 //! transaction, and delivered after the commit. If delivery fails (or the function dies after
@@ -15,9 +16,10 @@ pub use build::{AwsTransition, BuildError, Config, Ports, Worker, assemble, buil
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules};
+use journey::event_log::records_of;
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
-use journey::ports::{CustomerStore, EventBus, InterventionQueue};
+use journey::ports::{CustomerStore, EventBus, EventLog, InterventionQueue};
 use journey::rules_versions::RulesHandle;
 use journey::service::{Applied, Received, apply_all};
 use journey::sqs_batch::{GroupFailure, MessageFailure, process_groups};
@@ -26,21 +28,24 @@ use tracing::{info, info_span};
 /// Customers processed in parallel within one batch (a batch holds up to 10 messages).
 pub const CONCURRENCY: usize = 10;
 
-pub struct Transition<S, Q, B> {
+pub struct Transition<S, Q, B, L> {
     store: S,
     queue: Q,
     bus: B,
+    /// The event log calibration reads (S3 through Firehose).
+    log: L,
     /// The rules in force; a rules version activated later replaces them (`LiveRules`).
     rules: RulesHandle,
     metrics: Metrics,
 }
 
-impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
-    pub fn new(store: S, queue: Q, bus: B, rules: Rules) -> Self {
+impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transition<S, Q, B, L> {
+    pub fn new(store: S, queue: Q, bus: B, log: L, rules: Rules) -> Self {
         Transition {
             store,
             queue,
             bus,
+            log,
             rules: RulesHandle::new(rules),
             metrics: Metrics::new("transition"),
         }
@@ -93,11 +98,22 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus> Transition<S, Q, B> {
             })?;
         let customer = decoded.first().map(|m| m.event.customer_id.clone());
         let mut effects = Vec::new();
+        let mut records = Vec::new();
         for ((message, m), applied) in messages.iter().zip(&decoded).zip(&applied) {
             self.count(applied);
             log_applied(message, &m.event, applied);
             effects.extend_from_slice(applied.effects());
+            records.extend(records_of(&m.event, applied));
         }
+        // the log first: a failure hands the messages back, and their redelivery (applied
+        // already) appends the same lines from the event and its recorded effects
+        self.log.append(&records).await.map_err(|e| GroupFailure {
+            from: 0,
+            failure: MessageFailure {
+                retryable: e.is_retryable(),
+                reason: format!("event log not appended: {e}"),
+            },
+        })?;
         self.deliver(customer.as_ref(), &effects)
             .await
             .map_err(|failure| GroupFailure { from: 0, failure })?;

@@ -33,5 +33,10 @@ pub fn faulty(aws: &SdkConfig, interceptor: SharedInterceptor) -> Clients {
             aws_sdk_eventbridge,
             aws_sdk_eventbridge::config::Builder::from(aws)
         ),
+        firehose: client!(
+            aws_sdk_firehose,
+            aws_sdk_firehose::config::Builder::from(aws)
+        ),
+        s3: client!(aws_sdk_s3, journey_adapters::aws::s3_config(aws)),
     }
 }

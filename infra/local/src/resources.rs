@@ -14,6 +14,9 @@ pub struct Resources {
     pub email_url: String,
     pub slack_url: String,
     pub bus: String,
+    /// The event log: the bucket it lands in, and the Firehose stream that delivers it there.
+    pub log_bucket: String,
+    pub log_stream: String,
 }
 
 pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resources, String> {
@@ -43,6 +46,26 @@ pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resou
     {
         return Err(format!("bus {bus}: {e}"));
     }
+    // the event log: the emulator's Firehose writes each append as one object in its S3
+    let log_bucket = format!("journey-{env}-log");
+    if let Err(e) =
+        journey_adapters::s3::create_bucket(&journey_adapters::aws::s3_client(aws), &log_bucket)
+            .await
+        && !e.to_string().contains("BucketAlready")
+    {
+        return Err(format!("bucket {log_bucket}: {e}"));
+    }
+    let log_stream = format!("journey-{env}-log");
+    if let Err(e) = journey_adapters::firehose::create_stream(
+        &aws_sdk_firehose::Client::new(aws),
+        &log_stream,
+        &log_bucket,
+    )
+    .await
+        && !e.to_string().contains("InUse")
+    {
+        return Err(format!("delivery stream {log_stream}: {e}"));
+    }
     // SES refuses to send from an address that is not an identity
     let ses = aws_sdk_sesv2::Client::new(aws);
     if let Err(e) = ses
@@ -60,5 +83,7 @@ pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resou
         email_url: email.url,
         slack_url: slack.url,
         bus,
+        log_bucket,
+        log_stream,
     })
 }

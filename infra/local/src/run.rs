@@ -94,9 +94,10 @@ fn banner(stack: &Arc<LocalStack>, backend: &Backend) {
         None => "only on request".into(),
     };
     println!(
-        "\nJourney is running locally (env `{env}`).\n  AWS:     {emulator}\n  table:   {table}\n  routes:{routes}\n  local:   GET  {base}/_local/health · GET/POST {base}/_local/clock · POST {base}/_local/sweep {{\"time\"}}\n           POST {base}/_local/settle · GET {base}/_local/counts · GET {base}/_local/customers/{{id}}\n           POST {base}/_local/calibrate (the weekly calibration, now)\n  sweep:   {sweep}\n  secrets: {secrets} (sign your test webhooks with these)\n  Try `make demo` in another terminal. Ctrl-C stops everything.\n",
+        "\nJourney is running locally (env `{env}`).\n  AWS:     {emulator}\n  table:   {table}\n  log:     s3://{log}/log/ (EVENT_LOG_BUCKET={log})\n  routes:{routes}\n  local:   GET  {base}/_local/health · GET/POST {base}/_local/clock · POST {base}/_local/sweep {{\"time\"}}\n           POST {base}/_local/settle · GET {base}/_local/counts · GET {base}/_local/customers/{{id}}\n           POST {base}/_local/calibrate (the weekly calibration, now)\n  sweep:   {sweep}\n  secrets: {secrets} (sign your test webhooks with these)\n  Try `make demo` in another terminal. Ctrl-C stops everything.\n",
         env = stack.config.env,
         table = stack.resources.table,
+        log = stack.resources.log_bucket,
         secrets = stack.config.state_dir.join("secrets.env").display(),
     );
 }

@@ -23,6 +23,7 @@ use ingest::{Ingest, WebhookKeys};
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
 use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::s3::S3Archive;
 use journey_adapters::ses::SesMailer;
 
 use crate::mailbox::MailboxSimulator;
@@ -112,6 +113,8 @@ pub struct LocalStack {
     pub resources: Resources,
     pub secrets: LocalSecrets,
     pub store: DynamoStore,
+    /// The event log as calibration reads it (the emulator's S3).
+    pub archive: S3Archive,
     /// The emulator's URL, to read what its SES received.
     pub endpoint: Option<String>,
     ingest: Ingest<SqsEventQueue>,
@@ -279,6 +282,7 @@ impl LocalStack {
                     &resources.email_url,
                     &resources.slack_url,
                     &resources.bus,
+                    &resources.log_stream,
                 )
             }
             .with_env()
@@ -310,6 +314,7 @@ impl LocalStack {
             http: reqwest::Client::new(),
             providers,
             store,
+            archive: S3Archive::new(clients.s3.clone(), &resources.log_bucket),
             resources,
             secrets,
             clock,
@@ -593,13 +598,13 @@ async fn calibrate_now(
 ) -> Response {
     let mut config = calibrate::Config {
         rules_text: stack.rules_text.clone(),
-        ..calibrate::Config::new(stack.store.table())
+        ..calibrate::Config::new(stack.store.table(), &stack.resources.log_bucket)
     };
     if let Some(n) = params.get("min_outcomes").and_then(|n| n.parse().ok()) {
         config.min_outcomes = n;
     }
     let dry_run = params.get("dry_run").is_some_and(|v| v == "true");
-    let job = calibrate::assemble(&config, stack.store.clone());
+    let job = calibrate::assemble(&config, stack.store.clone(), stack.archive.clone());
     match job.run(stack.clock.now(), dry_run).await {
         Ok(report) => Json(json!({
             "message": report.message,

@@ -54,6 +54,9 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub sesv2: aws_sdk_sesv2::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
+    /// The event log: appended through Firehose, read back from S3.
+    pub firehose: aws_sdk_firehose::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Clients {
@@ -63,6 +66,8 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(aws),
             sesv2: ses_client(aws),
             eventbridge: aws_sdk_eventbridge::Client::new(aws),
+            firehose: aws_sdk_firehose::Client::new(aws),
+            s3: s3_client(aws),
         }
     }
 
@@ -95,6 +100,23 @@ impl Clients {
                 aws_sdk_sesv2::Client::from_conf(config.build())
             },
             eventbridge: client!(aws_sdk_eventbridge),
+            firehose: client!(aws_sdk_firehose),
+            s3: {
+                let mut config = s3_config(aws);
+                config.push_interceptor(interceptor.clone());
+                aws_sdk_s3::Client::from_conf(config.build())
+            },
         }
     }
+}
+
+/// An S3 client as [`Clients`] builds it.
+pub fn s3_client(aws: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(s3_config(aws).build())
+}
+
+/// S3 by path (`endpoint/bucket/key`) when an endpoint is set (the emulator has no bucket
+/// subdomains); virtual-hosted, as AWS prefers, otherwise.
+pub fn s3_config(aws: &SdkConfig) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::from(aws).force_path_style(aws.endpoint_url().is_some())
 }

@@ -4,6 +4,8 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod firehose;
+pub mod s3;
 pub mod ses;
 pub mod slack;
 pub mod sqs;

@@ -4,8 +4,4 @@
 use journey::testing::MemoryStore;
 use journey_adapters::dynamodb::MARKER_TTL;
 
-journey::store_contract!(
-    MemoryStore::new(MARKER_TTL),
-    MARKER_TTL,
-    MemoryStore::new(MARKER_TTL).with_event_log_days(180)
-);
+journey::store_contract!(MemoryStore::new(MARKER_TTL), MARKER_TTL);

@@ -64,7 +64,11 @@ pub struct Activity {
     /// The newest activity (not tickets or missed assignments) ever seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "crate::compact::days"
+    )]
     pub days: BTreeMap<DayNumber, DayTally>,
 }
 

@@ -1,11 +1,12 @@
 //! The customer's state: everything the rules need to decide what happens next.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activity::Activity;
+use super::compact::RecentIds;
 use sha2::{Digest, Sha256};
 
 use super::event::{MailFeedback, Owner, Profile};
@@ -77,8 +78,13 @@ pub struct Customer {
     /// The last staff alert about the customer, until its outcome is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_alert: Option<OpenAlert>,
-    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
-    pub recent_events: VecDeque<EventId>,
+    #[serde(default, skip_serializing_if = "RecentIds::is_empty")]
+    pub recent_events: RecentIds,
+    /// Where the store last put the customer in its due index (`None` out of it), read back
+    /// with the state and not part of it: the store may keep an earlier check than
+    /// `next_check_at` rather than move the entry at every event (docs/data-model.md).
+    #[serde(skip)]
+    pub indexed_check_at: Option<DateTime<Utc>>,
     /// Erased on request: personal data gone, later events ignored (and recorded as such).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub erased: bool,
@@ -248,7 +254,8 @@ impl Customer {
             last_intervention: None,
             exposures: Vec::new(),
             open_alert: None,
-            recent_events: VecDeque::new(),
+            recent_events: RecentIds::default(),
+            indexed_check_at: None,
             erased: false,
         }
     }
@@ -259,10 +266,7 @@ impl Customer {
     }
 
     pub(crate) fn remember(&mut self, id: EventId) {
-        self.recent_events.push_back(id);
-        while self.recent_events.len() > RECENT_EVENTS {
-            self.recent_events.pop_front();
-        }
+        self.recent_events.push(&id, RECENT_EVENTS);
     }
 
     /// Revenue per month of tenure in the main currency, in minor units: the value a churn

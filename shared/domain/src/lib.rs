@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod apply;
 pub mod backtest;
+pub mod compact;
 pub mod customer;
 pub mod delivery;
 pub mod event;

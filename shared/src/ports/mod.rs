@@ -250,6 +250,15 @@ pub trait RulesRegistry: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Where the transition worker appends the event log (S3 through Firehose in AWS): at least
+/// once, so a reader deduplicates (`journey::event_log::Collector`).
+pub trait EventLog: Send + Sync {
+    fn append(
+        &self,
+        records: &[crate::backtest::LogRecord],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// The recorded history, read back for the backtest and calibration.
 pub trait EventArchive: Send + Sync {
     fn export_log(&self) -> impl Future<Output = Result<ExportedLog, StoreError>> + Send;

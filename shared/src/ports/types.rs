@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Customer, CustomerId, Event, HistoryEntry, Outcome, RiskLevel, Stage};
+use crate::domain::event::EventKind;
+use crate::domain::{Customer, CustomerId, Event, HistoryEntry, Outcome, RiskLevel, Source, Stage};
 
 /// Events of one customer applied in order, written atomically: the new customer state
 /// (version + 1), each event's dedup marker carrying its effects, their history entries, and
@@ -31,6 +32,54 @@ impl Commit<'_> {
         self.steps
             .last()
             .map_or(self.before, |step| &step.outcome.customer)
+    }
+
+    /// Whether the commit changes the customer and nothing else, and none of its events needs
+    /// a marker: then one conditional write of the customer is the whole commit (one write
+    /// unit while the item stays under 1 KB), not a transaction.
+    pub fn is_plain(&self) -> bool {
+        self.steps.iter().all(Step::is_plain)
+    }
+}
+
+impl Step<'_> {
+    /// No history, effects, tallies or milestones, and an event whose repeats the customer's
+    /// own list of recent event ids catches ([`Step::needs_marker`] is false).
+    pub fn is_plain(&self) -> bool {
+        let o = self.outcome;
+        o.history.is_empty()
+            && o.effects.is_empty()
+            && o.tallies.is_empty()
+            && o.milestones.is_empty()
+            && !self.needs_marker()
+    }
+
+    /// Whether a repeat of this event can come back after the customer has forgotten it (it
+    /// remembers its last 16 event ids), so only a marker can refuse it. Only the app's
+    /// activity (logins, content, assignments, tickets, answers, profile changes) and the
+    /// sweep's checks go without: a redelivery from the events queue comes back before any
+    /// later message of its customer (the FIFO group waits for it), and the queue drops a
+    /// repeat sent within 5 minutes. An app retrying a batch later is caught by the recent ids
+    /// unless the customer sent 16 newer events in between, and then only adds to that day's
+    /// activity once more (docs/data-model.md). Money and stage events (payments, refunds,
+    /// cancellations, renewals, trials) from any source, and everything from payment providers
+    /// (which retry for days), staff, customers and SES keep a marker for `MARKER_TTL`. A
+    /// plain step has no effects to deliver again, so its marker would hold nothing else.
+    pub fn needs_marker(&self) -> bool {
+        let activity = matches!(
+            self.event.kind,
+            EventKind::Login
+                | EventKind::ContentViewed { .. }
+                | EventKind::AssignmentSubmitted
+                | EventKind::AssignmentMissed
+                | EventKind::OnboardingCompleted
+                | EventKind::ProgramCompleted
+                | EventKind::SupportTicket
+                | EventKind::NpsResponse { .. }
+                | EventKind::ProfileUpdated
+                | EventKind::CheckDue
+        );
+        !(activity && matches!(self.event.source, Source::App | Source::Sweep))
     }
 }
 

@@ -16,13 +16,16 @@ fn rules() -> Rules {
     Rules::embedded().unwrap_or_else(|e| panic!("the shipped rules: {e}"))
 }
 
+/// A payment as a provider reports it: an event that keeps a marker (`Step::needs_marker`).
 fn payment(events: &mut Events, at: &str) -> Event {
-    events.at(
+    let mut paid = events.at(
         t(at),
         EventKind::PaymentSucceeded {
             amount: krw(10_000),
         },
-    )
+    );
+    paid.source = crate::domain::Source::Stripe;
+    paid
 }
 
 fn outcome(before: &Customer, event: &Event) -> Outcome {
@@ -139,29 +142,6 @@ pub async fn a_marker_refuses_the_event_again_until_it_expires<S: CustomerStore>
         "an expired marker blocks nothing"
     );
     assert_eq!(load(store, &id).await.version, 2);
-}
-
-/// With an event log longer than the dedup bound (the deployed 180 days), an outside event's
-/// marker lives as long as the log: a provider's replay within it changes nothing.
-pub async fn an_outside_events_marker_lives_as_long_as_the_log<S: CustomerStore>(store: &S) {
-    let mut events = Events::new("contract-logged");
-    let id = events.customer().clone();
-    let paid = payment(&mut events, "2026-11-01T09:00:00Z");
-    let at = paid.occurred_at;
-    commit(store, &Customer::new(id.clone()), &paid, at)
-        .await
-        .unwrap_or_else(|e| panic!("the first commit: {e}"));
-    let effects = |days| store.applied_effects(&id, &paid.id, at + Duration::days(days));
-    assert!(
-        matches!(effects(179).await, Ok(Some(_))),
-        "kept with the log"
-    );
-    assert_eq!(effects(181).await.ok(), Some(None), "gone with the log");
-    let stored = load(store, &id).await;
-    match commit(store, &stored, &paid, at + Duration::days(100)).await {
-        Err(StoreError::AlreadyApplied(event)) => assert_eq!(event, paid.id),
-        other => panic!("a replay after 100 days: {other:?}"),
-    }
 }
 
 /// The welcome e-mail a payment plans, for the ledger's cases.
@@ -333,18 +313,10 @@ pub async fn erasure_removes_send_details_once<S: CustomerStore + SendLedger>(st
 }
 
 /// Every case of the contract as a `#[tokio::test]`, each on a store `$make` (an async
-/// expression) returns, whose markers live `$marker_ttl` (no event log), and the event log's
-/// case on one `$logged` returns (a 180-day log).
+/// expression) returns, whose markers live `$marker_ttl`.
 #[macro_export]
 macro_rules! store_contract {
-    ($make:expr, $marker_ttl:expr, $logged:expr) => {
-        #[tokio::test]
-        async fn an_outside_events_marker_lives_as_long_as_the_log() {
-            let store = $logged;
-            $crate::testing::contract::an_outside_events_marker_lives_as_long_as_the_log(&store)
-                .await;
-        }
-
+    ($make:expr, $marker_ttl:expr) => {
         $crate::store_contract!(@cases $make;
             versions_count_commits,
             a_stale_version_conflicts_and_changes_nothing,

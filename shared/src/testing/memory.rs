@@ -9,9 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{
-    Customer, CustomerId, Effect, Event, EventId, Intervention, InterventionId, Source,
-};
+use crate::domain::{Customer, CustomerId, Effect, EventId, Intervention, InterventionId};
 use crate::ports::{
     Claim, Commit, CustomerStore, Erasure, Lease, SendLedger, SendStatus, StoreError,
 };
@@ -44,37 +42,17 @@ struct Tables {
 }
 
 /// Customers, markers and send records in memory. A marker lives `marker_ttl`
-/// (`DynamoStore`'s is `journey_adapters::dynamodb::MARKER_TTL`), or, for an event from
-/// outside, as long as the event log when that is longer, as `DynamoStore` keeps it.
+/// (`DynamoStore`'s is `journey_adapters::dynamodb::MARKER_TTL`).
 pub struct MemoryStore {
     tables: Mutex<Tables>,
     marker_ttl: Duration,
-    event_log: Duration,
 }
 
 impl MemoryStore {
-    /// Without an event log.
     pub fn new(marker_ttl: Duration) -> Self {
         MemoryStore {
             tables: Mutex::default(),
             marker_ttl,
-            event_log: Duration::zero(),
-        }
-    }
-
-    /// Keeps outside events' markers `days` when that is longer than `marker_ttl`.
-    pub fn with_event_log_days(mut self, days: u32) -> Self {
-        self.event_log = Duration::days(days.into());
-        self
-    }
-
-    /// How long `event`'s marker lives.
-    fn keep(&self, event: &Event) -> Duration {
-        let outside = !matches!(event.source, Source::Sweep | Source::Sender);
-        if outside && self.event_log > self.marker_ttl {
-            self.event_log
-        } else {
-            self.marker_ttl
         }
     }
 
@@ -88,7 +66,8 @@ impl CustomerStore for MemoryStore {
         Ok(self.tables().customers.get(id).cloned())
     }
 
-    /// All or nothing, checked in `DynamoStore`'s order: the version first, then each marker.
+    /// All or nothing, checked in `DynamoStore`'s order: the version first, then each marker;
+    /// a plain commit (`Commit::is_plain`) writes the customer alone, as `DynamoStore` does.
     async fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
         let mut tables = self.tables();
         let id = &commit.before.id;
@@ -96,7 +75,12 @@ impl CustomerStore for MemoryStore {
         if stored != commit.before.version {
             return Err(StoreError::VersionConflict(id.clone()));
         }
-        for step in commit.steps {
+        let steps = if commit.is_plain() {
+            &[][..]
+        } else {
+            commit.steps
+        };
+        for step in steps {
             let key = (id.clone(), step.event.id.clone());
             if tables
                 .markers
@@ -106,9 +90,9 @@ impl CustomerStore for MemoryStore {
                 return Err(StoreError::AlreadyApplied(step.event.id.clone()));
             }
         }
-        for step in commit.steps {
+        for step in steps {
             let marker = Marker {
-                expires: step.now + self.keep(step.event),
+                expires: step.now + self.marker_ttl,
                 effects: step.outcome.effects.clone(),
             };
             tables

@@ -3,8 +3,10 @@
 //! the clock and the redelivery delays, and the store's contract both sides are held to.
 
 pub mod contract;
+mod log;
 mod memory;
 
+pub use log::MemoryLog;
 pub use memory::MemoryStore;
 
 pub use crate::domain::testing::{Events, customer_id, krw, t};

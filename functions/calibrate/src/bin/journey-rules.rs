@@ -15,6 +15,7 @@ use journey::ports::{EventArchive, ExportedLog, RulesRegistry};
 use journey::rules_versions::{Origin, RulesVersion};
 use journey::templates::Catalogue;
 use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::s3::S3Archive;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -53,8 +54,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write the table's logged events and churns as JSON Lines (TABLE_NAME; AWS_ENDPOINT_URL
-    /// for the local stack).
+    /// Write the event log's events and churns as JSON Lines (EVENT_LOG_BUCKET;
+    /// AWS_ENDPOINT_URL for the local stack).
     Export {
         #[arg(long)]
         events: PathBuf,
@@ -169,7 +170,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Export { events, labels } => {
-            let log = store()
+            let log = archive()
                 .await?
                 .export_log()
                 .await
@@ -205,9 +206,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                         propose(&log, &base, &active, &settings).map_err(|e| e.to_string())?;
                     offline_report(proposal)
                 }
-                _ => calibrate(&store().await?, &base, &settings, Utc::now(), dry_run)
-                    .await
-                    .map_err(|e| e.to_string())?,
+                _ => calibrate(
+                    &store().await?,
+                    &archive().await?,
+                    &base,
+                    &settings,
+                    Utc::now(),
+                    dry_run,
+                )
+                .await
+                .map_err(|e| e.to_string())?,
             };
             if json {
                 return print_json(&report);
@@ -292,7 +300,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .map(|a| a.version.number);
-            let log = store.export_log().await.map_err(|e| e.to_string())?;
+            let log = archive()
+                .await?
+                .export_log()
+                .await
+                .map_err(|e| e.to_string())?;
             let (_, metrics) = backtest::backtest(
                 &log.events,
                 Some(&log.labels),
@@ -344,6 +356,16 @@ fn offline_report(
             allocation: None,
         },
     }
+}
+
+/// The event log's archive (`EVENT_LOG_BUCKET`).
+async fn archive() -> Result<S3Archive, String> {
+    let bucket = journey::config::required("EVENT_LOG_BUCKET").map_err(|e| e.to_string())?;
+    let aws = journey_adapters::aws::load(std::time::Duration::from_secs(30)).await;
+    Ok(S3Archive::new(
+        journey_adapters::aws::s3_client(&aws),
+        bucket,
+    ))
 }
 
 async fn store() -> Result<DynamoStore, String> {

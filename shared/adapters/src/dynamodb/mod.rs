@@ -4,7 +4,6 @@
 mod codec;
 mod erasure;
 mod errors;
-mod export;
 pub mod keys;
 mod ledger;
 mod list;
@@ -29,36 +28,21 @@ use journey::ports::{
     ListPage, ListQuery, MailCounts, SendRecord, Step, StoreError, TemplateTally,
 };
 
-pub use codec::MARKER_TTL;
+pub use codec::{MARKER_TTL, customer_item, item_size, state_attribute};
 
 /// The store on one table. Cheap to clone: the SDK client is shared.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
     table: String,
-    /// How long events from outside are kept for export (see `codec::marker_item`).
-    event_log: chrono::Duration,
 }
-
-/// How long the event log is kept unless configured (`EVENT_LOG_DAYS`): half a year of
-/// outcomes to calibrate on.
-pub const DEFAULT_EVENT_LOG_DAYS: u32 = 180;
-
-const EVENT_LOG_DEFAULT: chrono::Duration = chrono::Duration::days(DEFAULT_EVENT_LOG_DAYS as i64);
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore {
             client,
             table: table.into(),
-            event_log: EVENT_LOG_DEFAULT,
         }
-    }
-
-    /// Keeps the event log for `days` (at least the dedup markers' 7 days; fewer logs nothing).
-    pub fn with_event_log_days(mut self, days: u32) -> Self {
-        self.event_log = chrono::Duration::days(days.into());
-        self
     }
 
     pub fn table(&self) -> &str {
@@ -73,7 +57,7 @@ impl DynamoStore {
             let mut requests = chunk
                 .iter()
                 .map(|c| {
-                    let item = codec::customer_item(c, c.version.max(1))?;
+                    let item = codec::customer_item(c, c.version.max(1), DateTime::<Utc>::MIN_UTC)?;
                     let put = PutRequest::builder()
                         .set_item(Some(item))
                         .build()
@@ -109,7 +93,7 @@ impl DynamoStore {
     /// The customer, conditional on the version read (or on being new).
     fn put_customer(&self, commit: &Commit<'_>) -> Result<TransactWriteItem, StoreError> {
         let expected = commit.before.version;
-        let item = codec::customer_item(commit.after(), expected + 1)?;
+        let item = codec::customer_item(commit.after(), expected + 1, commit_time(commit))?;
         let put = if expected == 0 {
             self.put(item)
                 .condition_expression("attribute_not_exists(PK)")
@@ -124,9 +108,54 @@ impl DynamoStore {
             .build())
     }
 
+    /// What `commit` writes: for a plain commit (`Commit::is_plain`) the customer's put alone,
+    /// else the transaction's items. Order matters: `classify_commit` reads the customer's
+    /// reason at 0, the markers' from 1. Public so the harness can size each kind of commit.
+    pub fn commit_writes(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = vec![self.put_customer(commit)?];
+        if commit.is_plain() {
+            return Ok(items);
+        }
+        for step in commit.steps {
+            items.push(self.put_marker(step)?);
+        }
+        items.extend(self.put_history(commit)?);
+        items.extend(self.update_counters(commit)?);
+        items.extend(self.update_tallies(commit)?);
+        Ok(items)
+    }
+
+    /// A plain commit (`Commit::is_plain`): the customer alone, one conditional `PutItem` at
+    /// the price of its size, where a transaction costs double. A condition that fails means
+    /// another writer (or this write, landed and retried by the SDK): re-read and apply again,
+    /// and the event is then found among the customer's recent ids.
+    async fn put_alone(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        let expected = commit.before.version;
+        let item = codec::customer_item(commit.after(), expected + 1, commit_time(commit))?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let put = if expected == 0 {
+            put.condition_expression("attribute_not_exists(PK)")
+        } else {
+            put.condition_expression("#version = :expected")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":expected", n(expected))
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => {
+                Err(StoreError::VersionConflict(commit.before.id.clone()))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     /// A step's dedup marker, conditional on no live marker for the same event.
     fn put_marker(&self, step: &Step<'_>) -> Result<TransactWriteItem, StoreError> {
-        let item = codec::marker_item(step.event, &step.outcome.effects, step.now, self.event_log)?;
+        let item = codec::marker_item(step.event, &step.outcome.effects, step.now)?;
         let put = self
             .put(item)
             .condition_expression("attribute_not_exists(PK) OR #expires < :now")
@@ -297,14 +326,10 @@ impl CustomerStore for DynamoStore {
     }
 
     async fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
-        // Order matters: classify_commit reads the customer's reason at 0, the markers' from 1.
-        let mut items = vec![self.put_customer(commit)?];
-        for step in commit.steps {
-            items.push(self.put_marker(step)?);
+        if commit.is_plain() {
+            return self.put_alone(commit).await;
         }
-        items.extend(self.put_history(commit)?);
-        items.extend(self.update_counters(commit)?);
-        items.extend(self.update_tallies(commit)?);
+        let items = self.commit_writes(commit)?;
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -379,6 +404,21 @@ impl DueIndex for DynamoStore {
             next,
         })
     }
+}
+
+/// When a commit is written: its last event's receipt (the events come in order).
+fn commit_time(commit: &Commit<'_>) -> DateTime<Utc> {
+    commit
+        .steps
+        .last()
+        .map_or(DateTime::<Utc>::MIN_UTC, |step| step.now)
+}
+
+fn is_condition_failed<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_conditional_check_failed_exception())
 }
 
 fn due_customer(item: &Item) -> Result<DueCustomer, StoreError> {

@@ -29,7 +29,7 @@ pub struct IndexSpec {
 pub const TABLE_KEYS: [KeySpec; 2] = [(PK, "HASH"), (SK, "RANGE")];
 
 /// What the at-risk list shows of a customer, without reading the table.
-const LIST_ATTRIBUTES: &[&str] = &[
+pub const LIST_ATTRIBUTES: &[&str] = &[
     "id",
     "stage",
     "risk",

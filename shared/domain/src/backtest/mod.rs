@@ -16,7 +16,9 @@ pub mod replay;
 pub mod report;
 
 pub use guard::judge;
-pub use log::{Label, LogError, read_events, read_labels};
+pub use log::{
+    Erasure, Label, LogError, LogRecord, read_events, read_labels, records, write_records,
+};
 pub use metrics::{LeadTimes, LevelRecall, Metrics, MetricsConfig, measure};
 pub use replay::{Journey, Replay, ReplayConfig, RiskPoint, Sample, replay};
 

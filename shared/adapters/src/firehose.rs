@@ -1,0 +1,145 @@
+//! The event log's append side: the transition worker's lines for one customer's messages go
+//! to a Firehose delivery stream as one record (JSON Lines), which buffers them into
+//! GZIP objects under `log/` in the log bucket (docs/data-model.md, *The event log*).
+
+use aws_sdk_firehose::Client;
+use aws_sdk_firehose::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_firehose::primitives::Blob;
+use aws_sdk_firehose::types::Record;
+
+use journey::backtest::{LogRecord, write_records};
+use journey::ports::{EventLog, StoreError};
+
+/// Firehose takes a record of at most 1,000 KiB; a customer's lines of one batch are far less,
+/// but an oversized append is split at a line boundary rather than refused.
+const MAX_RECORD: usize = 1_000 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct FirehoseLog {
+    client: Client,
+    stream: String,
+}
+
+impl FirehoseLog {
+    pub fn new(client: Client, stream: impl Into<String>) -> Self {
+        FirehoseLog {
+            client,
+            stream: stream.into(),
+        }
+    }
+}
+
+impl EventLog for FirehoseLog {
+    async fn append(&self, records: &[LogRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let data = write_records(records).map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let blobs: Vec<Record> = chunks(&data)
+            .map(|chunk| Record::builder().data(Blob::new(chunk)).build())
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let out = self
+            .client
+            .put_record_batch()
+            .delivery_stream_name(&self.stream)
+            .set_records(Some(blobs))
+            .send()
+            .await
+            .map_err(classify)?;
+        // a partly refused batch is appended again whole: readers drop the repeats
+        match out.failed_put_count() {
+            0 => Ok(()),
+            failed => Err(StoreError::Unavailable(format!(
+                "Firehose refused {failed} log records"
+            ))),
+        }
+    }
+}
+
+/// `data` in pieces of at most [`MAX_RECORD`] bytes, each ending at a newline (a single line
+/// longer than that is its own piece, and Firehose refuses it).
+fn chunks(data: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = if rest.len() <= MAX_RECORD {
+            rest.len()
+        } else {
+            rest[..MAX_RECORD]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(rest.len(), |i| i + 1)
+        };
+        let (chunk, tail) = rest.split_at(end);
+        rest = tail;
+        Some(chunk.to_vec())
+    })
+}
+
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown");
+            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
+            match code {
+                "InvalidArgumentException" | "InvalidKMSResourceException" => {
+                    StoreError::Rejected(message)
+                }
+                // not found (a stream still being created), limits, Firehose's own faults
+                _ => StoreError::Unavailable(message),
+            }
+        }
+        SdkError::ConstructionFailure(_) => StoreError::Rejected(format!("{err:?}")),
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+/// Creates a delivery stream into `bucket` under `log/` (local stack, tests); the emulator
+/// writes each batch as one uncompressed object, AWS buffers and compresses.
+pub async fn create_stream(client: &Client, name: &str, bucket: &str) -> Result<(), StoreError> {
+    use aws_sdk_firehose::types::ExtendedS3DestinationConfiguration;
+    let destination = ExtendedS3DestinationConfiguration::builder()
+        .role_arn("arn:aws:iam::123456789012:role/firehose")
+        .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+        .prefix(crate::s3::LOG_PREFIX)
+        .build()
+        .map_err(|e| StoreError::Rejected(e.to_string()))?;
+    client
+        .create_delivery_stream()
+        .delivery_stream_name(name)
+        .extended_s3_destination_configuration(destination)
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_append_splits_at_line_boundaries() {
+        let line = vec![b'x'; 300 * 1024];
+        let mut data = Vec::new();
+        for _ in 0..7 {
+            data.extend_from_slice(&line);
+            data.push(b'\n');
+        }
+        let pieces: Vec<_> = chunks(&data).collect();
+        assert_eq!(pieces.len(), 3);
+        assert!(
+            pieces
+                .iter()
+                .all(|p| p.len() <= MAX_RECORD && p.ends_with(b"\n"))
+        );
+        assert_eq!(pieces.concat(), data);
+    }
+}

@@ -1,0 +1,195 @@
+//! The event log's read side: every object under `log/` in the log bucket (Firehose's GZIP
+//! objects in AWS, plain ones from the emulator), read one object at a time and line by line
+//! into the backtest's input. Listing a prefix, never a table `Scan`; the bucket's lifecycle
+//! rule expires objects after `EventLogDays`.
+
+use std::io::{BufReader, Read};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use journey::backtest::records;
+use journey::event_log::Collector;
+use journey::ports::{EventArchive, ExportedLog, StoreError};
+
+/// Where Firehose puts the log (its `Prefix`); errors go under `errors/`, which is not read.
+pub const LOG_PREFIX: &str = "log/";
+
+#[derive(Clone, Debug)]
+pub struct S3Archive {
+    client: Client,
+    bucket: String,
+}
+
+/// What reading the log skipped, for the job's report and the operator's log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skipped {
+    pub objects: usize,
+    pub lines: usize,
+}
+
+impl S3Archive {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        S3Archive {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The keys of every log object, in key (so arrival) order.
+    async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(LOG_PREFIX)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(String::from)),
+            );
+        }
+        Ok(keys)
+    }
+
+    async fn object(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(classify)?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
+        Ok(body.into_bytes().to_vec())
+    }
+}
+
+impl EventArchive for S3Archive {
+    async fn export_log(&self) -> Result<ExportedLog, StoreError> {
+        let mut collector = Collector::default();
+        let mut skipped = Skipped::default();
+        for key in self.keys().await? {
+            let bytes = self.object(&key).await?;
+            read_object(&key, &bytes, &mut collector, &mut skipped);
+        }
+        if skipped != Skipped::default() {
+            tracing::warn!(
+                objects = skipped.objects,
+                lines = skipped.lines,
+                "parts of the event log this build cannot read: left out"
+            );
+        }
+        Ok(collector.finish())
+    }
+}
+
+/// One object's records into `collector`. A line this build cannot read (written by a newer
+/// release before a roll-back, or damaged) is left out of what it learns from, not a reason to
+/// learn nothing; so is an object that is not what Firehose writes.
+pub fn read_object(key: &str, bytes: &[u8], collector: &mut Collector, skipped: &mut Skipped) {
+    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(bytes))
+    } else {
+        Box::new(bytes)
+    };
+    for record in records(BufReader::new(reader)) {
+        match record {
+            Ok(record) => collector.add(record),
+            Err(journey::backtest::LogError::Io(e)) => {
+                tracing::warn!(key, error = %e, "an event-log object this build cannot read");
+                skipped.objects += 1;
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(key, error = %e, "an event-log line left out");
+                skipped.lines += 1;
+            }
+        }
+    }
+}
+
+/// Creates the log bucket (local stack, tests).
+pub async fn create_bucket(client: &Client, bucket: &str) -> Result<(), StoreError> {
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown");
+            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
+            match code {
+                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" => {
+                    StoreError::Unavailable(message)
+                }
+                _ => StoreError::Rejected(message),
+            }
+        }
+        SdkError::ConstructionFailure(_) => StoreError::Rejected(format!("{err:?}")),
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use journey::backtest::{Erasure, LogRecord, write_records};
+    use journey::testing::{Events, t};
+
+    #[test]
+    fn gzip_and_plain_objects_read_alike_and_a_bad_line_is_skipped() {
+        let login =
+            Events::new("c1").at(t("2026-11-01T09:00:00Z"), journey::domain::EventKind::Login);
+        let mut plain = write_records(&[LogRecord::Event(Box::new(login.clone()))]).unwrap();
+        plain.extend_from_slice(b"{\"not\":\"a record\"}\n");
+        // Firehose concatenates records into one GZIP object; a repeat is dropped
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut collector = Collector::default();
+        let mut skipped = Skipped::default();
+        read_object("log/a", &plain, &mut collector, &mut skipped);
+        read_object("log/b.gz", &gz, &mut collector, &mut skipped);
+        assert_eq!(
+            skipped,
+            Skipped {
+                objects: 0,
+                lines: 2
+            }
+        );
+        assert_eq!(collector.finish().events, std::slice::from_ref(&login));
+        // an erasure's line removes the customer's lines read before it
+        let mut collector = Collector::default();
+        read_object("log/a", &plain, &mut collector, &mut skipped);
+        let erased = write_records(&[LogRecord::Erased(Erasure {
+            erased: login.customer_id.clone(),
+            at: login.occurred_at,
+        })])
+        .unwrap();
+        read_object("log/c", &erased, &mut collector, &mut skipped);
+        assert!(collector.finish().events.is_empty());
+    }
+}
