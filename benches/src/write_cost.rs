@@ -8,12 +8,12 @@ use chrono::{DateTime, Duration, Utc};
 use journey::domain::event::EventKind;
 use journey::domain::{Customer, Delivery, Effect, Event, Outcome, Rules, Source, apply};
 use journey::ports::{Commit, Step};
-use journey::testing::{Events, krw, t};
 use journey_adapters::dynamodb::schema::INDEXES;
 use journey_adapters::dynamodb::{DynamoStore, customer_item, item_size};
 use serde::Serialize;
 
 use crate::counter::{index_entry, index_writes};
+use crate::events::{Events, krw, t};
 use crate::sizing::write_units;
 
 /// One kind of event's writes.

@@ -6,53 +6,11 @@ use std::hint::black_box;
 use chrono::{DateTime, Duration, Utc};
 use criterion::Criterion;
 use journey::domain::{
-    ContactChannel, Customer, CustomerId, Delivery, Event, EventId, EventKind, Money, NpsScore,
-    Profile, Rules, SignUpPlan, Source, apply,
+    ContactChannel, Customer, Delivery, Event, EventKind, NpsScore, Rules, SignUpPlan, apply,
 };
 use journey::templates::{EmailContext, Lang, Templates};
 
-fn t(s: &str) -> DateTime<Utc> {
-    s.parse().expect("a time")
-}
-
-fn krw(amount: i64) -> Money {
-    Money::new(amount, "KRW").expect("an amount")
-}
-
-fn customer_id(id: &str) -> CustomerId {
-    CustomerId::new(id).expect("an id")
-}
-
-/// One customer's app events, numbered.
-struct Events {
-    customer: CustomerId,
-    next: u32,
-}
-
-impl Events {
-    fn new(customer: &str) -> Self {
-        Events {
-            customer: customer_id(customer),
-            next: 0,
-        }
-    }
-
-    fn at(&mut self, at: DateTime<Utc>, kind: EventKind) -> Event {
-        self.next += 1;
-        Event {
-            id: EventId::new(format!("bench:{}:{}", self.customer, self.next)).expect("an id"),
-            customer_id: self.customer.clone(),
-            occurred_at: at,
-            source: Source::App,
-            kind,
-            profile: Profile::default(),
-        }
-    }
-
-    fn check(&self, at: DateTime<Utc>) -> Event {
-        Event::check_due(self.customer.clone(), at, at)
-    }
-}
+use crate::events::{Events, customer_id, krw, t};
 
 /// A paying customer with sixty days of activity, as the transition worker reads it.
 fn history(rules: &Rules) -> (Customer, Events, DateTime<Utc>) {
