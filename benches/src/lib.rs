@@ -6,7 +6,6 @@ pub mod cost;
 pub mod counter;
 pub mod cpu;
 pub mod criterion;
-pub mod events;
 pub mod mix;
 pub mod report;
 pub mod sizing;

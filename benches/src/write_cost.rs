@@ -13,8 +13,8 @@ use journey_adapters::dynamodb::{DynamoStore, customer_item, item_size};
 use serde::Serialize;
 
 use crate::counter::{index_entry, index_writes};
-use crate::events::{Events, krw, t};
 use crate::sizing::write_units;
+use journey_domain::testing::{active_customer, krw, t};
 
 /// One kind of event's writes.
 #[derive(Clone, Debug, Serialize)]
@@ -59,7 +59,7 @@ pub fn run() -> Result<Report, String> {
         journey_adapters::aws::Clients::unconnected().dynamodb,
         "journey",
     );
-    let (mut events, active) = active_customer(&rules, 90)?;
+    let (mut events, active) = active_customer(&rules, 90);
     let last = active.activity.last_at.unwrap_or_else(Utc::now);
     let new = Customer::new(active.id.clone());
 
@@ -123,39 +123,6 @@ pub fn run() -> Result<Report, String> {
         history_entry: writes.get(2).map_or(0, put_size),
     };
     Ok(Report { kinds, sizes })
-}
-
-/// A customer who paid, then logged in, read for a quarter of an hour and (every third day)
-/// handed in work, every day for `days` days, with app event ids as long as a UUID.
-fn active_customer(rules: &Rules, days: i64) -> Result<(Events, Customer), String> {
-    let mut events = Events::new("customer-0000000001");
-    let start = t("2026-08-01T09:00:00Z");
-    let mut paid = events.at(
-        start,
-        EventKind::PaymentSucceeded {
-            amount: krw(99_000),
-        },
-    );
-    paid.profile.email = Some("someone.with.a.long.name@example-company.co.kr".into());
-    paid.profile.program = Some("pilates-advanced".into());
-    paid.profile.locale = Some("ko-KR".into());
-    paid.profile.time_zone = Some("Asia/Seoul".into());
-    let mut c = applied(rules, &Customer::new(events.customer().clone()), &paid)?.customer;
-    c.version = 1;
-    for day in 0..days {
-        let at = start + Duration::days(day) + Duration::hours(1);
-        let mut kinds = vec![EventKind::Login, EventKind::ContentViewed { seconds: 900 }];
-        if day % 3 == 0 {
-            kinds.push(EventKind::AssignmentSubmitted);
-        }
-        for (n, kind) in kinds.into_iter().enumerate() {
-            let e = events.at(at + Duration::minutes(n as i64), kind);
-            let version = c.version;
-            c = applied(rules, &c, &e)?.customer;
-            c.version = version + 1;
-        }
-    }
-    Ok((events, c))
 }
 
 fn applied(rules: &Rules, c: &Customer, e: &Event) -> Result<Outcome, String> {

@@ -10,7 +10,7 @@ use journey::domain::{
 };
 use journey::templates::{EmailContext, Lang, Templates};
 
-use crate::events::{Events, customer_id, krw, t};
+use journey_domain::testing::{Events, customer_id, krw, t};
 
 /// A paying customer with sixty days of activity, as the transition worker reads it.
 fn history(rules: &Rules) -> (Customer, Events, DateTime<Utc>) {

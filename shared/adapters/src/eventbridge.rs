@@ -8,6 +8,8 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use journey::domain::DomainEvent;
 use journey::ports::{EventBus, QueueError};
 
+use crate::sdk_error::{self, Failure};
+
 pub const SOURCE: &str = "journey";
 /// PutEvents takes at most 10 entries.
 const BATCH: usize = 10;
@@ -101,17 +103,15 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match &err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
-            if code.contains("Throttl") || code.contains("Internal") {
-                QueueError::Unavailable(message)
-            } else {
-                QueueError::Rejected(message)
-            }
+    match sdk_error::read(&err) {
+        Failure::Service { code, message }
+            if code.contains("Throttl") || code.contains("Internal") =>
+        {
+            QueueError::Unavailable(message)
         }
-        SdkError::ConstructionFailure(_) => QueueError::Rejected(format!("{err:?}")),
-        _ => QueueError::Unavailable(err.to_string()),
+        Failure::Service { message, .. } | Failure::Construction(message) => {
+            QueueError::Rejected(message)
+        }
+        Failure::NoAnswer(message) => QueueError::Unavailable(message),
     }
 }

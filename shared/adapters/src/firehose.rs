@@ -10,6 +10,8 @@ use aws_sdk_firehose::types::Record;
 use journey::backtest::{LogRecord, write_records};
 use journey::ports::{EventLog, StoreError};
 
+use crate::sdk_error::{self, Failure};
+
 /// Firehose takes a record of at most 1,000 KiB; a customer's lines of one batch are far less,
 /// but an oversized append is split at a line boundary rather than refused.
 const MAX_RECORD: usize = 1_000 * 1024;
@@ -84,20 +86,18 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match &err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
-            match code {
-                "InvalidArgumentException" | "InvalidKMSResourceException" => {
-                    StoreError::Rejected(message)
-                }
-                // not found (a stream still being created), limits, Firehose's own faults
-                _ => StoreError::Unavailable(message),
-            }
+    match sdk_error::read(&err) {
+        // a request Firehose will never take
+        Failure::Service { code, message }
+            if code == "InvalidArgumentException" || code == "InvalidKMSResourceException" =>
+        {
+            StoreError::Rejected(message)
         }
-        SdkError::ConstructionFailure(_) => StoreError::Rejected(format!("{err:?}")),
-        _ => StoreError::Unavailable(err.to_string()),
+        Failure::Construction(message) => StoreError::Rejected(message),
+        // not found (a stream still being created), limits, Firehose's own faults, no answer
+        Failure::Service { message, .. } | Failure::NoAnswer(message) => {
+            StoreError::Unavailable(message)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod firehose;
 pub mod s3;
+mod sdk_error;
 pub mod ses;
 pub mod slack;
 pub mod sqs;

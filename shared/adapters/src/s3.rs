@@ -12,6 +12,8 @@ use journey::backtest::records;
 use journey::event_log::Collector;
 use journey::ports::{EventArchive, ExportedLog, StoreError};
 
+use crate::sdk_error::{self, Failure};
+
 /// Where Firehose puts the log (its `Prefix`); errors go under `errors/`, which is not read.
 pub const LOG_PREFIX: &str = "log/";
 
@@ -135,19 +137,20 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match &err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
-            match code {
-                "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" => {
-                    StoreError::Unavailable(message)
-                }
-                _ => StoreError::Rejected(message),
-            }
+    const TRANSIENT: &[&str] = &[
+        "SlowDown",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+    ];
+    match sdk_error::read(&err) {
+        Failure::Service { code, message } if TRANSIENT.contains(&code.as_str()) => {
+            StoreError::Unavailable(message)
         }
-        SdkError::ConstructionFailure(_) => StoreError::Rejected(format!("{err:?}")),
-        _ => StoreError::Unavailable(err.to_string()),
+        Failure::Service { message, .. } | Failure::Construction(message) => {
+            StoreError::Rejected(message)
+        }
+        Failure::NoAnswer(message) => StoreError::Unavailable(message),
     }
 }
 

@@ -9,7 +9,7 @@ mod memory;
 pub use log::MemoryLog;
 pub use memory::MemoryStore;
 
-pub use crate::domain::testing::{Events, customer_id, krw, t};
+pub use crate::domain::testing::{Events, active_customer, customer_id, krw, t};
 
 use chrono::{DateTime, Utc};
 

@@ -350,44 +350,7 @@ mod tests {
     /// unit per plain event (docs/data-model.md).
     #[test]
     fn a_customer_active_for_90_days_fits_in_one_write_unit() {
-        let rules = Rules::embedded().unwrap();
-        let mut events = Events::new("customer-0000000001");
-        let start = t("2026-08-01T09:00:00Z");
-        let mut paid = events.at(
-            start,
-            EventKind::PaymentSucceeded {
-                amount: krw(99_000),
-            },
-        );
-        paid.profile.email = Some("someone.with.a.long.name@example-company.co.kr".into());
-        paid.profile.program = Some("pilates-advanced".into());
-        paid.profile.locale = Some("ko-KR".into());
-        paid.profile.time_zone = Some("Asia/Seoul".into());
-        let mut c = apply(
-            &Customer::new(events.customer().clone()),
-            &paid,
-            &rules,
-            start,
-        )
-        .unwrap()
-        .customer;
-        for day in 0..90 {
-            let at = start + chrono::Duration::days(day) + chrono::Duration::hours(1);
-            let mut kinds = vec![EventKind::Login, EventKind::ContentViewed { seconds: 900 }];
-            if day % 3 == 0 {
-                kinds.push(EventKind::AssignmentSubmitted);
-            }
-            for (n, kind) in kinds.into_iter().enumerate() {
-                let at = at + chrono::Duration::minutes(n as i64);
-                let mut e = events.at(at, kind);
-                e.id = journey::domain::EventId::new(format!(
-                    "app:0b5e6a3c-6f0e-4c1a-9d7e-{:012}",
-                    day * 10 + n as i64
-                ))
-                .unwrap();
-                c = apply(&c, &e, &rules, at).unwrap().customer;
-            }
-        }
+        let (_, c) = journey::testing::active_customer(&Rules::embedded().unwrap(), 90);
         let item = customer_item(&c, 271, t("2026-10-30T09:00:00Z")).unwrap();
         let size = item_size(&item);
         println!("customer item after 90 active days: {size} bytes");

@@ -6,6 +6,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use journey::domain::CustomerId;
 use journey::ports::{Step, StoreError};
 
+use crate::sdk_error::{self, Failure};
+
 /// Error codes that say "not now" rather than "never".
 const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingException",
@@ -25,18 +27,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match &err {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let message = format!("{code}: {}", se.err().message().unwrap_or_default());
-            if TRANSIENT_CODES.contains(&code) {
-                StoreError::Unavailable(message)
-            } else {
-                StoreError::Rejected(message)
-            }
+    match sdk_error::read(&err) {
+        Failure::Service { code, message } if TRANSIENT_CODES.contains(&code.as_str()) => {
+            StoreError::Unavailable(message)
         }
-        SdkError::ConstructionFailure(_) => StoreError::Rejected(describe(&err)),
-        _ => StoreError::Unavailable(describe(&err)),
+        Failure::Service { message, .. } | Failure::Construction(message) => {
+            StoreError::Rejected(message)
+        }
+        Failure::NoAnswer(message) => StoreError::Unavailable(message),
     }
 }
 
@@ -73,15 +71,4 @@ pub fn classify_commit<R: std::fmt::Debug>(
             cancelled.message().unwrap_or_default()
         ))
     }
-}
-
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
