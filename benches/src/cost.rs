@@ -77,9 +77,13 @@ const SLACK_MS: f64 = 150.0;
 const INVOCATION_MS: f64 = 2.0;
 const MEMORY_GB: f64 = 0.25;
 const SWEEP_MEMORY_GB: f64 = 0.5;
-/// Assumed, not measured: JSON log bytes per event across the functions (a span line or two
-/// each in ingest, transition and the senders at INFO).
-const LOG_BYTES_PER_EVENT: f64 = 1_500.0;
+/// What Lambda adds to the functions' own log lines (measured by the mix, `logs.rs`): a
+/// timestamp and the request id on each line (JSON log format), its `platform.start` and
+/// `platform.report` records on each invocation (`SystemLogLevel: INFO`, about 150 and 450
+/// bytes), and one EMF line of business metrics per invocation that counted any (about 350).
+const LAMBDA_BYTES_PER_LINE: f64 = 90.0;
+const PLATFORM_BYTES_PER_INVOCATION: f64 = 600.0;
+const EMF_BYTES_PER_INVOCATION: f64 = 350.0;
 /// Assumed stored bytes per customer in the table: the state item (under 1 KB), its history of
 /// stage and risk changes (about 200 B each), its send records (about 200 B each, 180 days)
 /// and the markers of the events that need one (23 days). The event log is in S3.
@@ -124,6 +128,8 @@ pub struct Model {
     pub emails: f64,
     /// Firehose records (one per customer per batch with lines to append).
     pub log_records: f64,
+    /// CloudWatch Logs bytes: the functions' lines as measured, and what Lambda adds.
+    pub log_bytes: f64,
     /// Per sweep run with nobody due.
     pub idle_sweep_rru: f64,
     pub idle_sweep_gb_seconds: f64,
@@ -196,6 +202,10 @@ impl Model {
             eventbridge_events: entry(t, "EventBridge entries") / events,
             emails: entry(t, "SES messages") / events,
             log_records: t.call("Firehose", "PutRecordBatch") as f64 / events,
+            log_bytes: (m.logged.bytes as f64
+                + m.logged.lines as f64 * LAMBDA_BYTES_PER_LINE
+                + invocations * (PLATFORM_BYTES_PER_INVOCATION + EMF_BYTES_PER_INVOCATION))
+                / events,
             idle_sweep_rru: m.idle_sweep.read_units,
             idle_sweep_gb_seconds: sweep_ms / 1000.0 * SWEEP_MEMORY_GB,
         }
@@ -258,7 +268,7 @@ fn bill(m: &Model, customers: u64) -> Monthly {
         events * m.eventbridge_events + ses_notifications,
         p.eventbridge_per_million_events,
     ) + per_m(SWEEPS_PER_MONTH, p.scheduler_per_million);
-    let log_gb = events * LOG_BYTES_PER_EVENT / 1e9;
+    let log_gb = events * m.log_bytes / 1e9;
     let cloudwatch = log_gb * (p.logs_ingest_per_gb + p.logs_storage_gb_month)
         + CUSTOM_METRICS * p.metric_per_month
         + ALARMS * p.alarm_per_month
@@ -305,6 +315,7 @@ mod tests {
             eventbridge_events: 0.2,
             emails: 0.01,
             log_records: 1.0,
+            log_bytes: 1500.0,
             idle_sweep_rru: 8.0,
             idle_sweep_gb_seconds: 0.05,
         }

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod counter;
 pub mod cpu;
 pub mod criterion;
+pub mod logs;
 pub mod mix;
 pub mod report;
 pub mod sizing;

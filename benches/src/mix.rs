@@ -37,6 +37,8 @@ pub struct MixReport {
     pub idle_sweep: Tally,
     /// Staff alerts posted to Slack (not an AWS request; the senders' time counts).
     pub slack_posts: u64,
+    /// What the functions logged during the mix (their own lines, as they write them).
+    pub logged: crate::logs::Logged,
     pub seconds: f64,
 }
 
@@ -248,9 +250,11 @@ impl Harness {
 
 pub async fn run(root: &Path, customers: usize, days: u32) -> Result<MixReport, String> {
     let began = Instant::now();
+    let logs = crate::logs::install();
     let h = start(root).await?;
     let start_at: DateTime<Utc> = "2026-11-02T01:00:00Z".parse().map_err(|e| format!("{e}"))?;
     h.counter.reset();
+    let logged_before = logs.read();
     let (mut events, mut http_requests) = (0u64, 0u64);
     for day in 0..days {
         // the day's events (01:00–10:50 UTC) are sent at 11:00 UTC, 20:00 in Seoul, before
@@ -281,6 +285,11 @@ pub async fn run(root: &Path, customers: usize, days: u32) -> Result<MixReport, 
         h.settle().await?;
     }
     let tally = h.counter.snapshot();
+    let logged_after = logs.read();
+    let logged = crate::logs::Logged {
+        bytes: logged_after.bytes - logged_before.bytes,
+        lines: logged_after.lines - logged_before.lines,
+    };
     h.counter.reset();
     // before anyone's first check: a run that finds nobody due
     h.stack.fire_sweep(start_at - Days::days(1)).await?;
@@ -300,6 +309,7 @@ pub async fn run(root: &Path, customers: usize, days: u32) -> Result<MixReport, 
         sweeps: days,
         tally,
         idle_sweep,
+        logged,
         seconds: began.elapsed().as_secs_f64(),
     })
 }

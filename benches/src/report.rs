@@ -139,6 +139,14 @@ pub fn mix(m: &MixReport) {
         t.read_units / e,
         t.reported_units
     );
+    println!(
+        "The functions logged {} lines, {} bytes: {:.1} lines and {:.0} bytes per event (their own \
+         JSON lines at INFO; Lambda's additions are modelled in the cost).",
+        m.logged.lines,
+        m.logged.bytes,
+        m.logged.lines as f64 / e,
+        m.logged.bytes as f64 / e
+    );
     let idle: u64 = m.idle_sweep.calls.values().sum();
     println!(
         "A sweep that finds nobody due: {idle} requests, {:.1} RRU.",
@@ -193,7 +201,7 @@ pub fn cost(model: &Model, rows: &[Monthly]) {
         PRICES.date
     );
     println!(
-        "Per event: {:.2} invocations, {:.5} GB-s, {:.2} DynamoDB write requests ({:.2} WRU), {:.2} RRU, {:.2} SQS FIFO + {:.2} SQS requests, {:.3} bus events, {:.4} e-mails, {:.2} event-log records.\n",
+        "Per event: {:.2} invocations, {:.5} GB-s, {:.2} DynamoDB write requests ({:.2} WRU), {:.2} RRU, {:.2} SQS FIFO + {:.2} SQS requests, {:.3} bus events, {:.4} e-mails, {:.2} event-log records, {:.0} bytes of CloudWatch Logs.\n",
         model.invocations,
         model.gb_seconds,
         model.dynamodb_write_requests,
@@ -203,7 +211,8 @@ pub fn cost(model: &Model, rows: &[Monthly]) {
         model.sqs_standard,
         model.eventbridge_events,
         model.emails,
-        model.log_records
+        model.log_records,
+        model.log_bytes
     );
     println!(
         "| customers | events/month | Lambda | HTTP API | SQS | DynamoDB | SES | EventBridge | CloudWatch | event log (Firehose, S3) | total | per customer |\n|---|---|---|---|---|---|---|---|---|---|---|---|"

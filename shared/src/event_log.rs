@@ -20,11 +20,19 @@ pub fn is_logged(event: &Event) -> bool {
 }
 
 /// The event as logged: the profile keeps what the rules read (program, locale, time zone),
-/// not the e-mail address or the owner's contact.
+/// not the e-mail address or the owner's contact; a refund's or cancellation's words and the
+/// staff member's name are left out too (no rule reads them; the churn's label says how).
 pub fn archived(event: &Event) -> Event {
     let mut e = event.clone();
     e.profile.email = None;
     e.profile.owner = None;
+    match &mut e.kind {
+        EventKind::RefundRequested { reason }
+        | EventKind::PartialRefund { reason, .. }
+        | EventKind::SubscriptionCancelled { reason } => *reason = None,
+        EventKind::StaffNote { author, .. } => *author = "staff".into(),
+        _ => {}
+    }
     e
 }
 
@@ -157,6 +165,19 @@ mod tests {
             panic!("{records:?}")
         };
         assert_eq!(logged.profile.email, None);
+        let cancelled = events.at(
+            t("2026-11-01T10:00:00Z"),
+            EventKind::SubscriptionCancelled {
+                reason: Some("moving to 서울, call me at 010-1234-5678".into()),
+            },
+        );
+        let [LogRecord::Event(logged)] = &records_of(&cancelled, &applied)[..] else {
+            panic!("one line")
+        };
+        assert_eq!(
+            logged.kind,
+            EventKind::SubscriptionCancelled { reason: None }
+        );
         let check = events.check(t("2026-11-02T09:00:00Z"));
         assert!(records_of(&check, &applied).is_empty());
     }

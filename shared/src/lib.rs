@@ -13,6 +13,7 @@ pub mod backoff;
 pub mod config;
 pub mod event_log;
 pub mod http;
+pub mod logging;
 pub mod mail_tags;
 pub mod messages;
 pub mod metrics;

@@ -12,7 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    journey::logging::init();
     let config = Config::from_env()?;
     let aws = aws::load(Duration::from_secs(8)).await;
     let (clients, secrets) = (Clients::new(&aws), Secrets::from_env(&aws));

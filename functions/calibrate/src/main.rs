@@ -10,7 +10,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    journey::logging::init();
     let config = Config::from_env()?;
     let job = calibrate::build(
         &config,

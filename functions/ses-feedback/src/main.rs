@@ -9,7 +9,7 @@ use ses_feedback::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    journey::logging::init();
     let config = Config::from_env()?;
     let feedback = ses_feedback::build(
         &config,

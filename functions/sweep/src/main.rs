@@ -12,7 +12,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    journey::logging::init();
     let config = Config::from_env()?;
     let sweep = sweep::build(
         &config,

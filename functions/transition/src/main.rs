@@ -9,7 +9,7 @@ use transition::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    journey::logging::init();
     let config = Config::from_env()?;
     let clients = Clients::new(&aws::load(Duration::from_secs(8)).await);
     let worker = transition::build(&config, &clients)?;
