@@ -113,10 +113,11 @@ pub fn customer() {}
 ///
 /// Queues the erasure through the single writer, for any record (a lead without a stage too):
 /// the state's personal fields (e-mail, locale, time zone, program, owner, activity, the
-/// churn's free-text detail) are removed, and so are the logged events on the dedup markers and
-/// the send records' provider details. Stage and risk stay, so the anonymised counters stay
-/// right; later events for the id are dropped and counted, not stored; the customer is left out
-/// of the calibration export. The history records who asked.
+/// churn's free-text detail) are removed, and so are the send records' provider details. An
+/// erasure line in the event log leaves the customer out of every read of it (calibration, the
+/// export); its lines there, without contact details or free text, are deleted when the log
+/// expires (`EventLogDays`). Stage and risk stay, so the anonymised counters stay right; later
+/// events for the id are dropped and counted, not stored. The history records who asked.
 #[utoipa::path(
     delete,
     path = "/customers/{id}",

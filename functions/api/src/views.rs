@@ -412,13 +412,14 @@ impl Erasure {
                 "activity, progress and NPS answers",
                 "churn detail (free text)",
                 "planned follow-ups",
-                "logged events (the event log's copies: reasons, program, locale, time zone)",
                 "send records' provider details",
+                "the customer from every read of the event log (its lines there, without contact details or free text, are deleted when the log expires, after EventLogDays)",
             ],
             keeps: vec![
                 "stage, risk and revenue in the anonymous counters",
                 "history of stage and risk changes, in the system's words",
                 "dedup markers and send statuses (so nothing is applied or sent twice)",
+                "the event log's lines until the log expires (left out of every read)",
             ],
             later_events: "dropped and counted, not stored",
         }

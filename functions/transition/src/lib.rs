@@ -105,8 +105,13 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transitio
             effects.extend_from_slice(applied.effects());
             records.extend(records_of(&m.event, applied));
         }
-        // the log first: a failure hands the messages back, and their redelivery (applied
-        // already) appends the same lines from the event and its recorded effects
+        self.deliver(customer.as_ref(), &effects)
+            .await
+            .map_err(|failure| GroupFailure { from: 0, failure })?;
+        // the log after the effects, so an outage of the log holds back no message; a failure
+        // hands the messages back, and their redelivery (applied already) delivers the effects
+        // again (the receivers drop repeats) and appends the same lines from the event and its
+        // recorded effects
         self.log.append(&records).await.map_err(|e| GroupFailure {
             from: 0,
             failure: MessageFailure {
@@ -114,9 +119,6 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transitio
                 reason: format!("event log not appended: {e}"),
             },
         })?;
-        self.deliver(customer.as_ref(), &effects)
-            .await
-            .map_err(|failure| GroupFailure { from: 0, failure })?;
         poison.map_or(Ok(()), Err)
     }
 

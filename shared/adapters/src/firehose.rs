@@ -70,9 +70,11 @@ fn chunks(data: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
         let end = if rest.len() <= MAX_RECORD {
             rest.len()
         } else {
+            // the last line that fits; else the one long line alone
             rest[..MAX_RECORD]
                 .iter()
                 .rposition(|b| *b == b'\n')
+                .or_else(|| rest.iter().position(|b| *b == b'\n'))
                 .map_or(rest.len(), |i| i + 1)
         };
         let (chunk, tail) = rest.split_at(end);
@@ -141,5 +143,11 @@ mod tests {
                 .all(|p| p.len() <= MAX_RECORD && p.ends_with(b"\n"))
         );
         assert_eq!(pieces.concat(), data);
+        // one line longer than a record goes alone, the next line after it
+        let mut data = vec![b'y'; MAX_RECORD + 10];
+        data.extend_from_slice(b"\nshort\n");
+        let pieces: Vec<_> = chunks(&data).collect();
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[1], b"short\n");
     }
 }

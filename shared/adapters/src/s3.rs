@@ -17,6 +17,9 @@ use crate::sdk_error::{self, Failure};
 /// Where Firehose puts the log (its `Prefix`); errors go under `errors/`, which is not read.
 pub const LOG_PREFIX: &str = "log/";
 
+/// Objects read at once.
+const READS_IN_FLIGHT: usize = 4;
+
 #[derive(Clone, Debug)]
 pub struct S3Archive {
     client: Client,
@@ -59,31 +62,46 @@ impl S3Archive {
         Ok(keys)
     }
 
-    async fn object(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        let out = self
+    /// An object's bytes; `None` when it is gone (the lifecycle rule expired it since the
+    /// listing).
+    async fn object(&self, key: String) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let out = match self
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(&key)
             .send()
             .await
-            .map_err(classify)?;
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_no_such_key()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify(e)),
+        };
         let body = out
             .body
             .collect()
             .await
             .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+        Ok(Some((key, body.into_bytes().to_vec())))
     }
 }
 
 impl EventArchive for S3Archive {
     async fn export_log(&self) -> Result<ExportedLog, StoreError> {
+        use futures::{StreamExt, TryStreamExt};
         let mut collector = Collector::default();
         let mut skipped = Skipped::default();
-        for key in self.keys().await? {
-            let bytes = self.object(&key).await?;
-            read_object(&key, &bytes, &mut collector, &mut skipped);
+        // a few objects in flight (each at most Firehose's 128 MB buffer): the reads overlap
+        let mut objects = futures::stream::iter(self.keys().await?)
+            .map(|key| self.object(key))
+            .buffer_unordered(READS_IN_FLIGHT);
+        while let Some(object) = objects.try_next().await? {
+            match object {
+                Some((key, bytes)) => read_object(&key, &bytes, &mut collector, &mut skipped),
+                None => skipped.objects += 1,
+            }
         }
         if skipped != Skipped::default() {
             tracing::warn!(

@@ -56,8 +56,8 @@ impl Step<'_> {
 
     /// Whether a repeat of this event can come back after the customer has forgotten it (it
     /// remembers its last 16 event ids), so only a marker can refuse it. Only the app's
-    /// activity (logins, content, assignments, tickets, answers, profile changes) and the
-    /// sweep's checks go without: a redelivery from the events queue comes back before any
+    /// logins, content views, submitted assignments and profile changes, and the sweep's
+    /// checks, go without: a redelivery from the events queue comes back before any
     /// later message of its customer (the FIFO group waits for it), and the queue drops a
     /// repeat sent within 5 minutes. An app retrying a batch later is caught by the recent ids
     /// unless the customer sent 16 newer events in between, and then only adds to that day's
@@ -66,16 +66,13 @@ impl Step<'_> {
     /// (which retry for days), staff, customers and SES keep a marker for `MARKER_TTL`. A
     /// plain step has no effects to deliver again, so its marker would hold nothing else.
     pub fn needs_marker(&self) -> bool {
+        // only what a repeat merely counts again: a second ticket, missed assignment or NPS
+        // answer can cross an alert's threshold, so those keep a marker
         let activity = matches!(
             self.event.kind,
             EventKind::Login
                 | EventKind::ContentViewed { .. }
                 | EventKind::AssignmentSubmitted
-                | EventKind::AssignmentMissed
-                | EventKind::OnboardingCompleted
-                | EventKind::ProgramCompleted
-                | EventKind::SupportTicket
-                | EventKind::NpsResponse { .. }
                 | EventKind::ProfileUpdated
                 | EventKind::CheckDue
         );

@@ -42,6 +42,16 @@ pub fn customer_item(c: &Customer, version: u64, now: DateTime<Utc>) -> Result<I
         recent_events: Default::default(),
         ..c.clone()
     };
+    // JSON has no NaN or infinity (serde_json would write null, unreadable later): refuse
+    // the write instead, as DynamoDB refused such a number before
+    let finite = c.score.total.is_finite()
+        && c.score
+            .contributions
+            .iter()
+            .all(|x| x.measure.is_finite() && x.points.is_finite());
+    if !finite {
+        return Err(corrupt(&pk, "a score that is not a finite number"));
+    }
     let state = serde_json::to_value(&state).map_err(|e| corrupt(&pk, e))?;
     item.insert(
         STATE.into(),
