@@ -5,11 +5,13 @@
 //! deduplicates: an event by its id, a churn by customer and time. An erasure's line removes
 //! every line of its customer from what is read back, earlier or later in the log.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
-use crate::backtest::{Erasure, Label, LogRecord};
+use chrono::{DateTime, Utc};
+
+use crate::backtest::{Erasure, Label, LogRecord, sample};
 use crate::domain::{CustomerId, DomainEventDetail, Effect, Event, EventKind, Source, Stage};
-use crate::ports::ExportedLog;
+use crate::ports::{ExportedLog, Sampled};
 use crate::service::Applied;
 
 /// Whether an event goes to the log: everything from outside (payment providers, the app,
@@ -85,52 +87,142 @@ fn churn_cause(event: &Event) -> String {
 
 /// Gathers records read back (in any order, repeats included) into the backtest's input:
 /// each event once, each churn once, erased customers left out, both in time order.
+///
+/// With a limit it keeps only the customers with the smallest sample keys
+/// ([`sample::sample_key`]): a customer's lines are all kept or all dropped, whatever order
+/// they come in, and memory holds at most `limit` customers' lines. An erased customer keeps
+/// their place (with no lines), so a customer dropped once stays dropped.
 #[derive(Debug, Default)]
 pub struct Collector {
-    events: HashMap<(CustomerId, String), Event>,
-    labels: BTreeSet<(chrono::DateTime<chrono::Utc>, CustomerId, Option<String>)>,
-    erased: HashSet<CustomerId>,
+    customers: HashMap<CustomerId, Lines>,
+    limit: Option<usize>,
+    /// The held customers' sample keys, the largest on top (with a limit only).
+    keys: BinaryHeap<(u64, CustomerId)>,
+}
+
+/// One customer's lines read so far.
+#[derive(Debug, Default)]
+struct Lines {
+    events: HashMap<String, Event>,
+    labels: BTreeSet<(DateTime<Utc>, Option<String>)>,
+    erased: bool,
 }
 
 impl Collector {
+    /// Keeps at most `limit` customers (every customer with `None`).
+    pub fn new(limit: Option<usize>) -> Self {
+        Collector {
+            limit,
+            ..Collector::default()
+        }
+    }
+
+    /// Whether a line of `customer` would be kept: a reader need not parse the rest of a line
+    /// that would not.
+    pub fn wants(&self, customer: &CustomerId) -> bool {
+        match self.customers.get(customer) {
+            Some(lines) => !lines.erased,
+            None => self.has_room_for(customer),
+        }
+    }
+
+    /// Whether the sample is complete before any customer whose key is `key` or larger: a
+    /// reader need not read the shards from there on.
+    pub fn complete_below(&self, key: u64) -> bool {
+        self.is_full() && self.keys.peek().is_some_and(|(top, _)| *top < key)
+    }
+
     pub fn add(&mut self, record: LogRecord) {
+        let customer = record.customer_id();
+        if !self.wants(customer) {
+            return;
+        }
+        if !self.customers.contains_key(customer) {
+            self.admit(customer.clone());
+        }
+        let Some(lines) = self.customers.get_mut(record.customer_id()) else {
+            return;
+        };
         match record {
             LogRecord::Event(event) => {
-                let key = (event.customer_id.clone(), event.id.as_str().to_string());
-                self.events.entry(key).or_insert(*event);
+                lines
+                    .events
+                    .entry(event.id.as_str().to_string())
+                    .or_insert(*event);
             }
             LogRecord::Churn(label) => {
-                self.labels
-                    .insert((label.churned_at, label.customer_id, label.how));
+                lines.labels.insert((label.churned_at, label.how));
             }
-            LogRecord::Erased(erasure) => {
-                self.erased.insert(erasure.erased);
+            LogRecord::Erased(_) => {
+                *lines = Lines {
+                    erased: true,
+                    ..Lines::default()
+                }
             }
         }
     }
 
-    /// The log, without the erased customers' lines.
-    pub fn finish(self) -> ExportedLog {
-        let erased = self.erased;
-        let mut events: Vec<Event> = self
-            .events
-            .into_values()
-            .filter(|e| !erased.contains(&e.customer_id))
-            .collect();
-        events.sort_by(|a, b| {
+    /// The log, without the erased customers' lines, and which customers it holds.
+    pub fn finish(self) -> (ExportedLog, Sampled) {
+        let of_about = match (self.is_full(), self.keys.peek()) {
+            (true, Some((largest, _))) => {
+                Some(sample::estimate_population(self.customers.len(), *largest))
+            }
+            _ => None,
+        };
+        let mut log = ExportedLog::default();
+        let mut customers = 0;
+        for (customer_id, lines) in self.customers {
+            if lines.erased {
+                continue;
+            }
+            customers += 1;
+            log.events.extend(lines.events.into_values());
+            log.labels
+                .extend(lines.labels.into_iter().map(|(churned_at, how)| Label {
+                    customer_id: customer_id.clone(),
+                    churned_at,
+                    how,
+                }));
+        }
+        log.events.sort_by(|a, b| {
             (a.occurred_at, &a.customer_id, &a.id).cmp(&(b.occurred_at, &b.customer_id, &b.id))
         });
-        let labels = self
-            .labels
-            .into_iter()
-            .filter(|(_, id, _)| !erased.contains(id))
-            .map(|(churned_at, customer_id, how)| Label {
-                customer_id,
-                churned_at,
-                how,
-            })
-            .collect();
-        ExportedLog { events, labels }
+        log.labels.sort_by(|a, b| {
+            (a.churned_at, &a.customer_id, &a.how).cmp(&(b.churned_at, &b.customer_id, &b.how))
+        });
+        (
+            log,
+            Sampled {
+                customers,
+                of_about,
+            },
+        )
+    }
+
+    fn is_full(&self) -> bool {
+        self.limit.is_some_and(|n| self.customers.len() >= n)
+    }
+
+    fn has_room_for(&self, customer: &CustomerId) -> bool {
+        !self.is_full()
+            || self
+                .keys
+                .peek()
+                .is_some_and(|(top, _)| sample::sample_key(customer) < *top)
+    }
+
+    /// Holds `customer`, dropping the customer with the largest key when over the limit.
+    fn admit(&mut self, customer: CustomerId) {
+        self.customers.insert(customer.clone(), Lines::default());
+        let Some(limit) = self.limit else { return };
+        self.keys.push((sample::sample_key(&customer), customer));
+        while self.customers.len() > limit {
+            let Some((_, dropped)) = self.keys.pop() else {
+                break;
+            };
+            self.customers.remove(&dropped);
+        }
     }
 }
 
@@ -210,7 +302,7 @@ mod tests {
         {
             collector.add(record);
         }
-        let log = collector.finish();
+        let (log, _) = collector.finish();
         assert_eq!(log.events.len(), 1);
         assert_eq!(log.labels.len(), 1, "{:?}", log.labels);
         assert_eq!(log.labels[0].how.as_deref(), Some("subscription_cancelled"));
@@ -223,6 +315,106 @@ mod tests {
         {
             collector.add(record);
         }
-        assert_eq!(collector.finish(), ExportedLog::default());
+        assert_eq!(collector.finish().0, ExportedLog::default());
+    }
+
+    /// Three logins and a churn for each of `n` customers, in time order or `reversed`.
+    fn many(n: usize, reversed: bool) -> Vec<LogRecord> {
+        let mut records = Vec::new();
+        for c in 0..n {
+            let mut events = Events::new(&format!("cus_{c}"));
+            for day in 1..=3 {
+                let at = t(&format!("2026-11-0{day}T09:00:00Z"));
+                records.push(LogRecord::Event(Box::new(events.at(at, EventKind::Login))));
+            }
+            records.push(LogRecord::Churn(Label {
+                customer_id: events.customer().clone(),
+                churned_at: t("2026-11-20T00:00:00Z"),
+                how: None,
+            }));
+        }
+        if reversed {
+            records.reverse();
+        }
+        records
+    }
+
+    fn collect(records: Vec<LogRecord>, limit: Option<usize>) -> (ExportedLog, Sampled) {
+        let mut collector = Collector::new(limit);
+        for record in records {
+            collector.add(record);
+        }
+        collector.finish()
+    }
+
+    #[test]
+    fn a_limited_read_keeps_the_same_whole_customers_in_any_order() {
+        let (all, whole) = collect(many(400, false), None);
+        assert_eq!(
+            whole,
+            Sampled {
+                customers: 400,
+                of_about: None
+            }
+        );
+        let (first, sampled) = collect(many(400, false), Some(50));
+        let (second, _) = collect(many(400, true), Some(50));
+        assert_eq!(first, second);
+        assert_eq!(sampled.customers, 50);
+        let estimate = sampled.of_about.unwrap();
+        assert!((200..800).contains(&estimate), "{estimate}");
+        // every kept customer has all their lines: the smallest keys of all
+        assert_eq!(first.events.len(), 150);
+        assert_eq!(first.labels.len(), 50);
+        let mut keys: Vec<_> = all
+            .labels
+            .iter()
+            .map(|l| sample::sample_key(&l.customer_id))
+            .collect();
+        keys.sort_unstable();
+        let kept: Vec<_> = first
+            .labels
+            .iter()
+            .map(|l| sample::sample_key(&l.customer_id))
+            .collect();
+        assert!(
+            kept.iter().all(|k| *k <= keys[49]),
+            "not the 50 smallest keys"
+        );
+    }
+
+    #[test]
+    fn an_erased_customer_keeps_their_place_in_a_sample_but_not_their_lines() {
+        let records = many(100, false);
+        let (full, _) = collect(records.clone(), Some(10));
+        let gone = full.labels[0].customer_id.clone();
+        let mut with_erasure = vec![LogRecord::Erased(Erasure {
+            erased: gone.clone(),
+            at: t("2026-11-21T00:00:00Z"),
+        })];
+        with_erasure.extend(records);
+        let (log, sampled) = collect(with_erasure, Some(10));
+        assert_eq!(sampled.customers, 9);
+        assert!(log.events.iter().all(|e| e.customer_id != gone));
+        let others: Vec<_> = full
+            .labels
+            .iter()
+            .filter(|l| l.customer_id != gone)
+            .collect();
+        assert_eq!(log.labels.iter().collect::<Vec<_>>(), others);
+    }
+
+    #[test]
+    fn a_full_sample_says_where_reading_can_stop() {
+        let mut collector = Collector::new(Some(20));
+        for record in many(200, false) {
+            collector.add(record);
+        }
+        let shard = (0..sample::LOG_SHARDS)
+            .find(|s| collector.complete_below(sample::first_key(*s)))
+            .unwrap();
+        assert!(shard < sample::LOG_SHARDS);
+        assert!(!collector.complete_below(0));
+        assert!(!Collector::new(None).complete_below(u64::MAX));
     }
 }

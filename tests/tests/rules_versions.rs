@@ -3,18 +3,24 @@
 //! version, a roll-back is one call, a stale activation is refused, and a running transition
 //! worker picks the active version up.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Duration as StdDuration;
 
 use calibrate::{Settings, calibrate};
 use chrono::Duration;
 use journey::backtest::Label;
+use journey::backtest::LogRecord;
+use journey::backtest::{sample, write_records};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::domain::{EventKind, Rules, Signal};
+use journey::event_log::Collector;
 use journey::messages::EventMessage;
-use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry, Sampled, StoreError};
 use journey::rules_versions::{LiveRules, Origin, RulesHandle, RulesVersion};
 use journey::testing::{Events, krw, t};
 use journey_adapters::dynamodb::DynamoStore;
+use journey_adapters::s3::{S3Archive, create_bucket, shard_folder};
 use journey_tests::fresh_store;
 use journey_tests::population::generate;
 use journey_tests::stack::Stack;
@@ -57,7 +63,7 @@ async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
             .filter(|l| l.customer_id.as_str().starts_with("export-"))
             .collect(),
     };
-    let log = ours(stack.archive.export_log().await.unwrap());
+    let log = ours(stack.archive.export_log(None).await.unwrap().0);
     let ids: Vec<&str> = log.events.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -85,9 +91,75 @@ async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
     );
     let erased = b.at(t("2026-03-06T09:00:00Z"), EventKind::Erased { by: None });
     stack.apply(&[message(&b_paid), message(&erased)]).await;
-    let log = ours(stack.archive.export_log().await.unwrap());
+    let log = ours(stack.archive.export_log(None).await.unwrap().0);
     assert!(log.events.iter().all(|e| e.customer_id == *a.customer()));
     assert_eq!(log.events.len(), 3);
+}
+
+#[tokio::test]
+async fn a_partitioned_log_gives_a_bounded_sample_of_whole_customers() {
+    // the objects as Firehose delivers them in AWS (GZIP, under each customer's shard), beside
+    // an unpartitioned one as the emulator and older releases write
+    let s3 = journey_adapters::aws::s3_client(&journey_tests::sdk_config().await);
+    let bucket = journey_tests::unique("sample");
+    create_bucket(&s3, &bucket).await.unwrap();
+    let mut by_folder: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
+    let mut all = Vec::new();
+    for n in 0..300 {
+        let mut c = Events::new(&format!("cus_{n:05}"));
+        let records = [
+            c.at(
+                t("2026-03-01T09:00:00Z"),
+                EventKind::PaymentSucceeded { amount: krw(9_000) },
+            ),
+            c.at(t("2026-03-02T09:00:00Z"), EventKind::Login),
+        ]
+        .map(|e| LogRecord::Event(Box::new(e)));
+        // every tenth customer's payment sits in the unpartitioned object
+        for (i, record) in records.into_iter().enumerate() {
+            let folder = if i == 0 && n % 10 == 0 {
+                "log/2026/03/01/09/".to_string()
+            } else {
+                shard_folder(sample::shard(c.customer()))
+            };
+            by_folder.entry(folder).or_default().push(record.clone());
+            all.push(record);
+        }
+    }
+    for (folder, records) in &by_folder {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&write_records(records).unwrap()).unwrap();
+        s3.put_object()
+            .bucket(&bucket)
+            .key(format!("{folder}journey-log-1"))
+            .body(gz.finish().unwrap().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let archive = S3Archive::new(s3, &bucket);
+
+    let (whole, sampled) = archive.export_log(None).await.unwrap();
+    assert_eq!(
+        sampled,
+        Sampled {
+            customers: 300,
+            of_about: None
+        }
+    );
+    assert_eq!(whole.events.len(), 600);
+
+    // a sample of 40: the customers with the smallest keys, each with both events
+    let (part, sampled) = archive.export_log(Some(40)).await.unwrap();
+    let mut expected = Collector::new(Some(40));
+    for record in all {
+        expected.add(record);
+    }
+    assert_eq!((part.clone(), sampled), expected.finish());
+    assert_eq!(sampled.customers, 40);
+    assert_eq!(part.events.len(), 80);
+    let estimate = sampled.of_about.unwrap();
+    assert!((150..600).contains(&estimate), "{estimate}");
 }
 
 /// The registry of the emulator's table, with the event log given in memory: a population
@@ -112,8 +184,16 @@ impl Recorded {
 }
 
 impl EventArchive for Recorded {
-    async fn export_log(&self) -> Result<ExportedLog, StoreError> {
-        Ok(self.log.clone())
+    async fn export_log(&self, limit: Option<usize>) -> Result<(ExportedLog, Sampled), StoreError> {
+        let mut collector = Collector::new(limit);
+        let events = self.log.events.iter().cloned();
+        for record in events.map(|e| LogRecord::Event(Box::new(e))) {
+            collector.add(record);
+        }
+        for label in &self.log.labels {
+            collector.add(LogRecord::Churn(label.clone()));
+        }
+        Ok(collector.finish())
     }
 }
 

@@ -1286,8 +1286,35 @@ fn the_event_log_is_appended_by_the_worker_and_read_by_calibration_only() {
     let stream = &template["Resources"]["EventLogStream"]["Properties"];
     let destination = &stream["ExtendedS3DestinationConfiguration"];
     assert_eq!(text(&destination["CompressionFormat"]), "GZIP");
-    assert_eq!(
-        text(&destination["Prefix"]),
-        journey_adapters::s3::LOG_PREFIX
+    // partitioned into the shards the reader lists, by the code's own formula
+    let prefix = text(&destination["Prefix"]);
+    let shard_folder = journey_adapters::s3::shard_folder(0).replace("0/", "");
+    assert!(
+        prefix.starts_with(&format!("{shard_folder}!{{partitionKeyFromQuery:shard}}/")),
+        "{prefix}"
     );
+    assert_eq!(
+        destination["DynamicPartitioningConfiguration"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    let processors = destination["ProcessingConfiguration"]["Processors"]
+        .as_sequence()
+        .expect("processors");
+    let parameter = |kind: &str, name: &str| {
+        let processor = processors
+            .iter()
+            .find(|p| text(&p["Type"]) == kind)
+            .unwrap_or_else(|| panic!("no {kind} processor"));
+        let parameters = processor["Parameters"].as_sequence().expect("parameters");
+        let found = parameters
+            .iter()
+            .find(|p| text(&p["ParameterName"]) == name);
+        text(&found.expect("the parameter")["ParameterValue"])
+    };
+    assert_eq!(parameter("RecordDeAggregation", "SubRecordType"), "JSON");
+    assert_eq!(
+        parameter("MetadataExtraction", "MetadataExtractionQuery"),
+        format!("{{shard: {}}}", journey::backtest::sample::SHARD_JQ)
+    );
+    assert_eq!(parameter("AppendDelimiterToRecord", "Delimiter"), "\\n");
 }

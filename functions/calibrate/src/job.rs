@@ -14,7 +14,7 @@ use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
 use journey::domain::model::Forest;
 use journey::domain::rules::{CalibrationGoals, Inactivity, NO_MODEL, Thresholds};
 use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
-use journey::ports::{EventArchive, ExportedLog, RulesRegistry, StoreError};
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry, Sampled, StoreError};
 use journey::rules_versions::{Origin, RulesVersion, judge, next_number};
 
 use crate::fit::{self, Fitted};
@@ -777,6 +777,8 @@ fn take_table(table: &mut toml::Table, key: &str) -> toml::Table {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub message: String,
+    /// The customers it learnt from: all of the log's, or a sample of them.
+    pub sample: Sampled,
     /// The version stored for the proposal, if there was one.
     pub stored: Option<u32>,
     /// Whether that version became the active one.
@@ -798,14 +800,25 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<Report, CalibrationError> {
-    let log = archive.export_log().await?;
     let active = store.active_rules().await?;
     let active_overlay = active.as_ref().map_or("", |a| a.version.overlay.as_str());
+    let limit = Rules::from_toml_with_overlay(base, active_overlay)?
+        .policy(None)
+        .calibration
+        .sample_customers;
+    let (log, sample) = archive.export_log(Some(limit)).await?;
+    tracing::info!(
+        customers = sample.customers,
+        of_about = sample.of_about,
+        events = log.events.len(),
+        "event log read"
+    );
     let proposal = match propose(&log, base, active_overlay, settings)? {
         Ok(p) => p,
         Err(why) => {
             return Ok(Report {
                 message: format!("no proposal: {why}"),
+                sample,
                 stored: None,
                 applied: false,
                 proposal: None,
@@ -821,6 +834,7 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
     if dry_run {
         return Ok(Report {
             message: format!("{message} (dry run: nothing stored)"),
+            sample,
             stored: None,
             applied: false,
             proposal: Some(proposal),
@@ -855,6 +869,7 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
         .await?;
     Ok(Report {
         message,
+        sample,
         stored: Some(next),
         applied: verdict.is_ok(),
         proposal: Some(proposal),

@@ -16,6 +16,10 @@ use crate::sdk_error::{self, Failure};
 /// but an oversized append is split at a line boundary rather than refused.
 const MAX_RECORD: usize = 1_000 * 1024;
 
+/// The most lines Firehose splits one record into before partitioning them by customer
+/// (multi-record deaggregation); a record with more is refused.
+const MAX_LINES: usize = 500;
+
 #[derive(Clone, Debug)]
 pub struct FirehoseLog {
     client: Client,
@@ -59,23 +63,30 @@ impl EventLog for FirehoseLog {
     }
 }
 
-/// `data` in pieces of at most [`MAX_RECORD`] bytes, each ending at a newline (a single line
-/// longer than that is its own piece, and Firehose refuses it).
+/// `data` in pieces of at most [`MAX_RECORD`] bytes and [`MAX_LINES`] lines, each ending at a
+/// newline (a single line longer than that is its own piece, and Firehose refuses it).
 fn chunks(data: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
     let mut rest = data;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let end = if rest.len() <= MAX_RECORD {
-            rest.len()
-        } else {
+        let window = &rest[..rest.len().min(MAX_RECORD)];
+        let after_max_lines = window
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(MAX_LINES - 1)
+            .map(|(i, _)| i + 1);
+        let end = match after_max_lines {
+            Some(end) if end < rest.len() => end,
+            _ if rest.len() <= MAX_RECORD => rest.len(),
             // the last line that fits; else the one long line alone
-            rest[..MAX_RECORD]
+            _ => window
                 .iter()
                 .rposition(|b| *b == b'\n')
                 .or_else(|| rest.iter().position(|b| *b == b'\n'))
-                .map_or(rest.len(), |i| i + 1)
+                .map_or(rest.len(), |i| i + 1),
         };
         let (chunk, tail) = rest.split_at(end);
         rest = tail;
@@ -149,5 +160,15 @@ mod tests {
         let pieces: Vec<_> = chunks(&data).collect();
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[1], b"short\n");
+    }
+
+    #[test]
+    fn a_record_holds_at_most_the_lines_firehose_splits() {
+        let data = b"{}\n".repeat(1_201);
+        let lines: Vec<_> = chunks(&data)
+            .map(|p| p.iter().filter(|b| **b == b'\n').count())
+            .collect();
+        assert_eq!(lines, [500, 500, 201]);
+        assert_eq!(chunks(&data[..1_500]).count(), 1);
     }
 }

@@ -1,16 +1,19 @@
-//! The event log's read side: every object under `log/` in the log bucket (Firehose's GZIP
-//! objects in AWS, plain ones from the emulator), read one object at a time and line by line
-//! into the backtest's input. Listing a prefix, never a table `Scan`; the bucket's lifecycle
-//! rule expires objects after `EventLogDays`.
+//! The event log's read side: the objects under `log/` in the log bucket (Firehose's GZIP
+//! objects in AWS, partitioned by customer into `log/shard=<n>/`; plain, unpartitioned ones
+//! from the emulator), read a few at a time and line by line into the backtest's input. Listing
+//! prefixes, never a table `Scan`; the bucket's lifecycle rule expires objects after
+//! `EventLogDays`. A bounded export reads only the shards its sample needs
+//! (`journey::backtest::sample`).
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use journey::backtest::records;
+use journey::backtest::sample::{LOG_SHARDS, first_key};
+use journey::backtest::{read_record, whose};
 use journey::event_log::Collector;
-use journey::ports::{EventArchive, ExportedLog, StoreError};
+use journey::ports::{EventArchive, ExportedLog, Sampled, StoreError};
 
 use crate::sdk_error::{self, Failure};
 
@@ -41,14 +44,14 @@ impl S3Archive {
         }
     }
 
-    /// The keys of every log object, in key (so arrival) order.
-    async fn keys(&self) -> Result<Vec<String>, StoreError> {
+    /// The keys of every object under `prefix`, in key (so arrival) order.
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(LOG_PREFIX)
+            .prefix(prefix)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -60,6 +63,62 @@ impl S3Archive {
             );
         }
         Ok(keys)
+    }
+
+    /// The keys of the log's objects outside the shards' folders: written before the log was
+    /// partitioned, or by the emulator (which does not partition). Every one may hold any
+    /// customer's lines.
+    async fn unsharded_keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(LOG_PREFIX)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        let mut folders = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(String::from)),
+            );
+            folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix())
+                    .filter(|p| shard_of_folder(p).is_none())
+                    .map(String::from),
+            );
+        }
+        for folder in folders {
+            keys.extend(self.keys(&folder).await?);
+        }
+        Ok(keys)
+    }
+
+    /// Reads `keys` into `collector`, a few objects in flight (each at most Firehose's 128 MB
+    /// buffer) so the reads overlap.
+    async fn read_all(
+        &self,
+        keys: Vec<String>,
+        collector: &mut Collector,
+        skipped: &mut Skipped,
+    ) -> Result<(), StoreError> {
+        use futures::{StreamExt, TryStreamExt};
+        let mut objects = futures::stream::iter(keys)
+            .map(|key| self.object(key))
+            .buffer_unordered(READS_IN_FLIGHT);
+        while let Some(object) = objects.try_next().await? {
+            match object {
+                Some((key, bytes)) => read_object(&key, &bytes, collector, skipped),
+                None => skipped.objects += 1,
+            }
+        }
+        Ok(())
     }
 
     /// An object's bytes; `None` when it is gone (the lifecycle rule expired it since the
@@ -89,19 +148,19 @@ impl S3Archive {
 }
 
 impl EventArchive for S3Archive {
-    async fn export_log(&self) -> Result<ExportedLog, StoreError> {
-        use futures::{StreamExt, TryStreamExt};
-        let mut collector = Collector::default();
+    /// The objects outside the shards first, then the shards in order until the sample is
+    /// complete: with a limit, the rest of the log is never listed nor read.
+    async fn export_log(&self, limit: Option<usize>) -> Result<(ExportedLog, Sampled), StoreError> {
+        let mut collector = Collector::new(limit);
         let mut skipped = Skipped::default();
-        // a few objects in flight (each at most Firehose's 128 MB buffer): the reads overlap
-        let mut objects = futures::stream::iter(self.keys().await?)
-            .map(|key| self.object(key))
-            .buffer_unordered(READS_IN_FLIGHT);
-        while let Some(object) = objects.try_next().await? {
-            match object {
-                Some((key, bytes)) => read_object(&key, &bytes, &mut collector, &mut skipped),
-                None => skipped.objects += 1,
+        self.read_all(self.unsharded_keys().await?, &mut collector, &mut skipped)
+            .await?;
+        for shard in 0..LOG_SHARDS {
+            if collector.complete_below(first_key(shard)) {
+                break;
             }
+            let keys = self.keys(&shard_folder(shard)).await?;
+            self.read_all(keys, &mut collector, &mut skipped).await?;
         }
         if skipped != Skipped::default() {
             tracing::warn!(
@@ -114,6 +173,20 @@ impl EventArchive for S3Archive {
     }
 }
 
+/// A shard's folder, as the stream's prefix names it (`log/shard=3/`).
+pub fn shard_folder(shard: u32) -> String {
+    format!("{LOG_PREFIX}shard={shard}/")
+}
+
+/// The shard a folder under `log/` holds, if it is a shard's.
+fn shard_of_folder(folder: &str) -> Option<u32> {
+    let shard = folder
+        .strip_prefix(LOG_PREFIX)?
+        .strip_prefix("shard=")?
+        .strip_suffix('/')?;
+    shard.parse().ok().filter(|s| *s < LOG_SHARDS)
+}
+
 /// One object's records into `collector`. A line this build cannot read (written by a newer
 /// release before a roll-back, or damaged) is left out of what it learns from, not a reason to
 /// learn nothing; so is an object that is not what Firehose writes.
@@ -123,14 +196,20 @@ pub fn read_object(key: &str, bytes: &[u8], collector: &mut Collector, skipped: 
     } else {
         Box::new(bytes)
     };
-    for record in records(BufReader::new(reader)) {
-        match record {
-            Ok(record) => collector.add(record),
-            Err(journey::backtest::LogError::Io(e)) => {
+    for line in BufReader::new(reader).lines() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
                 tracing::warn!(key, error = %e, "an event-log object this build cannot read");
                 skipped.objects += 1;
                 return;
             }
+        };
+        if line.trim().is_empty() || whose(&line).is_some_and(|c| !collector.wants(&c)) {
+            continue;
+        }
+        match read_record(&line) {
+            Ok(record) => collector.add(record),
             Err(e) => {
                 tracing::debug!(key, error = %e, "an event-log line left out");
                 skipped.lines += 1;
@@ -201,7 +280,7 @@ mod tests {
                 lines: 2
             }
         );
-        assert_eq!(collector.finish().events, std::slice::from_ref(&login));
+        assert_eq!(collector.finish().0.events, std::slice::from_ref(&login));
         // an erasure's line removes the customer's lines read before it
         let mut collector = Collector::default();
         read_object("log/a", &plain, &mut collector, &mut skipped);
@@ -211,6 +290,6 @@ mod tests {
         })])
         .unwrap();
         read_object("log/c", &erased, &mut collector, &mut skipped);
-        assert!(collector.finish().events.is_empty());
+        assert!(collector.finish().0.events.is_empty());
     }
 }

@@ -261,5 +261,11 @@ pub trait EventLog: Send + Sync {
 
 /// The recorded history, read back for the backtest and calibration.
 pub trait EventArchive: Send + Sync {
-    fn export_log(&self) -> impl Future<Output = Result<ExportedLog, StoreError>> + Send;
+    /// The whole log, or with `limit` only that many customers: the same ones every time
+    /// (`journey::backtest::sample`), so memory and time are bounded by the limit rather than
+    /// by the size of the business.
+    fn export_log(
+        &self,
+        limit: Option<usize>,
+    ) -> impl Future<Output = Result<(ExportedLog, Sampled), StoreError>> + Send;
 }

@@ -363,3 +363,13 @@ pub struct ExportedLog {
     pub events: Vec<Event>,
     pub labels: Vec<crate::backtest::Label>,
 }
+
+/// Which customers an export holds: all of the log's, or a bounded sample of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Sampled {
+    /// The customers in the export (erased ones left out).
+    pub customers: usize,
+    /// About how many customers the log holds, when the export is a sample of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of_about: Option<u64>,
+}

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::backtest::LogRecord;
 use crate::event_log::Collector;
-use crate::ports::{EventArchive, EventLog, ExportedLog, StoreError};
+use crate::ports::{EventArchive, EventLog, ExportedLog, Sampled, StoreError};
 
 /// Appended records in order; cheap to clone (shared). `failing(n)` refuses the next `n`
 /// appends, as a Firehose that is down would.
@@ -48,8 +48,8 @@ impl EventLog for MemoryLog {
 }
 
 impl EventArchive for MemoryLog {
-    async fn export_log(&self) -> Result<ExportedLog, StoreError> {
-        let mut collector = Collector::default();
+    async fn export_log(&self, limit: Option<usize>) -> Result<(ExportedLog, Sampled), StoreError> {
+        let mut collector = Collector::new(limit);
         for record in self.records() {
             collector.add(record);
         }

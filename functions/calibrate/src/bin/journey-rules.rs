@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
 use journey::backtest::{self, Label, MetricsConfig, ReplayConfig, report};
 use journey::domain::Rules;
-use journey::ports::{EventArchive, ExportedLog, RulesRegistry};
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry, Sampled};
 use journey::rules_versions::{Origin, RulesVersion};
 use journey::templates::Catalogue;
 use journey_adapters::dynamodb::DynamoStore;
@@ -61,6 +61,9 @@ enum Command {
         events: PathBuf,
         #[arg(long)]
         labels: PathBuf,
+        /// At most this many customers: the sample calibration reads (default: all).
+        #[arg(long)]
+        customers: Option<usize>,
     },
     /// Fit a proposal and judge it on the holdout. From the table (stored as a new version,
     /// activated if it wins), or from files with --events/--labels (nothing stored).
@@ -169,21 +172,29 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         }
-        Command::Export { events, labels } => {
-            let log = archive()
+        Command::Export {
+            events,
+            labels,
+            customers,
+        } => {
+            let (log, sample) = archive()
                 .await?
-                .export_log()
+                .export_log(customers)
                 .await
                 .map_err(|e| e.to_string())?;
             write_lines(&events, &log.events)?;
             write_lines(&labels, &log.labels)?;
             println!(
-                "{} events to {}, {} churns to {}",
+                "{} customers' {} events to {}, {} churns to {}",
+                sample.customers,
                 log.events.len(),
                 events.display(),
                 log.labels.len(),
                 labels.display()
             );
+            if let Some(all) = sample.of_about {
+                println!("a sample: the log holds about {all} customers");
+            }
             Ok(())
         }
         Command::Calibrate {
@@ -204,7 +215,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                     let active = overlay.map(|p| read(&p)).transpose()?.unwrap_or_default();
                     let proposal =
                         propose(&log, &base, &active, &settings).map_err(|e| e.to_string())?;
-                    offline_report(proposal)
+                    let customers = log
+                        .events
+                        .iter()
+                        .map(|e| &e.customer_id)
+                        .collect::<std::collections::HashSet<_>>()
+                        .len();
+                    offline_report(
+                        proposal,
+                        Sampled {
+                            customers,
+                            of_about: None,
+                        },
+                    )
                 }
                 _ => calibrate(
                     &store().await?,
@@ -221,6 +244,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 return print_json(&report);
             }
             println!("{}", report.message);
+            match report.sample.of_about {
+                Some(all) => println!(
+                    "learnt from a sample of {} customers of about {all} in the log",
+                    report.sample.customers
+                ),
+                None => println!("learnt from {} customers", report.sample.customers),
+            }
             if let Some(p) = &report.proposal {
                 println!("\nproposed rules (overlay):\n{}", without_trees(&p.overlay));
                 if let Some(trees) = p.model_trees {
@@ -300,9 +330,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .map(|a| a.version.number);
-            let log = archive()
+            let limit = rules.policy(None).calibration.sample_customers;
+            let (log, _) = archive()
                 .await?
-                .export_log()
+                .export_log(Some(limit))
                 .await
                 .map_err(|e| e.to_string())?;
             let (_, metrics) = backtest::backtest(
@@ -336,10 +367,12 @@ async fn run(cli: Cli) -> Result<(), String> {
 /// A proposal from files: judged, never stored.
 fn offline_report(
     proposal: Result<calibrate::Proposal, calibrate::Calibration>,
+    sample: Sampled,
 ) -> calibrate::Report {
     match proposal {
         Err(why) => calibrate::Report {
             message: format!("no proposal: {why}"),
+            sample,
             stored: None,
             applied: false,
             proposal: None,
@@ -350,6 +383,7 @@ fn offline_report(
                 Ok(()) => "proposal beats the rules in force on the holdout".into(),
                 Err(why) => format!("proposal refused: {why}"),
             },
+            sample,
             stored: None,
             applied: false,
             proposal: Some(p),

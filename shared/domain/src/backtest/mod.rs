@@ -14,10 +14,12 @@ pub mod log;
 pub mod metrics;
 pub mod replay;
 pub mod report;
+pub mod sample;
 
 pub use guard::judge;
 pub use log::{
-    Erasure, Label, LogError, LogRecord, read_events, read_labels, records, write_records,
+    Erasure, Label, LogError, LogRecord, read_events, read_labels, read_record, records, whose,
+    write_records,
 };
 pub use metrics::{LeadTimes, LevelRecall, Metrics, MetricsConfig, measure};
 pub use replay::{Journey, Replay, ReplayConfig, RiskPoint, Sample, replay};
