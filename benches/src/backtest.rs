@@ -8,9 +8,7 @@ use journey::backtest::{MetricsConfig, ReplayConfig, backtest, read_events};
 use journey::domain::Rules;
 use serde::Serialize;
 
-#[path = "../../tests/src/population/mod.rs"]
-#[allow(dead_code)] // the bench replays the course world only
-mod population;
+use crate::population;
 
 #[derive(Debug, Serialize)]
 pub struct BacktestRun {

@@ -30,6 +30,11 @@ pub struct Prices {
     pub dashboard_per_month: f64,
     /// Firehose Direct PUT: per GB ingested, each record rounded up to 5 KB.
     pub firehose_per_gb: f64,
+    /// Firehose's dynamic partitioning: per GB partitioned, per 1,000 objects delivered, per
+    /// hour of JQ parsing.
+    pub firehose_partitioning_per_gb: f64,
+    pub firehose_per_thousand_objects: f64,
+    pub firehose_jq_per_hour: f64,
     pub s3_gb_month: f64,
     pub s3_per_thousand_puts: f64,
     pub s3_per_thousand_gets: f64,
@@ -55,6 +60,9 @@ pub const PRICES: Prices = Prices {
     alarm_per_month: 0.10,
     dashboard_per_month: 3.00,
     firehose_per_gb: 0.029,
+    firehose_partitioning_per_gb: 0.020,
+    firehose_per_thousand_objects: 0.005,
+    firehose_jq_per_hour: 0.07,
     s3_gb_month: 0.023,
     s3_per_thousand_puts: 0.005,
     s3_per_thousand_gets: 0.0004,
@@ -89,18 +97,27 @@ const EMF_BYTES_PER_INVOCATION: f64 = 350.0;
 /// and the markers of the events that need one (23 days). The event log is in S3.
 const STORED_BYTES_PER_CUSTOMER: f64 = 8_000.0;
 /// The event log in S3: a line of about 250 bytes per event from outside, GZIP to about a
-/// fifth, kept `EventLogDays` (180); Firehose writes an object per 15 minutes (4 an hour) and
-/// calibration reads each once a week.
+/// fifth, kept `EventLogDays` (180). Firehose writes an object per shard (16) per 15 minutes
+/// (the buffer's interval, as every shard has lines in every interval at these scales).
 const LOG_LINE_BYTES: f64 = 250.0;
 const LOG_GZIP_RATIO: f64 = 0.2;
 const LOG_DAYS: f64 = 180.0;
-const LOG_OBJECTS_PER_MONTH: f64 = 4.0 * 24.0 * DAYS_PER_MONTH;
+const LOG_SHARDS: f64 = journey::backtest::sample::LOG_SHARDS as f64;
+const LOG_OBJECTS_PER_MONTH: f64 = LOG_SHARDS * SWEEPS_PER_MONTH;
+/// JQ's parsing for the partition key, in hours per GB: not published; assumed from a JQ
+/// 1.6 rate of about 5 MB/s for one small query per line.
+const JQ_HOURS_PER_GB: f64 = 1.0 / (5.0 * 3600.0 / 1000.0);
+/// The weekly calibration: its sample (rules key `calibration.sample_events`, 500,000) and its
+/// run at 4 GB, measured (`BENCH_ONLY=calibration`, docs/performance.md).
+const CALIBRATION_SAMPLE_EVENTS: f64 = 500_000.0;
+const CALIBRATION_GB_SECONDS: f64 = 4.0 * 400.0;
+const CALIBRATIONS_PER_MONTH: f64 = DAYS_PER_MONTH / 7.0;
 /// Firehose bills each record as at least 5 KB.
 const FIREHOSE_RECORD_BYTES: f64 = 5_120.0;
-/// Custom metrics (EMF names × functions: ingest 4, transition 9, sweep 3, the senders 5 and 4,
-/// ses-feedback 5), the alarms (41, billed per metric they read: the metric-math ones read
+/// Custom metrics (the (function, count) pairs the code publishes: those the alarms and the
+/// dashboard read), the alarms (41, billed per metric they read: the metric-math ones read
 /// two to four) and the dashboard the template creates.
-const CUSTOM_METRICS: f64 = 30.0;
+const CUSTOM_METRICS: f64 = journey::metrics::PUBLISHED.len() as f64;
 const ALARMS: f64 = 50.0;
 const DASHBOARDS: f64 = 1.0;
 /// SES's notifications per e-mail (a delivery, and opens and clicks for some): each is an event
@@ -245,7 +262,9 @@ fn bill(m: &Model, customers: u64) -> Monthly {
     let lambda = per_m(
         events * m.invocations + SWEEPS_PER_MONTH,
         p.lambda_per_million_requests,
-    ) + (events * m.gb_seconds + SWEEPS_PER_MONTH * m.idle_sweep_gb_seconds)
+    ) + (events * m.gb_seconds
+        + SWEEPS_PER_MONTH * m.idle_sweep_gb_seconds
+        + CALIBRATIONS_PER_MONTH * CALIBRATION_GB_SECONDS)
         * p.lambda_gb_second_arm64;
     let api_gateway = per_m(events * m.http_requests, p.http_api_per_million);
     let ses_notifications = events * m.emails * SES_EVENTS_PER_EMAIL;
@@ -274,12 +293,19 @@ fn bill(m: &Model, customers: u64) -> Monthly {
         + ALARMS * p.alarm_per_month
         + DASHBOARDS * p.dashboard_per_month;
     // a record holds a customer's lines of one batch, well under the 5 KB it is billed as
+    let logged_gb = events * LOG_LINE_BYTES / 1e9;
+    let log_events = customers as f64 * EVENTS_PER_CUSTOMER_DAY * LOG_DAYS;
+    // calibration reads the shards its sample needs, every object of their 180 days
+    let shards_read = (LOG_SHARDS * CALIBRATION_SAMPLE_EVENTS / log_events)
+        .ceil()
+        .clamp(1.0, LOG_SHARDS);
+    let objects_read = shards_read / LOG_SHARDS * LOG_OBJECTS_PER_MONTH * LOG_DAYS / DAYS_PER_MONTH;
     let event_log = events * m.log_records * FIREHOSE_RECORD_BYTES / 1e9 * p.firehose_per_gb
-        + customers as f64 * EVENTS_PER_CUSTOMER_DAY * LOG_DAYS * LOG_LINE_BYTES * LOG_GZIP_RATIO
-            / 1e9
-            * p.s3_gb_month
+        + logged_gb * (p.firehose_partitioning_per_gb + JQ_HOURS_PER_GB * p.firehose_jq_per_hour)
+        + LOG_OBJECTS_PER_MONTH / 1000.0 * p.firehose_per_thousand_objects
+        + log_events * LOG_LINE_BYTES * LOG_GZIP_RATIO / 1e9 * p.s3_gb_month
         + LOG_OBJECTS_PER_MONTH / 1000.0 * p.s3_per_thousand_puts
-        + 4.3 * LOG_OBJECTS_PER_MONTH * LOG_DAYS / DAYS_PER_MONTH / 1000.0 * p.s3_per_thousand_gets;
+        + CALIBRATIONS_PER_MONTH * objects_read / 1000.0 * p.s3_per_thousand_gets;
     let total = lambda + api_gateway + sqs + dynamodb + ses + eventbridge + cloudwatch + event_log;
     Monthly {
         customers,

@@ -5,14 +5,16 @@
 //! (`10000,100000`) the sweep runs; `BENCH_COLD_RUNS` (5) the starts per binary;
 //! `BENCH_BACKTEST_CUSTOMERS` (7000, about a million events) the backtest run;
 //! `BENCH_CPU_SECONDS` (1) criterion's measurement time per benchmark (after 0.5 s of warm-up);
-//! `BENCH_ONLY` (`cpu,cold,backtest,mix,sweep`) a subset.
+//! `BENCH_ONLY` (`cpu,cold,backtest,mix,sweep`) a subset; `calibration` (not in the default:
+//! it writes a 100,000-customer log, see `calibration_scale`) measures calibration at scale.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use journey::config::parsed_or;
 use journey_bench::{
-    backtest, cold_start, cost, cpu, criterion, mix, report, sweep_scale, write_cost,
+    backtest, calibration_scale, cold_start, cost, cpu, criterion, mix, report, sweep_scale,
+    write_cost,
 };
 use serde_json::json;
 
@@ -25,6 +27,9 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
+    if let Ok(bucket) = std::env::var(calibration_scale::CHILD) {
+        return calibration_scale::child(&bucket).await;
+    }
     let root = std::env::current_dir().map_err(|e| e.to_string())?;
     let customers: usize = parsed_or("BENCH_CUSTOMERS", 10).map_err(|e| e.to_string())?;
     let days: u32 = parsed_or("BENCH_DAYS", 24).map_err(|e| e.to_string())?;
@@ -104,10 +109,22 @@ async fn run() -> Result<(), String> {
         report::cost(&model, &rows);
         (model, rows)
     });
+    let calibration = if wants("calibration") {
+        let customers: usize =
+            parsed_or("BENCH_CALIBRATION_CUSTOMERS", 100_000).map_err(|e| e.to_string())?;
+        let days: i64 = parsed_or("BENCH_CALIBRATION_DAYS", 180).map_err(|e| e.to_string())?;
+        eprintln!("calibration at scale: {customers} customers × {days} days of event log …");
+        let c = calibration_scale::run(&root, customers, days).await?;
+        report::calibration(&c);
+        Some(c)
+    } else {
+        None
+    };
     let results = json!({
         "machine": report::machine(),
         "cpu": cpu, "write_units_by_kind": writes.kinds, "item_sizes": writes.sizes,
         "cold_start": cold, "mix": mix, "sweep": sweep, "backtest": backtest,
+        "calibration": calibration,
         "cost": costs.map(|(model, rows)| json!({"model": model, "monthly": rows, "prices": cost::PRICES})),
     });
     let out = PathBuf::from("target/bench/results.json");

@@ -82,6 +82,34 @@ pub fn backtest(b: &crate::backtest::BacktestRun) {
     );
 }
 
+pub fn calibration(c: &crate::calibration_scale::CalibrationRun) {
+    println!("\n## Calibration at scale: the weekly job on a bounded sample of the log\n");
+    println!(
+        "| customers × days | events (churns) | log objects, GZIP | sample limit | shards read (lines) | sample: customers of about, events | reading | fit + judge | peak memory |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let j = &c.job;
+    println!(
+        "| {} × {} | {} ({}) | {}, {:.0} MB | {} events | {} of 16 ({}) | {} of {}, {} | {:.1} s | {:.1} s | {:.0} MB |",
+        c.customers,
+        c.days,
+        c.events,
+        c.churns,
+        c.objects,
+        c.log_gzip_bytes as f64 / 1e6,
+        c.limit,
+        c.shards_read,
+        c.lines_in_shards_read,
+        j.sample_customers,
+        j.of_about.map_or("all".to_string(), |n| n.to_string()),
+        j.sample_events,
+        j.read_seconds,
+        j.propose_seconds,
+        j.peak_mb
+    );
+    println!("\n{}", j.outcome);
+}
+
 pub fn cold(all: &[ColdStart]) {
     println!("\n## Cold start: spawn → first runtime API poll (median)\n");
     println!("| function | init | host binary | arm64 bootstrap | goal |\n|---|---|---|---|---|");

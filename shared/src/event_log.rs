@@ -88,28 +88,45 @@ fn churn_cause(event: &Event) -> String {
 /// Gathers records read back (in any order, repeats included) into the backtest's input:
 /// each event once, each churn once, erased customers left out, both in time order.
 ///
-/// With a limit it keeps only the customers with the smallest sample keys
-/// ([`sample::sample_key`]): a customer's lines are all kept or all dropped, whatever order
-/// they come in, and memory holds at most `limit` customers' lines. An erased customer keeps
-/// their place (with no lines), so a customer dropped once stays dropped.
+/// With a limit of events it keeps the customers with the smallest sample keys
+/// ([`sample::sample_key`]) whose events fit: a customer's lines are all kept or all dropped,
+/// and the customers kept are the same whatever order the lines come in (the limit is crossed
+/// only by adding lines, so dropping the largest key until back within it ends on the largest
+/// set of smallest keys that fits). An erased customer's events are counted, not kept, so that
+/// the sample does not depend on where in the log the erasure came.
 #[derive(Debug, Default)]
 pub struct Collector {
     customers: HashMap<CustomerId, Lines>,
+    /// The most events held at once.
     limit: Option<usize>,
+    events: usize,
     /// The held customers' sample keys, the largest on top (with a limit only).
     keys: BinaryHeap<(u64, CustomerId)>,
+    /// No customer whose key is this or larger is kept: the smallest key dropped so far.
+    cutoff: Option<u64>,
 }
 
-/// One customer's lines read so far.
+/// Which lines a reader need not parse: those of customers whose sample key is at or past the
+/// cutoff (`u64::MAX`: none). A plain number, so readers on other threads can share it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Skim(pub u64);
+
+impl Skim {
+    pub fn keeps(self, customer: &CustomerId) -> bool {
+        self.0 == u64::MAX || sample::sample_key(customer) < self.0
+    }
+}
+
+/// One customer's lines read so far: their events by id (`None` once erased).
 #[derive(Debug, Default)]
 struct Lines {
-    events: HashMap<String, Event>,
+    events: HashMap<String, Option<Event>>,
     labels: BTreeSet<(DateTime<Utc>, Option<String>)>,
     erased: bool,
 }
 
 impl Collector {
-    /// Keeps at most `limit` customers (every customer with `None`).
+    /// Holds at most `limit` events (every customer with `None`).
     pub fn new(limit: Option<usize>) -> Self {
         Collector {
             limit,
@@ -121,15 +138,24 @@ impl Collector {
     /// that would not.
     pub fn wants(&self, customer: &CustomerId) -> bool {
         match self.customers.get(customer) {
-            Some(lines) => !lines.erased,
-            None => self.has_room_for(customer),
+            Some(_) => true,
+            None => self
+                .cutoff
+                .is_none_or(|cutoff| sample::sample_key(customer) < cutoff),
         }
     }
 
-    /// Whether the sample is complete before any customer whose key is `key` or larger: a
-    /// reader need not read the shards from there on.
+    /// What a reader may skip as of now, to hand to readers of other objects: a copy that has
+    /// gone stale skips fewer lines than the collector would drop, never more, because the
+    /// cutoff only falls.
+    pub fn skim(&self) -> Skim {
+        Skim(self.cutoff.unwrap_or(u64::MAX))
+    }
+
+    /// Whether no customer whose key is `key` or larger can be kept any more: a reader need
+    /// not read the shards from there on.
     pub fn complete_below(&self, key: u64) -> bool {
-        self.is_full() && self.keys.peek().is_some_and(|(top, _)| *top < key)
+        self.cutoff.is_some_and(|cutoff| cutoff <= key)
     }
 
     pub fn add(&mut self, record: LogRecord) {
@@ -145,31 +171,32 @@ impl Collector {
         };
         match record {
             LogRecord::Event(event) => {
-                lines
-                    .events
-                    .entry(event.id.as_str().to_string())
-                    .or_insert(*event);
+                let id = event.id.as_str().to_string();
+                if let std::collections::hash_map::Entry::Vacant(entry) = lines.events.entry(id) {
+                    entry.insert((!lines.erased).then_some(*event));
+                    self.events += 1;
+                    self.shrink();
+                }
             }
             LogRecord::Churn(label) => {
-                lines.labels.insert((label.churned_at, label.how));
+                if !lines.erased {
+                    lines.labels.insert((label.churned_at, label.how));
+                }
             }
             LogRecord::Erased(_) => {
-                *lines = Lines {
-                    erased: true,
-                    ..Lines::default()
-                }
+                lines.erased = true;
+                lines.labels.clear();
+                lines.events.values_mut().for_each(|e| *e = None);
             }
         }
     }
 
     /// The log, without the erased customers' lines, and which customers it holds.
     pub fn finish(self) -> (ExportedLog, Sampled) {
-        let of_about = match (self.is_full(), self.keys.peek()) {
-            (true, Some((largest, _))) => {
-                Some(sample::estimate_population(self.customers.len(), *largest))
-            }
-            _ => None,
-        };
+        let held = self.customers.len();
+        let of_about = self
+            .cutoff
+            .map(|cutoff| sample::estimate_population(held, cutoff.saturating_sub(1)));
         let mut log = ExportedLog::default();
         let mut customers = 0;
         for (customer_id, lines) in self.customers {
@@ -177,7 +204,7 @@ impl Collector {
                 continue;
             }
             customers += 1;
-            log.events.extend(lines.events.into_values());
+            log.events.extend(lines.events.into_values().flatten());
             log.labels
                 .extend(lines.labels.into_iter().map(|(churned_at, how)| Label {
                     customer_id: customer_id.clone(),
@@ -200,28 +227,24 @@ impl Collector {
         )
     }
 
-    fn is_full(&self) -> bool {
-        self.limit.is_some_and(|n| self.customers.len() >= n)
-    }
-
-    fn has_room_for(&self, customer: &CustomerId) -> bool {
-        !self.is_full()
-            || self
-                .keys
-                .peek()
-                .is_some_and(|(top, _)| sample::sample_key(customer) < *top)
-    }
-
-    /// Holds `customer`, dropping the customer with the largest key when over the limit.
     fn admit(&mut self, customer: CustomerId) {
-        self.customers.insert(customer.clone(), Lines::default());
-        let Some(limit) = self.limit else { return };
-        self.keys.push((sample::sample_key(&customer), customer));
-        while self.customers.len() > limit {
-            let Some((_, dropped)) = self.keys.pop() else {
+        if self.limit.is_some() {
+            self.keys
+                .push((sample::sample_key(&customer), customer.clone()));
+        }
+        self.customers.insert(customer, Lines::default());
+    }
+
+    /// Drops the customers with the largest keys until the events are within the limit.
+    fn shrink(&mut self) {
+        while self.limit.is_some_and(|limit| self.events > limit) {
+            let Some((key, dropped)) = self.keys.pop() else {
                 break;
             };
-            self.customers.remove(&dropped);
+            if let Some(lines) = self.customers.remove(&dropped) {
+                self.events -= lines.events.len();
+            }
+            self.cutoff = Some(key);
         }
     }
 }
@@ -357,8 +380,9 @@ mod tests {
                 of_about: None
             }
         );
-        let (first, sampled) = collect(many(400, false), Some(50));
-        let (second, _) = collect(many(400, true), Some(50));
+        // at most 150 events: 50 customers of three logins each
+        let (first, sampled) = collect(many(400, false), Some(150));
+        let (second, _) = collect(many(400, true), Some(150));
         assert_eq!(first, second);
         assert_eq!(sampled.customers, 50);
         let estimate = sampled.of_about.unwrap();
@@ -386,14 +410,17 @@ mod tests {
     #[test]
     fn an_erased_customer_keeps_their_place_in_a_sample_but_not_their_lines() {
         let records = many(100, false);
-        let (full, _) = collect(records.clone(), Some(10));
+        let (full, _) = collect(records.clone(), Some(30));
         let gone = full.labels[0].customer_id.clone();
-        let mut with_erasure = vec![LogRecord::Erased(Erasure {
+        let erasure = LogRecord::Erased(Erasure {
             erased: gone.clone(),
             at: t("2026-11-21T00:00:00Z"),
-        })];
-        with_erasure.extend(records);
-        let (log, sampled) = collect(with_erasure, Some(10));
+        });
+        // wherever the erasure comes, the same customers are kept, without the erased one
+        let first = [vec![erasure.clone()], records.clone()].concat();
+        let last = [records, vec![erasure]].concat();
+        let (log, sampled) = collect(first, Some(30));
+        assert_eq!(collect(last, Some(30)), (log.clone(), sampled));
         assert_eq!(sampled.customers, 9);
         assert!(log.events.iter().all(|e| e.customer_id != gone));
         let others: Vec<_> = full
@@ -406,7 +433,7 @@ mod tests {
 
     #[test]
     fn a_full_sample_says_where_reading_can_stop() {
-        let mut collector = Collector::new(Some(20));
+        let mut collector = Collector::new(Some(60));
         for record in many(200, false) {
             collector.add(record);
         }

@@ -1,6 +1,11 @@
 //! Business metrics as CloudWatch Embedded Metric Format: one JSON line per invocation on
 //! stdout, which CloudWatch turns into metrics (namespace `Journey`, dimension `Function`) with
 //! no API call and no extra latency. Written only inside Lambda, so local runs stay readable.
+//!
+//! Only the counts in [`PUBLISHED`] become metrics: each series is billed ($0.30 a month), so
+//! a count is one when an alarm or the operator's dashboard reads it. The others ride in the
+//! same line as plain fields, which the dashboard's Logs Insights widget sums when it is
+//! looked at.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,6 +14,34 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 
 pub const NAMESPACE: &str = "Journey";
+
+/// The (function, count) pairs published as CloudWatch metrics: what the alarms and the
+/// dashboard's metric widgets read (a template test holds the two lists equal).
+pub const PUBLISHED: &[(&str, &str)] = &[
+    ("ingest", "EventsIngested"),
+    ("ingest", "WebhooksRejected"),
+    ("ingest", "ProviderLookupsFailed"),
+    ("transition", "EventsApplied"),
+    ("transition", "EventsDropped"),
+    ("transition", "StageChanges"),
+    ("transition", "RiskChanges"),
+    ("transition", "Recoveries"),
+    ("transition", "Erasures"),
+    ("transition", "RulesVersionRejected"),
+    ("sweep", "CustomersDue"),
+    ("sweep", "SweepIncomplete"),
+    ("email-sender", "InterventionsSent"),
+    ("email-sender", "InterventionsFailed"),
+    ("email-sender", "InterventionsUnknown"),
+    ("slack-sender", "InterventionsSent"),
+    ("slack-sender", "InterventionsFailed"),
+    ("slack-sender", "InterventionsUnknown"),
+    ("ses-feedback", "FeedbackMalformed"),
+];
+
+fn published(function: &str, name: &str) -> bool {
+    PUBLISHED.contains(&(function, name))
+}
 
 /// Counts gathered during one invocation.
 #[derive(Debug)]
@@ -36,7 +69,8 @@ impl Metrics {
         }
     }
 
-    /// The EMF document for what was counted, and resets the counts.
+    /// The EMF document for what was counted (a plain JSON line when no count is published),
+    /// and resets the counts.
     pub fn take(&self, timestamp_ms: i64) -> Option<Value> {
         let counts = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()));
         if counts.is_empty() {
@@ -44,19 +78,20 @@ impl Metrics {
         }
         let definitions: Vec<Value> = counts
             .keys()
+            .filter(|name| published(self.function, name))
             .map(|name| json!({"Name": name, "Unit": "Count"}))
             .collect();
-        let mut doc = json!({
-            "_aws": {
+        let mut doc = json!({ "Function": self.function });
+        if !definitions.is_empty() {
+            doc["_aws"] = json!({
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
                     "Dimensions": [["Function"]],
                     "Metrics": definitions,
                 }]
-            },
-            "Function": self.function,
-        });
+            });
+        }
         for (name, value) in counts {
             doc[name] = json!(value);
         }
@@ -87,13 +122,25 @@ mod tests {
         m.add("EventsApplied", 2.0);
         m.add("EventsApplied", 1.0);
         m.add("Recoveries", 0.0);
+        m.add("EventsDuplicate", 4.0);
         let doc = m.take(1_793_610_000_000).unwrap();
         assert_eq!(doc["EventsApplied"], 3.0);
+        // an unpublished count is a field of the line, not a metric
+        assert_eq!(doc["EventsDuplicate"], 4.0);
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
         assert_eq!(doc["Function"], "transition");
         assert!(doc.get("Recoveries").is_none(), "zeros are not sent");
         let metrics = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(metrics["Namespace"], "Journey");
         assert_eq!(metrics["Metrics"][0]["Name"], "EventsApplied");
         assert!(m.take(0).is_none(), "reset after taking");
+        m.add("EventsDuplicate", 1.0);
+        let plain = m.take(0).unwrap();
+        assert!(plain.get("_aws").is_none(), "{plain}");
     }
 }

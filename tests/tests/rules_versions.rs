@@ -149,9 +149,9 @@ async fn a_partitioned_log_gives_a_bounded_sample_of_whole_customers() {
     );
     assert_eq!(whole.events.len(), 600);
 
-    // a sample of 40: the customers with the smallest keys, each with both events
-    let (part, sampled) = archive.export_log(Some(40)).await.unwrap();
-    let mut expected = Collector::new(Some(40));
+    // a sample of 80 events: the 40 customers with the smallest keys, each with both events
+    let (part, sampled) = archive.export_log(Some(80)).await.unwrap();
+    let mut expected = Collector::new(Some(80));
     for record in all {
         expected.add(record);
     }

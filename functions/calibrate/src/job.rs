@@ -805,7 +805,7 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
     let limit = Rules::from_toml_with_overlay(base, active_overlay)?
         .policy(None)
         .calibration
-        .sample_customers;
+        .sample_events;
     let (log, sample) = archive.export_log(Some(limit)).await?;
     tracing::info!(
         customers = sample.customers,

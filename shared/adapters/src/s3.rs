@@ -6,13 +6,16 @@
 //! (`journey::backtest::sample`).
 
 use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
+use journey::backtest::LogRecord;
 use journey::backtest::sample::{LOG_SHARDS, first_key};
 use journey::backtest::{read_record, whose};
-use journey::event_log::Collector;
+use journey::event_log::{Collector, Skim};
 use journey::ports::{EventArchive, ExportedLog, Sampled, StoreError};
 
 use crate::sdk_error::{self, Failure};
@@ -20,8 +23,9 @@ use crate::sdk_error::{self, Failure};
 /// Where Firehose puts the log (its `Prefix`); errors go under `errors/`, which is not read.
 pub const LOG_PREFIX: &str = "log/";
 
-/// Objects read at once.
-const READS_IN_FLIGHT: usize = 4;
+/// Objects read at once: Firehose's are small (an object per shard per 15 minutes), so the
+/// requests' latency, not their size, is what overlapping saves.
+const READS_IN_FLIGHT: usize = 8;
 
 #[derive(Clone, Debug)]
 pub struct S3Archive {
@@ -101,7 +105,8 @@ impl S3Archive {
     }
 
     /// Reads `keys` into `collector`, a few objects in flight (each at most Firehose's 128 MB
-    /// buffer) so the reads overlap.
+    /// buffer): their reads overlap, and their lines are decompressed and parsed on blocking
+    /// threads, each skipping the lines the collector's latest cutoff would drop.
     async fn read_all(
         &self,
         keys: Vec<String>,
@@ -109,14 +114,33 @@ impl S3Archive {
         skipped: &mut Skipped,
     ) -> Result<(), StoreError> {
         use futures::{StreamExt, TryStreamExt};
+        let cutoff = Arc::new(AtomicU64::new(collector.skim().0));
         let mut objects = futures::stream::iter(keys)
-            .map(|key| self.object(key))
+            .map(|key| {
+                let cutoff = Arc::clone(&cutoff);
+                async move {
+                    let Some((key, bytes)) = self.object(key).await? else {
+                        return Ok(None);
+                    };
+                    let skim = Skim(cutoff.load(Ordering::Relaxed));
+                    tokio::task::spawn_blocking(move || read_object(&key, &bytes, skim))
+                        .await
+                        .map(Some)
+                        .map_err(|e| StoreError::Unavailable(format!("reading the log: {e}")))
+                }
+            })
             .buffer_unordered(READS_IN_FLIGHT);
         while let Some(object) = objects.try_next().await? {
-            match object {
-                Some((key, bytes)) => read_object(&key, &bytes, collector, skipped),
-                None => skipped.objects += 1,
+            let Some((records, unread)) = object else {
+                skipped.objects += 1;
+                continue;
+            };
+            for record in records {
+                collector.add(record);
             }
+            skipped.objects += unread.objects;
+            skipped.lines += unread.lines;
+            cutoff.store(collector.skim().0, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -187,10 +211,13 @@ fn shard_of_folder(folder: &str) -> Option<u32> {
     shard.parse().ok().filter(|s| *s < LOG_SHARDS)
 }
 
-/// One object's records into `collector`. A line this build cannot read (written by a newer
+/// One object's records that `skim` keeps (the others skipped after reading their customer
+/// alone), and what could not be read. A line this build cannot read (written by a newer
 /// release before a roll-back, or damaged) is left out of what it learns from, not a reason to
 /// learn nothing; so is an object that is not what Firehose writes.
-pub fn read_object(key: &str, bytes: &[u8], collector: &mut Collector, skipped: &mut Skipped) {
+pub fn read_object(key: &str, bytes: &[u8], skim: Skim) -> (Vec<LogRecord>, Skipped) {
+    let mut records = Vec::new();
+    let mut skipped = Skipped::default();
     let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(bytes))
     } else {
@@ -202,20 +229,21 @@ pub fn read_object(key: &str, bytes: &[u8], collector: &mut Collector, skipped: 
             Err(e) => {
                 tracing::warn!(key, error = %e, "an event-log object this build cannot read");
                 skipped.objects += 1;
-                return;
+                return (records, skipped);
             }
         };
-        if line.trim().is_empty() || whose(&line).is_some_and(|c| !collector.wants(&c)) {
+        if line.trim().is_empty() || whose(&line).is_some_and(|c| !skim.keeps(&c)) {
             continue;
         }
         match read_record(&line) {
-            Ok(record) => collector.add(record),
+            Ok(record) => records.push(record),
             Err(e) => {
                 tracing::debug!(key, error = %e, "an event-log line left out");
                 skipped.lines += 1;
             }
         }
     }
+    (records, skipped)
 }
 
 /// Creates the log bucket (local stack, tests).
@@ -269,27 +297,40 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&plain).unwrap();
         let gz = gz.finish().unwrap();
-        let mut collector = Collector::default();
-        let mut skipped = Skipped::default();
-        read_object("log/a", &plain, &mut collector, &mut skipped);
-        read_object("log/b.gz", &gz, &mut collector, &mut skipped);
+        let all = Skim(u64::MAX);
+        let (from_plain, skipped) = read_object("log/a", &plain, all);
         assert_eq!(
             skipped,
             Skipped {
                 objects: 0,
-                lines: 2
+                lines: 1
             }
         );
+        let (from_gz, _) = read_object("log/b.gz", &gz, all);
+        assert_eq!(from_plain, from_gz);
+        let mut collector = Collector::default();
+        from_plain
+            .into_iter()
+            .chain(from_gz)
+            .for_each(|r| collector.add(r));
         assert_eq!(collector.finish().0.events, std::slice::from_ref(&login));
         // an erasure's line removes the customer's lines read before it
-        let mut collector = Collector::default();
-        read_object("log/a", &plain, &mut collector, &mut skipped);
         let erased = write_records(&[LogRecord::Erased(Erasure {
             erased: login.customer_id.clone(),
             at: login.occurred_at,
         })])
         .unwrap();
-        read_object("log/c", &erased, &mut collector, &mut skipped);
+        let mut collector = Collector::default();
+        for object in [&plain, &erased] {
+            read_object("log/c", object, all)
+                .0
+                .into_iter()
+                .for_each(|r| collector.add(r));
+        }
         assert!(collector.finish().0.events.is_empty());
+        // a cutoff at or below the customer's key: the line is skipped unparsed
+        let key = journey::backtest::sample::sample_key(&login.customer_id);
+        assert!(read_object("log/a", &plain, Skim(key)).0.is_empty());
+        assert_eq!(read_object("log/a", &plain, Skim(key + 1)).0.len(), 1);
     }
 }

@@ -234,11 +234,11 @@ pub struct CalibrationGoals {
     /// closely than a weighted sum, so its false alarms rise more on the months after.
     #[serde(default = "CalibrationGoals::default_model_margin")]
     pub model_margin: f64,
-    /// The most customers calibration learns from: a sample of the log's customers, the same
-    /// ones week after week, so that its time and memory stay within its Lambda however far the
-    /// business grows (docs/performance.md, *Calibration at scale*).
-    #[serde(default = "CalibrationGoals::default_sample_customers")]
-    pub sample_customers: usize,
+    /// The most events calibration learns from: whole customers, a sample of the log's taken
+    /// the same way week after week, so that its time and memory stay within its Lambda
+    /// however far the business grows (docs/performance.md, *Calibration at scale*).
+    #[serde(default = "CalibrationGoals::default_sample_events")]
+    pub sample_events: usize,
 }
 
 impl CalibrationGoals {
@@ -254,8 +254,8 @@ impl CalibrationGoals {
         0.1
     }
 
-    fn default_sample_customers() -> usize {
-        20_000
+    fn default_sample_events() -> usize {
+        500_000
     }
 }
 
@@ -268,7 +268,7 @@ impl Default for CalibrationGoals {
             min_gain: CalibrationGoals::default_min_gain(),
             model_min_churners: CalibrationGoals::default_model_min_churners(),
             model_margin: CalibrationGoals::default_model_margin(),
-            sample_customers: CalibrationGoals::default_sample_customers(),
+            sample_events: CalibrationGoals::default_sample_events(),
         }
     }
 }
@@ -580,9 +580,9 @@ impl Policy {
                 "must be above 0 and at most 100 (per 100 customers per month)",
             ));
         }
-        if c.sample_customers == 0 {
+        if c.sample_events == 0 {
             return Err(RulesError::invalid(
-                format!("{prefix}calibration.sample_customers"),
+                format!("{prefix}calibration.sample_events"),
                 "must be at least 1",
             ));
         }

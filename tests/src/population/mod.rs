@@ -100,11 +100,22 @@ pub fn generate(customers: usize, days: i64, seed: u64) -> Population {
 
 /// `customers` customers of `world` over `days` days from 2026-01-01.
 pub fn generate_world(world: World, customers: usize, days: i64, seed: u64) -> Population {
+    generate_part(world, 0..customers, days, seed)
+}
+
+/// The customers numbered `part` of [`generate_world`]'s population (each customer's life
+/// depends on the seed and their number alone), so a large one can be made a part at a time.
+pub fn generate_part(
+    world: World,
+    part: std::ops::Range<usize>,
+    days: i64,
+    seed: u64,
+) -> Population {
     let mut population = Population {
         events: Vec::new(),
         labels: Vec::new(),
     };
-    for n in 0..customers {
+    for n in part {
         let mut rng = Pcg64::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(n as u64));
         match world {
             World::Course => course::live(n, days, &mut rng, &mut population),

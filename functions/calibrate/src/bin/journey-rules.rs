@@ -61,9 +61,10 @@ enum Command {
         events: PathBuf,
         #[arg(long)]
         labels: PathBuf,
-        /// At most this many customers: the sample calibration reads (default: all).
+        /// At most this many events, of whole customers: a sample as calibration reads it
+        /// (default: all).
         #[arg(long)]
-        customers: Option<usize>,
+        max_events: Option<usize>,
     },
     /// Fit a proposal and judge it on the holdout. From the table (stored as a new version,
     /// activated if it wins), or from files with --events/--labels (nothing stored).
@@ -175,11 +176,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Export {
             events,
             labels,
-            customers,
+            max_events,
         } => {
             let (log, sample) = archive()
                 .await?
-                .export_log(customers)
+                .export_log(max_events)
                 .await
                 .map_err(|e| e.to_string())?;
             write_lines(&events, &log.events)?;
@@ -330,7 +331,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .map(|a| a.version.number);
-            let limit = rules.policy(None).calibration.sample_customers;
+            let limit = rules.policy(None).calibration.sample_events;
             let (log, _) = archive()
                 .await?
                 .export_log(Some(limit))
