@@ -55,7 +55,7 @@ pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resou
     {
         return Err(format!("bucket {log_bucket}: {e}"));
     }
-    let log_stream = format!("journey-{env}-log");
+    let log_stream = format!("journey-{env}-event-log");
     if let Err(e) = journey_adapters::firehose::create_stream(
         &aws_sdk_firehose::Client::new(aws),
         &log_stream,
