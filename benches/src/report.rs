@@ -85,7 +85,7 @@ pub fn backtest(b: &crate::backtest::BacktestRun) {
 pub fn calibration(c: &crate::calibration_scale::CalibrationRun) {
     println!("\n## Calibration at scale: the weekly job on a bounded sample of the log\n");
     println!(
-        "| customers × days | events (churns) | log objects, GZIP | sample limit | shards read (lines) | sample: customers of about, events | reading | fit + judge | peak memory |"
+        "| customers × days | events (churns) | log objects, GZIP | sample limit | shards the sample needs (lines) | sample: customers of about, events | reading | fit + judge | peak memory |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let j = &c.job;

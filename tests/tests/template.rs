@@ -1234,7 +1234,11 @@ fn the_event_log_is_appended_by_the_worker_and_read_by_calibration_only() {
         .collect();
     assert_eq!(append.len(), 1);
     assert_eq!(actions(append[0]), ["firehose:PutRecordBatch"]);
-    assert!(is_get_att(&append[0]["Resource"], "EventLogStream.Arn"));
+    // its stream, and the one an upgrade replaced (named, not a wildcard)
+    let streams = append[0]["Resource"].as_sequence().expect("two streams");
+    assert_eq!(streams.len(), 2);
+    assert!(is_get_att(&streams[0], "EventLogStream.Arn"));
+    assert!(inner(&streams[1]).ends_with(":deliverystream/journey-${EnvName}-log"));
     for function in functions(&template) {
         let actions = all(&function);
         assert!(

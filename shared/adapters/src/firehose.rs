@@ -1,6 +1,7 @@
 //! The event log's append side: the transition worker's lines for one customer's messages go
-//! to a Firehose delivery stream as one record (JSON Lines), which buffers them into
-//! GZIP objects under `log/` in the log bucket (docs/data-model.md, *The event log*).
+//! to a Firehose delivery stream as one record (JSON Lines), which splits it into lines,
+//! partitions them by customer and buffers them into GZIP objects under `log/shard=<n>/` in the
+//! log bucket (docs/data-model.md, *The event log*).
 
 use aws_sdk_firehose::Client;
 use aws_sdk_firehose::error::{ProvideErrorMetadata, SdkError};

@@ -50,39 +50,37 @@ impl S3Archive {
 
     /// The keys of every object under `prefix`, in key (so arrival) order.
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(classify)?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(String::from)),
-            );
-        }
-        Ok(keys)
+        Ok(self.list(prefix, None).await?.0)
     }
 
     /// The keys of the log's objects outside the shards' folders: written before the log was
     /// partitioned, or by the emulator (which does not partition). Every one may hold any
     /// customer's lines.
     async fn unsharded_keys(&self) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
+        let (mut keys, folders) = self.list(LOG_PREFIX, Some("/")).await?;
+        for folder in folders {
+            if shard_of_folder(&folder).is_none() {
+                keys.extend(self.keys(&folder).await?);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The objects under `prefix`, and with a `delimiter` the folders below it.
+    async fn list(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let (mut keys, mut folders) = (Vec::new(), Vec::new());
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(LOG_PREFIX)
-            .delimiter("/")
+            .prefix(prefix)
+            .set_delimiter(delimiter.map(String::from))
             .into_paginator()
             .send();
-        let mut folders = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(classify)?;
             keys.extend(
@@ -93,15 +91,10 @@ impl S3Archive {
             folders.extend(
                 page.common_prefixes()
                     .iter()
-                    .filter_map(|p| p.prefix())
-                    .filter(|p| shard_of_folder(p).is_none())
-                    .map(String::from),
+                    .filter_map(|p| p.prefix().map(String::from)),
             );
         }
-        for folder in folders {
-            keys.extend(self.keys(&folder).await?);
-        }
-        Ok(keys)
+        Ok((keys, folders))
     }
 
     /// Reads `keys` into `collector`, a few objects in flight (each at most Firehose's 128 MB
@@ -202,13 +195,9 @@ pub fn shard_folder(shard: u32) -> String {
     format!("{LOG_PREFIX}shard={shard}/")
 }
 
-/// The shard a folder under `log/` holds, if it is a shard's.
+/// The shard a folder under `log/` holds, if it is one of the shards' folders.
 fn shard_of_folder(folder: &str) -> Option<u32> {
-    let shard = folder
-        .strip_prefix(LOG_PREFIX)?
-        .strip_prefix("shard=")?
-        .strip_suffix('/')?;
-    shard.parse().ok().filter(|s| *s < LOG_SHARDS)
+    (0..LOG_SHARDS).find(|s| shard_folder(*s) == folder)
 }
 
 /// One object's records that `skim` keeps (the others skipped after reading their customer

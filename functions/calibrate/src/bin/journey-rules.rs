@@ -61,10 +61,13 @@ enum Command {
         events: PathBuf,
         #[arg(long)]
         labels: PathBuf,
-        /// At most this many events, of whole customers: a sample as calibration reads it
-        /// (default: all).
-        #[arg(long)]
+        /// At most this many events, of whole customers (default: the rules file's
+        /// `calibration.sample_events`, the sample calibration learns from).
+        #[arg(long, conflicts_with = "all")]
         max_events: Option<usize>,
+        /// Every customer's lines: memory grows with the log.
+        #[arg(long)]
+        all: bool,
     },
     /// Fit a proposal and judge it on the holdout. From the table (stored as a new version,
     /// activated if it wins), or from files with --events/--labels (nothing stored).
@@ -177,10 +180,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             events,
             labels,
             max_events,
+            all,
         } => {
+            let sample_events = Rules::from_toml_with_overlay(&base, "")
+                .map_err(|e| e.to_string())?
+                .policy(None)
+                .calibration
+                .sample_events;
+            let limit = (!all).then_some(max_events.unwrap_or(sample_events));
             let (log, sample) = archive()
                 .await?
-                .export_log(max_events)
+                .export_log(limit)
                 .await
                 .map_err(|e| e.to_string())?;
             write_lines(&events, &log.events)?;
@@ -193,8 +203,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 log.labels.len(),
                 labels.display()
             );
-            if let Some(all) = sample.of_about {
-                println!("a sample: the log holds about {all} customers");
+            if let Some(about) = sample.of_about {
+                println!("a sample: the log holds about {about} customers (--all for every one)");
             }
             Ok(())
         }
