@@ -658,3 +658,193 @@ async fn a_stage_less_record_can_be_erased() {
         .unwrap();
     assert!(customer.erased && customer.profile.email.is_none());
 }
+
+/// A request a signed-in staff member makes: under `/staff`, with the claims the HTTP API's
+/// JWT authorizer verified.
+fn staff_request(
+    method: Method,
+    path_and_query: &str,
+    email: Option<&str>,
+    body: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiGatewayV2httpRequest {
+    let mut r = request(method, &format!("/staff{path_and_query}"), None, body, now);
+    if let Some(email) = email {
+        let mut jwt =
+            aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription::default();
+        jwt.claims.insert("email".into(), email.into());
+        jwt.claims.insert("name".into(), "Mina Kim".into());
+        let mut authorizer = aws_lambda_events::apigw::ApiGatewayRequestAuthorizer::default();
+        authorizer.jwt = Some(jwt);
+        r.request_context.authorizer = Some(authorizer);
+    }
+    r
+}
+
+#[tokio::test]
+async fn staff_work_from_todays_list_search_and_their_own_customers_under_their_name() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    let staff = |method, path: &str, body: Option<&str>| {
+        api.handle(staff_request(
+            method,
+            path,
+            Some("mina@example.com"),
+            body,
+            now,
+        ))
+    };
+
+    // who am I; a /staff request without the authorizer's claims is refused
+    let (status, me) = json(staff(Method::GET, "/me", None).await);
+    assert_eq!(status, 200);
+    assert_eq!(me["staff"]["id"], "mina@example.com");
+    assert_eq!(me["recorded_as"], "staff:mina@example.com");
+    let (status, body) = json(
+        api.handle(staff_request(Method::GET, "/today", None, None, now))
+            .await,
+    );
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (401, Some("authorization"))
+    );
+
+    // today's list: b-poor (danger) is; a-rich (caution) is not, below warning
+    let (status, today) = json(staff(Method::GET, "/today", None).await);
+    assert_eq!(status, 200);
+    let ids = |v: &Value| -> Vec<String> {
+        v["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&today), vec!["b-poor"]);
+
+    // resolved by the staff member: recorded under their name, off today's list
+    let (status, _) = json(
+        staff(
+            Method::POST,
+            "/customers/b-poor/notes",
+            Some(r#"{"channel": "phone", "outcome": "saved"}"#),
+        )
+        .await,
+    );
+    assert_eq!(status, 202);
+    let (status, body) = json(
+        staff(
+            Method::POST,
+            "/customers/b-poor/notes",
+            Some(r#"{"author": "someone-else", "channel": "phone"}"#),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("author"))
+    );
+    stack.settle(&stack.worker()).await;
+    let (_, today) = json(staff(Method::GET, "/today", None).await);
+    assert!(ids(&today).is_empty(), "{today}");
+    let (_, b) = json(staff(Method::GET, "/customers/b-poor", None).await);
+    assert_eq!(b["customer"]["last_contact"]["by"], "mina@example.com");
+    assert_eq!(b["customer"]["last_contact"]["outcome"], "saved");
+    assert_eq!(b["customer"]["needs_contact"], false);
+    assert_eq!(
+        b["history"]["entries"][0]["note"],
+        "contacted by mina@example.com (phone): saved"
+    );
+
+    // search: by id, by the start of an address (any case), not the churned-and-erased
+    let (_, found) = json(staff(Method::GET, "/search?q=c-fine", None).await);
+    assert_eq!(ids(&found), vec!["c-fine"]);
+    let (_, found) = json(staff(Method::GET, "/search?q=RICH%40", None).await);
+    assert_eq!(ids(&found), vec!["a-rich"]);
+    let (status, body) = json(staff(Method::GET, "/search?q=", None).await);
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("q")));
+
+    // owner=me is the signed-in staff member; a machine has no "me"
+    let (status, mine) = json(staff(Method::GET, "/customers?owner=me", None).await);
+    assert_eq!(status, 200);
+    assert!(ids(&mine).is_empty(), "nobody is mina's");
+    let (status, body) = get(&api, "/customers?owner=me", now).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("owner"))
+    );
+
+    // erasure names the staff member who asked
+    let (status, erased) = json(staff(Method::DELETE, "/customers/c-fine", None).await);
+    assert_eq!(
+        (status, erased["requested_by"].as_str()),
+        (202, Some("staff:mina@example.com"))
+    );
+}
+
+#[tokio::test]
+async fn the_at_risk_list_downloads_as_csv_with_formulas_defused() {
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    // an address a spreadsheet would run as a formula
+    let mut events = Events::new("e-formula");
+    let start = t("2026-11-01T01:00:00Z");
+    let mut pay = events.at(
+        start,
+        EventKind::PaymentSucceeded {
+            amount: krw(70_000),
+        },
+    );
+    pay.profile.email = Some("=cmd|'/c calc'!A0@example.com".into());
+    let check = events.check(start + Duration::days(10));
+    stack
+        .apply(&[
+            EventMessage {
+                received_at: start,
+                event: pay,
+            },
+            EventMessage {
+                received_at: start + Duration::days(10),
+                event: check,
+            },
+        ])
+        .await;
+    let response = api
+        .handle(request(
+            Method::GET,
+            "/customers.csv?order=score",
+            Some(KEY),
+            None,
+            now,
+        ))
+        .await;
+    assert_eq!(response.status_code, 200);
+    assert_eq!(response.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        response.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("at-risk-2026-11-16.csv")
+    );
+    let Some(Body::Text(text)) = response.body else {
+        panic!("a text body")
+    };
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "id");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    let (_, list) = get(&api, "/customers?order=score&limit=100", now).await;
+    let expected: Vec<&str> = list["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, expected, "the list, in its order");
+    let formula = rows.iter().find(|r| &r[0] == "e-formula").unwrap();
+    assert_eq!(&formula[1], "'=cmd|'/c calc'!A0@example.com");
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use journey::domain::{
-    Change, Customer, CustomerId, Effect, Event, EventKind, RiskLevel, Rules, Stage,
+    Change, ContactOutcome, Customer, CustomerId, Effect, Event, EventKind, RiskLevel, Rules, Stage,
 };
 use journey::ports::{
     Commit, CustomerStore, DueIndex, JourneyReader, ListOrder, ListQuery, StoreError,
@@ -498,6 +498,7 @@ async fn listed(store: &DynamoStore, query: &ListQuery) -> Vec<String> {
 fn query(order: ListOrder) -> ListQuery {
     ListQuery {
         risk: None,
+        needing_contact_from: None,
         stage: None,
         program: None,
         owner: None,
@@ -558,6 +559,116 @@ async fn the_at_risk_list_orders_by_score_or_value_filters_and_pages() {
     );
     assert!(first.score.total > 0.0 && !first.score.contributions.is_empty());
     assert_eq!(first.revenue["KRW"], 500_000);
+}
+
+fn note(customer: &str, at: &str, outcome: ContactOutcome) -> journey::domain::Event {
+    let mut e = Events::new(customer).at(
+        t(at),
+        EventKind::StaffNote {
+            author: "t1".into(),
+            channel: journey::domain::ContactChannel::Phone,
+            outcome: Some(outcome),
+        },
+    );
+    e.id = journey::domain::EventId::new(format!("note:{customer}:{at}")).unwrap();
+    e
+}
+
+#[tokio::test]
+async fn todays_list_holds_those_at_warning_or_above_nobody_reached_since_their_risk_changed() {
+    let store = fresh_store().await;
+    at_risk_population(&store).await;
+    let today = |from| ListQuery {
+        needing_contact_from: Some(from),
+        ..query(ListOrder::Value)
+    };
+    assert_eq!(
+        listed(&store, &today(RiskLevel::Warning)).await,
+        vec!["r-high-rich", "r-mid", "r-high-poor"],
+        "r-low-rich is at caution"
+    );
+    // reached: off today's list, still on the at-risk list; no answer: still on both
+    let at = "2026-11-20T09:00:00Z";
+    run(
+        &store,
+        &note("r-high-rich", at, ContactOutcome::Reached),
+        t(at),
+    )
+    .await;
+    run(&store, &note("r-mid", at, ContactOutcome::NoAnswer), t(at)).await;
+    assert_eq!(
+        listed(&store, &today(RiskLevel::Warning)).await,
+        vec!["r-mid", "r-high-poor"]
+    );
+    assert_eq!(
+        listed(&store, &today(RiskLevel::Danger)).await,
+        vec!["r-high-poor"]
+    );
+    // (the notes rescored the two at their time: the order may change, not the members)
+    let mut all = listed(&store, &query(ListOrder::Score)).await;
+    all.sort();
+    assert_eq!(
+        all,
+        vec!["r-high-poor", "r-high-rich", "r-low-rich", "r-mid"],
+        "the at-risk list holds the contacted too"
+    );
+    let reached = store
+        .load(&CustomerId::new("r-high-rich").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let contact = reached.last_contact.expect("the contact is kept");
+    assert_eq!(
+        (contact.by.as_str(), contact.outcome),
+        ("t1", Some(ContactOutcome::Reached))
+    );
+}
+
+#[tokio::test]
+async fn customers_are_found_by_the_start_of_their_address_until_erased() {
+    let store = fresh_store().await;
+    let start = t("2026-11-01T09:00:00Z");
+    for (id, email) in [
+        ("s-1", "Mina.Kim@example.com"),
+        ("s-2", "minho@example.org"),
+        ("s-3", "jisoo@example.com"),
+    ] {
+        let mut events = Events::new(id);
+        let mut pay = events.at(
+            start,
+            EventKind::PaymentSucceeded {
+                amount: krw(10_000),
+            },
+        );
+        pay.profile.email = Some(email.into());
+        run(&store, &pay, start).await;
+    }
+    let ids = |found: Vec<journey::domain::Customer>| {
+        found.iter().map(|c| c.id.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.search_email("min", 10).await.unwrap()),
+        vec!["s-1", "s-2"]
+    );
+    assert_eq!(
+        ids(store.search_email("MINA.", 10).await.unwrap()),
+        vec!["s-1"]
+    );
+    assert_eq!(
+        ids(store.search_email("min", 1).await.unwrap()),
+        vec!["s-1"]
+    );
+    assert!(store.search_email("x", 10).await.unwrap().is_empty());
+    assert!(store.search_email("", 10).await.unwrap().is_empty());
+    let mut erase =
+        Events::new("s-1").at(t("2026-11-02T09:00:00Z"), EventKind::Erased { by: None });
+    erase.id = journey::domain::EventId::new("erase:s-1").unwrap();
+    run(&store, &erase, t("2026-11-02T09:00:00Z")).await;
+    assert_eq!(
+        ids(store.search_email("min", 10).await.unwrap()),
+        vec!["s-2"],
+        "an erased customer's address leaves the index"
+    );
 }
 
 #[tokio::test]

@@ -130,6 +130,7 @@ fn kinds() -> Vec<(&'static str, EventKind)> {
             EventKind::StaffNote {
                 author: "staff-1".into(),
                 channel: ContactChannel::Phone,
+                outcome: None,
             },
         ),
         ("erased", EventKind::Erased { by: None }),

@@ -20,6 +20,8 @@ pub struct Config {
     pub events_queue_url: String,
     /// The deployed rules file (`RULES_FILE`, else the built-in one): how `/stats` judges.
     pub rules_text: String,
+    /// `STAFF_ID_CLAIM`: the token claim naming a signed-in staff member (`email`).
+    pub id_claim: String,
 }
 
 impl Config {
@@ -27,6 +29,10 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
             rules_text: config::rules_text()?,
+            id_claim: config::parsed_or(
+                "STAFF_ID_CLAIM",
+                crate::caller::DEFAULT_ID_CLAIM.to_string(),
+            )?,
             ..Config::new(
                 config::required("TABLE_NAME")?,
                 config::required("EVENTS_QUEUE_URL")?,
@@ -40,6 +46,7 @@ impl Config {
             table: table.into(),
             events_queue_url: events_queue_url.into(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
+            id_claim: crate::caller::DEFAULT_ID_CLAIM.to_string(),
         }
     }
 }
@@ -55,6 +62,7 @@ pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
         keys,
     )
     .with_rules_text(&config.rules_text)
+    .with_id_claim(&config.id_claim)
 }
 
 /// The accepted keys from the `api-key` secret as read: a deleted parameter revokes every key

@@ -4,31 +4,42 @@
 //! |---|---|
 //! | `GET /` | the dashboard (a page; its data comes from the routes below) |
 //! | `GET /customers?stage=&risk=&program=&owner=&order=score\|value&limit=&cursor=` | the at-risk list |
+//! | `GET /customers.csv?…` | the at-risk list (the same filters) as CSV, up to 5,000 rows |
+//! | `GET /today?program=&owner=&limit=&cursor=` | at risk and not reached since the risk changed |
+//! | `GET /search?q=` | a customer by id, or customers by e-mail prefix |
 //! | `GET /customers/{id}?history_limit=&history_cursor=` | state, score, history, interventions |
-//! | `POST /customers/{id}/notes` `{"author", "channel"}` | staff contacted the customer |
+//! | `POST /customers/{id}/notes` `{"author", "channel", "outcome"}` | staff contacted the customer |
 //! | `DELETE /customers/{id}` | erasure on request |
 //! | `GET /stats` | distribution, message effectiveness, churn, the active rules version |
 //! | `GET /rules` | every rules version with its origin, time, overlay and backtest metrics |
+//! | `GET /me` | who is asking |
 //!
-//! Every route but `/` needs `x-api-key` (or `Authorization: Bearer`), compared in constant time
-//! with the keys in the `api-key` secret. Changes (notes, erasure) go through the events queue to
-//! the single writer; reads never Scan.
+//! Machines send `x-api-key` (or `Authorization: Bearer`), compared in constant time with the
+//! keys in the `api-key` secret. Staff reach the same routes under `/staff/`, behind the HTTP
+//! API's JWT authorizer ([`caller`]): what they do is recorded under their name, and
+//! `owner=me` means them. Changes (notes, erasure) go through the events queue to the single
+//! writer; reads never Scan.
 
 pub mod build;
+pub mod caller;
+pub mod export;
 pub mod openapi;
 pub mod query;
 pub mod views;
 
 pub use crate::build::{AwsApi, Config, build, keys};
+use crate::caller::{Caller, STAFF_PREFIX};
 use crate::query::{bad_cursor, customer_id, encode, list_query};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::{DateTime, Utc};
 use journey::domain::rules::{DEFAULT_RULES_TOML, ExperimentRules};
-use journey::domain::{CustomerId, Event, EventKind, Rules};
+use journey::domain::{CustomerId, Event, EventKind, Policy, RiskLevel, Rules};
 use journey::http::{ApiError, Incoming, json_response};
 use journey::messages::EventMessage;
-use journey::ports::{CustomerStore, EventQueue, JourneyReader, QueueError, RulesRegistry};
+use journey::ports::{
+    CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery, QueueError, RulesRegistry,
+};
 use journey::rules_versions::ActiveRules;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -46,8 +57,10 @@ pub struct Api<S, Q> {
     /// SHA-256 of each accepted key: compared in constant time, never kept in clear.
     keys: Vec<[u8; 32]>,
     /// The deployed rules file: with the active version's overlay, it says how `/stats` judges
-    /// the experiments.
+    /// the experiments and who is on today's list.
     rules_text: String,
+    /// The token claim naming a staff member.
+    id_claim: String,
 }
 
 impl<S, Q> Api<S, Q>
@@ -64,7 +77,14 @@ where
                 .map(|k| Sha256::digest(k.as_bytes()).into())
                 .collect(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
+            id_claim: caller::DEFAULT_ID_CLAIM.to_string(),
         }
+    }
+
+    /// The token claim naming a staff member (`STAFF_ID_CLAIM`), instead of `email`.
+    pub fn with_id_claim(mut self, claim: impl Into<String>) -> Self {
+        self.id_claim = claim.into();
+        self
     }
 
     /// The deployed rules file (`RULES_FILE`), instead of the built-in one.
@@ -73,17 +93,20 @@ where
         self
     }
 
-    /// `[experiments]` of the rules in force; the defaults if they cannot be read (the
-    /// workers would have refused them).
-    fn experiment_rules(&self, active: Option<&ActiveRules>) -> ExperimentRules {
+    /// The default policy of the rules in force; `None` if they cannot be read (the workers
+    /// would have refused them), and the callers use the defaults.
+    fn policy(&self, active: Option<&ActiveRules>) -> Option<Policy> {
         let rules = match active {
             Some(a) => a.version.rules(&self.rules_text),
             None => Rules::from_toml(&self.rules_text),
         };
-        rules.map_or_else(
-            |_| ExperimentRules::default(),
-            |r| r.default_policy().experiments.clone(),
-        )
+        rules.ok().map(|r| r.default_policy().clone())
+    }
+
+    fn experiment_rules(&self, active: Option<&ActiveRules>) -> ExperimentRules {
+        self.policy(active)
+            .map(|p| p.experiments)
+            .unwrap_or_default()
     }
 
     pub async fn handle(&self, request: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
@@ -131,14 +154,25 @@ where
         if method == "GET" && segments == [""] {
             return Ok(dashboard());
         }
-        let key = self.authorize(&incoming)?;
-        match (method, segments.as_slice()) {
+        let (caller, segments) = match segments.split_first() {
+            Some((&STAFF_PREFIX, rest)) => {
+                (Caller::Staff(caller::staff(request, &self.id_claim)?), rest)
+            }
+            _ => (Caller::Key(self.authorize(&incoming)?), segments.as_slice()),
+        };
+        match (method, segments) {
+            ("GET", ["me"]) => Ok(json_response(200, &views::Me::of(&caller))),
             ("GET", ["stats"]) => self.stats(incoming.received_at).await,
             ("GET", ["rules"]) => self.rules().await,
-            ("GET", ["customers"]) => self.list(&incoming).await,
+            ("GET", ["customers"]) => self.list(&incoming, &caller).await,
+            ("GET", ["customers.csv"]) => self.export(&incoming, &caller).await,
+            ("GET", ["today"]) => self.today(&incoming, &caller).await,
+            ("GET", ["search"]) => self.search(&incoming).await,
             ("GET", ["customers", id]) => self.customer(&incoming, id).await,
-            ("POST", ["customers", id, "notes"]) => self.note(&incoming, id, request_id).await,
-            ("DELETE", ["customers", id]) => self.erase(&incoming, id, request_id, &key).await,
+            ("POST", ["customers", id, "notes"]) => {
+                self.note(&incoming, id, request_id, &caller).await
+            }
+            ("DELETE", ["customers", id]) => self.erase(&incoming, id, request_id, &caller).await,
             _ => Err(ApiError::not_found(&incoming.route)),
         }
     }
@@ -195,17 +229,104 @@ where
         Ok(json_response(200, &page))
     }
 
-    async fn list(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let query = list_query(incoming)?;
-        let page = self.store.at_risk(&query).await.map_err(store_error)?;
+    async fn list(
+        &self,
+        incoming: &Incoming<'_>,
+        caller: &Caller,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let query = list_query(incoming, caller)?;
+        self.list_page(&query, incoming.received_at).await
+    }
+
+    /// Today's list: the at-risk list of those nobody has reached since their risk changed,
+    /// from the level the rules in force name (`workspace.today_from`).
+    async fn today(
+        &self,
+        incoming: &Incoming<'_>,
+        caller: &Caller,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let mut query = list_query(incoming, caller)?;
+        let active = self.store.active_rules().await.map_err(store_error)?;
+        let from = self
+            .policy(active.as_ref())
+            .map_or(RiskLevel::Warning, |p| p.workspace.today_from);
+        query.needing_contact_from = Some(from);
+        query.order = ListOrder::Value;
+        self.list_page(&query, incoming.received_at).await
+    }
+
+    async fn list_page(
+        &self,
+        query: &ListQuery,
+        now: DateTime<Utc>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let page = self.store.at_risk(query).await.map_err(store_error)?;
         let customers: Vec<_> = page
             .customers
             .iter()
-            .map(|c| views::list_item(c, incoming.received_at))
+            .map(|c| views::list_item(c, now))
             .collect();
         let page = views::ListPage {
             customers,
             next: page.next.map(|k| encode(&k)),
+        };
+        Ok(json_response(200, &page))
+    }
+
+    /// The at-risk list as CSV, every page up to [`export::MAX_ROWS`].
+    async fn export(
+        &self,
+        incoming: &Incoming<'_>,
+        caller: &Caller,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let mut query = list_query(incoming, caller)?;
+        query.limit = 100;
+        let mut rows = Vec::new();
+        loop {
+            let page = self.store.at_risk(&query).await.map_err(store_error)?;
+            rows.extend(
+                page.customers
+                    .iter()
+                    .map(|c| views::list_item(c, incoming.received_at)),
+            );
+            match page.next {
+                Some(next) if rows.len() < export::MAX_ROWS => query.after = Some(next),
+                _ => break,
+            }
+        }
+        rows.truncate(export::MAX_ROWS);
+        export::csv_response(&rows, incoming.received_at)
+    }
+
+    /// `q` is an id (that customer, first) and an e-mail prefix (customers whose address
+    /// starts with it).
+    async fn search(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let q = query::search_text(incoming)?;
+        let limit = query::number(incoming, "limit", 20, 1..=50)?;
+        let mut found = Vec::new();
+        if let Ok(id) = CustomerId::new(q.trim())
+            && let Some(c) = self.store.load(&id).await.map_err(store_error)?
+            && c.stage.is_some()
+            && !c.erased
+        {
+            found.push(c);
+        }
+        for c in self
+            .store
+            .search_email(&q, limit)
+            .await
+            .map_err(store_error)?
+        {
+            if found.len() < limit && !found.iter().any(|f| f.id == c.id) {
+                found.push(c);
+            }
+        }
+        let page = views::ListPage {
+            customers: found
+                .iter()
+                .map(|c| views::list_item(c, incoming.received_at))
+                .collect(),
+            next: None,
         };
         Ok(json_response(200, &page))
     }
@@ -243,11 +364,12 @@ where
         incoming: &Incoming<'_>,
         id: &str,
         request_id: &str,
+        caller: &Caller,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = customer_id(id)?;
         incoming.limit_size(4 * 1024)?;
         incoming.require_json()?;
-        let kind = query::note(&incoming.body)?;
+        let kind = query::note(&incoming.body, caller.staff())?;
         self.existing(&id).await?;
         self.submit(incoming, id, request_id, kind).await
     }
@@ -259,17 +381,18 @@ where
         incoming: &Incoming<'_>,
         id: &str,
         request_id: &str,
-        key: &str,
+        caller: &Caller,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = customer_id(id)?;
         if self.store.load(&id).await.map_err(store_error)?.is_none() {
             return Err(not_found(&id));
         }
+        let by = caller.recorded_as();
         let kind = EventKind::Erased {
-            by: Some(key.to_string()),
+            by: Some(by.clone()),
         };
         self.submit(incoming, id, request_id, kind).await?;
-        let erasure = views::Erasure::queued(key, incoming.received_at);
+        let erasure = views::Erasure::queued(&by, incoming.received_at);
         Ok(json_response(202, &erasure))
     }
 

@@ -7,12 +7,12 @@ use journey::http::responses::{BadRequest, NotFound, Unauthorized, Unavailable};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::views::{CustomerPage, Erasure, ListPage, Queued, RulesPage, Stats};
+use crate::views::{CustomerPage, Erasure, ListPage, Me, Queued, RulesPage, Stats};
 
 /// The dashboard and the read API.
 #[derive(OpenApi)]
 #[openapi(
-    paths(dashboard, stats, rules, customers, customer, erase, note),
+    paths(dashboard, stats, rules, customers, export, today, search, me, customer, erase, note),
     components(responses(NotFound)),
     modifiers(&KeyScheme)
 )]
@@ -76,7 +76,7 @@ pub fn rules() {}
         ("risk" = Option<RiskLevel>, Query, description = "One level (`caution`, `warning` or `danger`); every level above `none` when absent."),
         ("stage" = Option<Stage>, Query),
         ("program" = Option<String>, Query),
-        ("owner" = Option<String>, Query, description = "The owner's id."),
+        ("owner" = Option<String>, Query, description = "The owner's id; `me`: the signed-in staff member (under `/staff` only)."),
         ("order" = Option<String>, Query, description = "`value` (the default): score × revenue to date, the most valuable first; `score`: the highest risk first."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "20 when absent."),
         ("cursor" = Option<String>, Query, description = "The previous page's `next`."),
@@ -88,6 +88,87 @@ pub fn rules() {}
     )
 )]
 pub fn customers() {}
+
+/// The at-risk list as CSV (the same filters as `/customers`, every page up to 5,000 rows)
+///
+/// UTF-8 with a byte-order mark; a cell a spreadsheet would run as a formula (starting with
+/// `=`, `+`, `-`, `@`, tab or return) is prefixed with `'`.
+#[utoipa::path(
+    get,
+    path = "/customers.csv",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("risk" = Option<RiskLevel>, Query),
+        ("stage" = Option<Stage>, Query),
+        ("program" = Option<String>, Query),
+        ("owner" = Option<String>, Query, description = "As for `/customers`."),
+        ("order" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "id, email, stage, risk, score, value_at_risk, revenue, currency, days_inactive, owner_id, owner_name, program, top_signals.", content_type = "text/csv", body = String),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn export() {}
+
+/// Today's list: customers at risk whom nobody on staff has reached since their risk changed
+///
+/// At `workspace.today_from` (rules) or above, most valuable first. A contact recorded with
+/// `reached`, `saved` or `lost` (or none) takes the customer off until their risk changes
+/// again; `no_answer` leaves them on.
+#[utoipa::path(
+    get,
+    path = "/today",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("risk" = Option<RiskLevel>, Query),
+        ("stage" = Option<Stage>, Query),
+        ("program" = Option<String>, Query),
+        ("owner" = Option<String>, Query, description = "As for `/customers` (`me` for the signed-in staff member)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "One page.", body = ListPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn today() {}
+
+/// Find a customer: by id, or by the start of their e-mail address (any case)
+#[utoipa::path(
+    get,
+    path = "/search",
+    tag = "customers",
+    security(("apiKey" = [])),
+    params(
+        ("q" = String, Query, description = "An id (that customer first) or the start of an address; 1 to 254 characters."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 50, description = "20 when absent."),
+    ),
+    responses(
+        (status = 200, description = "The customers found (erased ones never), by address.", body = ListPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn search() {}
+
+/// Who is asking: the signed-in staff member, or an API key's id
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "dashboard",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+        (status = 401, response = Unauthorized),
+    )
+)]
+pub fn me() {}
 
 /// A customer's state, score, history and interventions
 #[utoipa::path(

@@ -3,18 +3,21 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use journey::domain::{ContactChannel, CustomerId, EventKind, RiskLevel, Stage};
+use journey::domain::{ContactChannel, ContactOutcome, CustomerId, EventKind, RiskLevel, Stage};
 use journey::http::{ApiError, Incoming};
 use journey::ports::{ListOrder, ListQuery};
 use serde::Deserialize;
+
+use crate::caller::{Caller, Staff};
 
 pub fn customer_id(id: &str) -> Result<CustomerId, ApiError> {
     CustomerId::new(id)
         .map_err(|e| ApiError::bad_request("invalid_field", e.to_string(), Some("id".into())))
 }
 
-/// `GET /customers`: risk, stage, program, owner, order, limit and cursor.
-pub fn list_query(incoming: &Incoming<'_>) -> Result<ListQuery, ApiError> {
+/// `GET /customers`: risk, stage, program, owner (`me`: the signed-in staff member), order,
+/// limit and cursor.
+pub fn list_query(incoming: &Incoming<'_>, caller: &Caller) -> Result<ListQuery, ApiError> {
     let invalid = |field: &str, message: String| {
         ApiError::bad_request("invalid_field", message, Some(field.into()))
     };
@@ -50,11 +53,24 @@ pub fn list_query(incoming: &Incoming<'_>) -> Result<ListQuery, ApiError> {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
+    let owner = match text("owner").as_deref() {
+        Some("me") => match caller.staff() {
+            Some(staff) => Some(staff.id.clone()),
+            None => {
+                return Err(invalid(
+                    "owner",
+                    "owner=me needs a staff sign-in (the /staff routes)".into(),
+                ));
+            }
+        },
+        other => other.map(str::to_string),
+    };
     Ok(ListQuery {
         risk,
+        needing_contact_from: None,
         stage,
         program: text("program"),
-        owner: text("owner"),
+        owner,
         order,
         limit: number(incoming, "limit", 20, 1..=100)?,
         after: incoming
@@ -125,29 +141,50 @@ pub fn bad_cursor(field: &str) -> ApiError {
     )
 }
 
-/// A staff note's body: `{"author", "channel"}`, nothing else (no free text about customers).
+/// `GET /search`'s `q`: 1 to 254 characters.
+pub fn search_text(incoming: &Incoming<'_>) -> Result<String, ApiError> {
+    let q = incoming.param("q").map(str::trim).unwrap_or_default();
+    if q.is_empty() || q.chars().count() > 254 {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "q is an id or the start of an e-mail address (1 to 254 characters)",
+            Some("q".into()),
+        ));
+    }
+    Ok(q.to_string())
+}
+
+/// A staff note's body: `{"author", "channel", "outcome"}`, nothing else (no free text about
+/// customers). A signed-in staff member is the author; a machine names one.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
-    /// The staff member's id (1 to 128 characters).
-    author: String,
+    /// The staff member's id (1 to 128 characters); with a staff sign-in, omitted or theirs.
+    #[serde(default)]
+    author: Option<String>,
     channel: ContactChannel,
+    /// What came of it: `reached` or `no_answer` (contacted), `saved` or `lost` (resolved).
+    #[serde(default)]
+    outcome: Option<ContactOutcome>,
 }
 
-/// The note `body` asks to record.
-pub fn note(body: &[u8]) -> Result<EventKind, ApiError> {
+/// The note `body` asks to record, by `staff` when signed in.
+pub fn note(body: &[u8], staff: Option<&Staff>) -> Result<EventKind, ApiError> {
     let note: NoteRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("invalid_body", e.to_string(), None))?;
-    let author = note.author.trim();
-    if author.is_empty() || author.chars().count() > 128 {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "author must be 1 to 128 characters",
-            Some("author".into()),
-        ));
-    }
+    let invalid =
+        |message: &str| ApiError::bad_request("invalid_field", message, Some("author".into()));
+    let given = note.author.as_deref().map(str::trim);
+    let author = match (staff, given) {
+        (Some(s), None) => s.id.clone(),
+        (Some(s), Some(a)) if a == s.id => s.id.clone(),
+        (Some(_), Some(_)) => return Err(invalid("a signed-in staff member writes as themselves")),
+        (None, Some(a)) if !a.is_empty() && a.chars().count() <= 128 => a.to_string(),
+        (None, _) => return Err(invalid("author must be 1 to 128 characters")),
+    };
     Ok(EventKind::StaffNote {
-        author: author.to_string(),
+        author,
         channel: note.channel,
+        outcome: note.outcome,
     })
 }

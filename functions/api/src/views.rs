@@ -10,7 +10,7 @@ use journey::domain::experiment::{AlertOutcome, Comparison, Saved, alert_outcome
 use journey::domain::rules::ExperimentRules;
 use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
-    Stage,
+    StaffContact, Stage,
 };
 use journey::ports::{Counts, MailCounts, SendRecord, TemplateTally};
 use journey::rules_versions::{ActiveRules, Origin, RulesVersion};
@@ -145,6 +145,10 @@ pub struct CustomerView {
     pub risk_changed_at: Option<DateTime<Utc>>,
     pub next_check_at: Option<DateTime<Utc>>,
     pub last_intervention: Option<InterventionRef>,
+    /// The latest contact staff recorded.
+    pub last_contact: Option<StaffContact>,
+    /// Nobody on staff has reached the customer since the risk last changed.
+    pub needs_contact: bool,
 }
 
 pub fn customer(c: &Customer, now: DateTime<Utc>) -> CustomerView {
@@ -173,6 +177,8 @@ pub fn customer(c: &Customer, now: DateTime<Utc>) -> CustomerView {
         risk_changed_at: c.risk_changed_at,
         next_check_at: c.next_check_at,
         last_intervention: c.last_intervention.clone(),
+        last_contact: c.last_contact.clone(),
+        needs_contact: c.needs_contact(RiskLevel::Caution),
     }
 }
 
@@ -393,7 +399,8 @@ pub fn stats(
 pub struct Erasure {
     #[schema(example = "queued")]
     pub status: &'static str,
-    /// `key:` and the first 8 hex digits of the API key's SHA-256.
+    /// `staff:` and the signed-in staff member's id, or `key:` and the first 8 hex digits of
+    /// the API key's SHA-256.
     pub requested_by: String,
     pub requested_at: DateTime<Utc>,
     pub removes: Vec<&'static str>,
@@ -431,4 +438,23 @@ impl Erasure {
 pub struct Queued {
     #[schema(example = "queued")]
     pub status: &'static str,
+}
+
+/// `GET /me`: who is asking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The signed-in staff member (`null` with an API key).
+    pub staff: Option<crate::caller::Staff>,
+    /// What records name the caller by.
+    #[schema(example = "staff:mina@example.com")]
+    pub recorded_as: String,
+}
+
+impl Me {
+    pub fn of(caller: &crate::caller::Caller) -> Me {
+        Me {
+            staff: caller.staff().cloned(),
+            recorded_as: caller.recorded_as(),
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Fuzzed read-API parameters: the list's filters, numbers and cursors, the history's page,
 //! customer ids in the path. Never a panic; a refusal is a 400 naming the parameter.
 
-use api::query::{customer_id, history_query, list_query, note};
+use api::caller::{Caller, Staff};
+use api::query::{customer_id, history_query, list_query, note, search_text};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use journey::fuzz::{config, is_clear_refusal, mutated, nasty_string, raw_body};
 use journey::http::Incoming;
@@ -18,8 +19,19 @@ const NAMES: &[&str] = &[
     "owner",
     "history_limit",
     "history_cursor",
+    "q",
     "x",
 ];
+
+fn callers() -> [Caller; 2] {
+    [
+        Caller::Key("key:0123abcd".into()),
+        Caller::Staff(Staff {
+            id: "mina@example.com".into(),
+            name: None,
+        }),
+    ]
+}
 
 fn query() -> impl Strategy<Value = String> {
     prop::collection::vec((prop::sample::select(NAMES), nasty_string()), 0..6).prop_map(|pairs| {
@@ -39,7 +51,13 @@ proptest! {
         let mut r = ApiGatewayV2httpRequest::default();
         r.raw_query_string = Some(q);
         let incoming = Incoming::from_request(&r, t("2026-11-02T09:00:00Z")).unwrap();
-        for result in [list_query(&incoming).map(|_| ()), history_query(&incoming).map(|_| ())] {
+        let [key, staff] = callers();
+        for result in [
+            list_query(&incoming, &key).map(|_| ()),
+            list_query(&incoming, &staff).map(|_| ()),
+            history_query(&incoming).map(|_| ()),
+            search_text(&incoming).map(|_| ()),
+        ] {
             if let Err(e) = result {
                 prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e));
                 let field = e.field.clone().unwrap_or_default();
@@ -51,15 +69,20 @@ proptest! {
     #[test]
     fn staff_notes(body in prop_oneof![
         raw_body(),
-        mutated(serde_json::json!({"author": "tutor-7", "channel": "phone"}))
+        mutated(serde_json::json!({"author": "tutor-7", "channel": "phone", "outcome": "saved"}))
             .prop_map(|v| v.to_string().into_bytes()),
     ]) {
-        match note(&body) {
-            Ok(journey::domain::EventKind::StaffNote { author, .. }) => {
-                prop_assert!(!author.is_empty() && author.chars().count() <= 128);
+        for caller in callers() {
+            match note(&body, caller.staff()) {
+                Ok(journey::domain::EventKind::StaffNote { author, .. }) => {
+                    prop_assert!(!author.is_empty() && author.chars().count() <= 128);
+                    if let Some(staff) = caller.staff() {
+                        prop_assert_eq!(&author, &staff.id, "staff write as themselves");
+                    }
+                }
+                Ok(other) => prop_assert!(false, "{other:?}"),
+                Err(e) => prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e)),
             }
-            Ok(other) => prop_assert!(false, "{other:?}"),
-            Err(e) => prop_assert!(is_clear_refusal(&e).is_ok(), "{:?}", is_clear_refusal(&e)),
         }
     }
 

@@ -36,6 +36,10 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/customers/{id}", Function::Api),
     ("POST", "/customers/{id}/notes", Function::Api),
     ("DELETE", "/customers/{id}", Function::Api),
+    ("GET", "/today", Function::Api),
+    ("GET", "/search", Function::Api),
+    ("GET", "/customers.csv", Function::Api),
+    ("GET", "/me", Function::Api),
 ];
 
 /// The function serving `method path`, with the route key API Gateway would report.

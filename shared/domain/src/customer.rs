@@ -9,7 +9,7 @@ use super::activity::Activity;
 use super::compact::RecentIds;
 use sha2::{Digest, Sha256};
 
-use super::event::{MailFeedback, Owner, Profile};
+use super::event::{ContactChannel, ContactOutcome, MailFeedback, Owner, Profile};
 use super::experiment::Exposure;
 use super::ids::{CustomerId, EventId};
 use super::intervention::{Intervention, InterventionRef, Trigger};
@@ -78,6 +78,9 @@ pub struct Customer {
     /// The last staff alert about the customer, until its outcome is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_alert: Option<OpenAlert>,
+    /// The latest contact staff recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_contact: Option<StaffContact>,
     #[serde(default, skip_serializing_if = "RecentIds::is_empty")]
     pub recent_events: RecentIds,
     /// Where the store last put the customer in its due index (`None` out of it), read back
@@ -90,6 +93,17 @@ pub struct Customer {
     pub erased: bool,
 }
 
+/// A contact staff recorded: who (the staff member's id), when, and what came of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffContact {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub channel: ContactChannel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ContactOutcome>,
+}
+
 /// A staff alert waiting for its outcome: did the owner get in touch, how soon, and did the
 /// customer come back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,6 +114,9 @@ pub struct OpenAlert {
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub contacted: bool,
+    /// The outcomes staff recorded since the alert, each counted once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<ContactOutcome>,
 }
 
 /// Milestones seen, even before the customer appeared, so a payment that arrives after the
@@ -254,6 +271,7 @@ impl Customer {
             last_intervention: None,
             exposures: Vec::new(),
             open_alert: None,
+            last_contact: None,
             recent_events: RecentIds::default(),
             indexed_check_at: None,
             erased: false,
@@ -276,6 +294,24 @@ impl Customer {
         let days = self.created_at.map_or(0, |c| (at - c).num_days());
         let months = (days / 30).max(1);
         Some((currency, total / months))
+    }
+
+    /// Staff reached (or resolved) the customer since the risk last changed: off today's list
+    /// until it changes again. An attempt without an answer leaves the customer on it.
+    pub fn contacted_since_risk_changed(&self) -> bool {
+        self.last_contact.as_ref().is_some_and(|c| {
+            !c.outcome.is_some_and(ContactOutcome::is_attempt_only)
+                && self.risk_changed_at.is_none_or(|r| c.at >= r)
+        })
+    }
+
+    /// On today's list: a customer (not churned) at `from` or above whom nobody has reached
+    /// since the risk last changed.
+    pub fn needs_contact(&self, from: RiskLevel) -> bool {
+        self.stage.is_some_and(|s| s != Stage::Churned)
+            && self.risk != RiskLevel::None
+            && self.risk >= from
+            && !self.contacted_since_risk_changed()
     }
 
     /// Revenue to date in the customer's main currency (the one paid most in), for ranking

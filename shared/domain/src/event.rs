@@ -226,10 +226,13 @@ pub enum EventKind {
         intervention: Intervention,
         until: DateTime<Utc>,
     },
-    /// A staff member contacted the customer (the dashboard's "contacted" button).
+    /// A staff member contacted the customer (the dashboard's "contacted" and "resolved"
+    /// buttons), with what came of it when they said.
     StaffNote {
         author: String,
         channel: ContactChannel,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<ContactOutcome>,
     },
     /// Erasure on request (PIPA, GDPR): personal data removed across the customer's records,
     /// later events dropped. `by` names who asked (an API key's id, a staff member).
@@ -305,6 +308,37 @@ pub enum ContactChannel {
 impl ContactChannel {
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+}
+
+/// What came of a contact: `reached` and `no_answer` record an attempt, `saved` and `lost`
+/// resolve the case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ContactOutcome {
+    Reached,
+    NoAnswer,
+    Saved,
+    Lost,
+}
+
+impl ContactOutcome {
+    pub const ALL: [ContactOutcome; 4] = [
+        ContactOutcome::Reached,
+        ContactOutcome::NoAnswer,
+        ContactOutcome::Saved,
+        ContactOutcome::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The customer was not reached: the case stays on today's list.
+    pub fn is_attempt_only(self) -> bool {
+        self == ContactOutcome::NoAnswer
     }
 }
 

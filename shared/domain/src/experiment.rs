@@ -628,6 +628,11 @@ pub struct AlertOutcome {
     pub recovered: u64,
     pub churned: u64,
     pub recovery_rate: Option<Estimate>,
+    /// What staff said came of their contacts (each outcome once per alert).
+    pub reached: u64,
+    pub no_answer: u64,
+    pub saved: u64,
+    pub lost: u64,
 }
 
 /// The alert outcomes per template × owner, from each template's stored attributes.
@@ -663,6 +668,10 @@ pub fn alert_outcomes<'a>(
                 TallyMetric::ContactMinutes => *minutes += n,
                 TallyMetric::AlertRecovered => row.recovered += count,
                 TallyMetric::AlertChurned => row.churned += count,
+                TallyMetric::OutcomeReached => row.reached += count,
+                TallyMetric::OutcomeNoAnswer => row.no_answer += count,
+                TallyMetric::OutcomeSaved => row.saved += count,
+                TallyMetric::OutcomeLost => row.lost += count,
                 _ => {}
             }
         }

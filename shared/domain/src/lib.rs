@@ -28,10 +28,12 @@ pub use apply::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
     Outcome, Tally, TallyMetric, apply, next_check_at, signal_measures,
 };
-pub use customer::{Churn, ChurnReason, Customer, OpenAlert, ProfileState, Scheduled};
+pub use customer::{
+    Churn, ChurnReason, Customer, OpenAlert, ProfileState, Scheduled, StaffContact,
+};
 pub use event::{
-    ContactChannel, Event, EventKind, MailFeedback, Money, NpsScore, Owner, Profile, SignUpPlan,
-    Source,
+    ContactChannel, ContactOutcome, Event, EventKind, MailFeedback, Money, NpsScore, Owner,
+    Profile, SignUpPlan, Source,
 };
 pub use ids::{CustomerId, EventId, InterventionId};
 pub use intervention::{

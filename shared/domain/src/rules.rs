@@ -160,6 +160,26 @@ pub struct Policy {
     /// How the messages' effect is measured and their variants allocated.
     #[serde(default)]
     pub experiments: ExperimentRules,
+    /// What the CS workspace shows.
+    #[serde(default)]
+    pub workspace: WorkspaceRules,
+}
+
+/// The CS workspace (the dashboard staff work from).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkspaceRules {
+    /// Today's list: customers at this level or above whom nobody has reached since their
+    /// risk last changed.
+    pub today_from: RiskLevel,
+}
+
+impl Default for WorkspaceRules {
+    fn default() -> Self {
+        WorkspaceRules {
+            today_from: RiskLevel::Warning,
+        }
+    }
 }
 
 /// How the interventions' effect is measured (see `crate::experiment`) and their variants
@@ -503,6 +523,12 @@ impl Policy {
             ));
         }
         self.validate_calibration(prefix)?;
+        if self.workspace.today_from == RiskLevel::None {
+            return Err(RulesError::invalid(
+                key("workspace.today_from"),
+                "must be caution, warning or danger",
+            ));
+        }
         let t = &self.score.thresholds;
         ascending(
             &[
@@ -842,6 +868,20 @@ mod tests {
         assert_eq!(p.billing.failed_payment_level, RiskLevel::Caution);
         assert!(p.interventions[&Trigger::RiskDanger].slack.is_some());
         assert!(p.interventions[&Trigger::PaymentFailed].transactional);
+        assert_eq!(p.workspace.today_from, RiskLevel::Warning);
+    }
+
+    #[test]
+    fn todays_list_starts_at_a_risk_level() {
+        let danger = with(|t| t.replace("today_from = \"warning\"", "today_from = \"danger\""));
+        assert_eq!(
+            danger.unwrap().default_policy().workspace.today_from,
+            RiskLevel::Danger
+        );
+        let none = with(|t| t.replace("today_from = \"warning\"", "today_from = \"none\""));
+        assert!(
+            matches!(none, Err(RulesError::Invalid { key, .. }) if key == "workspace.today_from")
+        );
     }
 
     #[test]

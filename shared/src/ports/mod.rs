@@ -79,6 +79,14 @@ pub trait JourneyReader: Send + Sync {
         query: &ListQuery,
     ) -> impl Future<Output = Result<ListPage, StoreError>> + Send;
 
+    /// Customers (not erased) whose e-mail address starts with `prefix`, ignoring case, in
+    /// the addresses' order: at most `limit` (1–100).
+    fn search_email(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Customer>, StoreError>> + Send;
+
     /// What the senders did with a customer's interventions, newest first.
     fn sends(
         &self,

@@ -149,6 +149,9 @@ pub enum ListOrder {
 pub struct ListQuery {
     /// One level, or every level above `none`.
     pub risk: Option<RiskLevel>,
+    /// Today's list: only customers at this level or above whom nobody on staff has reached
+    /// since their risk last changed.
+    pub needing_contact_from: Option<RiskLevel>,
     pub stage: Option<Stage>,
     pub program: Option<String>,
     pub owner: Option<String>,

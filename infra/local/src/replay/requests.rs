@@ -54,8 +54,14 @@ impl Requests {
                     "sender reports (the replay's senders make them)",
                 )]
             }
-            EventKind::StaffNote { author, channel } => {
-                vec![Request::Note(json!({"author": author, "channel": channel}))]
+            EventKind::StaffNote {
+                author,
+                channel,
+                outcome,
+            } => {
+                vec![Request::Note(
+                    json!({"author": author, "channel": channel, "outcome": outcome}),
+                )]
             }
             EventKind::Erased { .. } => vec![Request::Erase],
             EventKind::Unsubscribed => vec![Request::Unsubscribe],

@@ -81,7 +81,10 @@ pub fn customer_item(c: &Customer, version: u64, now: DateTime<Utc>) -> Result<I
         if let Some(last) = c.activity.last_at {
             item.insert(keys::LAST_ACTIVITY_AT.into(), s(keys::instant(last)));
         }
-        item.insert(keys::RISK_LIST.into(), s(c.risk.as_str()));
+        item.insert(
+            keys::RISK_LIST.into(),
+            s(keys::risk_list(c.risk, c.contacted_since_risk_changed())),
+        );
         item.insert(
             keys::SCORE_KEY.into(),
             s(keys::score_key(c.score.total, &c.id)),
@@ -90,6 +93,17 @@ pub fn customer_item(c: &Customer, version: u64, now: DateTime<Utc>) -> Result<I
             keys::VALUE_KEY.into(),
             s(keys::value_key(value_at_risk(c), &c.id)),
         );
+    }
+    // search by e-mail prefix: the index entry moves only when the address changes
+    if let Some((key, sort)) = c
+        .profile
+        .email
+        .as_deref()
+        .filter(|_| !c.erased)
+        .and_then(|e| keys::search_entry(e, &c.id))
+    {
+        item.insert(keys::SEARCH_KEY.into(), s(key));
+        item.insert(keys::SEARCH_SORT.into(), s(sort));
     }
     item.insert(PK.into(), s(pk));
     item.insert(SK.into(), s(keys::STATE_SK));

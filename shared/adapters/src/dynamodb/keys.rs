@@ -81,6 +81,35 @@ pub const RISK_LIST: &str = "risk_list";
 pub const SCORE_KEY: &str = "score_key";
 pub const VALUE_KEY: &str = "value_key";
 
+/// The at-risk list's partition: the level, and whether staff reached the customer since
+/// their risk last changed (today's list reads the others only).
+pub fn risk_list(level: RiskLevel, contacted: bool) -> String {
+    if contacted {
+        format!("{level}{CONTACTED_SUFFIX}")
+    } else {
+        level.to_string()
+    }
+}
+
+const CONTACTED_SUFFIX: &str = ".contacted";
+
+/// Search by e-mail prefix: a sparse index over customers with an address, partitioned by its
+/// first character so any prefix names one partition, sorted by the address (lower-cased).
+pub const SEARCH_INDEX: &str = "search";
+pub const SEARCH_KEY: &str = "search_key";
+pub const SEARCH_SORT: &str = "search_sort";
+
+/// The search partition of a lower-cased prefix or address (`None` for an empty one).
+pub fn search_key(lowered: &str) -> Option<String> {
+    lowered.chars().next().map(|c| format!("EMAIL#{c}"))
+}
+
+/// The customer's (partition, sort key) in the search index: unique, since the id ends it.
+pub fn search_entry(email: &str, id: &CustomerId) -> Option<(String, String)> {
+    let lowered = email.trim().to_lowercase();
+    Some((search_key(&lowered)?, format!("{lowered}#{id}")))
+}
+
 /// Score 0–100 as fixed-width text, so text order is score order.
 pub fn score_key(score: f64, id: &CustomerId) -> String {
     format!("{:06.2}#{id}", score.clamp(0.0, 100.0))

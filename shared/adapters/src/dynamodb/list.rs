@@ -1,5 +1,5 @@
-//! The at-risk list: a query per risk level on the sparse `at_risk_by_score` or
-//! `at_risk_by_value` index (descending), merged by sort key. Pages continue strictly after the
+//! The at-risk list: a query per risk level (and whether staff reached the customer since) on
+//! the sparse `at_risk_by_score` or `at_risk_by_value` index (descending), merged by sort key. Pages continue strictly after the
 //! previous page's last key, which is unique (it ends with the customer id). Never a Scan.
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,9 +14,16 @@ use journey::ports::{ListOrder, ListPage, ListQuery, StoreError};
 
 impl DynamoStore {
     pub(super) async fn list_at_risk(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
-        let levels: Vec<RiskLevel> = match q.risk {
+        let levels = match q.risk {
             Some(level) => vec![level],
             None => vec![RiskLevel::Danger, RiskLevel::Warning, RiskLevel::Caution],
+        };
+        let (levels, contacted): (Vec<RiskLevel>, &[bool]) = match q.needing_contact_from {
+            Some(from) => (
+                levels.into_iter().filter(|l| *l >= from).collect(),
+                &[false],
+            ),
+            None => (levels, &[false, true]),
         };
         let (index, key) = match q.order {
             ListOrder::Score => (keys::AT_RISK_BY_SCORE, keys::SCORE_KEY),
@@ -26,7 +33,10 @@ impl DynamoStore {
         let want = q.limit + 1;
         let mut found: Vec<(String, Item)> = Vec::new();
         for level in levels {
-            found.extend(self.level(q, level, index, key, want).await?);
+            for &contacted in contacted {
+                let partition = keys::risk_list(level, contacted);
+                found.extend(self.partition(q, &partition, index, key, want).await?);
+            }
         }
         found.sort_by(|a, b| b.0.cmp(&a.0));
         let more = found.len() > q.limit;
@@ -39,11 +49,11 @@ impl DynamoStore {
         Ok(ListPage { customers, next })
     }
 
-    /// Up to `want` matching customers of one level, highest sort key first.
-    async fn level(
+    /// Up to `want` matching customers of one partition, highest sort key first.
+    async fn partition(
         &self,
         q: &ListQuery,
-        level: RiskLevel,
+        partition: &str,
         index: &str,
         key: &str,
         want: usize,
@@ -58,7 +68,7 @@ impl DynamoStore {
                 .index_name(index)
                 .scan_index_forward(false)
                 .expression_attribute_names("#risk", keys::RISK_LIST)
-                .expression_attribute_values(":risk", s(level.as_str()))
+                .expression_attribute_values(":risk", s(partition))
                 .limit(want.clamp(10, 500) as i32)
                 .set_exclusive_start_key(start);
             let mut condition = "#risk = :risk".to_string();

@@ -9,6 +9,7 @@ mod ledger;
 mod list;
 mod rules;
 pub mod schema;
+mod search;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -581,6 +582,10 @@ impl JourneyReader for DynamoStore {
 
     async fn at_risk(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
         self.list_at_risk(query).await
+    }
+
+    async fn search_email(&self, prefix: &str, limit: usize) -> Result<Vec<Customer>, StoreError> {
+        self.by_email_prefix(prefix, limit).await
     }
 
     async fn sends(&self, customer: &CustomerId) -> Result<Vec<SendRecord>, StoreError> {

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use super::errors::classify;
 use super::keys::{
     AT_RISK_BY_SCORE, AT_RISK_BY_VALUE, DUE_AT, DUE_INDEX, DUE_SHARD, EXPIRES_AT, LAST_ACTIVITY_AT,
-    PK, RISK_LIST, SCORE_KEY, SK, VALUE_KEY,
+    PK, RISK_LIST, SCORE_KEY, SEARCH_INDEX, SEARCH_KEY, SEARCH_SORT, SK, VALUE_KEY,
 };
 use journey::ports::StoreError;
 
@@ -42,7 +42,7 @@ pub const LIST_ATTRIBUTES: &[&str] = &[
     LAST_ACTIVITY_AT,
 ];
 
-pub const INDEXES: [IndexSpec; 3] = [
+pub const INDEXES: [IndexSpec; 4] = [
     IndexSpec {
         name: DUE_INDEX,
         keys: [(DUE_SHARD, "HASH"), (DUE_AT, "RANGE")],
@@ -60,6 +60,13 @@ pub const INDEXES: [IndexSpec; 3] = [
         keys: [(RISK_LIST, "HASH"), (VALUE_KEY, "RANGE")],
         projection: "INCLUDE",
         include: LIST_ATTRIBUTES,
+    },
+    // keys only: the entry changes with the address alone, not at every write of the customer
+    IndexSpec {
+        name: SEARCH_INDEX,
+        keys: [(SEARCH_KEY, "HASH"), (SEARCH_SORT, "RANGE")],
+        projection: "KEYS_ONLY",
+        include: &[],
     },
 ];
 pub const TTL_ATTRIBUTE: &str = EXPIRES_AT;
@@ -91,7 +98,17 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest);
-    for name in [PK, SK, DUE_SHARD, DUE_AT, RISK_LIST, SCORE_KEY, VALUE_KEY] {
+    for name in [
+        PK,
+        SK,
+        DUE_SHARD,
+        DUE_AT,
+        RISK_LIST,
+        SCORE_KEY,
+        VALUE_KEY,
+        SEARCH_KEY,
+        SEARCH_SORT,
+    ] {
         request = request.attribute_definitions(string_attribute(name)?);
     }
     for (name, kind) in TABLE_KEYS {

@@ -3,6 +3,7 @@
 //! how soon. Counted per month of assignment (see `crate::experiment`).
 
 use crate::customer::OpenAlert;
+use crate::event::ContactOutcome;
 use crate::experiment::{Exposure, Resolution, month, within};
 use crate::intervention::Trigger;
 
@@ -83,6 +84,7 @@ impl Transition<'_> {
             owner,
             at: self.at,
             contacted: false,
+            outcomes: Vec::new(),
         };
         self.tallies
             .push(alert_tally(&alert, TallyMetric::Alerted, 1));
@@ -91,26 +93,38 @@ impl Transition<'_> {
 
     /// Staff recorded a contact: the first one after an open alert counts, with how long it
     /// took, and whether the alert's owner recorded it (the note's author is their id).
-    pub(super) fn contacted(&mut self, author: &str) {
+    /// A contact recorded after an open alert counts toward it: the first contact (how soon,
+    /// by whom) and each outcome once.
+    pub(super) fn contacted(&mut self, author: &str, outcome: Option<ContactOutcome>) {
         let (at, days) = (self.at, self.policy.experiments.outcome_days);
         let Some(alert) = self
             .c
             .open_alert
             .as_mut()
-            .filter(|a| !a.contacted && in_window(a, at, days))
+            .filter(|a| in_window(a, at, days))
         else {
             return;
         };
+        let first = !alert.contacted;
         alert.contacted = true;
+        let new_outcome = outcome.filter(|o| !alert.outcomes.contains(o));
+        if let Some(o) = new_outcome {
+            alert.outcomes.push(o);
+        }
         let minutes = (at - alert.at).num_minutes().max(0);
         let alert = alert.clone();
-        self.tallies
-            .push(alert_tally(&alert, TallyMetric::Contacted, 1));
-        self.tallies
-            .push(alert_tally(&alert, TallyMetric::ContactMinutes, minutes));
-        if author == alert.owner {
+        if first {
             self.tallies
-                .push(alert_tally(&alert, TallyMetric::ContactedByOwner, 1));
+                .push(alert_tally(&alert, TallyMetric::Contacted, 1));
+            self.tallies
+                .push(alert_tally(&alert, TallyMetric::ContactMinutes, minutes));
+            if author == alert.owner {
+                self.tallies
+                    .push(alert_tally(&alert, TallyMetric::ContactedByOwner, 1));
+            }
+        }
+        if let Some(o) = new_outcome {
+            self.tallies.push(alert_tally(&alert, o.into(), 1));
         }
     }
 

@@ -13,6 +13,7 @@ mod outcome;
 mod privacy;
 mod risk;
 mod scheduling;
+mod staff;
 
 pub use outcome::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
@@ -179,11 +180,11 @@ impl<'a> Transition<'a> {
                 intervention,
                 until,
             } => self.defer(intervention, *until),
-            EventKind::StaffNote { author, channel } => {
-                let note = format!("contacted by {author} ({})", channel.as_str());
-                self.record(Change::Note { note: note.clone() }, &note);
-                self.contacted(author);
-            }
+            EventKind::StaffNote {
+                author,
+                channel,
+                outcome,
+            } => self.staff_note(author, *channel, *outcome),
             EventKind::Erased { by } => self.erase(by.as_deref()),
         }
     }

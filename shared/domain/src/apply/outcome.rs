@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::customer::{ChurnReason, Customer};
-use crate::event::MailFeedback;
+use crate::event::{ContactOutcome, MailFeedback};
 use crate::ids::{CustomerId, EventId, InterventionId};
 use crate::intervention::{Channel, Intervention, Trigger};
 use crate::stage::{RiskLevel, Stage};
@@ -245,6 +245,11 @@ pub enum TallyMetric {
     AlertRecovered,
     /// The customer churned within the outcome window after the alert.
     AlertChurned,
+    /// What staff said came of their contacts after the alert (each once per alert).
+    OutcomeReached,
+    OutcomeNoAnswer,
+    OutcomeSaved,
+    OutcomeLost,
     /// SES's feedback on the e-mails it accepted (see [`MailFeedback`]); opens and clicks
     /// count each message once.
     Delivered,
@@ -272,6 +277,17 @@ impl From<MailFeedback> for TallyMetric {
             MailFeedback::HardBounce => TallyMetric::Bounced,
             MailFeedback::Complaint => TallyMetric::Complained,
             MailFeedback::Rejected => TallyMetric::Rejected,
+        }
+    }
+}
+
+impl From<ContactOutcome> for TallyMetric {
+    fn from(outcome: ContactOutcome) -> Self {
+        match outcome {
+            ContactOutcome::Reached => TallyMetric::OutcomeReached,
+            ContactOutcome::NoAnswer => TallyMetric::OutcomeNoAnswer,
+            ContactOutcome::Saved => TallyMetric::OutcomeSaved,
+            ContactOutcome::Lost => TallyMetric::OutcomeLost,
         }
     }
 }

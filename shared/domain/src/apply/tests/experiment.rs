@@ -140,6 +140,7 @@ fn a_staff_alert_counts_its_contact_how_soon_and_the_outcome_per_owner() {
     let note = EventKind::StaffNote {
         author: "tutor-7".into(),
         channel: crate::ContactChannel::Phone,
+        outcome: None,
     };
     let o = j.on("2026-11-15T10:30:00Z", note.clone());
     assert_eq!(of(TallyMetric::Contacted, &o.tallies).len(), 1);
@@ -230,7 +231,77 @@ fn a_contact_by_the_alerts_owner_is_counted_as_such() {
     let note = EventKind::StaffNote {
         author: "tutor-7".into(),
         channel: crate::ContactChannel::Phone,
+        outcome: None,
     };
     let o = j.on("2026-11-16T09:00:00Z", note);
     assert_eq!(of(TallyMetric::ContactedByOwner, &o.tallies).len(), 1);
+}
+
+#[test]
+fn staff_outcomes_count_once_per_alert_and_take_the_customer_off_todays_list() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    j.check("2026-11-11T09:00:00Z");
+    j.check("2026-11-15T09:00:00Z");
+    assert!(j.customer.risk >= RiskLevel::Warning);
+    assert!(j.customer.needs_contact(RiskLevel::Warning));
+    let note = |outcome| EventKind::StaffNote {
+        author: "tutor-7".into(),
+        channel: crate::ContactChannel::Phone,
+        outcome: Some(outcome),
+    };
+    use crate::ContactOutcome::{NoAnswer, Reached, Saved};
+    let o = j.on("2026-11-15T10:00:00Z", note(NoAnswer));
+    assert_eq!(of(TallyMetric::Contacted, &o.tallies).len(), 1);
+    assert_eq!(of(TallyMetric::OutcomeNoAnswer, &o.tallies).len(), 1);
+    assert!(
+        j.customer.needs_contact(RiskLevel::Warning),
+        "not reached: still on today's list"
+    );
+    let o = j.on("2026-11-15T11:00:00Z", note(NoAnswer));
+    assert!(o.tallies.is_empty(), "an outcome counts once per alert");
+    let o = j.on("2026-11-15T12:00:00Z", note(Reached));
+    assert_eq!(of(TallyMetric::OutcomeReached, &o.tallies).len(), 1);
+    assert!(of(TallyMetric::Contacted, &o.tallies).is_empty());
+    assert!(!j.customer.needs_contact(RiskLevel::Warning));
+    assert!(j.customer.contacted_since_risk_changed());
+    let o = j.on("2026-11-15T13:00:00Z", note(Saved));
+    assert_eq!(of(TallyMetric::OutcomeSaved, &o.tallies).len(), 1);
+    let contact = j.customer.last_contact.clone().expect("a contact");
+    assert_eq!(
+        (contact.by.as_str(), contact.outcome),
+        ("tutor-7", Some(Saved))
+    );
+    // a note stamped earlier, arriving late, does not replace the latest contact
+    j.on("2026-11-15T09:30:00Z", note(NoAnswer));
+    assert_eq!(j.customer.last_contact, Some(contact));
+    assert!(
+        j.history
+            .iter()
+            .any(|h| matches!(&h.change, Change::Note { note } if note.ends_with(": saved"))),
+    );
+}
+
+#[test]
+fn a_risk_change_after_the_contact_puts_the_customer_back_on_todays_list() {
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    j.check("2026-11-08T09:00:00Z");
+    j.check("2026-11-11T09:00:00Z");
+    let level = j.customer.risk;
+    assert!(level >= RiskLevel::Warning);
+    j.on(
+        "2026-11-11T10:00:00Z",
+        EventKind::StaffNote {
+            author: "tutor-7".into(),
+            channel: crate::ContactChannel::Phone,
+            outcome: Some(crate::ContactOutcome::Reached),
+        },
+    );
+    assert!(!j.customer.needs_contact(RiskLevel::Warning));
+    j.check("2026-11-15T09:00:00Z");
+    assert!(j.customer.risk > level, "escalated");
+    assert!(j.customer.needs_contact(RiskLevel::Warning));
+    assert!(!j.customer.needs_contact(RiskLevel::Danger) || j.customer.risk == RiskLevel::Danger);
 }

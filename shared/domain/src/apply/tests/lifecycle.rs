@@ -341,6 +341,7 @@ fn staff_contact_is_recorded_in_the_history() {
         EventKind::StaffNote {
             author: "tutor-7".into(),
             channel: crate::ContactChannel::Phone,
+            outcome: None,
         },
     );
     assert_eq!(
