@@ -946,6 +946,8 @@ fn every_taggable_resource_is_tagged() {
         "AWS::SES::ConfigurationSetEventDestination",
         "AWS::S3::BucketPolicy",
         "AWS::Logs::LogStream",
+        "AWS::Cognito::UserPoolDomain",
+        "AWS::Cognito::UserPoolClient",
     ];
     let template = template();
     let ours = |tags: &Value, name: &str| match tags {
@@ -982,6 +984,7 @@ fn every_taggable_resource_is_tagged() {
                 ours(&effective(&template, &name, "Tags"), &name);
             }
             kind if UNTAGGABLE.contains(&kind) => {}
+            "AWS::Cognito::UserPool" => ours(&resource["Properties"]["UserPoolTags"], &name),
             _ => ours(&resource["Properties"]["Tags"], &name),
         }
     }
@@ -1336,4 +1339,48 @@ fn the_event_log_is_appended_by_the_worker_and_read_by_calibration_only() {
         format!("{{shard: {}}}", journey::backtest::sample::SHARD_JQ)
     );
     assert_eq!(parameter("AppendDelimiterToRecord", "Delimiter"), "\\n");
+}
+
+/// Staff reach every data route again under `/staff/`, and only there through the JWT
+/// authorizer (the function trusts the claims it finds only on those paths); the authorizer
+/// names the stack's own user pool unless StaffIssuer names another provider, and the API
+/// function is told the same issuer and client.
+#[test]
+fn staff_routes_mirror_the_data_routes_behind_the_jwt_authorizer() {
+    let template = template();
+    let events = template["Resources"]["ApiFunction"]["Properties"]["Events"]
+        .as_mapping()
+        .expect("the API's routes")
+        .clone();
+    let mut plain = Vec::new();
+    let mut staff = Vec::new();
+    for event in events.values() {
+        let p = &event["Properties"];
+        let (method, path) = (text(&p["Method"]), text(&p["Path"]));
+        match path.strip_prefix("/staff") {
+            Some(rest) => {
+                assert_eq!(text(&p["Auth"]["Authorizer"]), "StaffJwt", "{path}");
+                staff.push((method, rest.to_string()));
+            }
+            None => {
+                assert!(p["Auth"].is_null(), "{path} names no authorizer");
+                if path != "/" {
+                    plain.push((method, path));
+                }
+            }
+        }
+    }
+    plain.sort();
+    staff.sort();
+    assert_eq!(staff, plain);
+    let jwt = &template["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]["StaffJwt"];
+    assert_eq!(
+        text(&jwt["IdentitySource"]),
+        "$request.header.Authorization"
+    );
+    let config = &jwt["JwtConfiguration"];
+    let variables = &template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(config["issuer"], variables["STAFF_ISSUER"]);
+    assert_eq!(config["audience"][0], variables["STAFF_CLIENT_ID"]);
+    assert!(format!("{:?}", config["issuer"]).contains("CreatesStaffPool"));
 }

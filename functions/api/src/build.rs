@@ -10,6 +10,7 @@ use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::sqs::SqsEventQueue;
 
 use crate::Api;
+use crate::sign_in::SignIn;
 
 /// Everything the API is configured with, read once at the cold start.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,6 +23,8 @@ pub struct Config {
     pub rules_text: String,
     /// `STAFF_ID_CLAIM`: the token claim naming a signed-in staff member (`email`).
     pub id_claim: String,
+    /// `STAFF_ISSUER`, `STAFF_CLIENT_ID`, `STAFF_CONNECT_ORIGINS`: the staff sign-in.
+    pub sign_in: Option<SignIn>,
 }
 
 impl Config {
@@ -47,6 +50,7 @@ impl Config {
             events_queue_url: events_queue_url.into(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
             id_claim: crate::caller::DEFAULT_ID_CLAIM.to_string(),
+            sign_in: None,
         }
     }
 }
@@ -63,6 +67,7 @@ pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
     )
     .with_rules_text(&config.rules_text)
     .with_id_claim(&config.id_claim)
+    .with_sign_in(config.sign_in.as_ref())
 }
 
 /// The accepted keys from the `api-key` secret as read: a deleted parameter revokes every key

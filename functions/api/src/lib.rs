@@ -25,6 +25,7 @@ pub mod caller;
 pub mod export;
 pub mod openapi;
 pub mod query;
+pub mod sign_in;
 pub mod views;
 
 pub use crate::build::{AwsApi, Config, build, keys};
@@ -61,6 +62,9 @@ pub struct Api<S, Q> {
     rules_text: String,
     /// The token claim naming a staff member.
     id_claim: String,
+    /// The dashboard as served (with the staff sign-in's settings) and its
+    /// Content-Security-Policy.
+    page: (String, String),
 }
 
 impl<S, Q> Api<S, Q>
@@ -78,7 +82,14 @@ where
                 .collect(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
             id_claim: caller::DEFAULT_ID_CLAIM.to_string(),
+            page: sign_in::page(DASHBOARD, None),
         }
+    }
+
+    /// Staff sign in with this provider (the page offers it beside the API key).
+    pub fn with_sign_in(mut self, sign_in: Option<&sign_in::SignIn>) -> Self {
+        self.page = sign_in::page(DASHBOARD, sign_in);
+        self
     }
 
     /// The token claim naming a staff member (`STAFF_ID_CLAIM`), instead of `email`.
@@ -152,7 +163,7 @@ where
             .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         if method == "GET" && segments == [""] {
-            return Ok(dashboard());
+            return Ok(dashboard(&self.page));
         }
         let (caller, segments) = match segments.split_first() {
             Some((&STAFF_PREFIX, rest)) => {
@@ -441,19 +452,18 @@ fn not_found(id: &CustomerId) -> ApiError {
     }
 }
 
-fn dashboard() -> ApiGatewayV2httpResponse {
+fn dashboard((html, csp): &(String, String)) -> ApiGatewayV2httpResponse {
     let mut response = json_response(200, &json!(null));
     response.headers.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    response.headers.insert(
-        http::header::CONTENT_SECURITY_POLICY,
-        http::HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:"),
-    );
-    response.body = Some(aws_lambda_events::encodings::Body::Text(
-        DASHBOARD.to_string(),
-    ));
+    if let Ok(csp) = http::HeaderValue::from_str(csp) {
+        response
+            .headers
+            .insert(http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response.body = Some(aws_lambda_events::encodings::Body::Text(html.clone()));
     response
 }
 

@@ -4,7 +4,11 @@
 
 use journey::domain::{RiskLevel, Stage};
 use journey::http::responses::{BadRequest, NotFound, Unauthorized, Unavailable};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::ToResponse;
+use utoipa::openapi::PathItem;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::views::{CustomerPage, Erasure, ListPage, Me, Queued, RulesPage, Stats};
@@ -14,9 +18,65 @@ use crate::views::{CustomerPage, Erasure, ListPage, Me, Queued, RulesPage, Stats
 #[openapi(
     paths(dashboard, stats, rules, customers, export, today, search, me, customer, erase, note),
     components(responses(NotFound)),
-    modifiers(&KeyScheme)
+    modifiers(&KeyScheme, &StaffRoutes)
 )]
 pub struct ReadApi;
+
+/// Every route with the API key, again under `/staff` with the staff's ID token instead (the
+/// HTTP API's JWT authorizer verifies it; see [`crate::caller`]).
+struct StaffRoutes;
+
+impl Modify for StaffRoutes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "staffJwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An ID token from the staff identity provider (StaffIssuer): notes, contacts and erasures record the staff member, and `owner=me` means them.",
+                    ))
+                    .build(),
+            ),
+        );
+        let staff_security = vec![SecurityRequirement::new("staffJwt", Vec::<String>::new())];
+        let copies: Vec<(String, PathItem)> = openapi
+            .paths
+            .paths
+            .iter()
+            .filter(|(path, _)| path.as_str() != "/")
+            .map(|(path, item)| {
+                let mut item = item.clone();
+                for op in operations(&mut item) {
+                    op.security = Some(staff_security.clone());
+                    if let Some(id) = &op.operation_id {
+                        op.operation_id = Some(format!("staff_{id}"));
+                    }
+                    op.responses
+                        .responses
+                        .entry("401".into())
+                        .or_insert_with(|| Unauthorized::response().1);
+                }
+                (format!("/staff{path}"), item)
+            })
+            .collect();
+        openapi.paths.paths.extend(copies);
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.put.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
 
 /// The API key every route but the dashboard's page asks for.
 struct KeyScheme;

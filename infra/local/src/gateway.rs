@@ -14,6 +14,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
+/// The routes behind the HTTP API's JWT authorizer (the staff's).
+pub const STAFF_PREFIX: &str = "/staff/";
+
 /// Which function a route belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {
@@ -40,6 +43,17 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/search", Function::Api),
     ("GET", "/customers.csv", Function::Api),
     ("GET", "/me", Function::Api),
+    // signed-in staff: the same routes behind the JWT authorizer (`STAFF_PREFIX`)
+    ("GET", "/staff/stats", Function::Api),
+    ("GET", "/staff/rules", Function::Api),
+    ("GET", "/staff/customers", Function::Api),
+    ("GET", "/staff/customers/{id}", Function::Api),
+    ("POST", "/staff/customers/{id}/notes", Function::Api),
+    ("DELETE", "/staff/customers/{id}", Function::Api),
+    ("GET", "/staff/today", Function::Api),
+    ("GET", "/staff/search", Function::Api),
+    ("GET", "/staff/customers.csv", Function::Api),
+    ("GET", "/staff/me", Function::Api),
 ];
 
 /// The function serving `method path`, with the route key API Gateway would report.
@@ -311,4 +325,16 @@ mod fixture_tests {
         }
         assert!(checked >= 10);
     }
+}
+
+/// The claims a JWT authorizer verified, where API Gateway puts them for the function.
+pub fn with_claims(
+    event: &mut ApiGatewayV2httpRequest,
+    claims: std::collections::HashMap<String, String>,
+) {
+    let mut jwt = aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription::default();
+    jwt.claims = claims;
+    let mut authorizer = aws_lambda_events::apigw::ApiGatewayRequestAuthorizer::default();
+    authorizer.jwt = Some(jwt);
+    event.request_context.authorizer = Some(authorizer);
 }

@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod faults;
 pub mod gateway;
 pub mod mailbox;
+pub mod oidc;
 pub mod outbox;
 pub mod poller;
 pub mod providers;

@@ -20,6 +20,10 @@ pub const NAMES: [&str; 7] = [
     api::API_KEY_SECRET,
 ];
 
+/// The key the staff sign-in's stand-in signs ID tokens with ([`crate::oidc`]): the local
+/// stack's own, read by no function.
+pub const STAFF_SIGNING_KEY: &str = "local-staff-signing-key";
+
 #[derive(Clone, Debug, Default)]
 pub struct LocalSecrets(BTreeMap<String, String>);
 
@@ -37,7 +41,7 @@ impl LocalSecrets {
             }
         }
         let mut changed = false;
-        for name in NAMES {
+        for name in NAMES.into_iter().chain([STAFF_SIGNING_KEY]) {
             let variable = EnvSecrets::variable(name);
             if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(variable) {
                 slot.insert(generate(name)?);

@@ -40,6 +40,7 @@ use crate::clients::Clients;
 use crate::clock::{AgedLedger, SharedClock};
 use crate::config::LocalConfig;
 use crate::gateway::{self, Function};
+use crate::oidc::LocalIssuer;
 use crate::outbox::{self, LocalChat};
 use crate::poller::Poller;
 use crate::providers::ProviderStandIn;
@@ -136,6 +137,9 @@ pub struct LocalStack {
     http: reqwest::Client,
     /// The Toss and PortOne API stand-ins under `/_local/toss` and `/_local/portone`.
     pub providers: ProviderStandIn,
+    /// The staff identity provider's stand-in under `/_local/oidc`; the gateway checks the
+    /// `/staff/` routes' tokens with it, as the HTTP API's JWT authorizer does.
+    pub issuer: Arc<LocalIssuer>,
 }
 
 /// The providers' APIs: `TOSS_API_URL` / `PORTONE_API_URL` when set, else the stand-ins here.
@@ -291,13 +295,23 @@ impl LocalStack {
         )
         .map_err(|e| e.to_string())?;
         let api_keys = journey::secrets::split_rotation(&secret(api::API_KEY_SECRET));
+        let issuer = Arc::new(LocalIssuer::new(
+            &base,
+            secret(crate::secrets::STAFF_SIGNING_KEY).as_bytes(),
+        ));
+        let sign_in = api::sign_in::SignIn::new(issuer.issuer(), crate::oidc::CLIENT_ID, "")
+            .map_err(|e| e.to_string())?;
         let api = api::build(
-            &api::Config::new(&resources.table, &resources.events_url),
+            &api::Config {
+                sign_in: Some(sign_in),
+                ..api::Config::new(&resources.table, &resources.events_url)
+            },
             &clients,
             &api_keys,
         );
         Ok(Arc::new(LocalStack {
             api,
+            issuer,
             ingest,
             sweep: sweep::build(
                 &sweep::Config::new(&resources.table, &resources.events_url),
@@ -425,6 +439,7 @@ impl LocalStack {
             .route("/_local/outbox", get(outbox_json))
             .route("/_local/", get(outbox_page))
             .nest("/_local", self.providers.router())
+            .nest(crate::oidc::PATH, self.issuer.router())
             .fallback(invoke)
             .with_state(Arc::clone(self))
     }
@@ -456,7 +471,7 @@ async fn invoke(
         "local-{}",
         Utc::now().timestamp_nanos_opt().unwrap_or_default()
     );
-    let event = gateway::to_event(
+    let mut event = gateway::to_event(
         &head,
         &body,
         &route_key,
@@ -464,6 +479,21 @@ async fn invoke(
         stack.clock.now(),
         request_id,
     );
+    // the staff routes' JWT authorizer: no valid token, no call (API Gateway's answer)
+    if head.uri().path().starts_with(gateway::STAFF_PREFIX) {
+        let authorization = head
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let Some(claims) = stack.issuer.verify(authorization) else {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"message": "Unauthorized"})),
+            )
+                .into_response();
+        };
+        gateway::with_claims(&mut event, claims);
+    }
     let response = match function {
         Function::Ingest => stack.ingest.handle(event).await,
         Function::Api => stack.api.handle(event).await,

@@ -266,3 +266,202 @@ async fn the_demo_replays_the_scenario_and_prints_the_result() {
         assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
     }
 }
+
+/// `application/x-www-form-urlencoded` of `pairs`.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        f.append_pair(k, v);
+    }
+    f.finish()
+}
+
+/// A staff member signs in as the dashboard does (discovery, the code flow with PKCE) through
+/// the stand-in issuer, and only a valid ID token reaches the `/staff/` routes.
+#[tokio::test]
+async fn staff_sign_in_with_the_code_flow_and_only_their_token_opens_the_staff_routes() {
+    use base64::Engine;
+    use sha2::Digest;
+    let (running, _) = up("oidc").await;
+    let base = format!("http://127.0.0.1:{}", running.http_port);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // the page names the provider; its policy lets it reach it
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains(&format!("connect-src 'self' {base}")), "{csp}");
+    let html = page.text().await.unwrap();
+    let issuer = format!("{base}/_local/oidc");
+    assert!(
+        html.contains(&format!("{issuer}&quot;")),
+        "the page's sign-in settings"
+    );
+
+    let discovery: serde_json::Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], issuer.as_str());
+    let authorize = discovery["authorization_endpoint"].as_str().unwrap();
+    let token_endpoint = discovery["token_endpoint"].as_str().unwrap();
+
+    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let redirect = format!("{base}/");
+    let params = [
+        ("response_type", "code"),
+        ("client_id", journey_local::oidc::CLIENT_ID),
+        ("redirect_uri", redirect.as_str()),
+        ("state", "s-1"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("scope", "openid email profile"),
+    ];
+    let sign_in_page = http
+        .get(format!("{authorize}?{}", form(&params)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_in_page.status(), 200);
+    assert!(
+        sign_in_page
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"name="email""#)
+    );
+    // another redirect URI is refused
+    let elsewhere = http
+        .get(format!(
+            "{authorize}?{}",
+            form(&[
+                ("client_id", journey_local::oidc::CLIENT_ID),
+                ("redirect_uri", "https://evil.example.com/"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 400);
+
+    let code_for = |email: &'static str| {
+        let http = http.clone();
+        let mut fields: Vec<(&str, &str)> = params.to_vec();
+        fields.push(("email", email));
+        fields.push(("name", "Mina Kim"));
+        let body = form(&fields);
+        let authorize = authorize.to_string();
+        async move {
+            let answer = http
+                .post(authorize)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_redirection(), "{}", answer.status());
+            let location = answer.headers()["location"].to_str().unwrap().to_string();
+            let query = location.split_once('?').unwrap().1.to_string();
+            let pairs: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(query.as_bytes())
+                    .into_owned()
+                    .collect();
+            assert!(location.starts_with(&format!("{}?", params[2].1)));
+            assert_eq!(pairs["state"], "s-1");
+            pairs["code"].clone()
+        }
+    };
+    let exchange = |code: String, verifier: &'static str| {
+        let http = http.clone();
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("client_id", journey_local::oidc::CLIENT_ID),
+            ("code_verifier", verifier),
+        ]);
+        let token_endpoint = token_endpoint.to_string();
+        async move {
+            let answer = http
+                .post(token_endpoint)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let code = code_for("mina@example.com").await;
+    let (status, tokens) = exchange(code.clone(), verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap().to_string();
+    // a code is good once; another's verifier gets nothing
+    assert_eq!(exchange(code, verifier).await.1["error"], "invalid_grant");
+    let other = code_for("mina@example.com").await;
+    assert_eq!(
+        exchange(other, "not-the-verifier-of-this-code-0123456789-abcdef")
+            .await
+            .1["error"],
+        "invalid_grant"
+    );
+
+    let me = |token: Option<String>| {
+        let mut request = http.get(format!("{base}/staff/me"));
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            (
+                answer.status().as_u16(),
+                answer.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, who) = me(Some(id_token.clone())).await;
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(who["staff"]["id"], "mina@example.com");
+    assert_eq!(who["staff"]["name"], "Mina Kim");
+    let (status, body) = me(None).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some("Unauthorized"))
+    );
+    let mut forged = id_token.clone();
+    forged.insert(forged.len() - 2, 'A');
+    assert_eq!(me(Some(forged)).await.0, 401);
+    // the API key does not open the staff routes, nor a token the machine routes
+    let api_key = LocalSecrets::load_or_create(&running.state_dir)
+        .unwrap()
+        .value(api::API_KEY_SECRET)
+        .unwrap();
+    let keyed = http
+        .get(format!("{base}/staff/me"))
+        .header("x-api-key", &api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), 401);
+    let tokened = http
+        .get(format!("{base}/me"))
+        .header("authorization", format!("Bearer {id_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tokened.status(), 401);
+}
