@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: openapi test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
+.PHONY: openapi dashboard test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -52,6 +52,10 @@ test-unit:
 ## docs/openapi.yaml from the request and response types (a test checks it is up to date).
 openapi:
 	UPDATE_OPENAPI=1 cargo test -q -p journey-tests --test template the_checked_in_openapi_document_is_the_generated_one
+
+## The dashboard page (functions/api/assets/dashboard.html) built from functions/api/web (esbuild).
+dashboard:
+	infra/scripts/web.sh build
 
 ## The project's Python tools (moto) in .venv.
 venv:

@@ -14,6 +14,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 infra/scripts/venv.sh deploy
+# the dashboard's script: its modules' tests, and the served page built from them
+infra/scripts/web.sh check
 mkdir -p target
 # The emulator's workarounds answer as moto does (a differential run; beside the build).
 .venv/bin/python3 infra/scripts/test_moto_server.py 1000 >target/moto-check.log 2>&1 &

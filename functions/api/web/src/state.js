@@ -1,0 +1,19 @@
+export const STAGES = ["trial", "paid", "onboarding", "active", "engaged", "completed", "churned"];
+export const RISKS = ["none", "caution", "warning", "danger"];
+export const REASONS = ["refund_requested", "subscription_cancelled", "inactivity"];
+export const STATUSES = ["in_progress", "deferred", "retry", "sent", "skipped", "failed", "unknown"];
+
+export const store = {
+  get(k) { try { return localStorage.getItem(k); } catch (_) { return null; } },
+  set(k, v) { try { localStorage.setItem(k, v); } catch (_) { /* private mode */ } }
+};
+export const S = {
+  lang: store.get("journey.lang") === "en" ? "en" : "ko",
+  key: store.get("journey.key") || "",
+  stats: null, statsErr: null, statsLoading: false,
+  list: { order: "value", risk: "", items: [], next: null, loading: false, err: null, seq: 0, loaded: false },
+  cust: { id: null, data: null, loading: false, err: null, seq: 0, moreLoading: false, moreErr: null },
+  updatedAt: null
+};
+
+export const $ = (sel) => document.querySelector(sel);

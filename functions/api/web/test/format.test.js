@@ -1,0 +1,30 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { esc, fmtPoints, fmtScore, fmtInt } from "../src/format.js";
+import { S } from "../src/state.js";
+import { t, lbl } from "../src/i18n.js";
+
+test("everything from outside is escaped for HTML", () => {
+  assert.equal(esc(`<img src=x onerror="a('b')">` + "`"), "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&#96;");
+  assert.equal(esc(null), "");
+  assert.equal(esc(0), "0");
+});
+
+test("numbers read as the page's language writes them", () => {
+  S.lang = "ko";
+  assert.equal(fmtInt(1234567), "1,234,567");
+  assert.equal(fmtInt(null), "—");
+  assert.equal(fmtScore(42.25), "42.3");
+  assert.equal(fmtPoints(3), "+3");
+  assert.equal(fmtPoints(-2.26), "−2.3");
+});
+
+test("labels come in the page's language, Korean for what English lacks", () => {
+  S.lang = "en";
+  assert.equal(lbl("risk", "danger"), "Danger");
+  assert.equal(t("shown", { n: 3 }), "3 shown");
+  S.lang = "ko";
+  assert.equal(lbl("risk", "danger"), "위험");
+  assert.equal(lbl("risk", "unheard-of"), "unheard-of");
+  assert.equal(lbl("risk", null), "—");
+});
