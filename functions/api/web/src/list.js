@@ -4,6 +4,16 @@ import { errorHtml, esc, fmtInt, fmtPoints, fmtScore, loadingHtml, riskBadge } f
 import { api } from "./api.js";
 
 /* ---------- at-risk list ---------- */
+
+/** The owner and program filters as query parameters (`owner=me`: the signed-in staff member). */
+export function filterParams(base = {}) {
+  const p = new URLSearchParams(base);
+  const F = S.filters;
+  if (F.mine) p.set("owner", "me");
+  else if (F.owner) p.set("owner", F.owner);
+  if (F.program) p.set("program", F.program);
+  return p;
+}
 export function reasonsText(signals) {
   return (signals || []).map((s) => `${lbl("signal", s.signal)} ${fmtPoints(s.points)}`).join(", ");
 }
@@ -34,7 +44,7 @@ export async function loadList(reset) {
   const L = S.list, seq = ++L.seq;
   L.loading = true; L.err = null;
   renderList();
-  const p = new URLSearchParams({ order: L.order, limit: "20" });
+  const p = filterParams({ order: L.order, limit: "20" });
   if (L.risk) p.set("risk", L.risk);
   if (!reset && L.next) p.set("cursor", L.next);
   try {

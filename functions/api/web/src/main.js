@@ -1,23 +1,42 @@
 import { $, S, store } from "./state.js";
 import { t } from "./i18n.js";
-import { hideKeyForm, needKey, readKeyFromHash } from "./api.js";
+import { credentials, download, hideKeyForm, needKey, setKey, api } from "./api.js";
+import { claims, completeSignIn, currentToken, settings, signIn, signOut } from "./auth.js";
 import { loadStats, renderStatic, renderStats } from "./stats.js";
-import { loadList, renderList } from "./list.js";
-import { loadCustomer, loadMoreHistory, openCustomer, renderCustomer, submitContact } from "./customer.js";
+import { loadList, renderList, filterParams } from "./list.js";
+import { loadCustomer, loadMoreHistory, renderCustomer, submitContact } from "./customer.js";
+import { loadToday, renderToday, renderSearch, search } from "./today.js";
+import { esc } from "./format.js";
+import { format, parse } from "./route.js";
+
+/* ---------- who is here ---------- */
+function renderWho() {
+  const token = currentToken();
+  const c = token ? claims(token) : null;
+  const who = $("#who");
+  who.hidden = !c;
+  who.textContent = c ? t("signedInAs", { name: c.name || c.email || c.sub }) : "";
+  $("#sign-out").hidden = !c;
+  $("#mine").hidden = !c;
+  $("#author-field").hidden = !!c;
+  $("#mine").setAttribute("aria-pressed", String(S.filters.mine));
+}
 
 /* ---------- load everything ---------- */
 let loadingAll = false, reloadAfter = false;
 async function loadAll() {
   if (loadingAll) { reloadAfter = true; return; }
-  if (!S.key) { needKey(); return; }
+  if (!credentials()) { needKey(); return; }
   loadingAll = true;
   delete document.body.dataset.ready;
   const btn = $("#refresh");
   btn.disabled = true;
   btn.textContent = t("loading");
   try {
-    const [statsOk, listOk] = await Promise.all([loadStats(), loadList(true), S.cust.id ? loadCustomer(S.cust.id) : null]);
-    if (statsOk && listOk) {
+    const [statsOk, listOk, todayOk] = await Promise.all([
+      loadStats(), loadList(true), loadToday(true), S.cust.id ? loadCustomer(S.cust.id) : null,
+    ]);
+    if (statsOk && listOk && todayOk) {
       S.updatedAt = new Date();
       document.body.dataset.ready = "true";
     }
@@ -25,10 +44,38 @@ async function loadAll() {
     loadingAll = false;
     btn.disabled = false;
     renderStatic();
+    renderWho();
   }
   if (reloadAfter) { reloadAfter = false; loadAll(); }
 }
-function renderAll() { renderStatic(); renderStats(); renderList(); renderCustomer(); }
+function renderAll() { renderStatic(); renderWho(); renderStats(); renderToday(); renderSearch(); renderList(); renderCustomer(); }
+
+/* ---------- where the page is ---------- */
+function go(route) { location.hash = format(route); }
+function follow() {
+  const route = parse(location.hash);
+  if (route.key) {
+    setKey(route.key);
+    history.replaceState(null, "", location.pathname + location.search);
+    hideKeyForm();
+    loadAll();
+    return;
+  }
+  if (route.view === "customer") {
+    if (S.cust.id !== route.id || !S.cust.data) { $("#contact-status").innerHTML = ""; loadCustomer(route.id, { scroll: true }); }
+    renderList();
+  } else if (S.cust.id) {
+    S.cust.id = null; S.cust.data = null; S.cust.seq++;
+    renderCustomer(); renderList();
+  }
+  if (route.view === "search") {
+    $("#search-input").value = route.q;
+    if (route.q !== S.search.q) search(route.q);
+  } else if (S.search.q && route.view !== "customer") {
+    search("");
+  }
+  if (route.view === "today") $("#today").scrollIntoView({ block: "start" });
+}
 
 /* ---------- events ---------- */
 $("#lang").addEventListener("click", () => {
@@ -43,10 +90,50 @@ $("#key-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const k = $("#key-input").value.trim();
   if (!k) return;
-  S.key = k;
-  store.set("journey.key", k);
+  setKey(k);
   hideKeyForm();
   loadAll();
+});
+$("#sign-in").addEventListener("click", () => {
+  const s = settings();
+  if (s) signIn(s, location.hash).catch((e) => needKey(t("signInFailed", { msg: e.message })));
+});
+$("#sign-out").addEventListener("click", () => {
+  signOut();
+  S.filters.mine = false;
+  renderWho();
+  if (!credentials()) needKey(); else loadAll();
+});
+$("#search-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const q = $("#search-input").value.trim();
+  if (q) go({ view: "search", q });
+});
+$("#search-close").addEventListener("click", () => go({ view: "home" }));
+$("#filters").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  S.filters.owner = $("#filter-owner").value.trim();
+  S.filters.program = $("#filter-program").value.trim();
+  loadList(true);
+  loadToday(true);
+});
+$("#mine").addEventListener("click", () => {
+  S.filters.mine = !S.filters.mine;
+  $("#filter-owner").disabled = S.filters.mine;
+  renderWho();
+  loadList(true);
+  loadToday(true);
+});
+$("#export").addEventListener("click", async () => {
+  const status = $("#list-status");
+  const p = filterParams({ order: S.list.order });
+  if (S.list.risk) p.set("risk", S.list.risk);
+  try {
+    const file = await download("customers.csv?" + p.toString(), "at-risk.csv");
+    status.innerHTML = `<div class="ok" data-test="exported">${esc(t("exported", { file }))}</div>`;
+  } catch (e) {
+    status.innerHTML = `<div class="error" role="alert">${esc(t("failed", { msg: e.message }))}</div>`;
+  }
 });
 $("#order-group").addEventListener("click", (ev) => {
   const b = ev.target.closest("button[data-order]");
@@ -63,24 +150,40 @@ $("#risk-group").addEventListener("click", (ev) => {
   loadList(true);
 });
 $("#more").addEventListener("click", () => loadList(false));
+$("#today-more").addEventListener("click", () => loadToday(false));
 $("#list-body").addEventListener("click", (ev) => {
   const tr = ev.target.closest("tr[data-customer]");
-  if (tr) openCustomer(tr.dataset.customer);
+  if (tr) go({ view: "customer", id: tr.dataset.customer });
 });
 $("#list-body").addEventListener("keydown", (ev) => {
   const tr = ev.target.closest("tr[data-customer]");
-  if (tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); openCustomer(tr.dataset.customer); }
+  if (tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); go({ view: "customer", id: tr.dataset.customer }); }
 });
 $("#cust-close").addEventListener("click", () => {
-  S.cust.id = null; S.cust.data = null; S.cust.seq++;
-  renderCustomer(); renderList();
+  go({ view: "home" });
   $("#list").scrollIntoView({ behavior: "smooth", block: "start" });
 });
 $("#cust-history-more").addEventListener("click", (ev) => { if (ev.target.closest("#history-more")) loadMoreHistory(); });
 $("#contact-form").addEventListener("submit", submitContact);
-window.addEventListener("hashchange", () => { if (readKeyFromHash()) { hideKeyForm(); loadAll(); } });
+window.addEventListener("hashchange", follow);
 
-$("#contact-author").value = store.get("journey.author") || "";
-readKeyFromHash();
-renderAll();
-loadAll();
+async function start() {
+  $("#contact-author").value = store.get("journey.author") || "";
+  renderAll();
+  const s = settings();
+  if (s) {
+    try {
+      const back = await completeSignIn(s);
+      if (back) location.hash = back;
+    } catch (e) {
+      needKey(t("signInFailed", { msg: e.message }));
+    }
+  }
+  if (currentToken()) {
+    try { S.me = await api("me"); } catch (_) { /* the 401 path asks again */ }
+  }
+  renderWho();
+  follow();
+  loadAll();
+}
+start();

@@ -12,6 +12,10 @@ export const S = {
   key: store.get("journey.key") || "",
   stats: null, statsErr: null, statsLoading: false,
   list: { order: "value", risk: "", items: [], next: null, loading: false, err: null, seq: 0, loaded: false },
+  filters: { owner: "", program: "", mine: false },
+  today: { items: [], next: null, loading: false, err: null, seq: 0, loaded: false },
+  search: { q: "", items: [], loading: false, err: null, seq: 0 },
+  me: null,
   cust: { id: null, data: null, loading: false, err: null, seq: 0, moreLoading: false, moreErr: null },
   updatedAt: null
 };

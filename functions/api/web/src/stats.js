@@ -1,6 +1,6 @@
 import { $, REASONS, RISKS, S, STAGES } from "./state.js";
 import { lbl, t } from "./i18n.js";
-import { errorHtml, esc, fmtInt, fmtTime, loadingHtml } from "./format.js";
+import { errorHtml, esc, fmtInt, fmtTime, loadingHtml, locale } from "./format.js";
 import { api } from "./api.js";
 
 /* ---------- static labels ---------- */
@@ -8,6 +8,7 @@ export function renderStatic() {
   document.documentElement.lang = S.lang;
   document.title = t("title") + " · Journey";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   document.querySelectorAll("[data-i18n-label]").forEach((el) => {
     const [g, v] = el.dataset.i18nLabel.split(".");
     el.textContent = lbl(g, v);
@@ -15,7 +16,7 @@ export function renderStatic() {
   document.querySelectorAll("#order-group button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.order === S.list.order)));
   document.querySelectorAll("#risk-group button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.risk === S.list.risk)));
   $("#list-hint").textContent = t(S.list.order === "value" ? "hintValue" : "hintScore");
-  $("#updated").textContent = S.updatedAt ? t("updated", { time: S.updatedAt.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }) }) : "";
+  $("#updated").textContent = S.updatedAt ? t("updated", { time: S.updatedAt.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) }) : "";
 }
 
 /* ---------- stats sections ---------- */

@@ -28,3 +28,18 @@ test("labels come in the page's language, Korean for what English lacks", () => 
   assert.equal(lbl("risk", "unheard-of"), "unheard-of");
   assert.equal(lbl("risk", null), "—");
 });
+
+test("times read in the page's language and the customer's time zone, 24-hour", async () => {
+  const { fmtTime } = await import("../src/format.js");
+  S.lang = "ko";
+  const seoul = fmtTime("2026-11-02T05:13:00Z", "Asia/Seoul");
+  assert.match(seoul, /14:13/);
+  assert.doesNotMatch(seoul, /PM|오후/);
+  assert.match(seoul, /2026/);
+  S.lang = "en";
+  const ny = fmtTime("2026-11-02T05:13:00Z", "America/New_York");
+  assert.match(ny, /00:13/);
+  assert.match(ny, /EST|GMT-5/);
+  assert.equal(fmtTime(null), "—");
+  assert.match(fmtTime("2026-11-02T05:13:00Z", "Not/AZone"), /2026/, "an unknown zone falls back");
+});
