@@ -1,5 +1,5 @@
 # Journey's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: openapi dashboard test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
+.PHONY: openapi dashboard screenshots test test-unit dev demo replay faults fuzz venv fmt lint sweep-scale build deploy package-check bench
 
 ENV ?= default
 SAM = SAM_CLI_TELEMETRY=0 .venv/bin/sam
@@ -56,6 +56,10 @@ openapi:
 ## The dashboard page (functions/api/assets/dashboard.html) built from functions/api/web (esbuild).
 dashboard:
 	infra/scripts/web.sh build
+
+## The CS workspace's flows in headless Chromium, their screenshots written to docs/screenshots.
+screenshots: venv
+	SHOTS=$(CURDIR)/docs/screenshots cargo test -p journey-local --test dashboard the_cs_workspace_flows_work_in_chromium
 
 ## The project's Python tools (moto) in .venv.
 venv:

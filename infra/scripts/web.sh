@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dashboard's script (functions/api/web): `build` writes the page the api function serves,
-# `check` runs the modules' tests and fails if the checked-in page is not what they build.
+# `install` only installs its tools (esbuild, playwright-core), `check` runs the modules' tests and fails if the checked-in page is not what they build.
 set -euo pipefail
 cd "$(dirname "$0")/../../functions/api/web"
 if ! command -v npm >/dev/null; then
@@ -14,7 +14,8 @@ if [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 case "${1:-check}" in
+  install) ;;
   build) npm run --silent build ;;
   check) npm test --silent && npm run --silent check ;;
-  *) echo "usage: web.sh build|check" >&2; exit 2 ;;
+  *) echo "usage: web.sh install|build|check" >&2; exit 2 ;;
 esac

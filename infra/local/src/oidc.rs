@@ -224,7 +224,7 @@ async fn authorize_page(
 <style>body{{font:15px system-ui,sans-serif;max-width:26em;margin:4em auto;padding:0 1em}}label{{display:block;margin:.8em 0}}input{{display:block;width:100%;padding:.4em;font:inherit}}button{{margin-top:1em;padding:.5em 1.2em;font:inherit}}</style></head>
 <body><h1>Local sign-in</h1><p>The local stack's stand-in for your identity provider: anyone may be anyone here.</p>
 <form method="post" action="{PATH}/authorize">{hidden}
-<label>E-mail (your owner id)<input type="email" name="email" required autocomplete="email" value="staff@example.com"></label>
+<label>Staff id: your e-mail, or the owner id customers name you by<input type="text" name="email" required autocomplete="username" value="staff@example.com"></label>
 <label>Name<input type="text" name="name" autocomplete="name" value="Local Staff"></label>
 <button type="submit">Sign in</button></form></body></html>"#
     ))
@@ -240,7 +240,7 @@ async fn authorize(
     }
     let email = p.email.trim();
     if email.is_empty() || email.chars().count() > 128 {
-        return refused("an e-mail address is needed");
+        return refused("a staff id is needed");
     }
     let mut bytes = [0u8; 24];
     if getrandom::fill(&mut bytes).is_err() {

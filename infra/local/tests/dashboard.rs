@@ -309,3 +309,78 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
         tail(&run.stderr, 20)
     );
 }
+
+/// The CS workspace's flows, driven in headless Chromium by playwright-core
+/// (`functions/api/web/browser/flows.mjs`): sign-in through the stand-in provider, today's
+/// list, a customer from a deep link, a contact resolved, search, "my customers", the CSV,
+/// English, the keyboard, a phone. Screenshots go to `SHOTS` (`make screenshots`: docs/).
+#[tokio::test]
+async fn the_cs_workspace_flows_work_in_chromium() {
+    let (port, emulator) = (free_port(), free_port());
+    let state = std::env::temp_dir().join(format!("journey-flows-{}", std::process::id()));
+    let _stack = Stack(
+        local("run", port, emulator, &state)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start journey-local"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !http
+        .get(format!("{base}/_local/health"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "journey-local did not come up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let demo = local("demo", port, emulator, &state)
+        .output()
+        .expect("run the demo");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let key = LocalSecrets::load_or_create(&state)
+        .expect("secrets")
+        .value(api::API_KEY_SECRET)
+        .expect("an API key");
+    let install = Command::new(root().join("infra/scripts/web.sh"))
+        .arg("install")
+        .output()
+        .expect("install the page's tools");
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let shots = std::env::var("SHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target/screenshots"));
+    let flows = Command::new("node")
+        .current_dir(root().join("functions/api/web"))
+        .arg("browser/flows.mjs")
+        .arg(&base)
+        .arg(&key)
+        .env("SHOTS", &shots)
+        .env("CHROMIUM", CHROMIUM)
+        .output()
+        .expect("run node");
+    assert!(
+        flows.status.success(),
+        "the flows failed:\n{}\n{}",
+        String::from_utf8_lossy(&flows.stdout),
+        String::from_utf8_lossy(&flows.stderr)
+    );
+    for shot in [
+        "workspace-today.png",
+        "workspace-customer.png",
+        "workspace-en.png",
+        "workspace-phone.png",
+    ] {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
+}

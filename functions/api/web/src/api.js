@@ -26,7 +26,9 @@ async function call(path, opts) {
   } catch (_) {
     throw new ApiError(0, "network", t("network"));
   }
-  const text = await res.text();
+  // the bytes as sent (a CSV's byte-order mark included), and their text
+  const bytes = await res.arrayBuffer();
+  const text = new TextDecoder().decode(bytes);
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (_) { body = null; }
   const err = body && body.error ? body.error : null;
@@ -36,7 +38,7 @@ async function call(path, opts) {
     throw new ApiError(401, err ? err.code : "unauthorized", err && err.message ? err.message : "HTTP 401");
   }
   if (!res.ok) throw new ApiError(res.status, err ? err.code : "http_" + res.status, err && err.message ? err.message : "HTTP " + res.status, err && err.field);
-  return { text, body, res };
+  return { bytes, body, res };
 }
 
 export async function api(path, opts = {}) {
@@ -45,9 +47,9 @@ export async function api(path, opts = {}) {
 
 /** A file from the API (the at-risk list's CSV), saved under the name the API gives it. */
 export async function download(path, fallbackName) {
-  const { text, res } = await call(path, { headers: { accept: "text/csv" } });
+  const { bytes, res } = await call(path, { headers: { accept: "text/csv" } });
   const named = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") || "");
-  const url = URL.createObjectURL(new Blob([text], { type: res.headers.get("content-type") || "text/csv" }));
+  const url = URL.createObjectURL(new Blob([bytes], { type: res.headers.get("content-type") || "text/csv" }));
   const a = document.createElement("a");
   a.href = url;
   a.download = named ? named[1] : fallbackName;

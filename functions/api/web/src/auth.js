@@ -1,16 +1,22 @@
 // Staff sign-in: the OpenID Connect authorization code flow with PKCE, the page being a public
 // client of the provider the API names in <meta name="journey-sign-in">. The ID token is kept
-// for the tab only (sessionStorage) and sent to the `/staff/` routes, where the HTTP API's JWT
-// authorizer checks it; without a provider (or a sign-in) the page asks for the API key.
+// in this browser until it expires (localStorage: an alert's link opens in a new tab, signed
+// in) and sent to the `/staff/` routes, where the HTTP API's JWT authorizer checks it; without
+// a provider (or a sign-in) the page asks for the API key.
 
 const TOKEN = "journey.idToken";
 const PENDING = "journey.signIn";
 
-const session = {
-  get(k) { try { return sessionStorage.getItem(k); } catch (_) { return null; } },
-  set(k, v) { try { sessionStorage.setItem(k, v); } catch (_) { /* private mode */ } },
-  remove(k) { try { sessionStorage.removeItem(k); } catch (_) { /* private mode */ } },
-};
+function storage(kind) {
+  return {
+    get(k) { try { return window[kind].getItem(k); } catch (_) { return null; } },
+    set(k, v) { try { window[kind].setItem(k, v); } catch (_) { /* private mode */ } },
+    remove(k) { try { window[kind].removeItem(k); } catch (_) { /* private mode */ } },
+  };
+}
+// the sign-in under way belongs to its tab; the token to the browser
+const session = storage("sessionStorage");
+const kept = storage("localStorage");
 
 /** The provider the page may sign in with: {issuer, client_id}, or null. */
 export function settings(doc = document) {
@@ -36,13 +42,13 @@ export function claims(token) {
 
 /** The ID token while it is good for another minute at `now` (ms), else null. */
 export function currentToken(now = Date.now()) {
-  const token = session.get(TOKEN);
+  const token = kept.get(TOKEN);
   const c = token && claims(token);
   if (!c || typeof c.exp !== "number" || c.exp * 1000 < now + 60000) return null;
   return token;
 }
 
-export function signOut() { session.remove(TOKEN); }
+export function signOut() { kept.remove(TOKEN); }
 
 function randomText(bytes) {
   const a = new Uint8Array(bytes);
@@ -107,6 +113,6 @@ export async function completeSignIn(s) {
   if (!res.ok || !body.id_token) throw new Error(body.error_description || body.error || "HTTP " + res.status);
   const c = claims(body.id_token);
   if (!c || (c.nonce && c.nonce !== pending.nonce)) throw new Error("the sign-in's answer was not for this page");
-  session.set(TOKEN, body.id_token);
+  kept.set(TOKEN, body.id_token);
   return pending.back || "#/";
 }
