@@ -66,6 +66,8 @@ try {
   assert.match(await page.textContent("[data-test=last-contact]"), /tutor-7.*해결: 유지/);
   const after = await page.locator("[data-test=today-row]").evaluateAll((rows) => rows.map((r) => r.dataset.customer));
   assert.ok(!after.includes(first), `${first} is off today's list: ${after}`);
+  // and it counts toward what came of the staff alert about them
+  assert.match(await page.textContent('[data-test=alert-row][data-owner="tutor-7"] [data-test=outcomes]'), /해결: 유지 1/);
 
   step("a deep link opens the customer, as the Slack button does");
   const other = after[0] || first;

@@ -1,5 +1,6 @@
 // Where the page is: the hash names the view, so a Slack or e-mail alert's link
-// (`#/customers/<id>`, the id percent-encoded) opens the customer, and the back button works.
+// (`#/customers/<id>`, the id form-encoded: `+` is a space) opens the customer, and the back
+// button works.
 // `#key=<API key>` (the local stack's printed link) still hands the page a key.
 
 /** The route of `hash` (`location.hash`). */
@@ -13,11 +14,12 @@ export function parse(hash) {
   const parts = path.split("/").filter(Boolean);
   const params = new URLSearchParams(query);
   if (parts[0] === "customers" && parts.length >= 2) {
+    const raw = parts.slice(1).join("/").replace(/\+/g, " ");
     let id;
     try {
-      id = decodeURIComponent(parts.slice(1).join("/"));
+      id = decodeURIComponent(raw);
     } catch (_) {
-      id = parts.slice(1).join("/");
+      id = raw;
     }
     return { view: "customer", id };
   }

@@ -165,6 +165,11 @@ export function minutes(m) {
   if (m == null) return "—";
   return m < 90 ? `${Math.round(m)} min` : `${(m / 60).toFixed(1)} h`;
 }
+/** What staff said came of their contacts after the alerts: "saved 2 · lost 1". */
+export function outcomes(r) {
+  const said = ["reached", "no_answer", "saved", "lost"].filter((k) => Number(r[k]) > 0).map((k) => `${lbl("outcome", k)} ${fmtInt(r[k])}`);
+  return said.length ? said.join(" · ") : "—";
+}
 export function renderAlerts() {
   const el = $("#alerts-body");
   if (S.statsErr) { el.innerHTML = errorHtml(S.statsErr); return; }
@@ -174,8 +179,9 @@ export function renderAlerts() {
   const body = rows.map((r) => `<tr data-test="alert-row" data-owner="${esc(r.owner)}" data-template="${esc(r.template)}">
       <td>${esc(r.owner)}</td><td class="mono">${esc(r.template)}</td><td class="num">${esc(fmtInt(r.alerted))}</td>
       <td class="num" data-test="contacted">${esc(fmtInt(r.contacted))} (${esc(pct(r.contacted / r.alerted))}%)<br><span class="muted">${esc(t("byOwner", { n: fmtInt(r.contacted_by_owner) }))}</span></td><td class="num">${esc(minutes(r.mean_minutes_to_contact))}</td>
-      <td class="num">${esc(fmtInt(r.recovered))} (${esc(pct(r.recovered / r.alerted))}%)</td></tr>`).join("");
-  el.innerHTML = `<div class="table-wrap"><table><thead><tr><th>${esc(t("owner"))}</th><th>${esc(t("colTemplate"))}</th><th class="num">${esc(t("colAlerted"))}</th><th class="num">${esc(t("colContacted"))}</th><th class="num">${esc(t("colToContact"))}</th><th class="num">${esc(t("colAlertRecovered"))}</th></tr></thead><tbody>${body}</tbody></table></div>`;
+      <td class="num">${esc(fmtInt(r.recovered))} (${esc(pct(r.recovered / r.alerted))}%)</td>
+      <td class="wrap" data-test="outcomes">${esc(outcomes(r))}</td></tr>`).join("");
+  el.innerHTML = `<div class="table-wrap"><table><thead><tr><th>${esc(t("owner"))}</th><th>${esc(t("colTemplate"))}</th><th class="num">${esc(t("colAlerted"))}</th><th class="num">${esc(t("colContacted"))}</th><th class="num">${esc(t("colToContact"))}</th><th class="num">${esc(t("colAlertRecovered"))}</th><th>${esc(t("colOutcomes"))}</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 export function renderStats() { renderTotal(); renderStages(); renderMessages(); renderExperiments(); renderAlerts(); renderChurn(); }
 

@@ -43,3 +43,10 @@ test("times read in the page's language and the customer's time zone, 24-hour", 
   assert.equal(fmtTime(null), "—");
   assert.match(fmtTime("2026-11-02T05:13:00Z", "Not/AZone"), /2026/, "an unknown zone falls back");
 });
+
+test("the alerts' outcomes as staff recorded them", async () => {
+  const { outcomes } = await import("../src/stats.js");
+  S.lang = "en";
+  assert.equal(outcomes({ reached: 2, no_answer: 0, saved: 1, lost: 1 }), "Reached 2 · Resolved: saved 1 · Resolved: lost 1");
+  assert.equal(outcomes({}), "—");
+});

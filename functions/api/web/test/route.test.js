@@ -7,6 +7,8 @@ test("an alert's link opens the customer, whatever their id holds", () => {
   assert.deepEqual(parse("#/customers/cust-1001"), { view: "customer", id: "cust-1001" });
   assert.deepEqual(parse("#/customers/x%3C%21channel%3E"), { view: "customer", id: "x<!channel>" });
   assert.deepEqual(parse("#/customers/a%2Fb"), { view: "customer", id: "a/b" });
+  // the alerts form-encode the id (Rust's form_urlencoded): a space is `+`, a plus `%2B`
+  assert.deepEqual(parse("#/customers/kim+min%2Bah"), { view: "customer", id: "kim min+ah" });
   assert.deepEqual(parse("#/customers/%E0%A4%A"), { view: "customer", id: "%E0%A4%A" });
   const id = "김민아 #1/ok?";
   assert.deepEqual(parse(format({ view: "customer", id })), { view: "customer", id });
