@@ -36,6 +36,7 @@ impl Config {
                 "STAFF_ID_CLAIM",
                 crate::caller::DEFAULT_ID_CLAIM.to_string(),
             )?,
+            sign_in: SignIn::from_env()?,
             ..Config::new(
                 config::required("TABLE_NAME")?,
                 config::required("EVENTS_QUEUE_URL")?,

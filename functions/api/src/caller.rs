@@ -66,6 +66,14 @@ pub fn staff(request: &ApiGatewayV2httpRequest, id_claim: &str) -> Result<Staff,
             .filter(|v| !v.is_empty() && v.chars().count() <= 128)
             .map(str::to_string)
     };
+    // an address the provider has not verified names nobody (some let users edit theirs)
+    if id_claim == "email" && claims.get("email_verified").map(String::as_str) == Some("false") {
+        return Err(ApiError::unauthorized(
+            "unverified_identity",
+            "the identity provider has not verified this e-mail address",
+            "authorization",
+        ));
+    }
     let id = claim(id_claim).ok_or_else(|| {
         ApiError::unauthorized(
             "missing_identity",
@@ -77,4 +85,44 @@ pub fn staff(request: &ApiGatewayV2httpRequest, id_claim: &str) -> Result<Staff,
         id,
         name: claim("name"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_claims(claims: &[(&str, &str)]) -> ApiGatewayV2httpRequest {
+        let mut jwt =
+            aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription::default();
+        for (k, v) in claims {
+            jwt.claims.insert((*k).into(), (*v).into());
+        }
+        let mut authorizer = aws_lambda_events::apigw::ApiGatewayRequestAuthorizer::default();
+        authorizer.jwt = Some(jwt);
+        let mut r = ApiGatewayV2httpRequest::default();
+        r.request_context.authorizer = Some(authorizer);
+        r
+    }
+
+    #[test]
+    fn staff_are_named_by_a_verified_claim_and_nobody_without_one() {
+        let ok = with_claims(&[("email", "mina@example.com"), ("email_verified", "true")]);
+        assert_eq!(staff(&ok, "email").unwrap().id, "mina@example.com");
+        let unverified = with_claims(&[("email", "boss@example.com"), ("email_verified", "false")]);
+        assert_eq!(
+            staff(&unverified, "email").unwrap_err().code,
+            "unverified_identity"
+        );
+        let custom = with_claims(&[("custom:owner_id", "tutor-7"), ("email_verified", "false")]);
+        assert_eq!(staff(&custom, "custom:owner_id").unwrap().id, "tutor-7");
+        assert_eq!(
+            staff(&ApiGatewayV2httpRequest::default(), "email")
+                .unwrap_err()
+                .status,
+            401,
+            "no authorizer, no staff"
+        );
+        let long = "x".repeat(129);
+        assert!(staff(&with_claims(&[("email", &long)]), "email").is_err());
+    }
 }

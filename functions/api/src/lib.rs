@@ -257,13 +257,17 @@ where
         caller: &Caller,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let mut query = list_query(incoming, caller)?;
-        let active = self.store.active_rules().await.map_err(store_error)?;
-        let from = self
-            .policy(active.as_ref())
-            .map_or(RiskLevel::Warning, |p| p.workspace.today_from);
-        query.needing_contact_from = Some(from);
+        query.needing_contact_from = Some(self.today_from().await?);
         query.order = ListOrder::Value;
         self.list_page(&query, incoming.received_at).await
+    }
+
+    /// The level today's list starts at, in the rules in force.
+    async fn today_from(&self) -> Result<RiskLevel, ApiError> {
+        let active = self.store.active_rules().await.map_err(store_error)?;
+        Ok(self
+            .policy(active.as_ref())
+            .map_or(RiskLevel::Warning, |p| p.workspace.today_from))
     }
 
     async fn list_page(
@@ -359,8 +363,9 @@ where
                 other => store_error(other),
             })?;
         let sends = self.store.sends(&id).await.map_err(store_error)?;
+        let today_from = self.today_from().await?;
         let page = views::CustomerPage {
-            customer: views::customer(&customer, incoming.received_at),
+            customer: views::customer(&customer, incoming.received_at, today_from),
             history: views::HistoryView {
                 next: history.next.map(|k| encode(&k)),
                 entries: history.entries,

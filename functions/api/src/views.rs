@@ -147,11 +147,13 @@ pub struct CustomerView {
     pub last_intervention: Option<InterventionRef>,
     /// The latest contact staff recorded.
     pub last_contact: Option<StaffContact>,
-    /// Nobody on staff has reached the customer since the risk last changed.
+    /// On today's list: at the rules' `workspace.today_from` or above, and nobody on staff has
+    /// reached the customer since the risk last rose.
     pub needs_contact: bool,
 }
 
-pub fn customer(c: &Customer, now: DateTime<Utc>) -> CustomerView {
+/// `today_from`: the rules' `workspace.today_from` (whether the customer belongs on today's list).
+pub fn customer(c: &Customer, now: DateTime<Utc>, today_from: RiskLevel) -> CustomerView {
     let (_, value_display) = value_at_risk(c);
     let p = &c.profile;
     CustomerView {
@@ -178,7 +180,7 @@ pub fn customer(c: &Customer, now: DateTime<Utc>) -> CustomerView {
         next_check_at: c.next_check_at,
         last_intervention: c.last_intervention.clone(),
         last_contact: c.last_contact.clone(),
-        needs_contact: c.needs_contact(RiskLevel::Caution),
+        needs_contact: c.needs_contact(today_from),
     }
 }
 

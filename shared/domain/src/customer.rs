@@ -53,6 +53,10 @@ pub struct Customer {
     pub stage_changed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_changed_at: Option<DateTime<Utc>>,
+    /// When the risk last went up: a contact before it is out of date (today's list), one
+    /// before an improvement is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_rose_at: Option<DateTime<Utc>>,
     /// Counts the times risk left `none`: each episode gets its own interventions.
     #[serde(default)]
     pub risk_episode: u32,
@@ -262,6 +266,7 @@ impl Customer {
             clock_started_at: None,
             stage_changed_at: None,
             risk_changed_at: None,
+            risk_rose_at: None,
             risk_episode: 0,
             next_check_at: None,
             scheduled: Vec::new(),
@@ -296,22 +301,24 @@ impl Customer {
         Some((currency, total / months))
     }
 
-    /// Staff reached (or resolved) the customer since the risk last changed: off today's list
-    /// until it changes again. An attempt without an answer leaves the customer on it.
-    pub fn contacted_since_risk_changed(&self) -> bool {
+    /// Staff reached (or resolved) the customer since the risk last rose: off today's list
+    /// until it rises again (an improvement keeps them off). An attempt without an answer
+    /// leaves the customer on it.
+    pub fn contacted_since_risk_rose(&self) -> bool {
+        let rose = self.risk_rose_at.or(self.risk_changed_at);
         self.last_contact.as_ref().is_some_and(|c| {
             !c.outcome.is_some_and(ContactOutcome::is_attempt_only)
-                && self.risk_changed_at.is_none_or(|r| c.at >= r)
+                && rose.is_none_or(|r| c.at >= r)
         })
     }
 
     /// On today's list: a customer (not churned) at `from` or above whom nobody has reached
-    /// since the risk last changed.
+    /// since the risk last rose.
     pub fn needs_contact(&self, from: RiskLevel) -> bool {
         self.stage.is_some_and(|s| s != Stage::Churned)
             && self.risk != RiskLevel::None
             && self.risk >= from
-            && !self.contacted_since_risk_changed()
+            && !self.contacted_since_risk_rose()
     }
 
     /// Revenue to date in the customer's main currency (the one paid most in), for ranking

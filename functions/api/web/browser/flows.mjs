@@ -69,6 +69,20 @@ try {
   // and it counts toward what came of the staff alert about them
   assert.match(await page.textContent('[data-test=alert-row][data-owner="tutor-7"] [data-test=outcomes]'), /해결: 유지 1/);
 
+  step("no answer: still on today's list");
+  const next = after[0];
+  await page.goto(`${base}/#/customers/${encodeURIComponent(next)}`);
+  await page.waitForSelector("#cust-content:not([hidden])");
+  await page.check('input[name="outcome"][value="no_answer"]');
+  await page.click("#contact-submit");
+  await page.waitForSelector("#contact-status .ok");
+  await settle();
+  await page.click("#refresh");
+  await ready();
+  await page.waitForFunction((id) => document.querySelector(`[data-test=last-contact]`)?.textContent.includes("연락 안 됨"), next);
+  const still = await page.locator("[data-test=today-row]").evaluateAll((rows) => rows.map((r) => r.dataset.customer));
+  assert.ok(still.includes(next), `${next} stays on today's list after no answer: ${still}`);
+
   step("a deep link opens the customer, as the Slack button does");
   const other = after[0] || first;
   const fresh = await context.newPage();
@@ -97,17 +111,28 @@ try {
   assert.ok(mine.length > 0 && !mine.includes("yoon"), `tutor-7's customers only: ${mine}`);
   await page.click("#mine");
 
+  step("filtered by program");
+  await page.fill("#filter-program", "english-12w");
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/staff/customers?") && r.url().includes("program=english-12w")),
+    page.click('#filters button[type="submit"]'),
+  ]);
+  await page.waitForFunction(() => !document.querySelector("#list-wrap.busy"));
+  const inProgram = await page.locator("[data-test=at-risk-row]").evaluateAll((r) => r.map((x) => x.dataset.customer));
+  assert.ok(inProgram.length > 0 && !inProgram.includes("yoon"), `english-12w only: ${inProgram}`);
+  await page.fill("#filter-program", "");
+  await page.click('#filters button[type="submit"]');
+
   step("the at-risk list as CSV");
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
   assert.match(download.suggestedFilename(), /^at-risk-\d{4}-\d{2}-\d{2}\.csv$/);
   const csv = readFileSync(await download.path(), "utf8");
   assert.match(csv, /^\uFEFFid,email,stage,risk,score/);
 
-  step("keyboard: a row opens with Enter");
+  step("keyboard: a row's link opens with Enter");
   await page.goto(`${base}/#/`);
   await ready();
-  const row = page.locator("[data-test=at-risk-row]").first();
-  await row.focus();
+  await page.locator("[data-test=at-risk-row] a.cust-link").first().focus();
   await page.keyboard.press("Enter");
   await page.waitForURL(/#\/customers\//);
   const unlabelled = await page.evaluate(() => [...document.querySelectorAll("input:not([type=hidden]), select")]

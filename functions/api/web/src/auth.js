@@ -111,8 +111,12 @@ export async function completeSignIn(s) {
   });
   const body = await res.json().catch(() => ({}));
   if (!res.ok || !body.id_token) throw new Error(body.error_description || body.error || "HTTP " + res.status);
+  // the authorizer verifies the signature; the page checks the token is the one it asked for
   const c = claims(body.id_token);
-  if (!c || (c.nonce && c.nonce !== pending.nonce)) throw new Error("the sign-in's answer was not for this page");
+  const audience = c && (Array.isArray(c.aud) ? c.aud : [c.aud]);
+  if (!c || c.nonce !== pending.nonce || c.iss !== s.issuer || !audience.includes(s.client_id)) {
+    throw new Error("the sign-in's answer was not for this page");
+  }
   kept.set(TOKEN, body.id_token);
   return pending.back || "#/";
 }

@@ -2,6 +2,7 @@ import { $, S } from "./state.js";
 import { lbl, t } from "./i18n.js";
 import { errorHtml, esc, fmtInt, fmtPoints, fmtScore, loadingHtml, riskBadge } from "./format.js";
 import { api } from "./api.js";
+import { format } from "./route.js";
 
 /* ---------- at-risk list ---------- */
 
@@ -24,8 +25,8 @@ export function renderList() {
   $("#list-wrap").hidden = !L.items.length && !(L.loaded && !L.err && !L.loading);
   const rows = L.items.map((c) => {
     const owner = c.owner ? `${esc(c.owner.name || c.owner.id)}${c.owner.name ? `<div class="sub">${esc(c.owner.id)}</div>` : ""}` : "—";
-    return `<tr class="clickable${c.id === S.cust.id ? " sel" : ""}" tabindex="0" data-test="at-risk-row" data-customer="${esc(c.id)}">
-      <td><div class="strong">${esc(c.id)}</div>${c.email ? `<div class="sub">${esc(c.email)}</div>` : ""}</td>
+    return `<tr class="clickable${c.id === S.cust.id ? " sel" : ""}" data-test="at-risk-row" data-customer="${esc(c.id)}">
+      <td><a class="cust-link strong" href="${esc(format({ view: "customer", id: c.id }))}">${esc(c.id)}</a>${c.email ? `<div class="sub">${esc(c.email)}</div>` : ""}</td>
       <td>${esc(lbl("stage", c.stage))}${c.program ? `<div class="sub">${esc(c.program)}</div>` : ""}</td>
       <td>${riskBadge(c.risk)}</td><td class="num">${esc(fmtScore(c.score))}</td>
       <td class="reasons">${esc(reasonsText(c.top_signals)) || "—"}</td>

@@ -13,6 +13,8 @@ import { format, parse } from "./route.js";
 function renderWho() {
   const token = currentToken();
   const c = token ? claims(token) : null;
+  // "my customers" means the signed-in staff member: gone with the sign-in
+  if (!c && S.filters.mine) { S.filters.mine = false; $("#filter-owner").disabled = false; }
   const who = $("#who");
   who.hidden = !c;
   who.textContent = c ? t("signedInAs", { name: c.name || c.email || c.sub }) : "";
@@ -154,10 +156,6 @@ $("#today-more").addEventListener("click", () => loadToday(false));
 $("#list-body").addEventListener("click", (ev) => {
   const tr = ev.target.closest("tr[data-customer]");
   if (tr) go({ view: "customer", id: tr.dataset.customer });
-});
-$("#list-body").addEventListener("keydown", (ev) => {
-  const tr = ev.target.closest("tr[data-customer]");
-  if (tr && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); go({ view: "customer", id: tr.dataset.customer }); }
 });
 $("#cust-close").addEventListener("click", () => {
   go({ view: "home" });

@@ -34,6 +34,7 @@ export function renderToday() {
   else if (!T.loaded) body.innerHTML = loadingHtml();
   else if (!T.items.length) body.innerHTML = `<p class="muted" data-test="today-empty">${esc(t("todayEmpty"))}</p>`;
   else body.innerHTML = table(T.items, "today-row");
+  announce(T.loaded && !T.err ? t("todayCount", { n: fmtInt(T.items.length) }) : "");
   const more = $("#today-more");
   more.hidden = !T.next;
   more.disabled = T.loading;
@@ -48,7 +49,8 @@ export async function loadToday(reset) {
     const data = await api("today?" + p.toString());
     if (seq !== T.seq) return false;
     const got = Array.isArray(data.customers) ? data.customers : [];
-    T.items = reset ? got : T.items.concat(got);
+    // a customer whose value moved between pages could come twice
+    T.items = reset ? got : T.items.concat(got.filter((c) => !T.items.some((o) => o.id === c.id)));
     T.next = data.next || null;
     T.loaded = true;
     return true;
@@ -69,6 +71,13 @@ export function renderSearch() {
   else if (R.loading) body.innerHTML = loadingHtml();
   else if (!R.items.length) body.innerHTML = `<p class="muted" data-test="search-empty">${esc(t("searchEmpty", { q: R.q }))}</p>`;
   else body.innerHTML = table(R.items, "search-row");
+  announce(!R.loading && !R.err ? t("searchCount", { n: fmtInt(R.items.length) }) : "");
+}
+
+/** A short message for screen readers (a live region), instead of reading tables aloud. */
+export function announce(text) {
+  const live = document.getElementById("announce");
+  if (live && live.textContent !== text) live.textContent = text;
 }
 
 export async function search(q) {

@@ -83,7 +83,7 @@ pub fn customer_item(c: &Customer, version: u64, now: DateTime<Utc>) -> Result<I
         }
         item.insert(
             keys::RISK_LIST.into(),
-            s(keys::risk_list(c.risk, c.contacted_since_risk_changed())),
+            s(keys::risk_list(c.risk, c.contacted_since_risk_rose())),
         );
         item.insert(
             keys::SCORE_KEY.into(),

@@ -223,6 +223,9 @@ impl<'a> Transition<'a> {
         }
         self.c.risk = to;
         self.c.risk_changed_at = Some(self.at);
+        if to > from {
+            self.c.risk_rose_at = Some(self.at);
+        }
         self.record(Change::Risk { from, to }, why);
         self.published.push(DomainEventDetail::RiskChanged {
             from,

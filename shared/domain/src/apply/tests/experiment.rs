@@ -265,7 +265,7 @@ fn staff_outcomes_count_once_per_alert_and_take_the_customer_off_todays_list() {
     assert_eq!(of(TallyMetric::OutcomeReached, &o.tallies).len(), 1);
     assert!(of(TallyMetric::Contacted, &o.tallies).is_empty());
     assert!(!j.customer.needs_contact(RiskLevel::Warning));
-    assert!(j.customer.contacted_since_risk_changed());
+    assert!(j.customer.contacted_since_risk_rose());
     let o = j.on("2026-11-15T13:00:00Z", note(Saved));
     assert_eq!(of(TallyMetric::OutcomeSaved, &o.tallies).len(), 1);
     let contact = j.customer.last_contact.clone().expect("a contact");
@@ -304,4 +304,28 @@ fn a_risk_change_after_the_contact_puts_the_customer_back_on_todays_list() {
     assert!(j.customer.risk > level, "escalated");
     assert!(j.customer.needs_contact(RiskLevel::Warning));
     assert!(!j.customer.needs_contact(RiskLevel::Danger) || j.customer.risk == RiskLevel::Danger);
+}
+
+#[test]
+fn an_improvement_after_the_contact_keeps_the_customer_off_todays_list() {
+    let mut c = Customer::new(customer_id("c1"));
+    c.stage = Some(crate::Stage::Active);
+    c.risk = RiskLevel::Warning;
+    c.risk_rose_at = Some(t("2026-11-10T09:00:00Z"));
+    c.risk_changed_at = Some(t("2026-11-14T09:00:00Z")); // down from danger
+    c.last_contact = Some(crate::StaffContact {
+        at: t("2026-11-12T09:00:00Z"),
+        by: "tutor-7".into(),
+        channel: crate::ContactChannel::Phone,
+        outcome: Some(crate::ContactOutcome::Reached),
+    });
+    assert!(!c.needs_contact(RiskLevel::Warning));
+    c.risk_rose_at = Some(t("2026-11-13T09:00:00Z"));
+    assert!(
+        c.needs_contact(RiskLevel::Warning),
+        "it rose after the contact"
+    );
+    // a customer written before the rise was recorded: the last change stands in for it
+    c.risk_rose_at = None;
+    assert!(c.needs_contact(RiskLevel::Warning));
 }
