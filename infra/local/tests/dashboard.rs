@@ -100,11 +100,19 @@ fn texts(dom: &str, pattern: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
+/// A local stack of its own that has run the demo.
+struct Demo {
+    _stack: Stack,
+    port: u16,
+    emulator: u16,
+    state: PathBuf,
+    base: String,
+}
+
+async fn after_the_demo(label: &str) -> Demo {
     let (port, emulator) = (free_port(), free_port());
-    let state = std::env::temp_dir().join(format!("journey-dashboard-{}", std::process::id()));
-    let _stack = Stack(
+    let state = std::env::temp_dir().join(format!("journey-{label}-{}", std::process::id()));
+    let stack = Stack(
         local("run", port, emulator, &state)
             .stdout(Stdio::null())
             .spawn()
@@ -130,6 +138,25 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
         "{}",
         String::from_utf8_lossy(&demo.stderr)
     );
+    Demo {
+        _stack: stack,
+        port,
+        emulator,
+        state,
+        base,
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
+    let Demo {
+        _stack,
+        port,
+        emulator,
+        state,
+        base,
+    } = after_the_demo("dashboard").await;
+    let http = reqwest::Client::new();
 
     // The weekly calibration, run by the stack now: seven customers are too little history.
     let calibration = local("calibrate", port, emulator, &state)
@@ -316,34 +343,12 @@ async fn the_dashboard_shows_what_the_api_says_after_the_demo() {
 /// English, the keyboard, a phone. Screenshots go to `SHOTS` (`make screenshots`: docs/).
 #[tokio::test]
 async fn the_cs_workspace_flows_work_in_chromium() {
-    let (port, emulator) = (free_port(), free_port());
-    let state = std::env::temp_dir().join(format!("journey-flows-{}", std::process::id()));
-    let _stack = Stack(
-        local("run", port, emulator, &state)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start journey-local"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !http
-        .get(format!("{base}/_local/health"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "journey-local did not come up");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let demo = local("demo", port, emulator, &state)
-        .output()
-        .expect("run the demo");
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
+    let Demo {
+        _stack,
+        state,
+        base,
+        ..
+    } = after_the_demo("flows").await;
     let key = LocalSecrets::load_or_create(&state)
         .expect("secrets")
         .value(api::API_KEY_SECRET)
