@@ -449,7 +449,8 @@ impl Templates {
     }
 }
 
-fn escape_html(text: &str) -> String {
+/// `text` safe inside HTML, in an element or a quoted attribute.
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

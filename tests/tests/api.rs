@@ -670,13 +670,9 @@ fn staff_request(
 ) -> ApiGatewayV2httpRequest {
     let mut r = request(method, &format!("/staff{path_and_query}"), None, body, now);
     if let Some(email) = email {
-        let mut jwt =
-            aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription::default();
-        jwt.claims.insert("email".into(), email.into());
-        jwt.claims.insert("name".into(), "Mina Kim".into());
-        let mut authorizer = aws_lambda_events::apigw::ApiGatewayRequestAuthorizer::default();
-        authorizer.jwt = Some(jwt);
-        r.request_context.authorizer = Some(authorizer);
+        let claims =
+            [("email", email), ("name", "Mina Kim")].map(|(k, v)| (k.to_string(), v.to_string()));
+        journey_local::gateway::with_claims(&mut r, claims.into());
     }
     r
 }

@@ -4,6 +4,7 @@
 //! (the Content-Security-Policy's `connect-src`).
 
 use journey::config::{self, ConfigError};
+use journey::templates::escape_html;
 
 /// The `<meta>` the page carries its sign-in settings in (empty without a provider).
 const PLACEHOLDER: &str = r#"<meta name="journey-sign-in" content="">"#;
@@ -84,7 +85,7 @@ pub fn page(html: &str, sign_in: Option<&SignIn>) -> (String, String) {
                 PLACEHOLDER,
                 &format!(
                     r#"<meta name="journey-sign-in" content="{}">"#,
-                    escape_attribute(&settings.to_string())
+                    escape_html(&settings.to_string())
                 ),
                 1,
             )
@@ -115,14 +116,6 @@ fn script_hashes(html: &str) -> Vec<String> {
             )
         })
         .collect()
-}
-
-fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&#39;")
 }
 
 #[cfg(test)]

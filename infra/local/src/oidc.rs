@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use journey::templates::escape_html;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -196,7 +197,7 @@ impl AuthorizeParams {
 fn refused(reason: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        Html(format!("<p>{}</p>", escape(reason))),
+        Html(format!("<p>{}</p>", escape_html(reason))),
     )
         .into_response()
 }
@@ -217,7 +218,12 @@ async fn authorize_page(
         ("nonce", p.nonce.as_deref().unwrap_or_default()),
     ]
     .iter()
-    .map(|(k, v)| format!(r#"<input type="hidden" name="{k}" value="{}">"#, escape(v)))
+    .map(|(k, v)| {
+        format!(
+            r#"<input type="hidden" name="{k}" value="{}">"#,
+            escape_html(v)
+        )
+    })
     .collect::<String>();
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Local sign-in</title>
@@ -311,14 +317,6 @@ async fn token(State(issuer): State<Arc<LocalIssuer>>, Form(r): Form<TokenReques
         })),
     )
         .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 #[cfg(test)]

@@ -12,10 +12,11 @@ export function reasonWords(signals) {
   return (signals || []).map((s) => lbl("signal", s.signal)).join(", ");
 }
 
-/** One row: the customer's link (to their page), risk, reasons, value and owner. */
-export function row(c) {
+/** One row (`test` names it for the browser tests): the customer's link (to their page),
+ * risk, reasons, value and owner. */
+export function row(c, test = "today-row") {
   const owner = c.owner ? esc(c.owner.name || c.owner.id) : "—";
-  return `<tr data-test="${"today-row"}" data-customer="${esc(c.id)}">
+  return `<tr data-test="${test}" data-customer="${esc(c.id)}">
     <td><a class="cust-link strong" href="${esc(format({ view: "customer", id: c.id }))}">${esc(c.id)}</a>${c.email ? `<div class="sub">${esc(c.email)}</div>` : ""}</td>
     <td>${riskBadge(c.risk)}</td><td class="reasons">${esc(reasonWords(c.top_signals)) || "—"}</td>
     <td class="num strong">${esc(c.value_at_risk_display || "—")}</td><td class="num">${esc(fmtInt(c.days_inactive))}</td><td>${owner}</td></tr>`;
@@ -23,7 +24,7 @@ export function row(c) {
 
 function table(rows, test) {
   const head = `<thead><tr><th>${esc(t("colCustomer"))}</th><th>${esc(t("colRisk"))}</th><th>${esc(t("colReasons"))}</th><th class="num">${esc(t("colValue"))}</th><th class="num">${esc(t("colDays"))}</th><th>${esc(t("colOwner"))}</th></tr></thead>`;
-  return `<div class="table-wrap"><table>${head}<tbody>${rows.map(row).join("").replaceAll('data-test="today-row"', `data-test="${test}"`)}</tbody></table></div>`;
+  return `<div class="table-wrap"><table>${head}<tbody>${rows.map((c) => row(c, test)).join("")}</tbody></table></div>`;
 }
 
 export function renderToday() {
