@@ -433,7 +433,8 @@ fn the_transition_queries_only_customer_partitions() {
     );
 }
 
-/// Every route is throttled, and the public functions can be given reserved concurrency.
+/// Every route is throttled, the public functions can be given reserved concurrency, and
+/// ingest, which answers unauthenticated webhooks, has it by default.
 #[test]
 fn the_api_is_throttled_and_its_functions_can_be_capped() {
     let template = template();
@@ -450,6 +451,18 @@ fn the_api_is_throttled_and_its_functions_can_be_capped() {
             "{function} ReservedConcurrentExecutions"
         );
     }
+    // ingest answers unauthenticated requests: capped unless the operator passes 0
+    let ingest = &template["Parameters"]["IngestReservedConcurrency"];
+    let cap = ingest["Default"].as_f64().expect("a numeric default");
+    assert!(
+        (1.0..=50.0).contains(&cap),
+        "ingest is capped by default, leaving the account's concurrency to the rest: {cap}"
+    );
+    assert_eq!(
+        ingest["MinValue"].as_f64(),
+        Some(0.0),
+        "0 turns the cap off"
+    );
 }
 
 /// Operators hear about every DLQ and every failing or throttled function, and every function
