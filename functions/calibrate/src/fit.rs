@@ -278,6 +278,7 @@ mod tests {
                     })
                     .to_vec(),
                 tallies: vec![],
+                messages: vec![],
             }],
         };
         let labels = [Label {

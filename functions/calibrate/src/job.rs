@@ -53,7 +53,6 @@ impl Settings {
             lead: self.lead,
             window: self.window,
             from,
-            ..MetricsConfig::default()
         }
     }
 
@@ -217,11 +216,10 @@ fn evaluate(
     .1
 }
 
-/// The false alarms a proposal may raise: the budget, or without one the rules in force.
+/// What a proposal may spend (retention messages to customers who stayed, see
+/// [`Metrics::spent`]): the budget, or without one what the rules in force spend.
 fn ceiling(goals: &CalibrationGoals, active: &Metrics) -> f64 {
-    goals
-        .false_alarm_budget
-        .unwrap_or(active.false_alarms_per_100_customer_months)
+    goals.false_alarm_budget.unwrap_or(active.spent())
 }
 
 /// Fits and searches the weights, thresholds and clock of `program` (`None`: the business's
@@ -265,7 +263,7 @@ fn search(
         let training = evaluate(settings, &rules, train, None);
         let mut ranked = training.clone();
         if model.is_some() {
-            ranked.false_alarms_per_100_customer_months *= 1.0 + goals.model_margin;
+            ranked.scale_spent(1.0 + goals.model_margin);
         }
         Ok::<_, CalibrationError>(Candidate {
             training,
@@ -469,7 +467,7 @@ const NEIGHBOURS: usize = 3;
 const CLOCK_FACTORS: [f64; 7] = [0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5];
 
 fn fa(m: &Metrics) -> f64 {
-    m.false_alarms_per_100_customer_months
+    m.spent()
 }
 
 /// Whether `c` is a better pick than `than`: within the false-alarm ceiling before over it;
@@ -515,7 +513,7 @@ fn clock_is_better(c: &Candidate, than: &Candidate) -> bool {
         || (at(m, RiskLevel::Caution) == at(b, RiskLevel::Caution)
             && at(m, RiskLevel::Warning) >= at(b, RiskLevel::Warning)
             && at(m, RiskLevel::Danger) >= at(b, RiskLevel::Danger)
-            && m.false_alarms_per_100_customer_months < b.false_alarms_per_100_customer_months)
+            && m.spent() < b.spent())
 }
 
 /// The clock's caution, warning and danger days times `factor`, still ascending and before the

@@ -60,6 +60,18 @@ pub struct Customer {
     /// Counts the times risk left `none`: each episode gets its own interventions.
     #[serde(default)]
     pub risk_episode: u32,
+    /// The highest level the current episode reached: a flag that continues it sends only
+    /// the levels above (`fatigue.continue_days`).
+    #[serde(default, skip_serializing_if = "RiskLevel::is_none")]
+    pub episode_peak: RiskLevel,
+    /// When the customer last recovered (risk back to `none` by their own activity); cleared
+    /// when an episode ends otherwise (churn, completion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_at: Option<DateTime<Utc>>,
+    /// When the retention messages of the last `fatigue.window_days` were planned, held-out
+    /// customers' included (so both groups of an experiment meet the same limit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_messages: Vec<DateTime<Utc>>,
     /// When the next time-based rule may fire; `None` when nothing is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_check_at: Option<DateTime<Utc>>,
@@ -268,6 +280,9 @@ impl Customer {
             risk_changed_at: None,
             risk_rose_at: None,
             risk_episode: 0,
+            episode_peak: RiskLevel::None,
+            recovered_at: None,
+            risk_messages: Vec::new(),
             next_check_at: None,
             scheduled: Vec::new(),
             churn: None,

@@ -163,6 +163,50 @@ pub struct Policy {
     /// What the CS workspace shows.
     #[serde(default)]
     pub workspace: WorkspaceRules,
+    /// How often a customer may hear from us about their risk.
+    #[serde(default)]
+    pub fatigue: FatigueRules,
+}
+
+/// Messages that do not nag: a customer who wavers is told once, not at every re-flag
+/// (docs/detection.md, *Messages that do not nag*).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FatigueRules {
+    /// The most retention messages one customer is sent within `window_days`, across all of
+    /// `triggers`; beyond it the customer's message is withheld (staff alerts still go).
+    pub max_messages: u32,
+    pub window_days: u32,
+    /// A flag within this many days of the customer's recovery continues the episode the
+    /// recovery ended: each level's message goes once per episode. The backtest's episodes
+    /// are the domain's, so it counts the same way.
+    pub continue_days: u32,
+    /// The triggers whose customer messages count against `max_messages`.
+    pub triggers: Vec<Trigger>,
+}
+
+impl Default for FatigueRules {
+    fn default() -> Self {
+        FatigueRules {
+            max_messages: 3,
+            window_days: 30,
+            continue_days: 14,
+            triggers: vec![
+                Trigger::RiskCaution,
+                Trigger::RiskWarning,
+                Trigger::RiskDanger,
+                Trigger::NpsDetractor,
+                Trigger::SupportTickets,
+            ],
+        }
+    }
+}
+
+impl FatigueRules {
+    /// Whether `trigger`'s customer messages count against the limit.
+    pub fn counts(&self, trigger: Trigger) -> bool {
+        self.triggers.contains(&trigger)
+    }
 }
 
 /// The CS workspace (the dashboard staff work from).
@@ -232,8 +276,9 @@ impl ExperimentRules {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationGoals {
-    /// False alarms per 100 customers per month a proposal may raise. Unset: no more than the
-    /// rules in force.
+    /// What a proposal may spend per 100 customers per month: retention messages to customers
+    /// who did not churn within 30 days (episode false alarms where the rules send customers
+    /// no retention message). Unset: no more than the rules in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub false_alarm_budget: Option<f64>,
     /// The least share of the episodes reaching warning that must end in a churn.
@@ -245,6 +290,10 @@ pub struct CalibrationGoals {
     /// every week on an overlapping history must not flip versions on it.
     #[serde(default = "CalibrationGoals::default_min_gain")]
     pub min_gain: f64,
+    /// The least number of churners more caught at caution on the later period: on a small
+    /// business two points can be one churner, which is noise.
+    #[serde(default = "CalibrationGoals::default_min_churners_gained")]
+    pub min_churners_gained: usize,
     /// The least churned customers in the training period for calibration to also try a
     /// learned model; with fewer, only the linear score's weights are fitted.
     #[serde(default = "CalibrationGoals::default_model_min_churners")]
@@ -264,6 +313,10 @@ pub struct CalibrationGoals {
 impl CalibrationGoals {
     fn default_min_gain() -> f64 {
         0.02
+    }
+
+    fn default_min_churners_gained() -> usize {
+        3
     }
 
     fn default_model_min_churners() -> usize {
@@ -286,6 +339,7 @@ impl Default for CalibrationGoals {
             warning_precision: 0.4,
             danger_precision: 0.65,
             min_gain: CalibrationGoals::default_min_gain(),
+            min_churners_gained: CalibrationGoals::default_min_churners_gained(),
             model_min_churners: CalibrationGoals::default_model_min_churners(),
             model_margin: CalibrationGoals::default_model_margin(),
             sample_events: CalibrationGoals::default_sample_events(),
@@ -567,9 +621,28 @@ impl Policy {
             })?;
         }
         self.validate_windows(prefix)?;
+        self.validate_fatigue(prefix)?;
         self.validate_nps(prefix)?;
         self.validate_experiments(prefix)?;
         self.validate_plans(prefix)
+    }
+
+    fn validate_fatigue(&self, prefix: &str) -> Result<(), RulesError> {
+        let f = &self.fatigue;
+        let key = |k: &str| format!("{prefix}fatigue.{k}");
+        if f.max_messages == 0 {
+            return Err(RulesError::invalid(
+                key("max_messages"),
+                "must be at least 1 (no plan for a trigger sends nothing)",
+            ));
+        }
+        if !(1..=180).contains(&f.window_days) {
+            return Err(RulesError::invalid(key("window_days"), "must be 1 to 180"));
+        }
+        if f.continue_days > 90 {
+            return Err(RulesError::invalid(key("continue_days"), "must be 0 to 90"));
+        }
+        Ok(())
     }
 
     fn validate_experiments(&self, prefix: &str) -> Result<(), RulesError> {

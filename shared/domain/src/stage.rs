@@ -93,6 +93,11 @@ impl RiskLevel {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// Not at risk (for serde's `skip_serializing_if`).
+    pub fn is_none(&self) -> bool {
+        *self == RiskLevel::None
+    }
 }
 
 macro_rules! text_enum {

@@ -300,10 +300,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let mark = if Some(v.number) == active { "*" } else { " " };
                 let summary = v.metrics.as_ref().map_or(String::new(), |m| {
                     format!(
-                        "recall {}h {:.1} %, false alarms {:.2}/100/month",
+                        "recall {}h {:.1} %, false alarms {:.2}/100/month, messages to non-churners {:.2}/100/month",
                         m.lead_hours,
                         m.recall_at(journey::domain::RiskLevel::Caution) * 100.0,
-                        m.false_alarms_per_100_customer_months
+                        m.false_alarms_per_100_customer_months,
+                        m.messages_to_non_churners_per_100_customer_months
                     )
                 });
                 println!(

@@ -110,6 +110,7 @@ impl Transition<'_> {
         if self.c.risk != RiskLevel::None {
             self.set_risk(RiskLevel::None, "churned");
         }
+        self.c.recovered_at = None;
         self.c.scheduled.clear();
         let steps = self.policy.schedule.win_back_after_churn_days.clone();
         for (step, days) in (1..).zip(steps) {
@@ -170,6 +171,7 @@ impl Transition<'_> {
         if self.c.risk != RiskLevel::None {
             self.set_risk(RiskLevel::None, "program completed");
         }
+        self.c.recovered_at = None;
         self.c.scheduled.retain(|s| s.trigger != Trigger::NpsSurvey);
         let s = self.policy.schedule.clone();
         let follow_ups = [

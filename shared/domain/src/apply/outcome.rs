@@ -264,6 +264,8 @@ pub enum TallyMetric {
     Emailed,
     /// A hard bounce or complaint suppressed the customer's address.
     Suppressed,
+    /// A retention message withheld: the customer had had `fatigue.max_messages` already.
+    Fatigued,
 }
 
 impl From<MailFeedback> for TallyMetric {

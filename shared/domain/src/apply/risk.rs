@@ -1,7 +1,7 @@
 //! The risk level: the due check, what escalates (the inactivity clock, the score, a failed
 //! payment), the score's inputs, and recovery when the customer comes back.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::activity::{Count, Mark, Tallies};
 use crate::customer::{ChurnReason, Customer};
@@ -112,11 +112,20 @@ impl Transition<'_> {
         Some((level, why))
     }
 
+    /// Raises the risk to `level`. A flag soon after a recovery continues the episode that
+    /// recovery ended (`fatigue.continue_days`): only a level above the episode's peak plans
+    /// its message, so a customer who logs in once and goes quiet again is not told twice.
     pub(super) fn escalate(&mut self, level: RiskLevel, why: &str) {
-        if self.c.risk == RiskLevel::None {
+        if self.c.risk == RiskLevel::None && !self.continues_episode() {
             self.c.risk_episode += 1;
+            self.c.episode_peak = RiskLevel::None;
         }
+        self.c.recovered_at = None;
         self.set_risk(level, why);
+        if level <= self.c.episode_peak {
+            return;
+        }
+        self.c.episode_peak = level;
         let trigger = match level {
             RiskLevel::Caution => Trigger::RiskCaution,
             RiskLevel::Warning => Trigger::RiskWarning,
@@ -125,10 +134,22 @@ impl Transition<'_> {
         self.plan(trigger, &Occasion::Episode(self.c.risk_episode));
     }
 
+    /// The customer recovered less than `fatigue.continue_days` ago: this flag is the same
+    /// episode going on.
+    fn continues_episode(&self) -> bool {
+        let within = Duration::days(self.policy.fatigue.continue_days.into());
+        self.c.risk_episode > 0
+            && self
+                .c
+                .recovered_at
+                .is_some_and(|at| self.at >= at && self.at - at < within)
+    }
+
     /// Activity while at risk: back to `none`, and the last intervention gets the credit if it
     /// was planned within the attribution window.
     pub(super) fn recover(&mut self) {
         self.set_risk(RiskLevel::None, "recovered: active again");
+        self.c.recovered_at = Some(self.at);
         self.milestones.push(Milestone::Recovered { at: self.at });
         self.credit_last_intervention(|_| true);
         self.resolve(Trigger::is_risk, Resolution::Recovered);

@@ -12,7 +12,7 @@ use crate::occasion::Occasion;
 use crate::rules::Policy;
 use crate::stage::Stage;
 
-use super::{DomainEventDetail, Transition};
+use super::{DomainEventDetail, Tally, TallyMetric, Transition};
 
 impl Transition<'_> {
     pub(super) fn schedule(&mut self, trigger: Trigger, after_days: u32, occasion: Occasion) {
@@ -39,7 +39,13 @@ impl Transition<'_> {
         let held_out = plan.holds_out(&self.c.id, trigger);
         let floor = self.policy.experiments.adaptive_floor();
         let variant = plan.variant_for(&self.c.id, trigger, floor);
-        if let Some(template) = plan.email.as_ref().filter(|_| !plan.transactional)
+        let email = match plan.email.as_ref() {
+            Some(template) if !plan.transactional && self.policy.fatigue.counts(trigger) => {
+                self.within_fatigue(template).then_some(template)
+            }
+            other => other,
+        };
+        if let Some(template) = email.filter(|_| !plan.transactional)
             && trigger.seeks_recovery()
         {
             let shown = variant.clone().filter(|_| !held_out);
@@ -47,7 +53,7 @@ impl Transition<'_> {
         }
         let staff_held = held_out && plan.holdout_staff;
         let channels = [
-            (Channel::Email, plan.email.as_ref().filter(|_| !held_out)),
+            (Channel::Email, email.filter(|_| !held_out)),
             (Channel::Slack, plan.slack.as_ref().filter(|_| !staff_held)),
             (
                 Channel::OwnerEmail,
@@ -94,6 +100,22 @@ impl Transition<'_> {
         } else if first.is_some() {
             self.c.last_intervention = first;
         }
+    }
+
+    /// Whether one more retention message fits `fatigue.max_messages` within its window;
+    /// if so it is counted (held out or not, so an experiment's groups meet the same limit),
+    /// if not the withheld message is tallied under its template.
+    fn within_fatigue(&mut self, template: &str) -> bool {
+        let f = &self.policy.fatigue;
+        let since = self.at - Duration::days(f.window_days.into());
+        self.c.risk_messages.retain(|t| *t > since);
+        if self.c.risk_messages.len() >= f.max_messages as usize {
+            self.tallies
+                .push(Tally::count(template, None, TallyMetric::Fatigued));
+            return false;
+        }
+        self.c.risk_messages.push(self.at);
+        true
     }
 
     /// Quiet hours held a message back: it goes out, unchanged, when due.

@@ -1,11 +1,14 @@
-//! What the backtest measures. A *flag episode* runs from the moment a customer's risk leaves
-//! `none` until it returns to `none` (recovery, completion, or the churn itself) and stays
-//! there for `rejoin`: a customer who logs in once and is flagged again two days later never
-//! really came back, so the two flags are one episode. An episode is
+//! What the backtest measures. A *flag episode* is the domain's own: it runs from the moment a
+//! customer's risk leaves `none` until it returns to `none` (recovery, completion, or the churn
+//! itself) and is not flagged again within `fatigue.continue_days` — a customer who logs in once
+//! and is flagged again two days later never really came back, and the worker sends them no
+//! second message for it either. An episode is
 //! *right* when the customer churns within `window` of its start without having come back
 //! first, *wrong* when they do not (a false alarm), and *undecided* while the log ends too soon
 //! to tell. A churn is *caught at a level* when the episode open at the churn started within
-//! `window` before it and reached that level at least `lead` before it.
+//! `window` before it and reached that level at least `lead` before it. A *retention message*
+//! is *to a non-churner* when its customer did not churn within `window` of it: the false
+//! alarms the customer feels, which calibration's budget is spent on.
 
 use std::collections::BTreeMap;
 
@@ -22,8 +25,6 @@ pub struct MetricsConfig {
     pub lead: Duration,
     /// How soon after a flag the churn must follow for the flag to be right.
     pub window: Duration,
-    /// How long risk must stay `none` for the customer to count as back.
-    pub rejoin: Duration,
     /// Judge only from here on: churns from then, episodes that began then or later, and the
     /// customer-months after it (a later-period holdout; the replay still runs from the start,
     /// so each customer arrives with their history).
@@ -35,7 +36,6 @@ impl Default for MetricsConfig {
         MetricsConfig {
             lead: Duration::hours(72),
             window: Duration::days(30),
-            rejoin: Duration::days(7),
             from: None,
         }
     }
@@ -68,6 +68,15 @@ pub struct Metrics {
     /// Customer-months observed: from each customer's first event to the end of the log.
     pub customer_months: f64,
     pub false_alarms_per_100_customer_months: f64,
+    /// Retention messages customers were sent (from `from` on; decided ones: the log runs
+    /// `window` past them or the customer churned).
+    #[serde(default)]
+    pub messages: usize,
+    /// … of which to customers who did not churn within `window`.
+    #[serde(default)]
+    pub messages_to_non_churners: usize,
+    #[serde(default)]
+    pub messages_to_non_churners_per_100_customer_months: f64,
     pub lead_times: LeadTimes,
 }
 
@@ -79,6 +88,26 @@ impl Metrics {
             .iter()
             .find(|p| p.level == level)
             .and_then(|p| p.share)
+    }
+
+    /// What calibration's budget is spent on, per 100 customer-months: retention messages to
+    /// customers who stayed, or the episodes' false alarms where the rules sent no retention
+    /// message at all (staff alerts only: then a false alarm costs staff time instead).
+    pub fn spent(&self) -> f64 {
+        if self.messages > 0 {
+            self.messages_to_non_churners_per_100_customer_months
+        } else {
+            self.false_alarms_per_100_customer_months
+        }
+    }
+
+    /// Scales what [`Metrics::spent`] reads by `factor` (a learned model's margin).
+    pub fn scale_spent(&mut self, factor: f64) {
+        if self.messages > 0 {
+            self.messages_to_non_churners_per_100_customer_months *= factor;
+        } else {
+            self.false_alarms_per_100_customer_months *= factor;
+        }
     }
 
     /// The share of churns caught at `level` (or above) at least `lead` ahead.
@@ -141,6 +170,8 @@ const LEVELS: [RiskLevel; 3] = [RiskLevel::Caution, RiskLevel::Warning, RiskLeve
 /// One flag episode of one customer.
 #[derive(Debug)]
 struct Episode {
+    /// The domain's episode counter.
+    number: u32,
     start: DateTime<Utc>,
     /// When it first reached caution, warning, danger.
     reached: [Option<DateTime<Utc>>; 3],
@@ -170,9 +201,21 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     let mut leads = Vec::new();
     let (mut right, mut wrong, mut undecided, mut episodes_total) = (0, 0, 0, 0);
     let mut by_level = [(0usize, 0usize); 3];
+    let (mut messages, mut unwanted) = (0usize, 0usize);
     for journey in &replay.journeys {
-        let episodes = episodes(journey, config.rejoin);
+        let episodes = episodes(journey);
         let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
+        for sent in journey.messages.iter().filter(|t| **t >= from) {
+            let churned = churns
+                .iter()
+                .any(|c| *c >= *sent && *c - *sent <= config.window);
+            if churned {
+                messages += 1;
+            } else if replay.until - *sent >= config.window {
+                messages += 1;
+                unwanted += 1;
+            }
+        }
         for churn in churns {
             let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
                 continue;
@@ -257,17 +300,26 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
             })
             .collect(),
         customer_months: round4(customer_months),
-        false_alarms_per_100_customer_months: if customer_months > 0.0 {
-            round4(wrong as f64 * 100.0 / customer_months)
-        } else {
-            0.0
-        },
+        false_alarms_per_100_customer_months: per_100(wrong, customer_months),
+        messages,
+        messages_to_non_churners: unwanted,
+        messages_to_non_churners_per_100_customer_months: per_100(unwanted, customer_months),
         lead_times: lead_times(leads, churns),
     }
 }
 
-/// The customer's flag episodes, in time order, a return shorter than `rejoin` bridged.
-fn episodes(journey: &Journey, rejoin: Duration) -> Vec<Episode> {
+/// `n` per 100 customer-months.
+fn per_100(n: usize, customer_months: f64) -> f64 {
+    if customer_months > 0.0 {
+        round4(n as f64 * 100.0 / customer_months)
+    } else {
+        0.0
+    }
+}
+
+/// The customer's flag episodes, in time order: a flag the domain counted as the same episode
+/// (its number unchanged) resumes the one before.
+fn episodes(journey: &Journey) -> Vec<Episode> {
     let mut out: Vec<Episode> = Vec::new();
     let mut open: Option<Episode> = None;
     for point in &journey.risk {
@@ -279,9 +331,9 @@ fn episodes(journey: &Journey, rejoin: Duration) -> Vec<Episode> {
             (Some(ep), level) => mark(ep, level, point.at),
             (None, RiskLevel::None) => {}
             (None, level) => {
-                let resumed =
-                    out.pop_if(|last| last.end.is_some_and(|end| point.at - end < rejoin));
+                let resumed = out.pop_if(|last| last.number == point.episode);
                 let mut ep = resumed.unwrap_or(Episode {
+                    number: point.episode,
                     start: point.at,
                     reached: [None; 3],
                     end: None,

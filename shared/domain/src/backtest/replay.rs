@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::log::Label;
+use crate::apply::Effect;
+use crate::intervention::Channel;
 use crate::{Change, Customer, CustomerId, Event, RiskLevel, Rules, Stage, apply, signal_measures};
 
 #[derive(Clone, Debug)]
@@ -39,6 +41,10 @@ pub struct RiskPoint {
     /// The score right after the change.
     pub score: f64,
     pub reason: String,
+    /// The domain's episode counter after the change: a flag that continues an episode
+    /// (`fatigue.continue_days`) keeps its number, so the backtest's episodes are the worker's.
+    #[serde(default)]
+    pub episode: u32,
 }
 
 /// A customer's signal measures at one moment, with the level the rules had them at.
@@ -62,6 +68,10 @@ pub struct Journey {
     /// The experiment counts the rules made of this customer: assignments and their outcomes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tallies: Vec<crate::apply::Tally>,
+    /// When the customer was sent a retention message (an e-mail of a `fatigue.triggers`
+    /// trigger), once per message: what the customer felt of the flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<DateTime<Utc>>,
 }
 
 /// Every customer's replay, in customer-id order.
@@ -144,6 +154,8 @@ struct Run<'a> {
     next_sample: Option<DateTime<Utc>>,
     checks: usize,
     refused: usize,
+    /// The retention messages' ids already counted: a deferred message is planned again.
+    sent: Vec<crate::InterventionId>,
 }
 
 impl<'a> Run<'a> {
@@ -168,7 +180,9 @@ impl<'a> Run<'a> {
                 churns: Vec::new(),
                 samples: Vec::new(),
                 tallies: Vec::new(),
+                messages: Vec::new(),
             },
+            sent: Vec::new(),
             last_tick: None,
             next_sample: config
                 .sample_every
@@ -249,6 +263,7 @@ impl<'a> Run<'a> {
                     level: *to,
                     score: entry.score,
                     reason: entry.cause.reason.clone(),
+                    episode: outcome.customer.risk_episode,
                 }),
                 Change::Stage {
                     to: Stage::Churned, ..
@@ -267,6 +282,20 @@ impl<'a> Run<'a> {
         self.journey
             .tallies
             .extend(outcome.tallies.into_iter().filter(|t| t.cohort.is_some()));
+        let policy = self
+            .rules
+            .policy(outcome.customer.profile.program.as_deref());
+        for effect in &outcome.effects {
+            if let Effect::Send(i) = effect
+                && i.channel == Channel::Email
+                && !i.transactional
+                && policy.fatigue.counts(i.trigger)
+                && !self.sent.contains(&i.id)
+            {
+                self.sent.push(i.id.clone());
+                self.journey.messages.push(i.planned_at);
+            }
+        }
         self.c = outcome.customer;
     }
 }

@@ -64,6 +64,16 @@ pub fn table(m: &Metrics) -> String {
         "  false alarms per 100 customers per month {:.2}",
         m.false_alarms_per_100_customer_months
     );
+    let _ = writeln!(
+        out,
+        "\nretention messages {}: to customers who did not churn within {} days {}",
+        m.messages, m.window_days, m.messages_to_non_churners
+    );
+    let _ = writeln!(
+        out,
+        "  per 100 customers per month {:.2}",
+        m.messages_to_non_churners_per_100_customer_months
+    );
     let lt = &m.lead_times;
     let _ = writeln!(
         out,

@@ -109,12 +109,27 @@ fn activity_while_at_risk_recovers_and_credits_the_last_intervention() {
     assert!(o.effects.iter().any(|e| matches!(e,
         Effect::Publish(DomainEvent { detail: DomainEventDetail::InterventionRecovered { intervention_id, .. }, .. })
             if *intervention_id == reminder.id)));
-    // quiet again: a new episode, new intervention ids; a second recovery credits the new one
+    // quiet again within fatigue.continue_days (14) of the recovery: the same episode goes
+    // on, and its caution is not sent twice
     j.check("2026-11-16T08:00:00Z");
+    assert_eq!(j.customer.risk, RiskLevel::Caution);
+    assert_eq!(j.customer.risk_episode, 1);
+    assert_eq!(
+        j.sent.last().map(|i| &i.id),
+        Some(&reminder.id),
+        "nothing sent"
+    );
+    j.on("2026-11-17T08:00:00Z", EventKind::Login);
+    let credits = reports(&j.tallies).len();
+    // active for a week, then quiet past continue_days: a new episode, new intervention ids;
+    // its recovery credits the new one
+    j.on("2026-11-25T08:00:00Z", EventKind::Login);
+    j.check("2026-12-02T09:00:00Z");
     let second = j.sent.last().cloned().unwrap();
+    assert_eq!(j.customer.risk_episode, 2);
     assert_ne!(second.id, reminder.id);
-    j.on("2026-11-20T08:00:00Z", EventKind::Login);
-    assert_eq!(reports(&j.tallies).len(), 2);
+    j.on("2026-12-03T08:00:00Z", EventKind::Login);
+    assert_eq!(reports(&j.tallies).len(), credits + 1);
 }
 
 #[test]
