@@ -68,13 +68,15 @@ pub struct Metrics {
     /// Customer-months observed: from each customer's first event to the end of the log.
     pub customer_months: f64,
     pub false_alarms_per_100_customer_months: f64,
-    /// Retention messages customers were sent (from `from` on; decided ones: the log runs
-    /// `window` past them or the customer churned).
+    /// Retention messages customers were sent from `from` on, up to `window` before the log
+    /// ends (the ones that can be judged).
     #[serde(default)]
     pub messages: usize,
     /// … of which to customers who did not churn within `window`.
     #[serde(default)]
     pub messages_to_non_churners: usize,
+    /// Per 100 of the customer-months in which a message can be judged: from `from` to
+    /// `window` before the log ends.
     #[serde(default)]
     pub messages_to_non_churners_per_100_customer_months: f64,
     pub lead_times: LeadTimes,
@@ -205,16 +207,15 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     for journey in &replay.journeys {
         let episodes = episodes(journey);
         let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
-        for sent in journey.messages.iter().filter(|t| **t >= from) {
+        // only messages the log runs `window` past are judged, so the rate's customer-months
+        // end `window` before the log does too (else a short later period reads low)
+        let judged = |t: &DateTime<Utc>| *t >= from && replay.until - *t >= config.window;
+        for sent in journey.messages.iter().filter(|t| judged(t)) {
+            messages += 1;
             let churned = churns
                 .iter()
                 .any(|c| *c >= *sent && *c - *sent <= config.window);
-            if churned {
-                messages += 1;
-            } else if replay.until - *sent >= config.window {
-                messages += 1;
-                unwanted += 1;
-            }
+            unwanted += usize::from(!churned);
         }
         for churn in churns {
             let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
@@ -264,6 +265,14 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
             observed.num_seconds().max(0) as f64 / (30.0 * 86_400.0)
         })
         .sum::<f64>();
+    let judged_months = replay
+        .journeys
+        .iter()
+        .map(|j| {
+            let observed = (replay.until - config.window) - j.first_seen.max(from);
+            observed.num_seconds().max(0) as f64 / (30.0 * 86_400.0)
+        })
+        .sum::<f64>();
     let churns = labels.len();
     Metrics {
         customers: replay
@@ -303,7 +312,7 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
         false_alarms_per_100_customer_months: per_100(wrong, customer_months),
         messages,
         messages_to_non_churners: unwanted,
-        messages_to_non_churners_per_100_customer_months: per_100(unwanted, customer_months),
+        messages_to_non_churners_per_100_customer_months: per_100(unwanted, judged_months),
         lead_times: lead_times(leads, churns),
     }
 }
