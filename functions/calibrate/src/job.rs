@@ -216,10 +216,14 @@ fn evaluate(
     .1
 }
 
-/// What a proposal may spend (retention messages to customers who stayed, see
-/// [`Metrics::spent`]): the budget, or without one what the rules in force spend.
+/// What a proposal may spend on its training months (retention messages to customers who
+/// stayed, see [`Metrics::spent`]): the budget less `budget_margin`, so that the months after,
+/// where the guard holds it to the whole budget, keep it too; without a budget, what the rules
+/// in force spend.
 fn ceiling(goals: &CalibrationGoals, active: &Metrics) -> f64 {
-    goals.false_alarm_budget.unwrap_or(active.spent())
+    goals
+        .false_alarm_budget
+        .map_or(active.spent(), |b| b * (1.0 - goals.budget_margin))
 }
 
 /// Fits and searches the weights, thresholds and clock of `program` (`None`: the business's
@@ -384,7 +388,10 @@ fn search(
         for thresholds in stepped(&best.thresholds, level) {
             let c = rethresholded(&best, &thresholds)?;
             let (mine, theirs) = (&c.training, &best.training);
-            if meets(level, mine)
+            // their messages spend the budget too: a step may not cross it
+            let affordable = within(&c) || fa(&c.ranked) <= fa(&best.ranked);
+            if affordable
+                && meets(level, mine)
                 && (!meets(level, theirs) || mine.recall_at(level) > theirs.recall_at(level))
             {
                 best = Candidate { fit: best.fit, ..c };

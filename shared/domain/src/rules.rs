@@ -294,6 +294,11 @@ pub struct CalibrationGoals {
     /// business two points can be one churner, which is noise.
     #[serde(default = "CalibrationGoals::default_min_churners_gained")]
     pub min_churners_gained: usize,
+    /// The share of the budget the search leaves unspent on the training months (0.1: it
+    /// aims at 90 %). A search fills the budget there exactly, and the months after run a
+    /// little over as often as under; the guard holds them to the whole budget.
+    #[serde(default = "CalibrationGoals::default_budget_margin")]
+    pub budget_margin: f64,
     /// The least churned customers in the training period for calibration to also try a
     /// learned model; with fewer, only the linear score's weights are fitted.
     #[serde(default = "CalibrationGoals::default_model_min_churners")]
@@ -319,6 +324,10 @@ impl CalibrationGoals {
         3
     }
 
+    fn default_budget_margin() -> f64 {
+        0.1
+    }
+
     fn default_model_min_churners() -> usize {
         100
     }
@@ -340,6 +349,7 @@ impl Default for CalibrationGoals {
             danger_precision: 0.65,
             min_gain: CalibrationGoals::default_min_gain(),
             min_churners_gained: CalibrationGoals::default_min_churners_gained(),
+            budget_margin: CalibrationGoals::default_budget_margin(),
             model_min_churners: CalibrationGoals::default_model_min_churners(),
             model_margin: CalibrationGoals::default_model_margin(),
             sample_events: CalibrationGoals::default_sample_events(),
@@ -690,6 +700,7 @@ impl Policy {
             ("danger_precision", c.danger_precision),
             ("min_gain", c.min_gain),
             ("model_margin", c.model_margin),
+            ("budget_margin", c.budget_margin),
         ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(RulesError::invalid(

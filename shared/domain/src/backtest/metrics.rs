@@ -68,15 +68,16 @@ pub struct Metrics {
     /// Customer-months observed: from each customer's first event to the end of the log.
     pub customer_months: f64,
     pub false_alarms_per_100_customer_months: f64,
-    /// Retention messages customers were sent from `from` on, up to `window` before the log
-    /// ends (the ones that can be judged).
+    /// Retention messages customers were sent from `from` on and judged: a message of a flag
+    /// episode is as right as its episode; one outside any (a ticket, an NPS answer) is right
+    /// when the customer churned within `window`, wrong when they did not and the log runs
+    /// that long past it.
     #[serde(default)]
     pub messages: usize,
     /// … of which to customers who did not churn within `window`.
     #[serde(default)]
     pub messages_to_non_churners: usize,
-    /// Per 100 of the customer-months in which a message can be judged: from `from` to
-    /// `window` before the log ends.
+    /// Per 100 customer-months, as false alarms are.
     #[serde(default)]
     pub messages_to_non_churners_per_100_customer_months: f64,
     pub lead_times: LeadTimes,
@@ -207,15 +208,11 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     for journey in &replay.journeys {
         let episodes = episodes(journey);
         let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
-        // only messages the log runs `window` past are judged, so the rate's customer-months
-        // end `window` before the log does too (else a short later period reads low)
-        let judged = |t: &DateTime<Utc>| *t >= from && replay.until - *t >= config.window;
-        for sent in journey.messages.iter().filter(|t| judged(t)) {
-            messages += 1;
-            let churned = churns
-                .iter()
-                .any(|c| *c >= *sent && *c - *sent <= config.window);
-            unwanted += usize::from(!churned);
+        for sent in journey.messages.iter().filter(|t| **t >= from) {
+            if let Some(wanted) = message_verdict(*sent, &episodes, churns, replay.until, config) {
+                messages += 1;
+                unwanted += usize::from(!wanted);
+            }
         }
         for churn in churns {
             let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
@@ -265,14 +262,6 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
             observed.num_seconds().max(0) as f64 / (30.0 * 86_400.0)
         })
         .sum::<f64>();
-    let judged_months = replay
-        .journeys
-        .iter()
-        .map(|j| {
-            let observed = (replay.until - config.window) - j.first_seen.max(from);
-            observed.num_seconds().max(0) as f64 / (30.0 * 86_400.0)
-        })
-        .sum::<f64>();
     let churns = labels.len();
     Metrics {
         customers: replay
@@ -312,7 +301,7 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
         false_alarms_per_100_customer_months: per_100(wrong, customer_months),
         messages,
         messages_to_non_churners: unwanted,
-        messages_to_non_churners_per_100_customer_months: per_100(unwanted, judged_months),
+        messages_to_non_churners_per_100_customer_months: per_100(unwanted, customer_months),
         lead_times: lead_times(leads, churns),
     }
 }
@@ -368,6 +357,31 @@ fn mark(ep: &mut Episode, level: RiskLevel, at: DateTime<Utc>) {
 /// The episode was open when the customer churned, and began within the window before.
 fn open_at_churn(ep: &Episode, churn: DateTime<Utc>, config: &MetricsConfig) -> bool {
     ep.start <= churn && churn - ep.start <= config.window && ep.end.is_none_or(|end| end >= churn)
+}
+
+/// Whether a message sent at `sent` was wanted (`Some(true)`: the customer churned), not
+/// (`Some(false)`), or cannot be told yet. A message of a flag episode shares its episode's
+/// verdict, decided as soon as the episode ends, so a short later period is judged as well as
+/// its false alarms are.
+fn message_verdict(
+    sent: DateTime<Utc>,
+    episodes: &[Episode],
+    churns: &[DateTime<Utc>],
+    until: DateTime<Utc>,
+    config: &MetricsConfig,
+) -> Option<bool> {
+    let open = |ep: &&Episode| ep.start <= sent && ep.end.is_none_or(|end| sent <= end);
+    if let Some(ep) = episodes.iter().find(open) {
+        return verdict(ep, churns, until, config);
+    }
+    if churns
+        .iter()
+        .any(|c| *c >= sent && *c - sent <= config.window)
+    {
+        Some(true)
+    } else {
+        (until - sent >= config.window).then_some(false)
+    }
 }
 
 /// Right (`Some(true)`), wrong, or undecided when the log ends before the window does.

@@ -131,3 +131,19 @@ fn recall_is_split_by_how_the_customer_left() {
     assert_eq!(share("silent"), (1, Some(0.0)));
     assert!(report::table(&m).contains("of the 1 silent: caution 0.0 %"));
 }
+
+#[test]
+fn a_message_is_as_right_as_its_episode() {
+    let (replay, m) = run(None);
+    let sent: Vec<usize> = replay.journeys.iter().map(|j| j.messages.len()).collect();
+    // A: caution, warning and danger, all before the refund (right); B: the caution of the
+    // false alarm, judged wrong when B logs in again, not 30 days later; C: none
+    assert_eq!(sent, vec![3, 1, 0]);
+    assert_eq!((m.messages, m.messages_to_non_churners), (4, 1));
+    let per_100 = 100.0 / m.customer_months;
+    assert!((m.messages_to_non_churners_per_100_customer_months - per_100).abs() < 1e-3);
+    assert_eq!(
+        m.spent(),
+        m.messages_to_non_churners_per_100_customer_months
+    );
+}
