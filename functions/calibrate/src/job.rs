@@ -627,12 +627,22 @@ fn enough_history(log: &ExportedLog, min: usize) -> Result<(), Calibration> {
 /// The training period (the events and churns before the cutoff) and the cutoff: the last
 /// `holdout_percent` of the history's time span is kept for judging.
 fn split(log: &ExportedLog, holdout_percent: u32) -> (ExportedLog, DateTime<Utc>) {
-    let times = log.events.iter().map(|e| e.occurred_at);
-    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+    let Some((first, last)) = span(log.events.iter().map(|e| e.occurred_at).collect()) else {
         return (log.clone(), DateTime::<Utc>::MAX_UTC);
     };
     let cutoff = last - (last - first) * holdout_percent.min(100) as i32 / 100;
     (before(log, cutoff), cutoff)
+}
+
+/// The history's time span, its outermost 0.1 % of events left out at either end: one event
+/// stamped a year ahead (a wrong clock, a forged time in an older log) must not empty the later
+/// period and so refuse every proposal for as long as the log keeps it.
+fn span(mut times: Vec<DateTime<Utc>>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    times.sort_unstable();
+    let trim = times.len() / 1000;
+    let first = *times.get(trim)?;
+    let last = *times.get(times.len().checked_sub(1 + trim)?)?;
+    Some((first, last))
 }
 
 /// The events and churns of `log` before `cutoff`.
@@ -1115,6 +1125,21 @@ mod tests {
         assert_eq!(forest(None), Some(&model));
         assert_eq!(forest(Some("fitness")), None);
         assert_eq!(forest(Some("other")), Some(&model));
+    }
+
+    #[test]
+    fn an_event_far_ahead_does_not_move_the_split() {
+        let start = journey::testing::t("2026-01-01T00:00:00Z");
+        let mut times: Vec<DateTime<Utc>> =
+            (0..2_000).map(|m| start + Duration::hours(m)).collect();
+        times.push(start + Duration::days(365 * 3));
+        let (first, last) = span(times).unwrap();
+        assert_eq!(
+            (first, last),
+            (start + Duration::hours(2), start + Duration::hours(1_998))
+        );
+        assert_eq!(span(vec![start]), Some((start, start)));
+        assert_eq!(span(vec![]), None);
     }
 
     #[test]

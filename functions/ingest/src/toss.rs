@@ -10,8 +10,7 @@
 //! The dedup key is `paymentKey + status + lastTransactionKey`: a retry, and the deposit callback
 //! and the status change for one deposit, become one event.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Asia::Seoul;
+use chrono::{DateTime, Utc};
 use journey::domain::{CustomerId, Event, EventId, EventKind, Money, Profile, Source};
 use journey::http::ApiError;
 use serde_json::Value;
@@ -36,8 +35,6 @@ pub struct Claim {
     status: String,
     /// The deposit callback's `secret`, which must equal the payment's.
     secret: Option<String>,
-    /// `createdAt`: Seoul time without a zone.
-    created_at: Option<DateTime<Utc>>,
 }
 
 impl Claim {
@@ -54,7 +51,6 @@ impl Claim {
 pub fn parse(body: &[u8]) -> Result<Result<Claim, String>, ApiError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("malformed_json", e.to_string(), None))?;
-    let created_at = v["createdAt"].as_str().and_then(seoul_time);
     // The deposit callback's body has no `eventType`: `{createdAt, secret, status,
     // transactionKey, orderId}`; accept it with or without one.
     let deposit = v["eventType"].is_null() && v["secret"].is_string() && v["orderId"].is_string();
@@ -90,7 +86,6 @@ pub fn parse(body: &[u8]) -> Result<Result<Claim, String>, ApiError> {
         lookup,
         status: status.to_string(),
         secret,
-        created_at,
     }))
 }
 
@@ -152,9 +147,9 @@ pub fn confirm(
     let last = payment["lastTransactionKey"].as_str().unwrap_or_default();
     let id = EventId::new(format!("toss:{key}:{status}:{last}"))
         .map_err(|e| field_error("paymentKey", e))?;
-    let occurred_at = occurred_at(status, payment)
-        .or(claim.created_at)
-        .unwrap_or(received_at);
+    // the payment Toss's API returned, never the unsigned claim: a replayed claim with a fresh
+    // `createdAt` must not make an old failure new
+    let occurred_at = occurred_at(status, payment).unwrap_or(received_at);
     Ok(Mapped::Event(Box::new(Event {
         id,
         customer_id,
@@ -208,23 +203,17 @@ fn last_cancel(p: &Value) -> &Value {
         .unwrap_or(&Value::Null)
 }
 
-/// When it happened: approval for DONE, the latest cancellation for refunds.
+/// When it happened, from the payment as Toss's API returned it: approval for DONE, the latest
+/// cancellation for refunds, the request for a payment that failed (ABORTED, EXPIRED: Toss
+/// records no time of failure).
 fn occurred_at(status: &str, p: &Value) -> Option<DateTime<Utc>> {
     let at = match status {
         "DONE" => &p["approvedAt"],
         "CANCELED" | "PARTIAL_CANCELED" => &last_cancel(p)["canceledAt"],
+        "ABORTED" | "EXPIRED" => &p["requestedAt"],
         _ => &Value::Null,
     };
     rfc3339(at)
-}
-
-/// `2024-02-13T12:18:14.000000`, Seoul time (Toss's `createdAt` has no zone).
-fn seoul_time(s: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    Seoul
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The documented order: our metadata, then Toss's customer key.
@@ -251,6 +240,7 @@ mod tests {
             "paymentKey": "tgen_20261102abc", "orderId": "order-1", "status": status,
             "lastTransactionKey": "txrd_1", "currency": "KRW", "totalAmount": 49_000,
             "balanceAmount": 49_000, "approvedAt": "2026-11-02T18:00:00+09:00",
+            "requestedAt": "2026-11-02T17:59:00+09:00",
             "secret": "ps_deposit_secret", "metadata": {"customer_id": "cust-7", "email": "a@example.com"},
             "cancels": [{"cancelReason": "고객 변심", "cancelAmount": 9_000, "canceledAt": "2026-11-03T10:00:00+09:00"}]
         })
@@ -308,9 +298,15 @@ mod tests {
             assert!(matches!(e.kind, EventKind::PaymentFailed { .. }));
             assert_eq!(
                 e.occurred_at,
-                t("2026-11-02T09:00:01Z"),
-                "the webhook's Seoul time"
+                t("2026-11-02T08:59:00Z"),
+                "the payment's request, as Toss's API returned it"
             );
+            // the unsigned claim's createdAt moves nothing (security review M1)
+            let replayed = json!({"eventType": "PAYMENT_STATUS_CHANGED",
+                "createdAt": "2027-11-02T18:00:01.000000",
+                "data": {"paymentKey": "tgen_20261102abc", "status": status}});
+            let again = event(replayed.to_string().as_bytes(), &payment(status));
+            assert_eq!(again.occurred_at, e.occurred_at);
         }
     }
 

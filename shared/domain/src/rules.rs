@@ -371,6 +371,11 @@ pub struct Inactivity {
     /// nothing, so this stays below that.
     #[serde(default = "Inactivity::default_max_event_age_days")]
     pub max_event_age_days: u32,
+    /// An event from outside stamped more than this many minutes after it arrives is dropped:
+    /// a clock (or a forger) that far ahead would re-open old episodes and, in the event log,
+    /// push calibration's later period past every real event.
+    #[serde(default = "Inactivity::default_max_event_lead_minutes")]
+    pub max_event_lead_minutes: u32,
 }
 
 /// `inactivity.max_event_age_days` when the rules do not say.
@@ -379,6 +384,10 @@ pub const DEFAULT_MAX_EVENT_AGE_DAYS: u32 = 14;
 impl Inactivity {
     fn default_max_event_age_days() -> u32 {
         DEFAULT_MAX_EVENT_AGE_DAYS
+    }
+
+    fn default_max_event_lead_minutes() -> u32 {
+        10
     }
 
     /// The level `days` of inactivity reaches (churn is handled apart).
@@ -584,6 +593,12 @@ impl Policy {
             return Err(RulesError::invalid(
                 key("inactivity.max_event_age_days"),
                 "must be 1 to 21 (below the dedup markers' 23 days)",
+            ));
+        }
+        if i.max_event_lead_minutes > 24 * 60 {
+            return Err(RulesError::invalid(
+                key("inactivity.max_event_lead_minutes"),
+                "must be 0 to 1440 (a day)",
             ));
         }
         self.validate_calibration(prefix)?;

@@ -72,9 +72,15 @@ fn dropped(state: &Customer, event: &Event, rules: &Rules, now: DateTime<Utc>) -
         event.source,
         Source::App | Source::Stripe | Source::Toss | Source::Portone
     );
-    let policy = rules.policy(state.profile.program.as_deref());
-    let limit = Duration::days(policy.inactivity.max_event_age_days.into());
-    (outside && now - event.occurred_at > limit).then_some(Dropped::TooOld)
+    if !outside {
+        return None;
+    }
+    let i = &rules.policy(state.profile.program.as_deref()).inactivity;
+    if event.occurred_at - now > Duration::minutes(i.max_event_lead_minutes.into()) {
+        return Some(Dropped::FromTheFuture);
+    }
+    (now - event.occurred_at > Duration::days(i.max_event_age_days.into()))
+        .then_some(Dropped::TooOld)
 }
 
 /// One application in progress: the new state and what it has produced so far.

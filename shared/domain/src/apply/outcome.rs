@@ -38,6 +38,9 @@ pub enum Dropped {
     /// From outside and older than `inactivity.max_event_age_days`: a stale replay (a
     /// provider's old webhook re-posted after its dedup marker expired) or a wrong clock.
     TooOld,
+    /// From outside and stamped more than `inactivity.max_event_lead_minutes` after it
+    /// arrived: a wrong clock or a forged time.
+    FromTheFuture,
 }
 
 impl Dropped {

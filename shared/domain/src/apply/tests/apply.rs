@@ -26,6 +26,37 @@ fn an_event_for_another_customer_is_refused() {
 }
 
 #[test]
+fn an_event_from_outside_stamped_ahead_of_its_arrival_is_dropped() {
+    let now = t("2026-11-20T09:00:00Z");
+    let mut j = Journey::new();
+    j.paid("2026-11-01T09:00:00Z");
+    let lead = j.rules.policy(None).inactivity.max_event_lead_minutes;
+    for source in [Source::App, Source::Stripe, Source::Toss, Source::Portone] {
+        // a year ahead would push calibration's later period past every real event
+        let mut ahead = j.events.at(now + Duration::days(365), EventKind::Login);
+        ahead.source = source;
+        let o = j.apply(ahead, now);
+        assert_eq!(o.dropped, Some(Dropped::FromTheFuture), "{source:?}");
+        assert!(o.history.is_empty());
+    }
+    let mut skewed = j
+        .events
+        .at(now + Duration::minutes(lead.into()), EventKind::Login);
+    skewed.source = Source::App;
+    assert_eq!(
+        j.apply(skewed, now).dropped,
+        None,
+        "a clock just ahead counts"
+    );
+    let mut past = j.events.at(
+        now + Duration::minutes(lead.into()) + Duration::seconds(1),
+        EventKind::Login,
+    );
+    past.source = Source::App;
+    assert_eq!(j.apply(past, now).dropped, Some(Dropped::FromTheFuture));
+}
+
+#[test]
 fn an_event_from_outside_older_than_the_bound_is_dropped() {
     let now = t("2026-11-20T09:00:00Z");
     let mut j = Journey::new();
