@@ -55,7 +55,7 @@ fn toss_payment(key: &str, customer: &str, status: &str) -> Value {
         "lastTransactionKey": format!("tx-{status}"), "currency": "KRW", "totalAmount": 49_000,
         "balanceAmount": 49_000, "approvedAt": "2026-11-02T18:00:00+09:00",
         "secret": "ps_generated", "metadata": {"customer_id": customer, "email": "toss@example.com"},
-        "cancels": [{"cancelReason": "수업이 맞지 않음", "canceledAt": "2026-11-09T10:00:00+09:00"}]
+        "cancels": [{"cancelReason": "수업이 맞지 않음", "canceledAt": "2026-11-02T18:00:03+09:00"}]
     })
 }
 
@@ -72,8 +72,8 @@ fn portone_payment(id: &str, customer: &str, status: &str) -> Value {
         "amount": {"total": 59_000, "paid": 59_000}, "currency": "KRW",
         "customer": {"id": "portone-customer", "email": "portone@example.com"},
         "customData": json!({"customer_id": customer}).to_string(),
-        "paidAt": "2026-11-02T09:00:00Z", "cancelledAt": "2026-11-09T01:00:00Z",
-        "cancellations": [{"id": format!("cancel-{id}"), "reason": "서비스 불만족", "cancelledAt": "2026-11-09T01:00:00Z"}]
+        "paidAt": "2026-11-02T09:00:00Z", "cancelledAt": "2026-11-02T09:00:03Z",
+        "cancellations": [{"id": format!("cancel-{id}"), "reason": "서비스 불만족", "cancelledAt": "2026-11-02T09:00:03Z"}]
     })
 }
 
