@@ -113,6 +113,7 @@ pub fn run() -> Result<Report, String> {
                 t("2026-08-01T09:00:00Z"),
                 EventKind::PaymentSucceeded {
                     amount: krw(99_000),
+                    renews_at: None,
                 },
             ),
         )?

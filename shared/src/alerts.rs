@@ -335,6 +335,7 @@ mod tests {
             t("2026-11-01T09:00:00Z"),
             EventKind::PaymentSucceeded {
                 amount: krw(374_000),
+                renews_at: None,
             },
         );
         pay.profile.email = Some("kim@example.com".into());

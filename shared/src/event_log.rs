@@ -306,6 +306,7 @@ mod tests {
                 (
                     EventKind::PaymentSucceeded {
                         amount: crate::testing::krw(1000),
+                        renews_at: None,
                     },
                     "2026-11-01T09:00:00Z",
                 ),

@@ -17,10 +17,7 @@ use serde_json::Value;
 
 fn message() -> Value {
     let mut events = Events::new("cust-1");
-    let mut e = events.at(
-        t("2026-11-02T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(9_900) },
-    );
+    let mut e = events.at(t("2026-11-02T09:00:00Z"), EventKind::paid(krw(9_900)));
     e.profile.email = Some("a@example.com".into());
     e.profile.time_zone = Some("Asia/Seoul".into());
     serde_json::to_value(EventMessage {
@@ -32,10 +29,7 @@ fn message() -> Value {
 
 fn intervention() -> Value {
     let mut events = Events::new("cust-1");
-    let pay = events.at(
-        t("2026-11-02T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(9_900) },
-    );
+    let pay = events.at(t("2026-11-02T09:00:00Z"), EventKind::paid(krw(9_900)));
     let rules = Rules::embedded().unwrap();
     let outcome = apply(
         &journey::domain::Customer::new(pay.customer_id.clone()),

@@ -202,6 +202,7 @@ impl Member {
                     amount: 99_000,
                     currency: "KRW".into(),
                 },
+                renews_at: None,
             }
         } else {
             EventKind::Login

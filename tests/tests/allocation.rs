@@ -47,6 +47,7 @@ async fn the_calibration_job_allocates_the_variants_by_their_outcomes() {
             t(START),
             EventKind::PaymentSucceeded {
                 amount: krw(50_000),
+                renews_at: None,
             },
         );
         let failures = worker.handle_batch(sqs_event(&[message(paid)])).await;

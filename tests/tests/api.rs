@@ -94,6 +94,7 @@ async fn population(stack: &Stack) -> DateTime<Utc> {
             start,
             EventKind::PaymentSucceeded {
                 amount: krw(revenue),
+                renews_at: None,
             },
         );
         pay.profile.email = Some(email.into());
@@ -490,6 +491,7 @@ async fn erasure_leaves_no_personal_field_in_the_customers_partition() {
         start,
         EventKind::PaymentSucceeded {
             amount: krw(99_000),
+            renews_at: None,
         },
     );
     pay.profile.email = Some("kim.minji@example.com".into());
@@ -791,6 +793,7 @@ async fn the_at_risk_list_downloads_as_csv_with_formulas_defused() {
         start,
         EventKind::PaymentSucceeded {
             amount: krw(70_000),
+            renews_at: None,
         },
     );
     pay.profile.email = Some("=cmd|'/c calc'!A0@example.com".into());

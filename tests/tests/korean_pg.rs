@@ -181,7 +181,9 @@ async fn a_toss_payment_counts_once_toss_confirms_it() {
         (Source::Toss, "cust-toss")
     );
     assert_eq!(e.occurred_at, t("2026-11-02T09:00:00Z"));
-    assert!(matches!(&e.kind, EventKind::PaymentSucceeded { amount } if amount.amount == 49_000));
+    assert!(
+        matches!(&e.kind, EventKind::PaymentSucceeded { amount, .. } if amount.amount == 49_000)
+    );
     let seen = h.apis.seen();
     assert_eq!(seen[0].provider, Provider::Toss);
     assert_eq!(seen[0].path, "/v1/payments/tpk_1");
@@ -305,7 +307,7 @@ async fn portone_transactions_are_verified_then_confirmed() {
         );
         match status {
             "PAID" => assert!(
-                matches!(&e.kind, EventKind::PaymentSucceeded { amount } if amount.amount == 59_000)
+                matches!(&e.kind, EventKind::PaymentSucceeded { amount, .. } if amount.amount == 59_000)
             ),
             "FAILED" => assert!(matches!(e.kind, EventKind::PaymentFailed { .. })),
             "PARTIAL_CANCELLED" => assert_eq!(

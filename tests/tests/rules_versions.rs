@@ -30,10 +30,7 @@ async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
     // through the real SDK: the worker appends to the emulator's Firehose, which writes its S3
     let stack = Stack::new().await;
     let mut a = Events::new("export-a");
-    let mut paid = a.at(
-        t("2026-03-01T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(9_000) },
-    );
+    let mut paid = a.at(t("2026-03-01T09:00:00Z"), EventKind::paid(krw(9_000)));
     paid.profile.email = Some("a@example.com".into());
     paid.profile.program = Some("yoga".into());
     let login = a.at(t("2026-03-02T09:00:00Z"), EventKind::Login);
@@ -85,10 +82,7 @@ async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
 
     // an erasure leaves the customer's every line out of what is read back
     let mut b = Events::new("export-b");
-    let b_paid = b.at(
-        t("2026-03-01T10:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(9_000) },
-    );
+    let b_paid = b.at(t("2026-03-01T10:00:00Z"), EventKind::paid(krw(9_000)));
     let erased = b.at(t("2026-03-06T09:00:00Z"), EventKind::Erased { by: None });
     stack.apply(&[message(&b_paid), message(&erased)]).await;
     let log = ours(stack.archive.export_log(None).await.unwrap().0);
@@ -108,10 +102,7 @@ async fn a_partitioned_log_gives_a_bounded_sample_of_whole_customers() {
     for n in 0..300 {
         let mut c = Events::new(&format!("cus_{n:05}"));
         let records = [
-            c.at(
-                t("2026-03-01T09:00:00Z"),
-                EventKind::PaymentSucceeded { amount: krw(9_000) },
-            ),
+            c.at(t("2026-03-01T09:00:00Z"), EventKind::paid(krw(9_000))),
             c.at(t("2026-03-02T09:00:00Z"), EventKind::Login),
         ]
         .map(|e| LogRecord::Event(Box::new(e)));

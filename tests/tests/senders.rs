@@ -134,6 +134,7 @@ async fn paying_customer(
         at,
         EventKind::PaymentSucceeded {
             amount: krw(99_000),
+            renews_at: None,
         },
     );
     pay.profile.email = Some(email.into());
@@ -477,6 +478,7 @@ async fn customer_in_danger(stack: &Stack, id: &str, owner_email: &str) -> Vec<I
         start,
         EventKind::PaymentSucceeded {
             amount: krw(374_000),
+            renews_at: None,
         },
     );
     pay.profile.email = Some(format!("{id}@example.com"));
@@ -582,6 +584,7 @@ async fn billing_notice(stack: &Stack, id: &str, email: &str, at: DateTime<Utc>)
         at,
         EventKind::PaymentSucceeded {
             amount: krw(99_000),
+            renews_at: None,
         },
     );
     pay.profile.email = Some(email.into());

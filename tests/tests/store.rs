@@ -27,6 +27,7 @@ fn pay(events: &mut Events, at: &str) -> Event {
         t(at),
         EventKind::PaymentSucceeded {
             amount: krw(10_000),
+            renews_at: None,
         },
     )
 }
@@ -302,12 +303,7 @@ async fn the_due_index_returns_exactly_the_due_customers_across_shards() {
     for i in 0..40 {
         let mut events = Events::new(&format!("due-{i:02}"));
         let at = base + Duration::hours(i);
-        run(
-            &store,
-            &events.at(at, EventKind::PaymentSucceeded { amount: krw(1) }),
-            at,
-        )
-        .await;
+        run(&store, &events.at(at, EventKind::paid(krw(1))), at).await;
         if i < 25 {
             expected_due.push(events.customer().clone());
         }
@@ -352,15 +348,9 @@ async fn counters_are_exact_after_a_mixed_journey() {
                 plan: Default::default(),
             },
         )],
-        vec![(
-            "2026-11-01T09:00:00Z",
-            EventKind::PaymentSucceeded { amount: krw(1) },
-        )],
+        vec![("2026-11-01T09:00:00Z", EventKind::paid(krw(1)))],
         vec![
-            (
-                "2026-11-01T09:00:00Z",
-                EventKind::PaymentSucceeded { amount: krw(1) },
-            ),
+            ("2026-11-01T09:00:00Z", EventKind::paid(krw(1))),
             ("2026-11-02T09:00:00Z", EventKind::AssignmentSubmitted),
             (
                 "2026-11-03T09:00:00Z",
@@ -368,10 +358,7 @@ async fn counters_are_exact_after_a_mixed_journey() {
             ),
         ],
         vec![
-            (
-                "2026-11-01T09:00:00Z",
-                EventKind::PaymentSucceeded { amount: krw(1) },
-            ),
+            ("2026-11-01T09:00:00Z", EventKind::paid(krw(1))),
             ("2026-11-02T09:00:00Z", EventKind::AssignmentSubmitted),
             ("2026-11-03T09:00:00Z", EventKind::ProgramCompleted),
         ],
@@ -466,6 +453,7 @@ async fn at_risk_population(store: &DynamoStore) {
             start,
             EventKind::PaymentSucceeded {
                 amount: krw(revenue),
+                renews_at: None,
             },
         );
         pay.profile.program = Some(program.into());
@@ -638,6 +626,7 @@ async fn customers_are_found_by_the_start_of_their_address_until_erased() {
             start,
             EventKind::PaymentSucceeded {
                 amount: krw(10_000),
+                renews_at: None,
             },
         );
         pay.profile.email = Some(email.into());

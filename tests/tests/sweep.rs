@@ -24,6 +24,7 @@ fn customer(n: u32, last_active: i64) -> Vec<EventMessage> {
             paid,
             EventKind::PaymentSucceeded {
                 amount: krw(50_000),
+                renews_at: None,
             },
         ),
         events.at(active, EventKind::AssignmentSubmitted),

@@ -28,6 +28,7 @@ fn history(rules: &Rules) -> (Customer, Events, DateTime<Utc>) {
             start + Duration::days(3),
             EventKind::PaymentSucceeded {
                 amount: krw(99_000),
+                renews_at: None,
             },
         ),
         (start + Duration::days(4), EventKind::OnboardingCompleted),
@@ -74,6 +75,7 @@ fn kinds() -> Vec<(&'static str, EventKind)> {
             "payment_succeeded",
             EventKind::PaymentSucceeded {
                 amount: krw(99_000),
+                renews_at: None,
             },
         ),
         (

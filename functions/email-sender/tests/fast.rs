@@ -55,6 +55,7 @@ async fn welcome(store: &MemoryStore) -> Intervention {
         t("2026-11-02T01:00:00Z"),
         EventKind::PaymentSucceeded {
             amount: krw(99_000),
+            renews_at: None,
         },
     );
     paid.profile.email = Some("customer@example.com".into());

@@ -116,7 +116,7 @@ pub fn confirm(
 
 fn kind(status: &str, p: &Value) -> Result<EventKind, ApiError> {
     Ok(match status {
-        "PAID" => EventKind::PaymentSucceeded { amount: money(p)? },
+        "PAID" => EventKind::paid(money(p)?),
         "CANCELLED" => EventKind::RefundRequested {
             reason: last_cancellation(p).and_then(|c| reason(&c["reason"])),
         },
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(paid.source, Source::Portone);
         assert_eq!(paid.profile.email.as_deref(), Some("b@example.com"));
         assert!(
-            matches!(paid.kind, EventKind::PaymentSucceeded { ref amount } if amount.amount == 59_000)
+            matches!(paid.kind, EventKind::PaymentSucceeded { ref amount, .. } if amount.amount == 59_000)
         );
         let cancelled = event(
             &webhook("Transaction.Cancelled", Some("cancel-1")),

@@ -94,7 +94,10 @@ fn kind_of(kind: &str, o: &Value, before: &Value) -> Result<Result<EventKind, St
                     "zero-amount invoice (trial start or full discount)".into()
                 ));
             }
-            EventKind::PaymentSucceeded { amount }
+            EventKind::PaymentSucceeded {
+                amount,
+                renews_at: paid_through(o),
+            }
         }
         "invoice.payment_failed" => EventKind::PaymentFailed {
             amount: money(o, "amount_due").ok(),
@@ -112,6 +115,16 @@ fn kind_of(kind: &str, o: &Value, before: &Value) -> Result<Result<EventKind, St
         },
         other => return Ok(Err(format!("event type {other} is not used"))),
     }))
+}
+
+/// The end of the period a subscription invoice pays for (its line's `period.end`): the
+/// renewal date. One-off invoices have none.
+fn paid_through(invoice: &Value) -> Option<DateTime<Utc>> {
+    let reason = invoice["billing_reason"].as_str().unwrap_or_default();
+    if !reason.starts_with("subscription") {
+        return None;
+    }
+    time(&invoice["lines"]["data"][0]["period"]["end"])
 }
 
 /// `charge.refunded` is sent for every refund of a charge: only a charge refunded in full is
@@ -147,15 +160,18 @@ fn checkout(o: &Value) -> Result<Result<EventKind, String>, ApiError> {
         Some("paid") if subscription => EventKind::PaymentSucceeded {
             amount: Money::new(0, &currency(o)?)
                 .map_err(|e| field_error("data.object.currency", e))?,
+            renews_at: None,
         },
         Some("paid") => EventKind::PaymentSucceeded {
             amount: money(o, "amount_total")?,
+            renews_at: None,
         },
         Some("no_payment_required") if subscription => EventKind::SignedUp {
             plan: SignUpPlan::Trial,
         },
         Some("no_payment_required") => EventKind::PaymentSucceeded {
             amount: money(o, "amount_total")?,
+            renews_at: None,
         },
         status => {
             return Ok(Err(format!(

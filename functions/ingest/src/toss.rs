@@ -164,7 +164,7 @@ pub fn confirm(
 /// IN_PROGRESS, WAITING_FOR_DEPOSIT) are steps on the way and change nothing.
 fn kind(status: &str, p: &Value) -> Result<Option<EventKind>, ApiError> {
     Ok(Some(match status {
-        "DONE" => EventKind::PaymentSucceeded { amount: money(p)? },
+        "DONE" => EventKind::paid(money(p)?),
         "CANCELED" => EventKind::RefundRequested {
             reason: reason(&last_cancel(p)["cancelReason"]),
         },
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(done.source, Source::Toss);
         assert_eq!(done.profile.email.as_deref(), Some("a@example.com"));
         assert!(
-            matches!(done.kind, EventKind::PaymentSucceeded { ref amount } if amount.amount == 49_000 && amount.currency == "KRW")
+            matches!(done.kind, EventKind::PaymentSucceeded { ref amount, .. } if amount.amount == 49_000 && amount.currency == "KRW")
         );
         let cancelled = event(&status_changed("CANCELED"), &payment("CANCELED"));
         assert_eq!(

@@ -303,12 +303,37 @@ async fn a_paid_invoice_is_queued_as_a_payment_for_the_metadata_customer() {
     assert_eq!(m.received_at, t(NOW));
     assert_eq!(m.event.profile.email.as_deref(), Some("kim@example.com"));
     match &m.event.kind {
-        EventKind::PaymentSucceeded { amount } => {
+        EventKind::PaymentSucceeded { amount, .. } => {
             assert_eq!((amount.amount, amount.currency.as_str()), (37400, "KRW"))
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(m.group_id(), "cust-1001");
+}
+
+#[tokio::test]
+async fn a_subscription_invoice_names_the_renewal_date_and_a_one_off_invoice_none() {
+    let period_end = 1_796_000_000;
+    let mut renewal = paid_invoice();
+    renewal["billing_reason"] = json!("subscription_cycle");
+    renewal["lines"] = json!({"data": [{"period": {"start": 1_793_400_000, "end": period_end}}]});
+    let mut one_off = renewal.clone();
+    one_off["billing_reason"] = json!("manual");
+    let h = Harness::new();
+    for (invoice, expected) in [
+        (renewal, DateTime::from_timestamp(period_end, 0)),
+        (one_off, None),
+    ] {
+        let (status, body) = h
+            .stripe(&stripe_event("invoice.paid", invoice), t(NOW), t(NOW))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let messages = h.queue().taken();
+        match &messages[0].event.kind {
+            EventKind::PaymentSucceeded { renews_at, .. } => assert_eq!(*renews_at, expected),
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

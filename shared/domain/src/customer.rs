@@ -42,6 +42,10 @@ pub struct Customer {
     /// Payments failed since the last successful one.
     #[serde(default)]
     pub open_failed_payments: u32,
+    /// When the period paid for ends (the latest renewal date a payment or notice named): the
+    /// renewal a customer using less than their peers may not make.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renews_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_nps: Option<NpsAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,6 +277,7 @@ impl Customer {
             activity: Activity::default(),
             progress: Progress::default(),
             open_failed_payments: 0,
+            renews_at: None,
             last_nps: None,
             created_at: None,
             clock_started_at: None,

@@ -74,10 +74,7 @@ mod tests {
     fn planned(email: Option<&str>, zone: Option<&str>) -> (Customer, Intervention, Rules) {
         let rules = Rules::embedded().unwrap();
         let mut events = Events::new("c1");
-        let mut pay = events.at(
-            t("2026-11-01T01:00:00Z"),
-            EventKind::PaymentSucceeded { amount: krw(1) },
-        );
+        let mut pay = events.at(t("2026-11-01T01:00:00Z"), EventKind::paid(krw(1)));
         pay.profile.email = email.map(str::to_string);
         pay.profile.time_zone = zone.map(str::to_string);
         let o = apply(

@@ -144,6 +144,16 @@ pub enum EventKind {
     },
     PaymentSucceeded {
         amount: Money,
+        /// When the period this payment pays for ends: the renewal date (Stripe's subscription
+        /// period end, the app's `renews_at` or `expires_at`). Providers that do not say leave
+        /// it to a later event (`renewal_upcoming`) or the app.
+        #[serde(
+            default,
+            alias = "expires_at",
+            alias = "paid_through",
+            skip_serializing_if = "Option::is_none"
+        )]
+        renews_at: Option<DateTime<Utc>>,
     },
     PaymentFailed {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,6 +353,14 @@ impl ContactOutcome {
 }
 
 impl EventKind {
+    /// A payment of `amount` that says nothing of the renewal date.
+    pub fn paid(amount: Money) -> EventKind {
+        EventKind::PaymentSucceeded {
+            amount,
+            renews_at: None,
+        }
+    }
+
     /// The `type` tag, for logs, history causes and metrics.
     pub fn name(&self) -> &'static str {
         self.into()
@@ -609,7 +627,8 @@ mod tests {
         assert_eq!(
             again.kind,
             EventKind::PaymentSucceeded {
-                amount: Money::new(37400, "KRW").unwrap()
+                amount: Money::new(37400, "KRW").unwrap(),
+                renews_at: None,
             }
         );
     }

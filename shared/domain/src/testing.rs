@@ -74,6 +74,7 @@ pub fn active_customer(rules: &crate::Rules, days: i64) -> (Events, crate::Custo
         start,
         EventKind::PaymentSucceeded {
             amount: krw(99_000),
+            renews_at: None,
         },
     );
     paid.profile.email = Some("someone.with.a.long.name@example-company.co.kr".into());

@@ -39,6 +39,7 @@ fn customer(name: &str, active_hours: &[i64], tickets: &[i64]) -> Vec<Event> {
             start + Duration::days(30 * month),
             EventKind::PaymentSucceeded {
                 amount: krw(29_000),
+                renews_at: None,
             },
         ));
     }

@@ -47,6 +47,7 @@ impl Step {
             },
             Step::Pay(a) => EventKind::PaymentSucceeded {
                 amount: Money::new(*a, "KRW").expect("valid amount"),
+                renews_at: None,
             },
             Step::PayFailed => EventKind::PaymentFailed { amount: None },
             Step::Refund => EventKind::RefundRequested { reason: None },

@@ -22,6 +22,7 @@ fn payment(events: &mut Events, at: &str) -> Event {
         t(at),
         EventKind::PaymentSucceeded {
             amount: krw(10_000),
+            renews_at: None,
         },
     );
     paid.source = crate::domain::Source::Stripe;

@@ -74,7 +74,7 @@ impl Emitter {
     /// The first payment, carrying who they are: an address, Korean, and one of five owners
     /// (`owner`: Tutor, Coach …).
     pub fn join(&mut self, out: &mut Population, day: i64, owner: &str) {
-        self.emit(out, day, 9, EventKind::PaymentSucceeded { amount: won() });
+        self.emit(out, day, 9, EventKind::paid(won()));
         let profile = self.profile(owner);
         if let Some(first) = out.events.last_mut() {
             first.profile = profile;
@@ -129,14 +129,9 @@ impl Emitter {
     pub fn renew(&mut self, out: &mut Population, day: i64, late: bool) {
         if late {
             self.emit(out, day, 6, failed());
-            self.emit(
-                out,
-                day + 1,
-                6,
-                EventKind::PaymentSucceeded { amount: won() },
-            );
+            self.emit(out, day + 1, 6, EventKind::paid(won()));
         } else {
-            self.emit(out, day, 6, EventKind::PaymentSucceeded { amount: won() });
+            self.emit(out, day, 6, EventKind::paid(won()));
         }
     }
 }

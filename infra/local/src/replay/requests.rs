@@ -182,7 +182,7 @@ fn stripe(event: &Event) -> Value {
         object.insert("locale".into(), json!(locale));
     }
     let (kind, fields) = match &event.kind {
-        EventKind::PaymentSucceeded { amount } => {
+        EventKind::PaymentSucceeded { amount, .. } => {
             ("invoice.paid", amount_of("amount_paid", amount))
         }
         EventKind::PaymentFailed { amount } => (
@@ -253,7 +253,7 @@ fn toss(event: &Event, previous: Option<&Value>) -> Option<Value> {
         payment["metadata"]["locale"] = json!(locale);
     }
     match &event.kind {
-        EventKind::PaymentSucceeded { amount } => {
+        EventKind::PaymentSucceeded { amount, .. } => {
             payment["status"] = json!("DONE");
             payment["totalAmount"] = json!(amount.amount);
             payment["currency"] = json!(amount.currency);
@@ -294,7 +294,7 @@ fn portone(event: &Event, previous: Option<&Value>) -> Option<Value> {
         payment["customer"]["email"] = json!(email);
     }
     match &event.kind {
-        EventKind::PaymentSucceeded { amount } => {
+        EventKind::PaymentSucceeded { amount, .. } => {
             payment["status"] = json!("PAID");
             payment["amount"] = json!({"total": amount.amount, "paid": amount.amount});
             payment["currency"] = json!(amount.currency);
@@ -380,6 +380,7 @@ mod tests {
         let cases = [
             EventKind::PaymentSucceeded {
                 amount: won(49_000),
+                renews_at: None,
             },
             EventKind::PaymentFailed {
                 amount: Some(won(49_000)),
@@ -407,11 +408,7 @@ mod tests {
 
     #[test]
     fn a_payment_with_an_owner_is_preceded_by_the_apps_profile_update() {
-        let mut paid = event(
-            "syn:1",
-            Source::Stripe,
-            EventKind::PaymentSucceeded { amount: won(1) },
-        );
+        let mut paid = event("syn:1", Source::Stripe, EventKind::paid(won(1)));
         paid.profile.owner = Some(Owner {
             id: "t-1".into(),
             name: None,
@@ -428,11 +425,7 @@ mod tests {
     #[test]
     fn a_toss_refund_cancels_the_customers_last_toss_payment() {
         let mut requests = Requests::default();
-        let paid = event(
-            "toss:a",
-            Source::Toss,
-            EventKind::PaymentSucceeded { amount: won(9_900) },
-        );
+        let paid = event("toss:a", Source::Toss, EventKind::paid(won(9_900)));
         let refund = event(
             "toss:b",
             Source::Toss,

@@ -307,10 +307,7 @@ mod tests {
         let mut events = Events::new("c1");
         let mut c = Customer::new(events.customer().clone());
         for (at, kind) in [
-            (
-                "2026-11-01T09:00:00Z",
-                EventKind::PaymentSucceeded { amount: krw(1000) },
-            ),
+            ("2026-11-01T09:00:00Z", EventKind::paid(krw(1000))),
             (
                 "2026-11-02T09:00:00Z",
                 EventKind::ContentViewed { seconds: 60 },

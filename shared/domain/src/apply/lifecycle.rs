@@ -1,6 +1,8 @@
 //! The lifecycle: sign-up, payment, onboarding, activity and engagement, completion, churn
 //! and the win-back.
 
+use chrono::{DateTime, Utc};
+
 use crate::activity::Mark;
 use crate::customer::{Churn, ChurnReason};
 use crate::event::{EventKind, Money};
@@ -77,6 +79,14 @@ impl Transition<'_> {
             None => "partial refund".to_string(),
         };
         self.record(Change::Note { note: note.clone() }, &note);
+    }
+
+    /// A renewal date a payment or a notice named: the latest one counts, whatever order
+    /// they arrive in (a late retry of an old payment does not move it back).
+    pub(super) fn renews_at(&mut self, at: Option<DateTime<Utc>>) {
+        if let Some(at) = at {
+            self.c.renews_at = Some(self.c.renews_at.map_or(at, |t| t.max(at)));
+        }
     }
 
     pub(super) fn billing_notice(&mut self, trigger: Trigger) {

@@ -130,7 +130,8 @@ impl<'a> Transition<'a> {
     fn handle(&mut self) {
         match &self.event.kind {
             EventKind::SignedUp { .. } => self.sign_up(),
-            EventKind::PaymentSucceeded { amount } => {
+            EventKind::PaymentSucceeded { amount, renews_at } => {
+                self.renews_at(*renews_at);
                 let revenue = self.c.revenue.entry(amount.currency.clone()).or_default();
                 *revenue = revenue.saturating_add(amount.amount);
                 self.c.open_failed_payments = 0;
@@ -144,7 +145,10 @@ impl<'a> Transition<'a> {
             EventKind::SubscriptionCancelled { reason } => {
                 self.churn(ChurnReason::SubscriptionCancelled, reason.clone())
             }
-            EventKind::RenewalUpcoming { .. } => self.billing_notice(Trigger::RenewalUpcoming),
+            EventKind::RenewalUpcoming { renews_at } => {
+                self.renews_at(*renews_at);
+                self.billing_notice(Trigger::RenewalUpcoming)
+            }
             EventKind::TrialEnding { .. } => self.billing_notice(Trigger::TrialEnding),
             EventKind::Login => self.activity(Mark::Login),
             EventKind::OnboardingCompleted => {

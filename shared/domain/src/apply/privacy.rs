@@ -13,6 +13,7 @@ impl Transition<'_> {
         self.c.activity = Default::default();
         self.c.progress = Default::default();
         self.c.last_nps = None;
+        self.c.renews_at = None;
         self.c.scheduled.clear();
         self.c.last_intervention = None;
         self.c.exposures.clear();

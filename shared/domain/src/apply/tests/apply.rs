@@ -5,10 +5,9 @@ use super::*;
 #[test]
 fn the_same_event_twice_changes_nothing_the_second_time() {
     let mut j = Journey::new();
-    let e = j.events.at(
-        t("2026-11-01T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(1000) },
-    );
+    let e = j
+        .events
+        .at(t("2026-11-01T09:00:00Z"), EventKind::paid(krw(1000)));
     let first = j.apply(e.clone(), t("2026-11-01T09:00:00Z"));
     let second = j.apply(e, t("2026-11-01T09:05:00Z"));
     assert!(second.duplicate && !first.duplicate);
@@ -74,10 +73,9 @@ fn an_event_from_outside_older_than_the_bound_is_dropped() {
     assert!(o.history.is_empty() && j.stage() != Some(Stage::Churned));
 
     let limit = j.rules.policy(None).inactivity.max_event_age_days;
-    let mut old = j.events.at(
-        now - Duration::days(limit.into()),
-        EventKind::PaymentSucceeded { amount: krw(1) },
-    );
+    let mut old = j
+        .events
+        .at(now - Duration::days(limit.into()), EventKind::paid(krw(1)));
     old.source = Source::Toss;
     let o = j.apply(old, now);
     assert_eq!(o.dropped, None, "exactly at the bound it counts");

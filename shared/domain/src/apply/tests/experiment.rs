@@ -212,6 +212,7 @@ fn a_contact_by_the_alerts_owner_is_counted_as_such() {
         t("2026-11-01T09:00:00Z"),
         EventKind::PaymentSucceeded {
             amount: krw(99_000),
+            renews_at: None,
         },
     );
     paid.profile.owner = Some(crate::event::Owner {

@@ -170,12 +170,14 @@ fn revenue_saturates_instead_of_wrapping() {
         "2026-11-01T09:00:00Z",
         EventKind::PaymentSucceeded {
             amount: krw(i64::MAX),
+            renews_at: None,
         },
     );
     j.on(
         "2026-11-02T09:00:00Z",
         EventKind::PaymentSucceeded {
             amount: krw(i64::MAX),
+            renews_at: None,
         },
     );
     assert_eq!(j.customer.revenue["KRW"], i64::MAX);

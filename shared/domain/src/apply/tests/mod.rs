@@ -75,9 +75,7 @@ impl Journey {
 
     /// A first payment that brings the customer's e-mail address.
     fn paid_with_email(&mut self, at: &str, email: &str) -> Outcome {
-        let mut pay = self
-            .events
-            .at(t(at), EventKind::PaymentSucceeded { amount: krw(1000) });
+        let mut pay = self.events.at(t(at), EventKind::paid(krw(1000)));
         pay.profile.email = Some(email.into());
         self.apply(pay, t(at))
     }
@@ -87,6 +85,7 @@ impl Journey {
             at,
             EventKind::PaymentSucceeded {
                 amount: krw(99_000),
+                renews_at: None,
             },
         )
     }

@@ -271,10 +271,9 @@ fn a_program_override_changes_the_clock() {
         crate::rules::DEFAULT_RULES_TOML
     );
     let mut j = Journey::with_rules(Rules::from_toml(&text).unwrap());
-    let mut e = j.events.at(
-        t("2026-11-01T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(1000) },
-    );
+    let mut e = j
+        .events
+        .at(t("2026-11-01T09:00:00Z"), EventKind::paid(krw(1000)));
     e.profile.program = Some("fitness".into());
     j.apply(e, t("2026-11-01T09:00:00Z"));
     assert_eq!(j.customer.next_check_at, Some(t("2026-11-04T09:00:00Z")));

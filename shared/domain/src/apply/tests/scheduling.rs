@@ -6,10 +6,7 @@ use super::*;
 fn intervention_ids_repeat_for_a_repeated_cause() {
     let rules = Rules::embedded().unwrap();
     let mut events = Events::new("c1");
-    let pay = events.at(
-        t("2026-11-01T09:00:00Z"),
-        EventKind::PaymentSucceeded { amount: krw(1000) },
-    );
+    let pay = events.at(t("2026-11-01T09:00:00Z"), EventKind::paid(krw(1000)));
     let fresh = Customer::new(customer_id("c1"));
     let a = apply(&fresh, &pay, &rules, t("2026-11-01T09:00:00Z")).unwrap();
     let b = apply(&fresh, &pay, &rules, t("2026-11-01T09:03:00Z")).unwrap();
