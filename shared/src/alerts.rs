@@ -81,6 +81,9 @@ fn signal_name(signal: Signal, lang: Lang) -> &'static str {
         (Signal::SubmissionDrop, Lang::Ko) => "과제 제출 감소",
         (Signal::Newness, Lang::Ko) => "가입 초기",
         (Signal::EmailEngagement, Lang::Ko) => "이메일 반응",
+        (Signal::LowEngagement, Lang::Ko) => "다른 고객보다 적은 이용",
+        (Signal::LowBeforeRenewal, Lang::Ko) => "갱신을 앞두고 적은 이용",
+        (Signal::TenureHazard, Lang::Ko) => "이탈이 잦은 가입 시기",
     }
 }
 

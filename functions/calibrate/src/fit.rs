@@ -15,9 +15,11 @@ use serde::Serialize;
 use forust_ml::constraints::{Constraint, ConstraintMap};
 use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
-use journey::backtest::{Label, Replay};
+use journey::backtest::{Label, Replay, Sample};
 use journey::domain::model::{Forest, Tree};
-use journey::domain::{CustomerId, Signal};
+use journey::domain::peers::{Peers, percentiles};
+use journey::domain::rules::Policy;
+use journey::domain::{CustomerId, Signal, score};
 
 /// The labelled samples the model is fitted on.
 #[derive(Debug, Default)]
@@ -59,15 +61,20 @@ impl Samples {
 }
 
 /// Every sample at least `lead` before the customer's next churn (or with no churn after it),
-/// positive when that churn comes within `window`. Samples closer to a churn than `lead` are
-/// left out: a flag then would come too late to count. So are those whose window runs past the
-/// end of the history with no churn yet: whether they churn is not known.
-pub fn samples(replay: &Replay, labels: &[Label], lead: Duration, window: Duration) -> Samples {
+/// with its label: positive when that churn comes within `window`. Samples closer to a churn
+/// than `lead` are left out: a flag then would come too late to count. So are those whose
+/// window runs past the end of the history with no churn yet: whether they churn is not known.
+fn labelled<'a>(
+    replay: &'a Replay,
+    labels: &[Label],
+    lead: Duration,
+    window: Duration,
+) -> Vec<(&'a Sample, bool)> {
     let mut churns: BTreeMap<&CustomerId, Vec<_>> = BTreeMap::new();
     for l in labels {
         churns.entry(&l.customer_id).or_default().push(l.churned_at);
     }
-    let mut out = Samples::default();
+    let mut out = Vec::new();
     for journey in &replay.journeys {
         let mine = churns.get(&journey.customer_id);
         for sample in &journey.samples {
@@ -78,11 +85,76 @@ pub fn samples(replay: &Replay, labels: &[Label], lead: Duration, window: Durati
             if until.is_some_and(|d| d < lead) || unknown {
                 continue;
             }
-            out.x.push(sample.measures);
-            out.y.push(positive);
+            out.push((sample, positive));
         }
     }
     out
+}
+
+/// The labelled samples ([`labelled`]), the signals against peers measured again against
+/// `policy`'s tables (the replay measured them against the tables then in force).
+pub fn samples(
+    replay: &Replay,
+    labels: &[Label],
+    lead: Duration,
+    window: Duration,
+    policy: &Policy,
+) -> Samples {
+    let mut out = Samples::default();
+    for (sample, positive) in labelled(replay, labels, lead, window) {
+        let mut row = sample.measures;
+        for (slot, signal) in row.iter_mut().zip(Signal::ALL) {
+            if Signal::PEERS.contains(&signal) {
+                *slot = score::peer_measure(signal, &sample.context, policy);
+            }
+        }
+        out.x.push(row);
+        out.y.push(positive);
+    }
+    out
+}
+
+/// Percentiles kept of the active share: every 5 %.
+const SHARE_PERCENTILES: usize = 21;
+/// Weeks of tenure the hazard is learnt for; later weeks share the last one's.
+const TENURE_WEEKS: usize = 26;
+/// Samples a week of tenure needs for a hazard of its own; with fewer, the table ends there.
+const MIN_WEEK_SAMPLES: usize = 50;
+
+/// The business's [`Peers`] tables from a replay of its history: the active share's
+/// percentiles over the samples of customers old enough to compare, and per week of tenure
+/// the share of samples that churn within `window` ([`labelled`]), relative to the highest.
+pub fn peers(replay: &Replay, labels: &[Label], lead: Duration, window: Duration) -> Peers {
+    let shares = replay
+        .journeys
+        .iter()
+        .flat_map(|j| &j.samples)
+        .filter_map(|s| s.context.active_share)
+        .collect();
+    let mut weeks = vec![(0_usize, 0_usize); TENURE_WEEKS];
+    for (sample, positive) in labelled(replay, labels, lead, window) {
+        let week = ((sample.context.tenure_days / 7.0) as usize).min(TENURE_WEEKS - 1);
+        weeks[week].0 += 1;
+        weeks[week].1 += usize::from(positive);
+    }
+    let rates: Vec<f64> = weeks
+        .iter()
+        .take_while(|(n, _)| *n >= MIN_WEEK_SAMPLES)
+        .map(|(n, churned)| *churned as f64 / *n as f64)
+        .collect();
+    let top = rates.iter().copied().fold(0.0, f64::max);
+    let tenure_hazard = if top > 0.0 {
+        rates
+            .iter()
+            .map(|r| (r / top * 100.0).round() / 100.0)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Peers {
+        active_share: percentiles(shares, SHARE_PERCENTILES),
+        tenure_hazard,
+    }
 }
 
 /// The fitted model and the weights it gives.
@@ -275,6 +347,7 @@ mod tests {
                     .map(|d| Sample {
                         at: at(d),
                         measures: [0.0; Signal::COUNT],
+                        context: Default::default(),
                     })
                     .to_vec(),
                 tallies: vec![],
@@ -286,7 +359,15 @@ mod tests {
             churned_at: at(30),
             how: None,
         }];
-        let s = samples(&replay, &labels, Duration::hours(72), Duration::days(25));
+        let rules = journey::domain::Rules::embedded().unwrap();
+        let policy = rules.default_policy();
+        let s = samples(
+            &replay,
+            &labels,
+            Duration::hours(72),
+            Duration::days(25),
+            policy,
+        );
         // day 1: 29 days ahead (outside the window); 10 and 27: within; 29: too late
         assert_eq!(s.y, vec![false, true, true]);
     }

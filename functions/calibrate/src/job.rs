@@ -12,6 +12,7 @@ use thiserror::Error;
 
 use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
 use journey::domain::model::Forest;
+use journey::domain::peers::Peers;
 use journey::domain::rules::{CalibrationGoals, Inactivity, NO_MODEL, Thresholds};
 use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
 use journey::ports::{EventArchive, ExportedLog, RulesRegistry, Sampled, StoreError};
@@ -237,10 +238,32 @@ fn search(
 ) -> Result<Result<Found, Calibration>, CalibrationError> {
     let active_rules = Rules::from_toml_with_overlay(base, active)?;
     let sampled = replay(&train.events, &active_rules, &settings.replay(true));
-    let samples = fit::samples(&sampled, &train.labels, settings.lead, settings.window);
+    // what the business's customers look like now: every candidate is judged with these tables
+    let peers = fit::peers(&sampled, &train.labels, settings.lead, settings.window);
+    let active = &with_peers(active, program, &peers)?;
+    let measured = Rules::from_toml_with_overlay(base, active)?;
+    let policy = measured.policy(program);
+    // the tenure hazard is learnt and shown but not weighed yet: in a history where most
+    // customers joined together, a week of tenure is a week of the calendar, and a weight
+    // learnt on it flagged everyone past the training period's last week (docs/detection.md)
+    let unweighed = [Signal::TenureHazard];
+    let samples = fit::samples(
+        &sampled,
+        &train.labels,
+        settings.lead,
+        settings.window,
+        policy,
+    )
+    .without(&unweighed);
+    // and on the churns of the next renewal window alone: a light user churns at the renewal,
+    // so what predicts a churn that close (low use with the renewal near) weighs more there
+    let near = Duration::days(policy.score.signals.renewal_window_days.into()).max(settings.lead);
+    let renewal =
+        fit::samples(&sampled, &train.labels, settings.lead, near, policy).without(&unweighed);
     let mut fits: Vec<Fitted> = [
         fit::fit(&samples),
         fit::fit(&samples.without(&Signal::TRENDS)),
+        fit::fit(&renewal),
     ]
     .into_iter()
     .collect::<Result<Vec<_>, _>>()
@@ -286,9 +309,9 @@ fn search(
     // the inactivity clock first, coarsely: its false alarms come on top of whatever the score
     // adds, so a clock far too eager leaves no thresholds within the budget
     let clock = &policy.inactivity;
-    let mut clock_days = None;
-    if let Some(weights) = fits.first().and_then(|f| variants(f).into_iter().next()) {
-        let mut pick: Option<Candidate> = None;
+    let first = fits.first().and_then(|f| variants(f).into_iter().next());
+    let mut pick: Option<Candidate> = None;
+    if let Some(weights) = first {
         for days in CLOCK_FACTORS.iter().filter_map(|f| scaled(clock, *f)) {
             for thresholds in candidates(20.0, 50.0, 15.0) {
                 let c = judge_with(&weights, None, &thresholds, Some(days))?;
@@ -297,10 +320,10 @@ fn search(
                 }
             }
         }
-        clock_days = pick
-            .and_then(|c| c.inactivity)
-            .filter(|d| *d != steps(clock));
     }
+    let clock_days = pick
+        .and_then(|c| c.inactivity)
+        .filter(|d| *d != steps(clock));
     // then caution (where the first intervention goes out), warning and danger split the rest:
     // for each set of weights, and for the learned model (whose score is a probability, so
     // its range is wider), on a grid of one point, found by halving
@@ -309,6 +332,7 @@ fn search(
         .iter()
         .enumerate()
         .flat_map(|(n, f)| variants(f).into_iter().map(move |w| (n, w, None)))
+        .chain(renewals_known(&samples).then(|| (0, peer_rule(), None)))
         .chain(learned.map(|m| (0, fits[0].weights.clone(), Some(m))));
     let within = |c: &Candidate| fa(&c.ranked) <= ceiling + 1e-9;
     let higher = |c: &Candidate, than: &Candidate| ranks_above(c, Some(than));
@@ -703,6 +727,36 @@ fn variants(fitted: &Fitted) -> Vec<BTreeMap<Signal, f64>> {
     vec![fitted.weights.clone(), without]
 }
 
+/// The published baseline for renewal churn as a candidate: low engagement against peers with
+/// the renewal near, alone. A regression fitted on "churns within the window" spreads its
+/// weight over signals that are on all the time for a light user (inactivity, low engagement),
+/// and an alarm that is always on warns of nothing; this rule's alarms end with each renewal.
+/// It is judged like the fitted weights, and kept only where it ranks above them.
+fn peer_rule() -> BTreeMap<Signal, f64> {
+    Signal::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s,
+                if s == Signal::LowBeforeRenewal {
+                    100.0
+                } else {
+                    0.0
+                },
+            )
+        })
+        .collect()
+}
+
+/// Whether any sample measured low engagement with a renewal near: without renewal dates in
+/// the history the renewal rule scores 0 everywhere and would only judge the clock.
+fn renewals_known(samples: &fit::Samples) -> bool {
+    let at = Signal::ALL
+        .iter()
+        .position(|s| *s == Signal::LowBeforeRenewal);
+    at.is_some_and(|i| samples.x.iter().any(|row| row[i] > 0.0))
+}
+
 /// Caution from `from` to `to` by `step`; warning and danger split the rest of the scale in
 /// thirds.
 fn candidates(from: f64, to: f64, step: f64) -> impl Iterator<Item = Thresholds> {
@@ -763,6 +817,24 @@ fn overlay(
             (None, None) => {}
         }
         table.insert("score".into(), toml::Value::Table(score));
+    });
+    Ok(root.to_string())
+}
+
+/// The active overlay with the peer tables learnt from the history in the scope's
+/// `score.peers` (left as they were if nothing could be learnt).
+fn with_peers(active: &str, program: Option<&str>, peers: &Peers) -> Result<String, RulesError> {
+    let mut root: toml::Table = active
+        .parse()
+        .map_err(|e: toml::de::Error| RulesError::Syntax(e.to_string()))?;
+    if peers.is_empty() {
+        return Ok(active.to_string());
+    }
+    let table = toml::Value::try_from(peers).map_err(|e| RulesError::Syntax(e.to_string()))?;
+    in_scope(&mut root, program, |scope| {
+        let mut score = take_table(scope, "score");
+        score.insert("peers".into(), table);
+        scope.insert("score".into(), toml::Value::Table(score));
     });
     Ok(root.to_string())
 }

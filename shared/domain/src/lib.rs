@@ -14,6 +14,7 @@ pub mod ids;
 pub mod intervention;
 pub mod model;
 pub mod occasion;
+pub mod peers;
 pub mod quiet_hours;
 pub mod rules;
 pub mod score;
@@ -26,7 +27,7 @@ use thiserror::Error;
 
 pub use apply::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
-    Outcome, Tally, TallyMetric, apply, next_check_at, signal_measures,
+    Outcome, Tally, TallyMetric, apply, next_check_at, signal_context, signal_measures,
 };
 pub use customer::{
     Churn, ChurnReason, Customer, OpenAlert, ProfileState, Scheduled, StaffContact,

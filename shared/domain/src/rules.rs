@@ -325,7 +325,7 @@ impl CalibrationGoals {
     }
 
     fn default_budget_margin() -> f64 {
-        0.1
+        0.15
     }
 
     fn default_model_min_churners() -> usize {
@@ -434,6 +434,9 @@ pub struct ScoreRules {
     /// churning within the window, in percent, and the weights are not used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<super::model::Model>,
+    /// The business's customers as calibration measured them, for the signals against peers.
+    #[serde(default, skip_serializing_if = "super::peers::Peers::is_empty")]
+    pub peers: super::peers::Peers,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -493,6 +496,35 @@ pub struct SignalRules {
     /// … and how many make the signal full strength.
     #[serde(default = "default_email_engagement_full")]
     pub email_engagement_full: u32,
+    /// Engagement against peers is the share of days active over this many days …
+    #[serde(default = "default_peer_window_days")]
+    pub peer_window_days: u32,
+    /// … for customers at least this many days old (newer ones are not compared) …
+    #[serde(default = "default_peer_min_tenure_days")]
+    pub peer_min_tenure_days: u32,
+    /// … and the signal rises through the bottom this share of them (0.3: the lowest 30 %).
+    #[serde(default = "default_peer_low_share")]
+    pub peer_low_share: f64,
+    /// Low engagement counts towards the renewal from this many days before it: early enough
+    /// for a message and a call to land before the customer decides.
+    #[serde(default = "default_renewal_window_days")]
+    pub renewal_window_days: u32,
+}
+
+fn default_peer_window_days() -> u32 {
+    28
+}
+
+fn default_peer_min_tenure_days() -> u32 {
+    14
+}
+
+fn default_peer_low_share() -> f64 {
+    0.3
+}
+
+fn default_renewal_window_days() -> u32 {
+    14
 }
 
 fn default_email_engagement_days() -> u32 {
@@ -738,6 +770,7 @@ impl Policy {
                 s.email_engagement_days,
             ),
             ("support.window_days", self.support.window_days),
+            ("score.signals.peer_window_days", s.peer_window_days),
         ];
         for (name, days) in windows {
             if days == 0 || i64::from(days) > RETENTION_DAYS {
@@ -761,6 +794,15 @@ impl Policy {
                     RETENTION_DAYS / 2
                 ),
             ));
+        }
+        if !(s.peer_low_share > 0.0 && s.peer_low_share <= 1.0) {
+            return Err(RulesError::invalid(
+                format!("{prefix}score.signals.peer_low_share"),
+                "must be above 0 and at most 1",
+            ));
+        }
+        if let Some(problem) = self.score.peers.problem() {
+            return Err(RulesError::invalid(format!("{prefix}score.peers"), problem));
         }
         if !(s.login_gap_full_ratio > 1.0 && s.login_gap_full_ratio <= 30.0) {
             return Err(RulesError::invalid(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::{Activity, Count, Tallies};
 use super::model::Model;
+use super::peers::{self, Context};
 use super::rules::Policy;
 use super::stage::RiskLevel;
 
@@ -60,6 +61,16 @@ pub enum Signal {
     /// a customer who reads what we send is listening. Opens are noisy (some mail clients fetch
     /// every image), so the weight is left to calibration.
     EmailEngagement,
+    /// Fewer active days than most of the business's customers (its bottom
+    /// `peer_low_share`): the customer who never really took to it, though never quieter than
+    /// their own usual.
+    LowEngagement,
+    /// Low engagement with the renewal at most `renewal_window_days` away: renewal churn,
+    /// in time to act.
+    LowBeforeRenewal,
+    /// How likely customers of the same week of tenure are to churn, from the business's own
+    /// history (most churn early).
+    TenureHazard,
 }
 
 impl Signal {
@@ -74,7 +85,7 @@ impl Signal {
     ];
 
     /// How many signals there are: the length of a measures vector.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 15;
 
     pub const ALL: [Signal; Signal::COUNT] = [
         Signal::Inactivity,
@@ -89,6 +100,17 @@ impl Signal {
         Signal::SubmissionDrop,
         Signal::Newness,
         Signal::EmailEngagement,
+        Signal::LowEngagement,
+        Signal::LowBeforeRenewal,
+        Signal::TenureHazard,
+    ];
+
+    /// The signals read against the business's [`crate::peers::Peers`] tables: calibration
+    /// measures them again once it has learnt the tables.
+    pub const PEERS: [Signal; 3] = [
+        Signal::LowEngagement,
+        Signal::LowBeforeRenewal,
+        Signal::TenureHazard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -144,12 +166,41 @@ pub struct Inputs<'a> {
     pub last_nps: Option<NpsAnswer>,
     /// When the customer was first seen: tenure is counted from here.
     pub since: DateTime<Utc>,
+    /// When the period paid for ends, if a payment or notice said.
+    pub renews_at: Option<DateTime<Utc>>,
 }
 
 /// The inputs with the activity laid out for measuring ([`Tallies`]).
 struct Window<'a> {
     inputs: &'a Inputs<'a>,
     tallies: Tallies,
+}
+
+/// What the signals against peers are measured from, as of `now` (kept with calibration's
+/// samples).
+pub fn context(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> Context {
+    context_of(&Tallies::of(inputs.activity), inputs, policy, now)
+}
+
+fn context_of(a: &Tallies, inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> Context {
+    peers::context(
+        |days| a.sum(now, days, Count::ActiveDays),
+        inputs.since,
+        inputs.renews_at,
+        &policy.score.signals,
+        now,
+    )
+}
+
+/// The measure of a signal against peers from its context (0 for the others).
+pub fn peer_measure(signal: Signal, ctx: &Context, policy: &Policy) -> f64 {
+    let (table, s) = (&policy.score.peers, &policy.score.signals);
+    round(match signal {
+        Signal::LowEngagement => peers::low_engagement(ctx, table, s),
+        Signal::LowBeforeRenewal => peers::low_before_renewal(ctx, table, s),
+        Signal::TenureHazard => peers::tenure_hazard(ctx, table),
+        _ => 0.0,
+    })
 }
 
 impl<'a> Window<'a> {
@@ -324,6 +375,9 @@ fn measure(signal: Signal, w: &Window<'_>, policy: &Policy, now: DateTime<Utc>) 
             let engaged = a.sum(now, s.email_engagement_days.into(), Count::Engaged);
             -(engaged as f64 / f64::from(s.email_engagement_full))
         }
+        Signal::LowEngagement | Signal::LowBeforeRenewal | Signal::TenureHazard => {
+            peer_measure(signal, &context_of(a, inputs, policy, now), policy)
+        }
     }
     .clamp(-1.0, 1.0)
 }
@@ -485,6 +539,7 @@ mod tests {
             open_failed_payments: 0,
             last_nps: None,
             since: day(1),
+            renews_at: None,
         }
     }
 
@@ -520,6 +575,7 @@ mod tests {
                 at,
             }),
             since: day(1),
+            renews_at: None,
         };
         let detractor = score(&with_nps(3, day(1)), policy, day(1));
         let promoter = score(&with_nps(10, day(1)), policy, day(1));
@@ -548,6 +604,7 @@ mod tests {
             open_failed_payments: 0,
             last_nps: None,
             since: day(since),
+            renews_at: None,
         };
         let at = Signal::ALL.iter().position(|s| *s == signal).unwrap();
         measures(&inputs, rules.default_policy(), now)[at]
@@ -657,6 +714,70 @@ cover = [100.0, 70.0, 30.0]
         // time alone carries the model over caution: the moment is found without an event
         let at = rises_at(&inputs, policy, RiskLevel::None, day(20), day(31)).unwrap();
         assert!(at > day(26) && at < day(28), "{at}");
+    }
+
+    /// Peers measured (most customers active on half their days), low engagement weighed
+    /// only with the renewal near.
+    const RENEWAL: &str = r#"
+[score.thresholds]
+caution = 30.0
+warning = 60.0
+danger = 90.0
+
+[score.weights]
+inactivity = 0.0
+missed_assignments = 0.0
+login_drop = 0.0
+content_drop = 0.0
+support_tickets = 0.0
+failed_payments = 0.0
+nps = 0.0
+low_before_renewal = 100.0
+
+[score.peers]
+active_share = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0]
+"#;
+
+    #[test]
+    fn a_light_user_is_flagged_as_the_renewal_nears_without_any_event() {
+        let rules =
+            Rules::from_toml_with_overlay(crate::rules::DEFAULT_RULES_TOML, RENEWAL).unwrap();
+        let policy = rules.default_policy();
+        // active one day in ten since October 1st: never quieter than their own usual
+        let mut activity = Activity::default();
+        for d in (1..=30).step_by(10) {
+            activity.record(day(d), Mark::Login);
+        }
+        let renews_at = day(30) + Duration::days(10);
+        let inputs = Inputs {
+            renews_at: Some(renews_at),
+            ..quiet_inputs(&activity)
+        };
+        assert_eq!(
+            score(&inputs, policy, day(21)).total,
+            0.0,
+            "renewal 19 days away"
+        );
+        let near = score(&inputs, policy, day(30));
+        assert!(near.total >= 30.0, "{near:?}");
+        assert_eq!(near.contributions[0].signal, Signal::LowBeforeRenewal);
+        // the sweep finds the moment the window opens, 14 days before the renewal
+        let at = rises_at(&inputs, policy, RiskLevel::None, day(21), day(30)).unwrap();
+        assert_eq!(at, renews_at - Duration::days(14));
+        // a heavy user is not flagged, nor anyone after the renewal date passed
+        let mut heavy = Activity::default();
+        for d in 1..=30 {
+            heavy.record(day(d), Mark::Login);
+        }
+        let heavy = Inputs {
+            renews_at: Some(renews_at),
+            ..quiet_inputs(&heavy)
+        };
+        assert_eq!(score(&heavy, policy, day(30)).total, 0.0);
+        assert_eq!(
+            score(&inputs, policy, renews_at + Duration::days(1)).total,
+            0.0
+        );
     }
 
     #[test]

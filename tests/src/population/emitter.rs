@@ -81,7 +81,8 @@ impl Emitter {
         }
     }
 
-    fn profile(&self, owner: &str) -> Profile {
+    /// Who they are: an address, Korean, and one of five owners (`owner`: Tutor, Coach …).
+    pub fn profile(&self, owner: &str) -> Profile {
         let n = self.id.as_str().bytes().map(u32::from).sum::<u32>() % 5;
         Profile {
             email: Some(format!("{}@example.com", self.id)),

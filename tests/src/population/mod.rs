@@ -9,10 +9,19 @@
 //!   simply stop and let the next renewal lapse.
 //! - [`World::SelfServe`]: a self-serve subscription. Leavers fade slowly over one to two months;
 //!   stayers take long holidays, many at the same season, and file tickets for anything.
+//! - [`World::Renewal`]: a consumer subscription with renewal churn. Subscribers use it at their
+//!   own constant rate; light users cancel at the renewal date without ever going quiet.
+//! - [`World::Mixed`]: three programs used at different rates, a holiday season, and three ways
+//!   to leave (a fade into silence, renewal churn, dunning).
+//!
+//! The first three are the worlds the rules were developed on ([`World::DEVELOPED_ON`]); the
+//! last two came after, with mechanics the rules were not tuned for ([`World::HELD_OUT`]).
 
 mod course;
 mod emitter;
 mod fitness;
+mod mixed;
+mod renewal;
 mod self_serve;
 
 use journey::backtest::Label;
@@ -31,16 +40,28 @@ pub enum World {
     Course,
     Fitness,
     SelfServe,
+    Renewal,
+    Mixed,
 }
 
 impl World {
-    pub const ALL: [World; 3] = [World::Course, World::Fitness, World::SelfServe];
+    pub const ALL: [World; 5] = [
+        World::Course,
+        World::Fitness,
+        World::SelfServe,
+        World::Renewal,
+        World::Mixed,
+    ];
+    pub const DEVELOPED_ON: [World; 3] = [World::Course, World::Fitness, World::SelfServe];
+    pub const HELD_OUT: [World; 2] = [World::Renewal, World::Mixed];
 
     pub fn name(self) -> &'static str {
         match self {
             World::Course => "course",
             World::Fitness => "fitness",
             World::SelfServe => "self-serve",
+            World::Renewal => "renewal",
+            World::Mixed => "mixed",
         }
     }
 
@@ -53,7 +74,7 @@ impl World {
     pub fn rules_overlay(self) -> &'static str {
         match self {
             World::Fitness => fitness::RULES_OVERLAY,
-            World::Course | World::SelfServe => "",
+            World::Course | World::SelfServe | World::Renewal | World::Mixed => "",
         }
     }
 }
@@ -121,6 +142,8 @@ pub fn generate_part(
             World::Course => course::live(n, days, &mut rng, &mut population),
             World::Fitness => fitness::live(n, days, &mut rng, &mut population),
             World::SelfServe => self_serve::live(n, days, &mut rng, &mut population),
+            World::Renewal => renewal::live(n, days, &mut rng, &mut population),
+            World::Mixed => mixed::live(n, days, &mut rng, &mut population),
         }
     }
     population

@@ -36,7 +36,7 @@ export const DICT = {
     churnTitle: "이탈", churnByMonth: "월별 이탈과 회복", churned: "이탈", recovered: "회복", churnReasons: "이탈 사유", noData: "데이터가 없습니다.", churnSum: "이탈 {c}명 · 회복 {r}명",
     stage: { trial: "체험", paid: "결제 완료", onboarding: "온보딩 중", active: "수강 중", engaged: "활발 참여", completed: "완료", churned: "이탈" },
     risk: { none: "없음", caution: "주의", warning: "경고", danger: "위험" },
-    signal: { inactivity: "무활동", missed_assignments: "과제 미제출", login_drop: "접속 감소", content_drop: "열람 시간 감소", support_tickets: "잦은 문의", failed_payments: "결제 실패", nps: "NPS", login_gap: "평소보다 긴 미접속", slow_fade: "활동 점진 감소", submission_drop: "과제 제출 감소", newness: "가입 초기", email_engagement: "이메일 반응" },
+    signal: { inactivity: "무활동", missed_assignments: "과제 미제출", login_drop: "접속 감소", content_drop: "열람 시간 감소", support_tickets: "잦은 문의", failed_payments: "결제 실패", nps: "NPS", login_gap: "평소보다 긴 미접속", slow_fade: "활동 점진 감소", submission_drop: "과제 제출 감소", newness: "가입 초기", email_engagement: "이메일 반응", low_engagement: "다른 고객보다 적은 이용", low_before_renewal: "갱신을 앞두고 적은 이용", tenure_hazard: "이탈이 잦은 가입 시기" },
     reason: { refund_requested: "환불 요청", subscription_cancelled: "구독 취소", inactivity: "장기 미접속" },
     channel: { phone: "전화", email: "이메일", message: "메시지", meeting: "면담", no_answer: "연락 안 됨", slack: "슬랙" },
     status: { in_progress: "보내는 중", deferred: "보류(방해 금지 시간)", retry: "재시도 대기", sent: "발송됨", skipped: "건너뜀", failed: "실패", unknown: "결과 불명" }
@@ -76,7 +76,7 @@ export const DICT = {
     churnTitle: "Churn", churnByMonth: "Churned vs recovered by month", churned: "Churned", recovered: "Recovered", churnReasons: "Churn reasons", noData: "No data.", churnSum: "{c} churned · {r} recovered",
     stage: { trial: "Trial", paid: "Paid", onboarding: "Onboarding", active: "Active", engaged: "Engaged", completed: "Completed", churned: "Churned" },
     risk: { none: "None", caution: "Caution", warning: "Warning", danger: "Danger" },
-    signal: { inactivity: "Inactivity", missed_assignments: "Missed assignments", login_drop: "Login drop", content_drop: "Content drop", support_tickets: "Support tickets", failed_payments: "Failed payments", nps: "NPS", login_gap: "Longer gap than usual", slow_fade: "Slow fade", submission_drop: "Submission drop", newness: "New customer", email_engagement: "E-mail engagement" },
+    signal: { inactivity: "Inactivity", missed_assignments: "Missed assignments", login_drop: "Login drop", content_drop: "Content drop", support_tickets: "Support tickets", failed_payments: "Failed payments", nps: "NPS", login_gap: "Longer gap than usual", slow_fade: "Slow fade", submission_drop: "Submission drop", newness: "New customer", email_engagement: "E-mail engagement", low_engagement: "Less use than peers", low_before_renewal: "Low use before renewal", tenure_hazard: "Risky tenure week" },
     reason: { refund_requested: "Refund requested", subscription_cancelled: "Subscription cancelled", inactivity: "Long inactivity" },
     channel: { phone: "Phone", email: "E-mail", message: "Message", meeting: "Meeting", no_answer: "No answer", slack: "Slack" },
     status: { in_progress: "In progress", deferred: "Deferred (quiet hours)", retry: "Retry pending", sent: "Sent", skipped: "Skipped", failed: "Failed", unknown: "Outcome unknown" }

@@ -19,7 +19,7 @@ pub use outcome::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
     Outcome, Tally, TallyMetric,
 };
-pub use risk::signal_measures;
+pub use risk::{signal_context, signal_measures};
 pub use scheduling::next_check_at;
 
 use chrono::{DateTime, Duration, Utc};

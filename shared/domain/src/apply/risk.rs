@@ -194,6 +194,7 @@ pub(super) fn score_inputs(c: &Customer, fallback: DateTime<Utc>) -> Inputs<'_> 
         open_failed_payments: c.open_failed_payments,
         last_nps: c.last_nps,
         since: c.created_at.unwrap_or(fallback),
+        renews_at: c.renews_at,
     }
 }
 
@@ -204,4 +205,10 @@ pub fn signal_measures(
     now: DateTime<Utc>,
 ) -> [f64; crate::score::Signal::COUNT] {
     crate::score::measures(&score_inputs(c, now), policy, now)
+}
+
+/// What `c`'s signals against peers are measured from as of `now` (see
+/// [`crate::score::context`]).
+pub fn signal_context(c: &Customer, policy: &Policy, now: DateTime<Utc>) -> crate::peers::Context {
+    crate::score::context(&score_inputs(c, now), policy, now)
 }

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::log::Label;
 use crate::apply::Effect;
 use crate::intervention::Channel;
-use crate::{Change, Customer, CustomerId, Event, RiskLevel, Rules, Stage, apply, signal_measures};
+use crate::{
+    Change, Customer, CustomerId, Event, RiskLevel, Rules, Stage, apply, signal_context,
+    signal_measures,
+};
 
 #[derive(Clone, Debug)]
 pub struct ReplayConfig {
@@ -53,6 +56,10 @@ pub struct Sample {
     pub at: DateTime<Utc>,
     /// In [`crate::Signal::ALL`] order.
     pub measures: [f64; crate::Signal::COUNT],
+    /// What the signals against peers were measured from: calibration learns the peer tables
+    /// from these and measures those signals again.
+    #[serde(default)]
+    pub context: crate::peers::Context,
 }
 
 /// One customer's replay.
@@ -241,6 +248,7 @@ impl<'a> Run<'a> {
             self.journey.samples.push(Sample {
                 at,
                 measures: signal_measures(&self.c, policy, at),
+                context: signal_context(&self.c, policy, at),
             });
             self.next_sample = Some(at + every);
             return;

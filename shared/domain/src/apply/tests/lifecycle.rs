@@ -184,6 +184,35 @@ fn revenue_saturates_instead_of_wrapping() {
 }
 
 #[test]
+fn the_latest_renewal_date_named_is_kept_whatever_order_it_arrives_in() {
+    let mut j = Journey::new();
+    let renewal = |s: &str| Some(s.parse().unwrap());
+    j.on(
+        "2026-11-01T09:00:00Z",
+        EventKind::PaymentSucceeded {
+            amount: krw(9_900),
+            renews_at: renewal("2026-12-01T09:00:00Z"),
+        },
+    );
+    assert_eq!(j.customer.renews_at, renewal("2026-12-01T09:00:00Z"));
+    j.on(
+        "2026-11-25T09:00:00Z",
+        EventKind::RenewalUpcoming {
+            renews_at: renewal("2027-01-01T09:00:00Z"),
+        },
+    );
+    // a late retry of the first payment's webhook does not move it back
+    j.on(
+        "2026-11-26T09:00:00Z",
+        EventKind::PaymentSucceeded {
+            amount: krw(9_900),
+            renews_at: renewal("2026-12-01T09:00:00Z"),
+        },
+    );
+    assert_eq!(j.customer.renews_at, renewal("2027-01-01T09:00:00Z"));
+}
+
+#[test]
 fn renewal_and_trial_end_send_an_advance_notice() {
     let mut j = Journey::new();
     j.on(
