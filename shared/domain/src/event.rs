@@ -98,10 +98,22 @@ impl Event {
     }
 
     /// A sender's report, with an id naming the intervention and the outcome so a repeated
-    /// report applies once.
+    /// report applies once. A deferral also names its time: the same message deferred again
+    /// (quiet hours once more when it came due) is a new report, and must reach the schedule,
+    /// or the message is held for good.
     pub fn report(intervention: &Intervention, kind: EventKind, now: DateTime<Utc>) -> Event {
+        let id = match &kind {
+            EventKind::InterventionDeferred { until, .. } => format!(
+                "report:{}:{}:{}",
+                intervention.id,
+                kind.name(),
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            _ => format!("report:{}:{}", intervention.id, kind.name()),
+        };
         Event {
-            id: EventId(format!("report:{}:{}", intervention.id, kind.name())),
+            // an intervention id (≤ 128), the outcome (≤ 25) and a time (20) fit (≤ 256)
+            id: EventId(id),
             customer_id: intervention.customer_id.clone(),
             occurred_at: now,
             source: Source::Sender,

@@ -120,12 +120,16 @@ impl Transition<'_> {
 
     /// Quiet hours held a message back: it goes out, unchanged, when due.
     pub(super) fn defer(&mut self, intervention: &Intervention, until: DateTime<Utc>) {
-        let known = self.c.scheduled.iter().any(|s| {
+        let held = self.c.scheduled.iter_mut().find(|s| {
             s.intervention
                 .as_ref()
                 .is_some_and(|i| i.id == intervention.id)
         });
-        if !known {
+        // still held (a deferral reported before the last one came due): the later time wins,
+        // whatever order the reports arrive in
+        if let Some(held) = held {
+            held.due_at = held.due_at.max(until);
+        } else {
             self.c.scheduled.push(Scheduled {
                 due_at: until,
                 trigger: intervention.trigger,
