@@ -27,7 +27,7 @@ fn world_log(world: World, customers: usize) -> ExportedLog {
 
 fn row(name: &str, m: &Metrics) -> String {
     format!(
-        "| {name} | {:.1} % | {:.1} % | {:.1} % | {} | {:.2} | {:.2} | {} |",
+        "| {name} | {:.1} % | {:.1} % | {:.1} % | {} | {:.2} | {:.2} | {} | {} |",
         m.recall_at(RiskLevel::Caution) * 100.0,
         m.recall_at(RiskLevel::Warning) * 100.0,
         m.recall_at(RiskLevel::Danger) * 100.0,
@@ -39,6 +39,8 @@ fn row(name: &str, m: &Metrics) -> String {
             .percentiles_hours
             .get("p50")
             .map_or("–".into(), |h| format!("{h:.0} h")),
+        m.at_risk_before
+            .map_or("–".into(), |p| format!("{:.1} %", p * 100.0)),
     )
 }
 
@@ -66,9 +68,9 @@ fn calibration_catches_more_churners_early_at_no_more_false_alarms() {
             .join("\n")
     );
     println!(
-        "| rules | caught ≥ 72 h at caution | at warning | at danger | precision | false alarms / 100 customer-months | messages to non-churners / 100 customer-months | median lead |"
+        "| rules | caught ≥ 72 h at caution | at warning | at danger | precision | false alarms / 100 customer-months | messages to non-churners / 100 customer-months | median lead | at risk in the 30 days before |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "{}",
         row("default, training part", &proposal.active_training)
@@ -81,6 +83,12 @@ fn calibration_catches_more_churners_early_at_no_more_false_alarms() {
         proposal.holdout_from
     );
     println!("\n{}", report::table(&proposal.holdout));
+    println!(
+        "AUC on the holdout: calibrated {:?}, default {:?}",
+        proposal.auc, proposal.active_auc
+    );
+    // the learned score separates churners from stayers better than chance, and than before
+    assert!(proposal.auc.is_some_and(|a| a > 0.5), "{:?}", proposal.auc);
     let (before, after) = (&proposal.active_holdout, &proposal.holdout);
     assert!(
         after.recall_at(RiskLevel::Caution) > before.recall_at(RiskLevel::Caution),
@@ -166,6 +174,10 @@ fn on_other_businesses_calibration_keeps_the_budget_and_the_guard_holds() {
             row("rules in force, holdout", &proposal.active_holdout)
         );
         println!("{}", row("calibrated, holdout", &proposal.holdout));
+        println!(
+            "AUC: calibrated {:?}, rules in force {:?}",
+            proposal.auc, proposal.active_auc
+        );
         let (before, after) = (&proposal.active_holdout, &proposal.holdout);
         // what the budget is spent on: retention messages to customers who stayed
         assert!(
@@ -213,6 +225,10 @@ fn on_worlds_the_rules_were_not_developed_on_calibration_catches_more_within_the
             proposal.business_overlay
         );
         let (before, after) = (&proposal.active_holdout, &proposal.holdout);
+        println!(
+            "AUC on the later months: calibrated {:?}, rules in force {:?}",
+            proposal.auc, proposal.active_auc
+        );
         println!("{}", row("rules in force, later months", before));
         println!("{}", row("calibrated, later months", after));
         let other = generate_world(world, 500, 120, 8);

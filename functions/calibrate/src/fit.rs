@@ -114,6 +114,57 @@ pub fn samples(
     out
 }
 
+/// The area under the ROC curve of `policy`'s score over the labelled samples ([`labelled`])
+/// taken from `from` on: the chance that a sample of a customer about to churn scores above
+/// one of a customer who stays (ties count half), the figure published work on churn reports.
+/// `None` without both kinds of sample.
+pub fn auc(
+    replay: &Replay,
+    labels: &[Label],
+    lead: Duration,
+    window: Duration,
+    policy: &Policy,
+    from: chrono::DateTime<chrono::Utc>,
+) -> Option<f64> {
+    let mut scored: Vec<(f64, bool)> = samples(replay, labels, lead, window, policy)
+        .x
+        .iter()
+        .zip(samples_at(replay, labels, lead, window))
+        .filter(|(_, (at, _))| *at >= from)
+        .map(|(x, (_, positive))| (score::total_of(x, policy), positive))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let positives = scored.iter().filter(|(_, p)| *p).count();
+    let negatives = scored.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return None;
+    }
+    // the positives' rank sum, ties given their average rank (Mann–Whitney U)
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < scored.len() {
+        let j = scored[i..].partition_point(|s| s.0 == scored[i].0) + i;
+        let rank = (i + 1 + j) as f64 / 2.0;
+        rank_sum += rank * scored[i..j].iter().filter(|(_, p)| *p).count() as f64;
+        i = j;
+    }
+    let (p, n) = (positives as f64, negatives as f64);
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+/// When each labelled sample was taken and its label, in [`samples`]' order.
+fn samples_at(
+    replay: &Replay,
+    labels: &[Label],
+    lead: Duration,
+    window: Duration,
+) -> Vec<(chrono::DateTime<chrono::Utc>, bool)> {
+    labelled(replay, labels, lead, window)
+        .into_iter()
+        .map(|(s, positive)| (s.at, positive))
+        .collect()
+}
+
 /// Percentiles kept of the active share: every 5 %.
 const SHARE_PERCENTILES: usize = 21;
 /// Weeks of tenure the hazard is learnt for; later weeks share the last one's.
@@ -370,6 +421,52 @@ mod tests {
         );
         // day 1: 29 days ahead (outside the window); 10 and 27: within; 29: too late
         assert_eq!(s.y, vec![false, true, true]);
+    }
+
+    #[test]
+    fn the_auc_is_the_chance_a_churner_s_sample_outscores_a_stayer_s() {
+        let at = |d: u32| t(&format!("2026-01-{d:02}T00:00:00Z"));
+        // inactivity measured 0.9 for the churner, 0.1 / 0.9 for two stayers
+        let journey = |id: &str, inactivity: f64| Journey {
+            customer_id: CustomerId::new(id).unwrap(),
+            first_seen: at(1),
+            risk: vec![],
+            churns: vec![],
+            samples: vec![Sample {
+                at: at(2),
+                measures: {
+                    let mut x = [0.0; Signal::COUNT];
+                    x[0] = inactivity;
+                    x
+                },
+                context: Default::default(),
+            }],
+            tallies: vec![],
+            messages: vec![],
+        };
+        let replay = |stayer: f64| Replay {
+            until: at(31),
+            events: 0,
+            checks: 0,
+            refused: 0,
+            journeys: vec![
+                journey("churner", 0.9),
+                journey("a", 0.1),
+                journey("b", stayer),
+            ],
+        };
+        let labels = [Label {
+            customer_id: CustomerId::new("churner").unwrap(),
+            churned_at: at(20),
+            how: None,
+        }];
+        let rules = journey::domain::Rules::embedded().unwrap();
+        let policy = rules.default_policy();
+        let (lead, window) = (Duration::hours(72), Duration::days(25));
+        let auc_with = |stayer| auc(&replay(stayer), &labels, lead, window, policy, at(1));
+        assert_eq!(auc_with(0.0), Some(1.0));
+        assert_eq!(auc_with(0.9), Some(0.75), "a tie counts half");
+        assert_eq!(auc(&replay(0.0), &[], lead, window, policy, at(1)), None);
     }
 
     #[test]

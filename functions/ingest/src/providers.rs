@@ -94,7 +94,9 @@ impl ProviderApi {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                tokio::time::sleep(BACKOFF * 2u32.pow(attempt - 1)).await;
+                // full jitter: webhooks that failed together must not retry together
+                let cap = Duration::from_secs(5);
+                tokio::time::sleep(journey::backoff::full_jitter(BACKOFF, attempt - 1, cap)).await;
             }
             match self.once(&url).await {
                 Ok(None) => {

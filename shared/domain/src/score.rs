@@ -236,6 +236,30 @@ pub fn score(inputs: &Inputs<'_>, policy: &Policy, now: DateTime<Utc>) -> RiskSc
     }
 }
 
+/// The score (0–100) of one row of measures in [`Signal::ALL`] order, as [`score`] would give
+/// it: what calibration ranks samples by to measure how well a score separates churners (AUC).
+pub fn total_of(measures: &[f64; Signal::COUNT], policy: &Policy) -> f64 {
+    let at = |signal: Signal| {
+        Signal::ALL
+            .iter()
+            .position(|s| *s == signal)
+            .map_or(0.0, |i| measures[i])
+    };
+    match &policy.score.model {
+        Some(model) => {
+            let mut x = [0.0; Signal::COUNT];
+            for (slot, signal) in x.iter_mut().zip(model.signals()) {
+                *slot = at(*signal);
+            }
+            percent(model.margin(&x))
+        }
+        None => sum(Signal::ALL.into_iter().map(|signal| {
+            let weight = policy.score.weights.get(&signal).copied().unwrap_or(0.0);
+            round(at(signal) * weight)
+        })),
+    }
+}
+
 /// The score's total alone, as [`score`] computes it: what the search for a crossing needs,
 /// without the explanation.
 fn total(w: &Window<'_>, policy: &Policy, now: DateTime<Utc>) -> f64 {

@@ -80,7 +80,13 @@ impl DynamoStore {
                 return Err(StoreError::Unavailable("customers left unprocessed".into()));
             }
             if round > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
+                // full jitter: callers refused together must not come back together
+                tokio::time::sleep(journey::backoff::full_jitter(
+                    std::time::Duration::from_millis(50),
+                    round,
+                    std::time::Duration::from_secs(2),
+                ))
+                .await;
             }
             let out = self
                 .client

@@ -81,6 +81,12 @@ pub struct Metrics {
     #[serde(default)]
     pub messages_to_non_churners_per_100_customer_months: f64,
     pub lead_times: LeadTimes,
+    /// The share of churns whose customer was at risk (caution or above) at some moment in
+    /// the `window` before the churn and at least `lead` ahead of it, however long before the
+    /// flag began: renewal churn's measure (a light user flagged for weeks was still warned in
+    /// time), where [`Metrics::recall`] wants the episode to begin within the window.
+    #[serde(default)]
+    pub at_risk_before: Option<f64>,
 }
 
 impl Metrics {
@@ -205,6 +211,7 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
     let (mut right, mut wrong, mut undecided, mut episodes_total) = (0, 0, 0, 0);
     let mut by_level = [(0usize, 0usize); 3];
     let (mut messages, mut unwanted) = (0usize, 0usize);
+    let mut at_risk = 0usize;
     for journey in &replay.journeys {
         let episodes = episodes(journey);
         let churns = churns_of.get(&journey.customer_id).map_or(&[][..], |v| v);
@@ -215,6 +222,11 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
             }
         }
         for churn in churns {
+            at_risk += usize::from(at_risk_between(
+                journey,
+                *churn - config.window,
+                *churn - config.lead,
+            ));
             let Some(ep) = episodes.iter().find(|e| open_at_churn(e, *churn, config)) else {
                 continue;
             };
@@ -303,7 +315,23 @@ pub fn measure(replay: &Replay, labels: &[Label], config: &MetricsConfig) -> Met
         messages_to_non_churners: unwanted,
         messages_to_non_churners_per_100_customer_months: per_100(unwanted, customer_months),
         lead_times: lead_times(leads, churns),
+        at_risk_before: ratio(at_risk, churns),
     }
+}
+
+/// Whether the customer's risk was above `none` at some moment in `[from, to]`.
+fn at_risk_between(journey: &Journey, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+    let at_start = journey
+        .risk
+        .iter()
+        .take_while(|p| p.at <= from)
+        .last()
+        .is_some_and(|p| !p.level.is_none());
+    at_start
+        || journey
+            .risk
+            .iter()
+            .any(|p| p.at > from && p.at <= to && !p.level.is_none())
 }
 
 /// `n` per 100 customer-months.

@@ -40,6 +40,13 @@ pub fn table(m: &Metrics) -> String {
     }
     let _ = writeln!(
         out,
+        "  at risk at some moment in the {} days before, {} h ahead: {}",
+        m.window_days,
+        m.lead_hours,
+        pct(m.at_risk_before)
+    );
+    let _ = writeln!(
+        out,
         "\nflag episodes {}: right {}, false alarms {}, undecided {}",
         m.episodes, m.right_episodes, m.false_alarms, m.undecided_episodes
     );

@@ -87,6 +87,16 @@ fn labels_from_the_business_replace_the_replays_own_churns() {
     let (_, m) = run(Some(&labels));
     assert_eq!(m.churns, 1);
     assert_eq!(m.recall_at(RiskLevel::Caution), 0.0);
+    // nor at risk in time: B's flag (8 January, 01:00) came under 72 h before the churn
+    assert_eq!(m.at_risk_before, Some(0.0));
+    let later = [Label {
+        churned_at: t("2026-01-12T00:00:00Z"),
+        ..labels[0].clone()
+    }];
+    // two days later the same flag, over by then, was in time: at risk before, not caught
+    let (_, m) = run(Some(&later));
+    assert_eq!(m.at_risk_before, Some(1.0));
+    assert_eq!(m.recall_at(RiskLevel::Caution), 0.0);
     // A's episode has no labelled churn within 30 days: now a false alarm too
     assert_eq!(m.false_alarms, 2);
     assert_eq!(m.lead_times.not_flagged, 1);
