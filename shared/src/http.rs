@@ -140,6 +140,17 @@ impl ApiError {
         }
     }
 
+    /// 403: who is asking is known, and may not do this.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: 403,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError {
             status: 503,

@@ -25,6 +25,9 @@ pub struct Config {
     pub id_claim: String,
     /// `STAFF_ISSUER`, `STAFF_CLIENT_ID`, `STAFF_CONNECT_ORIGINS`: the staff sign-in.
     pub sign_in: Option<SignIn>,
+    /// `ACCESS_LOG_DAYS`: how long a record of a read of personal data is kept (400; at
+    /// least 366).
+    pub access_days: u32,
 }
 
 impl Config {
@@ -37,6 +40,10 @@ impl Config {
                 crate::caller::DEFAULT_ID_CLAIM.to_string(),
             )?,
             sign_in: SignIn::from_env()?,
+            access_days: access_days(config::parsed_or(
+                "ACCESS_LOG_DAYS",
+                crate::DEFAULT_ACCESS_DAYS,
+            )?)?,
             ..Config::new(
                 config::required("TABLE_NAME")?,
                 config::required("EVENTS_QUEUE_URL")?,
@@ -52,6 +59,7 @@ impl Config {
             rules_text: DEFAULT_RULES_TOML.to_string(),
             id_claim: crate::caller::DEFAULT_ID_CLAIM.to_string(),
             sign_in: None,
+            access_days: crate::DEFAULT_ACCESS_DAYS,
         }
     }
 }
@@ -69,6 +77,18 @@ pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
     .with_rules_text(&config.rules_text)
     .with_id_claim(&config.id_claim)
     .with_sign_in(config.sign_in.as_ref())
+    .with_access_days(config.access_days)
+}
+
+/// PIPA's access records are kept at least a year: a shorter setting is a configuration error.
+fn access_days(days: u32) -> Result<u32, ConfigError> {
+    if days < 366 {
+        return Err(ConfigError::Invalid {
+            name: "ACCESS_LOG_DAYS".into(),
+            reason: format!("{days} days: records of reads are kept at least a year (366)"),
+        });
+    }
+    Ok(days)
 }
 
 /// The accepted keys from the `api-key` secret as read: a deleted parameter revokes every key

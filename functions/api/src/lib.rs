@@ -13,6 +13,7 @@
 //! | `GET /stats` | distribution, message effectiveness, churn, the active rules version |
 //! | `GET /rules` | every rules version with its origin, time, overlay and backtest metrics |
 //! | `GET /me` | who is asking |
+//! | `GET /access?day=&limit=&cursor=` | who read personal data that day (API keys only) |
 //!
 //! Machines send `x-api-key` (or `Authorization: Bearer`), compared in constant time with the
 //! keys in the `api-key` secret. Staff reach the same routes under `/staff/`, behind the HTTP
@@ -39,7 +40,8 @@ use journey::domain::{CustomerId, Event, EventKind, Policy, RiskLevel, Rules};
 use journey::http::{ApiError, Incoming, json_response};
 use journey::messages::EventMessage;
 use journey::ports::{
-    CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery, QueueError, RulesRegistry,
+    AccessLog, AccessRecord, CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery,
+    QueueError, RulesRegistry,
 };
 use journey::rules_versions::ActiveRules;
 use serde_json::json;
@@ -49,6 +51,10 @@ use tracing::Instrument;
 
 /// The dashboard, built into the binary: nothing is loaded from elsewhere at run time.
 pub const DASHBOARD: &str = include_str!("../assets/dashboard.html");
+/// Days a record of a read of personal data is kept: over a year (PIPA's access records are
+/// kept at least one).
+pub const DEFAULT_ACCESS_DAYS: u32 = 400;
+
 /// The secret holding the API keys (several, space-separated, during a rotation).
 pub const API_KEY_SECRET: &str = "api-key";
 
@@ -65,11 +71,13 @@ pub struct Api<S, Q> {
     /// The dashboard as served (with the staff sign-in's settings) and its
     /// Content-Security-Policy.
     page: (String, String),
+    /// Days a record of a read of personal data is kept (`ACCESS_LOG_DAYS`).
+    access_days: u32,
 }
 
 impl<S, Q> Api<S, Q>
 where
-    S: CustomerStore + JourneyReader + RulesRegistry,
+    S: CustomerStore + JourneyReader + RulesRegistry + AccessLog,
     Q: EventQueue,
 {
     pub fn new(store: S, queue: Q, keys: &[String]) -> Self {
@@ -83,7 +91,14 @@ where
             rules_text: DEFAULT_RULES_TOML.to_string(),
             id_claim: caller::DEFAULT_ID_CLAIM.to_string(),
             page: sign_in::page(DASHBOARD, None),
+            access_days: DEFAULT_ACCESS_DAYS,
         }
+    }
+
+    /// Keeps each record of a read of personal data this many days.
+    pub fn with_access_days(mut self, days: u32) -> Self {
+        self.access_days = days;
+        self
     }
 
     /// Staff sign in with this provider (the page offers it beside the API key).
@@ -171,15 +186,37 @@ where
             }
             _ => (Caller::Key(self.authorize(&incoming)?), segments.as_slice()),
         };
+        let read = |route| Reader {
+            who: caller.recorded_as(),
+            route,
+            request_id,
+            at: incoming.received_at,
+        };
         match (method, segments) {
             ("GET", ["me"]) => Ok(json_response(200, &views::Me::of(&caller))),
             ("GET", ["stats"]) => self.stats(incoming.received_at).await,
             ("GET", ["rules"]) => self.rules().await,
-            ("GET", ["customers"]) => self.list(&incoming, &caller).await,
-            ("GET", ["customers.csv"]) => self.export(&incoming, &caller).await,
-            ("GET", ["today"]) => self.today(&incoming, &caller).await,
-            ("GET", ["search"]) => self.search(&incoming).await,
-            ("GET", ["customers", id]) => self.customer(&incoming, id).await,
+            ("GET", ["access"]) => self.access(&incoming, &caller).await,
+            ("GET", ["customers"]) => {
+                let page = self.list(&incoming, &caller).await?;
+                self.recorded(read("GET /customers"), page).await
+            }
+            ("GET", ["customers.csv"]) => {
+                let csv = self.export(&incoming, &caller).await?;
+                self.recorded(read("GET /customers.csv"), csv).await
+            }
+            ("GET", ["today"]) => {
+                let page = self.today(&incoming, &caller).await?;
+                self.recorded(read("GET /today"), page).await
+            }
+            ("GET", ["search"]) => {
+                let found = self.search(&incoming).await?;
+                self.recorded(read("GET /search"), found).await
+            }
+            ("GET", ["customers", id]) => {
+                let page = self.customer(&incoming, id).await?;
+                self.recorded(read("GET /customers/{id}"), page).await
+            }
             ("POST", ["customers", id, "notes"]) => {
                 self.note(&incoming, id, request_id, &caller).await
             }
@@ -244,7 +281,7 @@ where
         &self,
         incoming: &Incoming<'_>,
         caller: &Caller,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let query = list_query(incoming, caller)?;
         self.list_page(&query, incoming.received_at).await
     }
@@ -255,7 +292,7 @@ where
         &self,
         incoming: &Incoming<'_>,
         caller: &Caller,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let mut query = list_query(incoming, caller)?;
         query.needing_contact_from = Some(self.today_from().await?);
         query.order = ListOrder::Value;
@@ -274,18 +311,19 @@ where
         &self,
         query: &ListQuery,
         now: DateTime<Utc>,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let page = self.store.at_risk(query).await.map_err(store_error)?;
         let customers: Vec<_> = page
             .customers
             .iter()
             .map(|c| views::list_item(c, now))
             .collect();
+        let rows = Read::Rows(customers.len());
         let page = views::ListPage {
             customers,
             next: page.next.map(|k| encode(&k)),
         };
-        Ok(json_response(200, &page))
+        Ok((json_response(200, &page), rows))
     }
 
     /// The at-risk list as CSV, every page up to [`export::MAX_ROWS`].
@@ -293,7 +331,7 @@ where
         &self,
         incoming: &Incoming<'_>,
         caller: &Caller,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let mut query = list_query(incoming, caller)?;
         query.limit = 100;
         let mut rows = Vec::new();
@@ -310,12 +348,16 @@ where
             }
         }
         rows.truncate(export::MAX_ROWS);
-        export::csv_response(&rows, incoming.received_at)
+        let read = Read::Rows(rows.len());
+        Ok((export::csv_response(&rows, incoming.received_at)?, read))
     }
 
     /// `q` is an id (that customer, first) and an e-mail prefix (customers whose address
     /// starts with it).
-    async fn search(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    async fn search(
+        &self,
+        incoming: &Incoming<'_>,
+    ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let q = query::search_text(incoming)?;
         let limit = query::number(incoming, "limit", 20, 1..=50)?;
         let mut found = Vec::new();
@@ -343,14 +385,14 @@ where
                 .collect(),
             next: None,
         };
-        Ok(json_response(200, &page))
+        Ok((json_response(200, &page), Read::Rows(found.len())))
     }
 
     async fn customer(
         &self,
         incoming: &Incoming<'_>,
         id: &str,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let id = customer_id(id)?;
         let customer = self.existing(&id).await?;
         let (limit, cursor) = query::history_query(incoming)?;
@@ -372,6 +414,78 @@ where
             },
             interventions: sends,
         };
+        Ok((json_response(200, &page), Read::Customer(id)))
+    }
+
+    /// Records a read of personal data before its answer goes out: a read that cannot be
+    /// recorded is not served (503, the client retries).
+    async fn recorded(
+        &self,
+        reader: Reader<'_>,
+        (response, read): (ApiGatewayV2httpResponse, Read),
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let (customer, rows) = match read {
+            Read::Customer(id) => (Some(id.to_string()), None),
+            Read::Rows(n) => (None, Some(u32::try_from(n).unwrap_or(u32::MAX))),
+        };
+        let record = AccessRecord {
+            at: reader.at,
+            who: reader.who,
+            route: reader.route.to_string(),
+            customer,
+            rows,
+            request_id: reader.request_id.to_string(),
+            keep_until: reader.at + chrono::Duration::days(self.access_days.into()),
+        };
+        tracing::info!(
+            target: "access",
+            who = %record.who,
+            route = %record.route,
+            customer = record.customer.as_deref(),
+            rows = record.rows,
+            "personal data read"
+        );
+        self.store
+            .record_read(&record)
+            .await
+            .map_err(|e| ApiError {
+                code: "access_log_unavailable",
+                ..ApiError::unavailable(format!(
+                    "the read could not be recorded, so it is not served: {e}"
+                ))
+            })?;
+        Ok(response)
+    }
+
+    /// `GET /access?day=YYYY-MM-DD&limit=&cursor=`: who read personal data that day, for a
+    /// privacy officer. Machine keys only until staff have roles (issue 42, M2): a signed-in
+    /// staff member gets 403.
+    async fn access(
+        &self,
+        incoming: &Incoming<'_>,
+        caller: &Caller,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        if caller.staff().is_some() {
+            return Err(ApiError::forbidden(
+                "not_allowed",
+                "the access log is for the privacy officer's key",
+            ));
+        }
+        let day = query::day(incoming, "day")?;
+        let limit = query::number(incoming, "limit", 100, 1..=1000)?;
+        let cursor = incoming
+            .param("cursor")
+            .map(|c| query::decode("cursor", c))
+            .transpose()?;
+        let mut page = self
+            .store
+            .reads_on(day, limit as i32, cursor.as_deref())
+            .await
+            .map_err(|e| match e {
+                journey::ports::StoreError::Rejected(_) => bad_cursor("cursor"),
+                other => store_error(other),
+            })?;
+        page.cursor = page.cursor.map(|k| encode(&k));
         Ok(json_response(200, &page))
     }
 
@@ -448,6 +562,20 @@ where
             _ => Err(not_found(id)),
         }
     }
+}
+
+/// What a read of personal data returned: one customer's page, or a number of rows.
+enum Read {
+    Customer(CustomerId),
+    Rows(usize),
+}
+
+/// Who read, by which route, when.
+struct Reader<'a> {
+    who: String,
+    route: &'static str,
+    request_id: &'a str,
+    at: DateTime<Utc>,
 }
 
 /// What a change is deduplicated by: the client's key bound to the operation and its body

@@ -12,11 +12,15 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use crate::views::{CustomerPage, Erasure, ListPage, Me, Queued, RulesPage, Stats};
+use journey::ports::AccessPage;
 
 /// The dashboard and the read API.
 #[derive(OpenApi)]
 #[openapi(
-    paths(dashboard, stats, rules, customers, export, today, search, me, customer, erase, note),
+    paths(
+        dashboard, stats, rules, customers, export, today, search, me, access, customer, erase,
+        note
+    ),
     components(responses(NotFound)),
     modifiers(&KeyScheme, &StaffRoutes)
 )]
@@ -229,6 +233,27 @@ pub fn search() {}
     )
 )]
 pub fn me() {}
+
+/// Who read personal data on a day (PIPA's access records): every answer of a customer's page,
+/// a list, a search or an export is recorded before it goes out, kept `AccessLogRetentionDays`
+#[utoipa::path(
+    get,
+    path = "/access",
+    tag = "privacy",
+    security(("apiKey" = [])),
+    params(
+        ("day" = String, Query, description = "The UTC day, YYYY-MM-DD."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "100 when absent."),
+        ("cursor" = Option<String>, Query, description = "The previous page's `cursor`."),
+    ),
+    responses(
+        (status = 200, description = "The reads of that day, oldest first.", body = AccessPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Staff: the access log is for the privacy officer's key until staff have roles."),
+    )
+)]
+pub fn access() {}
 
 /// A customer's state, score, history and interventions
 #[utoipa::path(

@@ -108,6 +108,20 @@ pub fn number(
     }
 }
 
+/// A UTC day, `YYYY-MM-DD`.
+pub fn day(incoming: &Incoming<'_>, name: &str) -> Result<chrono::NaiveDate, ApiError> {
+    incoming
+        .param(name)
+        .and_then(|v| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_field",
+                format!("{name} is a day, YYYY-MM-DD (UTC)"),
+                Some(name.into()),
+            )
+        })
+}
+
 /// Cursors are opaque to clients: base64url of the store's key.
 pub fn encode(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())

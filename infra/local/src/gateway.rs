@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/search", Function::Api),
     ("GET", "/customers.csv", Function::Api),
     ("GET", "/me", Function::Api),
+    ("GET", "/access", Function::Api),
     // signed-in staff: the same routes behind the JWT authorizer (`STAFF_PREFIX`)
     ("GET", "/staff/stats", Function::Api),
     ("GET", "/staff/rules", Function::Api),
@@ -54,6 +55,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/staff/search", Function::Api),
     ("GET", "/staff/customers.csv", Function::Api),
     ("GET", "/staff/me", Function::Api),
+    ("GET", "/staff/access", Function::Api),
 ];
 
 /// The function serving `method path`, with the route key API Gateway would report.

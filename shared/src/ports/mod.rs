@@ -44,6 +44,23 @@ pub trait CustomerStore: Send + Sync {
     ) -> impl Future<Output = Result<Erasure, StoreError>> + Send;
 }
 
+/// The record of who read personal data (PIPA's access records): the read API's port.
+pub trait AccessLog: Send + Sync {
+    /// Keeps one read until `record.keep_until`; the same request recorded twice is one record.
+    fn record_read(
+        &self,
+        record: &AccessRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The reads of one UTC day, oldest first, a page at a time.
+    fn reads_on(
+        &self,
+        day: chrono::NaiveDate,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<AccessPage, StoreError>> + Send;
+}
+
 /// The sparse index of customers with a check due: the sweep's port.
 pub trait DueIndex: Send + Sync {
     /// Shards of the index; the sweep queries each.

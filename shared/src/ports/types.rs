@@ -376,3 +376,31 @@ pub struct Sampled {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub of_about: Option<u64>,
 }
+
+/// One read of personal data: who, what, when.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AccessRecord {
+    pub at: DateTime<Utc>,
+    /// The staff member (`staff:<id>`) or the API key (`key:<first 8 hex of its SHA-256>`).
+    pub who: String,
+    /// The route, as `GET /customers/{id}`.
+    pub route: String,
+    /// The customer read, for a customer's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// How many customers a list, a search or an export returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u32>,
+    /// The API request, so a retried write records it once.
+    pub request_id: String,
+    /// Kept until then (at least a year: `ACCESS_LOG_DAYS`).
+    pub keep_until: DateTime<Utc>,
+}
+
+/// A page of [`AccessRecord`]s.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct AccessPage {
+    pub reads: Vec<AccessRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}

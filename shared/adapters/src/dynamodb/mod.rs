@@ -1,6 +1,7 @@
 //! The DynamoDB store: one table holds customers, their history, applied-event markers, the
 //! sparse due index and the counters (docs/data-model.md).
 
+mod access;
 mod codec;
 mod erasure;
 mod errors;
