@@ -180,10 +180,9 @@ pub fn build(
         Lang::Ko => format!("{days_inactive}일"),
         Lang::En => format!("{days_inactive} days"),
     };
-    let customer_line = match &customer.profile.email {
-        Some(email) => format!("{} ({email})", customer.id),
-        None => customer.id.to_string(),
-    };
+    // the id and the button's link, never the address: a Slack channel is read by many and
+    // kept by Slack, beyond erasure (security review L5)
+    let customer_line = customer.id.to_string();
     let score = if signals.is_empty() {
         format!("{:.0}", customer.score.total)
     } else {
@@ -440,7 +439,11 @@ mod tests {
             assert!(!text.contains("<https://evil"), "forged link in {text}");
         }
         let facts = payload["blocks"][2]["text"]["text"].as_str().unwrap();
-        assert!(facts.contains("x&lt;!channel&gt;") && facts.contains("a&amp;b&lt;!here&gt;"));
+        assert!(facts.contains("x&lt;!channel&gt;"));
+        assert!(
+            !facts.contains("here"),
+            "the customer's address is not posted"
+        );
         assert!(payload.to_string().contains("<@U0TUTOR7>"));
         let url = payload["blocks"][3]["elements"][0]["url"].as_str().unwrap();
         assert!(url.ends_with("/#/customers/x%3C%21channel%3E"), "{url}");

@@ -658,6 +658,19 @@ async fn customers_are_found_by_the_start_of_their_address_until_erased() {
         vec!["s-2"],
         "an erased customer's address leaves the index"
     );
+    // leads (events before any sign-up or payment) sort first and take no place in the limit
+    for n in 0..3 {
+        let id = format!("lead-{n}");
+        let mut events = Events::new(&id);
+        let mut login = events.at(start, EventKind::Login);
+        login.profile.email = Some(format!("jisoa{n}@example.com"));
+        run(&store, &login, start).await;
+    }
+    assert_eq!(
+        ids(store.search_email("jiso", 1).await.unwrap()),
+        vec!["s-3"],
+        "the limit counts customers, not leads"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,15 @@ use super::{BATCH_ROUNDS, DynamoStore};
 use journey::domain::Customer;
 use journey::ports::StoreError;
 
+/// The most pages of the search index one search reads: a prefix shared by many leads costs a
+/// bounded number of reads, and may then find fewer than asked.
+const SEARCH_PAGES: usize = 5;
+
 impl DynamoStore {
+    /// Customers whose address starts with `prefix`, in the index's order, up to `limit` of
+    /// them with a stage and not erased: leads and erased records take no place (security
+    /// review L9), the index is read a page at a time until enough are found or
+    /// [`SEARCH_PAGES`] pages were read.
     pub(super) async fn by_email_prefix(
         &self,
         prefix: &str,
@@ -22,24 +30,41 @@ impl DynamoStore {
         let Some(partition) = keys::search_key(&lowered) else {
             return Ok(Vec::new());
         };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::SEARCH_INDEX)
-            .key_condition_expression("#key = :key AND begins_with(#sort, :prefix)")
-            .expression_attribute_names("#key", keys::SEARCH_KEY)
-            .expression_attribute_names("#sort", keys::SEARCH_SORT)
-            .expression_attribute_values(":key", s(partition))
-            .expression_attribute_values(":prefix", s(lowered))
-            .limit(limit.clamp(1, 100) as i32)
-            .send()
-            .await
-            .map_err(classify)?;
-        let found: Vec<Item> = out.items.unwrap_or_default();
+        let limit = limit.clamp(1, 100);
+        let mut customers = Vec::new();
+        let mut start = None;
+        for _ in 0..SEARCH_PAGES {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::SEARCH_INDEX)
+                .key_condition_expression("#key = :key AND begins_with(#sort, :prefix)")
+                .expression_attribute_names("#key", keys::SEARCH_KEY)
+                .expression_attribute_names("#sort", keys::SEARCH_SORT)
+                .expression_attribute_values(":key", s(partition.clone()))
+                .expression_attribute_values(":prefix", s(lowered.clone()))
+                .set_exclusive_start_key(start)
+                .limit((limit - customers.len()) as i32)
+                .send()
+                .await
+                .map_err(classify)?;
+            customers.extend(self.found(out.items.unwrap_or_default()).await?);
+            start = out.last_evaluated_key;
+            if customers.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        customers.truncate(limit);
+        Ok(customers)
+    }
+
+    /// The customers of a page of the index, in its order (the address), without those erased
+    /// or gone since and the leads.
+    async fn found(&self, page: Vec<Item>) -> Result<Vec<Customer>, StoreError> {
         let mut order: Vec<String> = Vec::new();
         let mut keys_wanted = Vec::new();
-        for item in &found {
+        for item in &page {
             let Some(pk) = codec::text(item, PK) else {
                 continue;
             };
@@ -50,7 +75,6 @@ impl DynamoStore {
             ]));
         }
         let mut by_pk = self.customers_by_key(keys_wanted).await?;
-        // in the index's order (the address), skipping one erased or gone since
         Ok(order
             .iter()
             .filter_map(|pk| by_pk.remove(pk))
