@@ -87,17 +87,19 @@ fn signal_name(signal: Signal, lang: Lang) -> &'static str {
     }
 }
 
-/// `₩37,400` / `$12.50`: amounts in minor units, grouped.
+/// `₩37,400` / `$12.50` / `BHD1.250`: amounts in minor units, grouped, with as many decimals
+/// as the currency has (ISO 4217).
 pub fn money(currency: &str, minor: i64) -> String {
-    let (symbol, decimals) = match currency {
-        "KRW" => ("₩", 0),
-        "JPY" => ("¥", 0),
-        "USD" => ("$", 2),
-        "EUR" => ("€", 2),
-        other => (other, 2),
+    let symbol = match currency {
+        "KRW" => "₩",
+        "JPY" => "¥",
+        "USD" => "$",
+        "EUR" => "€",
+        other => other,
     };
-    let whole = minor / 10_i64.pow(decimals);
-    let digits = whole.abs().to_string();
+    let decimals = minor_units(currency);
+    let scale = 10_i64.pow(decimals);
+    let digits = (minor / scale).unsigned_abs().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -109,7 +111,21 @@ pub fn money(currency: &str, minor: i64) -> String {
     if decimals == 0 {
         format!("{sign}{symbol}{grouped}")
     } else {
-        format!("{sign}{symbol}{grouped}.{:02}", (minor % 100).abs())
+        let fraction = (minor % scale).unsigned_abs();
+        format!("{sign}{symbol}{grouped}.{fraction:0width$}", width = decimals as usize)
+    }
+}
+
+/// The digits after the decimal point of a currency's minor unit (ISO 4217): 0 for the won, the
+/// yen and the others without a minor unit, 3 for the dinars of Bahrain, Iraq, Jordan, Kuwait,
+/// Libya and Tunisia and the rial of Oman, 4 for the two accounting units, else 2.
+pub fn minor_units(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        "CLF" | "UYW" => 4,
+        _ => 2,
     }
 }
 
@@ -481,6 +497,11 @@ mod tests {
         assert_eq!(money("KRW", 1_234_567), "₩1,234,567");
         assert_eq!(money("USD", 123_456), "$1,234.56");
         assert_eq!(money("USD", 5), "$0.05");
+        // ISO 4217's minor units, not only the won's and the yen's (security review L12)
+        assert_eq!(money("VND", 1_250_000), "VND1,250,000");
+        assert_eq!(money("BHD", 1_250), "BHD1.250");
+        assert_eq!(money("KWD", -5), "-KWD0.005");
+        assert_eq!(money("CLF", 12_345), "CLF1.2345");
     }
 
     #[test]
