@@ -1,4 +1,4 @@
-import { $, S, store } from "./state.js";
+import { $, S, keyStore } from "./state.js";
 import { t } from "./i18n.js";
 import { currentToken, settings, signOut } from "./auth.js";
 
@@ -78,5 +78,5 @@ export function hideKeyForm() {
 }
 export function setKey(k) {
   S.key = k;
-  store.set("journey.key", k);
+  keyStore.set("journey.key", k);
 }

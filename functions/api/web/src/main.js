@@ -7,7 +7,7 @@ import { loadList, renderList, filterParams } from "./list.js";
 import { loadCustomer, loadMoreHistory, renderCustomer, submitContact } from "./customer.js";
 import { loadToday, renderToday, renderSearch, search } from "./today.js";
 import { esc } from "./format.js";
-import { format, parse } from "./route.js";
+import { format, isLocal, parse } from "./route.js";
 
 /* ---------- who is here ---------- */
 function renderWho() {
@@ -57,8 +57,9 @@ function go(route) { location.hash = format(route); }
 function follow() {
   const route = parse(location.hash);
   if (route.key) {
-    setKey(route.key);
     history.replaceState(null, "", location.pathname + location.search);
+    if (!isLocal(location.hostname)) { follow(); return; }
+    setKey(route.key);
     hideKeyForm();
     loadAll();
     return;

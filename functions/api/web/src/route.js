@@ -1,7 +1,13 @@
 // Where the page is: the hash names the view, so a Slack or e-mail alert's link
 // (`#/customers/<id>`, the id form-encoded: `+` is a space) opens the customer, and the back
 // button works.
-// `#key=<API key>` (the local stack's printed link) still hands the page a key.
+// `#key=<API key>` (the local stack's printed link) still hands the page a key, on the local
+// stack only (`isLocal`): anywhere else a link carrying a key would plant it from outside.
+
+/** Whether the page is served by the local stack (`make dev`), where `#key=` is accepted. */
+export function isLocal(hostname) {
+  return ["127.0.0.1", "localhost", "::1", "[::1]"].includes(String(hostname || ""));
+}
 
 /** The route of `hash` (`location.hash`). */
 export function parse(hash) {

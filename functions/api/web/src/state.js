@@ -7,9 +7,17 @@ export const store = {
   get(k) { try { return localStorage.getItem(k); } catch (_) { return null; } },
   set(k, v) { try { localStorage.setItem(k, v); } catch (_) { /* private mode */ } }
 };
+// The API key lives only as long as the tab (sessionStorage): a key left in localStorage would
+// outlive the session on a shared computer and be readable by any script of the origin for good.
+export const keyStore = {
+  get(k) { try { return sessionStorage.getItem(k); } catch (_) { return null; } },
+  set(k, v) { try { sessionStorage.setItem(k, v); } catch (_) { /* private mode */ } }
+};
+// a key an earlier version kept in localStorage is forgotten
+try { localStorage.removeItem("journey.key"); } catch (_) { /* private mode */ }
 export const S = {
   lang: store.get("journey.lang") === "en" ? "en" : "ko",
-  key: store.get("journey.key") || "",
+  key: keyStore.get("journey.key") || "",
   stats: null, statsErr: null, statsLoading: false,
   list: { order: "value", risk: "", items: [], next: null, loading: false, err: null, seq: 0, loaded: false },
   filters: { owner: "", program: "", mine: false },

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parse, format } from "../src/route.js";
+import { isLocal, parse, format } from "../src/route.js";
 import { claims, base64url } from "../src/auth.js";
 
 test("an alert's link opens the customer, whatever their id holds", () => {
@@ -28,4 +28,11 @@ test("the page reads who signed in from the ID token", () => {
   const token = `${part({ alg: "HS256" })}.${part({ email: "mina@example.com", name: "김민아", exp: 2 })}.sig`;
   assert.deepEqual(claims(token), { email: "mina@example.com", name: "김민아", exp: 2 });
   assert.equal(claims("not a token"), null);
+});
+
+test("a key in the link is taken on the local stack only", () => {
+  for (const host of ["127.0.0.1", "localhost", "::1"]) assert.equal(isLocal(host), true, host);
+  for (const host of ["abc123.execute-api.ap-northeast-2.amazonaws.com", "journey.example.com", "", "127.0.0.1.evil.example"]) {
+    assert.equal(isLocal(host), false, host);
+  }
 });
