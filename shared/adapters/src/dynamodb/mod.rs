@@ -234,27 +234,32 @@ impl DynamoStore {
         Ok(Some(TransactWriteItem::builder().update(update).build()))
     }
 
-    /// Adds the outcome tallies, one update per template × variant item, and per month for the
-    /// counts kept by month (a month's item stays small however many months and owners there
-    /// are).
+    /// Adds the outcome tallies, one update per template × variant item, per month for the
+    /// counts kept by month, and per owner (or currency) for the counts kept by whose they are:
+    /// an item stays small however many months and owners there are (security review L2: the
+    /// owners' counts in one month's item grew with every owner id until commits failed).
     fn update_tallies(&self, commit: &Commit<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
-        type Key = (String, Option<String>, Option<String>);
+        type Key = (String, Option<String>, Option<String>, Option<String>);
         let mut per_item: BTreeMap<Key, Vec<&Tally>> = BTreeMap::new();
         for tally in commit.steps.iter().flat_map(|step| &step.outcome.tallies) {
             let key = (
                 tally.template.clone(),
                 tally.variant.clone(),
                 tally.cohort.clone(),
+                tally.by.clone(),
             );
             per_item.entry(key).or_default().push(tally);
         }
         let shard = Self::counter_shard(commit);
         per_item
             .into_iter()
-            .map(|((template, variant, month), tallies)| {
+            .map(|((template, variant, month, by), tallies)| {
                 let mut sk = keys::tally_sk(&template, variant.as_deref());
                 if let Some(month) = &month {
                     sk = format!("{sk}#{month}");
+                }
+                if let Some(by) = &by {
+                    sk = format!("{sk}#by#{by}");
                 }
                 let mut counts: BTreeMap<String, i64> = BTreeMap::new();
                 for t in tallies {
@@ -695,4 +700,57 @@ fn add_counts(counts: &mut Counts, item: &Item) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use journey::domain::testing::{Events, t};
+    use journey::domain::{EventKind, Outcome, TallyMetric};
+    use journey::ports::Step;
+
+    /// Security review L2: the staff alerts of a month are counted per owner, each owner in an
+    /// item of their own, so a month's item does not grow with every owner id.
+    #[test]
+    fn each_owner_s_counts_of_a_month_are_an_item_of_their_own() {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_dynamodb::config::Region::new("ap-northeast-2"))
+            .build();
+        let store = DynamoStore::new(Client::from_conf(conf), "journey");
+        let before = Customer::new(CustomerId::new("c1").unwrap());
+        let event = Events::new("c1").at(t("2026-11-02T09:00:00Z"), EventKind::Login);
+        let alert = |owner: &str| Tally {
+            cohort: Some("2026-11".into()),
+            by: Some(owner.into()),
+            ..Tally::count("danger_alert", None, TallyMetric::Alerted)
+        };
+        let outcome = Outcome {
+            customer: before.clone(),
+            history: Vec::new(),
+            effects: Vec::new(),
+            tallies: (0..300).map(|n| alert(&format!("owner-{n}"))).collect(),
+            milestones: Vec::new(),
+            duplicate: false,
+            dropped: None,
+        };
+        let steps = [Step {
+            event: &event,
+            outcome: &outcome,
+            now: t("2026-11-02T09:00:00Z"),
+        }];
+        let commit = Commit {
+            before: &before,
+            steps: &steps,
+            attempt: 0,
+        };
+        let items = store.update_tallies(&commit).unwrap();
+        assert_eq!(items.len(), 300, "one item per owner");
+        for item in &items {
+            let update = item.update().unwrap();
+            let sk = update.key()[SK].as_s().unwrap();
+            assert!(sk.contains("#2026-11#by#owner-"), "{sk}");
+            assert_eq!(update.expression_attribute_names().unwrap().len(), 1);
+        }
+    }
 }
