@@ -112,7 +112,10 @@ pub fn money(currency: &str, minor: i64) -> String {
         format!("{sign}{symbol}{grouped}")
     } else {
         let fraction = (minor % scale).unsigned_abs();
-        format!("{sign}{symbol}{grouped}.{fraction:0width$}", width = decimals as usize)
+        format!(
+            "{sign}{symbol}{grouped}.{fraction:0width$}",
+            width = decimals as usize
+        )
     }
 }
 

@@ -174,6 +174,9 @@ pub struct ProfileState {
     /// it is the customer's address ([`ProfileState::suppression`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// When each field above was last set (by event time).
+    #[serde(default, skip_serializing_if = "ProfileTimes::is_empty")]
+    pub written: ProfileTimes,
 }
 
 /// An address SES reported as gone or complaining, kept as its [`address_key`] (no address in
@@ -200,18 +203,50 @@ impl ProfileState {
         (address_key(email) == suppressed.address).then_some(suppressed.reason)
     }
 
-    /// Takes every field the event carries; absent fields keep their value.
-    pub fn merge(&mut self, p: &Profile) {
-        fn take<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
-            if let Some(v) = v {
+    /// Takes every field the event carries unless a later event already set it (a provider's
+    /// late retry must not bring back an old address: security review L6); absent fields keep
+    /// their value.
+    pub fn merge(&mut self, p: &Profile, at: DateTime<Utc>) {
+        fn take<T: Clone>(
+            slot: &mut Option<T>,
+            since: &mut Option<DateTime<Utc>>,
+            v: &Option<T>,
+            at: DateTime<Utc>,
+        ) {
+            if let Some(v) = v
+                && since.is_none_or(|t| at >= t)
+            {
                 *slot = Some(v.clone());
+                *since = Some(at);
             }
         }
-        take(&mut self.email, &p.email);
-        take(&mut self.locale, &p.locale);
-        take(&mut self.time_zone, &p.time_zone);
-        take(&mut self.program, &p.program);
-        take(&mut self.owner, &p.owner);
+        let w = &mut self.written;
+        take(&mut self.email, &mut w.email, &p.email, at);
+        take(&mut self.locale, &mut w.locale, &p.locale, at);
+        take(&mut self.time_zone, &mut w.time_zone, &p.time_zone, at);
+        take(&mut self.program, &mut w.program, &p.program, at);
+        take(&mut self.owner, &mut w.owner, &p.owner, at);
+    }
+}
+
+/// When each profile field was last set, by the time of the event that set it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileTimes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<DateTime<Utc>>,
+}
+
+impl ProfileTimes {
+    pub fn is_empty(&self) -> bool {
+        *self == ProfileTimes::default()
     }
 }
 

@@ -105,7 +105,7 @@ struct Transition<'a> {
 impl<'a> Transition<'a> {
     fn new(state: &Customer, event: &'a Event, rules: &'a Rules, now: DateTime<Utc>) -> Self {
         let mut c = state.clone();
-        c.profile.merge(&event.profile);
+        c.profile.merge(&event.profile, event.occurred_at);
         let policy = rules.policy(c.profile.program.as_deref());
         let at = match event.kind {
             EventKind::CheckDue => now,

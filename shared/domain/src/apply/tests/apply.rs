@@ -93,3 +93,27 @@ fn an_event_from_outside_older_than_the_bound_is_dropped() {
         "our own events are not bounded"
     );
 }
+
+/// Security review L6: a provider's late retry carries the address the customer had then; the
+/// newer one, from a later event, stays.
+#[test]
+fn a_late_event_does_not_bring_back_an_older_profile_field() {
+    let mut j = Journey::new();
+    j.paid_with_email("2026-11-01T09:00:00Z", "old@example.com");
+    let mut change = j
+        .events
+        .at(t("2026-11-05T09:00:00Z"), EventKind::ProfileUpdated);
+    change.profile.email = Some("new@example.com".into());
+    j.apply(change, t("2026-11-05T09:00:00Z"));
+    // Stripe retries the first payment's webhook a day later, with the address of then
+    let mut retry = j.events.at(t("2026-11-01T09:30:00Z"), EventKind::Login);
+    retry.profile.email = Some("old@example.com".into());
+    retry.profile.locale = Some("en".into());
+    j.apply(retry, t("2026-11-06T09:00:00Z"));
+    assert_eq!(j.customer.profile.email.as_deref(), Some("new@example.com"));
+    assert_eq!(
+        j.customer.profile.locale.as_deref(),
+        Some("en"),
+        "a field no later event set is still taken"
+    );
+}
