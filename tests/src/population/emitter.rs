@@ -125,6 +125,17 @@ impl Emitter {
         });
     }
 
+    /// A payment for the `term` days from `day`, naming their end (`renews_at`), as Stripe's
+    /// subscription invoices and the app do.
+    pub fn pay_for(&mut self, out: &mut Population, day: i64, hour: i64, term: i64) {
+        let renews_at = start() + Duration::days(day + term);
+        let kind = EventKind::PaymentSucceeded {
+            amount: won(),
+            renews_at: Some(renews_at),
+        };
+        self.emit(out, day, hour, kind);
+    }
+
     /// A monthly renewal: paid, or (for a late payer, half the time) failed and paid the next
     /// day.
     pub fn renew(&mut self, out: &mut Population, day: i64, late: bool) {

@@ -10,7 +10,7 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use super::Population;
-use super::emitter::{Emitter, Way, fade, failed, nps, start, won};
+use super::emitter::{Emitter, Way, fade, failed, nps};
 
 /// The holiday weeks (days from 2026-01-01): use halves.
 const SEASON: std::ops::Range<i64> = 45..60;
@@ -134,16 +134,7 @@ impl Member {
     }
 
     fn pay(&mut self, out: &mut Population, day: i64) {
-        let renews_at = start() + chrono::Duration::days(day + 30);
-        self.e.emit(
-            out,
-            day,
-            6,
-            EventKind::PaymentSucceeded {
-                amount: won(),
-                renews_at: Some(renews_at),
-            },
-        );
+        self.e.pay_for(out, day, 6, 30);
     }
 
     fn use_it(&mut self, rng: &mut Pcg64, out: &mut Population, day: i64) {

@@ -13,7 +13,7 @@ use rand::RngExt;
 use rand_pcg::Pcg64;
 
 use super::Population;
-use super::emitter::{Emitter, Way, failed, nps, start, won};
+use super::emitter::{Emitter, Way, failed, nps};
 
 struct Subscriber {
     e: Emitter,
@@ -81,16 +81,7 @@ impl Subscriber {
 
     /// A payment for the next term, naming its end.
     fn pay(&mut self, out: &mut Population, day: i64, hour: i64) {
-        let renews_at = start() + chrono::Duration::days(day + self.term);
-        self.e.emit(
-            out,
-            day,
-            hour,
-            EventKind::PaymentSucceeded {
-                amount: won(),
-                renews_at: Some(renews_at),
-            },
-        );
+        self.e.pay_for(out, day, hour, self.term);
     }
 
     /// A day's use at the subscriber's own rate: a login, and mostly something watched.
