@@ -672,8 +672,12 @@ fn staff_request(
 ) -> ApiGatewayV2httpRequest {
     let mut r = request(method, &format!("/staff{path_and_query}"), None, body, now);
     if let Some(email) = email {
-        let claims =
-            [("email", email), ("name", "Mina Kim")].map(|(k, v)| (k.to_string(), v.to_string()));
+        let claims = [
+            ("email", email),
+            ("email_verified", "true"),
+            ("name", "Mina Kim"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
         journey_local::gateway::with_claims(&mut r, claims.into());
     }
     r

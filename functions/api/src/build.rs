@@ -28,6 +28,9 @@ pub struct Config {
     /// `ACCESS_LOG_DAYS`: how long a record of a read of personal data is kept (400; at
     /// least 366).
     pub access_days: u32,
+    /// `STAFF_EMAIL_VERIFIED`: `required` (a staff token must say `email_verified: true`) or
+    /// `not_sent` (the provider never sends the claim).
+    pub email_verified: crate::caller::EmailVerified,
 }
 
 impl Config {
@@ -40,6 +43,10 @@ impl Config {
                 crate::caller::DEFAULT_ID_CLAIM.to_string(),
             )?,
             sign_in: SignIn::from_env()?,
+            email_verified: config::parsed_or(
+                "STAFF_EMAIL_VERIFIED",
+                crate::caller::EmailVerified::Required,
+            )?,
             access_days: access_days(config::parsed_or(
                 "ACCESS_LOG_DAYS",
                 crate::DEFAULT_ACCESS_DAYS,
@@ -60,6 +67,7 @@ impl Config {
             id_claim: crate::caller::DEFAULT_ID_CLAIM.to_string(),
             sign_in: None,
             access_days: crate::DEFAULT_ACCESS_DAYS,
+            email_verified: crate::caller::EmailVerified::Required,
         }
     }
 }
@@ -78,6 +86,7 @@ pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
     .with_id_claim(&config.id_claim)
     .with_sign_in(config.sign_in.as_ref())
     .with_access_days(config.access_days)
+    .with_email_verified(config.email_verified)
 }
 
 /// PIPA's access records are kept at least a year: a shorter setting is a configuration error.

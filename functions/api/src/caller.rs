@@ -49,9 +49,35 @@ impl Caller {
     }
 }
 
+/// Whether the identity provider's tokens carry `email_verified` (`STAFF_EMAIL_VERIFIED`):
+/// where they do, a token without it is refused (security review L11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EmailVerified {
+    #[default]
+    Required,
+    /// The provider never sends the claim: only an explicit `false` is refused.
+    NotSent,
+}
+
+impl std::str::FromStr for EmailVerified {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "required" => Ok(EmailVerified::Required),
+            "not_sent" => Ok(EmailVerified::NotSent),
+            other => Err(format!("`{other}`: required or not_sent")),
+        }
+    }
+}
+
 /// The staff member the authorizer verified, or 401: a request under `/staff` without
 /// claims did not come through the authorizer.
-pub fn staff(request: &ApiGatewayV2httpRequest, id_claim: &str) -> Result<Staff, ApiError> {
+pub fn staff(
+    request: &ApiGatewayV2httpRequest,
+    id_claim: &str,
+    verified: EmailVerified,
+) -> Result<Staff, ApiError> {
     let empty = HashMap::new();
     let claims = request
         .request_context
@@ -66,8 +92,14 @@ pub fn staff(request: &ApiGatewayV2httpRequest, id_claim: &str) -> Result<Staff,
             .filter(|v| !v.is_empty() && v.chars().count() <= 128)
             .map(str::to_string)
     };
-    // an address the provider has not verified names nobody (some let users edit theirs)
-    if id_claim == "email" && claims.get("email_verified").map(String::as_str) == Some("false") {
+    // an address the provider has not verified names nobody (some let users edit theirs); a
+    // token that does not say is refused too, unless the provider is known not to send it
+    let says = claims.get("email_verified").map(String::as_str);
+    let unverified = match verified {
+        EmailVerified::Required => says != Some("true"),
+        EmailVerified::NotSent => says == Some("false"),
+    };
+    if id_claim == "email" && unverified {
         return Err(ApiError::unauthorized(
             "unverified_identity",
             "the identity provider has not verified this e-mail address",
@@ -106,23 +138,43 @@ mod tests {
 
     #[test]
     fn staff_are_named_by_a_verified_claim_and_nobody_without_one() {
+        use EmailVerified::{NotSent, Required};
         let ok = with_claims(&[("email", "mina@example.com"), ("email_verified", "true")]);
-        assert_eq!(staff(&ok, "email").unwrap().id, "mina@example.com");
-        let unverified = with_claims(&[("email", "boss@example.com"), ("email_verified", "false")]);
         assert_eq!(
-            staff(&unverified, "email").unwrap_err().code,
+            staff(&ok, "email", Required).unwrap().id,
+            "mina@example.com"
+        );
+        let unverified = with_claims(&[("email", "boss@example.com"), ("email_verified", "false")]);
+        for verified in [Required, NotSent] {
+            assert_eq!(
+                staff(&unverified, "email", verified).unwrap_err().code,
+                "unverified_identity"
+            );
+        }
+        // a token that does not say: refused, unless the provider is known not to send it
+        let silent = with_claims(&[("email", "boss@example.com")]);
+        assert_eq!(
+            staff(&silent, "email", Required).unwrap_err().code,
             "unverified_identity"
         );
-        let custom = with_claims(&[("custom:owner_id", "tutor-7"), ("email_verified", "false")]);
-        assert_eq!(staff(&custom, "custom:owner_id").unwrap().id, "tutor-7");
         assert_eq!(
-            staff(&ApiGatewayV2httpRequest::default(), "email")
+            staff(&silent, "email", NotSent).unwrap().id,
+            "boss@example.com"
+        );
+        let custom = with_claims(&[("custom:owner_id", "tutor-7"), ("email_verified", "false")]);
+        assert_eq!(
+            staff(&custom, "custom:owner_id", Required).unwrap().id,
+            "tutor-7"
+        );
+        assert_eq!(
+            staff(&ApiGatewayV2httpRequest::default(), "email", Required)
                 .unwrap_err()
                 .status,
             401,
             "no authorizer, no staff"
         );
         let long = "x".repeat(129);
-        assert!(staff(&with_claims(&[("email", &long)]), "email").is_err());
+        let too_long = with_claims(&[("email", &long), ("email_verified", "true")]);
+        assert!(staff(&too_long, "email", Required).is_err());
     }
 }

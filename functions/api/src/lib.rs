@@ -73,6 +73,8 @@ pub struct Api<S, Q> {
     page: (String, String),
     /// Days a record of a read of personal data is kept (`ACCESS_LOG_DAYS`).
     access_days: u32,
+    /// Whether staff tokens must say their address is verified (`STAFF_EMAIL_VERIFIED`).
+    email_verified: caller::EmailVerified,
 }
 
 impl<S, Q> Api<S, Q>
@@ -92,7 +94,15 @@ where
             id_claim: caller::DEFAULT_ID_CLAIM.to_string(),
             page: sign_in::page(DASHBOARD, None),
             access_days: DEFAULT_ACCESS_DAYS,
+            email_verified: caller::EmailVerified::Required,
         }
+    }
+
+    /// Whether staff tokens must carry `email_verified: true` (the default) or the provider
+    /// never sends it.
+    pub fn with_email_verified(mut self, verified: caller::EmailVerified) -> Self {
+        self.email_verified = verified;
+        self
     }
 
     /// Keeps each record of a read of personal data this many days.
@@ -182,7 +192,8 @@ where
         }
         let (caller, segments) = match segments.split_first() {
             Some((&STAFF_PREFIX, rest)) => {
-                (Caller::Staff(caller::staff(request, &self.id_claim)?), rest)
+                let staff = caller::staff(request, &self.id_claim, self.email_verified)?;
+                (Caller::Staff(staff), rest)
             }
             _ => (Caller::Key(self.authorize(&incoming)?), segments.as_slice()),
         };

@@ -124,6 +124,8 @@ impl LocalIssuer {
             ("aud".into(), c.aud),
             ("sub".into(), c.sub),
             ("email".into(), c.email),
+            // the local provider takes the address typed in as verified
+            ("email_verified".into(), "true".into()),
             ("name".into(), c.name),
             ("exp".into(), c.exp.to_string()),
         ]))
