@@ -102,16 +102,21 @@ pub fn samples(
 ) -> Samples {
     let mut out = Samples::default();
     for (sample, positive) in labelled(replay, labels, lead, window) {
-        let mut row = sample.measures;
-        for (slot, signal) in row.iter_mut().zip(Signal::ALL) {
-            if Signal::PEERS.contains(&signal) {
-                *slot = score::peer_measure(signal, &sample.context, policy);
-            }
-        }
-        out.x.push(row);
+        out.x.push(row(sample, policy));
         out.y.push(positive);
     }
     out
+}
+
+/// A sample's measures, the signals against peers measured again against `policy`'s tables.
+fn row(sample: &Sample, policy: &Policy) -> [f64; Signal::COUNT] {
+    let mut row = sample.measures;
+    for (slot, signal) in row.iter_mut().zip(Signal::ALL) {
+        if Signal::PEERS.contains(&signal) {
+            *slot = score::peer_measure(signal, &sample.context, policy);
+        }
+    }
+    row
 }
 
 /// The area under the ROC curve of `policy`'s score over the labelled samples ([`labelled`])
@@ -126,12 +131,10 @@ pub fn auc(
     policy: &Policy,
     from: chrono::DateTime<chrono::Utc>,
 ) -> Option<f64> {
-    let mut scored: Vec<(f64, bool)> = samples(replay, labels, lead, window, policy)
-        .x
-        .iter()
-        .zip(samples_at(replay, labels, lead, window))
-        .filter(|(_, (at, _))| *at >= from)
-        .map(|(x, (_, positive))| (score::total_of(x, policy), positive))
+    let mut scored: Vec<(f64, bool)> = labelled(replay, labels, lead, window)
+        .into_iter()
+        .filter(|(sample, _)| sample.at >= from)
+        .map(|(sample, positive)| (score::total_of(&row(sample, policy), policy), positive))
         .collect();
     scored.sort_by(|a, b| a.0.total_cmp(&b.0));
     let positives = scored.iter().filter(|(_, p)| *p).count();
@@ -150,19 +153,6 @@ pub fn auc(
     }
     let (p, n) = (positives as f64, negatives as f64);
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
-}
-
-/// When each labelled sample was taken and its label, in [`samples`]' order.
-fn samples_at(
-    replay: &Replay,
-    labels: &[Label],
-    lead: Duration,
-    window: Duration,
-) -> Vec<(chrono::DateTime<chrono::Utc>, bool)> {
-    labelled(replay, labels, lead, window)
-        .into_iter()
-        .map(|(s, positive)| (s.at, positive))
-        .collect()
 }
 
 /// Percentiles kept of the active share: every 5 %.
