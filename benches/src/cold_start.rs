@@ -76,7 +76,10 @@ fn environment(function: &str, port: u16) -> Vec<(&'static str, String)> {
             "JOURNEY_SECRET_UNSUBSCRIBE_KEY",
             "bench-generated-at-run".into(),
         ),
-        ("JOURNEY_SECRET_API_KEY", "bench-generated-at-run".into()),
+        (
+            "JOURNEY_SECRET_API_KEY",
+            "admin_bench-generated-at-run-0123456789abcdef".into(),
+        ),
         (
             "JOURNEY_SECRET_SLACK_WEBHOOK_URL",
             "https://hooks.slack.com/services/TBENCH/BBENCH/bench".into(),

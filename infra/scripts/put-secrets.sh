@@ -63,7 +63,7 @@ read -r -p "Continue? [y/N] " answer
 # name | what it holds | who reads it | kind
 #   gen-standard: may be generated as whsec_ + base64 of 32 random bytes
 #   gen-base64:   may be generated as base64 of 32 random bytes
-#   gen-hex:      may be generated as 48 hex digits (24 random bytes)
+#   gen-hex:      may be generated as admin_ + 48 hex digits (24 random bytes): an admin API key
 #   standard:     a Standard Webhooks secret from a provider (whsec_ + base64)
 #   text:         anything the provider issued
 secrets=(
@@ -73,7 +73,7 @@ secrets=(
   "portone-webhook|PortOne V2's webhook secret (whsec_…), from its console|ingest; with portone-api-secret, or /webhooks/portone answers 503|standard"
   "portone-api-secret|a PortOne V2 API secret, to read payments back|ingest; with portone-webhook|text"
   "unsubscribe-key|the key that signs one-click unsubscribe links|email-sender, ingest; REQUIRED: the e-mail sender does not start without it|gen-base64"
-  "api-key|the key staff type into the dashboard and clients send as x-api-key|api; unset: every request is refused (401)|gen-hex"
+  "api-key|the API keys (admin_…, read_… or ingest_…) clients send as x-api-key|api; unset: every request is refused (401)|gen-hex"
   "slack-webhook-url|the Slack incoming-webhook URL of the alerts channel|slack-sender; REQUIRED: the Slack sender does not start without it|text"
 )
 
@@ -146,6 +146,13 @@ acceptable() {
     stripe-webhook) [[ $value == whsec_* ]] || confirm "   Stripe's signing secrets start with whsec_. Store it anyway?" || return 1 ;;
     toss-secret-key) [[ $value =~ ^(live|test)_g?sk_ ]] || confirm "   Toss secret keys start with live_sk_ or test_sk_. Store it anyway?" || return 1 ;;
     slack-webhook-url) [[ $value == https://hooks.slack.com/* ]] || confirm "   Slack incoming webhooks start with https://hooks.slack.com/. Store it anyway?" || return 1 ;;
+    api-key)
+      # the API refuses a key without its scope or shorter than 32 characters after it
+      if ! [[ $value =~ ^(admin|read|ingest)_.{32,}$ ]]; then
+        echo "   refused: an API key is admin_, read_ or ingest_ followed by at least 32 characters" >&2
+        return 1
+      fi
+      ;;
   esac
   return 0
 }
@@ -192,7 +199,7 @@ for i in "${!secrets[@]}"; do
       case $kind in
         gen-standard) value="whsec_$(random_base64)" ;;
         gen-base64) value=$(random_base64) ;;
-        gen-hex) value=$(random_hex) ;;
+        gen-hex) value="admin_$(random_hex)" ;;
       esac
     fi
   fi

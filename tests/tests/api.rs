@@ -15,13 +15,24 @@ use journey_adapters::sqs::SqsEventQueue;
 use journey_tests::stack::Stack;
 use serde_json::Value;
 
-const KEY: &str = "key-generated-for-this-test";
+const KEY: &str = "admin_key-generated-for-this-test-0123456789";
+const OLD_KEY: &str = "admin_old-key-being-rotated-out-0123456789";
+const READ_KEY: &str = "read_key-generated-for-this-test-0123456789";
+const INGEST_KEY: &str = "ingest_key-generated-for-this-test-012345678";
 
 fn api(stack: &Stack) -> Api<DynamoStore, SqsEventQueue> {
     Api::new(
         stack.store.clone(),
         SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
-        &["old-key-being-rotated-out".to_string(), KEY.to_string()],
+        &[
+            OLD_KEY.to_string(),
+            KEY.to_string(),
+            READ_KEY.to_string(),
+            INGEST_KEY.to_string(),
+            // no scope, or too short: never accepted
+            "key-generated-for-this-test-0123456789abcdef".to_string(),
+            "admin_short".to_string(),
+        ],
     )
 }
 
@@ -159,16 +170,23 @@ async fn every_data_route_needs_a_valid_key_and_the_dashboard_does_not() {
         );
     }
     let (status, _) = json(
-        api.handle(request(
-            Method::GET,
-            "/stats",
-            Some("old-key-being-rotated-out"),
-            None,
-            now,
-        ))
-        .await,
+        api.handle(request(Method::GET, "/stats", Some(OLD_KEY), None, now))
+            .await,
     );
     assert_eq!(status, 200, "rotated keys work");
+    for unscoped in [
+        "key-generated-for-this-test-0123456789abcdef",
+        "admin_short",
+    ] {
+        let (status, _) = json(
+            api.handle(request(Method::GET, "/stats", Some(unscoped), None, now))
+                .await,
+        );
+        assert_eq!(
+            status, 401,
+            "a key without a scope or too short: {unscoped}"
+        );
+    }
     let page = api.handle(request(Method::GET, "/", None, None, now)).await;
     assert_eq!(page.status_code, 200);
     assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
@@ -661,12 +679,24 @@ async fn a_stage_less_record_can_be_erased() {
     assert!(customer.erased && customer.profile.email.is_none());
 }
 
-/// A request a signed-in staff member makes: under `/staff`, with the claims the HTTP API's
-/// JWT authorizer verified.
+/// A request a signed-in admin makes: under `/staff`, with the claims the HTTP API's JWT
+/// authorizer verified.
 fn staff_request(
     method: Method,
     path_and_query: &str,
     email: Option<&str>,
+    body: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiGatewayV2httpRequest {
+    staff_request_as(method, path_and_query, email, "[admin]", body, now)
+}
+
+/// The same, in `groups` (`cognito:groups` as API Gateway passes an array: `[a b]`).
+fn staff_request_as(
+    method: Method,
+    path_and_query: &str,
+    email: Option<&str>,
+    groups: &str,
     body: Option<&str>,
     now: DateTime<Utc>,
 ) -> ApiGatewayV2httpRequest {
@@ -676,6 +706,7 @@ fn staff_request(
             ("email", email),
             ("email_verified", "true"),
             ("name", "Mina Kim"),
+            ("cognito:groups", groups),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()));
         journey_local::gateway::with_claims(&mut r, claims.into());
@@ -930,17 +961,143 @@ async fn every_read_of_personal_data_is_recorded_and_a_privacy_officer_reads_the
     let cursor = first["cursor"].as_str().unwrap();
     let (_, rest) = get(&api, &format!("/access?day={day}&cursor={cursor}"), at(22)).await;
     assert_eq!(rest["reads"].as_array().unwrap().len(), 2);
-    // staff cannot read the record (no roles yet), and a bad day names the field
-    let staff = api
-        .handle(staff_request(
-            Method::GET,
-            &format!("/access?day={day}"),
-            Some("mina@example.com"),
-            None,
-            at(23),
-        ))
-        .await;
-    assert_eq!(staff.status_code, 403);
+    // an agent cannot read the record, an admin can; a bad day names the field
+    for (groups, status) in [("[agent]", 403), ("[viewer]", 403), ("[admin]", 200)] {
+        let response = api
+            .handle(staff_request_as(
+                Method::GET,
+                &format!("/access?day={day}"),
+                Some("mina@example.com"),
+                groups,
+                None,
+                at(23),
+            ))
+            .await;
+        assert_eq!(response.status_code, status, "{groups}");
+    }
     let (status, bad) = get(&api, "/access?day=yesterday", at(24)).await;
     assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("day")));
+}
+
+/// Security review M2: every route answers every role and key scope as the one table says
+/// (`api::roles::ROUTES`), through the emulator; an agent's own customers are those they own,
+/// today's list and those they contacted.
+#[tokio::test]
+async fn every_route_answers_each_role_and_key_scope_as_the_table_says() {
+    use api::roles::{Grant, KeyScope, Principal, ROUTES, Role};
+    let stack = Stack::new().await;
+    let api = api(&stack);
+    let now = population(&stack).await;
+    let call = |who: Principal, method: &str, path: &str| {
+        let method: Method = method.parse().unwrap();
+        // staff write as themselves; a machine names the author
+        let body = match (method.as_str(), who) {
+            ("POST", Principal::Staff(_)) => Some(r#"{"channel": "phone", "outcome": "reached"}"#),
+            ("POST", Principal::Key(_)) => Some(r#"{"author": "cti", "channel": "phone"}"#),
+            _ => None,
+        };
+        let request = match who {
+            Principal::Staff(role) => {
+                let groups = format!("[{}]", api::views::role_name(Some(role)));
+                staff_request_as(method, path, Some("mina@example.com"), &groups, body, now)
+            }
+            Principal::Key(scope) => {
+                let key = match scope {
+                    KeyScope::Ingest => INGEST_KEY,
+                    KeyScope::Read => READ_KEY,
+                    KeyScope::Admin => KEY,
+                };
+                request(method, path, Some(key), body, now)
+            }
+        };
+        let api = &api;
+        async move { json(api.handle(request).await) }
+    };
+    // b-poor is on today's list; c-fine is nobody's and not at risk
+    for row in &ROUTES {
+        for who in Principal::ALL {
+            let grant = row.route.grant(Some(who));
+            let path = row.path.replace("{id}", "b-poor");
+            let path = if path == "/search" {
+                "/search?q=b-poor".into()
+            } else {
+                path
+            };
+            let path = if path == "/access" {
+                "/access?day=2026-11-16".into()
+            } else {
+                path
+            };
+            let (status, body) = call(who, row.method, &path).await;
+            if grant == Grant::No {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (403, Some("not_allowed")),
+                    "{} {} as {who:?}",
+                    row.method,
+                    row.path
+                );
+            } else {
+                assert!(
+                    (200..300).contains(&status),
+                    "{} {} as {who:?}: {status} {body}",
+                    row.method,
+                    row.path
+                );
+            }
+        }
+    }
+
+    let agent = Principal::Staff(Role::Agent);
+    // not theirs: neither the page nor a note, and search does not find them
+    for (method, path) in [
+        ("GET", "/customers/c-fine"),
+        ("POST", "/customers/c-fine/notes"),
+    ] {
+        let (status, body) = call(agent, method, path).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("not_your_customer")),
+            "{method} {path}"
+        );
+    }
+    let (_, found) = call(agent, "GET", "/search?q=c-fine").await;
+    assert_eq!(found["customers"].as_array().unwrap().len(), 0);
+    let (_, found) = call(Principal::Staff(Role::Admin), "GET", "/search?q=c-fine").await;
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1);
+    // the list is their own: nobody's is mina's; another owner's is refused
+    let (status, mine) = call(agent, "GET", "/customers").await;
+    assert_eq!(
+        (status, mine["customers"].as_array().unwrap().len()),
+        (200, 0)
+    );
+    let (status, body) = call(agent, "GET", "/customers?owner=someone").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (403, Some("owner"))
+    );
+
+    // a member without a role may only ask who they are, and is told why
+    let none = |path: &str| {
+        let r = staff_request_as(Method::GET, path, Some("new@example.com"), "[]", None, now);
+        let api = &api;
+        async move { json(api.handle(r).await) }
+    };
+    let (status, me) = none("/me").await;
+    assert_eq!(status, 200);
+    assert_eq!(me["can"], serde_json::json!(["me"]));
+    assert!(me["staff"]["role"].is_null());
+    let (status, body) = none("/stats").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("no_role"))
+    );
+    let (_, me) = call(agent, "GET", "/me").await;
+    assert_eq!(me["staff"]["role"], "agent");
+    assert_eq!(
+        me["can"],
+        serde_json::json!([
+            "me", "stats", "rules", "list", "today", "search", "customer", "note"
+        ])
+    );
 }

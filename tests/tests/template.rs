@@ -961,6 +961,7 @@ fn every_taggable_resource_is_tagged() {
         "AWS::Logs::LogStream",
         "AWS::Cognito::UserPoolDomain",
         "AWS::Cognito::UserPoolClient",
+        "AWS::Cognito::UserPoolGroup",
     ];
     let template = template();
     let ours = |tags: &Value, name: &str| match tags {

@@ -10,6 +10,8 @@ use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::sqs::SqsEventQueue;
 
 use crate::Api;
+use crate::caller::{self, EmailVerified, StaffClaims};
+use crate::roles::RoleGroups;
 use crate::sign_in::SignIn;
 
 /// Everything the API is configured with, read once at the cold start.
@@ -21,16 +23,16 @@ pub struct Config {
     pub events_queue_url: String,
     /// The deployed rules file (`RULES_FILE`, else the built-in one): how `/stats` judges.
     pub rules_text: String,
-    /// `STAFF_ID_CLAIM`: the token claim naming a signed-in staff member (`email`).
-    pub id_claim: String,
+    /// `STAFF_ID_CLAIM` (`email`), `STAFF_GROUPS_CLAIM` (`cognito:groups`),
+    /// `STAFF_ROLE_GROUPS` (`viewer=viewer,agent=agent,admin=admin`) and
+    /// `STAFF_EMAIL_VERIFIED` (`required`, or `not_sent` where the provider never sends the
+    /// claim): how a staff token names a member and their role.
+    pub staff: StaffClaims,
     /// `STAFF_ISSUER`, `STAFF_CLIENT_ID`, `STAFF_CONNECT_ORIGINS`: the staff sign-in.
     pub sign_in: Option<SignIn>,
     /// `ACCESS_LOG_DAYS`: how long a record of a read of personal data is kept (400; at
     /// least 366).
     pub access_days: u32,
-    /// `STAFF_EMAIL_VERIFIED`: `required` (a staff token must say `email_verified: true`) or
-    /// `not_sent` (the provider never sends the claim).
-    pub email_verified: crate::caller::EmailVerified,
 }
 
 impl Config {
@@ -38,15 +40,16 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
             rules_text: config::rules_text()?,
-            id_claim: config::parsed_or(
-                "STAFF_ID_CLAIM",
-                crate::caller::DEFAULT_ID_CLAIM.to_string(),
-            )?,
+            staff: StaffClaims {
+                id: config::parsed_or("STAFF_ID_CLAIM", caller::DEFAULT_ID_CLAIM.to_string())?,
+                groups: config::parsed_or(
+                    "STAFF_GROUPS_CLAIM",
+                    caller::DEFAULT_GROUPS_CLAIM.to_string(),
+                )?,
+                roles: config::parsed_or("STAFF_ROLE_GROUPS", RoleGroups::default())?,
+                verified: config::parsed_or("STAFF_EMAIL_VERIFIED", EmailVerified::Required)?,
+            },
             sign_in: SignIn::from_env()?,
-            email_verified: config::parsed_or(
-                "STAFF_EMAIL_VERIFIED",
-                crate::caller::EmailVerified::Required,
-            )?,
             access_days: access_days(config::parsed_or(
                 "ACCESS_LOG_DAYS",
                 crate::DEFAULT_ACCESS_DAYS,
@@ -64,10 +67,9 @@ impl Config {
             table: table.into(),
             events_queue_url: events_queue_url.into(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
-            id_claim: crate::caller::DEFAULT_ID_CLAIM.to_string(),
+            staff: StaffClaims::default(),
             sign_in: None,
             access_days: crate::DEFAULT_ACCESS_DAYS,
-            email_verified: crate::caller::EmailVerified::Required,
         }
     }
 }
@@ -83,10 +85,9 @@ pub fn build(config: &Config, clients: &Clients, keys: &[String]) -> AwsApi {
         keys,
     )
     .with_rules_text(&config.rules_text)
-    .with_id_claim(&config.id_claim)
+    .with_staff_claims(config.staff.clone())
     .with_sign_in(config.sign_in.as_ref())
     .with_access_days(config.access_days)
-    .with_email_verified(config.email_verified)
 }
 
 /// PIPA's access records are kept at least a year: a shorter setting is a configuration error.

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use journey::http::ApiError;
 
+use crate::roles::{KeyScope, Principal, Role, RoleGroups};
+
 /// The path prefix of the routes behind the JWT authorizer.
 pub const STAFF_PREFIX: &str = "staff";
 
@@ -15,10 +17,16 @@ pub const STAFF_PREFIX: &str = "staff";
 /// unless the deployment says otherwise: `STAFF_ID_CLAIM`).
 pub const DEFAULT_ID_CLAIM: &str = "email";
 
+/// The claim listing a staff member's groups, which give their role (`STAFF_GROUPS_CLAIM`).
+pub const DEFAULT_GROUPS_CLAIM: &str = "cognito:groups";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Caller {
-    /// `key:` and the first 8 hex digits of the API key's SHA-256.
-    Key(String),
+    /// A machine: `id` is `key:` and the first 8 hex digits of the API key's SHA-256.
+    Key {
+        id: String,
+        scope: KeyScope,
+    },
     Staff(Staff),
 }
 
@@ -30,13 +38,15 @@ pub struct Staff {
     pub id: String,
     /// The token's `name` claim, for the page's header.
     pub name: Option<String>,
+    /// From the groups claim; none: they may only ask who they are.
+    pub role: Option<Role>,
 }
 
 impl Caller {
     /// The name a record keeps of who did something.
     pub fn recorded_as(&self) -> String {
         match self {
-            Caller::Key(id) => id.clone(),
+            Caller::Key { id, .. } => id.clone(),
             Caller::Staff(s) => format!("staff:{}", s.id),
         }
     }
@@ -44,7 +54,15 @@ impl Caller {
     pub fn staff(&self) -> Option<&Staff> {
         match self {
             Caller::Staff(s) => Some(s),
-            Caller::Key(_) => None,
+            Caller::Key { .. } => None,
+        }
+    }
+
+    /// Who the route table knows them as; `None`: a staff member without a role.
+    pub fn principal(&self) -> Option<Principal> {
+        match self {
+            Caller::Key { scope, .. } => Some(Principal::Key(*scope)),
+            Caller::Staff(s) => s.role.map(Principal::Staff),
         }
     }
 }
@@ -71,13 +89,34 @@ impl std::str::FromStr for EmailVerified {
     }
 }
 
+/// How staff tokens name a member and their role, as the deployment configures it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffClaims {
+    /// `STAFF_ID_CLAIM`
+    pub id: String,
+    /// `STAFF_GROUPS_CLAIM`
+    pub groups: String,
+    /// `STAFF_ROLE_GROUPS`
+    pub roles: RoleGroups,
+    /// `STAFF_EMAIL_VERIFIED`
+    pub verified: EmailVerified,
+}
+
+impl Default for StaffClaims {
+    fn default() -> Self {
+        StaffClaims {
+            id: DEFAULT_ID_CLAIM.into(),
+            groups: DEFAULT_GROUPS_CLAIM.into(),
+            roles: RoleGroups::default(),
+            verified: EmailVerified::Required,
+        }
+    }
+}
+
 /// The staff member the authorizer verified, or 401: a request under `/staff` without
 /// claims did not come through the authorizer.
-pub fn staff(
-    request: &ApiGatewayV2httpRequest,
-    id_claim: &str,
-    verified: EmailVerified,
-) -> Result<Staff, ApiError> {
+pub fn staff(request: &ApiGatewayV2httpRequest, config: &StaffClaims) -> Result<Staff, ApiError> {
+    let (id_claim, verified) = (config.id.as_str(), config.verified);
     let empty = HashMap::new();
     let claims = request
         .request_context
@@ -116,6 +155,9 @@ pub fn staff(
     Ok(Staff {
         id,
         name: claim("name"),
+        role: config
+            .roles
+            .role(claims.get(&config.groups).map(String::as_str)),
     })
 }
 
@@ -136,38 +178,51 @@ mod tests {
         r
     }
 
+    fn staff_of(
+        request: &ApiGatewayV2httpRequest,
+        id: &str,
+        verified: EmailVerified,
+    ) -> Result<Staff, ApiError> {
+        let config = StaffClaims {
+            id: id.into(),
+            verified,
+            ..StaffClaims::default()
+        };
+        staff(request, &config)
+    }
+
     #[test]
     fn staff_are_named_by_a_verified_claim_and_nobody_without_one() {
         use EmailVerified::{NotSent, Required};
         let ok = with_claims(&[("email", "mina@example.com"), ("email_verified", "true")]);
         assert_eq!(
-            staff(&ok, "email", Required).unwrap().id,
+            staff_of(&ok, "email", Required).unwrap().id,
             "mina@example.com"
         );
         let unverified = with_claims(&[("email", "boss@example.com"), ("email_verified", "false")]);
         for verified in [Required, NotSent] {
             assert_eq!(
-                staff(&unverified, "email", verified).unwrap_err().code,
+                staff_of(&unverified, "email", verified).unwrap_err().code,
                 "unverified_identity"
             );
         }
         // a token that does not say: refused, unless the provider is known not to send it
         let silent = with_claims(&[("email", "boss@example.com")]);
         assert_eq!(
-            staff(&silent, "email", Required).unwrap_err().code,
+            staff_of(&silent, "email", Required).unwrap_err().code,
             "unverified_identity"
         );
         assert_eq!(
-            staff(&silent, "email", NotSent).unwrap().id,
+            staff_of(&silent, "email", NotSent).unwrap().id,
             "boss@example.com"
         );
         let custom = with_claims(&[("custom:owner_id", "tutor-7"), ("email_verified", "false")]);
         assert_eq!(
-            staff(&custom, "custom:owner_id", Required).unwrap().id,
+            staff_of(&custom, "custom:owner_id", Required).unwrap().id,
             "tutor-7"
         );
         assert_eq!(
-            staff(&ApiGatewayV2httpRequest::default(), "email", Required)
+            staff_of(&ApiGatewayV2httpRequest::default(), "email", Required)
                 .unwrap_err()
                 .status,
             401,
@@ -175,6 +230,22 @@ mod tests {
         );
         let long = "x".repeat(129);
         let too_long = with_claims(&[("email", &long), ("email_verified", "true")]);
-        assert!(staff(&too_long, "email", Required).is_err());
+        assert!(staff_of(&too_long, "email", Required).is_err());
+    }
+
+    #[test]
+    fn a_role_comes_from_the_groups_claim_and_none_without_one() {
+        let verified = [("email", "mina@example.com"), ("email_verified", "true")];
+        let with = |groups: &str| {
+            let mut claims = verified.to_vec();
+            claims.push(("cognito:groups", groups));
+            staff(&with_claims(&claims), &StaffClaims::default()).unwrap()
+        };
+        assert_eq!(with("[agent]").role, Some(Role::Agent));
+        assert_eq!(with("[viewer admin]").role, Some(Role::Admin));
+        assert_eq!(with("[marketing]").role, None);
+        let none = staff(&with_claims(&verified), &StaffClaims::default()).unwrap();
+        assert_eq!(none.role, None);
+        assert_eq!(Caller::Staff(none).principal(), None);
     }
 }

@@ -26,12 +26,14 @@ pub mod caller;
 pub mod export;
 pub mod openapi;
 pub mod query;
+pub mod roles;
 pub mod sign_in;
 pub mod views;
 
 pub use crate::build::{AwsApi, Config, build, keys};
-use crate::caller::{Caller, STAFF_PREFIX};
+use crate::caller::{Caller, STAFF_PREFIX, StaffClaims};
 use crate::query::{bad_cursor, customer_id, encode, list_query};
+use crate::roles::{Grant, KeyScope, Route};
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::{DateTime, Utc};
@@ -61,20 +63,19 @@ pub const API_KEY_SECRET: &str = "api-key";
 pub struct Api<S, Q> {
     store: S,
     queue: Q,
-    /// SHA-256 of each accepted key: compared in constant time, never kept in clear.
-    keys: Vec<[u8; 32]>,
+    /// SHA-256 of each accepted key with its scope: compared in constant time, never kept in
+    /// clear.
+    keys: Vec<([u8; 32], KeyScope)>,
     /// The deployed rules file: with the active version's overlay, it says how `/stats` judges
     /// the experiments and who is on today's list.
     rules_text: String,
-    /// The token claim naming a staff member.
-    id_claim: String,
+    /// How staff tokens name a member and their role.
+    staff_claims: StaffClaims,
     /// The dashboard as served (with the staff sign-in's settings) and its
     /// Content-Security-Policy.
     page: (String, String),
     /// Days a record of a read of personal data is kept (`ACCESS_LOG_DAYS`).
     access_days: u32,
-    /// Whether staff tokens must say their address is verified (`STAFF_EMAIL_VERIFIED`).
-    email_verified: caller::EmailVerified,
 }
 
 impl<S, Q> Api<S, Q>
@@ -86,22 +87,17 @@ where
         Api {
             store,
             queue,
-            keys: keys
-                .iter()
-                .map(|k| Sha256::digest(k.as_bytes()).into())
-                .collect(),
+            keys: accepted(keys),
             rules_text: DEFAULT_RULES_TOML.to_string(),
-            id_claim: caller::DEFAULT_ID_CLAIM.to_string(),
+            staff_claims: StaffClaims::default(),
             page: sign_in::page(DASHBOARD, None),
             access_days: DEFAULT_ACCESS_DAYS,
-            email_verified: caller::EmailVerified::Required,
         }
     }
 
-    /// Whether staff tokens must carry `email_verified: true` (the default) or the provider
-    /// never sends it.
-    pub fn with_email_verified(mut self, verified: caller::EmailVerified) -> Self {
-        self.email_verified = verified;
+    /// How staff tokens name a member, say they are verified and give their role.
+    pub fn with_staff_claims(mut self, claims: StaffClaims) -> Self {
+        self.staff_claims = claims;
         self
     }
 
@@ -119,7 +115,7 @@ where
 
     /// The token claim naming a staff member (`STAFF_ID_CLAIM`), instead of `email`.
     pub fn with_id_claim(mut self, claim: impl Into<String>) -> Self {
-        self.id_claim = claim.into();
+        self.staff_claims.id = claim.into();
         self
     }
 
@@ -192,53 +188,61 @@ where
         }
         let (caller, segments) = match segments.split_first() {
             Some((&STAFF_PREFIX, rest)) => {
-                let staff = caller::staff(request, &self.id_claim, self.email_verified)?;
+                let staff = caller::staff(request, &self.staff_claims)?;
                 (Caller::Staff(staff), rest)
             }
-            _ => (Caller::Key(self.authorize(&incoming)?), segments.as_slice()),
+            _ => (self.authorize(&incoming)?, segments.as_slice()),
         };
+        let (route, id) =
+            Route::parse(method, segments).ok_or_else(|| ApiError::not_found(&incoming.route))?;
+        let grant = route.grant(caller.principal());
+        if grant == Grant::No {
+            return Err(refused(&caller));
+        }
         let read = |route| Reader {
             who: caller.recorded_as(),
             route,
             request_id,
             at: incoming.received_at,
         };
-        match (method, segments) {
-            ("GET", ["me"]) => Ok(json_response(200, &views::Me::of(&caller))),
-            ("GET", ["stats"]) => self.stats(incoming.received_at).await,
-            ("GET", ["rules"]) => self.rules().await,
-            ("GET", ["access"]) => self.access(&incoming, &caller).await,
-            ("GET", ["customers"]) => {
-                let page = self.list(&incoming, &caller).await?;
+        let id = id.unwrap_or_default();
+        let ask = Ask {
+            caller: &caller,
+            grant,
+        };
+        match route {
+            Route::Me => Ok(json_response(200, &views::Me::of(&caller))),
+            Route::Stats => self.stats(incoming.received_at).await,
+            Route::Rules => self.rules().await,
+            Route::Access => self.access(&incoming).await,
+            Route::List => {
+                let page = self.list(&incoming, ask).await?;
                 self.recorded(read("GET /customers"), page).await
             }
-            ("GET", ["customers.csv"]) => {
+            Route::Export => {
                 let csv = self.export(&incoming, &caller).await?;
                 self.recorded(read("GET /customers.csv"), csv).await
             }
-            ("GET", ["today"]) => {
+            Route::Today => {
                 let page = self.today(&incoming, &caller).await?;
                 self.recorded(read("GET /today"), page).await
             }
-            ("GET", ["search"]) => {
-                let found = self.search(&incoming).await?;
+            Route::Search => {
+                let found = self.search(&incoming, ask).await?;
                 self.recorded(read("GET /search"), found).await
             }
-            ("GET", ["customers", id]) => {
-                let page = self.customer(&incoming, id).await?;
+            Route::Customer => {
+                let page = self.customer(&incoming, id, ask).await?;
                 self.recorded(read("GET /customers/{id}"), page).await
             }
-            ("POST", ["customers", id, "notes"]) => {
-                self.note(&incoming, id, request_id, &caller).await
-            }
-            ("DELETE", ["customers", id]) => self.erase(&incoming, id, request_id, &caller).await,
-            _ => Err(ApiError::not_found(&incoming.route)),
+            Route::Note => self.note(&incoming, id, request_id, ask).await,
+            Route::Erase => self.erase(&incoming, id, request_id, &caller).await,
         }
     }
 
     /// The presented key's id (`key:` and the first 8 hex digits of its SHA-256: names the key
     /// in records without revealing it), or 401.
-    fn authorize(&self, incoming: &Incoming<'_>) -> Result<String, ApiError> {
+    fn authorize(&self, incoming: &Incoming<'_>) -> Result<Caller, ApiError> {
         let presented = incoming
             .header("x-api-key")
             .or_else(|| {
@@ -254,12 +258,19 @@ where
                 )
             })?;
         let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
-        let known = self
-            .keys
-            .iter()
-            .fold(subtle::Choice::from(0), |found, k| found | k.ct_eq(&digest));
-        if bool::from(known) {
-            Ok(format!("key:{}", hex::encode(&digest[..4])))
+        // every key is compared, whichever matches: the time says nothing about which one
+        let found = self.keys.iter().fold(None, |found, (k, scope)| {
+            if bool::from(k.ct_eq(&digest)) {
+                Some(*scope)
+            } else {
+                found
+            }
+        });
+        if let Some(scope) = found {
+            Ok(Caller::Key {
+                id: format!("key:{}", hex::encode(&digest[..4])),
+                scope,
+            })
         } else {
             Err(ApiError::unauthorized(
                 "bad_api_key",
@@ -288,12 +299,22 @@ where
         Ok(json_response(200, &page))
     }
 
+    /// An agent's list is their own customers: `owner` is them, whatever was asked.
     async fn list(
         &self,
         incoming: &Incoming<'_>,
-        caller: &Caller,
+        ask: Ask<'_>,
     ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
-        let query = list_query(incoming, caller)?;
+        let mut query = list_query(incoming, ask.caller)?;
+        if let Some(me) = ask.own() {
+            if query.owner.as_deref().is_some_and(|o| o != me) {
+                return Err(ApiError {
+                    field: Some("owner".into()),
+                    ..ApiError::forbidden("not_allowed", "an agent lists their own customers")
+                });
+            }
+            query.owner = Some(me.to_string());
+        }
         self.list_page(&query, incoming.received_at).await
     }
 
@@ -365,9 +386,11 @@ where
 
     /// `q` is an id (that customer, first) and an e-mail prefix (customers whose address
     /// starts with it).
+    /// An agent finds only their own customers (see [`roles::is_agents`]).
     async fn search(
         &self,
         incoming: &Incoming<'_>,
+        ask: Ask<'_>,
     ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let q = query::search_text(incoming)?;
         let limit = query::number(incoming, "limit", 20, 1..=50)?;
@@ -389,6 +412,10 @@ where
                 found.push(c);
             }
         }
+        if let Some(me) = ask.own() {
+            let today_from = self.today_from().await?;
+            found.retain(|c| roles::is_agents(c, me, today_from));
+        }
         let page = views::ListPage {
             customers: found
                 .iter()
@@ -403,9 +430,12 @@ where
         &self,
         incoming: &Incoming<'_>,
         id: &str,
+        ask: Ask<'_>,
     ) -> Result<(ApiGatewayV2httpResponse, Read), ApiError> {
         let id = customer_id(id)?;
         let customer = self.existing(&id).await?;
+        let today_from = self.today_from().await?;
+        ask.may_see(&customer, today_from)?;
         let (limit, cursor) = query::history_query(incoming)?;
         let history = self
             .store
@@ -416,7 +446,6 @@ where
                 other => store_error(other),
             })?;
         let sends = self.store.sends(&id).await.map_err(store_error)?;
-        let today_from = self.today_from().await?;
         let page = views::CustomerPage {
             customer: views::customer(&customer, incoming.received_at, today_from),
             history: views::HistoryView {
@@ -469,19 +498,8 @@ where
     }
 
     /// `GET /access?day=YYYY-MM-DD&limit=&cursor=`: who read personal data that day, for a
-    /// privacy officer. Machine keys only until staff have roles (issue 42, M2): a signed-in
-    /// staff member gets 403.
-    async fn access(
-        &self,
-        incoming: &Incoming<'_>,
-        caller: &Caller,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        if caller.staff().is_some() {
-            return Err(ApiError::forbidden(
-                "not_allowed",
-                "the access log is for the privacy officer's key",
-            ));
-        }
+    /// privacy officer (admins and admin keys).
+    async fn access(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let day = query::day(incoming, "day")?;
         let limit = query::number(incoming, "limit", 100, 1..=1000)?;
         let cursor = incoming
@@ -505,13 +523,16 @@ where
         incoming: &Incoming<'_>,
         id: &str,
         request_id: &str,
-        caller: &Caller,
+        ask: Ask<'_>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let id = customer_id(id)?;
         incoming.limit_size(4 * 1024)?;
         incoming.require_json()?;
-        let kind = query::note(&incoming.body, caller.staff())?;
-        self.existing(&id).await?;
+        let kind = query::note(&incoming.body, ask.caller.staff())?;
+        let customer = self.existing(&id).await?;
+        if ask.own().is_some() {
+            ask.may_see(&customer, self.today_from().await?)?;
+        }
         self.submit(incoming, id, request_id, kind).await
     }
 
@@ -573,6 +594,71 @@ where
             _ => Err(not_found(id)),
         }
     }
+}
+
+/// A caller and what the route table grants them on this route.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    caller: &'a Caller,
+    grant: Grant,
+}
+
+impl Ask<'_> {
+    /// The staff id a grant limited to their own customers is limited to.
+    fn own(&self) -> Option<&str> {
+        match (self.grant, self.caller.staff()) {
+            (Grant::Own, Some(staff)) => Some(&staff.id),
+            _ => None,
+        }
+    }
+
+    /// 403 unless the caller may see this customer.
+    fn may_see(
+        &self,
+        customer: &journey::domain::Customer,
+        today_from: RiskLevel,
+    ) -> Result<(), ApiError> {
+        match self.own() {
+            Some(me) if !roles::is_agents(customer, me, today_from) => Err(ApiError::forbidden(
+                "not_your_customer",
+                "an agent sees their own customers, today's list and those they contacted",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// 403 naming what the caller lacks.
+fn refused(caller: &Caller) -> ApiError {
+    match caller {
+        Caller::Staff(s) if s.role.is_none() => ApiError::forbidden(
+            "no_role",
+            "your account has no Journey role: ask an admin to add you to a group",
+        ),
+        Caller::Staff(s) => ApiError::forbidden(
+            "not_allowed",
+            format!("the {} role may not do this", views::role_name(s.role)),
+        ),
+        Caller::Key { scope, .. } => ApiError::forbidden(
+            "not_allowed",
+            format!("a {}… API key may not do this", scope.prefix()),
+        ),
+    }
+}
+
+/// The keys of the `api-key` secret that are keys: scoped and long enough. Any other entry is
+/// logged (by position, never its value) and refused like a wrong key.
+fn accepted(keys: &[String]) -> Vec<([u8; 32], KeyScope)> {
+    keys.iter()
+        .enumerate()
+        .filter_map(|(i, key)| match KeyScope::of(key.trim()) {
+            Ok(scope) => Some((Sha256::digest(key.trim().as_bytes()).into(), scope)),
+            Err(e) => {
+                tracing::error!(entry = i + 1, error = %e, "an api-key entry is not accepted");
+                None
+            }
+        })
+        .collect()
 }
 
 /// What a read of personal data returned: one customer's page, or a number of rows.

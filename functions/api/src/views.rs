@@ -445,18 +445,37 @@ pub struct Queued {
 /// `GET /me`: who is asking.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
-    /// The signed-in staff member (`null` with an API key).
+    /// The signed-in staff member (`null` with an API key), with their role.
     pub staff: Option<crate::caller::Staff>,
+    /// An API key's scope (`null` for staff).
+    pub scope: Option<crate::roles::KeyScope>,
     /// What records name the caller by.
     #[schema(example = "staff:mina@example.com")]
     pub recorded_as: String,
+    /// The routes the caller may use: the page offers only these.
+    pub can: Vec<crate::roles::Route>,
 }
 
 impl Me {
     pub fn of(caller: &crate::caller::Caller) -> Me {
         Me {
             staff: caller.staff().cloned(),
+            scope: match caller {
+                crate::caller::Caller::Key { scope, .. } => Some(*scope),
+                crate::caller::Caller::Staff(_) => None,
+            },
             recorded_as: caller.recorded_as(),
+            can: crate::roles::Route::allowed(caller.principal()),
         }
+    }
+}
+
+/// A role as error messages name it.
+pub fn role_name(role: Option<crate::roles::Role>) -> &'static str {
+    match role {
+        Some(crate::roles::Role::Viewer) => "viewer",
+        Some(crate::roles::Role::Agent) => "agent",
+        Some(crate::roles::Role::Admin) => "admin",
+        None => "no",
     }
 }

@@ -32,7 +32,8 @@ fn the_deployed_api_offers_the_staff_sign_in_the_template_configures() {
             "https://journey-prod-1.auth.ap-northeast-2.amazoncognito.com".to_string(),
         ]
     );
-    assert_eq!(config.id_claim, "custom:owner_id");
+    assert_eq!(config.staff.id, "custom:owner_id");
+    assert_eq!(config.staff.groups, "cognito:groups");
     // SAFETY: as above
     unsafe { std::env::remove_var("STAFF_ISSUER") };
     assert_eq!(

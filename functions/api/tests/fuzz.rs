@@ -25,10 +25,14 @@ const NAMES: &[&str] = &[
 
 fn callers() -> [Caller; 2] {
     [
-        Caller::Key("key:0123abcd".into()),
+        Caller::Key {
+            id: "key:0123abcd".into(),
+            scope: api::roles::KeyScope::Read,
+        },
         Caller::Staff(Staff {
             id: "mina@example.com".into(),
             name: None,
+            role: Some(api::roles::Role::Agent),
         }),
     ]
 }

@@ -26,6 +26,8 @@ pub const CLIENT_ID: &str = "journey-dashboard-local";
 /// Where the stand-in lives on the gateway.
 pub const PATH: &str = "/_local/oidc";
 const TOKEN_HOURS: u64 = 8;
+/// The groups the stand-in offers, named as the API's roles are by default.
+const ROLES: [&str; 3] = ["admin", "agent", "viewer"];
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
 
 /// What an ID token says (the claims API Gateway would pass on).
@@ -36,6 +38,9 @@ struct Claims {
     sub: String,
     email: String,
     name: String,
+    /// The role's group, as Cognito's `cognito:groups` names it.
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
     iat: u64,
     exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +53,7 @@ struct Grant {
     redirect_uri: String,
     email: String,
     name: String,
+    role: String,
     nonce: Option<String>,
     issued: Instant,
 }
@@ -76,12 +82,19 @@ impl LocalIssuer {
         &self.issuer
     }
 
-    /// An ID token for `email`, as the code exchange gives one (for tests and scripts).
+    /// An admin's ID token for `email`, as the code exchange gives one (for tests and
+    /// scripts).
     pub fn token_for(&self, email: &str, name: &str) -> String {
-        self.sign(email, name, None).unwrap_or_default()
+        self.token_as(email, name, "admin")
     }
 
-    fn sign(&self, email: &str, name: &str, nonce: Option<String>) -> Option<String> {
+    /// An ID token for `email` in the group `role` (`viewer`, `agent`, `admin`; anything else:
+    /// no role).
+    pub fn token_as(&self, email: &str, name: &str, role: &str) -> String {
+        self.sign(email, name, role, None).unwrap_or_default()
+    }
+
+    fn sign(&self, email: &str, name: &str, role: &str, nonce: Option<String>) -> Option<String> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?
@@ -92,6 +105,11 @@ impl LocalIssuer {
             sub: format!("local:{email}"),
             email: email.into(),
             name: name.into(),
+            groups: ROLES
+                .contains(&role)
+                .then(|| role.to_string())
+                .into_iter()
+                .collect(),
             iat: now,
             exp: now + TOKEN_HOURS * 3600,
             nonce,
@@ -127,6 +145,8 @@ impl LocalIssuer {
             // the local provider takes the address typed in as verified
             ("email_verified".into(), "true".into()),
             ("name".into(), c.name),
+            // API Gateway passes an array claim as `[a b]`
+            ("cognito:groups".into(), format!("[{}]", c.groups.join(" "))),
             ("exp".into(), c.exp.to_string()),
         ]))
     }
@@ -179,6 +199,8 @@ struct AuthorizeParams {
     email: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    role: String,
 }
 
 impl AuthorizeParams {
@@ -229,11 +251,12 @@ async fn authorize_page(
     .collect::<String>();
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Local sign-in</title>
-<style>body{{font:15px system-ui,sans-serif;max-width:26em;margin:4em auto;padding:0 1em}}label{{display:block;margin:.8em 0}}input{{display:block;width:100%;padding:.4em;font:inherit}}button{{margin-top:1em;padding:.5em 1.2em;font:inherit}}</style></head>
+<style>body{{font:15px system-ui,sans-serif;max-width:26em;margin:4em auto;padding:0 1em}}label{{display:block;margin:.8em 0}}input,select{{display:block;width:100%;padding:.4em;font:inherit}}button{{margin-top:1em;padding:.5em 1.2em;font:inherit}}</style></head>
 <body><h1>Local sign-in</h1><p>The local stack's stand-in for your identity provider: anyone may be anyone here.</p>
 <form method="post" action="{PATH}/authorize">{hidden}
 <label>Staff id: your e-mail, or the owner id customers name you by<input type="text" name="email" required autocomplete="username" value="staff@example.com"></label>
 <label>Name<input type="text" name="name" autocomplete="name" value="Local Staff"></label>
+<label>Role (the group your provider would give)<select name="role"><option value="admin">admin: everything</option><option value="agent">agent: today's list and own customers</option><option value="viewer">viewer: the numbers only</option><option value="">no group</option></select></label>
 <button type="submit">Sign in</button></form></body></html>"#
     ))
     .into_response()
@@ -264,6 +287,7 @@ async fn authorize(
             redirect_uri: p.redirect_uri.clone(),
             email: email.to_string(),
             name: p.name.trim().to_string(),
+            role: p.role.clone(),
             nonce: p.nonce.clone().filter(|n| !n.is_empty()),
             issued: Instant::now(),
         },
@@ -307,7 +331,7 @@ async fn token(State(issuer): State<Arc<LocalIssuer>>, Form(r): Form<TokenReques
     {
         return error("invalid_grant");
     }
-    let Some(id_token) = issuer.sign(&grant.email, &grant.name, grant.nonce) else {
+    let Some(id_token) = issuer.sign(&grant.email, &grant.name, &grant.role, grant.nonce) else {
         return error("server_error");
     };
     (

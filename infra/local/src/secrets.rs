@@ -43,8 +43,13 @@ impl LocalSecrets {
         let mut changed = false;
         for name in NAMES.into_iter().chain([STAFF_SIGNING_KEY]) {
             let variable = EnvSecrets::variable(name);
-            if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(variable) {
-                slot.insert(generate(name)?);
+            // an API key from before keys had scopes would be refused: a new one replaces it
+            let stale = name == api::API_KEY_SECRET
+                && values
+                    .get(&variable)
+                    .is_some_and(|v| api::roles::KeyScope::of(v).is_err());
+            if stale || !values.contains_key(&variable) {
+                values.insert(variable, generate(name)?);
                 changed = true;
             }
         }
@@ -77,13 +82,14 @@ impl SecretSource for LocalSecrets {
     }
 }
 
-/// A fresh secret of 32 random bytes: `whsec_` + base64 for signing keys, hex for the API key,
-/// which travels in the dashboard link's `#key=` (where base64's `+` would read as a space).
+/// A fresh secret of 32 random bytes: `whsec_` + base64 for signing keys, `admin_` + hex for
+/// the API key, which travels in the dashboard link's `#key=` (where base64's `+` would read
+/// as a space).
 fn generate(name: &str) -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(if name == api::API_KEY_SECRET {
-        hex::encode(bytes)
+        format!("admin_{}", hex::encode(bytes))
     } else {
         format!("whsec_{}", STANDARD.encode(bytes))
     })

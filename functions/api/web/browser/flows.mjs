@@ -1,7 +1,7 @@
 // The CS workspace's flows in headless Chromium (Debian's), against a local stack that has run
 // the demo: sign-in through the stand-in provider, today's list, a customer's page from a deep
 // link, recording a contact and its outcome, search, "my customers", the CSV export, the
-// language, keyboard use, a phone's width. Screenshots go to SHOTS (docs/screenshots).
+// language, keyboard use, a phone's width, and what each role sees. Screenshots go to SHOTS (docs/screenshots).
 // Usage: node browser/flows.mjs <base URL> <API key>; exits non-zero on the first failure.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
@@ -160,6 +160,40 @@ try {
   step("signed out, the page asks again");
   await page.click("#sign-out");
   assert.equal(await page.locator("[data-test=who]").isHidden(), true);
+
+  step("roles: an agent works today's list without the export, a viewer sees the numbers, a member without a group is told");
+  const signInAs = async (who, role) => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ko-KR", timezoneId: "Asia/Seoul" });
+    const p = await ctx.newPage();
+    p.on("pageerror", (e) => errors.push(e.message));
+    await p.goto(`${base}/`);
+    await p.getByRole("button", { name: "회사 계정으로 로그인" }).click();
+    await p.waitForURL(/\/_local\/oidc\/authorize/);
+    await p.fill('input[name="email"]', who);
+    await p.selectOption('select[name="role"]', role);
+    await p.click('button[type="submit"]');
+    await p.waitForURL(`${base}/#/`);
+    await p.waitForSelector("body[data-ready=true]", { timeout: 20000 });
+    return { p, ctx };
+  };
+  const agent = await signInAs("tutor-7", "agent");
+  assert.equal(await agent.p.getAttribute("body", "data-role"), "agent");
+  assert.match(await agent.p.textContent("[data-test=who]"), /상담원/);
+  assert.equal(await agent.p.locator("#today").isVisible(), true);
+  assert.equal(await agent.p.locator("#export").isHidden(), true, "no export for an agent");
+  const theirs = await agent.p.locator("[data-test=at-risk-row]").evaluateAll((r) => r.map((x) => x.dataset.customer));
+  assert.ok(!theirs.includes("yoon"), `an agent's list is their own: ${theirs}`);
+  await agent.ctx.close();
+  const viewer = await signInAs("analyst", "viewer");
+  assert.equal(await viewer.p.locator("#list").isHidden(), true, "no customer list for a viewer");
+  assert.equal(await viewer.p.locator("#today").isHidden(), true);
+  assert.equal(await viewer.p.locator("#search-form").isHidden(), true);
+  assert.equal(await viewer.p.locator("#stages").isVisible(), true, "the numbers");
+  await viewer.ctx.close();
+  const nobody = await signInAs("new-hire", "");
+  assert.equal(await nobody.p.locator("[data-test=no-role]").isVisible(), true);
+  assert.equal(await nobody.p.locator("#stages").isHidden(), true);
+  await nobody.ctx.close();
 
   assert.deepEqual(errors, [], "no script error on the page");
   console.log("flows: all passed");

@@ -1,5 +1,5 @@
-import { $, S, store } from "./state.js";
-import { t } from "./i18n.js";
+import { $, S, can, store } from "./state.js";
+import { lbl, t } from "./i18n.js";
 import { credentials, download, hideKeyForm, needKey, setKey, api } from "./api.js";
 import { claims, completeSignIn, currentToken, settings, signIn, signOut } from "./auth.js";
 import { loadStats, renderStatic, renderStats } from "./stats.js";
@@ -16,12 +16,34 @@ function renderWho() {
   // "my customers" means the signed-in staff member: gone with the sign-in
   if (!c && S.filters.mine) { S.filters.mine = false; $("#filter-owner").disabled = false; }
   const who = $("#who");
+  const role = S.me && S.me.staff ? S.me.staff.role : S.me && S.me.scope;
   who.hidden = !c;
-  who.textContent = c ? t("signedInAs", { name: c.name || c.email || c.sub }) : "";
+  who.textContent = c ? t("signedInAs", { name: c.name || c.email || c.sub }) + (role ? " · " + lbl("role", role) : "") : "";
   $("#sign-out").hidden = !c;
   $("#mine").hidden = !c;
   $("#author-field").hidden = !!c;
   $("#mine").setAttribute("aria-pressed", String(S.filters.mine));
+  renderRole();
+}
+
+/** Only what the caller's role may do is on the page. */
+function renderRole() {
+  const show = (sel, route) => { $(sel).hidden = !can(route); };
+  show("#today", "today");
+  show("#list", "list");
+  show("#search-form", "search");
+  show("#export", "export");
+  show("#contact-form", "note");
+  show("#stages", "stats");
+  show("#messages", "stats");
+  show("#experiments", "stats");
+  $("#no-role").hidden = !(S.me && S.me.can && S.me.can.length <= 1);
+  document.body.dataset.role = (S.me && S.me.staff && S.me.staff.role) || (S.me && S.me.scope) || "";
+}
+
+/** Who the API says the caller is and what they may do. */
+async function loadMe() {
+  try { S.me = await api("me"); } catch (_) { S.me = null; /* the 401 path asks again */ }
 }
 
 /* ---------- load everything ---------- */
@@ -35,8 +57,12 @@ async function loadAll() {
   btn.disabled = true;
   btn.textContent = t("loading");
   try {
+    await loadMe();
+    renderWho();
+    // a part the role may not see is not asked for (and counts as loaded)
     const [statsOk, listOk, todayOk] = await Promise.all([
-      loadStats(), loadList(true), loadToday(true), S.cust.id ? loadCustomer(S.cust.id) : null,
+      can("stats") ? loadStats() : true, can("list") ? loadList(true) : true,
+      can("today") ? loadToday(true) : true, S.cust.id && can("customer") ? loadCustomer(S.cust.id) : null,
     ]);
     if (statsOk && listOk && todayOk) {
       S.updatedAt = new Date();
@@ -177,9 +203,6 @@ async function start() {
     } catch (e) {
       needKey(t("signInFailed", { msg: e.message }));
     }
-  }
-  if (currentToken()) {
-    try { S.me = await api("me"); } catch (_) { /* the 401 path asks again */ }
   }
   renderWho();
   follow();

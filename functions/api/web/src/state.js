@@ -29,3 +29,6 @@ export const S = {
 };
 
 export const $ = (sel) => document.querySelector(sel);
+/** Whether the caller may use a route (the API's `/me` lists them; the API refuses the rest
+ * anyway). Until `/me` has answered, the page assumes it may. */
+export const can = (route) => !S.me || (S.me.can || []).includes(route);
