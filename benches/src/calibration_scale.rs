@@ -13,7 +13,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use journey::backtest::sample::{LOG_SHARDS, sample_key, shard};
+use journey::backtest::sample::{LOG_SHARDS, SampleOrder, shard};
+
+/// The bench archive's sample order (a fixed secret).
+static ORDER: std::sync::LazyLock<SampleOrder> =
+    std::sync::LazyLock::new(|| SampleOrder::keyed(b"bench"));
 use journey::backtest::{Label, LogRecord, write_records};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::domain::{CustomerId, RiskLevel, Rules};
@@ -157,7 +161,7 @@ async fn measure_job(endpoint: &str, bucket: &str) -> Result<Job, String> {
 pub async fn child(bucket: &str) -> Result<(), String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|e| e.to_string())?;
     let s3 = journey_adapters::aws::s3_client(&emulator_config(&endpoint).await);
-    let archive = S3Archive::new(s3, bucket);
+    let archive = S3Archive::new(s3, bucket, *ORDER);
     let limit = Rules::embedded()
         .map_err(|e| e.to_string())?
         .policy(None)
@@ -165,7 +169,7 @@ pub async fn child(bucket: &str) -> Result<(), String> {
         .sample_events;
     let started = Instant::now();
     let (log, sampled) = archive
-        .export_log(Some(limit))
+        .export_log(journey::ports::SampleLimits::events(limit))
         .await
         .map_err(|e| e.to_string())?;
     let read_seconds = started.elapsed().as_secs_f64();
@@ -211,7 +215,7 @@ struct Written {
 impl Written {
     fn count(&mut self, customer: &CustomerId, record: &LogRecord) {
         *self.lines.entry(shard(customer)).or_default() += 1;
-        let events = self.customers.entry(sample_key(customer)).or_default();
+        let events = self.customers.entry(ORDER.key(customer)).or_default();
         match record {
             LogRecord::Event(_) => {
                 self.events += 1;

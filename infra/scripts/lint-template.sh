@@ -16,6 +16,9 @@ export SAM_CLI_TELEMETRY=0
   --ignore-checks WS1004
 .venv/bin/sam validate --lint --config-file infra/samconfig.toml --region us-east-1
 .venv/bin/openapi-spec-validator docs/openapi.yaml
+# every role the transformed template creates carries the permissions boundary; the deployer
+# policies lint clean and may create or write roles only with it (security review M5)
+.venv/bin/python infra/scripts/check-iam.py 2> >(grep -v "Feature Toggle" >&2)
 # Each tree is read first, so a workspace cargo cannot load fails here instead of passing for
 # a clean one.
 tree=$(cargo tree --workspace --prefix none)
@@ -39,4 +42,4 @@ if [ -n "$sdk" ]; then
   echo "$sdk" | sort -u >&2
   exit 1
 fi
-echo "template: cfn-lint (informational checks, serverless rules) and sam validate --lint pass; docs/openapi.yaml is valid; no openssl-sys; journey-domain is pure; journey has no AWS SDK"
+echo "template: cfn-lint (informational checks, serverless rules) and sam validate --lint pass; the IAM checks pass; docs/openapi.yaml is valid; no openssl-sys; journey-domain is pure; journey has no AWS SDK"

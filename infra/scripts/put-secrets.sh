@@ -74,6 +74,7 @@ secrets=(
   "portone-api-secret|a PortOne V2 API secret, to read payments back|ingest; with portone-webhook|text"
   "unsubscribe-key|the key that signs one-click unsubscribe links|email-sender, ingest; REQUIRED: the e-mail sender does not start without it|gen-base64"
   "api-key|the API keys (admin_…, read_… or ingest_…) clients send as x-api-key|api; unset: every request is refused (401)|gen-hex"
+  "calibration-sample-key|the key of the order calibration samples customers in (an attacker who knew it could steer what it learns)|calibrate; REQUIRED: the weekly calibration does not start without it|gen-base64"
   "slack-webhook-url|the Slack incoming-webhook URL of the alerts channel|slack-sender; REQUIRED: the Slack sender does not start without it|text"
 )
 

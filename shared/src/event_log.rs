@@ -9,9 +9,10 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use crate::backtest::{Erasure, Label, LogRecord, sample};
+use crate::backtest::sample::{self, SampleOrder};
+use crate::backtest::{Erasure, Label, LogRecord};
 use crate::domain::{CustomerId, DomainEventDetail, Effect, Event, EventKind, Source, Stage};
-use crate::ports::{ExportedLog, Sampled};
+use crate::ports::{ExportedLog, SampleLimits, Sampled};
 use crate::service::Applied;
 
 /// Whether an event goes to the log: everything from outside (payment providers, the app,
@@ -89,17 +90,29 @@ fn churn_cause(event: &Event) -> String {
 /// each event once, each churn once, erased customers left out, both in time order.
 ///
 /// With a limit of events it keeps the customers with the smallest sample keys
-/// ([`sample::sample_key`]) whose events fit: a customer's lines are all kept or all dropped,
+/// ([`SampleOrder::key`]) whose events fit: a customer's lines are all kept or all dropped,
 /// and the customers kept are the same whatever order the lines come in (the limit is crossed
 /// only by adding lines, so dropping the largest key until back within it ends on the largest
 /// set of smallest keys that fits). An erased customer's events are counted, not kept, so that
 /// the sample does not depend on where in the log the erasure came.
-#[derive(Debug, Default)]
+///
+/// No customer with more than `per_customer` events is kept (security review M4): they are
+/// left out whole, whatever the order of the lines (their count only
+/// grows), so a customer flooding the log with events (through the app's webhook) cannot end
+/// the sample on their own. Until they pass their share they count like anyone, so at the
+/// sample's edge a flooder read early can still push out up to a share's worth of customers a
+/// later reading order would keep: the one place where the order matters.
+#[derive(Debug)]
 pub struct Collector {
+    order: SampleOrder,
     customers: HashMap<CustomerId, Lines>,
     /// The most events held at once.
     limit: Option<usize>,
+    /// The most events of one customer.
+    per_customer: Option<usize>,
     events: usize,
+    /// Customers left out for having more than their share of events.
+    over_cap: usize,
     /// The held customers' sample keys, the largest on top (with a limit only).
     keys: BinaryHeap<(u64, CustomerId)>,
     /// No customer whose key is this or larger is kept: the smallest key dropped so far.
@@ -107,13 +120,24 @@ pub struct Collector {
 }
 
 /// Which lines a reader need not parse: those of customers whose sample key is at or past the
-/// cutoff (`u64::MAX`: none). A plain number, so readers on other threads can share it.
+/// cutoff (`u64::MAX`: none). `Copy`, so readers on other threads each hold one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Skim(pub u64);
+pub struct Skim {
+    pub cutoff: u64,
+    pub order: SampleOrder,
+}
 
 impl Skim {
+    /// Keeps every line.
+    pub fn all(order: SampleOrder) -> Skim {
+        Skim {
+            cutoff: u64::MAX,
+            order,
+        }
+    }
+
     pub fn keeps(self, customer: &CustomerId) -> bool {
-        self.0 == u64::MAX || sample::sample_key(customer) < self.0
+        self.cutoff == u64::MAX || self.order.key(customer) < self.cutoff
     }
 }
 
@@ -123,14 +147,23 @@ struct Lines {
     events: HashMap<String, Option<Event>>,
     labels: BTreeSet<(DateTime<Utc>, Option<String>)>,
     erased: bool,
+    /// More events than a customer's share: none kept, never admitted again.
+    over_cap: bool,
 }
 
 impl Collector {
-    /// Holds at most `limit` events (every customer with `None`).
-    pub fn new(limit: Option<usize>) -> Self {
+    /// Holds what `limits` allow (every customer without limits), sampling customers in
+    /// `order`.
+    pub fn new(limits: SampleLimits, order: SampleOrder) -> Self {
         Collector {
-            limit,
-            ..Collector::default()
+            order,
+            customers: HashMap::new(),
+            limit: limits.events,
+            per_customer: limits.per_customer,
+            events: 0,
+            over_cap: 0,
+            keys: BinaryHeap::new(),
+            cutoff: None,
         }
     }
 
@@ -141,7 +174,7 @@ impl Collector {
             Some(_) => true,
             None => self
                 .cutoff
-                .is_none_or(|cutoff| sample::sample_key(customer) < cutoff),
+                .is_none_or(|cutoff| self.order.key(customer) < cutoff),
         }
     }
 
@@ -149,7 +182,15 @@ impl Collector {
     /// gone stale skips fewer lines than the collector would drop, never more, because the
     /// cutoff only falls.
     pub fn skim(&self) -> Skim {
-        Skim(self.cutoff.unwrap_or(u64::MAX))
+        Skim {
+            cutoff: self.cutoff.unwrap_or(u64::MAX),
+            order: self.order,
+        }
+    }
+
+    /// The order customers are sampled in.
+    pub fn order(&self) -> SampleOrder {
+        self.order
     }
 
     /// Whether no customer whose key is `key` or larger can be kept any more: a reader need
@@ -166,15 +207,26 @@ impl Collector {
         if !self.customers.contains_key(customer) {
             self.admit(customer.clone());
         }
+        let cap = self.per_customer;
         let Some(lines) = self.customers.get_mut(record.customer_id()) else {
             return;
         };
+        if lines.over_cap {
+            return;
+        }
         match record {
             LogRecord::Event(event) => {
                 let id = event.id.as_str().to_string();
                 if let std::collections::hash_map::Entry::Vacant(entry) = lines.events.entry(id) {
                     entry.insert((!lines.erased).then_some(*event));
                     self.events += 1;
+                    if cap.is_some_and(|cap| lines.events.len() > cap) {
+                        self.events -= lines.events.len();
+                        lines.events = HashMap::new();
+                        lines.labels.clear();
+                        lines.over_cap = true;
+                        self.over_cap += 1;
+                    }
                     self.shrink();
                 }
             }
@@ -200,7 +252,7 @@ impl Collector {
         let mut log = ExportedLog::default();
         let mut customers = 0;
         for (customer_id, lines) in self.customers {
-            if lines.erased {
+            if lines.erased || lines.over_cap {
                 continue;
             }
             customers += 1;
@@ -223,6 +275,7 @@ impl Collector {
             Sampled {
                 customers,
                 of_about,
+                over_cap: self.over_cap,
             },
         )
     }
@@ -230,7 +283,7 @@ impl Collector {
     fn admit(&mut self, customer: CustomerId) {
         if self.limit.is_some() {
             self.keys
-                .push((sample::sample_key(&customer), customer.clone()));
+                .push((self.order.key(&customer), customer.clone()));
         }
         self.customers.insert(customer, Lines::default());
     }
@@ -243,6 +296,7 @@ impl Collector {
             };
             if let Some(lines) = self.customers.remove(&dropped) {
                 self.events -= lines.events.len();
+                self.over_cap -= usize::from(lines.over_cap);
             }
             self.cutoff = Some(key);
         }
@@ -319,7 +373,7 @@ mod tests {
         let (event, fresh) = steps.pop().unwrap();
         let again = Applied::Again(fresh.effects().to_vec());
         assert_eq!(records_of(&event, &fresh), records_of(&event, &again));
-        let mut collector = Collector::default();
+        let mut collector = Collector::new(SampleLimits::none(), order());
         for record in records_of(&event, &fresh)
             .into_iter()
             .chain(records_of(&event, &again))
@@ -332,7 +386,7 @@ mod tests {
         assert_eq!(log.labels[0].how.as_deref(), Some("subscription_cancelled"));
         // an erasure anywhere in the log removes the customer's every line
         let erase = Applied::Again(vec![Effect::Erase]);
-        let mut collector = Collector::default();
+        let mut collector = Collector::new(SampleLimits::none(), order());
         for record in records_of(&event, &erase)
             .into_iter()
             .chain(records_of(&event, &fresh))
@@ -363,8 +417,22 @@ mod tests {
         records
     }
 
+    fn order() -> SampleOrder {
+        SampleOrder::keyed(b"test secret")
+    }
+
     fn collect(records: Vec<LogRecord>, limit: Option<usize>) -> (ExportedLog, Sampled) {
-        let mut collector = Collector::new(limit);
+        collect_within(
+            records,
+            SampleLimits {
+                events: limit,
+                per_customer: None,
+            },
+        )
+    }
+
+    fn collect_within(records: Vec<LogRecord>, limits: SampleLimits) -> (ExportedLog, Sampled) {
+        let mut collector = Collector::new(limits, order());
         for record in records {
             collector.add(record);
         }
@@ -378,7 +446,8 @@ mod tests {
             whole,
             Sampled {
                 customers: 400,
-                of_about: None
+                of_about: None,
+                over_cap: 0,
             }
         );
         // at most 150 events: 50 customers of three logins each
@@ -394,13 +463,13 @@ mod tests {
         let mut keys: Vec<_> = all
             .labels
             .iter()
-            .map(|l| sample::sample_key(&l.customer_id))
+            .map(|l| order().key(&l.customer_id))
             .collect();
         keys.sort_unstable();
         let kept: Vec<_> = first
             .labels
             .iter()
-            .map(|l| sample::sample_key(&l.customer_id))
+            .map(|l| order().key(&l.customer_id))
             .collect();
         assert!(
             kept.iter().all(|k| *k <= keys[49]),
@@ -434,15 +503,43 @@ mod tests {
 
     #[test]
     fn a_full_sample_says_where_reading_can_stop() {
-        let mut collector = Collector::new(Some(60));
+        let mut collector = Collector::new(SampleLimits::events(60), order());
         for record in many(200, false) {
             collector.add(record);
         }
-        let shard = (0..sample::LOG_SHARDS)
-            .find(|s| collector.complete_below(sample::first_key(*s)))
+        let shard = order()
+            .shards()
+            .find(|s| collector.complete_below(order().first_key(*s)))
             .unwrap();
         assert!(shard < sample::LOG_SHARDS);
         assert!(!collector.complete_below(0));
-        assert!(!Collector::new(None).complete_below(u64::MAX));
+        assert!(!Collector::new(SampleLimits::none(), order()).complete_below(u64::MAX));
+    }
+
+    /// Security review M4: one customer with more events than their share of the sample is
+    /// left out whole, whatever the order of the lines, and does not end the sample.
+    #[test]
+    fn a_customer_flooding_the_log_is_left_out_and_the_sample_goes_on() {
+        let mut records = many(100, false);
+        let mut flood = Events::new("flood");
+        for n in 0..500 {
+            let at = t("2026-11-01T09:00:00Z") + chrono::Duration::seconds(n);
+            records.push(LogRecord::Event(Box::new(flood.at(at, EventKind::Login))));
+        }
+        for reversed in [false, true] {
+            if reversed {
+                records.reverse();
+            }
+            let limits = SampleLimits {
+                events: Some(300),
+                per_customer: Some(3),
+            };
+            let (log, sampled) = collect_within(records.clone(), limits);
+            assert!(log.events.iter().all(|e| e.customer_id.as_str() != "flood"));
+            assert_eq!(sampled.over_cap, 1, "the flood is counted");
+            // without the cap the flood would end the sample at its key; with it, at most a
+            // cap's worth (3 events, one customer) is pushed out at the edge
+            assert!(sampled.customers >= 99, "{}", sampled.customers);
+        }
     }
 }

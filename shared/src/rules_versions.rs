@@ -64,6 +64,25 @@ pub struct RulesVersion {
     pub metrics: Option<Metrics>,
     #[serde(default)]
     pub note: String,
+    /// Held for an admin's approval, or the approval this version is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// A calibration that would move the rules further than the weekly step allows is stored but
+/// not activated (security review M4): an admin approves it, and the approval is a new version
+/// with the same overlay, saying whose it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Approval {
+    /// Waits for an admin: why, and the version it was judged against (an approval after the
+    /// rules in force changed would activate something judged against other rules).
+    Awaiting {
+        reason: String,
+        judged_against: Option<u32>,
+    },
+    /// This version activates held version `of`, approved by `by`.
+    Given { of: u32, by: String },
 }
 
 /// The number the next stored version takes: one above every number stored.
@@ -225,6 +244,7 @@ mod tests {
             overlay: "[score.thresholds]\ncaution = 30.0\nwarning = 50.0\ndanger = 70.0\n".into(),
             metrics: None,
             note: String::new(),
+            approval: None,
         };
         let rules = v.rules(base).unwrap();
         assert_eq!(rules.default_policy().score.thresholds.caution, 30.0);
@@ -290,6 +310,7 @@ mod tests {
                 overlay: overlay.into(),
                 metrics: None,
                 note: String::new(),
+                approval: None,
             };
             let live = LiveRules::new(
                 OneVersion(version),

@@ -37,6 +37,11 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// The sample order the tests' archives use (a fixed test secret).
+    pub fn sample_order() -> journey::backtest::sample::SampleOrder {
+        journey::backtest::sample::SampleOrder::keyed(b"journey tests")
+    }
+
     pub async fn new() -> Stack {
         let config = sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&config);
@@ -112,7 +117,7 @@ impl Stack {
         Stack {
             log: FirehoseLog::new(firehose, &log_stream),
             log_stream,
-            archive: S3Archive::new(s3, bucket),
+            archive: S3Archive::new(s3, bucket, Stack::sample_order()),
             events_url: events_queue.url,
             sqs: sqs.clone(),
             store: fresh_store().await,

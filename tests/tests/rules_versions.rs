@@ -16,8 +16,8 @@ use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::domain::{EventKind, Rules, Signal};
 use journey::event_log::Collector;
 use journey::messages::EventMessage;
-use journey::ports::{EventArchive, ExportedLog, RulesRegistry, Sampled, StoreError};
-use journey::rules_versions::{LiveRules, Origin, RulesHandle, RulesVersion};
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry, SampleLimits, Sampled, StoreError};
+use journey::rules_versions::{Approval, LiveRules, Origin, RulesHandle, RulesVersion};
 use journey::testing::{Events, krw, t};
 use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::s3::{S3Archive, create_bucket, shard_folder};
@@ -60,7 +60,14 @@ async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
             .filter(|l| l.customer_id.as_str().starts_with("export-"))
             .collect(),
     };
-    let log = ours(stack.archive.export_log(None).await.unwrap().0);
+    let log = ours(
+        stack
+            .archive
+            .export_log(SampleLimits::none())
+            .await
+            .unwrap()
+            .0,
+    );
     let ids: Vec<&str> = log.events.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -85,7 +92,14 @@ async fn the_log_gives_back_the_events_from_outside_and_every_churn_once() {
     let b_paid = b.at(t("2026-03-01T10:00:00Z"), EventKind::paid(krw(9_000)));
     let erased = b.at(t("2026-03-06T09:00:00Z"), EventKind::Erased { by: None });
     stack.apply(&[message(&b_paid), message(&erased)]).await;
-    let log = ours(stack.archive.export_log(None).await.unwrap().0);
+    let log = ours(
+        stack
+            .archive
+            .export_log(SampleLimits::none())
+            .await
+            .unwrap()
+            .0,
+    );
     assert!(log.events.iter().all(|e| e.customer_id == *a.customer()));
     assert_eq!(log.events.len(), 3);
 }
@@ -128,21 +142,22 @@ async fn a_partitioned_log_gives_a_bounded_sample_of_whole_customers() {
             .await
             .unwrap();
     }
-    let archive = S3Archive::new(s3, &bucket);
+    let archive = S3Archive::new(s3, &bucket, Stack::sample_order());
 
-    let (whole, sampled) = archive.export_log(None).await.unwrap();
+    let (whole, sampled) = archive.export_log(SampleLimits::none()).await.unwrap();
     assert_eq!(
         sampled,
         Sampled {
             customers: 300,
-            of_about: None
+            of_about: None,
+            over_cap: 0,
         }
     );
     assert_eq!(whole.events.len(), 600);
 
     // a sample of 80 events: the 40 customers with the smallest keys, each with both events
-    let (part, sampled) = archive.export_log(Some(80)).await.unwrap();
-    let mut expected = Collector::new(Some(80));
+    let (part, sampled) = archive.export_log(SampleLimits::events(80)).await.unwrap();
+    let mut expected = Collector::new(SampleLimits::events(80), Stack::sample_order());
     for record in all {
         expected.add(record);
     }
@@ -175,8 +190,8 @@ impl Recorded {
 }
 
 impl EventArchive for Recorded {
-    async fn export_log(&self, limit: Option<usize>) -> Result<(ExportedLog, Sampled), StoreError> {
-        let mut collector = Collector::new(limit);
+    async fn export_log(&self, limits: SampleLimits) -> Result<(ExportedLog, Sampled), StoreError> {
+        let mut collector = Collector::new(limits, Stack::sample_order());
         let events = self.log.events.iter().cloned();
         for record in events.map(|e| LogRecord::Event(Box::new(e))) {
             collector.add(record);
@@ -218,9 +233,39 @@ impl RulesRegistry for Recorded {
     }
 }
 
+/// An admin's approval through the API, as the dashboard's button sends it.
+async fn approve(stack: &Stack, version: u32, key: &str) -> (u16, serde_json::Value) {
+    use aws_lambda_events::encodings::Body;
+    let api = api::Api::new(
+        stack.store.clone(),
+        journey_adapters::sqs::SqsEventQueue::new(stack.sqs.clone(), &stack.events_url),
+        &[ADMIN_KEY.to_string(), READ_KEY.to_string()],
+    );
+    let mut request = aws_lambda_events::apigw::ApiGatewayV2httpRequest::default();
+    request.raw_path = Some(format!("/rules/{version}/approve"));
+    request.request_context.http.method = http::Method::POST;
+    request.request_context.time_epoch = t("2026-05-05T09:00:00Z").timestamp_millis();
+    request.headers.insert(
+        http::HeaderName::from_static("x-api-key"),
+        http::HeaderValue::from_str(key).unwrap(),
+    );
+    let response = api.handle(request).await;
+    let body = match response.body {
+        Some(Body::Text(t)) => serde_json::from_str(&t).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    };
+    (response.status_code as u16, body)
+}
+
+const ADMIN_KEY: &str = "admin_rules-versions-test-key-0123456789abcdef";
+const READ_KEY: &str = "read_rules-versions-test-key-0123456789abcdef";
+
+/// A calibration within the weekly step is applied on its own; one beyond it waits for an
+/// admin's approval (security review M4), which activates it as a new version naming them.
 #[tokio::test]
 async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_back() {
-    let store = fresh_store().await;
+    let stack = Stack::new().await;
+    let store = stack.store.clone();
     // enough outcomes for weights, too few churners for a learned model: what is tested
     // here is the registry, and the weights alone calibrate in a fraction of the time
     let recorded = Recorded::population(&store, 240, 120, 7);
@@ -240,9 +285,15 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
     )
     .await
     .unwrap();
+    // the weights move further than max_step (10 points): held for an admin
     assert_eq!(
         (first.stored, first.applied),
-        (Some(2), true),
+        (Some(2), false),
+        "{}",
+        first.message
+    );
+    assert!(
+        first.message.contains("waits for an admin's approval"),
         "{}",
         first.message
     );
@@ -251,8 +302,42 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
     assert_eq!(versions[0].origin, Origin::Default);
     assert_eq!(versions[0].overlay, "");
     assert_eq!(versions[1].origin, Origin::Calibrated);
+    assert!(matches!(
+        versions[1].approval,
+        Some(Approval::Awaiting {
+            judged_against: Some(1),
+            ..
+        })
+    ));
+    assert_eq!(
+        store.active_rules().await.unwrap().unwrap().version.number,
+        1
+    );
+    // a read-only key may not approve; an admin's key may, once
+    assert_eq!(approve(&stack, 2, READ_KEY).await.0, 403);
+    assert_eq!(
+        approve(&stack, 1, ADMIN_KEY).await.1["error"]["code"],
+        "not_awaiting"
+    );
+    let (status, approved) = approve(&stack, 2, ADMIN_KEY).await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["number"], 3);
+    assert_eq!(approved["approval"]["status"], "given");
+    assert_eq!(approved["approval"]["of"], 2);
+    assert!(
+        approved["approval"]["by"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:")
+    );
+    let (status, again) = approve(&stack, 2, ADMIN_KEY).await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("already_approved"))
+    );
     let active = store.active_rules().await.unwrap().unwrap();
-    assert_eq!(active.version.number, 2);
+    assert_eq!(active.version.number, 3);
+    assert_eq!(active.version.overlay, versions[1].overlay);
     assert!(
         active.version.metrics.is_some(),
         "stored with its holdout metrics"
@@ -288,7 +373,7 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
     .unwrap();
     assert_eq!(
         (second.stored, second.applied),
-        (Some(3), false),
+        (Some(4), false),
         "{}",
         second.message
     );
@@ -299,16 +384,16 @@ async fn calibration_applies_a_better_version_refuses_one_that_is_not_and_rolls_
     );
     assert_eq!(
         store.active_rules().await.unwrap().unwrap().version.number,
-        2
+        3
     );
 
     // Roll back to the deployed file in one call; a stale caller cannot undo it.
-    store.activate_rules(1, Some(2), now).await.unwrap();
+    store.activate_rules(1, Some(3), now).await.unwrap();
     assert_eq!(
         store.active_rules().await.unwrap().unwrap().version.number,
         1
     );
-    let stale = store.activate_rules(2, Some(2), now).await.unwrap_err();
+    let stale = store.activate_rules(3, Some(3), now).await.unwrap_err();
     assert!(stale.to_string().contains("changed meanwhile"), "{stale}");
     live.refresh().await.unwrap();
     assert_eq!(*handle.get(), Rules::embedded().unwrap());

@@ -351,7 +351,7 @@ fn each_function_reads_only_its_own_secrets() {
         ("SlackSenderFunction", vec![slack_sender::WEBHOOK_SECRET]),
         ("TransitionFunction", vec![]),
         ("SweepFunction", vec![]),
-        ("CalibrateFunction", vec![]),
+        ("CalibrateFunction", vec![calibrate::SAMPLE_SECRET]),
         ("SesFeedbackFunction", vec![]),
     ];
     let template = template();
@@ -414,6 +414,18 @@ fn e_mail_only_from_the_sender_and_calibration_writes_only_rules() {
         let keys = leading_keys(&statement, "ForAllValues:StringEquals");
         assert_eq!(keys, ["RULES"], "calibrate's writes: {statement:?}");
         assert!(!actions(&statement).contains(&"dynamodb:BatchWriteItem".to_string()));
+    }
+    // the read API writes the access log and an admin's approval of held rules, nothing else
+    for statement in statements(&template, "ApiFunction")
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| WRITES.contains(&a.as_str())))
+    {
+        let rules = leading_keys(&statement, "ForAllValues:StringEquals");
+        let access = leading_keys(&statement, "ForAllValues:StringLike");
+        assert!(
+            rules == ["RULES"] || access == ["ACCESS#*"],
+            "the API's writes: {statement:?}"
+        );
     }
 }
 
@@ -1387,6 +1399,13 @@ fn staff_routes_mirror_the_data_routes_behind_the_jwt_authorizer() {
     plain.sort();
     staff.sort();
     assert_eq!(staff, plain);
+    // and they are the routes the API's role table names, no more, no fewer
+    let mut table: Vec<(String, String)> = api::roles::ROUTES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    table.sort();
+    assert_eq!(plain, table, "template.yaml and functions/api/src/roles.rs");
     let jwt = &template["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]["StaffJwt"];
     assert_eq!(
         text(&jwt["IdentitySource"]),
@@ -1397,4 +1416,42 @@ fn staff_routes_mirror_the_data_routes_behind_the_jwt_authorizer() {
     assert_eq!(config["issuer"], variables["STAFF_ISSUER"]);
     assert_eq!(config["audience"][0], variables["STAFF_CLIENT_ID"]);
     assert!(format!("{:?}", config["issuer"]).contains("CreatesStaffPool"));
+}
+
+/// Security review L4: every function's access to the table names the partitions it keeps, so
+/// that no function can overwrite another's (a sender cannot write `RULES/ACTIVE`; calibration
+/// cannot read a customer).
+#[test]
+fn every_function_reaches_only_its_own_partitions_of_the_table() {
+    let template = template();
+    let allowed: &[(&str, &[&str])] = &[
+        (
+            "TransitionFunction",
+            &["CUST#*", "COUNTS#*", "TALLY#*", "RULES"],
+        ),
+        ("EmailSenderFunction", &["CUST#*"]),
+        ("SlackSenderFunction", &["CUST#*"]),
+        ("SesFeedbackFunction", &["CUST#*"]),
+        ("CalibrateFunction", &["RULES", "TALLY#*"]),
+        (
+            "ApiFunction",
+            &["CUST#*", "COUNTS#*", "TALLY#*", "RULES", "ACCESS#*"],
+        ),
+    ];
+    for (function, prefixes) in allowed {
+        let on_table: Vec<_> = statements(&template, function)
+            .into_iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+            .filter(|s| resources(s).iter().any(|r| r == "JourneyTable.Arn"))
+            .collect();
+        assert!(!on_table.is_empty(), "{function} uses the table");
+        for statement in on_table {
+            let mut keys = leading_keys(&statement, "ForAllValues:StringLike");
+            keys.extend(leading_keys(&statement, "ForAllValues:StringEquals"));
+            assert!(!keys.is_empty(), "{function}: unlimited {statement:?}");
+            for key in keys {
+                assert!(prefixes.contains(&key.as_str()), "{function}: {key}");
+            }
+        }
+    }
 }

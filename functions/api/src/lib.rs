@@ -45,7 +45,7 @@ use journey::ports::{
     AccessLog, AccessRecord, CustomerStore, EventQueue, JourneyReader, ListOrder, ListQuery,
     QueueError, RulesRegistry,
 };
-use journey::rules_versions::ActiveRules;
+use journey::rules_versions::{ActiveRules, Approval, RulesVersion};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -214,6 +214,7 @@ where
             Route::Me => Ok(json_response(200, &views::Me::of(&caller))),
             Route::Stats => self.stats(incoming.received_at).await,
             Route::Rules => self.rules().await,
+            Route::ApproveRules => self.approve(id, &caller, incoming.received_at).await,
             Route::Access => self.access(&incoming).await,
             Route::List => {
                 let page = self.list(&incoming, ask).await?;
@@ -300,6 +301,76 @@ where
     }
 
     /// An agent's list is their own customers: `owner` is them, whatever was asked.
+    /// `POST /rules/{version}/approve`: an admin activates a calibration the weekly step bound
+    /// held back (security review M4), as a new version naming them, provided the rules in
+    /// force are still those it was judged against.
+    async fn approve(
+        &self,
+        number: &str,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let number: u32 = number.parse().map_err(|_| {
+            ApiError::bad_request("invalid_field", "a version number", Some("version".into()))
+        })?;
+        let versions = self.store.rules_versions().await.map_err(store_error)?;
+        let held = versions
+            .iter()
+            .find(|v| v.number == number)
+            .ok_or_else(|| ApiError {
+                status: 404,
+                code: "not_found",
+                message: format!("no rules version {number}"),
+                field: Some("version".into()),
+                retry_after: None,
+            })?;
+        let Some(Approval::Awaiting { judged_against, .. }) = held.approval else {
+            return Err(conflict(
+                "not_awaiting",
+                format!("version {number} is not waiting for an approval"),
+            ));
+        };
+        let given = |v: &RulesVersion| matches!(v.approval, Some(Approval::Given { of, .. }) if of == number);
+        if versions.iter().any(given) {
+            return Err(conflict(
+                "already_approved",
+                format!("version {number} was approved already"),
+            ));
+        }
+        let active = self.store.active_rules().await.map_err(store_error)?;
+        let changed = || {
+            conflict(
+                "rules_changed",
+                format!(
+                    "the rules in force changed since version {number} was judged: the next calibration judges again"
+                ),
+            )
+        };
+        if active.as_ref().map(|a| a.version.number) != judged_against {
+            return Err(changed());
+        }
+        let by = caller.recorded_as();
+        let version = RulesVersion {
+            number: versions.iter().map(|v| v.number).max().unwrap_or(0) + 1,
+            origin: held.origin,
+            created_at: now,
+            overlay: held.overlay.clone(),
+            metrics: held.metrics.clone(),
+            note: format!("version {number} approved by {by}"),
+            approval: Some(Approval::Given { of: number, by }),
+        };
+        // stored and activated only if the active version is still the one judged against
+        self.store
+            .add_rules_version(&version, true, judged_against, now)
+            .await
+            .map_err(|e| match e {
+                journey::ports::StoreError::Rejected(_) => changed(),
+                other => store_error(other),
+            })?;
+        tracing::info!(approved = number, version = version.number, who = %caller.recorded_as(), "rules approved");
+        Ok(json_response(200, &version))
+    }
+
     async fn list(
         &self,
         incoming: &Incoming<'_>,
@@ -685,6 +756,16 @@ fn change_id(key: &str, kind: &EventKind, body: &[u8]) -> String {
         h.update(part);
     }
     hex::encode(&h.finalize()[..16])
+}
+
+fn conflict(code: &'static str, message: String) -> ApiError {
+    ApiError {
+        status: 409,
+        code,
+        message,
+        field: Some("version".into()),
+        retry_after: None,
+    }
 }
 
 fn not_found(id: &CustomerId) -> ApiError {

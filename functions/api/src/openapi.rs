@@ -18,8 +18,8 @@ use journey::ports::AccessPage;
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        dashboard, stats, rules, customers, export, today, search, me, access, customer, erase,
-        note
+        dashboard, stats, rules, approve, customers, export, today, search, me, access, customer,
+        erase, note
     ),
     components(responses(NotFound)),
     modifiers(&KeyScheme, &StaffRoutes)
@@ -250,10 +250,35 @@ pub fn me() {}
         (status = 200, description = "The reads of that day, oldest first.", body = AccessPage),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 403, description = "Staff: the access log is for the privacy officer's key until staff have roles."),
+        (status = 403, description = "Not an admin (`not_allowed`)."),
     )
 )]
 pub fn access() {}
+
+/// Approve a calibration held back by the weekly step bound (admins only)
+///
+/// Calibration activates a proposal on its own only when it moves no weight or threshold more
+/// than `calibration.max_step` points and no inactivity day more than `max_day_step`, and adds
+/// or changes no learned model; otherwise it stores the version with `approval.status =
+/// awaiting`. Approving stores a new version with the same overlay that names the approver
+/// (`approval.status = given`) and activates it, provided the rules in force are still those
+/// the proposal was judged against.
+#[utoipa::path(
+    post,
+    path = "/rules/{version}/approve",
+    tag = "rules",
+    security(("apiKey" = [])),
+    params(("version" = u32, Path, description = "The held version's number.")),
+    responses(
+        (status = 200, description = "The new, active version.", body = journey::rules_versions::RulesVersion),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not an admin (`not_allowed`)."),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`not_awaiting`, `already_approved`, or `rules_changed` (the rules in force are no longer those it was judged against)."),
+    )
+)]
+pub fn approve() {}
 
 /// A customer's state, score, history and interventions
 #[utoipa::path(

@@ -120,6 +120,7 @@ pub enum Route {
     Me,
     Stats,
     Rules,
+    ApproveRules,
     Access,
     List,
     Export,
@@ -143,10 +144,16 @@ use Grant::{All, No, Own};
 
 /// Every route and who may call it. `/me` is open to everyone, so a member without a role
 /// learns why they see nothing.
-pub const ROUTES: [RouteRule; 11] = [
+pub const ROUTES: [RouteRule; 12] = [
     rule(Route::Me, "GET", "/me", [All, All, All, All, All, All]),
     rule(Route::Stats, "GET", "/stats", [All, All, All, No, All, All]),
     rule(Route::Rules, "GET", "/rules", [All, All, All, No, All, All]),
+    rule(
+        Route::ApproveRules,
+        "POST",
+        "/rules/{version}/approve",
+        [No, No, All, No, No, All],
+    ),
     rule(Route::Access, "GET", "/access", [No, No, All, No, No, All]),
     rule(
         Route::List,
@@ -208,6 +215,7 @@ impl Route {
             ("GET", ["me"]) => (Route::Me, None),
             ("GET", ["stats"]) => (Route::Stats, None),
             ("GET", ["rules"]) => (Route::Rules, None),
+            ("POST", ["rules", version, "approve"]) => (Route::ApproveRules, Some(*version)),
             ("GET", ["access"]) => (Route::Access, None),
             ("GET", ["customers"]) => (Route::List, None),
             ("GET", ["customers.csv"]) => (Route::Export, None),
@@ -319,7 +327,7 @@ mod tests {
     #[test]
     fn every_route_in_the_table_is_the_route_the_router_finds() {
         for row in &ROUTES {
-            let path = row.path.replace("{id}", "c-1");
+            let path = row.path.replace("{id}", "c-1").replace("{version}", "7");
             let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
             let found = Route::parse(row.method, &segments).map(|(r, _)| r);
             assert_eq!(found, Some(row.route), "{} {}", row.method, row.path);
@@ -330,7 +338,12 @@ mod tests {
 
     #[test]
     fn only_admins_export_erase_read_the_access_log_and_approve() {
-        for route in [Route::Export, Route::Erase, Route::Access] {
+        for route in [
+            Route::Export,
+            Route::Erase,
+            Route::Access,
+            Route::ApproveRules,
+        ] {
             for who in Principal::ALL {
                 let admin = matches!(
                     who,

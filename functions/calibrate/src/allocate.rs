@@ -84,6 +84,7 @@ pub async fn allocate<S: RulesRegistry + JourneyReader>(
         overlay: text,
         metrics: active.as_ref().and_then(|a| a.version.metrics.clone()),
         note: note.clone(),
+        approval: None,
     };
     let expected = active.as_ref().map(|a| a.version.number);
     store

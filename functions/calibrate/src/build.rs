@@ -2,6 +2,7 @@
 //! local stack's `/_local/calibrate` call [`build`] or [`assemble`] with the same [`Config`].
 
 use chrono::{DateTime, Utc};
+use journey::backtest::sample::SampleOrder;
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::ports::{EventArchive, JourneyReader, RulesRegistry};
@@ -80,12 +81,20 @@ impl<S: RulesRegistry + JourneyReader, A: EventArchive> Job<S, A> {
 /// The job on AWS's adapters.
 pub type AwsJob = Job<DynamoStore, S3Archive>;
 
-/// Builds the job on `clients`.
-pub fn build(config: &Config, clients: &Clients) -> AwsJob {
+/// The secret that keys the order customers are sampled in (security review M4): without it,
+/// anyone who can create customers could grind ids that crowd real ones out of the sample.
+pub const SAMPLE_SECRET: &str = "calibration-sample-key";
+
+/// Builds the job on `clients`, sampling in the order `secret` keys.
+pub fn build(config: &Config, clients: &Clients, secret: &str) -> AwsJob {
     assemble(
         config,
         DynamoStore::new(clients.dynamodb.clone(), &config.table),
-        S3Archive::new(clients.s3.clone(), &config.log_bucket),
+        S3Archive::new(
+            clients.s3.clone(),
+            &config.log_bucket,
+            SampleOrder::keyed(secret.as_bytes()),
+        ),
     )
 }
 

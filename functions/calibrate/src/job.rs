@@ -14,9 +14,9 @@ use journey::backtest::{Metrics, MetricsConfig, ReplayConfig, backtest, replay};
 use journey::domain::model::Forest;
 use journey::domain::peers::Peers;
 use journey::domain::rules::{CalibrationGoals, Inactivity, NO_MODEL, Thresholds};
-use journey::domain::{CustomerId, RiskLevel, Rules, RulesError, Signal};
-use journey::ports::{EventArchive, ExportedLog, RulesRegistry, Sampled, StoreError};
-use journey::rules_versions::{Origin, RulesVersion, judge, next_number};
+use journey::domain::{CustomerId, EventKind, RiskLevel, Rules, RulesError, Signal};
+use journey::ports::{EventArchive, ExportedLog, RulesRegistry, SampleLimits, Sampled, StoreError};
+use journey::rules_versions::{Approval, Origin, RulesVersion, judge, next_number};
 
 use crate::fit::{self, Fitted};
 
@@ -139,6 +139,7 @@ pub fn propose(
 ) -> Result<Result<Proposal, Calibration>, CalibrationError> {
     // a broken overlay in force is named before anything is said of the history
     let active_rules = Rules::from_toml_with_overlay(base, active)?;
+    let log = &paying_only(log);
     if let Err(too_little) = enough_history(log, settings.min_outcomes) {
         return Ok(Err(too_little));
     }
@@ -655,6 +656,102 @@ fn stepped(thresholds: &Thresholds, level: RiskLevel) -> Vec<Thresholds> {
         .collect()
 }
 
+/// The customers who ever paid, with their events and churns (security review M4): anyone can
+/// create customers through the app's webhook and make them "churn", but not pay for them, so
+/// calibration learns only from customers a payment provider vouches for.
+fn paying_only(log: &ExportedLog) -> ExportedLog {
+    let paying: BTreeSet<&CustomerId> = log
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::PaymentSucceeded { .. }))
+        .map(|e| &e.customer_id)
+        .collect();
+    ExportedLog {
+        events: log
+            .events
+            .iter()
+            .filter(|e| paying.contains(&e.customer_id))
+            .cloned()
+            .collect(),
+        labels: log
+            .labels
+            .iter()
+            .filter(|l| paying.contains(&l.customer_id))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Why a proposal the guard accepts may not be activated without an admin (security review
+/// M4): the first weight, threshold or inactivity day it moves further than the weekly step
+/// (`calibration.max_step`, `max_day_step` of the rules in force), or a learned model it adds,
+/// drops or changes. `None`: within the step.
+pub fn beyond_step(active: &Rules, proposed: &Rules) -> Option<String> {
+    let goals = &active.default_policy().calibration;
+    let scopes = std::iter::once(None)
+        .chain(active.programs().map(|(p, _)| Some(p)))
+        .chain(proposed.programs().map(|(p, _)| Some(p)));
+    for scope in scopes {
+        let (was, now) = (&active.policy(scope).score, &proposed.policy(scope).score);
+        let name = |what: &str| match scope {
+            Some(p) => format!("programs.{p}.{what}"),
+            None => what.to_string(),
+        };
+        if was.model != now.model {
+            return Some(format!(
+                "{} is added, dropped or changed",
+                name("score.model")
+            ));
+        }
+        for signal in Signal::ALL {
+            let (a, b) = (weight(was, signal), weight(now, signal));
+            if (b - a).abs() > goals.max_step {
+                return Some(format!(
+                    "{} moves {a:.1} → {b:.1}, more than max_step {}",
+                    name(&format!("score.weights.{}", signal.as_str())),
+                    goals.max_step
+                ));
+            }
+        }
+        let (t, u) = (&was.thresholds, &now.thresholds);
+        for (level, a, b) in [
+            ("caution", t.caution, u.caution),
+            ("warning", t.warning, u.warning),
+            ("danger", t.danger, u.danger),
+        ] {
+            if (b - a).abs() > goals.max_step {
+                return Some(format!(
+                    "{} moves {a:.1} → {b:.1}, more than max_step {}",
+                    name(&format!("score.thresholds.{level}")),
+                    goals.max_step
+                ));
+            }
+        }
+        let (i, j) = (
+            &active.policy(scope).inactivity,
+            &proposed.policy(scope).inactivity,
+        );
+        for (what, a, b) in [
+            ("caution_days", i.caution_days, j.caution_days),
+            ("warning_days", i.warning_days, j.warning_days),
+            ("danger_days", i.danger_days, j.danger_days),
+        ] {
+            if a.abs_diff(b) > goals.max_day_step {
+                return Some(format!(
+                    "{} moves {a} → {b}, more than max_day_step {}",
+                    name(&format!("inactivity.{what}")),
+                    goals.max_day_step
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn weight(score: &journey::domain::rules::ScoreRules, signal: Signal) -> f64 {
+    score.weights.get(&signal).copied().unwrap_or(0.0)
+}
+
 fn enough_history(log: &ExportedLog, min: usize) -> Result<(), Calibration> {
     let customers: BTreeSet<_> = log.events.iter().map(|e| &e.customer_id).collect();
     let churned: BTreeSet<_> = log.labels.iter().map(|l| &l.customer_id).collect();
@@ -910,15 +1007,18 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
 ) -> Result<Report, CalibrationError> {
     let active = store.active_rules().await?;
     let active_overlay = active.as_ref().map_or("", |a| a.version.overlay.as_str());
-    let limit = Rules::from_toml_with_overlay(base, active_overlay)?
-        .policy(None)
-        .calibration
-        .sample_events;
-    let (log, sample) = archive.export_log(Some(limit)).await?;
+    let active_rules = Rules::from_toml_with_overlay(base, active_overlay)?;
+    let goals = &active_rules.default_policy().calibration;
+    let limits = SampleLimits {
+        events: Some(goals.sample_events),
+        per_customer: Some(goals.customer_events),
+    };
+    let (log, sample) = archive.export_log(limits).await?;
     tracing::info!(
         customers = sample.customers,
         of_about = sample.of_about,
         events = log.events.len(),
+        over_cap = sample.over_cap,
         "event log read"
     );
     let proposal = match propose(&log, base, active_overlay, settings)? {
@@ -935,10 +1035,21 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
         }
     };
     let verdict = judge(&proposal.holdout, &proposal.active_holdout, &proposal.goals);
-    let message = match &verdict {
-        Ok(()) => "proposal beats the rules in force on the holdout".to_string(),
-        Err(why) => format!("proposal refused: {why}"),
+    let held = match verdict {
+        Ok(()) => beyond_step(
+            &active_rules,
+            &Rules::from_toml_with_overlay(base, &proposal.overlay)?,
+        ),
+        Err(_) => None,
     };
+    let message = match (&verdict, &held) {
+        (Ok(()), None) => "proposal beats the rules in force on the holdout".to_string(),
+        (Ok(()), Some(why)) => format!(
+            "proposal beats the rules in force on the holdout, but waits for an admin's approval: {why}"
+        ),
+        (Err(why), _) => format!("proposal refused: {why}"),
+    };
+    let applied = verdict.is_ok() && held.is_none();
     if dry_run {
         return Ok(Report {
             message: format!("{message} (dry run: nothing stored)"),
@@ -959,6 +1070,7 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
             overlay: String::new(),
             metrics: Some(proposal.active_holdout.clone()),
             note: "the deployed rules file".into(),
+            approval: None,
         };
         store.add_rules_version(&default, true, None, now).await?;
         expected = Some(next);
@@ -971,15 +1083,19 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
         overlay: proposal.overlay.clone(),
         metrics: Some(proposal.holdout.clone()),
         note: message.clone(),
+        approval: held.map(|reason| Approval::Awaiting {
+            reason,
+            judged_against: expected,
+        }),
     };
     store
-        .add_rules_version(&version, verdict.is_ok(), expected, now)
+        .add_rules_version(&version, applied, expected, now)
         .await?;
     Ok(Report {
         message,
         sample,
         stored: Some(next),
-        applied: verdict.is_ok(),
+        applied,
         proposal: Some(proposal),
         allocation: None,
     })
@@ -989,6 +1105,72 @@ pub async fn calibrate<S: RulesRegistry, A: EventArchive>(
 mod tests {
     use super::*;
     use journey::domain::rules::DEFAULT_RULES_TOML;
+
+    /// Security review M4: a proposal moving any weight, threshold or inactivity day further
+    /// than the weekly step, or a learned model, waits for an admin.
+    #[test]
+    fn a_move_beyond_the_weekly_step_is_named() {
+        let base = Rules::from_toml(DEFAULT_RULES_TOML).unwrap();
+        let with =
+            |overlay: &str| Rules::from_toml_with_overlay(DEFAULT_RULES_TOML, overlay).unwrap();
+        assert_eq!(beyond_step(&base, &base), None);
+        assert_eq!(
+            beyond_step(&base, &with("[score.weights]\ninactivity = 49.0")),
+            None
+        );
+        let far = beyond_step(&base, &with("[score.weights]\ninactivity = 51.0")).unwrap();
+        assert!(
+            far.contains("score.weights.inactivity moves 40.0 → 51.0"),
+            "{far}"
+        );
+        let t = beyond_step(
+            &base,
+            &with("[score.thresholds]\ncaution = 28.0\nwarning = 60.0\ndanger = 80.0"),
+        );
+        assert!(t.unwrap().contains("score.thresholds.caution"));
+        let days = beyond_step(
+            &base,
+            &with(
+                "[inactivity]\ncaution_days = 3\nwarning_days = 10\ndanger_days = 14\nchurn_days = 30",
+            ),
+        );
+        assert!(days.is_some_and(|d| d.contains("inactivity.")), "days");
+        let wider =
+            Rules::from_toml(&DEFAULT_RULES_TOML.replace("max_step = 10.0", "max_step = 20.0"))
+                .unwrap();
+        assert_eq!(
+            beyond_step(&wider, &with("[score.weights]\ninactivity = 55.0")),
+            None,
+            "the rules in force set the step"
+        );
+    }
+
+    /// Security review M4: customers nobody ever paid for are not learnt from.
+    #[test]
+    fn only_paying_customers_are_learnt_from() {
+        use journey::backtest::Label;
+        use journey::testing::{Events, krw, t};
+        let mut paid = Events::new("paid");
+        let mut free = Events::new("made-up");
+        let at = t("2026-03-01T00:00:00Z");
+        let log = ExportedLog {
+            events: vec![
+                paid.at(at, EventKind::paid(krw(10_000))),
+                free.at(at, EventKind::Login),
+            ],
+            labels: ["paid", "made-up"]
+                .map(|id| Label {
+                    customer_id: CustomerId::new(id).unwrap(),
+                    churned_at: at + Duration::days(30),
+                    how: None,
+                })
+                .to_vec(),
+        };
+        let kept = paying_only(&log);
+        assert_eq!(kept.events.len(), 1);
+        assert_eq!(kept.labels.len(), 1);
+        assert_eq!(kept.labels[0].customer_id.as_str(), "paid");
+    }
 
     #[test]
     fn a_proposal_is_an_overlay_the_rules_accept() {

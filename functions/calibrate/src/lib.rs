@@ -12,5 +12,5 @@ pub mod build;
 pub mod fit;
 pub mod job;
 
-pub use build::{AwsJob, Config, Job, assemble, build};
+pub use build::{AwsJob, Config, Job, SAMPLE_SECRET, assemble, build};
 pub use job::{Calibration, CalibrationError, Proposal, Report, Settings, calibrate, propose};

@@ -44,6 +44,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/customers.csv", Function::Api),
     ("GET", "/me", Function::Api),
     ("GET", "/access", Function::Api),
+    ("POST", "/rules/{version}/approve", Function::Api),
     // signed-in staff: the same routes behind the JWT authorizer (`STAFF_PREFIX`)
     ("GET", "/staff/stats", Function::Api),
     ("GET", "/staff/rules", Function::Api),
@@ -56,6 +57,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/staff/customers.csv", Function::Api),
     ("GET", "/staff/me", Function::Api),
     ("GET", "/staff/access", Function::Api),
+    ("POST", "/staff/rules/{version}/approve", Function::Api),
 ];
 
 /// The function serving `method path`, with the route key API Gateway would report.

@@ -10,7 +10,7 @@ use journey::ports::{SecretError, SecretSource};
 use journey::secrets::EnvSecrets;
 
 /// Every secret the functions read.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     ingest::keys::STRIPE_SECRET,
     ingest::keys::APP_SECRET,
     ingest::keys::TOSS_SECRET,
@@ -18,6 +18,7 @@ pub const NAMES: [&str; 7] = [
     ingest::keys::PORTONE_API_SECRET,
     journey::unsubscribe::SECRET,
     api::API_KEY_SECRET,
+    calibrate::SAMPLE_SECRET,
 ];
 
 /// The key the staff sign-in's stand-in signs ID tokens with ([`crate::oidc`]): the local

@@ -328,7 +328,13 @@ impl LocalStack {
             http: reqwest::Client::new(),
             providers,
             store,
-            archive: S3Archive::new(clients.s3.clone(), &resources.log_bucket),
+            archive: S3Archive::new(
+                clients.s3.clone(),
+                &resources.log_bucket,
+                journey::backtest::sample::SampleOrder::keyed(
+                    secret(calibrate::SAMPLE_SECRET).as_bytes(),
+                ),
+            ),
             resources,
             secrets,
             clock,

@@ -13,10 +13,10 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use journey::backtest::LogRecord;
-use journey::backtest::sample::{LOG_SHARDS, first_key};
+use journey::backtest::sample::{LOG_SHARDS, SampleOrder};
 use journey::backtest::{read_record, whose};
 use journey::event_log::{Collector, Skim};
-use journey::ports::{EventArchive, ExportedLog, Sampled, StoreError};
+use journey::ports::{EventArchive, ExportedLog, SampleLimits, Sampled, StoreError};
 
 use crate::sdk_error::{self, Failure};
 
@@ -31,6 +31,8 @@ const READS_IN_FLIGHT: usize = 8;
 pub struct S3Archive {
     client: Client,
     bucket: String,
+    /// The secret order a limited export samples customers in.
+    order: SampleOrder,
 }
 
 /// What reading the log skipped, for the job's report and the operator's log.
@@ -41,10 +43,11 @@ pub struct Skipped {
 }
 
 impl S3Archive {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(client: Client, bucket: impl Into<String>, order: SampleOrder) -> Self {
         S3Archive {
             client,
             bucket: bucket.into(),
+            order,
         }
     }
 
@@ -107,7 +110,8 @@ impl S3Archive {
         skipped: &mut Skipped,
     ) -> Result<(), StoreError> {
         use futures::{StreamExt, TryStreamExt};
-        let cutoff = Arc::new(AtomicU64::new(collector.skim().0));
+        let cutoff = Arc::new(AtomicU64::new(collector.skim().cutoff));
+        let order = collector.order();
         let mut objects = futures::stream::iter(keys)
             .map(|key| {
                 let cutoff = Arc::clone(&cutoff);
@@ -115,7 +119,10 @@ impl S3Archive {
                     let Some((key, bytes)) = self.object(key).await? else {
                         return Ok(None);
                     };
-                    let skim = Skim(cutoff.load(Ordering::Relaxed));
+                    let skim = Skim {
+                        cutoff: cutoff.load(Ordering::Relaxed),
+                        order,
+                    };
                     tokio::task::spawn_blocking(move || read_object(&key, &bytes, skim))
                         .await
                         .map(Some)
@@ -133,7 +140,7 @@ impl S3Archive {
             }
             skipped.objects += unread.objects;
             skipped.lines += unread.lines;
-            cutoff.store(collector.skim().0, Ordering::Relaxed);
+            cutoff.store(collector.skim().cutoff, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -165,15 +172,16 @@ impl S3Archive {
 }
 
 impl EventArchive for S3Archive {
-    /// The objects outside the shards first, then the shards in order until the sample is
-    /// complete: with a limit, the rest of the log is never listed nor read.
-    async fn export_log(&self, limit: Option<usize>) -> Result<(ExportedLog, Sampled), StoreError> {
-        let mut collector = Collector::new(limit);
+    /// The objects outside the shards first, then the shards in the sample's (secret) order
+    /// until the sample is complete: with a limit, the rest of the log is never listed nor
+    /// read.
+    async fn export_log(&self, limits: SampleLimits) -> Result<(ExportedLog, Sampled), StoreError> {
+        let mut collector = Collector::new(limits, self.order);
         let mut skipped = Skipped::default();
         self.read_all(self.unsharded_keys().await?, &mut collector, &mut skipped)
             .await?;
-        for shard in 0..LOG_SHARDS {
-            if collector.complete_below(first_key(shard)) {
+        for shard in self.order.shards() {
+            if collector.complete_below(self.order.first_key(shard)) {
                 break;
             }
             let keys = self.keys(&shard_folder(shard)).await?;
@@ -286,7 +294,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&plain).unwrap();
         let gz = gz.finish().unwrap();
-        let all = Skim(u64::MAX);
+        let all = Skim::all(SampleOrder::keyed(b"test"));
         let (from_plain, skipped) = read_object("log/a", &plain, all);
         assert_eq!(
             skipped,
@@ -297,7 +305,7 @@ mod tests {
         );
         let (from_gz, _) = read_object("log/b.gz", &gz, all);
         assert_eq!(from_plain, from_gz);
-        let mut collector = Collector::default();
+        let mut collector = Collector::new(SampleLimits::none(), SampleOrder::keyed(b"test"));
         from_plain
             .into_iter()
             .chain(from_gz)
@@ -309,7 +317,7 @@ mod tests {
             at: login.occurred_at,
         })])
         .unwrap();
-        let mut collector = Collector::default();
+        let mut collector = Collector::new(SampleLimits::none(), SampleOrder::keyed(b"test"));
         for object in [&plain, &erased] {
             read_object("log/c", object, all)
                 .0
@@ -318,8 +326,10 @@ mod tests {
         }
         assert!(collector.finish().0.events.is_empty());
         // a cutoff at or below the customer's key: the line is skipped unparsed
-        let key = journey::backtest::sample::sample_key(&login.customer_id);
-        assert!(read_object("log/a", &plain, Skim(key)).0.is_empty());
-        assert_eq!(read_object("log/a", &plain, Skim(key + 1)).0.len(), 1);
+        let order = SampleOrder::keyed(b"test");
+        let key = order.key(&login.customer_id);
+        let skim = |cutoff| Skim { cutoff, order };
+        assert!(read_object("log/a", &plain, skim(key)).0.is_empty());
+        assert_eq!(read_object("log/a", &plain, skim(key + 1)).0.len(), 1);
     }
 }

@@ -313,6 +313,17 @@ pub struct CalibrationGoals {
     /// however far the business grows (docs/performance.md, *Calibration at scale*).
     #[serde(default = "CalibrationGoals::default_sample_events")]
     pub sample_events: usize,
+    /// A customer with more events than this in the log is left out of what calibration learns
+    /// from (a flood through the app's webhook must not end the sample).
+    #[serde(default = "CalibrationGoals::default_customer_events")]
+    pub customer_events: usize,
+    /// The most a weekly calibration may move any weight or threshold (points) and any day of
+    /// the inactivity clock on its own; a proposal moving further, or adding or changing a
+    /// learned model, waits for an admin's approval.
+    #[serde(default = "CalibrationGoals::default_max_step")]
+    pub max_step: f64,
+    #[serde(default = "CalibrationGoals::default_max_day_step")]
+    pub max_day_step: u32,
 }
 
 impl CalibrationGoals {
@@ -339,6 +350,18 @@ impl CalibrationGoals {
     fn default_sample_events() -> usize {
         500_000
     }
+
+    fn default_customer_events() -> usize {
+        20_000
+    }
+
+    fn default_max_step() -> f64 {
+        10.0
+    }
+
+    fn default_max_day_step() -> u32 {
+        3
+    }
 }
 
 impl Default for CalibrationGoals {
@@ -353,6 +376,9 @@ impl Default for CalibrationGoals {
             model_min_churners: CalibrationGoals::default_model_min_churners(),
             model_margin: CalibrationGoals::default_model_margin(),
             sample_events: CalibrationGoals::default_sample_events(),
+            customer_events: CalibrationGoals::default_customer_events(),
+            max_step: CalibrationGoals::default_max_step(),
+            max_day_step: CalibrationGoals::default_max_day_step(),
         }
     }
 }
@@ -736,10 +762,16 @@ impl Policy {
                 "must be above 0 and at most 100 (per 100 customers per month)",
             ));
         }
-        if c.sample_events == 0 {
+        if c.sample_events == 0 || c.customer_events == 0 {
             return Err(RulesError::invalid(
                 format!("{prefix}calibration.sample_events"),
-                "must be at least 1",
+                "sample_events and customer_events must be at least 1",
+            ));
+        }
+        if !(c.max_step.is_finite() && c.max_step >= 0.0) {
+            return Err(RulesError::invalid(
+                format!("{prefix}calibration.max_step"),
+                "must be 0 or more (points)",
             ));
         }
         for (name, share) in [

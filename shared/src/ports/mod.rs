@@ -286,11 +286,11 @@ pub trait EventLog: Send + Sync {
 
 /// The recorded history, read back for the backtest and calibration.
 pub trait EventArchive: Send + Sync {
-    /// The whole log, or with `limit` at most that many events of whole customers: the same
-    /// customers every time (`journey::backtest::sample`), so that memory and time are bounded
-    /// by the limit rather than by the size of the business.
+    /// The whole log, or within `limits` at most that many events of whole customers: the
+    /// same customers every time (`journey::backtest::sample`), so that memory and time are
+    /// bounded by the limit rather than by the size of the business.
     fn export_log(
         &self,
-        limit: Option<usize>,
+        limits: SampleLimits,
     ) -> impl Future<Output = Result<(ExportedLog, Sampled), StoreError>> + Send;
 }

@@ -367,6 +367,29 @@ pub struct ExportedLog {
     pub labels: Vec<crate::backtest::Label>,
 }
 
+/// How much of the log an export may hold: at most `events` events of whole customers, and
+/// none of a customer with more than `per_customer` (left out whole).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SampleLimits {
+    pub events: Option<usize>,
+    pub per_customer: Option<usize>,
+}
+
+impl SampleLimits {
+    /// The whole log.
+    pub fn none() -> SampleLimits {
+        SampleLimits::default()
+    }
+
+    /// At most `n` events, however many a customer has.
+    pub fn events(n: usize) -> SampleLimits {
+        SampleLimits {
+            events: Some(n),
+            per_customer: None,
+        }
+    }
+}
+
 /// Which customers an export holds: all of the log's, or a bounded sample of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Sampled {
@@ -375,6 +398,9 @@ pub struct Sampled {
     /// About how many customers the log holds, when the export is a sample of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub of_about: Option<u64>,
+    /// Customers left out for having more events than one may take of the sample.
+    #[serde(default)]
+    pub over_cap: usize,
 }
 
 /// One read of personal data: who, what, when.

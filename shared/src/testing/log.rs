@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::backtest::LogRecord;
 use crate::event_log::Collector;
-use crate::ports::{EventArchive, EventLog, ExportedLog, Sampled, StoreError};
+use crate::ports::{EventArchive, EventLog, ExportedLog, SampleLimits, Sampled, StoreError};
 
 /// Appended records in order; cheap to clone (shared). `failing(n)` refuses the next `n`
 /// appends, as a Firehose that is down would.
@@ -48,8 +48,9 @@ impl EventLog for MemoryLog {
 }
 
 impl EventArchive for MemoryLog {
-    async fn export_log(&self, limit: Option<usize>) -> Result<(ExportedLog, Sampled), StoreError> {
-        let mut collector = Collector::new(limit);
+    async fn export_log(&self, limits: SampleLimits) -> Result<(ExportedLog, Sampled), StoreError> {
+        let order = crate::backtest::sample::SampleOrder::keyed(b"memory log");
+        let mut collector = Collector::new(limits, order);
         for record in self.records() {
             collector.add(record);
         }

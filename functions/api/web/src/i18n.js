@@ -4,7 +4,7 @@ export const DICT = {
   ko: {
     searchLabel: "고객 찾기", searchPlaceholder: "고객 ID 또는 이메일 앞부분", searchButton: "찾기", searchTitle: "검색 결과", searchEmpty: "\"{q}\"에 맞는 고객이 없습니다.",
     todayTitle: "오늘 연락할 고객", todayHint: "위험이 바뀐 뒤 아무도 연락하지 않은 고객(규칙 workspace.today_from 이상), 위험 금액순. 연락 안 됨은 목록에 남습니다.", todayEmpty: "오늘 연락할 고객이 없습니다.", todayCount: "오늘 연락할 고객 {n}명", searchCount: "검색 결과 {n}명",
-    signIn: "회사 계정으로 로그인", signOut: "로그아웃", signedOut: "로그인이 만료되었습니다. 다시 로그인하세요.", signedInAs: "{name} 로그인됨", noRole: "이 계정에는 Journey 권한(그룹)이 없습니다. 관리자에게 조회자·상담원·관리자 그룹에 추가해 달라고 요청하세요.",
+    signIn: "회사 계정으로 로그인", signOut: "로그아웃", signedOut: "로그인이 만료되었습니다. 다시 로그인하세요.", signedInAs: "{name} 로그인됨", heldTitle: "승인을 기다리는 보정", heldHint: "주간 보정이 가중치·임계값을 한 번에 허용된 폭(calibration.max_step)보다 크게 바꾸려 해 자동으로 적용하지 않았습니다. 이유와 검증 기간의 결과를 보고 승인하세요.", heldVersion: "규칙 v{n}", heldMetrics: "검증 기간: 72시간 전 감지 {recall} · 오경보 {fa}/100명·월", approve: "승인하고 적용", approved: "규칙 v{n}으로 적용했습니다.", noRole: "이 계정에는 Journey 권한(그룹)이 없습니다. 관리자에게 조회자·상담원·관리자 그룹에 추가해 달라고 요청하세요.",
     role: { viewer: "조회자", agent: "상담원", admin: "관리자", ingest: "기록 전용 키", read: "읽기 전용 키" }, signInFailed: "로그인하지 못했습니다: {msg}",
     mine: "내 고객", apply: "적용", exportCsv: "CSV 내보내기", exported: "{file} 저장됨",
     riskOverTime: "위험 점수 추이", chartEmpty: "점수 기록이 아직 없습니다.", chartNow: "지금",
@@ -45,7 +45,7 @@ export const DICT = {
   en: {
     searchLabel: "Find a customer", searchPlaceholder: "Customer id or start of e-mail", searchButton: "Find", searchTitle: "Search results", searchEmpty: "No customer matches \"{q}\".",
     todayTitle: "Today's list", todayHint: "At risk (the rules' workspace.today_from or above) and nobody has reached them since their risk changed, most valuable first. No answer keeps them here.", todayEmpty: "Nobody to contact today.", todayCount: "{n} to contact today", searchCount: "{n} found",
-    signIn: "Sign in with your work account", signOut: "Sign out", signedOut: "Your sign-in has expired. Sign in again.", signedInAs: "Signed in as {name}", noRole: "Your account has no Journey role (group). Ask an admin to add you to the viewer, agent or admin group.",
+    signIn: "Sign in with your work account", signOut: "Sign out", signedOut: "Your sign-in has expired. Sign in again.", signedInAs: "Signed in as {name}", heldTitle: "Calibrations awaiting approval", heldHint: "The weekly calibration would move a weight or threshold further than one step allows (calibration.max_step), so it was not applied on its own. Read why and its results on the later period, then approve.", heldVersion: "Rules v{n}", heldMetrics: "Later period: caught 72 h ahead {recall} · false alarms {fa}/100 customer-months", approve: "Approve and apply", approved: "Applied as rules v{n}.", noRole: "Your account has no Journey role (group). Ask an admin to add you to the viewer, agent or admin group.",
     role: { viewer: "viewer", agent: "agent", admin: "admin", ingest: "ingest-only key", read: "read-only key" }, signInFailed: "Could not sign in: {msg}",
     mine: "My customers", apply: "Apply", exportCsv: "Export CSV", exported: "Saved {file}",
     riskOverTime: "Risk score over time", chartEmpty: "No scores recorded yet.", chartNow: "now",

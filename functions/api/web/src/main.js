@@ -7,6 +7,7 @@ import { loadList, renderList, filterParams } from "./list.js";
 import { loadCustomer, loadMoreHistory, renderCustomer, submitContact } from "./customer.js";
 import { loadToday, renderToday, renderSearch, search } from "./today.js";
 import { esc } from "./format.js";
+import { approveClicked, loadHeld, renderHeld } from "./held.js";
 import { format, isLocal, parse } from "./route.js";
 
 /* ---------- who is here ---------- */
@@ -63,6 +64,7 @@ async function loadAll() {
     const [statsOk, listOk, todayOk] = await Promise.all([
       can("stats") ? loadStats() : true, can("list") ? loadList(true) : true,
       can("today") ? loadToday(true) : true, S.cust.id && can("customer") ? loadCustomer(S.cust.id) : null,
+      loadHeld(),
     ]);
     if (statsOk && listOk && todayOk) {
       S.updatedAt = new Date();
@@ -76,7 +78,7 @@ async function loadAll() {
   }
   if (reloadAfter) { reloadAfter = false; loadAll(); }
 }
-function renderAll() { renderStatic(); renderWho(); renderStats(); renderToday(); renderSearch(); renderList(); renderCustomer(); }
+function renderAll() { renderStatic(); renderWho(); renderStats(); renderToday(); renderSearch(); renderList(); renderCustomer(); renderHeld(); }
 
 /* ---------- where the page is ---------- */
 function go(route) { location.hash = format(route); }
@@ -190,6 +192,7 @@ $("#cust-close").addEventListener("click", () => {
 });
 $("#cust-history-more").addEventListener("click", (ev) => { if (ev.target.closest("#history-more")) loadMoreHistory(); });
 $("#contact-form").addEventListener("submit", submitContact);
+$("#held-body").addEventListener("click", (ev) => approveClicked(ev, loadAll));
 window.addEventListener("hashchange", follow);
 
 async function start() {

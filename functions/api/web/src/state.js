@@ -24,6 +24,7 @@ export const S = {
   today: { items: [], next: null, loading: false, err: null, seq: 0, loaded: false },
   search: { q: "", items: [], loading: false, err: null, seq: 0 },
   me: null,
+  held: [], heldErr: null,
   cust: { id: null, data: null, loading: false, err: null, seq: 0, moreLoading: false, moreErr: null },
   updatedAt: null
 };

@@ -182,15 +182,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_events,
             all,
         } => {
-            let sample_events = Rules::from_toml_with_overlay(&base, "")
-                .map_err(|e| e.to_string())?
-                .policy(None)
-                .calibration
-                .sample_events;
-            let limit = (!all).then_some(max_events.unwrap_or(sample_events));
+            let rules = Rules::from_toml_with_overlay(&base, "").map_err(|e| e.to_string())?;
+            let goals = &rules.policy(None).calibration;
+            let limits = journey::ports::SampleLimits {
+                events: (!all).then_some(max_events.unwrap_or(goals.sample_events)),
+                per_customer: (!all).then_some(goals.customer_events),
+            };
             let (log, sample) = archive()
                 .await?
-                .export_log(limit)
+                .export_log(limits)
                 .await
                 .map_err(|e| e.to_string())?;
             write_lines(&events, &log.events)?;
@@ -237,6 +237,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                         Sampled {
                             customers,
                             of_about: None,
+                            over_cap: 0,
                         },
                     )
                 }
@@ -342,10 +343,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .map(|a| a.version.number);
-            let limit = rules.policy(None).calibration.sample_events;
+            let goals = &rules.policy(None).calibration;
+            let limits = journey::ports::SampleLimits {
+                events: Some(goals.sample_events),
+                per_customer: Some(goals.customer_events),
+            };
             let (log, _) = archive()
                 .await?
-                .export_log(Some(limit))
+                .export_log(limits)
                 .await
                 .map_err(|e| e.to_string())?;
             let (_, metrics) = backtest::backtest(
@@ -365,6 +370,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 overlay,
                 metrics: Some(metrics),
                 note,
+                approval: None,
             };
             store
                 .add_rules_version(&version, true, expected, Utc::now())
@@ -404,13 +410,21 @@ fn offline_report(
     }
 }
 
-/// The event log's archive (`EVENT_LOG_BUCKET`).
+/// The event log's archive (`EVENT_LOG_BUCKET`), sampled in the order the deployment's
+/// `calibration-sample-key` keys (from SSM under `SECRETS_SSM_PREFIX`, or
+/// `JOURNEY_SECRET_CALIBRATION_SAMPLE_KEY`): the same customers the weekly job learns from.
 async fn archive() -> Result<S3Archive, String> {
+    use journey::ports::SecretSource;
     let bucket = journey::config::required("EVENT_LOG_BUCKET").map_err(|e| e.to_string())?;
     let aws = journey_adapters::aws::load(std::time::Duration::from_secs(30)).await;
+    let secret = journey_adapters::Secrets::from_env(&aws)
+        .secret(calibrate::SAMPLE_SECRET)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(S3Archive::new(
         journey_adapters::aws::s3_client(&aws),
         bucket,
+        journey::backtest::sample::SampleOrder::keyed(secret.as_bytes()),
     ))
 }
 
