@@ -23,8 +23,11 @@ pub fn is_logged(event: &Event) -> bool {
 }
 
 /// The event as logged: the profile keeps what the rules read (program, locale, time zone),
-/// not the e-mail address or the owner's contact; a refund's or cancellation's words and the
-/// staff member's name are left out too (no rule reads them; the churn's label says how).
+/// not the e-mail address or the owner's contact; a refund's or cancellation's words, the staff
+/// member's name, who asked for an erasure and the hash of a bounced address are left out too
+/// (no rule reads them; the churn's label says how). An unsalted hash of an address would
+/// outlive the customer's erasure as a way to test whether someone was a customer (security
+/// review L5).
 pub fn archived(event: &Event) -> Event {
     let mut e = event.clone();
     e.profile.email = None;
@@ -34,6 +37,8 @@ pub fn archived(event: &Event) -> Event {
         | EventKind::PartialRefund { reason, .. }
         | EventKind::SubscriptionCancelled { reason } => *reason = None,
         EventKind::StaffNote { author, .. } => *author = "staff".into(),
+        EventKind::Erased { by } => *by = None,
+        EventKind::MailFeedback { recipient, .. } => *recipient = None,
         _ => {}
     }
     e
@@ -349,6 +354,33 @@ mod tests {
         );
         let check = events.check(t("2026-11-02T09:00:00Z"));
         assert!(records_of(&check, &applied).is_empty());
+        // security review L5: who erased, and a hash of a bounced address, stay out of the log
+        let erased = events.at(
+            t("2026-11-03T09:00:00Z"),
+            EventKind::Erased {
+                by: Some("staff:mina@example.com".into()),
+            },
+        );
+        assert_eq!(archived(&erased).kind, EventKind::Erased { by: None });
+        let delivery = crate::domain::Delivery {
+            intervention_id: crate::domain::InterventionId::new("iv_1").unwrap(),
+            channel: crate::domain::Channel::Email,
+            template: "welcome".into(),
+            variant: None,
+        };
+        let bounce = crate::domain::Event::mail_feedback(
+            CustomerId::new("c1").unwrap(),
+            "m-1",
+            delivery,
+            crate::domain::MailFeedback::HardBounce,
+            Some("a@example.com"),
+            t("2026-11-03T10:00:00Z"),
+        )
+        .unwrap();
+        let EventKind::MailFeedback { recipient, .. } = archived(&bounce).kind else {
+            panic!("feedback")
+        };
+        assert_eq!(recipient, None);
     }
 
     #[test]

@@ -96,6 +96,52 @@ impl RulesVersion {
     pub fn rules(&self, base: &str) -> Result<Rules, RulesError> {
         Rules::from_toml_with_overlay(base, &self.overlay)
     }
+
+    /// The version as a list shows it (security review L8): a learned model's trees (up to
+    /// hundreds of kilobytes each) left out of the overlay, and how many there were.
+    pub fn summary(&self) -> (RulesVersion, usize) {
+        let Ok(mut root) = self.overlay.parse::<toml::Table>() else {
+            return (self.clone(), 0);
+        };
+        let mut trees = drop_model(&mut root);
+        if let Some(toml::Value::Table(programs)) = root.get_mut("programs") {
+            for (_, program) in programs.iter_mut() {
+                if let toml::Value::Table(p) = program {
+                    trees += drop_model(p);
+                }
+            }
+        }
+        if trees == 0 {
+            return (self.clone(), 0);
+        }
+        let overlay = toml::to_string(&root).unwrap_or_default();
+        (
+            RulesVersion {
+                overlay,
+                ..self.clone()
+            },
+            trees,
+        )
+    }
+}
+
+/// Takes a learned model's table out of `scope`'s `[score]` (a `"none"` marker stays);
+/// the number of trees it held.
+fn drop_model(scope: &mut toml::Table) -> usize {
+    let Some(toml::Value::Table(score)) = scope.get_mut("score") else {
+        return 0;
+    };
+    match score.get("model") {
+        Some(toml::Value::Table(model)) => {
+            let trees = model
+                .get("trees")
+                .and_then(toml::Value::as_array)
+                .map_or(0, Vec::len);
+            score.remove("model");
+            trees
+        }
+        _ => 0,
+    }
 }
 
 /// The active version and when it became active.

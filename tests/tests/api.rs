@@ -397,6 +397,56 @@ async fn stats_and_rules_show_the_active_rules_version() {
         "[inactivity]\ncaution_days = 5\n"
     );
     assert_eq!(body["versions"][0]["note"], "tried by hand");
+
+    // security review L8: newest first, a page at a time, a learned model's trees left out
+    let model = r#"
+[score.model]
+base = -2.0
+features = ["inactivity"]
+trees = [{ split_on = [0], threshold = [0.5], left = [1], right = [2], value = [0.0, -1.0, 1.0] }]
+"#;
+    for number in 2..=4 {
+        let version = RulesVersion {
+            number,
+            origin: Origin::Calibrated,
+            created_at: now,
+            overlay: if number == 3 {
+                model.into()
+            } else {
+                String::new()
+            },
+            metrics: None,
+            note: format!("v{number}"),
+            approval: None,
+        };
+        stack
+            .store
+            .add_rules_version(&version, false, Some(1), now)
+            .await
+            .unwrap();
+    }
+    let (_, page) = get(&api, "/rules?limit=2", now).await;
+    let numbers = |p: &Value| -> Vec<u64> {
+        p["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["number"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(numbers(&page), [4, 3]);
+    assert_eq!(page["versions"][1]["model_trees"], 1);
+    assert!(
+        !page["versions"][1]["overlay"]
+            .as_str()
+            .unwrap()
+            .contains("trees"),
+        "{page}"
+    );
+    let before = page["next"].as_u64().unwrap();
+    let (_, rest) = get(&api, &format!("/rules?limit=2&before={before}"), now).await;
+    assert_eq!(numbers(&rest), [2, 1]);
+    assert!(rest["next"].is_null());
 }
 
 #[tokio::test]

@@ -213,7 +213,7 @@ where
         match route {
             Route::Me => Ok(json_response(200, &views::Me::of(&caller))),
             Route::Stats => self.stats(incoming.received_at).await,
-            Route::Rules => self.rules().await,
+            Route::Rules => self.rules(&incoming).await,
             Route::ApproveRules => self.approve(id, &caller, incoming.received_at).await,
             Route::Access => self.access(&incoming).await,
             Route::List => {
@@ -290,17 +290,34 @@ where
         Ok(json_response(200, &stats))
     }
 
-    async fn rules(&self) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    /// `GET /rules?limit=&before=`: the versions newest first, a page at a time, without the
+    /// learned models' trees (security review L8).
+    async fn rules(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let limit = query::number(incoming, "limit", 20, 1..=100)?;
+        let before = query::number(incoming, "before", usize::MAX, 1..=usize::MAX)?;
         let active = self.store.active_rules().await.map_err(store_error)?;
-        let versions = self.store.rules_versions().await.map_err(store_error)?;
+        let mut versions = self.store.rules_versions().await.map_err(store_error)?;
+        versions.retain(|v| (v.number as usize) < before);
+        versions.sort_by_key(|v| std::cmp::Reverse(v.number));
+        let next = (versions.len() > limit).then(|| versions[limit - 1].number);
+        versions.truncate(limit);
         let page = views::RulesPage {
             active: active.map(|a| a.version.number),
-            versions,
+            versions: versions
+                .iter()
+                .map(|v| {
+                    let (version, model_trees) = v.summary();
+                    views::RulesSummary {
+                        version,
+                        model_trees,
+                    }
+                })
+                .collect(),
+            next,
         };
         Ok(json_response(200, &page))
     }
 
-    /// An agent's list is their own customers: `owner` is them, whatever was asked.
     /// `POST /rules/{version}/approve`: an admin activates a calibration the weekly step bound
     /// held back (security review M4), as a new version naming them, provided the rules in
     /// force are still those it was judged against.
@@ -371,6 +388,7 @@ where
         Ok(json_response(200, &version))
     }
 
+    /// An agent's list is their own customers: `owner` is them, whatever was asked.
     async fn list(
         &self,
         incoming: &Incoming<'_>,

@@ -117,14 +117,19 @@ pub fn dashboard() {}
 )]
 pub fn stats() {}
 
-/// Every rules version (overlay over the deployed rules file), with origin, time and backtest metrics
+/// The rules versions (overlays over the deployed rules file), newest first, with origin, time and backtest metrics
 #[utoipa::path(
     get,
     path = "/rules",
     tag = "dashboard",
     security(("apiKey" = [])),
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "20 when absent."),
+        ("before" = Option<u32>, Query, description = "The previous page's `next`: versions numbered below it."),
+    ),
     responses(
-        (status = 200, description = "The versions, oldest first, and which one is active.", body = RulesPage),
+        (status = 200, description = "A page of versions, newest first (a learned model's trees left out: `model_trees`), and which one is active.", body = RulesPage),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
     )
 )]

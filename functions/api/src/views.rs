@@ -246,8 +246,20 @@ pub fn rules(active: Option<&ActiveRules>) -> Option<RulesView> {
 pub struct RulesPage {
     /// The active version's number; `null` while the deployed file applies.
     pub active: Option<u32>,
-    /// Oldest first.
-    pub versions: Vec<RulesVersion>,
+    /// Newest first, a page at a time; a learned model's trees are left out of the overlays
+    /// (`model_trees` says how many there were).
+    pub versions: Vec<RulesSummary>,
+    /// The `before` of the next (older) page; `null` on the last.
+    pub next: Option<u32>,
+}
+
+/// A rules version as the list shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesSummary {
+    #[serde(flatten)]
+    pub version: RulesVersion,
+    /// Trees of a learned model the overlay held (left out here); 0 without one.
+    pub model_trees: usize,
 }
 
 /// Customers in one stage, per risk level.

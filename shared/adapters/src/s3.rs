@@ -5,12 +5,14 @@
 //! `EventLogDays`. A bounded export reads only the shards its sample needs
 //! (`journey::backtest::sample`).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use tokio_util::io::SyncIoBridge;
 
 use journey::backtest::LogRecord;
 use journey::backtest::sample::{LOG_SHARDS, SampleOrder};
@@ -100,9 +102,10 @@ impl S3Archive {
         Ok((keys, folders))
     }
 
-    /// Reads `keys` into `collector`, a few objects in flight (each at most Firehose's 128 MB
-    /// buffer): their reads overlap, and their lines are decompressed and parsed on blocking
-    /// threads, each skipping the lines the collector's latest cutoff would drop.
+    /// Reads `keys` into `collector`, a few objects in flight: their reads overlap, and each is
+    /// streamed through the decompressor and parsed line by line on a blocking thread (never
+    /// held whole: Firehose's objects reach 128 MB; security review L10), skipping the lines
+    /// the collector's latest cutoff would drop.
     async fn read_all(
         &self,
         keys: Vec<String>,
@@ -116,17 +119,22 @@ impl S3Archive {
             .map(|key| {
                 let cutoff = Arc::clone(&cutoff);
                 async move {
-                    let Some((key, bytes)) = self.object(key).await? else {
+                    let Some((key, body)) = self.object(key).await? else {
                         return Ok(None);
                     };
                     let skim = Skim {
                         cutoff: cutoff.load(Ordering::Relaxed),
                         order,
                     };
-                    tokio::task::spawn_blocking(move || read_object(&key, &bytes, skim))
-                        .await
+                    // made here, in the runtime, for the blocking thread to read through
+                    let stream = SyncIoBridge::new(body.into_async_read());
+                    let read = tokio::task::spawn_blocking(move || {
+                        read_from(&key, BufReader::new(stream), skim)
+                            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))
+                    });
+                    read.await
+                        .map_err(|e| StoreError::Unavailable(format!("reading the log: {e}")))?
                         .map(Some)
-                        .map_err(|e| StoreError::Unavailable(format!("reading the log: {e}")))
                 }
             })
             .buffer_unordered(READS_IN_FLIGHT);
@@ -145,9 +153,9 @@ impl S3Archive {
         Ok(())
     }
 
-    /// An object's bytes; `None` when it is gone (the lifecycle rule expired it since the
-    /// listing).
-    async fn object(&self, key: String) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    /// An object's body, to be streamed; `None` when it is gone (the lifecycle rule expired it
+    /// since the listing).
+    async fn object(&self, key: String) -> Result<Option<(String, ByteStream)>, StoreError> {
         let out = match self
             .client
             .get_object()
@@ -162,12 +170,7 @@ impl S3Archive {
             }
             Err(e) => return Err(classify(e)),
         };
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("reading {key}: {e}")))?;
-        Ok(Some((key, body.into_bytes().to_vec())))
+        Ok(Some((key, out.body)))
     }
 }
 
@@ -213,21 +216,35 @@ fn shard_of_folder(folder: &str) -> Option<u32> {
 /// release before a roll-back, or damaged) is left out of what it learns from, not a reason to
 /// learn nothing; so is an object that is not what Firehose writes.
 pub fn read_object(key: &str, bytes: &[u8], skim: Skim) -> (Vec<LogRecord>, Skipped) {
+    // a slice cannot fail to be read: only what it holds can be unreadable
+    read_from(key, bytes, skim).unwrap_or_default()
+}
+
+/// [`read_object`] over a stream of the object's bytes (gzip or plain). An error of the
+/// stream itself (the connection) is returned, so the read is retried instead of learning from
+/// part of the log; bytes that do not decompress or decode count as an unreadable object.
+pub fn read_from(
+    key: &str,
+    mut stream: impl BufRead,
+    skim: Skim,
+) -> std::io::Result<(Vec<LogRecord>, Skipped)> {
     let mut records = Vec::new();
     let mut skipped = Skipped::default();
-    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(bytes))
+    let gzip = stream.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn BufRead + '_> = if gzip {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(stream)))
     } else {
-        Box::new(bytes)
+        Box::new(stream)
     };
-    for line in BufReader::new(reader).lines() {
+    for line in reader.lines() {
         let line = match line {
             Ok(line) => line,
-            Err(e) => {
+            Err(e) if unreadable(&e) => {
                 tracing::warn!(key, error = %e, "an event-log object this build cannot read");
                 skipped.objects += 1;
-                return (records, skipped);
+                return Ok((records, skipped));
             }
+            Err(e) => return Err(e),
         };
         if line.trim().is_empty() || whose(&line).is_some_and(|c| !skim.keeps(&c)) {
             continue;
@@ -240,7 +257,14 @@ pub fn read_object(key: &str, bytes: &[u8], skim: Skim) -> (Vec<LogRecord>, Skip
             }
         }
     }
-    (records, skipped)
+    Ok((records, skipped))
+}
+
+/// Whether a read failed on what the object holds (not gzip after all, not UTF-8, cut short)
+/// rather than on the connection.
+fn unreadable(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+    matches!(e.kind(), InvalidData | InvalidInput | UnexpectedEof)
 }
 
 /// Creates the log bucket (local stack, tests).
@@ -283,6 +307,39 @@ mod tests {
     use super::*;
     use journey::backtest::{Erasure, LogRecord, write_records};
     use journey::testing::{Events, t};
+
+    /// Security review L10: an object is read as a stream; a broken connection is an error to
+    /// retry, not part of the log learnt from; bytes that are not gzip after all are an
+    /// unreadable object.
+    #[test]
+    fn a_broken_stream_is_an_error_and_a_broken_object_is_skipped() {
+        struct Breaks<'a>(&'a [u8]);
+        impl std::io::Read for Breaks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "connection reset",
+                    ));
+                }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let login =
+            Events::new("c1").at(t("2026-11-01T09:00:00Z"), journey::domain::EventKind::Login);
+        let plain = write_records(&[LogRecord::Event(Box::new(login))]).unwrap();
+        let all = Skim::all(SampleOrder::keyed(b"test"));
+        let cut = &plain[..plain.len() / 2];
+        let err = read_from("log/x", BufReader::new(Breaks(cut)), all).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+        let not_gzip = [&[0x1f, 0x8b][..], b"not really gzip"].concat();
+        let (records, skipped) = read_from("log/y", &not_gzip[..], all).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(skipped.objects, 1);
+    }
 
     #[test]
     fn gzip_and_plain_objects_read_alike_and_a_bad_line_is_skipped() {

@@ -436,6 +436,9 @@ struct Verdict {
     /// Sent twice where the rules allow it (`retry_once` after an unknown outcome).
     allowed_repeats: Vec<String>,
     missed: Vec<String>,
+    /// E-mails SES accepted that no send record of the same run accounts for (security review
+    /// R2): untagged, or tagged with an intervention the ledger does not hold.
+    unaccounted: Vec<String>,
     unknown: BTreeMap<String, u64>,
     planned: usize,
     emails: (u64, u64),
@@ -507,6 +510,17 @@ async fn compare(
     for id in b.ledger.keys().filter(|id| !a.ledger.contains_key(*id)) {
         duplicates.push(format!("{id}: planned only under faults"));
     }
+    let unaccounted = [("fault-free", &a), ("faulty", &b)]
+        .into_iter()
+        .flat_map(|(run, o)| {
+            o.emails
+                .iter()
+                .filter(|(id, _)| !o.ledger.contains_key(*id))
+                .map(move |(id, n)| {
+                    format!("{run}: {id}: {n} e-mail(s) SES accepted, no send record")
+                })
+        })
+        .collect();
     let total = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
     Ok(Verdict {
         traces,
@@ -515,6 +529,7 @@ async fn compare(
         duplicates,
         allowed_repeats,
         missed,
+        unaccounted,
         unknown,
         planned: a.ledger.len(),
         emails: (total(&a.emails), total(&b.emails)),
@@ -576,7 +591,8 @@ impl Verdict {
             "emails_received": {"fault_free": self.emails.0, "faulty": self.emails.1},
             "slack_posts_received": {"fault_free": self.slack.0, "faulty": self.slack.1},
             "lost_state_changes": self.lost.len(), "duplicates": self.duplicates.len(),
-            "missed": self.missed.len(), "unknown_outcomes": self.unknown,
+            "missed": self.missed.len(), "unaccounted_emails": self.unaccounted.len(),
+            "unknown_outcomes": self.unknown,
             "repeated_as_the_rules_allow": self.allowed_repeats.len(),
             "dead_letters": self.dead_letters.values().map(Vec::len).sum::<usize>(),
             "dead_letter_messages": self.dead_letters,
@@ -585,21 +601,24 @@ impl Verdict {
                 "lost": self.lost.iter().take(5).collect::<Vec<_>>(),
                 "duplicates": self.duplicates.iter().take(5).collect::<Vec<_>>(),
                 "missed": self.missed.iter().take(5).collect::<Vec<_>>(),
+                "unaccounted": self.unaccounted.iter().take(5).collect::<Vec<_>>(),
             },
         })
     }
 
     fn result(&self) -> Result<(), String> {
-        let failures = self.lost.len() + self.duplicates.len() + self.missed.len();
+        let failures =
+            self.lost.len() + self.duplicates.len() + self.missed.len() + self.unaccounted.len();
         let dead: usize = self.dead_letters.values().map(Vec::len).sum();
         if failures == 0 && dead == 0 {
             return Ok(());
         }
         Err(format!(
-            "under faults: {} lost state changes, {} duplicates, {} missed, {} dead letters",
+            "under faults: {} lost state changes, {} duplicates, {} missed, {} e-mails no send record accounts for, {} dead letters",
             self.lost.len(),
             self.duplicates.len(),
             self.missed.len(),
+            self.unaccounted.len(),
             dead
         ))
     }
