@@ -22,12 +22,14 @@ replay: venv
 ## of answers lost per service, 5 % of handler invocations crashed, webhooks delivered 1-3 times.
 ## Writes target/faults/report.json; fails on a lost state change, a duplicate, a miss, a dead letter.
 FAULTS_CUSTOMERS ?= 160
+## Hours between sweeps (24: a clock that moves a day at a time, past every quiet-hours window).
+FAULTS_SWEEP_HOURS ?= 6
 faults: venv
 	cargo build --profile harness -p journey-local -p journey-tests --bin journey-local --bin population
 	mkdir -p target/faults
 	target/harness/population --customers $(FAULTS_CUSTOMERS) --days 60 --seed 5 --events target/faults/log.jsonl
 	JOURNEY_STATE_DIR=target/faults/state JOURNEY_HTTP_PORT=3300 JOURNEY_EMULATOR_PORT=5305 \
-	  target/harness/journey-local faults --events target/faults/log.jsonl --report target/faults/report.json
+	  target/harness/journey-local faults --events target/faults/log.jsonl --sweep-hours $(FAULTS_SWEEP_HOURS) --report target/faults/report.json
 
 ## Every parser of outside input fuzzed with FUZZ_CASES cases each (make test runs 2,000):
 ## provider and app bodies, signatures, unsubscribe links, API parameters, queue messages.

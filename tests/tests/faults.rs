@@ -20,6 +20,17 @@ async fn under_faults_no_state_change_is_lost_and_no_message_is_sent_twice_or_mi
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(CUSTOMERS);
+    under_faults(customers, 6).await;
+}
+
+/// The same with a clock that moves a day at a time (security review, *Reliability*): every
+/// check comes late, past quiet-hours windows, so deferrals and their redeliveries meet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_a_day_between_sweeps_no_message_is_lost_to_a_deferral() {
+    under_faults(CUSTOMERS, 24).await;
+}
+
+async fn under_faults(customers: usize, sweep_hours: u32) {
     let dir = std::env::temp_dir().join(unique("journey-faults"));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("log.jsonl");
@@ -42,6 +53,8 @@ async fn under_faults_no_state_change_is_lost_and_no_message_is_sent_twice_or_mi
         log.to_str().unwrap(),
         "--seed",
         "7",
+        "--sweep-hours",
+        &sweep_hours.to_string(),
         "--report",
         report.to_str().unwrap(),
     ]

@@ -30,15 +30,17 @@ use crate::secrets::LocalSecrets;
 use crate::signing::Gateway;
 use crate::stack::{LocalStack, Tuning, emulator_config};
 
-/// `--events FILE [--seed N] [--refused 0.2] [--lost 0.2] [--crash 0.05] [--report FILE]`:
-/// shares of requests refused and of answers lost, per service; share of handler invocations
-/// that crash (before one of their first 8 requests).
+/// `--events FILE [--seed N] [--refused 0.2] [--lost 0.2] [--crash 0.05] [--sweep-hours 6]
+/// [--report FILE]`: shares of requests refused and of answers lost, per service; share of
+/// handler invocations that crash (before one of their first 8 requests); hours between the
+/// sweeps (24: a clock that moves a day at a time, past every quiet-hours window).
 #[derive(Clone, Debug)]
 pub struct Options {
     pub events: PathBuf,
     pub seed: u64,
     pub rates: Rates,
     pub crash: f64,
+    pub sweep_every: chrono::TimeDelta,
     pub report: Option<PathBuf>,
 }
 
@@ -52,6 +54,7 @@ impl Options {
                 lost: 0.2,
             },
             crash: 0.05,
+            sweep_every: ReplayOptions::quiet().sweep_every,
             report: None,
         };
         let mut it = args.iter();
@@ -77,12 +80,20 @@ impl Options {
                 "--refused" => options.rates.refused = number(value()?)?,
                 "--lost" => options.rates.lost = number(value()?)?,
                 "--crash" => options.crash = number(value()?)?,
+                "--sweep-hours" => {
+                    let hours: i64 = value()?
+                        .parse()
+                        .ok()
+                        .filter(|h| (1..=72).contains(h))
+                        .ok_or("--sweep-hours: 1 to 72")?;
+                    options.sweep_every = chrono::TimeDelta::hours(hours);
+                }
                 "--report" => options.report = Some(PathBuf::from(value()?)),
                 other => return Err(format!("unknown option {other}")),
             }
         }
         if options.events.as_os_str().is_empty() {
-            return Err("usage: journey-local faults --events log.jsonl [--seed N] [--refused 0.2] [--lost 0.2] [--crash 0.05] [--report FILE]".into());
+            return Err("usage: journey-local faults --events log.jsonl [--seed N] [--refused 0.2] [--lost 0.2] [--crash 0.05] [--sweep-hours 6] [--report FILE]".into());
         }
         Ok(options)
     }
@@ -103,7 +114,7 @@ pub async fn run(config: LocalConfig, args: &[String]) -> Result<(), String> {
     let emulator = endpoint.ok_or("the fault suite needs an emulator endpoint")?;
     println!("Fault-free run of {} events", events.len());
     let clean = Run::start("clean", &config, &aws, &emulator, Dice::none(), 0.0).await?;
-    clean.replay(&events, false).await?;
+    clean.replay(&events, false, options.sweep_every).await?;
     let rates: Vec<(&str, Rates)> = SERVICES.iter().map(|s| (*s, options.rates)).collect();
     let dice = Dice::new(options.seed, &rates);
     println!(
@@ -121,7 +132,7 @@ pub async fn run(config: LocalConfig, args: &[String]) -> Result<(), String> {
         options.crash,
     )
     .await?;
-    faulty.replay(&events, true).await?;
+    faulty.replay(&events, true, options.sweep_every).await?;
     let verdict = compare(&clean, &faulty, &aws, &events).await?;
     let report = verdict.report(&dice, started.elapsed(), events.len());
     println!(
@@ -218,8 +229,16 @@ impl Run {
         })
     }
 
-    async fn replay(&self, events: &[Event], faulty: bool) -> Result<(), String> {
-        let options = ReplayOptions::quiet();
+    async fn replay(
+        &self,
+        events: &[Event],
+        faulty: bool,
+        sweep_every: chrono::TimeDelta,
+    ) -> Result<(), String> {
+        let options = ReplayOptions {
+            sweep_every,
+            ..ReplayOptions::quiet()
+        };
         let mut replayer = Replayer::new(&self.gateway, None, &options).in_lockstep();
         if faulty {
             replayer = replayer.with_copies(self.dice.clone());
