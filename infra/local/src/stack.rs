@@ -302,8 +302,11 @@ impl LocalStack {
         let sign_in = api::sign_in::SignIn::new(issuer.issuer(), crate::oidc::CLIENT_ID, "")
             .map_err(|e| e.to_string())?;
         let api = api::build(
+            // the same rules file the worker and calibration read (`RULES_FILE`), so `/stats`
+            // judges with the deployed outcome_days and holdouts (issue 45)
             &api::Config {
                 sign_in: Some(sign_in),
+                rules_text: rules_text.clone(),
                 ..api::Config::new(&resources.table, &resources.events_url)
             },
             &clients,
