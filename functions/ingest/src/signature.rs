@@ -422,6 +422,32 @@ mod tests {
         assert_eq!(count, 2, "one MAC per secret");
     }
 
+    proptest::proptest! {
+        /// Security review H1, as a property: whatever the signature header holds (any number
+        /// of candidates of any shape, or any text at all), a check costs at most one MAC of
+        /// the body per secret: linear in the body, independent of the header.
+        #[test]
+        fn a_check_costs_at_most_one_mac_per_secret_whatever_the_header(
+            candidates in proptest::collection::vec("[!-~]{0,90}", 0..300),
+            raw in "[ -~]{0,400}",
+        ) {
+            let body = br#"{"id":"evt_1"}"#;
+            let ts = now().timestamp();
+            let listed: Vec<String> = candidates.iter().map(|c| format!("v1={c}")).collect();
+            for header in [format!("t={ts},{}", listed.join(",")), format!("t={ts},{raw}"), raw.clone()] {
+                let (_, count) = macs(|| check_stripe(&header, body, now(), &stripe_secrets()));
+                proptest::prop_assert!(count <= 2, "{count} MACs for a Stripe header");
+            }
+            let listed: Vec<String> = candidates.iter().map(|c| format!("v1,{c}")).collect();
+            for header in [listed.join(" "), raw.clone()] {
+                let (_, count) = macs(|| {
+                    check_standard("msg_1", &ts.to_string(), &header, body, now(), &standard_keys())
+                });
+                proptest::prop_assert!(count <= 2, "{count} MACs for a Standard Webhooks header");
+            }
+        }
+    }
+
     #[test]
     fn candidates_of_the_wrong_length_are_dropped_and_at_most_five_kept() {
         let good = "ab".repeat(32);
