@@ -87,8 +87,12 @@ pub enum Approval {
 
 /// The number the next stored version takes: one above every number stored.
 pub async fn next_number<R: RulesRegistry>(registry: &R) -> Result<u32, StoreError> {
-    let versions = registry.rules_versions().await?;
-    Ok(versions.iter().map(|v| v.number).max().unwrap_or(0) + 1)
+    Ok(number_after(&registry.rules_versions().await?))
+}
+
+/// The number the next version takes after `versions` (already read).
+pub fn number_after(versions: &[RulesVersion]) -> u32 {
+    versions.iter().map(|v| v.number).max().unwrap_or(0) + 1
 }
 
 impl RulesVersion {

@@ -31,7 +31,7 @@ pub mod sign_in;
 pub mod views;
 
 pub use crate::build::{AwsApi, Config, build, keys};
-use crate::caller::{Caller, STAFF_PREFIX, StaffClaims};
+use crate::caller::{Caller, STAFF_PREFIX, Staff, StaffClaims};
 use crate::query::{bad_cursor, customer_id, encode, list_query};
 use crate::roles::{Grant, KeyScope, Route};
 
@@ -368,7 +368,7 @@ where
         }
         let by = caller.recorded_as();
         let version = RulesVersion {
-            number: versions.iter().map(|v| v.number).max().unwrap_or(0) + 1,
+            number: journey::rules_versions::number_after(&versions),
             origin: held.origin,
             created_at: now,
             overlay: held.overlay.clone(),
@@ -720,13 +720,15 @@ impl Ask<'_> {
 /// 403 naming what the caller lacks.
 fn refused(caller: &Caller) -> ApiError {
     match caller {
-        Caller::Staff(s) if s.role.is_none() => ApiError::forbidden(
+        Caller::Staff(Staff { role: None, .. }) => ApiError::forbidden(
             "no_role",
             "your account has no Journey role: ask an admin to add you to a group",
         ),
-        Caller::Staff(s) => ApiError::forbidden(
+        Caller::Staff(Staff {
+            role: Some(role), ..
+        }) => ApiError::forbidden(
             "not_allowed",
-            format!("the {} role may not do this", views::role_name(s.role)),
+            format!("the {} role may not do this", role.as_str()),
         ),
         Caller::Key { scope, .. } => ApiError::forbidden(
             "not_allowed",

@@ -22,6 +22,17 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role's name, as its group is named by default and as messages say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// What a machine's API key may do: the prefix of the key itself (`admin_…`), so a key says
 /// what it is wherever it is pasted and cannot be widened without a new key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -48,22 +59,18 @@ pub enum KeyError {
 }
 
 impl KeyScope {
-    const PREFIXES: [(&'static str, KeyScope); 3] = [
-        ("ingest_", KeyScope::Ingest),
-        ("read_", KeyScope::Read),
-        ("admin_", KeyScope::Admin),
-    ];
+    const ALL: [KeyScope; 3] = [KeyScope::Ingest, KeyScope::Read, KeyScope::Admin];
 
     /// The scope `key` names, if it is long enough to be a key.
     pub fn of(key: &str) -> Result<KeyScope, KeyError> {
-        let (prefix, scope) = Self::PREFIXES
+        let (scope, secret) = Self::ALL
             .iter()
-            .find(|(p, _)| key.starts_with(p))
+            .find_map(|s| key.strip_prefix(s.prefix()).map(|rest| (*s, rest)))
             .ok_or(KeyError::NoScope)?;
-        if key[prefix.len()..].chars().count() < MIN_KEY_CHARS {
+        if secret.chars().count() < MIN_KEY_CHARS {
             return Err(KeyError::TooShort);
         }
-        Ok(*scope)
+        Ok(scope)
     }
 
     pub fn prefix(self) -> &'static str {

@@ -481,13 +481,3 @@ impl Me {
         }
     }
 }
-
-/// A role as error messages name it.
-pub fn role_name(role: Option<crate::roles::Role>) -> &'static str {
-    match role {
-        Some(crate::roles::Role::Viewer) => "viewer",
-        Some(crate::roles::Role::Agent) => "agent",
-        Some(crate::roles::Role::Admin) => "admin",
-        None => "no",
-    }
-}
