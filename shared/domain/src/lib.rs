@@ -19,6 +19,7 @@ pub mod quiet_hours;
 pub mod rules;
 pub mod score;
 pub mod stage;
+pub mod text;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

@@ -86,3 +86,28 @@ pub enum ChatError {
     #[error("outcome unknown: {0}")]
     Unknown(String),
 }
+
+/// A text provider's answer when it did not take a text.
+#[derive(Debug, Error, PartialEq)]
+pub enum TextError {
+    /// The provider's rate limit: retry after `after` (its `Retry-After`), else back-off.
+    #[error("throttled: {reason}")]
+    Throttled {
+        reason: String,
+        after: Option<std::time::Duration>,
+    },
+    /// Provably not taken (a 5xx answer, no connection): worth retrying.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Refused for good: the provider's `code`, and the block it means for the recipient.
+    #[error("rejected ({code}): {reason}")]
+    Rejected {
+        code: String,
+        reason: String,
+        block: Option<crate::domain::text::Block>,
+    },
+    /// The request was written and no answer came back: perhaps sent. Never retried blindly
+    /// (neither provider's SDK retry may leak in).
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}

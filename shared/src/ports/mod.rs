@@ -226,6 +226,21 @@ pub trait Mailer: Send + Sync {
     fn is_suppressed(&self, address: &str) -> impl Future<Output = Result<bool, MailError>> + Send;
 }
 
+/// Sends texts to customers' phones: KakaoTalk 알림톡 with its SMS/LMS fallback, or SMS/LMS
+/// (Solapi or NHN Cloud, chosen per deployment; a local stand-in otherwise).
+pub trait TextProvider: Send + Sync {
+    /// One send request, never retried inside (the sender decides): the provider's message id.
+    fn send(&self, text: &OutgoingText) -> impl Future<Output = Result<String, TextError>> + Send;
+
+    /// The provider's latest report on a send, for the reconciler (`None`: it knows nothing
+    /// yet). Reads may be retried freely.
+    fn poll(
+        &self,
+        send_id: &str,
+        provider_id: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::text::TextReport>, TextError>> + Send;
+}
+
 /// Posts staff alerts: a Slack incoming webhook in AWS, a local log otherwise.
 pub trait Chat: Send + Sync {
     fn post(

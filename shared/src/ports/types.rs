@@ -430,3 +430,58 @@ pub struct AccessPage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
+/// One text to a customer's phone, ready for a provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutgoingText {
+    /// Our send id (the intervention's): echoed in the provider's own field (Solapi
+    /// `customFields.send_id`, NHN `recipientGroupingKey` and its idempotency key), so reports and
+    /// polls find the send.
+    pub send_id: String,
+    /// The recipient, E.164.
+    pub to: String,
+    /// The sender number, pre-registered with the provider (E.164 or domestic).
+    pub from: String,
+    pub content: TextContent,
+}
+
+/// What a text carries, by channel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextContent {
+    /// A 알림톡 from a Kakao-approved template, with the provider's own SMS/LMS fallback
+    /// (대체발송) when given: one request, one final outcome.
+    Alimtalk {
+        /// The Kakao channel's sender profile (Solapi `pfId`, NHN `senderKey`).
+        profile: String,
+        /// The approved template's code at the provider.
+        template_code: String,
+        /// The template's variables, by name without `#{}`.
+        variables: std::collections::BTreeMap<String, String>,
+        /// The whole text after substitution (Kakao compares it with the template).
+        text: String,
+        buttons: Vec<TextButton>,
+        fallback: Option<Fallback>,
+    },
+    Sms {
+        text: String,
+    },
+    Lms {
+        subject: String,
+        text: String,
+    },
+}
+
+/// A 알림톡 web-link button.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextButton {
+    pub name: String,
+    pub url: String,
+}
+
+/// The text the provider sends instead when a 알림톡 cannot be delivered: an SMS when it fits
+/// in 90 bytes without a subject, else an LMS.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fallback {
+    pub subject: Option<String>,
+    pub text: String,
+}

@@ -1,0 +1,76 @@
+//! What a provider said about a text, in one vocabulary for every provider: each adapter maps
+//! its own codes here (a table test per adapter covers every code it knows).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::TextChannel;
+
+/// A text's state at the provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TextStatus {
+    /// Taken in; not yet handed on.
+    Accepted,
+    /// Handed to the carrier or Kakao; the final report is to come (up to two days for a
+    /// fallback text).
+    InFlight,
+    /// Delivered, by this channel: a fallback's report names SMS or LMS.
+    Delivered { via: TextChannel },
+    /// Not delivered. `permanent`: sending the same again cannot help; `block`: the recipient
+    /// refuses this channel, which suppresses it for them.
+    Failed {
+        permanent: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        block: Option<Block>,
+    },
+    /// A code the adapter does not know: kept polling, then expired.
+    Unknown,
+}
+
+impl TextStatus {
+    /// Whether nothing more will be reported.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            TextStatus::Delivered { .. } | TextStatus::Failed { .. }
+        )
+    }
+}
+
+/// Why a recipient cannot be reached on a channel again: each suppresses that channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Block {
+    /// The recipient opted out through the 080 number.
+    OptOut,
+    /// Blocked after a report to KISA (the spam authority).
+    Reported,
+    /// The carrier's or the provider's spam filter.
+    Spam,
+    /// Not a KakaoTalk user (or has blocked 알림톡): only a fallback text reaches them.
+    NotKakaoUser,
+}
+
+impl Block {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// One report on one text, from a provider's webhook or a poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextReport {
+    /// Our send id (the intervention's), echoed back by the provider.
+    pub send_id: String,
+    /// The provider's own message id.
+    pub provider_id: String,
+    /// The provider's code, as it sent it.
+    pub code: String,
+    #[serde(flatten)]
+    pub status: TextStatus,
+    /// When the provider processed or reported it.
+    pub at: DateTime<Utc>,
+}
