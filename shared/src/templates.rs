@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::Rules;
+use crate::domain::consent::Purpose;
 
 macro_rules! templates {
     ($dir:literal: $($name:literal),* $(,)?) => {
@@ -84,6 +85,8 @@ impl Lang {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmailFile {
+    /// Advertising (정보통신망법 §50) or informational; every file says which.
+    purpose: Purpose,
     ko: EmailText,
     en: EmailText,
 }
@@ -137,6 +140,11 @@ pub struct EmailContext {
     pub referral_url: String,
     pub offer_code: String,
     pub unsubscribe_url: String,
+    /// The business as an advertising message must name it (§50④): name, postal address and
+    /// a contact number.
+    pub sender_name: String,
+    pub sender_address: String,
+    pub sender_contact: String,
 }
 
 /// What a staff alert's title and summary may use.
@@ -168,6 +176,8 @@ pub struct Templates {
 pub struct Catalogue {
     /// Variants each e-mail has, per language.
     variants: BTreeMap<(String, Lang), Vec<String>>,
+    /// What each e-mail is.
+    purposes: BTreeMap<String, Purpose>,
 }
 
 /// Every built-in e-mail file, parsed; fails naming the one that does not parse.
@@ -201,7 +211,25 @@ impl Catalogue {
                 })
             })
             .collect();
-        Catalogue { variants }
+        let purposes = files
+            .iter()
+            .map(|(name, file)| (name.to_string(), file.purpose))
+            .collect();
+        Catalogue { variants, purposes }
+    }
+
+    /// What e-mail `name` is (informational if unknown: it cannot be sent anyway).
+    pub fn purpose(&self, name: &str) -> Purpose {
+        self.purposes.get(name).copied().unwrap_or_default()
+    }
+
+    /// Whether `rules` send any advertising e-mail (which must name the sender).
+    pub fn sends_advertising(&self, rules: &Rules) -> bool {
+        std::iter::once(rules.default_policy())
+            .chain(rules.programs().map(|(_, p)| p))
+            .flat_map(|p| p.interventions.values())
+            .filter_map(|plan| plan.email.as_deref())
+            .any(|email| self.purpose(email) == Purpose::Advertising)
     }
 
     /// Every template and variant `rules` sends (the business's and every program's) is built
@@ -377,7 +405,14 @@ impl Templates {
             Some(v) => format!("{name}/{}/{v}", lang.as_str()),
             None => format!("{name}/{}", lang.as_str()),
         };
-        let subject = self.render(&format!("{base}/subject.txt"), ctx)?;
+        let advertising = self.catalogue.purpose(name) == Purpose::Advertising && !transactional;
+        let mut subject = self.render(&format!("{base}/subject.txt"), ctx)?;
+        if advertising {
+            subject = format!(
+                "{AD_MARK} {}",
+                subject.trim().trim_start_matches(AD_MARK).trim()
+            );
+        }
         let text = self.render(&format!("{base}/text.txt"), ctx)?;
         let body = self.render(&format!("{base}/body.html"), ctx)?;
         let (footer_unsubscribe, footer_reason) = match lang {
@@ -404,14 +439,16 @@ impl Templates {
                 unsubscribe_url => ctx.unsubscribe_url,
                 footer_unsubscribe => footer_unsubscribe,
                 footer_reason => footer_reason,
+                footer_sender => advertising.then(|| sender_line(lang, ctx)),
             },
         )?;
         let mut text = text.trim().to_string();
         if !transactional {
-            text.push_str(&format!(
-                "\n\n--\n{footer_reason}\n{footer_unsubscribe}: {}\n",
-                ctx.unsubscribe_url
-            ));
+            text.push_str(&format!("\n\n--\n{footer_reason}\n"));
+            if advertising {
+                text.push_str(&format!("{}\n", sender_line(lang, ctx)));
+            }
+            text.push_str(&format!("{footer_unsubscribe}: {}\n", ctx.unsubscribe_url));
         }
         Ok(RenderedEmail {
             subject: subject.trim().to_string(),
@@ -446,6 +483,23 @@ impl Templates {
             .get_template(name)
             .and_then(|t| t.render(ctx))
             .map_err(|e| invalid(name, e))
+    }
+}
+
+/// How an advertising message starts, exactly (§50④: not `[광고]`, not `(광 고)`).
+pub const AD_MARK: &str = "(광고)";
+
+/// The sender's name, address and contact, as an advertising e-mail's footer names them.
+fn sender_line(lang: Lang, ctx: &EmailContext) -> String {
+    match lang {
+        Lang::Ko => format!(
+            "발신: {} · 주소: {} · 연락처: {}",
+            ctx.sender_name, ctx.sender_address, ctx.sender_contact
+        ),
+        Lang::En => format!(
+            "From: {} · Address: {} · Contact: {}",
+            ctx.sender_name, ctx.sender_address, ctx.sender_contact
+        ),
     }
 }
 
@@ -490,7 +544,51 @@ mod tests {
             referral_url: "https://app.example.com/r/FRIEND-7K2Q".into(),
             offer_code: "COMEBACK".into(),
             unsubscribe_url: "https://api.example.com/unsubscribe?c=c1&t=abc".into(),
+            sender_name: "(주)소리튠".into(),
+            sender_address: "서울특별시 중구 세종대로 110".into(),
+            sender_contact: "02-1234-5678".into(),
         }
+    }
+
+    /// §50④ for e-mail: every advertising template, in every language and variant, starts its
+    /// subject with exactly `(광고)`, names the sender, their address and contact in the text
+    /// and the HTML, and ends with the free unsubscribe; informational ones carry no mark.
+    #[test]
+    fn every_advertising_email_is_marked_and_names_the_sender() {
+        let templates = Templates::embedded().unwrap();
+        let ctx = context();
+        let mut advertising = 0;
+        for (name, _) in EMAIL_SOURCES {
+            let ad = templates.catalogue().purpose(name) == Purpose::Advertising;
+            advertising += usize::from(ad);
+            for lang in Lang::ALL {
+                let mut variants: Vec<Option<String>> = vec![None];
+                variants.extend(templates.variants(name, lang).iter().cloned().map(Some));
+                for variant in variants {
+                    let e = templates
+                        .email(name, lang, variant.as_deref(), false, &ctx)
+                        .unwrap();
+                    let at = format!("{name}/{lang:?}/{variant:?}");
+                    assert_eq!(e.subject.starts_with("(광고) "), ad, "{at}: {}", e.subject);
+                    assert_eq!(e.subject.matches(AD_MARK).count(), usize::from(ad), "{at}");
+                    for part in [&e.text, &e.html] {
+                        for detail in [&ctx.sender_name, &ctx.sender_address, &ctx.sender_contact] {
+                            assert_eq!(part.contains(detail.as_str()), ad, "{at}: {detail}");
+                        }
+                    }
+                    let unsubscribe = e.text.trim_end().lines().last().unwrap();
+                    assert!(
+                        unsubscribe.ends_with(&ctx.unsubscribe_url),
+                        "{at}: {unsubscribe}"
+                    );
+                    assert!(e.html.contains("unsubscribe?c=c1&amp;t=abc"), "{at}");
+                }
+            }
+        }
+        assert!(
+            advertising >= 4,
+            "the offers, win-back and referral are advertising"
+        );
     }
 
     #[test]

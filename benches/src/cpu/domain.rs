@@ -189,6 +189,9 @@ fn context() -> EmailContext {
         referral_url: "https://app.example.com/r/FRIEND-7K2Q".into(),
         offer_code: "COMEBACK".into(),
         unsubscribe_url: "https://api.example.com/unsubscribe?c=bench-1&t=abc".into(),
+        sender_name: "(주)소리튠".into(),
+        sender_address: "서울특별시 중구 세종대로 110".into(),
+        sender_contact: "02-1234-5678".into(),
     }
 }
 

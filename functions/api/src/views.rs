@@ -136,6 +136,10 @@ pub struct CustomerView {
     pub time_zone: Option<String>,
     pub program: Option<String>,
     pub owner: Option<OwnerView>,
+    /// Mobile number, E.164 (shown as a `tel:` link).
+    pub phone: Option<String>,
+    /// Marketing and night consent: when and where each was given (정보통신망법 §50).
+    pub consents: journey::domain::consent::Consents,
     pub unsubscribed: bool,
     /// Erased on request: the personal fields are gone.
     pub erased: bool,
@@ -171,6 +175,8 @@ pub fn customer(c: &Customer, now: DateTime<Utc>, today_from: RiskLevel) -> Cust
         time_zone: p.time_zone.clone(),
         program: p.program.clone(),
         owner: owner(c),
+        phone: p.phone.clone(),
+        consents: p.consents.clone(),
         unsubscribed: p.unsubscribed,
         erased: c.erased,
         churn: c.churn.clone(),

@@ -42,14 +42,17 @@ impl Config {
     /// From the Lambda's environment; a missing or bad variable is named.
     pub fn from_env() -> Result<Config, ConfigError> {
         use journey::config::required;
-        Config::new(
+        let mut config = Config::new(
             required("TABLE_NAME")?,
             required("EVENTS_QUEUE_URL")?,
             required("EMAIL_QUEUE_URL")?,
             required("SENDER_EMAIL")?,
             required("API_URL")?,
-        )
-        .with_env()
+        );
+        // a deployment names its own business: no example address reaches a customer
+        let s = &mut config.settings;
+        (s.sender_name, s.sender_address, s.sender_contact) = Default::default();
+        config.with_env()
     }
 
     /// Every optional setting the environment sets, over these: what the Lambda and the local
@@ -70,6 +73,9 @@ impl Config {
                 app_url: parsed_or("APP_URL", self.settings.app_url)?,
                 dashboard_url: parsed_or("DASHBOARD_URL", self.settings.dashboard_url)?,
                 offer_code: parsed_or("OFFER_CODE", self.settings.offer_code)?,
+                sender_name: parsed_or("SENDER_NAME", self.settings.sender_name)?,
+                sender_address: parsed_or("SENDER_ADDRESS", self.settings.sender_address)?,
+                sender_contact: parsed_or("SENDER_CONTACT", self.settings.sender_contact)?,
                 default_lang: Lang::of(
                     locale.as_deref().map(str::trim).filter(|l| !l.is_empty()),
                     self.settings.default_lang,
@@ -105,6 +111,9 @@ impl Config {
                 dashboard_url: "https://app.example.com/journey".into(),
                 offer_code: "WELCOMEBACK".into(),
                 default_lang: Lang::Ko,
+                sender_name: "Journey (example)".into(),
+                sender_address: "서울특별시 중구 세종대로 110 (example)".into(),
+                sender_contact: "02-000-0000".into(),
             },
         }
     }
@@ -136,6 +145,11 @@ pub enum BuildError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Templates(#[from] TemplateError),
+    /// §50④: an advertising e-mail names its sender, their address and a contact.
+    #[error(
+        "the rules send advertising e-mails, which must name the sender: set SENDER_NAME, SENDER_ADDRESS and SENDER_CONTACT (missing: {0})"
+    )]
+    NoSender(String),
 }
 
 /// The adapters a sender works through; [`build`] uses AWS's, the local stack and the tests
@@ -179,6 +193,9 @@ pub fn assemble<S, M, Q, R, C>(
     let rules = config.rules()?;
     let templates = Templates::embedded()?;
     templates.catalogue().check(&rules)?;
+    if templates.catalogue().sends_advertising(&rules) {
+        config.settings.check_sender()?;
+    }
     Ok(EmailSender {
         store: ports.store,
         mailer: ports.mailer,
@@ -198,13 +215,17 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        Config::new(
+        let mut config = Config::new(
             "table",
             "events",
             "email",
             "hello@example.com",
             "https://api",
-        )
+        );
+        config.settings.sender_name = "(주)저니".into();
+        config.settings.sender_address = "서울특별시 중구 세종대로 110".into();
+        config.settings.sender_contact = "02-1234-5678".into();
+        config
     }
 
     #[test]
@@ -212,6 +233,20 @@ mod tests {
         let sender = build(&config(), &Clients::unconnected(), "secret").unwrap();
         assert_eq!(sender.settings.from, "hello@example.com");
         assert_eq!(sender.unsubscribe_key, unsubscribe::signing_key("secret"));
+    }
+
+    #[test]
+    fn advertising_without_the_senders_details_fails_the_cold_start() {
+        let mut bare = config();
+        bare.settings.sender_address = String::new();
+        let Err(e) = build(&bare, &Clients::unconnected(), "secret") else {
+            panic!("built to send advertising without the sender's address");
+        };
+        assert!(e.to_string().contains("SENDER_ADDRESS"), "{e}");
+        // the name falls back to the brand
+        let mut unnamed = config();
+        unnamed.settings.sender_name = String::new();
+        build(&unnamed, &Clients::unconnected(), "secret").unwrap();
     }
 
     #[test]

@@ -43,6 +43,30 @@ pub struct EmailSettings {
     pub offer_code: String,
     /// Language for customers whose locale is unknown, and for staff alerts.
     pub default_lang: Lang,
+    /// The business as advertising must name it (정보통신망법 §50④): its name, postal address
+    /// and a contact number; the brand when no name is set.
+    pub sender_name: String,
+    pub sender_address: String,
+    pub sender_contact: String,
+}
+
+impl EmailSettings {
+    /// The sender's address and contact are set (the name falls back to the brand).
+    pub fn check_sender(&self) -> Result<(), BuildError> {
+        let missing: Vec<&str> = [
+            ("SENDER_ADDRESS", &self.sender_address),
+            ("SENDER_CONTACT", &self.sender_contact),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.trim().is_empty())
+        .map(|(name, _)| name)
+        .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(BuildError::NoSender(missing.join(", ")))
+        }
+    }
 }
 
 pub struct EmailSender<S, M, Q, R, C> {
@@ -134,7 +158,8 @@ where
             Err(e) => return retry(e.to_string()),
         };
         let policy = self.rules.policy(customer.profile.program.as_deref());
-        let to = match decide(intervention, &customer, policy, now) {
+        let purpose = self.templates.catalogue().purpose(&intervention.template);
+        let to = match decide(intervention, &customer, policy, purpose, now) {
             Decision::Send { to } => to,
             Decision::Defer { until } => return Prepared::Done(SendOutcome::Deferred(until)),
             Decision::Skip { reason } => return Prepared::Done(SendOutcome::Skipped(reason)),
@@ -270,6 +295,13 @@ where
             referral_code,
             offer_code: s.offer_code.clone(),
             unsubscribe_url: unsubscribe_url.to_string(),
+            sender_name: if s.sender_name.trim().is_empty() {
+                s.brand.clone()
+            } else {
+                s.sender_name.clone()
+            },
+            sender_address: s.sender_address.clone(),
+            sender_contact: s.sender_contact.clone(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! schema of docs/openapi.yaml. A batch with one bad event is refused whole, naming its index.
 
 use chrono::{DateTime, Duration, Utc};
+use journey::domain::consent::ConsentChange;
 use journey::domain::event::limits;
+use journey::domain::text::e164;
 use journey::domain::{
     CustomerId, Event, EventId, EventKind, NpsScore, Owner, Profile, SignUpPlan, Source,
 };
@@ -87,7 +89,19 @@ pub struct AppEvent {
     /// Who looks after the customer: alerts go to them.
     #[serde(default)]
     owner: Option<Owner>,
+    /// Mobile number, for 알림톡 and texts: E.164, or a Korean number as written
+    /// (`010-1234-5678`).
+    #[serde(default)]
+    #[schema(example = "010-1234-5678")]
+    phone: Option<String>,
+    /// Marketing (and night) consent given or withdrawn now, and where (정보통신망법 §50:
+    /// advertising goes only with it).
+    #[serde(default)]
+    consent: Option<ConsentChange>,
 }
+
+/// A number written without `+` is Korean: Journey's businesses and their customers are.
+const DOMESTIC_COUNTRY: &str = "82";
 
 /// Parses the body into canonical events. `webhook_id` is the sender's message id.
 pub fn parse(body: &[u8], webhook_id: &str, now: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
@@ -137,12 +151,20 @@ fn one(value: Value, default_id: &str, now: DateTime<Utc>, at: &str) -> Result<E
     let kind = kind(&raw).map_err(|(field, message)| invalid(field, message))?;
     let id = EventId::new(format!("app:{}", raw.id.as_deref().unwrap_or(default_id)))
         .map_err(|e| invalid("id", e.to_string()))?;
+    let phone = raw
+        .phone
+        .as_deref()
+        .map(|p| e164(p, Some(DOMESTIC_COUNTRY)))
+        .transpose()
+        .map_err(|e| invalid("phone", e.to_string()))?;
     let profile = Profile {
         email: raw.email,
         locale: raw.locale,
         time_zone: raw.time_zone,
         program: raw.program,
         owner: raw.owner,
+        phone,
+        consent: raw.consent,
     };
     profile.validate().map_err(|e| match e {
         journey::domain::DomainError::Invalid { field, reason } => invalid(field, reason),

@@ -664,6 +664,14 @@ async fn malformed_json_schema_violations_size_and_content_type_are_refused() {
             "time_zone",
         ),
         (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "phone": "010-12"}),
+            "phone",
+        ),
+        (
+            json!({"type": "login", "customer_id": "c", "occurred_at": NOW, "consent": {"marketing": "yes"}}),
+            "consent.marketing",
+        ),
+        (
             json!({"type": "refund_requested", "customer_id": "c", "occurred_at": NOW, "reason": "x".repeat(501)}),
             "reason",
         ),
@@ -894,6 +902,27 @@ async fn app_events_carry_their_own_ids_or_the_webhook_id_and_profile_fields() {
     h.app(own.to_string().as_bytes(), "msg_def", t(NOW), t(NOW))
         .await;
     assert_eq!(h.queue().taken()[0].event.id.as_str(), "app:login-77");
+}
+
+#[tokio::test]
+async fn app_events_carry_a_phone_in_e164_and_consent_with_where_it_was_given() {
+    let h = Harness::new();
+    let event = json!({
+        "type": "signed_up", "customer_id": "cust-9", "occurred_at": NOW,
+        "phone": "010-1234-5678",
+        "consent": {"marketing": true, "night": false, "via": "sign_up"}
+    });
+    let (status, body) = h
+        .app(event.to_string().as_bytes(), "msg_phone", t(NOW), t(NOW))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let profile = &h.queue().taken()[0].event.profile;
+    assert_eq!(profile.phone.as_deref(), Some("+821012345678"));
+    let consent = profile.consent.as_ref().unwrap();
+    assert_eq!(
+        (consent.marketing, consent.night, consent.via.as_deref()),
+        (Some(true), Some(false), Some("sign_up"))
+    );
 }
 
 // ---- fixtures ---------------------------------------------------------------------------

@@ -216,6 +216,9 @@ impl LocalStack {
                 app_url: format!("{base}/app"),
                 dashboard_url: base.clone(),
                 offer_code: "WELCOMEBACK".into(),
+                sender_name: "저니 (로컬)".into(),
+                sender_address: "서울특별시 중구 세종대로 110 (local)".into(),
+                sender_contact: "02-000-0000".into(),
                 ..from_env.settings.clone()
             },
             configuration_set: None,

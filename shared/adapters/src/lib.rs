@@ -11,5 +11,6 @@ pub mod ses;
 pub mod slack;
 pub mod sqs;
 pub mod ssm;
+pub mod text;
 
 pub use ssm::Secrets;

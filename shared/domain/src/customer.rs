@@ -174,6 +174,15 @@ pub struct ProfileState {
     /// it is the customer's address ([`ProfileState::suppression`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// Mobile number, E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Marketing and night consent, with when and how each was given.
+    #[serde(default, skip_serializing_if = "crate::consent::Consents::is_empty")]
+    pub consents: crate::consent::Consents,
+    /// Channels the customer cannot be reached on (a provider's opt-out or block code).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub text_blocks: std::collections::BTreeMap<crate::text::TextChannel, TextBlock>,
     /// When each field above was last set (by event time).
     #[serde(default, skip_serializing_if = "ProfileTimes::is_empty")]
     pub written: ProfileTimes,
@@ -185,6 +194,13 @@ pub struct ProfileState {
 pub struct Suppression {
     pub reason: MailFeedback,
     pub address: String,
+}
+
+/// A channel a provider reported the customer refuses or cannot receive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextBlock {
+    pub block: crate::text::Block,
+    pub at: DateTime<Utc>,
 }
 
 /// An e-mail address as a key: SHA-256 of it trimmed and in lower case (the case of an
@@ -226,6 +242,13 @@ impl ProfileState {
         take(&mut self.time_zone, &mut w.time_zone, &p.time_zone, at);
         take(&mut self.program, &mut w.program, &p.program, at);
         take(&mut self.owner, &mut w.owner, &p.owner, at);
+        take(&mut self.phone, &mut w.phone, &p.phone, at);
+        if let Some(change) = &p.consent
+            && w.consent.is_none_or(|t| at >= t)
+        {
+            self.consents.apply(change, at);
+            w.consent = Some(at);
+        }
     }
 }
 
@@ -242,6 +265,10 @@ pub struct ProfileTimes {
     pub program: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<DateTime<Utc>>,
 }
 
 impl ProfileTimes {

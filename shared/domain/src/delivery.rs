@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::consent::{Permit, Purpose, permit};
 use crate::{Channel, Customer, Intervention, Policy};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -20,10 +21,14 @@ pub enum Decision {
 /// marketing e-mail respects both. An address SES reported as bounced for good or as
 /// complaining gets nothing at all: sending again harms the sender's reputation and reaches
 /// no one.
+///
+/// Advertising (`purpose`, as its template declares) also needs the customer's recorded
+/// consent, and at night their night consent ([`crate::consent::permit`]).
 pub fn decide(
     intervention: &Intervention,
     customer: &Customer,
     policy: &Policy,
+    purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Decision {
     let skip = |reason: &str| Decision::Skip {
@@ -52,6 +57,11 @@ pub fn decide(
             }
             if customer.profile.unsubscribed {
                 return skip("unsubscribed");
+            }
+            match permit(purpose, customer, &policy.advertising, now) {
+                Permit::Send => {}
+                Permit::Defer(until) => return Decision::Defer { until },
+                Permit::Refuse(why) => return skip(&format!("advertising: {}", why.as_str())),
             }
             match policy
                 .quiet_hours
@@ -101,14 +111,26 @@ mod tests {
         let policy = rules.default_policy();
         // 23:00 in Seoul
         assert_eq!(
-            decide(&iv, &c, policy, t("2026-11-01T14:00:00Z")),
+            decide(
+                &iv,
+                &c,
+                policy,
+                Purpose::Informational,
+                t("2026-11-01T14:00:00Z")
+            ),
             Decision::Defer {
                 until: t("2026-11-01T23:00:00Z")
             }
         );
         // 10:00 in Seoul
         assert_eq!(
-            decide(&iv, &c, policy, t("2026-11-01T01:00:00Z")),
+            decide(
+                &iv,
+                &c,
+                policy,
+                Purpose::Informational,
+                t("2026-11-01T01:00:00Z")
+            ),
             Decision::Send {
                 to: "kim@example.com".into()
             }
@@ -116,7 +138,13 @@ mod tests {
         // the same instant is 09:00 in New York: fine there
         let (ny, iv, _) = planned(Some("kim@example.com"), Some("America/New_York"));
         assert_eq!(
-            decide(&iv, &ny, policy, t("2026-11-01T14:00:00Z")),
+            decide(
+                &iv,
+                &ny,
+                policy,
+                Purpose::Informational,
+                t("2026-11-01T14:00:00Z")
+            ),
             Decision::Send {
                 to: "kim@example.com".into()
             }
@@ -129,7 +157,13 @@ mod tests {
         iv.transactional = true;
         c.profile.unsubscribed = true;
         assert_eq!(
-            decide(&iv, &c, rules.default_policy(), t("2026-11-01T14:00:00Z")),
+            decide(
+                &iv,
+                &c,
+                rules.default_policy(),
+                Purpose::Informational,
+                t("2026-11-01T14:00:00Z")
+            ),
             Decision::Send {
                 to: "kim@example.com".into()
             }
@@ -141,14 +175,26 @@ mod tests {
         let (mut c, iv, rules) = planned(Some("kim@example.com"), None);
         c.profile.unsubscribed = true;
         assert_eq!(
-            decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
+            decide(
+                &iv,
+                &c,
+                rules.default_policy(),
+                Purpose::Informational,
+                t("2026-11-01T01:00:00Z")
+            ),
             Decision::Skip {
                 reason: "unsubscribed".into()
             }
         );
         let (c, iv, _) = planned(None, None);
         assert_eq!(
-            decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
+            decide(
+                &iv,
+                &c,
+                rules.default_policy(),
+                Purpose::Informational,
+                t("2026-11-01T01:00:00Z")
+            ),
             Decision::Skip {
                 reason: "no e-mail address".into()
             }
@@ -164,7 +210,13 @@ mod tests {
         });
         iv.transactional = true;
         assert_eq!(
-            decide(&iv, &c, rules.default_policy(), t("2026-11-01T01:00:00Z")),
+            decide(
+                &iv,
+                &c,
+                rules.default_policy(),
+                Purpose::Informational,
+                t("2026-11-01T01:00:00Z")
+            ),
             Decision::Skip {
                 reason: "address suppressed (hard_bounce)".into()
             }

@@ -490,6 +490,12 @@ pub struct Profile {
     pub program: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
+    /// Mobile number in E.164 (`+821012345678`), for 알림톡 and texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Marketing and night consent given or withdrawn, as the app recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<crate::consent::ConsentChange>,
 }
 
 /// Length limits on what comes from outside, in characters: at every limit, with the longest
@@ -566,6 +572,17 @@ impl Profile {
                 "program",
                 format!("must be 1 to {} characters", limits::NAME),
             ));
+        }
+        if let Some(phone) = &self.phone
+            && crate::text::e164(phone, None).as_deref() != Ok(phone.as_str())
+        {
+            return Err(DomainError::invalid(
+                "phone",
+                "is not a phone number in E.164 (`+821012345678`)",
+            ));
+        }
+        if let Some(via) = self.consent.as_ref().and_then(|c| c.via.as_deref()) {
+            within("consent.via", via, limits::NAME)?;
         }
         if let Some(owner) = &self.owner {
             if owner.id.trim().is_empty() || owner.id.chars().count() > limits::OWNER_ID {

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod apply;
 pub mod backtest;
 pub mod compact;
+pub mod consent;
 pub mod customer;
 pub mod delivery;
 pub mod event;

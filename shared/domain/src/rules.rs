@@ -166,6 +166,9 @@ pub struct Policy {
     /// How often a customer may hear from us about their risk.
     #[serde(default)]
     pub fatigue: FatigueRules,
+    /// Advertising under 정보통신망법 §50: consent, night consent, re-confirmation.
+    #[serde(default)]
+    pub advertising: crate::consent::AdvertisingRules,
 }
 
 /// Messages that do not nag: a customer who wavers is told once, not at every re-flag

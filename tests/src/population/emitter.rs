@@ -94,6 +94,12 @@ impl Emitter {
                 email: Some(format!("{}-{n}@example.com", owner.to_lowercase())),
                 slack_id: Some(format!("U0{}{n}", owner.to_uppercase())),
             }),
+            // agreed to marketing at sign-up, as the apps modelled here ask (§50: the offers need it)
+            consent: Some(journey::domain::consent::ConsentChange {
+                marketing: Some(true),
+                night: None,
+                via: Some("sign_up".into()),
+            }),
             ..Profile::default()
         }
     }

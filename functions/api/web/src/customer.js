@@ -10,6 +10,11 @@ import { renderList } from "./list.js";
 export function factsRow(label, value, raw) {
   return `<dt>${esc(label)}</dt><dd>${raw ? value : esc(value == null || value === "" ? "—" : value)}</dd>`;
 }
+/** A consent as staff read it: given when and where, or not given. */
+export function consentText(consent, when) {
+  if (!consent) return esc(t("consentNone"));
+  return `${esc(t("consentGiven", { at: when(consent.at) }))} <span class="sub">${esc(consent.via)}</span>`;
+}
 export function renderCustomer() {
   const C = S.cust;
   const panel = $("#customer");
@@ -44,7 +49,10 @@ export function renderCustomer() {
   $("#cust-profile").innerHTML = factsRow(t("program"), c.program)
     + factsRow(t("owner"), c.owner ? (c.owner.name ? `${c.owner.name} (${c.owner.id})` : c.owner.id) : null)
     + factsRow(t("email"), c.email) + factsRow(t("timeZone"), c.time_zone) + factsRow(t("locale"), c.locale)
+    + factsRow(t("phone"), c.phone ? `<a href="tel:${esc(c.phone)}">${esc(c.phone)}</a>` : "—", true)
     + factsRow(t("unsubscribed"), c.unsubscribed ? t("yes") : t("no"))
+    + factsRow(t("marketingConsent"), consentText(c.consents && c.consents.marketing, when), true)
+    + factsRow(t("nightConsent"), consentText(c.consents && c.consents.night, when), true)
     + factsRow(t("churnReason"), churn, true)
     + factsRow(t("lastContact"), lastContact(c.last_contact, when), true)
     + factsRow(t("createdAt"), when(c.created_at)) + factsRow(t("nextCheck"), when(c.next_check_at));

@@ -146,12 +146,14 @@ fn app(event: &Event) -> Value {
     value
 }
 
-/// Owner, program and time zone: profile fields no payment provider carries.
+/// Owner, program, time zone, phone and consent: profile fields no payment provider carries.
 fn profile_beyond_payments(profile: &Profile) -> Option<Profile> {
     let extra = Profile {
         time_zone: profile.time_zone.clone(),
         program: profile.program.clone(),
         owner: profile.owner.clone(),
+        phone: profile.phone.clone(),
+        consent: profile.consent.clone(),
         ..Profile::default()
     };
     (!extra.is_empty()).then_some(extra)
