@@ -24,6 +24,7 @@ pub mod sending;
 pub mod service;
 pub mod sqs_batch;
 pub mod templates;
+pub mod text_templates;
 pub mod unsubscribe;
 
 #[cfg(any(test, feature = "test-util"))]

@@ -266,6 +266,13 @@ impl Catalogue {
                         }
                     }
                 }
+                if let Some(text) = plan.text.as_ref().filter(|t| {
+                    !crate::text_templates::TEXT_SOURCES
+                        .iter()
+                        .any(|(n, _)| n == t)
+                }) {
+                    return Err(missing("text", format!("no text template `{text}`")));
+                }
                 if let Some(slack) = plan.slack.as_ref().filter(|s| !self.has_staff(s)) {
                     return Err(missing("slack", format!("no staff template `{slack}`")));
                 }

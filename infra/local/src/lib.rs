@@ -19,3 +19,4 @@ pub mod secrets;
 pub mod session;
 pub mod signing;
 pub mod stack;
+pub mod texts;

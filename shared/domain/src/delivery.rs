@@ -45,6 +45,7 @@ pub fn decide(
             None => skip("the owner has no e-mail address"),
         },
         Channel::Slack => skip("a Slack alert on the e-mail queue"),
+        Channel::Text => skip("a text on the e-mail queue"),
         Channel::Email => {
             let Some(to) = customer.profile.email.clone() else {
                 return skip("no e-mail address");
@@ -72,6 +73,59 @@ pub fn decide(
             }
         }
     }
+}
+
+/// Whether, when and to which number a text goes. Like e-mail (quiet hours for all but
+/// transactional notices, advertising only with consent), but a text also stops where the
+/// provider reported the number refuses texts (080 opt-out, a KISA report, spam); a number
+/// that is not on KakaoTalk still gets texts, by SMS/LMS.
+pub fn decide_text(
+    intervention: &Intervention,
+    customer: &Customer,
+    policy: &Policy,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Decision {
+    let skip = |reason: String| Decision::Skip { reason };
+    if intervention.channel != Channel::Text {
+        return skip(format!(
+            "a {} message on the text queue",
+            intervention.channel.as_str()
+        ));
+    }
+    let Some(to) = customer.profile.phone.clone() else {
+        return skip("no phone number".into());
+    };
+    if let Some(why) = texts_refused(customer) {
+        return skip(format!("texts refused ({})", why.as_str()));
+    }
+    if intervention.transactional {
+        return Decision::Send { to };
+    }
+    match permit(purpose, customer, &policy.advertising, now) {
+        Permit::Send => {}
+        Permit::Defer(until) => return Decision::Defer { until },
+        Permit::Refuse(why) => return skip(format!("advertising: {}", why.as_str())),
+    }
+    match policy
+        .quiet_hours
+        .deferral(now, customer.profile.time_zone.as_deref())
+    {
+        Some(until) => Decision::Defer { until },
+        None => Decision::Send { to },
+    }
+}
+
+/// A block on SMS or LMS other than "not a KakaoTalk user": the number takes no texts.
+fn texts_refused(customer: &Customer) -> Option<crate::text::Block> {
+    use crate::text::{Block, TextChannel};
+    customer
+        .profile
+        .text_blocks
+        .iter()
+        .filter(|(channel, _)| matches!(channel, TextChannel::Sms | TextChannel::Lms))
+        .map(|(_, b)| b.block)
+        .find(|b| *b != Block::NotKakaoUser)
 }
 
 #[cfg(test)]
@@ -197,6 +251,88 @@ mod tests {
             ),
             Decision::Skip {
                 reason: "no e-mail address".into()
+            }
+        );
+    }
+
+    fn texted(phone: Option<&str>) -> (Customer, Intervention, Rules) {
+        let (mut c, mut iv, rules) = planned(Some("kim@example.com"), None);
+        iv.channel = Channel::Text;
+        c.profile.phone = phone.map(str::to_string);
+        (c, iv, rules)
+    }
+
+    #[test]
+    fn a_text_needs_a_number_that_takes_texts() {
+        let noon = t("2026-11-01T03:00:00Z");
+        let (c, iv, rules) = texted(None);
+        let policy = rules.default_policy();
+        assert_eq!(
+            decide_text(&iv, &c, policy, Purpose::Informational, noon),
+            Decision::Skip {
+                reason: "no phone number".into()
+            }
+        );
+        let (mut c, iv, _) = texted(Some("+821012345678"));
+        let send = Decision::Send {
+            to: "+821012345678".into(),
+        };
+        assert_eq!(
+            decide_text(&iv, &c, policy, Purpose::Informational, noon),
+            send
+        );
+        let block = |b| crate::customer::TextBlock { block: b, at: noon };
+        // not on KakaoTalk: texts still go, by SMS/LMS
+        c.profile.text_blocks.insert(
+            crate::text::TextChannel::Sms,
+            block(crate::text::Block::NotKakaoUser),
+        );
+        assert_eq!(
+            decide_text(&iv, &c, policy, Purpose::Informational, noon),
+            send
+        );
+        c.profile.text_blocks.insert(
+            crate::text::TextChannel::Sms,
+            block(crate::text::Block::OptOut),
+        );
+        assert_eq!(
+            decide_text(&iv, &c, policy, Purpose::Informational, noon),
+            Decision::Skip {
+                reason: "texts refused (opt_out)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_advertising_text_needs_consent_and_waits_for_the_morning() {
+        let (mut c, iv, rules) = texted(Some("+821012345678"));
+        let policy = rules.default_policy();
+        let noon = t("2026-11-01T03:00:00Z");
+        assert_eq!(
+            decide_text(&iv, &c, policy, Purpose::Advertising, noon),
+            Decision::Skip {
+                reason: "advertising: no_consent".into()
+            }
+        );
+        c.profile.consents.marketing = Some(crate::consent::Consent {
+            at: t("2026-10-01T00:00:00Z"),
+            via: "sign_up".into(),
+        });
+        assert!(matches!(
+            decide_text(&iv, &c, policy, Purpose::Advertising, noon),
+            Decision::Send { .. }
+        ));
+        // 23:00 in Seoul
+        assert_eq!(
+            decide_text(
+                &iv,
+                &c,
+                policy,
+                Purpose::Advertising,
+                t("2026-11-01T14:00:00Z")
+            ),
+            Decision::Defer {
+                until: t("2026-11-01T23:00:00Z")
             }
         );
     }

@@ -79,6 +79,9 @@ pub enum Channel {
     Slack,
     /// The staff alert by e-mail to the owner's address.
     OwnerEmail,
+    /// A text to the customer's phone: a KakaoTalk 알림톡 with the provider's SMS/LMS
+    /// fallback, or SMS/LMS where no Kakao channel is set up.
+    Text,
 }
 
 impl Channel {
@@ -94,6 +97,11 @@ pub struct Plan {
     /// Template of the e-mail to the customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Template of the text to the customer's phone (`infra/templates/text/`): 알림톡 where the
+    /// template has one and the deployment a Kakao channel, else SMS/LMS. Goes beside the
+    /// e-mail when both are named; counted once against `fatigue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// Template of the Slack alert to staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<String>,

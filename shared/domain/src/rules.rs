@@ -891,10 +891,10 @@ impl Policy {
     fn validate_plans(&self, prefix: &str) -> Result<(), RulesError> {
         for (trigger, plan) in &self.interventions {
             let key = format!("{prefix}interventions.{}", trigger.as_str());
-            if plan.email.is_none() && plan.slack.is_none() {
+            if plan.email.is_none() && plan.text.is_none() && plan.slack.is_none() {
                 return Err(RulesError::invalid(
                     key,
-                    "sends nothing: name an `email` or `slack` template, or remove it",
+                    "sends nothing: name an `email`, `text` or `slack` template, or remove it",
                 ));
             }
             if plan.owner_email && plan.slack.is_none() {
@@ -903,7 +903,7 @@ impl Policy {
                     "`owner_email` needs a `slack` template to send",
                 ));
             }
-            let names = plan.email.iter().chain(plan.slack.iter());
+            let names = plan.email.iter().chain(&plan.text).chain(&plan.slack);
             if let Some(bad) = names.into_iter().find(|n| !is_template_name(n)) {
                 return Err(RulesError::invalid(
                     key,

@@ -157,7 +157,12 @@ mod tests {
         ] {
             same(t, t.as_str());
         }
-        for c in [Channel::Email, Channel::Slack, Channel::OwnerEmail] {
+        for c in [
+            Channel::Email,
+            Channel::Slack,
+            Channel::OwnerEmail,
+            Channel::Text,
+        ] {
             same(c, c.as_str());
         }
         use crate::apply::{DomainEventDetail, TallyMetric};

@@ -39,21 +39,25 @@ impl Transition<'_> {
         let held_out = plan.holds_out(&self.c.id, trigger);
         let floor = self.policy.experiments.adaptive_floor();
         let variant = plan.variant_for(&self.c.id, trigger, floor);
-        let email = match plan.email.as_ref() {
+        // the customer's messages (e-mail and text) count once against the fatigue limit
+        let allowed = match plan.email.as_ref().or(plan.text.as_ref()) {
             Some(template) if !plan.transactional && self.policy.fatigue.counts(trigger) => {
-                self.within_fatigue(template).then_some(template)
+                self.within_fatigue(template)
             }
-            other => other,
+            _ => true,
         };
-        if let Some(template) = email.filter(|_| !plan.transactional)
+        let email = plan.email.as_ref().filter(|_| allowed);
+        let text = plan.text.as_ref().filter(|_| allowed);
+        if let Some(template) = email.or(text).filter(|_| !plan.transactional)
             && trigger.seeks_recovery()
         {
-            let shown = variant.clone().filter(|_| !held_out);
+            let shown = variant.clone().filter(|_| !held_out && email.is_some());
             self.assign(trigger, template, shown, held_out);
         }
         let staff_held = held_out && plan.holdout_staff;
         let channels = [
             (Channel::Email, email.filter(|_| !held_out)),
+            (Channel::Text, text.filter(|_| !held_out)),
             (Channel::Slack, plan.slack.as_ref().filter(|_| !staff_held)),
             (
                 Channel::OwnerEmail,
@@ -75,7 +79,7 @@ impl Transition<'_> {
                 variant: variant.clone().filter(|_| channel == Channel::Email),
                 transactional: plan.transactional,
                 if_unknown: match channel {
-                    Channel::Email => plan.if_unknown,
+                    Channel::Email | Channel::Text => plan.if_unknown,
                     _ => IfUnknown::GiveUp,
                 },
                 planned_at: self.at,
