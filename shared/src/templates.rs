@@ -147,6 +147,69 @@ pub struct EmailContext {
     pub sender_contact: String,
 }
 
+/// The business's side of a customer message's context.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Business {
+    pub brand: String,
+    pub app_url: String,
+    pub offer_code: String,
+    /// The legal name advertising shows; the brand when empty.
+    pub sender_name: String,
+    pub sender_address: String,
+    pub sender_contact: String,
+}
+
+impl EmailContext {
+    /// The context of a message to `customer` (e-mail or text) at `now`.
+    pub fn of(
+        customer: &crate::domain::Customer,
+        business: &Business,
+        unsubscribe_url: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> EmailContext {
+        let app = business.app_url.trim_end_matches('/');
+        let referral_code = referral_code(customer);
+        let start = customer
+            .clock_started_at
+            .or(customer.created_at)
+            .unwrap_or(now);
+        let p = &customer.profile;
+        EmailContext {
+            brand: business.brand.clone(),
+            program: p.program.clone().unwrap_or_else(|| business.brand.clone()),
+            owner_name: p
+                .owner
+                .as_ref()
+                .and_then(|o| o.name.clone())
+                .unwrap_or_else(|| format!("{} team", business.brand)),
+            days_inactive: customer.activity.days_inactive(start, now).floor() as u32,
+            app_url: app.to_string(),
+            billing_url: format!("{app}/billing"),
+            survey_url: format!("{app}/survey/nps"),
+            review_url: format!("{app}/review"),
+            consultation_url: format!("{app}/consultation"),
+            referral_url: format!("{app}/r/{referral_code}"),
+            referral_code,
+            offer_code: business.offer_code.clone(),
+            unsubscribe_url: unsubscribe_url.to_string(),
+            sender_name: if business.sender_name.trim().is_empty() {
+                business.brand.clone()
+            } else {
+                business.sender_name.clone()
+            },
+            sender_address: business.sender_address.clone(),
+            sender_contact: business.sender_contact.clone(),
+        }
+    }
+}
+
+/// A stable, readable referral code per customer.
+pub fn referral_code(customer: &crate::domain::Customer) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("referral:{}", customer.id).as_bytes());
+    format!("FRIEND-{}", hex::encode(&digest[..3]).to_uppercase())
+}
+
 /// What a staff alert's title and summary may use.
 #[derive(Clone, Debug, Serialize)]
 pub struct StaffContext {

@@ -18,9 +18,8 @@ use journey::ports::{
 };
 use journey::sending::{Delivered, Prepared, SendOutcome, Sending};
 use journey::sqs_batch::{MessageFailure, Order, Within, process_batch_within};
-use journey::templates::{EmailContext, Lang, Templates};
+use journey::templates::{Business, EmailContext, Lang, Templates};
 use journey::unsubscribe;
-use sha2::{Digest, Sha256};
 
 use journey::domain::delivery::{Decision, decide};
 
@@ -266,48 +265,16 @@ where
         now: DateTime<Utc>,
     ) -> EmailContext {
         let s = &self.settings;
-        let app = s.app_url.trim_end_matches('/');
-        let referral_code = referral_code(customer);
-        let start = customer
-            .clock_started_at
-            .or(customer.created_at)
-            .unwrap_or(now);
-        EmailContext {
+        let business = Business {
             brand: s.brand.clone(),
-            program: customer
-                .profile
-                .program
-                .clone()
-                .unwrap_or_else(|| s.brand.clone()),
-            owner_name: customer
-                .profile
-                .owner
-                .as_ref()
-                .and_then(|o| o.name.clone())
-                .unwrap_or_else(|| format!("{} team", s.brand)),
-            days_inactive: customer.activity.days_inactive(start, now).floor() as u32,
-            app_url: app.to_string(),
-            billing_url: format!("{app}/billing"),
-            survey_url: format!("{app}/survey/nps"),
-            review_url: format!("{app}/review"),
-            consultation_url: format!("{app}/consultation"),
-            referral_url: format!("{app}/r/{referral_code}"),
-            referral_code,
+            app_url: s.app_url.clone(),
             offer_code: s.offer_code.clone(),
-            unsubscribe_url: unsubscribe_url.to_string(),
-            sender_name: if s.sender_name.trim().is_empty() {
-                s.brand.clone()
-            } else {
-                s.sender_name.clone()
-            },
+            sender_name: s.sender_name.clone(),
             sender_address: s.sender_address.clone(),
             sender_contact: s.sender_contact.clone(),
-        }
+        };
+        EmailContext::of(customer, &business, unsubscribe_url, now)
     }
 }
 
-/// A stable, readable referral code per customer.
-pub fn referral_code(customer: &Customer) -> String {
-    let digest = Sha256::digest(format!("referral:{}", customer.id).as_bytes());
-    format!("FRIEND-{}", hex::encode(&digest[..3]).to_uppercase())
-}
+pub use journey::templates::referral_code;

@@ -1,0 +1,213 @@
+//! The text sender through the real Solapi adapter, over HTTP, against the local Solapi
+//! stand-in (`journey_local::texts`): the signature it makes is accepted and never reused, each
+//! scripted number ends as the provider would end it, and every send id reaches the provider
+//! once; the delivery reports it posts back parse into the journey's vocabulary.
+
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use axum::routing::post;
+use journey::domain::text::{Block, TextChannel, TextReport, TextStatus};
+use journey::domain::{Channel, Effect, EventKind, Intervention};
+use journey::ports::{Claim, SendLedger, SendStatus};
+use journey::service::apply_once;
+use journey::testing::{Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, krw, t};
+use journey_adapters::text::solapi::{self, SolapiProvider};
+use journey_local::texts::{self as standin, SolapiConfig, SolapiStandIn};
+use text_sender::{Config, Ports, TextSender};
+
+const KEY: &str = "NCSTESTKEY0000001";
+const SECRET: &str = "stand-in-secret-0123456789abcdef";
+
+/// A webhook that keeps every report body and answers 200.
+async fn receiver() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let kept = Arc::clone(&bodies);
+    let app = axum::Router::new().route(
+        "/reports",
+        post(move |body: axum::body::Bytes| {
+            let kept = Arc::clone(&kept);
+            async move {
+                kept.lock().unwrap().push(body.to_vec());
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/reports", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, bodies)
+}
+
+fn config() -> Config {
+    let mut config = Config::new("table", "events", "texts", "0212345678");
+    config.rules_text = journey::domain::rules::DEFAULT_RULES_TOML.replace(
+        "[interventions.payment_failed]\n",
+        "[interventions.payment_failed]\ntext = \"billing_failed\"\n",
+    );
+    config
+}
+
+type Sender = TextSender<MemoryStore, SolapiProvider, MemoryQueue, RecordedDelays, TestClock>;
+
+fn sender(base_url: &str) -> Sender {
+    let provider = SolapiProvider::new(KEY, SECRET, std::time::Duration::from_secs(5))
+        .unwrap()
+        .with_base_url(base_url);
+    let ports = Ports {
+        store: MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL),
+        provider,
+        reports: MemoryQueue::default(),
+        redelivery: RecordedDelays::default(),
+        clock: TestClock::at(t("2026-11-02T02:00:30Z")),
+    };
+    text_sender::assemble(&config(), ports).unwrap()
+}
+
+/// `customer`'s payment fails: the notice's text, planned in the sender's store.
+async fn notice(sender: &Sender, customer: &str, phone: &str) -> Intervention {
+    let rules = config().rules().unwrap();
+    let mut events = Events::new(customer);
+    let mut paid = events.at(
+        t("2026-11-02T01:00:00Z"),
+        EventKind::PaymentSucceeded {
+            amount: krw(99_000),
+            renews_at: None,
+        },
+    );
+    paid.profile.phone = Some(journey::domain::text::e164(phone, Some("82")).unwrap());
+    apply_once(&sender.store, &rules, &paid, paid.occurred_at)
+        .await
+        .unwrap();
+    let failed = events.at(
+        t("2026-11-02T02:00:00Z"),
+        EventKind::PaymentFailed {
+            amount: Some(krw(99_000)),
+        },
+    );
+    apply_once(&sender.store, &rules, &failed, failed.occurred_at)
+        .await
+        .unwrap()
+        .effects()
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(i) if i.channel == Channel::Text => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn delivery(intervention: &Intervention, receives: u32) -> SqsEvent {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(format!("msg-{receives}"));
+    m.receipt_handle = Some(format!("receipt-{receives}"));
+    m.body = Some(serde_json::to_string(intervention).unwrap());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), receives.to_string());
+    let mut event = SqsEvent::default();
+    event.records = vec![m];
+    event
+}
+
+async fn recorded(sender: &Sender, intervention: &Intervention) -> Claim {
+    sender
+        .store
+        .claim(
+            intervention,
+            t("2026-11-03T00:00:00Z"),
+            chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap()
+}
+
+/// The reports the stand-in posted, as the journey reads them, by send id.
+fn reports(bodies: &Mutex<Vec<Vec<u8>>>) -> Vec<TextReport> {
+    bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|b| solapi::reports(b).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_once() {
+    let (webhook, bodies) = receiver().await;
+    let standin =
+        SolapiStandIn::new(SolapiConfig::new(KEY, SECRET).with_report_url(webhook)).unwrap();
+    let base = standin.serve().await.unwrap();
+    let sender = sender(&base);
+
+    let numbers = [
+        ("kakao", "01012345678"),
+        ("no-kakao", standin::NOT_KAKAO_USER),
+        ("busy", standin::UNAVAILABLE_ONCE),
+        ("blocked", standin::BLOCKED),
+        ("twice", standin::REPORTED_TWICE),
+        ("silent", standin::NEVER_REPORTED),
+    ];
+    let mut notices = Vec::new();
+    for (customer, number) in numbers {
+        let n = notice(&sender, customer, number).await;
+        // each delivered three times, as SQS may: the 503 is retried, nothing else is
+        for receives in 1..=3 {
+            sender.handle_batch(delivery(&n, receives)).await;
+        }
+        assert_eq!(
+            recorded(&sender, &n).await,
+            Claim::Done(SendStatus::Sent),
+            "{customer}"
+        );
+        notices.push((customer, n));
+    }
+    let per_id = standin.sends_per_id();
+    for (customer, n) in &notices {
+        assert_eq!(
+            per_id.get(n.id.as_str()),
+            Some(&1),
+            "{customer}: {per_id:?}"
+        );
+    }
+    // every request signed afresh: the stand-in refuses a reused signature, and none was
+    assert_eq!(standin.received().len(), notices.len());
+
+    standin.deliver_reports().await;
+    let reports = reports(&bodies);
+    let of = |customer: &str| -> Vec<&TextReport> {
+        let id = notices
+            .iter()
+            .find(|(c, _)| *c == customer)
+            .unwrap()
+            .1
+            .id
+            .as_str();
+        reports.iter().filter(|r| r.send_id == id).collect()
+    };
+    assert_eq!(
+        of("kakao")[0].status,
+        TextStatus::Delivered {
+            via: TextChannel::Alimtalk
+        }
+    );
+    // not on KakaoTalk: the provider's own fallback delivered it, as one SMS (it fits 90 bytes)
+    assert_eq!(
+        of("no-kakao")[0].status,
+        TextStatus::Delivered {
+            via: TextChannel::Sms
+        }
+    );
+    assert_eq!(of("busy").len(), 1);
+    assert!(matches!(
+        of("blocked")[0].status,
+        TextStatus::Failed {
+            block: Some(Block::NotKakaoUser),
+            ..
+        }
+    ));
+    // the same report twice: the same event, for the receiver to deduplicate
+    let twice = of("twice");
+    assert_eq!(twice.len(), 2);
+    assert_eq!(twice[0], twice[1]);
+    assert!(of("silent").is_empty(), "never reported");
+}
