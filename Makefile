@@ -48,7 +48,7 @@ test:
 ## the browser test are `make test`'s.
 test-unit:
 	cargo test --workspace --lib --bins
-	cargo test -p journey-domain -p journey -p journey-adapters -p ingest -p api -p calibrate -p email-sender --test '*'
+	cargo test -p journey-domain -p journey -p journey-adapters -p ingest -p api -p calibrate -p email-sender -p text-sender --test '*'
 	cargo test -p journey-tests --test template --test experiment
 
 ## docs/openapi.yaml from the request and response types (a test checks it is up to date).

@@ -75,6 +75,10 @@ secrets=(
   "unsubscribe-key|the key that signs one-click unsubscribe links|email-sender, ingest; REQUIRED: the e-mail sender does not start without it|gen-base64"
   "api-key|the API keys (admin_…, read_… or ingest_…) clients send as x-api-key|api; unset: every request is refused (401)|gen-hex"
   "calibration-sample-key|the key of the order calibration samples customers in (an attacker who knew it could steer what it learns)|calibrate; REQUIRED: the weekly calibration does not start without it|gen-base64"
+  "solapi-api-key|Solapi's API key (TextProvider=solapi), from its console|text-sender; needed once the rules send texts|text"
+  "solapi-api-secret|Solapi's API secret, which every request is signed with|text-sender; with solapi-api-key|text"
+  "nhn-app-key|NHN Cloud KakaoTalk Bizmessage's app key (TextProvider=nhn)|text-sender; needed once the rules send texts|text"
+  "nhn-secret-key|NHN Cloud's secret key (X-Secret-Key)|text-sender; with nhn-app-key|text"
   "slack-webhook-url|the Slack incoming-webhook URL of the alerts channel|slack-sender; REQUIRED: the Slack sender does not start without it|text"
 )
 

@@ -27,7 +27,7 @@ pub struct Config {
     pub text_queue_url: String,
     /// `TEXT_PROVIDER`: `solapi` or `nhn`.
     pub provider: ProviderKind,
-    /// `TEXT_PROVIDER_URL`: another host for the provider's API (the local stand-in).
+    /// Another host for the provider's API: the local stand-in (set by the local stack).
     pub provider_url: Option<String>,
     /// The deployed rules file (`RULES_FILE`, else the built-in one); `QUIET_HOURS` over it.
     pub rules_text: String,
@@ -100,10 +100,6 @@ impl Config {
             .filter(|v| !v.trim().is_empty())
             .or(s.kakao_profile);
         Ok(Config {
-            provider_url: std::env::var("TEXT_PROVIDER_URL")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .or(self.provider_url),
             rules_text: config::rules_text_or(self.rules_text)?,
             quiet_hours: parsed_or("QUIET_HOURS", self.quiet_hours)?,
             settings: TextSettings {

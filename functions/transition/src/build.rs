@@ -27,6 +27,9 @@ pub struct Config {
     /// `EMAIL_QUEUE_URL`, `SLACK_QUEUE_URL`: where interventions go.
     pub email_queue_url: String,
     pub slack_queue_url: String,
+    /// `TEXT_QUEUE_URL` (optional): where texts go; without it, rules that send texts fail the
+    /// cold start.
+    pub text_queue_url: Option<String>,
     /// `EVENT_BUS_NAME`: where domain events go.
     pub event_bus: String,
     /// `EVENT_LOG_STREAM`: the Firehose delivery stream the event log is appended to.
@@ -54,6 +57,10 @@ impl Config {
     /// over these: what the Lambda and the local stack both read.
     pub fn with_env(self) -> Result<Config, ConfigError> {
         Ok(Config {
+            text_queue_url: std::env::var("TEXT_QUEUE_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or(self.text_queue_url),
             rules_text: config::rules_text_or(self.rules_text)?,
             rules_refresh: Duration::from_secs(config::parsed_or(
                 "RULES_REFRESH_SECONDS",
@@ -76,6 +83,7 @@ impl Config {
             table: table.into(),
             email_queue_url: email_queue_url.into(),
             slack_queue_url: slack_queue_url.into(),
+            text_queue_url: None,
             event_bus: event_bus.into(),
             event_log_stream: event_log_stream.into(),
             rules_text: DEFAULT_RULES_TOML.to_string(),
@@ -91,6 +99,8 @@ pub enum BuildError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Templates(#[from] TemplateError),
+    #[error("the rules send texts (`{0}`) and TEXT_QUEUE_URL is not set: deploy the text sender")]
+    NoTextQueue(String),
 }
 
 /// The transition worker on AWS's adapters.
@@ -123,7 +133,8 @@ pub fn build(config: &Config, clients: &Clients) -> Result<Worker, BuildError> {
             clients.sqs.clone(),
             &config.email_queue_url,
             &config.slack_queue_url,
-        ),
+        )
+        .with_texts(config.text_queue_url.clone()),
         bus: EventBridgeBus::new(clients.eventbridge.clone(), &config.event_bus),
         log: FirehoseLog::new(clients.firehose.clone(), &config.event_log_stream),
     };
@@ -157,6 +168,14 @@ where
 {
     let rules = config::parse_rules(&config.rules_text)?;
     Catalogue::embedded()?.check(&rules)?;
+    if config.text_queue_url.is_none()
+        && let Some(text) = std::iter::once(rules.default_policy())
+            .chain(rules.programs().map(|(_, p)| p))
+            .flat_map(|p| p.interventions.values())
+            .find_map(|plan| plan.text.clone())
+    {
+        return Err(BuildError::NoTextQueue(text));
+    }
     Ok(Transition::new(
         ports.store,
         ports.queues,
@@ -195,6 +214,26 @@ mod tests {
     #[test]
     fn the_shipped_rules_build_a_worker() {
         assert!(build(&config(), &Clients::unconnected()).is_ok());
+    }
+
+    #[test]
+    fn rules_that_send_texts_need_the_text_queue() {
+        let texts = Config {
+            rules_text: DEFAULT_RULES_TOML.replace(
+                "[interventions.payment_failed]\n",
+                "[interventions.payment_failed]\ntext = \"billing_failed\"\n",
+            ),
+            ..config()
+        };
+        let Err(e) = build(&texts, &Clients::unconnected()) else {
+            panic!("built to send texts with nowhere to send them");
+        };
+        assert!(e.to_string().contains("TEXT_QUEUE_URL"), "{e}");
+        let with_queue = Config {
+            text_queue_url: Some("https://sqs/texts".into()),
+            ..texts
+        };
+        assert!(build(&with_queue, &Clients::unconnected()).is_ok());
     }
 
     #[test]
