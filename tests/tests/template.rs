@@ -334,7 +334,9 @@ fn resources(statement: &serde_norway::Value) -> Vec<String> {
 /// read API cannot read the Stripe signing secret, nor any secret added later.
 #[test]
 fn each_function_reads_only_its_own_secrets() {
-    let expected: [(&str, Vec<&str>); 8] = [
+    let [solapi_key, solapi_secret] = text_sender::build::SOLAPI_SECRETS;
+    let [nhn_key, nhn_secret] = text_sender::build::NHN_SECRETS;
+    let expected: [(&str, Vec<&str>); 9] = [
         (
             "IngestFunction",
             vec![
@@ -344,7 +346,12 @@ fn each_function_reads_only_its_own_secrets() {
                 ingest::keys::TOSS_SECRET,
                 ingest::keys::PORTONE_WEBHOOK_SECRET,
                 ingest::keys::PORTONE_API_SECRET,
+                ingest::keys::SOLAPI_WEBHOOK_SECRET,
             ],
+        ),
+        (
+            "TextSenderFunction",
+            vec![solapi_key, solapi_secret, nhn_key, nhn_secret],
         ),
         ("ApiFunction", vec![api::API_KEY_SECRET]),
         ("EmailSenderFunction", vec![journey::unsubscribe::SECRET]),

@@ -17,6 +17,9 @@ pub const TOSS_SECRET: &str = "toss-secret-key";
 /// PortOne V2's webhook secrets (`whsec_…`, two during rotation) and its API secret.
 pub const PORTONE_WEBHOOK_SECRET: &str = "portone-webhook";
 pub const PORTONE_API_SECRET: &str = "portone-api-secret";
+/// The token in Solapi's webhook URL (`/webhooks/solapi?token=…`): Solapi signs no report,
+/// so the URL it posts to is the secret (two during rotation).
+pub const SOLAPI_WEBHOOK_SECRET: &str = "solapi-webhook-token";
 
 /// Where the providers' APIs are: `TOSS_API_URL` and `PORTONE_API_URL`, defaulting to the
 /// public ones (the local stack and the tests point them at stand-ins).
@@ -59,6 +62,7 @@ pub struct WebhookKeys {
     unsubscribe: Option<Vec<Vec<u8>>>,
     toss: Option<ProviderApi>,
     portone: Option<PortOne>,
+    solapi: Option<Vec<String>>,
 }
 
 impl WebhookKeys {
@@ -79,6 +83,12 @@ impl WebhookKeys {
     /// Verifies PortOne webhooks with `keys` and reads payments through `api`.
     pub fn with_portone(mut self, keys: StandardKeys, api: ProviderApi) -> Self {
         self.portone = Some(PortOne { keys, api });
+        self
+    }
+
+    /// Accepts Solapi's reports posted with `token`.
+    pub fn with_solapi_token(mut self, token: impl Into<String>) -> Self {
+        self.solapi.get_or_insert_with(Vec::new).push(token.into());
         self
     }
 
@@ -120,7 +130,11 @@ impl WebhookKeys {
             }),
             _ => None,
         };
+        let solapi = optional(source, SOLAPI_WEBHOOK_SECRET)
+            .await?
+            .map(|v| split_rotation(&v));
         tracing::info!(
+            solapi = solapi.is_some(),
             stripe = stripe.is_some(),
             app = app.is_some(),
             unsubscribe = unsubscribe.is_some(),
@@ -134,7 +148,32 @@ impl WebhookKeys {
             unsubscribe,
             toss,
             portone,
+            solapi,
         })
+    }
+
+    /// Whether `token` is one of Solapi's webhook tokens, compared in constant time.
+    pub fn solapi(&self, token: Option<&str>) -> Result<(), ApiError> {
+        use subtle::ConstantTimeEq;
+        let tokens = self
+            .solapi
+            .as_ref()
+            .ok_or_else(|| not_configured(SOLAPI_WEBHOOK_SECRET))?;
+        let given = token.unwrap_or_default().as_bytes();
+        let known = tokens.iter().fold(subtle::Choice::from(0), |ok, t| {
+            ok | t.as_bytes().ct_eq(given)
+        });
+        if bool::from(known) && !given.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError {
+                status: 401,
+                code: "invalid_token",
+                message: "the webhook URL's token is not this deployment's".into(),
+                field: Some("token".into()),
+                retry_after: None,
+            })
+        }
     }
 
     pub fn toss(&self) -> Result<&ProviderApi, ApiError> {

@@ -1,5 +1,5 @@
-//! Webhook ingestion: `POST /webhooks/stripe`, `/webhooks/toss`, `/webhooks/portone` and
-//! `POST /events` (the business's app).
+//! Webhook ingestion: `POST /webhooks/stripe`, `/webhooks/toss`, `/webhooks/portone`,
+//! `/webhooks/solapi` (text delivery reports) and `POST /events` (the business's app).
 //! Each request is size-checked, type-checked and signature-verified on its raw body, mapped to
 //! canonical events, and queued on the events FIFO queue (group = customer) before answering.
 //! Nothing is half-accepted: a batch is queued whole or refused whole.
@@ -111,6 +111,7 @@ impl<Q: EventQueue> Ingest<Q> {
             "POST /webhooks/stripe" => self.stripe(&incoming).await,
             "POST /webhooks/toss" => self.toss(&incoming).await,
             "POST /webhooks/portone" => self.portone(&incoming).await,
+            "POST /webhooks/solapi" => self.solapi(&incoming).await,
             "POST /events" => self.app(&incoming).await,
             "GET /unsubscribe" => {
                 unsubscribe::verify(&incoming, self.keys.unsubscribe()?)?;
@@ -172,6 +173,42 @@ impl<Q: EventQueue> Ingest<Q> {
             None => Mapped::Ignored(format!("PortOne knows no payment {}", claim.payment_id)),
         };
         self.deliver(mapped, incoming).await
+    }
+
+    /// Solapi's delivery reports (an array; Solapi posts again unless it gets 200, five times
+    /// in all): each report of ours becomes an event for its customer, whose id from the
+    /// provider's message and code makes a repeat the same event. A report naming no customer
+    /// (another sender's, or an id too long for Solapi's field) is acknowledged and counted.
+    async fn solapi(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(MAX_PROVIDER_BODY)?;
+        incoming.require_json()?;
+        let token = incoming
+            .query
+            .iter()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.as_str());
+        self.keys.solapi(token)?;
+        let reports = journey_adapters::text::solapi::reports(&incoming.body)
+            .map_err(|e| ApiError::bad_request("invalid_report", e.to_string(), None))?;
+        let mut events = Vec::new();
+        for report in &reports {
+            let Some(customer) = report
+                .customer_id
+                .as_deref()
+                .and_then(|c| journey::domain::CustomerId::new(c).ok())
+            else {
+                self.metrics.add("TextReportsUnrouted", 1.0);
+                continue;
+            };
+            let event = Event::text_report(customer, "solapi", report)
+                .map_err(|e| ApiError::bad_request("invalid_report", e.to_string(), None))?;
+            events.push(event);
+        }
+        if events.is_empty() {
+            return Ok(json_response(200, &Received::ignored("no report of ours")));
+        }
+        let ids = self.enqueue(events, incoming.received_at).await?;
+        Ok(json_response(200, &Received::queued(ids)))
     }
 
     /// An unreachable provider API is the provider's cue to retry (503); refused credentials

@@ -14,7 +14,7 @@ use crate::app::{AppEvent, AppType};
 /// The webhook routes.
 #[derive(OpenApi)]
 #[openapi(
-    paths(stripe, toss, portone, events, unsubscribe_page, unsubscribe),
+    paths(stripe, toss, portone, solapi, events, unsubscribe_page, unsubscribe),
     components(
         schemas(AppEvent, AppType, Received, Accepted, ErrorBody, ErrorDetail),
         responses(
@@ -123,6 +123,32 @@ pub fn toss() {}
     )
 )]
 pub fn portone() {}
+
+/// Solapi's text delivery reports
+///
+/// Solapi's single-report webhook: a JSON array of `{eventDataId, data: {messageId, type,
+/// statusCode, dateReported, customFields: {send_id, customer_id}, …}, retryCount}`. Solapi
+/// signs nothing, so the URL carries the secret: `?token=<solapi-webhook-token>` (two during a
+/// rotation), compared in constant time. Each report of ours becomes a `text_reported` event
+/// for its customer, with the id `solapi:<messageId>:<statusCode>` (a repeat is the same
+/// event); reports naming no customer of ours are acknowledged and counted. Solapi posts again
+/// unless it gets 200, five times in all.
+#[utoipa::path(
+    post,
+    path = "/webhooks/solapi",
+    tag = "webhooks",
+    params(("token" = String, Query, description = "The `solapi-webhook-token` secret.")),
+    request_body(content = Object, description = "An array of Solapi's single reports, at most 1 MiB.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Queued, or acknowledged without a report of ours.", body = Received),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub fn solapi() {}
 
 /// The business's own events (one, or a batch of up to 100)
 ///

@@ -1095,3 +1095,72 @@ async fn an_app_event_older_than_the_bound_is_refused_naming_it() {
         .await;
     assert_eq!(status, 202, "13 days old is within the bound: {body}");
 }
+
+// ---- text delivery reports ----------------------------------------------------------------
+
+/// Solapi's report webhook as it posts one: an array, our ids in `customFields`.
+fn solapi_reports(code: &str, kind: &str) -> Vec<u8> {
+    json!([{
+        "eventDataId": "65a1b2c3d4e5f60718293a4b", "retryCount": 0,
+        "data": {"messageId": "M4V20261102", "groupId": "G4V1", "type": kind,
+            "to": "01012345678", "from": "0212345678", "statusCode": code,
+            "statusMessage": "", "dateReported": "2026-11-02T01:00:05.000Z",
+            "customFields": {"send_id": "iv_0123456789abcdef0123", "customer_id": "cust-9"}}
+    }, {
+        "eventDataId": "65a1b2c3d4e5f60718293a4c", "retryCount": 0,
+        "data": {"messageId": "M4V-other", "type": "SMS", "statusCode": "4000",
+            "dateReported": "2026-11-02T01:00:05.000Z", "customFields": {}}
+    }])
+    .to_string()
+    .into_bytes()
+}
+
+fn solapi_request(token: &str, body: &[u8]) -> ApiGatewayV2httpRequest {
+    let mut r = request(
+        "/webhooks/solapi",
+        &[("content-type", "application/json")],
+        body,
+        t(NOW),
+    );
+    r.raw_query_string = Some(format!("token={token}"));
+    r
+}
+
+#[tokio::test]
+async fn solapi_reports_become_events_for_their_customers_once_each() {
+    let keys = WebhookKeys::default().with_solapi_token("tok_0123456789abcdef0123456789abcdef");
+    let ingest = Ingest::new(MemoryQueue::default(), keys);
+    let body = solapi_reports("2061", "SMS");
+    // a wrong or missing token: 401, nothing queued
+    for token in ["", "tok_wrong"] {
+        let (status, answer) = parse(ingest.handle(solapi_request(token, &body)).await);
+        assert_eq!((status, error_of(&answer).0), (401, "invalid_token"));
+    }
+    assert!(ingest.queue().taken().is_empty());
+    // the same report posted twice (Solapi retries): the same event id, deduplicated downstream
+    for _ in 0..2 {
+        let request = solapi_request("tok_0123456789abcdef0123456789abcdef", &body);
+        let (status, answer) = parse(ingest.handle(request).await);
+        assert_eq!(status, 200, "{answer}");
+    }
+    let taken = ingest.queue().taken();
+    assert_eq!(
+        taken.len(),
+        2,
+        "one per post; the other sender's report is left out"
+    );
+    assert_eq!(taken[0].event.id, taken[1].event.id);
+    let event = &taken[0].event;
+    assert_eq!(event.id.as_str(), "solapi:M4V20261102:2061");
+    assert_eq!(event.customer_id.as_str(), "cust-9");
+    let journey::domain::EventKind::TextReported { status, .. } = &event.kind else {
+        panic!("{:?}", event.kind);
+    };
+    assert_eq!(
+        status,
+        &journey::domain::text::TextStatus::Failed {
+            permanent: true,
+            block: Some(journey::domain::text::Block::OptOut)
+        }
+    );
+}

@@ -194,6 +194,7 @@ where
         };
         Ok(OutgoingText {
             send_id: intervention.id.as_str().to_string(),
+            customer_id: customer.id.as_str().to_string(),
             to,
             from: self.settings.from.clone(),
             content,

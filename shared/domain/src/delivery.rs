@@ -303,6 +303,44 @@ mod tests {
         );
     }
 
+    /// A provider's opt-out report stops texts, once in the history; the same report again
+    /// is the same event (its id from the message and code).
+    #[test]
+    fn an_opt_out_report_stops_texts_and_is_noted_once() {
+        use crate::text::{Block, TextReport, TextStatus};
+        let (c, iv, rules) = texted(Some("+821012345678"));
+        let report = TextReport {
+            send_id: iv.id.as_str().to_string(),
+            customer_id: Some(c.id.as_str().to_string()),
+            provider_id: "M4V1".into(),
+            code: "2061".into(),
+            status: TextStatus::Failed {
+                permanent: true,
+                block: Some(Block::OptOut),
+            },
+            at: t("2026-11-01T03:00:00Z"),
+        };
+        let event = crate::Event::text_report(c.id.clone(), "solapi", &report).unwrap();
+        assert_eq!(event.id.as_str(), "solapi:M4V1:2061");
+        let once = apply(&c, &event, &rules, event.occurred_at).unwrap();
+        let again = apply(&once.customer, &event, &rules, event.occurred_at).unwrap();
+        assert_eq!(once.history.len(), 1, "{:?}", once.history);
+        assert!(again.history.is_empty());
+        let policy = rules.default_policy();
+        assert_eq!(
+            decide_text(
+                &iv,
+                &again.customer,
+                policy,
+                Purpose::Informational,
+                event.occurred_at
+            ),
+            Decision::Skip {
+                reason: "texts refused (opt_out)".into()
+            }
+        );
+    }
+
     #[test]
     fn an_advertising_text_needs_consent_and_waits_for_the_morning() {
         let (mut c, iv, rules) = texted(Some("+821012345678"));

@@ -80,6 +80,28 @@ impl Event {
         })
     }
 
+    /// A text provider's report on `customer_id`'s text, its id from the provider's message id
+    /// and code: the same report twice is one event.
+    pub fn text_report(
+        customer_id: CustomerId,
+        provider: &str,
+        report: &crate::text::TextReport,
+    ) -> Result<Event, DomainError> {
+        let id = format!("{provider}:{}:{}", report.provider_id, report.code);
+        Ok(Event {
+            id: EventId::new(id)?,
+            customer_id,
+            occurred_at: report.at,
+            source: Source::TextProvider,
+            kind: EventKind::TextReported {
+                intervention_id: crate::InterventionId::new(report.send_id.clone())?,
+                code: report.code.clone(),
+                status: report.status.clone(),
+            },
+            profile: Profile::default(),
+        })
+    }
+
     /// A staff action from the read API, with the request's id as the dedup key.
     pub fn staff(
         customer_id: CustomerId,
@@ -142,6 +164,8 @@ pub enum Source {
     Staff,
     /// Amazon SES's events on the e-mails it accepted (bounces, complaints, opens …).
     Ses,
+    /// A text provider's delivery report (Solapi, NHN Cloud).
+    TextProvider,
 }
 
 /// What happened. Tagged by `type` in JSON.
@@ -232,6 +256,14 @@ pub enum EventKind {
     InterventionUnknown {
         delivery: Delivery,
         reason: String,
+    },
+    /// What the text provider reported about a text after accepting it: delivered (and by
+    /// which channel), failed, or the recipient's block.
+    TextReported {
+        intervention_id: crate::InterventionId,
+        /// The provider's own code, as it sent it.
+        code: String,
+        status: crate::text::TextStatus,
     },
     /// What SES reported about an e-mail after accepting it.
     MailFeedback {

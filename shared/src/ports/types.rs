@@ -438,6 +438,9 @@ pub struct OutgoingText {
     /// `customFields.send_id`, NHN `recipientGroupingKey` and its idempotency key), so reports and
     /// polls find the send.
     pub send_id: String,
+    /// The customer it goes to: echoed where the provider has room (Solapi's `customFields`),
+    /// so a delivery report reaches their record.
+    pub customer_id: String,
     /// The recipient, E.164.
     pub to: String,
     /// The sender number, pre-registered with the provider (E.164 or domestic).

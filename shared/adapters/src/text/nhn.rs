@@ -415,6 +415,7 @@ fn hook_report(hook: ResultHook) -> Result<Option<TextReport>, ReportError> {
         status => status,
     };
     Ok(Some(TextReport {
+        customer_id: None,
         send_id,
         provider_id,
         code,
@@ -504,6 +505,7 @@ fn looked_up(
     ])
     .unwrap_or_else(Utc::now);
     Ok(Some(TextReport {
+        customer_id: None,
         send_id: m.recipient_grouping_key.unwrap_or(send_id.to_string()),
         provider_id: provider_id.to_string(),
         code,
@@ -576,6 +578,7 @@ mod tests {
     fn alimtalk(fallback: Option<Fallback>) -> OutgoingText {
         OutgoingText {
             send_id: "snd_01J".into(),
+            customer_id: "cust-1".into(),
             to: "+821012345678".into(),
             from: "+82212345678".into(),
             content: TextContent::Alimtalk {
@@ -963,6 +966,7 @@ mod tests {
             reports(WEBHOOK.as_bytes(), "APPKEY"),
             Ok(vec![
                 TextReport {
+                    customer_id: None,
                     send_id: "snd_A".into(),
                     provider_id: "R1/1".into(),
                     code: "1000".into(),
@@ -972,6 +976,7 @@ mod tests {
                     at: at("2025-09-14T12:34:05Z"),
                 },
                 TextReport {
+                    customer_id: None,
                     send_id: "snd_B".into(),
                     provider_id: "R2/1".into(),
                     code: "3019".into(),
@@ -1030,6 +1035,7 @@ mod tests {
         assert_eq!(
             looked_up(&body, "snd_A", "R1/1"),
             Ok(Some(TextReport {
+                customer_id: None,
                 send_id: "snd_A".into(),
                 provider_id: "R1/1".into(),
                 code: "3019/RSC04/1000".into(),

@@ -135,7 +135,7 @@ pub fn request_body(text: &OutgoingText) -> Value {
     let mut message = json!({
         "to": domestic(&text.to),
         "from": domestic(&text.from),
-        "customFields": {"send_id": text.send_id},
+        "customFields": custom_fields(text),
     });
     match &text.content {
         TextContent::Alimtalk {
@@ -357,6 +357,11 @@ impl Stored {
         self.custom_fields.as_ref()?.get("send_id")?.as_str()
     }
 
+    fn customer_id(&self) -> Option<String> {
+        let id = self.custom_fields.as_ref()?.get("customer_id")?.as_str()?;
+        Some(id.to_string())
+    }
+
     /// When Solapi last learned something of it: reported, processed, received, updated.
     fn at(&self) -> Option<DateTime<Utc>> {
         first_time([
@@ -371,6 +376,7 @@ impl Stored {
     fn report(&self, send_id: &str, provider_id: &str, at: DateTime<Utc>) -> TextReport {
         let code = self.status_code.clone().unwrap_or_default();
         TextReport {
+            customer_id: self.customer_id(),
             send_id: send_id.to_string(),
             provider_id: self.message_id.clone().unwrap_or(provider_id.to_string()),
             status: status(&code, self.kind.as_deref()),
@@ -384,6 +390,19 @@ impl Stored {
 struct Hook {
     data: Stored,
 }
+
+/// Our send id, and the customer's where it fits Solapi's 100 characters a value: both come
+/// back on every report (a customer's id routes the report to them).
+fn custom_fields(text: &OutgoingText) -> Value {
+    let mut fields = json!({"send_id": text.send_id});
+    if text.customer_id.chars().count() <= CUSTOM_FIELD_CHARS {
+        fields["customer_id"] = json!(text.customer_id);
+    }
+    fields
+}
+
+/// Solapi's limit on a `customFields` value.
+const CUSTOM_FIELD_CHARS: usize = 100;
 
 /// Solapi's single-report webhook: a JSON array of `{eventDataId, data: {…}, retryCount}`.
 /// An element without our `customFields.send_id` is another sender's (skipped); a body that is
@@ -577,6 +596,7 @@ mod tests {
     fn alimtalk(fallback: Option<Fallback>) -> OutgoingText {
         OutgoingText {
             send_id: "snd_01J".into(),
+            customer_id: "cust-1".into(),
             to: "+821012345678".into(),
             from: "+82212345678".into(),
             content: TextContent::Alimtalk {
@@ -619,7 +639,7 @@ mod tests {
                     "buttons": [{"buttonName": "강의 이어보기", "buttonType": "WL",
                         "linkMo": "https://example.com/c/1", "linkPc": "https://example.com/c/1"}]
                 },
-                "customFields": {"send_id": "snd_01J"}
+                "customFields": {"send_id": "snd_01J", "customer_id": "cust-1"}
             }], "showMessageList": true})
         );
     }
@@ -641,7 +661,7 @@ mod tests {
         assert_eq!(
             sms,
             json!({"messages": [{"to": "01012345678", "from": "0212345678", "type": "SMS",
-                "text": "안녕하세요", "customFields": {"send_id": "snd_01J"}}], "showMessageList": true})
+                "text": "안녕하세요", "customFields": {"send_id": "snd_01J", "customer_id": "cust-1"}}], "showMessageList": true})
         );
         let lms = request_body(&plain(TextContent::Lms {
             subject: "안내".into(),
@@ -650,7 +670,7 @@ mod tests {
         assert_eq!(
             lms,
             json!({"messages": [{"to": "01012345678", "from": "0212345678", "type": "LMS",
-                "subject": "안내", "text": "긴 글", "customFields": {"send_id": "snd_01J"}}],
+                "subject": "안내", "text": "긴 글", "customFields": {"send_id": "snd_01J", "customer_id": "cust-1"}}],
                 "showMessageList": true})
         );
     }
@@ -842,6 +862,7 @@ mod tests {
             got,
             vec![
                 TextReport {
+                    customer_id: None,
                     send_id: "snd_A".into(),
                     provider_id: "M4V_FALLBACK".into(),
                     code: "4000".into(),
@@ -851,6 +872,7 @@ mod tests {
                     at: at("2025-09-14T12:35:02.500Z"),
                 },
                 TextReport {
+                    customer_id: None,
                     send_id: "snd_B".into(),
                     provider_id: "M4V_OPTOUT".into(),
                     code: "2061".into(),
@@ -861,6 +883,7 @@ mod tests {
                     at: at("2025-09-14T12:40:00Z"),
                 },
                 TextReport {
+                    customer_id: None,
                     send_id: "snd_C".into(),
                     provider_id: "M4V_KAKAO".into(),
                     code: "3104".into(),
@@ -916,6 +939,7 @@ mod tests {
         assert_eq!(
             listed(body, "snd_A", "M4V1"),
             Ok(Some(TextReport {
+                customer_id: None,
                 send_id: "snd_A".into(),
                 provider_id: "M4V1".into(),
                 code: "3000".into(),

@@ -12,6 +12,48 @@ use crate::intervention::{Channel, Delivery, DeliveryStatus, InterventionRef};
 use super::{Change, DomainEventDetail, Tally, TallyMetric, Transition};
 
 impl Transition<'_> {
+    /// A text provider's report. A block suppresses the channels it concerns, once, in the
+    /// history: not on KakaoTalk, 알림톡 (texts then go by SMS/LMS); an 080 opt-out, a KISA
+    /// report or a spam block, SMS and LMS. Delivery itself changes no state: the journey never
+    /// waits for it.
+    pub(super) fn text_reported(&mut self, code: &str, status: &crate::text::TextStatus) {
+        use crate::customer::TextBlock;
+        use crate::text::{Block, TextChannel, TextStatus};
+        let TextStatus::Failed {
+            block: Some(block), ..
+        } = status
+        else {
+            return;
+        };
+        let channels: &[TextChannel] = match block {
+            Block::NotKakaoUser => &[TextChannel::Alimtalk],
+            _ => &[TextChannel::Sms, TextChannel::Lms],
+        };
+        let blocks = &mut self.c.profile.text_blocks;
+        if channels.iter().all(|c| blocks.contains_key(c)) {
+            return;
+        }
+        for channel in channels {
+            blocks.insert(
+                *channel,
+                TextBlock {
+                    block: *block,
+                    at: self.at,
+                },
+            );
+        }
+        let note = match block {
+            Block::NotKakaoUser => {
+                format!("not reachable on KakaoTalk (provider code {code}): texts go by SMS/LMS")
+            }
+            other => format!(
+                "texts refused by the recipient's carrier or provider ({}, code {code}): no more texts",
+                other.as_str()
+            ),
+        };
+        self.record(Change::Note { note: note.clone() }, &note);
+    }
+
     /// A sender's report: counted for its template × variant, and kept on the last
     /// intervention so only messages that went out are credited with a recovery.
     pub(super) fn report(

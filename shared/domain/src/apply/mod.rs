@@ -186,6 +186,7 @@ impl<'a> Transition<'a> {
                 feedback,
                 recipient,
             } => self.mail_feedback(delivery, *feedback, recipient.as_deref()),
+            EventKind::TextReported { code, status, .. } => self.text_reported(code, status),
             EventKind::InterventionDeferred {
                 intervention,
                 until,

@@ -65,6 +65,10 @@ impl Block {
 pub struct TextReport {
     /// Our send id (the intervention's), echoed back by the provider.
     pub send_id: String,
+    /// The customer's id, echoed back where the provider has room for it (Solapi's
+    /// `customFields`): what routes a webhook's report to the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
     /// The provider's own message id.
     pub provider_id: String,
     /// The provider's code, as it sent it.
