@@ -374,6 +374,21 @@ impl<L: SendLedger, Q: EventQueue, R: Redelivery> Sending<'_, L, Q, R> {
     }
 }
 
+/// The intervention a sender's SQS message carries, its ids recorded on the message's span;
+/// a body that is none is a poison message (permanent: to the DLQ after the bounded retries).
+pub fn intervention_of(message: &SqsMessage) -> Result<Intervention, MessageFailure> {
+    let body = message
+        .body
+        .as_deref()
+        .ok_or_else(|| MessageFailure::permanent("message has no body"))?;
+    let intervention: Intervention = serde_json::from_str(body)
+        .map_err(|e| MessageFailure::permanent(format!("undecodable intervention: {e}")))?;
+    let span = tracing::Span::current();
+    span.record("customer_id", intervention.customer_id.as_str());
+    span.record("event_id", intervention.id.as_str());
+    Ok(intervention)
+}
+
 /// An outcome's ledger status, detail and metric.
 fn parts(outcome: &SendOutcome) -> (SendStatus, String, &'static str) {
     match outcome {

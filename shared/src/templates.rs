@@ -595,7 +595,7 @@ fn add(env: &mut Environment<'static>, name: String, source: String) -> Result<(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::rules::DEFAULT_RULES_TOML;
 

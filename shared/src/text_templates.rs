@@ -291,26 +291,7 @@ mod tests {
     use super::*;
     use crate::domain::text::{TextChannel, check_alimtalk, check_text, text_channel_for};
 
-    fn context() -> EmailContext {
-        EmailContext {
-            brand: "소리튠".into(),
-            program: "영어 회화 12주".into(),
-            owner_name: "박서연".into(),
-            days_inactive: 7,
-            app_url: "https://app.example.com".into(),
-            billing_url: "https://app.example.com/billing".into(),
-            survey_url: "https://app.example.com/survey".into(),
-            review_url: "https://app.example.com/review".into(),
-            consultation_url: "https://app.example.com/consultation".into(),
-            referral_code: "FRIEND-7K2Q".into(),
-            referral_url: "https://app.example.com/r/FRIEND-7K2Q".into(),
-            offer_code: "COMEBACK".into(),
-            unsubscribe_url: "https://api.example.com/unsubscribe?c=c1&t=abc".into(),
-            sender_name: "(주)소리튠".into(),
-            sender_address: "서울특별시 중구 세종대로 110".into(),
-            sender_contact: "02-1234-5678".into(),
-        }
-    }
+    use crate::templates::tests::context;
 
     fn advertiser() -> Advertiser {
         Advertiser {

@@ -5,13 +5,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use axum::routing::post;
 use journey::domain::text::{Block, TextChannel, TextReport, TextStatus};
 use journey::domain::{Channel, Effect, EventKind, Intervention};
 use journey::ports::{Claim, SendLedger, SendStatus};
 use journey::service::apply_once;
-use journey::testing::{Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, krw, t};
+use journey::testing::{
+    Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, delivery, krw, t,
+};
 use journey_adapters::text::solapi::{self, SolapiProvider};
 use journey_local::texts::{self as standin, SolapiConfig, SolapiStandIn};
 use text_sender::{Config, Ports, TextSender};
@@ -95,18 +96,6 @@ async fn notice(sender: &Sender, customer: &str, phone: &str) -> Intervention {
             _ => None,
         })
         .unwrap()
-}
-
-fn delivery(intervention: &Intervention, receives: u32) -> SqsEvent {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(format!("msg-{receives}"));
-    m.receipt_handle = Some(format!("receipt-{receives}"));
-    m.body = Some(serde_json::to_string(intervention).unwrap());
-    m.attributes
-        .insert("ApproximateReceiveCount".into(), receives.to_string());
-    let mut event = SqsEvent::default();
-    event.records = vec![m];
-    event
 }
 
 async fn recorded(sender: &Sender, intervention: &Intervention) -> Claim {

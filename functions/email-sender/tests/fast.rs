@@ -9,12 +9,13 @@
 
 use std::sync::Mutex;
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use email_sender::{Config, EmailSender, Ports};
 use journey::domain::{Channel, Effect, EventKind, Intervention, Rules};
 use journey::ports::{Claim, MailError, Mailer, OutgoingEmail, SendLedger, SendStatus};
 use journey::service::apply_once;
-use journey::testing::{Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, krw, t};
+use journey::testing::{
+    Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, delivery, krw, t,
+};
 
 /// Keeps what it was given; answers as told.
 #[derive(Default)]
@@ -72,19 +73,6 @@ async fn welcome(store: &MemoryStore) -> Intervention {
             _ => None,
         })
         .unwrap()
-}
-
-/// `intervention` as the e-mail queue's event source hands it over, `receives` times delivered.
-fn delivery(intervention: &Intervention, receives: u32) -> SqsEvent {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(format!("msg-{receives}"));
-    m.receipt_handle = Some(format!("receipt-{receives}"));
-    m.body = Some(serde_json::to_string(intervention).unwrap());
-    m.attributes
-        .insert("ApproximateReceiveCount".into(), receives.to_string());
-    let mut event = SqsEvent::default();
-    event.records = vec![m];
-    event
 }
 
 type Sender = EmailSender<MemoryStore, Outbox, MemoryQueue, RecordedDelays, TestClock>;

@@ -87,15 +87,7 @@ where
     }
 
     async fn handle_message(&self, message: SqsMessage) -> Result<(), MessageFailure> {
-        let body = message
-            .body
-            .as_deref()
-            .ok_or_else(|| MessageFailure::permanent("message has no body"))?;
-        let intervention: Intervention = serde_json::from_str(body)
-            .map_err(|e| MessageFailure::permanent(format!("undecodable intervention: {e}")))?;
-        let span = tracing::Span::current();
-        span.record("customer_id", intervention.customer_id.as_str());
-        span.record("event_id", intervention.id.as_str());
+        let intervention = journey::sending::intervention_of(&message)?;
         let now = self.clock.now();
         let sending = Sending {
             ledger: &self.store,

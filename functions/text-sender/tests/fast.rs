@@ -10,14 +10,15 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use journey::domain::text::TextReport;
 use journey::domain::{Channel, Effect, EventKind, Intervention};
 use journey::ports::{
     Claim, OutgoingText, SendLedger, SendStatus, TextContent, TextError, TextProvider,
 };
 use journey::service::apply_once;
-use journey::testing::{Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, krw, t};
+use journey::testing::{
+    Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, delivery, krw, t,
+};
 use text_sender::{Config, Ports, TextSender};
 
 /// Keeps every request; answers from a script, then accepts.
@@ -82,18 +83,6 @@ async fn payment_failed(store: &MemoryStore, phone: Option<&str>) -> Interventio
             _ => None,
         })
         .expect("the rules text the notice")
-}
-
-fn delivery(intervention: &Intervention, receives: u32) -> SqsEvent {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(format!("msg-{receives}"));
-    m.receipt_handle = Some(format!("receipt-{receives}"));
-    m.body = Some(serde_json::to_string(intervention).unwrap());
-    m.attributes
-        .insert("ApproximateReceiveCount".into(), receives.to_string());
-    let mut event = SqsEvent::default();
-    event.records = vec![m];
-    event
 }
 
 fn config() -> Config {

@@ -13,6 +13,22 @@ pub use crate::domain::testing::{Events, active_customer, customer_id, krw, t};
 
 use chrono::{DateTime, Utc};
 
+/// `intervention` as a sender's SQS event source hands it over, delivered `receives` times.
+pub fn delivery(
+    intervention: &crate::domain::Intervention,
+    receives: u32,
+) -> aws_lambda_events::sqs::SqsEvent {
+    let mut m = aws_lambda_events::sqs::SqsMessage::default();
+    m.message_id = Some(format!("msg-{receives}"));
+    m.receipt_handle = Some(format!("receipt-{receives}"));
+    m.body = serde_json::to_string(intervention).ok();
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), receives.to_string());
+    let mut event = aws_lambda_events::sqs::SqsEvent::default();
+    event.records = vec![m];
+    event
+}
+
 /// An in-memory events queue that can be told to fail, for handler tests.
 #[derive(Default)]
 pub struct MemoryQueue {
