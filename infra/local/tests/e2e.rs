@@ -261,7 +261,7 @@ async fn the_demo_replays_the_scenario_and_prints_the_result() {
         "churned           2",
         "🚨 위험 고객: lee",
         "새 체험 가입: kim",
-        "lee@example.com          박서연입니다. 1:1 상담을 제안드려요",
+        "lee@example.com          (광고) 박서연입니다. 1:1 상담을 제안드려요",
     ] {
         assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
     }
