@@ -200,9 +200,14 @@ impl<Q: EventQueue> Ingest<Q> {
                 self.metrics.add("TextReportsUnrouted", 1.0);
                 continue;
             };
-            let event = Event::text_report(customer, "solapi", report)
-                .map_err(|e| ApiError::bad_request("invalid_report", e.to_string(), None))?;
-            events.push(event);
+            // one unreadable report must not hold back the others Solapi posted with it
+            match Event::text_report(customer, "solapi", report) {
+                Ok(event) => events.push(event),
+                Err(e) => {
+                    self.metrics.add("TextReportsInvalid", 1.0);
+                    warn!(error = %e, "a Solapi report was left out");
+                }
+            }
         }
         if events.is_empty() {
             return Ok(json_response(200, &Received::ignored("no report of ours")));

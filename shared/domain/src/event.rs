@@ -87,6 +87,12 @@ impl Event {
         provider: &str,
         report: &crate::text::TextReport,
     ) -> Result<Event, DomainError> {
+        if report.provider_id.is_empty() || report.code.is_empty() {
+            return Err(DomainError::invalid(
+                "report",
+                "names no provider message id or code: it cannot be told from another",
+            ));
+        }
         let id = format!("{provider}:{}:{}", report.provider_id, report.code);
         Ok(Event {
             id: EventId::new(id)?,
