@@ -140,6 +140,9 @@ pub struct CustomerView {
     pub phone: Option<String>,
     /// Marketing and night consent: when and where each was given (정보통신망법 §50).
     pub consents: journey::domain::consent::Consents,
+    /// Text channels a provider reported the customer refuses or cannot receive (080 opt-out,
+    /// not on KakaoTalk …), each with why.
+    pub text_blocks: Vec<TextBlockView>,
     pub unsubscribed: bool,
     /// Erased on request: the personal fields are gone.
     pub erased: bool,
@@ -154,6 +157,14 @@ pub struct CustomerView {
     /// On today's list: at the rules' `workspace.today_from` or above, and nobody on staff has
     /// reached the customer since the risk last rose.
     pub needs_contact: bool,
+}
+
+/// A text channel the customer cannot be reached on, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TextBlockView {
+    pub channel: journey::domain::text::TextChannel,
+    pub block: journey::domain::text::Block,
+    pub at: DateTime<Utc>,
 }
 
 /// `today_from`: the rules' `workspace.today_from` (whether the customer belongs on today's list).
@@ -177,6 +188,15 @@ pub fn customer(c: &Customer, now: DateTime<Utc>, today_from: RiskLevel) -> Cust
         owner: owner(c),
         phone: p.phone.clone(),
         consents: p.consents.clone(),
+        text_blocks: p
+            .text_blocks
+            .iter()
+            .map(|(channel, b)| TextBlockView {
+                channel: *channel,
+                block: b.block,
+                at: b.at,
+            })
+            .collect(),
         unsubscribed: p.unsubscribed,
         erased: c.erased,
         churn: c.churn.clone(),

@@ -15,6 +15,11 @@ export function consentText(consent, when) {
   if (!consent) return esc(t("consentNone"));
   return `${esc(t("consentGiven", { at: when(consent.at) }))} <span class="sub">${esc(consent.via)}</span>`;
 }
+/** The text channels a provider reported the customer refuses or cannot receive. */
+export function textBlocks(blocks, when) {
+  if (!Array.isArray(blocks) || !blocks.length) return esc(t("textBlocksNone"));
+  return blocks.map((b) => `${esc(lbl("textChannel", b.channel))}: ${esc(lbl("textBlock", b.block))} <span class="sub">${esc(when(b.at))}</span>`).join("<br>");
+}
 export function renderCustomer() {
   const C = S.cust;
   const panel = $("#customer");
@@ -53,6 +58,7 @@ export function renderCustomer() {
     + factsRow(t("unsubscribed"), c.unsubscribed ? t("yes") : t("no"))
     + factsRow(t("marketingConsent"), consentText(c.consents && c.consents.marketing, when), true)
     + factsRow(t("nightConsent"), consentText(c.consents && c.consents.night, when), true)
+    + factsRow(t("textBlocks"), textBlocks(c.text_blocks, when), true)
     + factsRow(t("churnReason"), churn, true)
     + factsRow(t("lastContact"), lastContact(c.last_contact, when), true)
     + factsRow(t("createdAt"), when(c.created_at)) + factsRow(t("nextCheck"), when(c.next_check_at));

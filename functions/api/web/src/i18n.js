@@ -22,7 +22,7 @@ export const DICT = {
     custTitle: "고객 타임라인", close: "닫기", contributions: "점수 구성", noContrib: "점수에 기여한 신호가 없습니다.", profile: "프로필",
     score: "점수", revenue: "누적 매출", valueAtRisk: "위험 금액", daysInactive: "무활동 일수", days: "{n}일",
     program: "프로그램", owner: "담당자", email: "이메일", timeZone: "시간대", locale: "언어", unsubscribed: "수신 거부", yes: "예", no: "아니오",
-    phone: "휴대폰", marketingConsent: "광고 수신 동의", nightConsent: "야간 광고 수신 동의", consentNone: "동의 없음", consentGiven: "{at} 동의",
+    phone: "휴대폰", marketingConsent: "광고 수신 동의", nightConsent: "야간 광고 수신 동의", consentNone: "동의 없음", consentGiven: "{at} 동의", textBlocks: "문자 수신 제한", textBlocksNone: "없음",
     churnReason: "이탈 사유", createdAt: "등록", nextCheck: "다음 점검", erased: "개인정보 삭제됨",
     history: "변경 이력", historyEmpty: "이력이 없습니다.", moreHistory: "이전 이력 더 보기", kindStage: "단계", kindRisk: "위험", kindNote: "메모", start: "시작", scoreAt: "당시 점수 {s}",
     interventions: "보낸 메시지", noInterventions: "보낸 메시지가 없습니다.", colTemplate: "템플릿", colChannel: "채널", colStatus: "상태", colDetail: "내용", colUpdated: "갱신",
@@ -40,6 +40,8 @@ export const DICT = {
     risk: { none: "없음", caution: "주의", warning: "경고", danger: "위험" },
     signal: { inactivity: "무활동", missed_assignments: "과제 미제출", login_drop: "접속 감소", content_drop: "열람 시간 감소", support_tickets: "잦은 문의", failed_payments: "결제 실패", nps: "NPS", login_gap: "평소보다 긴 미접속", slow_fade: "활동 점진 감소", submission_drop: "과제 제출 감소", newness: "가입 초기", email_engagement: "이메일 반응", low_engagement: "다른 고객보다 적은 이용", low_before_renewal: "갱신을 앞두고 적은 이용", tenure_hazard: "이탈이 잦은 가입 시기" },
     reason: { refund_requested: "환불 요청", subscription_cancelled: "구독 취소", inactivity: "장기 미접속" },
+    textChannel: { alimtalk: "알림톡", sms: "SMS", lms: "LMS" },
+    textBlock: { opt_out: "080 수신 거부", reported: "KISA 신고 차단", spam: "스팸 차단", not_kakao_user: "카카오톡 미사용" },
     channel: { phone: "전화", email: "이메일", message: "메시지", meeting: "면담", no_answer: "연락 안 됨", slack: "슬랙" },
     status: { in_progress: "보내는 중", deferred: "보류(방해 금지 시간)", retry: "재시도 대기", sent: "발송됨", skipped: "건너뜀", failed: "실패", unknown: "결과 불명" }
   },
@@ -64,7 +66,7 @@ export const DICT = {
     custTitle: "Customer timeline", close: "Close", contributions: "Score breakdown", noContrib: "No signal contributes to the score.", profile: "Profile",
     score: "Score", revenue: "Revenue", valueAtRisk: "Value at risk", daysInactive: "Days inactive", days: "{n} d",
     program: "Program", owner: "Owner", email: "E-mail", timeZone: "Time zone", locale: "Locale", unsubscribed: "Unsubscribed", yes: "Yes", no: "No",
-    phone: "Phone", marketingConsent: "Marketing consent", nightConsent: "Night-time consent", consentNone: "None", consentGiven: "given {at}",
+    phone: "Phone", marketingConsent: "Marketing consent", nightConsent: "Night-time consent", consentNone: "None", consentGiven: "given {at}", textBlocks: "Texts blocked", textBlocksNone: "None",
     churnReason: "Churn reason", createdAt: "Created", nextCheck: "Next check", erased: "Personal data erased",
     history: "History", historyEmpty: "No history yet.", moreHistory: "Older history", kindStage: "Stage", kindRisk: "Risk", kindNote: "Note", start: "start", scoreAt: "score then {s}",
     interventions: "Messages sent", noInterventions: "No messages sent.", colTemplate: "Template", colChannel: "Channel", colStatus: "Status", colDetail: "Detail", colUpdated: "Updated",
@@ -82,6 +84,8 @@ export const DICT = {
     risk: { none: "None", caution: "Caution", warning: "Warning", danger: "Danger" },
     signal: { inactivity: "Inactivity", missed_assignments: "Missed assignments", login_drop: "Login drop", content_drop: "Content drop", support_tickets: "Support tickets", failed_payments: "Failed payments", nps: "NPS", login_gap: "Longer gap than usual", slow_fade: "Slow fade", submission_drop: "Submission drop", newness: "New customer", email_engagement: "E-mail engagement", low_engagement: "Less use than peers", low_before_renewal: "Low use before renewal", tenure_hazard: "Risky tenure week" },
     reason: { refund_requested: "Refund requested", subscription_cancelled: "Subscription cancelled", inactivity: "Long inactivity" },
+    textChannel: { alimtalk: "AlimTalk", sms: "SMS", lms: "LMS" },
+    textBlock: { opt_out: "080 opt-out", reported: "blocked after a KISA report", spam: "spam block", not_kakao_user: "not on KakaoTalk" },
     channel: { phone: "Phone", email: "E-mail", message: "Message", meeting: "Meeting", no_answer: "No answer", slack: "Slack" },
     status: { in_progress: "In progress", deferred: "Deferred (quiet hours)", retry: "Retry pending", sent: "Sent", skipped: "Skipped", failed: "Failed", unknown: "Outcome unknown" }
   }
