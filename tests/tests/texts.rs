@@ -1,18 +1,18 @@
-//! The text sender through the real Solapi adapter, over HTTP, against the local Solapi
-//! stand-in (`journey_local::texts`): the signature it makes is accepted and never reused, each
-//! scripted number ends as the provider would end it, and every send id reaches the provider
-//! once; the delivery reports it posts back parse into the journey's vocabulary.
+//! The text sender on the emulator's table (the real DynamoDB ledger) through the real Solapi
+//! adapter, over HTTP, against the local Solapi stand-in (`journey_local::texts`): the
+//! signature it makes is accepted and never reused, each scripted number ends as the provider
+//! would end it, and every send id reaches the provider once; the delivery reports it posts
+//! back go through ingest's `/webhooks/solapi` and reach the customer's record.
 
 use std::sync::{Arc, Mutex};
 
 use axum::routing::post;
 use journey::domain::text::{Block, TextChannel, TextReport, TextStatus};
 use journey::domain::{Channel, Effect, EventKind, Intervention};
-use journey::ports::{Claim, SendLedger, SendStatus};
+use journey::ports::{Claim, CustomerStore, SendLedger, SendStatus};
 use journey::service::apply_once;
-use journey::testing::{
-    Events, MemoryQueue, MemoryStore, RecordedDelays, TestClock, delivery, krw, t,
-};
+use journey::testing::{Events, MemoryQueue, RecordedDelays, TestClock, delivery, krw, t};
+use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::text::solapi::{self, SolapiProvider};
 use journey_local::texts::{self as standin, SolapiConfig, SolapiStandIn};
 use text_sender::{Config, Ports, TextSender};
@@ -49,14 +49,14 @@ fn config() -> Config {
     config
 }
 
-type Sender = TextSender<MemoryStore, SolapiProvider, MemoryQueue, RecordedDelays, TestClock>;
+type Sender = TextSender<DynamoStore, SolapiProvider, MemoryQueue, RecordedDelays, TestClock>;
 
-fn sender(base_url: &str) -> Sender {
+async fn sender(base_url: &str) -> Sender {
     let provider = SolapiProvider::new(KEY, SECRET, std::time::Duration::from_secs(5))
         .unwrap()
         .with_base_url(base_url);
     let ports = Ports {
-        store: MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL),
+        store: journey_tests::fresh_store().await,
         provider,
         reports: MemoryQueue::default(),
         redelivery: RecordedDelays::default(),
@@ -126,7 +126,7 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
     let standin =
         SolapiStandIn::new(SolapiConfig::new(KEY, SECRET).with_report_url(webhook)).unwrap();
     let base = standin.serve().await.unwrap();
-    let sender = sender(&base);
+    let sender = sender(&base).await;
 
     let numbers = [
         ("kakao", "01012345678"),
@@ -199,4 +199,55 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
     assert_eq!(twice.len(), 2);
     assert_eq!(twice[0], twice[1]);
     assert!(of("silent").is_empty(), "never reported");
+
+    // the reports as Solapi posts them to ingest, applied by the single writer: the blocked
+    // number is suppressed on 알림톡 once, in its history; a delivery changes nothing
+    let token = "tok_0123456789abcdef0123456789abcdef";
+    let ingest = ingest::Ingest::new(
+        MemoryQueue::default(),
+        ingest::WebhookKeys::default().with_solapi_token(token),
+    );
+    for body in bodies.lock().unwrap().clone() {
+        let response = ingest.handle(solapi_post(token, &body)).await;
+        assert_eq!(response.status_code, 200);
+    }
+    let rules = config().rules().unwrap();
+    for message in ingest.queue().taken() {
+        let e = message.event;
+        apply_once(&sender.store, &rules, &e, e.occurred_at)
+            .await
+            .unwrap();
+    }
+    let blocked = sender
+        .store
+        .load(&journey::domain::CustomerId::new("blocked").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        blocked.profile.text_blocks[&TextChannel::Alimtalk].block,
+        Block::NotKakaoUser
+    );
+    let delivered = sender
+        .store
+        .load(&journey::domain::CustomerId::new("kakao").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(delivered.profile.text_blocks.is_empty());
+}
+
+/// Solapi's report POST to `/webhooks/solapi?token=…`, as API Gateway hands it over.
+fn solapi_post(token: &str, body: &[u8]) -> aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    let mut r = aws_lambda_events::apigw::ApiGatewayV2httpRequest::default();
+    r.raw_path = Some("/webhooks/solapi".into());
+    r.raw_query_string = Some(format!("token={token}"));
+    r.request_context.http.method = http::Method::POST;
+    r.request_context.time_epoch = t("2026-11-02T03:00:00Z").timestamp_millis();
+    r.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r.body = Some(String::from_utf8(body.to_vec()).unwrap());
+    r
 }
