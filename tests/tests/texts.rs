@@ -207,7 +207,8 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
         MemoryQueue::default(),
         ingest::WebhookKeys::default().with_solapi_token(token),
     );
-    for body in bodies.lock().unwrap().clone() {
+    let posted: Vec<Vec<u8>> = bodies.lock().unwrap().clone();
+    for body in posted {
         let response = ingest.handle(solapi_post(token, &body)).await;
         assert_eq!(response.status_code, 200);
     }
