@@ -41,14 +41,14 @@ fn the_table_in_the_template_matches_the_one_the_code_creates() {
 fn the_queues_in_the_template_match_the_ones_the_code_creates() {
     use journey_adapters::sqs::{
         DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, LONGEST_RETURN_SECONDS,
-        QUEUE_RETENTION_SECONDS, SLACK_QUEUE,
+        QUEUE_RETENTION_SECONDS, SLACK_QUEUE, TEXT_QUEUE,
     };
     let template = template();
     assert!(
         journey_adapters::dynamodb::MARKER_TTL.num_seconds() > i64::from(LONGEST_RETURN_SECONDS),
         "dedup markers outlive a message's longest way back (queue, DLQ, redrive)"
     );
-    for spec in [EVENTS_QUEUE, EMAIL_QUEUE, SLACK_QUEUE] {
+    for spec in [EVENTS_QUEUE, EMAIL_QUEUE, SLACK_QUEUE, TEXT_QUEUE] {
         let queue = properties(&template, spec.logical_id);
         assert_eq!(
             queue["MessageRetentionPeriod"].as_u64(),

@@ -41,6 +41,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// Texts go to `url`.
+    pub fn with_texts(mut self, url: &str) -> Config {
+        self.text_queue_url = Some(url.to_string());
+        self
+    }
+
     /// From the Lambda's environment; a missing or bad variable is named.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::new(

@@ -5,7 +5,7 @@
 use aws_config::SdkConfig;
 use journey_adapters::dynamodb::schema;
 use journey_adapters::eventbridge::create_bus;
-use journey_adapters::sqs::{EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, create_queue};
+use journey_adapters::sqs::{EMAIL_QUEUE, EVENTS_QUEUE, SLACK_QUEUE, TEXT_QUEUE, create_queue};
 
 #[derive(Clone, Debug)]
 pub struct Resources {
@@ -13,6 +13,7 @@ pub struct Resources {
     pub events_url: String,
     pub email_url: String,
     pub slack_url: String,
+    pub text_url: String,
     pub bus: String,
     /// The event log: the bucket it lands in, and the Firehose stream that delivers it there.
     pub log_bucket: String,
@@ -40,6 +41,7 @@ pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resou
     let events_queue = queue(&EVENTS_QUEUE, format!("journey-{env}-events")).await?;
     let email = queue(&EMAIL_QUEUE, format!("journey-{env}-email")).await?;
     let slack = queue(&SLACK_QUEUE, format!("journey-{env}-slack")).await?;
+    let text = queue(&TEXT_QUEUE, format!("journey-{env}-text")).await?;
     let bus = format!("journey-{env}");
     if let Err(e) = create_bus(&events, &bus).await
         && !e.to_string().contains("AlreadyExists")
@@ -82,6 +84,7 @@ pub async fn provision(aws: &SdkConfig, env: &str, sender: &str) -> Result<Resou
         events_url: events_queue.url,
         email_url: email.url,
         slack_url: slack.url,
+        text_url: text.url,
         bus,
         log_bucket,
         log_stream,

@@ -10,7 +10,7 @@ use journey::ports::{SecretError, SecretSource};
 use journey::secrets::EnvSecrets;
 
 /// Every secret the functions read.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 11] = [
     ingest::keys::STRIPE_SECRET,
     ingest::keys::APP_SECRET,
     ingest::keys::TOSS_SECRET,
@@ -19,6 +19,9 @@ pub const NAMES: [&str; 8] = [
     journey::unsubscribe::SECRET,
     api::API_KEY_SECRET,
     calibrate::SAMPLE_SECRET,
+    ingest::keys::SOLAPI_WEBHOOK_SECRET,
+    text_sender::build::SOLAPI_SECRETS[0],
+    text_sender::build::SOLAPI_SECRETS[1],
 ];
 
 /// The key the staff sign-in's stand-in signs ID tokens with ([`crate::oidc`]): the local
@@ -91,6 +94,9 @@ fn generate(name: &str) -> std::io::Result<String> {
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(if name == api::API_KEY_SECRET {
         format!("admin_{}", hex::encode(bytes))
+    } else if name == ingest::keys::SOLAPI_WEBHOOK_SECRET {
+        // it travels in the webhook's URL: hex needs no escaping
+        hex::encode(bytes)
     } else {
         format!("whsec_{}", STANDARD.encode(bytes))
     })

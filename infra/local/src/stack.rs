@@ -29,7 +29,7 @@ use journey_adapters::ses::SesMailer;
 use crate::mailbox::MailboxSimulator;
 use journey_adapters::slack::{FileChat, SlackWebhook};
 use journey_adapters::sqs::SqsRedelivery;
-use journey_adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue};
+use journey_adapters::sqs::{EMAIL_QUEUE, SLACK_QUEUE, SqsEventQueue, TEXT_QUEUE};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -105,6 +105,15 @@ type LocalEmail = EmailSender<
     SqsRedelivery,
     SharedClock,
 >;
+/// The text sender on the Solapi stand-in (`/_local/solapi`).
+type LocalText = text_sender::TextSender<
+    AgedLedger<DynamoStore>,
+    text_sender::build::AnyProvider,
+    SqsEventQueue,
+    SqsRedelivery,
+    SharedClock,
+>;
+
 type LocalSlack =
     SlackSender<AgedLedger<DynamoStore>, LocalChat, SqsEventQueue, SqsRedelivery, SharedClock>;
 
@@ -127,12 +136,17 @@ pub struct LocalStack {
     rules_text: String,
     sweep: sweep::AwsSweep,
     email: LocalEmail,
+    text: LocalText,
+    /// Solapi's stand-in under `/_local/solapi`: what the text sender sends to, and what posts
+    /// delivery reports back to `/webhooks/solapi`.
+    pub solapi: crate::texts::SolapiStandIn,
     slack: LocalSlack,
     /// SES's feedback function: locally fed by `POST /_local/ses` (SES itself sends no events
     /// to the emulator).
     feedback: Arc<ses_feedback::AwsFeedback>,
     events: Poller,
     email_queue: Poller,
+    text_queue: Poller,
     slack_queue: Poller,
     http: reqwest::Client,
     /// The Toss and PortOne API stand-ins under `/_local/toss` and `/_local/portone`.
@@ -249,6 +263,16 @@ impl LocalStack {
             &secret(journey::unsubscribe::SECRET),
         )
         .map_err(|e| e.to_string())?;
+        let (solapi, text) = local_texts(
+            &config,
+            &resources,
+            &secrets,
+            &store,
+            &events_queue,
+            &sqs,
+            &clock,
+            &rules_text,
+        )?;
         let webhook = tuning
             .slack_url
             .clone()
@@ -291,6 +315,7 @@ impl LocalStack {
                     &resources.bus,
                     &resources.log_stream,
                 )
+                .with_texts(&resources.text_url)
             }
             .with_env()
             .map_err(|e| e.to_string())?,
@@ -326,10 +351,13 @@ impl LocalStack {
             transition,
             rules_text,
             email,
+            text,
+            solapi,
             slack,
             feedback,
             events: tuning.poller(&sqs, &resources.events_url, None),
             email_queue: tuning.poller(&sqs, &resources.email_url, Some(&EMAIL_QUEUE)),
+            text_queue: tuning.poller(&sqs, &resources.text_url, Some(&TEXT_QUEUE)),
             slack_queue: tuning.poller(&sqs, &resources.slack_url, Some(&SLACK_QUEUE)),
             http: reqwest::Client::new(),
             providers,
@@ -352,8 +380,11 @@ impl LocalStack {
     /// Starts the SQS pollers and the sweep's schedule.
     pub fn start_background(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        let consumers = std::iter::repeat_n(Consumer::Transition, TRANSITION_POLLERS)
-            .chain([Consumer::Email, Consumer::Slack]);
+        let consumers = std::iter::repeat_n(Consumer::Transition, TRANSITION_POLLERS).chain([
+            Consumer::Email,
+            Consumer::Text,
+            Consumer::Slack,
+        ]);
         for function in consumers {
             let stack = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
@@ -365,6 +396,8 @@ impl LocalStack {
                 }
             }));
         }
+        // Solapi posts its reports a moment after the send; the stand-in does so every 2 s
+        tasks.push(self.solapi.report_every(Duration::from_secs(2)));
         if let Some(every) = self.config.sweep_every {
             let stack = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
@@ -386,6 +419,11 @@ impl LocalStack {
             Consumer::Email => {
                 self.email_queue
                     .run_once(|b| self.email.handle_batch(b))
+                    .await
+            }
+            Consumer::Text => {
+                self.text_queue
+                    .run_once(|b| self.text.handle_batch(b))
                     .await
             }
             Consumer::Slack => {
@@ -424,7 +462,12 @@ impl LocalStack {
         let mut pause = Duration::from_millis(5);
         while Instant::now() < deadline {
             let mut total = 0;
-            for poller in [&self.events, &self.email_queue, &self.slack_queue] {
+            for poller in [
+                &self.events,
+                &self.email_queue,
+                &self.text_queue,
+                &self.slack_queue,
+            ] {
                 total += poller.depth().await.unwrap_or(backlog);
             }
             confirmed = if total < backlog { confirmed + 1 } else { 0 };
@@ -451,6 +494,7 @@ impl LocalStack {
             .route("/_local/outbox", get(outbox_json))
             .route("/_local/", get(outbox_page))
             .nest("/_local", self.providers.router())
+            .nest("/_local/solapi", self.solapi.router())
             .nest(crate::oidc::PATH, self.issuer.router())
             .fallback(invoke)
             .with_state(Arc::clone(self))
@@ -546,7 +590,59 @@ const TRANSITION_POLLERS: usize = 4;
 enum Consumer {
     Transition,
     Email,
+    Text,
     Slack,
+}
+
+/// The Solapi stand-in and the text sender on it. The stand-in posts its reports to this
+/// stack's `/webhooks/solapi` with the local token; its reports carry the simulated time.
+#[allow(clippy::too_many_arguments, reason = "the stack's parts, wired once")]
+fn local_texts(
+    config: &LocalConfig,
+    resources: &Resources,
+    secrets: &LocalSecrets,
+    store: &DynamoStore,
+    events_queue: &SqsEventQueue,
+    sqs: &aws_sdk_sqs::Client,
+    clock: &SharedClock,
+    rules_text: &str,
+) -> Result<(crate::texts::SolapiStandIn, LocalText), String> {
+    let secret = |name: &str| secrets.value(name).unwrap_or_default();
+    let [key, api_secret] = text_sender::build::SOLAPI_SECRETS.map(secret);
+    let base = config.base_url();
+    let token = secret(ingest::keys::SOLAPI_WEBHOOK_SECRET);
+    let solapi = crate::texts::SolapiStandIn::new(
+        crate::texts::SolapiConfig::new(&key, &api_secret)
+            .with_report_url(format!("{base}/webhooks/solapi?token={token}"))
+            .with_provider_clock(Arc::new(clock.clone())),
+    )?;
+    let mut text_config = text_sender::Config::new(
+        &resources.table,
+        &resources.events_url,
+        &resources.text_url,
+        "0212345678",
+    )
+    .with_env()
+    .map_err(|e| e.to_string())?;
+    text_config.rules_text = rules_text.to_string();
+    text_config.provider_url = Some(format!("{base}/_local/solapi"));
+    text_config.settings.business.brand = "Journey (local)".into();
+    text_config.settings.business.app_url = format!("{base}/app");
+    let provider = text_config
+        .provider(&key, &api_secret)
+        .map_err(|e| e.to_string())?;
+    let text = text_sender::assemble(
+        &text_config,
+        text_sender::Ports {
+            store: AgedLedger(store.clone()),
+            provider,
+            reports: events_queue.clone(),
+            redelivery: SqsRedelivery::new(sqs.clone(), &resources.text_url),
+            clock: clock.clone(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((solapi, text))
 }
 
 async fn health(State(stack): State<Arc<LocalStack>>) -> Json<Value> {

@@ -39,7 +39,18 @@ fn root() -> std::path::PathBuf {
 }
 
 fn start(http_port: u16, emulator_port: u16, env: &str, state_dir: &std::path::Path) -> Child {
+    start_with(http_port, emulator_port, env, state_dir, &[])
+}
+
+fn start_with(
+    http_port: u16,
+    emulator_port: u16,
+    env: &str,
+    state_dir: &std::path::Path,
+    extra: &[(&str, String)],
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_journey-local"))
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(root())
         .env_remove("AWS_ENDPOINT_URL")
         .env("JOURNEY_HTTP_PORT", http_port.to_string())
@@ -55,10 +66,14 @@ fn start(http_port: u16, emulator_port: u16, env: &str, state_dir: &std::path::P
 }
 
 async fn up(label: &str) -> (Running, Gateway) {
+    up_with(label, &[]).await
+}
+
+async fn up_with(label: &str, extra: &[(&str, String)]) -> (Running, Gateway) {
     let (http_port, emulator_port) = (free_port(), free_port());
     let env = format!("{label}{}", std::process::id());
     let state_dir = std::env::temp_dir().join(format!("journey-{label}-{}", std::process::id()));
-    let child = start(http_port, emulator_port, &env, &state_dir);
+    let child = start_with(http_port, emulator_port, &env, &state_dir, extra);
     let running = Running {
         child,
         http_port,
@@ -464,4 +479,77 @@ async fn staff_sign_in_with_the_code_flow_and_only_their_token_opens_the_staff_r
         .await
         .unwrap();
     assert_eq!(tokened.status(), 401);
+}
+
+/// A failed payment's notice by text, through the running stack: the worker plans it, the text
+/// sender sends it once to the Solapi stand-in as a 알림톡 with its SMS fallback, and the
+/// stand-in's delivery report for a number that blocked 알림톡 comes back through
+/// `/webhooks/solapi` and suppresses 알림톡 for that customer, in their history.
+#[tokio::test]
+async fn a_payment_notice_goes_as_alimtalk_and_a_block_report_comes_back() {
+    let rules = std::fs::read_to_string(root().join("infra/rules.toml"))
+        .unwrap()
+        .replace(
+            "[interventions.payment_failed]\n",
+            "[interventions.payment_failed]\ntext = \"billing_failed\"\n",
+        );
+    let rules_file =
+        std::env::temp_dir().join(format!("journey-texts-{}.toml", std::process::id()));
+    std::fs::write(&rules_file, rules).unwrap();
+    let (_running, g) = up_with("texts", &[("RULES_FILE", rules_file.display().to_string())]).await;
+    let start = at("2026-11-02T01:00:00Z");
+    set_clock(&g, start).await;
+    for (customer, phone) in [("t-kakao", "010-1234-5678"), ("t-blocked", "010-0000-3107")] {
+        let profile = json!({"type": "profile_updated", "customer_id": customer,
+            "occurred_at": "2026-11-02T00:59:00Z", "phone": phone, "locale": "ko"});
+        let (status, body) = g
+            .app(&profile, &format!("msg-{customer}"), start.timestamp())
+            .await
+            .unwrap();
+        assert_eq!(status, 202, "{body}");
+        for (kind, n) in [("invoice.paid", 1), ("invoice.payment_failed", 2)] {
+            let invoice = json!({
+                "id": format!("evt_{customer}_{n}"), "object": "event", "type": kind,
+                "created": start.timestamp() + n,
+                "data": {"object": {"customer": format!("cus_{customer}"), "amount_paid": 99000,
+                    "amount_due": 99000, "currency": "krw", "metadata": {"customer_id": customer}}}
+            });
+            let (status, body) = g.stripe(&invoice, start.timestamp() + n).await.unwrap();
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    settle(&g).await;
+    let sent = g
+        .local("/_local/solapi/_stand-in/messages", None)
+        .await
+        .unwrap();
+    let messages = sent["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{sent}");
+    for m in messages {
+        assert_eq!(m["type"], "ATA", "{m}");
+    }
+    assert!(
+        sent["sendsPerId"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|n| n == 1),
+        "{sent}"
+    );
+    // the stand-in posts its reports every 2 s; the worker applies them
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        settle(&g).await;
+        let blocked = g.local("/_local/customers/t-blocked", None).await.unwrap();
+        if blocked.to_string().contains("not reachable on KakaoTalk") {
+            let kakao = g.local("/_local/customers/t-kakao", None).await.unwrap();
+            assert!(!kakao.to_string().contains("not reachable"), "{kakao}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no block report applied: {blocked}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -9,7 +9,7 @@ pub use events::SqsEventQueue;
 pub use interventions::SqsInterventionQueues;
 pub use provision::{
     DLQ_RETENTION_SECONDS, EMAIL_QUEUE, EVENTS_QUEUE, LONGEST_RETURN_SECONDS,
-    QUEUE_RETENTION_SECONDS, QueueSpec, QueueUrls, SLACK_QUEUE, create_queue,
+    QUEUE_RETENTION_SECONDS, QueueSpec, QueueUrls, SLACK_QUEUE, TEXT_QUEUE, create_queue,
 };
 
 use aws_sdk_sqs::Client;

@@ -46,6 +46,14 @@ pub const SLACK_QUEUE: QueueSpec = QueueSpec {
     max_receive_count: 5,
 };
 
+/// The text queue (standard): texts to customers, read by the text sender (30 s timeout).
+pub const TEXT_QUEUE: QueueSpec = QueueSpec {
+    logical_id: "TextQueue",
+    fifo: false,
+    visibility_timeout_seconds: 180,
+    max_receive_count: 5,
+};
+
 /// DLQs keep messages for the SQS maximum, 14 days.
 pub const DLQ_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
 
