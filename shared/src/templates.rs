@@ -288,9 +288,8 @@ impl Catalogue {
 
     /// Whether `rules` send any advertising e-mail (which must name the sender).
     pub fn sends_advertising(&self, rules: &Rules) -> bool {
-        std::iter::once(rules.default_policy())
-            .chain(rules.programs().map(|(_, p)| p))
-            .flat_map(|p| p.interventions.values())
+        rules
+            .plans()
             .filter_map(|plan| plan.email.as_deref())
             .any(|email| self.purpose(email) == Purpose::Advertising)
     }

@@ -98,6 +98,9 @@ struct Meta {
     alimtalk: Option<AlimtalkSpec>,
     buttons: usize,
     subject: [bool; 2],
+    /// The names the 알림톡's text and buttons use, per language (ko, en): read once here,
+    /// not at every send.
+    variables: [Vec<String>; 2],
 }
 
 /// The text templates, compiled once.
@@ -137,6 +140,7 @@ impl TextTemplates {
             }
             let buttons = file.ko.buttons.len().max(file.en.buttons.len());
             let subject = [file.ko.subject.is_some(), file.en.subject.is_some()];
+            let mut variables: [Vec<String>; 2] = Default::default();
             for (lang, spec) in [(Lang::Ko, file.ko), (Lang::En, file.en)] {
                 let base = format!("{name}/{}", lang.as_str());
                 let fallback = spec.fallback.clone().unwrap_or_else(|| spec.text.clone());
@@ -144,19 +148,30 @@ impl TextTemplates {
                     env.add_template_owned(format!("{base}/{part}"), source)
                         .map_err(|e| invalid(name, e))
                 };
-                add("text".into(), spec.text)?;
+                let mut parts = vec![("text".to_string(), spec.text)];
+                for (i, b) in spec.buttons.into_iter().enumerate() {
+                    parts.push((format!("button{i}/name"), b.name));
+                    parts.push((format!("button{i}/url"), b.url));
+                }
+                let used: Vec<String> = parts.iter().map(|(p, _)| format!("{base}/{p}")).collect();
+                for (part, source) in parts {
+                    add(part, source)?;
+                }
                 add("subject".into(), spec.subject.unwrap_or_default())?;
                 add("fallback".into(), fallback)?;
-                for (i, b) in spec.buttons.into_iter().enumerate() {
-                    add(format!("button{i}/name"), b.name)?;
-                    add(format!("button{i}/url"), b.url)?;
+                let mut names = std::collections::BTreeSet::new();
+                for part in &used {
+                    let t = env.get_template(part).map_err(|e| invalid(name, e))?;
+                    names.extend(t.undeclared_variables(false));
                 }
+                variables[usize::from(lang == Lang::En)] = names.into_iter().collect();
             }
             let entry = Meta {
                 purpose: file.purpose,
                 alimtalk: file.alimtalk,
                 buttons,
                 subject,
+                variables,
             };
             meta.insert(name.to_string(), entry);
         }
@@ -222,7 +237,10 @@ impl TextTemplates {
             fallback = advertising(&fallback, ad);
         }
         let alimtalk = match &meta.alimtalk {
-            Some(spec) => Some((spec.template_code.clone(), self.variables(&base, ctx)?)),
+            Some(spec) => {
+                let names = &meta.variables[usize::from(lang == Lang::En)];
+                Some((spec.template_code.clone(), values(names, ctx)?))
+            }
             None => None,
         };
         Ok(RenderedText {
@@ -242,36 +260,22 @@ impl TextTemplates {
             .map(|s| s.trim().to_string())
             .map_err(|e| invalid(name, e))
     }
+}
 
-    /// The variables the 알림톡's text and buttons use, with their values: what the provider
-    /// substitutes into the approved template.
-    fn variables(
-        &self,
-        base: &str,
-        ctx: &EmailContext,
-    ) -> Result<BTreeMap<String, String>, TemplateError> {
-        let values = serde_json::to_value(ctx).map_err(|e| invalid(base, e))?;
-        // the names first: `templates()` holds the environment's lock while it iterates
-        let parts: Vec<String> = self
-            .env
-            .templates()
-            .map(|(n, _)| n.to_string())
-            .filter(|n| n.starts_with(&format!("{base}/")) && !n.ends_with("/fallback"))
-            .collect();
-        let mut names = std::collections::BTreeSet::new();
-        for part in parts {
-            let t = self.env.get_template(&part).map_err(|e| invalid(base, e))?;
-            names.extend(t.undeclared_variables(false));
-        }
-        Ok(names
-            .into_iter()
-            .filter_map(|n| {
-                let v = values.get(&n)?;
-                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                Some((n, v))
-            })
-            .collect())
-    }
+/// `names` with their values in `ctx`: what the provider substitutes into the approved
+/// template.
+fn values(names: &[String], ctx: &EmailContext) -> Result<BTreeMap<String, String>, TemplateError> {
+    let values = serde_json::to_value(ctx).map_err(|e| invalid("context", e))?;
+    Ok(names
+        .iter()
+        .filter_map(|n| {
+            let v = values.get(n)?;
+            Some((
+                n.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            ))
+        })
+        .collect())
 }
 
 /// `text` as §50④ wants an advertising text: `(광고)` and the sender first, their contact, and

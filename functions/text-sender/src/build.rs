@@ -263,9 +263,8 @@ pub fn assemble<S, P, Q, R, C>(
     let rules = config.rules()?;
     let templates = TextTemplates::embedded()?;
     Catalogue::embedded()?.check(&rules)?;
-    let texts: Vec<&str> = std::iter::once(rules.default_policy())
-        .chain(rules.programs().map(|(_, p)| p))
-        .flat_map(|p| p.interventions.values())
+    let texts: Vec<&str> = rules
+        .plans()
         .filter_map(|plan| plan.text.as_deref())
         .collect();
     if config.settings.advertiser.is_none() && templates.any_advertising(texts.iter().copied()) {

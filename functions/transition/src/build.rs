@@ -175,10 +175,7 @@ where
     let rules = config::parse_rules(&config.rules_text)?;
     Catalogue::embedded()?.check(&rules)?;
     if config.text_queue_url.is_none()
-        && let Some(text) = std::iter::once(rules.default_policy())
-            .chain(rules.programs().map(|(_, p)| p))
-            .flat_map(|p| p.interventions.values())
-            .find_map(|plan| plan.text.clone())
+        && let Some(text) = rules.plans().find_map(|plan| plan.text.clone())
     {
         return Err(BuildError::NoTextQueue(text));
     }

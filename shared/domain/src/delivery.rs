@@ -59,18 +59,7 @@ pub fn decide(
             if customer.profile.unsubscribed {
                 return skip("unsubscribed");
             }
-            match permit(purpose, customer, &policy.advertising, now) {
-                Permit::Send => {}
-                Permit::Defer(until) => return Decision::Defer { until },
-                Permit::Refuse(why) => return skip(&format!("advertising: {}", why.as_str())),
-            }
-            match policy
-                .quiet_hours
-                .deferral(now, customer.profile.time_zone.as_deref())
-            {
-                Some(until) => Decision::Defer { until },
-                None => Decision::Send { to },
-            }
+            when(customer, policy, purpose, now).unwrap_or(Decision::Send { to })
         }
     }
 }
@@ -102,18 +91,30 @@ pub fn decide_text(
     if intervention.transactional {
         return Decision::Send { to };
     }
+    when(customer, policy, purpose, now).unwrap_or(Decision::Send { to })
+}
+
+/// For a message that is not transactional, on any channel: advertising without consent is
+/// skipped, at night without night consent deferred; then quiet hours. `None`: it may go now.
+fn when(
+    customer: &Customer,
+    policy: &Policy,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Option<Decision> {
     match permit(purpose, customer, &policy.advertising, now) {
         Permit::Send => {}
-        Permit::Defer(until) => return Decision::Defer { until },
-        Permit::Refuse(why) => return skip(format!("advertising: {}", why.as_str())),
+        Permit::Defer(until) => return Some(Decision::Defer { until }),
+        Permit::Refuse(why) => {
+            return Some(Decision::Skip {
+                reason: format!("advertising: {}", why.as_str()),
+            });
+        }
     }
-    match policy
+    policy
         .quiet_hours
         .deferral(now, customer.profile.time_zone.as_deref())
-    {
-        Some(until) => Decision::Defer { until },
-        None => Decision::Send { to },
-    }
+        .map(|until| Decision::Defer { until })
 }
 
 /// A block on SMS or LMS other than "not a KakaoTalk user": the number takes no texts.

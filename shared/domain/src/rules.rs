@@ -111,6 +111,13 @@ impl Rules {
     pub fn programs(&self) -> impl Iterator<Item = (&str, &Policy)> {
         self.programs.iter().map(|(k, v)| (k.as_str(), v))
     }
+
+    /// Every trigger's plan, the business's and every program's.
+    pub fn plans(&self) -> impl Iterator<Item = &Plan> {
+        std::iter::once(&self.default)
+            .chain(self.programs.values())
+            .flat_map(|p| p.interventions.values())
+    }
 }
 
 /// `score.model = "none"`: no learned model here, even though the business's rules have one
