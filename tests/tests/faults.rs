@@ -1,6 +1,7 @@
 //! The fault suite at CI size: a small synthetic population replayed through the local stack
 //! twice — fault-free, then with webhooks delivered 1–3 times and every service (DynamoDB,
-//! SQS, SES, EventBridge, Slack) refusing requests and losing answers at random, and handlers
+//! SQS, SES, EventBridge, Slack, the text provider) refusing requests and losing answers at
+//! random, and handlers
 //! crashing between I/O calls — and compared (`journey_local::faults::suite`): no state change
 //! lost, no message twice, none missed, no dead letters. `make faults` runs it at 10,000+
 //! events and writes the counts to `docs/reliability.md`.
@@ -77,7 +78,7 @@ async fn under_faults(customers: usize, sweep_hours: u32) {
             );
         }
     }
-    for service in ["ses", "events"] {
+    for service in ["ses", "events", "solapi"] {
         let any: u64 = ["refused_reset", "refused_503", "answer_lost"]
             .iter()
             .map(|kind| count(format!("{service} {kind}")))
@@ -90,5 +91,9 @@ async fn under_faults(customers: usize, sweep_hours: u32) {
         .sum();
     assert!(crashes > 0, "no handler crashed: {injected:#}");
     assert!(report["emails_received"]["faulty"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        report["texts_received"]["faulty"].as_u64().unwrap_or(0) > 0,
+        "no text sent: {report:#}"
+    );
     assert!(report["planned_interventions"].as_u64().unwrap_or(0) > 10);
 }

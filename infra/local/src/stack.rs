@@ -76,6 +76,10 @@ pub struct Tuning {
     pub pollers: Option<aws_sdk_sqs::Client>,
     /// No stand-in for SES's events (the fault suite compares runs whose sends differ on purpose).
     pub without_ses_events: bool,
+    /// These rules instead of `RULES_FILE` or the built-in ones (the fault suite adds texts).
+    pub rules_text: Option<String>,
+    /// Where the text sender finds Solapi: a faulty proxy in front of the stand-in.
+    pub text_provider_url: Option<String>,
 }
 
 impl Tuning {
@@ -196,7 +200,10 @@ impl LocalStack {
         let resources = provision(aws, &config.env, &config.sender_email).await?;
         let secrets = LocalSecrets::load_or_create(&config.state_dir)
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
-        let rules_text = journey::config::rules_text().map_err(|e| e.to_string())?;
+        let rules_text = match &tuning.rules_text {
+            Some(text) => text.clone(),
+            None => journey::config::rules_text().map_err(|e| e.to_string())?,
+        };
         let rules = journey::config::parse_rules(&rules_text).map_err(|e| e.to_string())?;
         let sqs = clients.sqs.clone();
         let store = DynamoStore::new(clients.dynamodb.clone(), &resources.table);
@@ -239,6 +246,7 @@ impl LocalStack {
             // the emulator keeps no account suppression list (`CHECK_SUPPRESSION=true` asks it)
             check_suppression: journey::config::parsed_or("CHECK_SUPPRESSION", false)
                 .map_err(|e| e.to_string())?,
+            rules_text: rules_text.clone(),
             ..from_env
         };
         // one feedback function: fed by the mailer's stand-in and by `POST /_local/ses`
@@ -272,6 +280,7 @@ impl LocalStack {
             &sqs,
             &clock,
             &rules_text,
+            tuning.text_provider_url.as_deref(),
         )?;
         let webhook = tuning
             .slack_url
@@ -283,14 +292,17 @@ impl LocalStack {
             None => LocalChat::File(FileChat::new(config.state_dir.join("slack.log"))),
         };
         let slack = slack_sender::assemble(
-            &slack_sender::Config::new(
-                &resources.table,
-                &resources.events_url,
-                &resources.slack_url,
-                &base,
-            )
-            .with_env()
-            .map_err(|e| e.to_string())?,
+            &slack_sender::Config {
+                rules_text: rules_text.clone(),
+                ..slack_sender::Config::new(
+                    &resources.table,
+                    &resources.events_url,
+                    &resources.slack_url,
+                    &base,
+                )
+                .with_env()
+                .map_err(|e| e.to_string())?
+            },
             slack_sender::Ports {
                 store: AgedLedger(store.clone()),
                 chat,
@@ -305,20 +317,24 @@ impl LocalStack {
             &clients,
             keys,
         );
+        let transition_config = transition::Config {
+            rules_refresh: Duration::from_secs(5),
+            ..transition::Config::new(
+                &resources.table,
+                &resources.email_url,
+                &resources.slack_url,
+                &resources.bus,
+                &resources.log_stream,
+            )
+            .with_texts(&resources.text_url)
+        }
+        .with_env()
+        .map_err(|e| e.to_string())?;
         let transition = transition::build(
             &transition::Config {
-                rules_refresh: Duration::from_secs(5),
-                ..transition::Config::new(
-                    &resources.table,
-                    &resources.email_url,
-                    &resources.slack_url,
-                    &resources.bus,
-                    &resources.log_stream,
-                )
-                .with_texts(&resources.text_url)
-            }
-            .with_env()
-            .map_err(|e| e.to_string())?,
+                rules_text: rules_text.clone(),
+                ..transition_config
+            },
             &clients,
         )
         .map_err(|e| e.to_string())?;
@@ -606,6 +622,7 @@ fn local_texts(
     sqs: &aws_sdk_sqs::Client,
     clock: &SharedClock,
     rules_text: &str,
+    provider_url: Option<&str>,
 ) -> Result<(crate::texts::SolapiStandIn, LocalText), String> {
     let secret = |name: &str| secrets.value(name).unwrap_or_default();
     let [key, api_secret] = text_sender::build::SOLAPI_SECRETS.map(secret);
@@ -625,7 +642,8 @@ fn local_texts(
     .with_env()
     .map_err(|e| e.to_string())?;
     text_config.rules_text = rules_text.to_string();
-    text_config.provider_url = Some(format!("{base}/_local/solapi"));
+    text_config.provider_url =
+        Some(provider_url.map_or_else(|| format!("{base}/_local/solapi"), str::to_string));
     text_config.settings.business.brand = "Journey (local)".into();
     text_config.settings.business.app_url = format!("{base}/app");
     let provider = text_config

@@ -94,6 +94,7 @@ impl Emitter {
                 email: Some(format!("{}-{n}@example.com", owner.to_lowercase())),
                 slack_id: Some(format!("U0{}{n}", owner.to_uppercase())),
             }),
+            phone: Some(self.phone()),
             // agreed to marketing at sign-up, as the apps modelled here ask (§50: the offers need it)
             consent: Some(journey::domain::consent::ConsentChange {
                 marketing: Some(true),
@@ -102,6 +103,19 @@ impl Emitter {
             }),
             ..Profile::default()
         }
+    }
+
+    /// A Korean mobile number of their own (`010-5…`: none of the Solapi stand-in's scripted
+    /// numbers, which start `010-0000`).
+    fn phone(&self) -> String {
+        let hash = self
+            .id
+            .as_str()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        format!("+82105{:07}", hash % 10_000_000)
     }
 
     /// The last event of a churner and its label: a cancellation, a refund request, or the

@@ -3,7 +3,8 @@
 //! after (the emulator applied it and answered, and the connection drops before the answer
 //! leaves). The SDK sees real transport errors, so its own retry policy applies, as in AWS.
 //! It also counts every `SendEmail` that reached the emulator, per intervention id (its
-//! `intervention_id` tag): what SES accepted, whatever the client was told.
+//! `intervention_id` tag): what SES accepted, whatever the client was told. In front of the
+//! Solapi stand-in it fails the text sender's requests the same way (the stand-in counts).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -193,11 +194,16 @@ fn unavailable() -> Answer {
         .unwrap_or_default()
 }
 
-/// The service a SigV4-signed request is for: `Credential=<key>/<date>/<region>/<service>/…`.
+/// The service a SigV4-signed request is for: `Credential=<key>/<date>/<region>/<service>/…`;
+/// `solapi` for Solapi's own signature (`HMAC-SHA256 apiKey=…`).
 fn service_of(headers: &http::HeaderMap) -> String {
-    headers
+    let authorization = headers
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.to_str().ok());
+    if authorization.is_some_and(|v| v.starts_with("HMAC-SHA256 apiKey=")) {
+        return "solapi".into();
+    }
+    authorization
         .and_then(|v| v.split("Credential=").nth(1))
         .and_then(|scope| scope.split('/').nth(3))
         .unwrap_or("unknown")
@@ -212,6 +218,9 @@ fn operation_of(headers: &http::HeaderMap, path: &str) -> String {
     }
     if path.ends_with("/outbound-emails") {
         return "SendEmail".into();
+    }
+    if path.starts_with("/messages/v4/send") {
+        return "SendText".into();
     }
     path.to_string()
 }

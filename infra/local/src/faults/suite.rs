@@ -2,6 +2,11 @@
 //! without faults, once with webhooks delivered 1–3 times and every service failing at random
 //! (requests refused, answers lost, handlers crashed between two I/O calls) — and the two
 //! compared: no state change lost, no message sent twice, none missed, the DLQs empty.
+//!
+//! The rules are the stack's (`RULES_FILE` or the built-in ones) with texts added
+//! ([`with_texts`]): the payment notice and the caution nudge also go by text, to the Solapi
+//! stand-in behind a faulty proxy of its own, so the text provider refuses requests and loses
+//! answers like every AWS service.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -99,8 +104,34 @@ impl Options {
     }
 }
 
-/// The services the dice fail (SigV4 names), and Slack.
-const SERVICES: [&str; 5] = ["dynamodb", "sqs", "ses", "events", "slack"];
+/// The services the dice fail (SigV4 names), Slack and the text provider.
+const SERVICES: [&str; 6] = ["dynamodb", "sqs", "ses", "events", "slack", "solapi"];
+
+/// The triggers that also go by text in the suite, and their text templates.
+const TEXTS: [(&str, &str); 2] = [
+    ("payment_failed", "billing_failed"),
+    ("risk_caution", "gentle_reminder"),
+];
+
+/// `rules` with [`TEXTS`] added to their interventions.
+pub fn with_texts(rules: &str) -> Result<String, String> {
+    let mut table: toml::Table = rules.parse().map_err(|e| format!("rules: {e}"))?;
+    let interventions = table
+        .entry("interventions")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(interventions) = interventions else {
+        return Err("rules: `interventions` is not a table".into());
+    };
+    for (trigger, template) in TEXTS {
+        let plan = interventions
+            .entry(trigger)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(plan) = plan {
+            plan.insert("text".into(), toml::Value::String(template.into()));
+        }
+    }
+    toml::to_string(&table).map_err(|e| format!("rules: {e}"))
+}
 
 /// Rounds of "time passes past a send lease, the queues drain" at the end of each run, so
 /// claims of crashed senders are resolved the same way in both runs.
@@ -112,6 +143,8 @@ pub async fn run(config: LocalConfig, args: &[String]) -> Result<(), String> {
     let started = Instant::now();
     let (backend, aws, endpoint) = backend(&config).await?;
     let emulator = endpoint.ok_or("the fault suite needs an emulator endpoint")?;
+    let rules = with_texts(&journey::config::rules_text().map_err(|e| e.to_string())?)?;
+    let config = (config, rules);
     println!("Fault-free run of {} events", events.len());
     let clean = Run::start("clean", &config, &aws, &emulator, Dice::none(), 0.0).await?;
     clean.replay(&events, false, options.sweep_every).await?;
@@ -152,12 +185,14 @@ pub async fn run(config: LocalConfig, args: &[String]) -> Result<(), String> {
     verdict.result()
 }
 
-/// One stack with its proxy, Slack stand-in and gateway.
+/// One stack with its proxies (AWS, the text provider), Slack stand-in and gateway.
 struct Run {
     name: &'static str,
     stack: Arc<LocalStack>,
     gateway: Gateway,
     proxy: Proxy,
+    /// In front of the Solapi stand-in; kept for as long as the run (the stand-in counts).
+    _texts: Proxy,
     slack: SlackStandIn,
     dice: Dice,
     tasks: Vec<JoinHandle<()>>,
@@ -167,7 +202,7 @@ struct Run {
 impl Run {
     async fn start(
         name: &'static str,
-        base: &LocalConfig,
+        (base, rules): &(LocalConfig, String),
         aws: &SdkConfig,
         emulator: &str,
         dice: Dice,
@@ -180,6 +215,11 @@ impl Run {
         config.sweep_every = None;
         std::fs::create_dir_all(&config.state_dir).map_err(|e| e.to_string())?;
         let proxy = Proxy::start(emulator, dice.clone()).await?;
+        let texts = Proxy::start(
+            &format!("{}/_local/solapi", config.base_url()),
+            dice.clone(),
+        )
+        .await?;
         let slack = SlackStandIn::start(dice.clone()).await?;
         // the SDK's own retries as in AWS, their back-off compressed as the redeliveries are
         let through_proxy = emulator_config(&proxy.url)
@@ -199,6 +239,8 @@ impl Run {
             crashes: (crash > 0.0).then(|| (dice.clone(), crash)),
             pollers: Some(aws_sdk_sqs::Client::new(aws)),
             without_ses_events: true,
+            rules_text: Some(rules.clone()),
+            text_provider_url: Some(texts.url.clone()),
         };
         let stack = LocalStack::build_tuned(
             config.clone(),
@@ -222,6 +264,7 @@ impl Run {
             stack,
             gateway,
             proxy,
+            _texts: texts,
             slack,
             dice,
             tasks,
@@ -281,6 +324,8 @@ struct Outcome {
     /// Send ledger: intervention id → (status, channel, template, unknowns).
     ledger: BTreeMap<String, (String, String, String, i64)>,
     emails: BTreeMap<String, u64>,
+    /// Texts the provider accepted, per send id (the intervention id).
+    texts: BTreeMap<String, u64>,
     slack: BTreeMap<String, u64>,
     dead_letters: BTreeMap<String, Vec<String>>,
 }
@@ -310,6 +355,7 @@ async fn outcome(
         history,
         ledger: ledger(aws, &run.stack.resources.table).await?,
         emails: run.proxy.emails(),
+        texts: run.stack.solapi.sends_per_id(),
         slack: run.slack.posts(),
         dead_letters: dead_letters(aws, &run.stack).await?,
     })
@@ -402,7 +448,7 @@ async fn dead_letters(
     let sqs = aws_sdk_sqs::Client::new(aws);
     let r = &stack.resources;
     let mut out = BTreeMap::new();
-    for url in [&r.events_url, &r.email_url, &r.slack_url] {
+    for url in [&r.events_url, &r.email_url, &r.text_url, &r.slack_url] {
         let dlq = match url.strip_suffix(".fifo") {
             Some(stem) => format!("{stem}-dlq.fifo"),
             None => format!("{url}-dlq"),
@@ -455,12 +501,14 @@ struct Verdict {
     /// Sent twice where the rules allow it (`retry_once` after an unknown outcome).
     allowed_repeats: Vec<String>,
     missed: Vec<String>,
-    /// E-mails SES accepted that no send record of the same run accounts for (security review
-    /// R2): untagged, or tagged with an intervention the ledger does not hold.
+    /// E-mails SES (and texts Solapi) accepted that no send record of the same run accounts
+    /// for (security review R2): untagged, or tagged with an intervention the ledger does not
+    /// hold.
     unaccounted: Vec<String>,
     unknown: BTreeMap<String, u64>,
     planned: usize,
     emails: (u64, u64),
+    texts: (u64, u64),
     slack: (u64, u64),
     dead_letters: BTreeMap<String, Vec<String>>,
 }
@@ -505,6 +553,7 @@ async fn compare(
         };
         let received = match channel.as_str() {
             "slack" => b.slack.get(id).copied().unwrap_or(0),
+            "text" => b.texts.get(id).copied().unwrap_or(0),
             _ => b.emails.get(id).copied().unwrap_or(0),
         };
         if status == "unknown" {
@@ -532,11 +581,13 @@ async fn compare(
     let unaccounted = [("fault-free", &a), ("faulty", &b)]
         .into_iter()
         .flat_map(|(run, o)| {
-            o.emails
-                .iter()
-                .filter(|(id, _)| !o.ledger.contains_key(*id))
-                .map(move |(id, n)| {
-                    format!("{run}: {id}: {n} e-mail(s) SES accepted, no send record")
+            let emails = o.emails.iter().map(|(id, n)| (id, n, "e-mail(s) SES"));
+            let texts = o.texts.iter().map(|(id, n)| (id, n, "text(s) Solapi"));
+            emails
+                .chain(texts)
+                .filter(|(id, _, _)| !o.ledger.contains_key(*id))
+                .map(move |(id, n, what)| {
+                    format!("{run}: {id}: {n} {what} accepted, no send record")
                 })
         })
         .collect();
@@ -552,6 +603,7 @@ async fn compare(
         unknown,
         planned: a.ledger.len(),
         emails: (total(&a.emails), total(&b.emails)),
+        texts: (total(&a.texts), total(&b.texts)),
         slack: (total(&a.slack), total(&b.slack)),
         dead_letters: b.dead_letters,
     })
@@ -608,6 +660,7 @@ impl Verdict {
             "faults_injected": by_kind, "faults": faults,
             "planned_interventions": self.planned,
             "emails_received": {"fault_free": self.emails.0, "faulty": self.emails.1},
+            "texts_received": {"fault_free": self.texts.0, "faulty": self.texts.1},
             "slack_posts_received": {"fault_free": self.slack.0, "faulty": self.slack.1},
             "lost_state_changes": self.lost.len(), "duplicates": self.duplicates.len(),
             "missed": self.missed.len(), "unaccounted_emails": self.unaccounted.len(),
