@@ -76,7 +76,7 @@ pub fn records_of(event: &Event, applied: &Applied) -> Vec<LogRecord> {
                 erased: event.customer_id.clone(),
                 at: event.occurred_at,
             })),
-            Effect::Send(_) => {}
+            Effect::Send(_) | Effect::NoteText(_) => {}
         }
     }
     records

@@ -2,14 +2,15 @@
 //! adapter, over HTTP, against the local Solapi stand-in (`journey_local::texts`): the
 //! signature it makes is accepted and never reused, each scripted number ends as the provider
 //! would end it, and every send id reaches the provider once; the delivery reports it posts
-//! back go through ingest's `/webhooks/solapi` and reach the customer's record.
+//! back go through ingest's `/webhooks/solapi` and the transition worker to the customer's
+//! record, the send records (the channel that delivered, its cost) and the monthly counts.
 
 use std::sync::{Arc, Mutex};
 
 use axum::routing::post;
 use journey::domain::text::{Block, TextChannel, TextReport, TextStatus};
 use journey::domain::{Channel, Effect, EventKind, Intervention};
-use journey::ports::{Claim, CustomerStore, SendLedger, SendStatus};
+use journey::ports::{Claim, CustomerStore, JourneyReader, SendLedger, SendStatus};
 use journey::service::apply_once;
 use journey::testing::{Events, MemoryQueue, RecordedDelays, TestClock, delivery, krw, t};
 use journey_adapters::dynamodb::DynamoStore;
@@ -51,12 +52,12 @@ fn config() -> Config {
 
 type Sender = TextSender<DynamoStore, SolapiProvider, MemoryQueue, RecordedDelays, TestClock>;
 
-async fn sender(base_url: &str) -> Sender {
+async fn sender(base_url: &str, store: DynamoStore) -> Sender {
     let provider = SolapiProvider::new(KEY, SECRET, std::time::Duration::from_secs(5))
         .unwrap()
         .with_base_url(base_url);
     let ports = Ports {
-        store: journey_tests::fresh_store().await,
+        store,
         provider,
         reports: MemoryQueue::default(),
         redelivery: RecordedDelays::default(),
@@ -126,7 +127,8 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
     let standin =
         SolapiStandIn::new(SolapiConfig::new(KEY, SECRET).with_report_url(webhook)).unwrap();
     let base = standin.serve().await.unwrap();
-    let sender = sender(&base).await;
+    let stack = journey_tests::stack::Stack::new().await;
+    let sender = sender(&base, stack.store.clone()).await;
 
     let numbers = [
         ("kakao", "01012345678"),
@@ -201,7 +203,8 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
     assert!(of("silent").is_empty(), "never reported");
 
     // the reports as Solapi posts them to ingest, applied by the single writer: the blocked
-    // number is suppressed on 알림톡 once, in its history; a delivery changes nothing
+    // number is suppressed on 알림톡 once, in its history; a delivery changes no state, and
+    // each final report is noted on its send record and counted once for its month
     let token = "tok_0123456789abcdef0123456789abcdef";
     let ingest = ingest::Ingest::new(
         MemoryQueue::default(),
@@ -212,13 +215,55 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
         let response = ingest.handle(solapi_post(token, &body)).await;
         assert_eq!(response.status_code, 200);
     }
-    let rules = config().rules().unwrap();
+    let worker = stack.worker();
     for message in ingest.queue().taken() {
-        let e = message.event;
-        apply_once(&sender.store, &rules, &e, e.occurred_at)
-            .await
-            .unwrap();
+        let response = worker
+            .handle_batch(journey_tests::stack::sqs_event(&[message]))
+            .await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
+    let text_of = |customer: &str| {
+        let (store, id) = (stack.store.clone(), customer.to_string());
+        async move {
+            let id = journey::domain::CustomerId::new(id).unwrap();
+            let sends = store.sends(&id).await.unwrap();
+            sends.into_iter().find_map(|s| s.text)
+        }
+    };
+    let kakao = text_of("kakao").await.expect("a final report noted");
+    assert_eq!((kakao.via.as_str(), kakao.fallback), ("alimtalk", false));
+    let prices = journey::domain::text::TextPrices::default();
+    assert_eq!(kakao.cost_krw, prices.alimtalk);
+    let fell_back = text_of("no-kakao").await.unwrap();
+    assert_eq!((fell_back.via.as_str(), fell_back.fallback), ("sms", true));
+    assert_eq!(fell_back.cost_krw, prices.sms);
+    let blocked_text = text_of("blocked").await.unwrap();
+    assert_eq!(
+        (blocked_text.via.as_str(), blocked_text.cost_krw),
+        ("failed", 0)
+    );
+    assert!(text_of("silent").await.is_none(), "no final report yet");
+    let tallies = stack.store.tallies().await.unwrap();
+    let row = tallies
+        .iter()
+        .find(|t| t.template == journey::domain::TEXTS)
+        .unwrap();
+    let months = journey::domain::text::text_months(&row.by_month);
+    assert_eq!(months.len(), 1, "{months:?}");
+    let month = &months[0];
+    // kakao, busy and twice (its second report the same event) by 알림톡; no-kakao by SMS
+    assert_eq!(
+        (
+            month.alimtalk,
+            month.sms,
+            month.lms,
+            month.failed,
+            month.fell_back
+        ),
+        (3, 1, 0, 1, 1),
+        "{month:?}"
+    );
+    assert_eq!(month.cost_krw, 3 * prices.alimtalk + prices.sms);
     let blocked = sender
         .store
         .load(&journey::domain::CustomerId::new("blocked").unwrap())

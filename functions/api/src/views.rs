@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use journey::alerts::money;
 use journey::domain::experiment::{AlertOutcome, Comparison, Saved, alert_outcomes};
 use journey::domain::rules::ExperimentRules;
+use journey::domain::text::{TextMonth, text_months};
 use journey::domain::{
     Churn, Contribution, Customer, CustomerId, HistoryEntry, InterventionRef, RiskLevel, Signal,
-    StaffContact, Stage,
+    StaffContact, Stage, TEXTS,
 };
 use journey::ports::{Counts, MailCounts, SendRecord, TemplateTally};
 use journey::rules_versions::{ActiveRules, Origin, RulesVersion};
@@ -370,6 +371,8 @@ pub struct Stats {
     pub saved: Vec<Saved>,
     /// What became of the staff alerts, per template and owner.
     pub alerts: Vec<AlertOutcome>,
+    /// The texts month by month: delivered per channel, failed, fallbacks, cost in KRW.
+    pub texts: Vec<TextMonth>,
 }
 
 pub fn stats(
@@ -431,6 +434,11 @@ pub fn stats(
         experiments: experiments.comparisons_as_of(now, days, settings.judging()),
         saved: experiments.settled(now, days).saved(),
         alerts: alert_outcomes(tallies.iter().map(|t| (t.template.as_str(), &t.by_month))),
+        texts: tallies
+            .iter()
+            .find(|t| t.template == TEXTS)
+            .map(|t| text_months(&t.by_month))
+            .unwrap_or_default(),
     }
 }
 

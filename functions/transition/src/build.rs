@@ -7,7 +7,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use journey::config::{self, ConfigError};
 use journey::domain::rules::DEFAULT_RULES_TOML;
 use journey::metrics::Metrics;
-use journey::ports::{CustomerStore, EventBus, EventLog, InterventionQueue};
+use journey::ports::{CustomerStore, EventBus, EventLog, InterventionQueue, TextNotes};
 use journey::rules_versions::LiveRules;
 use journey::templates::{Catalogue, TemplateError};
 use journey_adapters::aws::Clients;
@@ -167,7 +167,7 @@ pub fn assemble<S, Q, B, L>(
     ports: Ports<S, Q, B, L>,
 ) -> Result<Transition<S, Q, B, L>, BuildError>
 where
-    S: CustomerStore,
+    S: CustomerStore + TextNotes,
     Q: InterventionQueue,
     B: EventBus,
     L: EventLog,

@@ -19,7 +19,7 @@ use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules};
 use journey::event_log::records_of;
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
-use journey::ports::{CustomerStore, EventBus, EventLog, InterventionQueue};
+use journey::ports::{CustomerStore, EventBus, EventLog, InterventionQueue, TextNotes};
 use journey::rules_versions::RulesHandle;
 use journey::service::{Applied, Received, apply_all};
 use journey::sqs_batch::{GroupFailure, MessageFailure, process_groups};
@@ -39,7 +39,9 @@ pub struct Transition<S, Q, B, L> {
     metrics: Metrics,
 }
 
-impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transition<S, Q, B, L> {
+impl<S: CustomerStore + TextNotes, Q: InterventionQueue, B: EventBus, L: EventLog>
+    Transition<S, Q, B, L>
+{
     pub fn new(store: S, queue: Q, bus: B, log: L, rules: Rules) -> Self {
         Transition {
             store,
@@ -155,7 +157,8 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transitio
     }
 
     /// An erasure's cleaning first, then interventions to their queues, then domain events to
-    /// the bus. Any failure hands the message back, to be delivered again from the marker.
+    /// the bus, then texts' final reports onto their send records. Any failure hands the
+    /// message back, to be delivered again from the marker.
     async fn deliver(
         &self,
         customer: Option<&CustomerId>,
@@ -163,12 +166,14 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transitio
     ) -> Result<(), MessageFailure> {
         let mut interventions = Vec::new();
         let mut events = Vec::new();
+        let mut notes = Vec::new();
         let mut erase = false;
         for effect in effects {
             match effect {
                 Effect::Send(i) => interventions.push(i.clone()),
                 Effect::Publish(e) => events.push(e.clone()),
                 Effect::Erase => erase = true,
+                Effect::NoteText(note) => notes.push(note),
             }
         }
         if let (true, Some(customer)) = (erase, customer) {
@@ -198,6 +203,35 @@ impl<S: CustomerStore, Q: InterventionQueue, B: EventBus, L: EventLog> Transitio
             self.bus.publish(&events).await.map_err(|e| {
                 MessageFailure::retryable(format!("domain events not published: {e}"))
             })?;
+        }
+        if let Some(customer) = customer {
+            for note in notes {
+                self.note_text(customer, note).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A text's final report on its send record; a record long gone (past its retention) is
+    /// only logged.
+    async fn note_text(
+        &self,
+        customer: &CustomerId,
+        note: &journey::domain::text::TextNote,
+    ) -> Result<(), MessageFailure> {
+        let noted = self
+            .store
+            .note_text(customer, note)
+            .await
+            .map_err(|e| MessageFailure {
+                retryable: e.is_retryable(),
+                reason: format!("text report not noted: {e}"),
+            })?;
+        if !noted {
+            info!(
+                intervention_id = note.intervention_id.as_str(),
+                "text report: no send record, or one already final"
+            );
         }
         Ok(())
     }

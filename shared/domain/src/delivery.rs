@@ -154,7 +154,7 @@ mod tests {
             .iter()
             .find_map(|e| match e {
                 Effect::Send(i) => Some(i.clone()),
-                Effect::Publish(_) | Effect::Erase => None,
+                Effect::Publish(_) | Effect::Erase | Effect::NoteText(_) => None,
             })
             .unwrap();
         (o.customer, welcome, rules)
@@ -320,6 +320,7 @@ mod tests {
                 block: Some(Block::OptOut),
             },
             at: t("2026-11-01T03:00:00Z"),
+            fallback: false,
         };
         let event = crate::Event::text_report(c.id.clone(), "solapi", &report).unwrap();
         assert_eq!(event.id.as_str(), "solapi:M4V1:2061");
@@ -339,6 +340,81 @@ mod tests {
             Decision::Skip {
                 reason: "texts refused (opt_out)".into()
             }
+        );
+    }
+
+    /// A final report is noted on the send record with the channel that delivered and its
+    /// price, and counted once for its month; a report still in flight is neither.
+    #[test]
+    fn a_final_report_is_noted_with_its_channel_and_price_and_counted_once() {
+        use crate::apply::{Effect, TEXTS, TallyMetric};
+        use crate::text::{TextChannel, TextNote, TextReport, TextStatus};
+        let (c, iv, rules) = texted(Some("+821012345678"));
+        let report = |code: &str, status| TextReport {
+            send_id: iv.id.as_str().to_string(),
+            customer_id: Some(c.id.as_str().to_string()),
+            provider_id: "M4V2".into(),
+            code: code.into(),
+            status,
+            at: t("2026-11-01T03:00:00Z"),
+            fallback: true,
+        };
+        let event = |r: &TextReport| crate::Event::text_report(c.id.clone(), "solapi", r).unwrap();
+        let pending = event(&report("3000", TextStatus::InFlight));
+        let o = apply(&c, &pending, &rules, pending.occurred_at).unwrap();
+        assert!(o.tallies.is_empty() && o.effects.is_empty(), "{o:?}");
+
+        let delivered = event(&report(
+            "4000",
+            TextStatus::Delivered {
+                via: TextChannel::Lms,
+            },
+        ));
+        let once = apply(&c, &delivered, &rules, delivered.occurred_at).unwrap();
+        let price = rules.default_policy().texts.prices_krw.lms;
+        assert_eq!(
+            once.effects,
+            vec![Effect::NoteText(TextNote {
+                intervention_id: iv.id.clone(),
+                via: Some(TextChannel::Lms),
+                fallback: true,
+                code: "4000".into(),
+                cost_krw: price,
+                at: delivered.occurred_at,
+            })]
+        );
+        let counted: Vec<_> = once
+            .tallies
+            .iter()
+            .map(|t| (t.template.as_str(), t.metric, t.attribute(), t.amount))
+            .collect();
+        assert_eq!(
+            counted,
+            vec![
+                (
+                    TEXTS,
+                    TallyMetric::TextDelivered,
+                    "text_delivered@2026-11@lms".to_string(),
+                    1
+                ),
+                (
+                    TEXTS,
+                    TallyMetric::TextFellBack,
+                    "text_fell_back@2026-11@lms".to_string(),
+                    1
+                ),
+                (
+                    TEXTS,
+                    TallyMetric::TextCostKrw,
+                    "text_cost_krw@2026-11@lms".to_string(),
+                    price
+                ),
+            ]
+        );
+        let again = apply(&once.customer, &delivered, &rules, delivered.occurred_at).unwrap();
+        assert!(
+            again.tallies.is_empty(),
+            "a report delivered twice counts once"
         );
     }
 

@@ -103,6 +103,7 @@ impl Event {
                 intervention_id: crate::InterventionId::new(report.send_id.clone())?,
                 code: report.code.clone(),
                 status: report.status.clone(),
+                fallback: report.fallback,
             },
             profile: Profile::default(),
         })
@@ -270,6 +271,9 @@ pub enum EventKind {
         /// The provider's own code, as it sent it.
         code: String,
         status: crate::text::TextStatus,
+        /// Delivered by the 알림톡's SMS/LMS fallback.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fallback: bool,
     },
     /// What SES reported about an e-mail after accepting it.
     MailFeedback {

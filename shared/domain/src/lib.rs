@@ -29,7 +29,7 @@ use thiserror::Error;
 
 pub use apply::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
-    Outcome, Tally, TallyMetric, apply, next_check_at, signal_context, signal_measures,
+    Outcome, TEXTS, Tally, TallyMetric, apply, next_check_at, signal_context, signal_measures,
 };
 pub use customer::{
     Churn, ChurnReason, Customer, OpenAlert, ProfileState, Scheduled, StaffContact,

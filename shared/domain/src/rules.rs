@@ -176,6 +176,9 @@ pub struct Policy {
     /// Advertising under 정보통신망법 §50: consent, night consent, re-confirmation.
     #[serde(default)]
     pub advertising: crate::consent::AdvertisingRules,
+    /// What texts cost, per channel.
+    #[serde(default)]
+    pub texts: crate::text::TextRules,
 }
 
 /// Messages that do not nag: a customer who wavers is told once, not at every re-flag

@@ -2,15 +2,17 @@
 //! What each channel may carry, checked before anything is sent; a phone number in one form;
 //! and what a provider's status code means, the same for every provider.
 
+pub mod counts;
 pub mod limits;
 pub mod phone;
 pub mod status;
 
 use serde::{Deserialize, Serialize};
 
+pub use counts::{TextMonth, text_months};
 pub use limits::{LimitError, check_alimtalk, check_text, euc_kr_bytes, text_channel_for};
 pub use phone::{PhoneError, domestic, e164};
-pub use status::{Block, TextReport, TextStatus};
+pub use status::{Block, TextNote, TextPrices, TextReport, TextRules, TextStatus};
 
 /// The channel a text went, or was meant to go, by.
 #[derive(

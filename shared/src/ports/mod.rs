@@ -216,6 +216,18 @@ pub trait FeedbackNotes: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// A text's final report noted on its send record, so staff see which channel delivered it
+/// and what it cost (the transition's port: reports come through the single writer).
+pub trait TextNotes: Send + Sync {
+    /// Notes `note` on its send record unless a final report is there already (the first
+    /// stays); `false` when there is no record (expired, or never ours).
+    fn note_text(
+        &self,
+        customer: &crate::domain::CustomerId,
+        note: &crate::domain::text::TextNote,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Sends e-mail: SES in AWS.
 pub trait Mailer: Send + Sync {
     /// Returns the provider's message id.

@@ -181,6 +181,24 @@ pub struct SendRecord {
     /// `hard_bounce` …): when it first came.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub mail: std::collections::BTreeMap<String, String>,
+    /// A text's final report: the channel that delivered it, and its cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextDelivery>,
+}
+
+/// How a text ended, from the provider's final report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct TextDelivery {
+    /// `alimtalk`, `sms` or `lms`; `failed` when nothing was delivered.
+    #[schema(example = "sms")]
+    pub via: String,
+    /// A 알림톡 delivered as its SMS/LMS fallback.
+    pub fallback: bool,
+    /// The provider's code.
+    pub code: String,
+    /// The delivering channel's price (`[texts.prices_krw]`).
+    pub cost_krw: i64,
+    pub at: String,
 }
 
 /// Outcomes of one template × variant.

@@ -30,6 +30,8 @@ struct SendRecord {
     detail: Option<String>,
     /// SES's feedback, first time of each.
     mail: std::collections::BTreeMap<&'static str, DateTime<Utc>>,
+    /// A text's first final report.
+    text: Option<crate::domain::text::TextNote>,
 }
 
 #[derive(Default)]
@@ -178,6 +180,7 @@ impl Tables {
                 unknowns: 0,
                 detail: None,
                 mail: Default::default(),
+                text: None,
             });
         record.status = SendStatus::InProgress;
         record.lease_until = Some(until);
@@ -227,6 +230,33 @@ impl crate::ports::FeedbackNotes for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// The final report noted on `intervention`'s send record.
+    pub fn text_noted(
+        &self,
+        intervention: &InterventionId,
+    ) -> Option<crate::domain::text::TextNote> {
+        self.tables().sends.get(intervention)?.text.clone()
+    }
+}
+
+impl crate::ports::TextNotes for MemoryStore {
+    async fn note_text(
+        &self,
+        customer: &CustomerId,
+        note: &crate::domain::text::TextNote,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables();
+        match tables.sends.get_mut(&note.intervention_id) {
+            Some(record) if record.customer == *customer => {
+                record.text.get_or_insert_with(|| note.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
 impl SendLedger for MemoryStore {
     async fn claim(
         &self,
@@ -265,6 +295,7 @@ impl SendLedger for MemoryStore {
                 unknowns,
                 detail: Some(detail.to_string()),
                 mail: Default::default(),
+                text: None,
             },
         );
         Ok(None)

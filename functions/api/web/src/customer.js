@@ -3,7 +3,7 @@ import { lbl, t } from "./i18n.js";
 import { errorHtml, esc, fmtInt, fmtPoints, fmtScore, fmtTime, known, loadingHtml, riskBadge } from "./format.js";
 import { api, credentials } from "./api.js";
 import { riskChart, scorePoints } from "./chart.js";
-import { mailBadges } from "./stats.js";
+import { mailBadges, textBadge } from "./stats.js";
 import { renderList } from "./list.js";
 
 /* ---------- customer timeline ---------- */
@@ -77,7 +77,7 @@ export function renderCustomer() {
     + (hist.next ? `<button class="btn" type="button" id="history-more"${C.moreLoading ? " disabled" : ""}>${esc(C.moreLoading ? t("loading") : t("moreHistory"))}</button>` : "");
   $("#cust-ivs").innerHTML = ivs.length ? `<div class="table-wrap"><table><thead><tr><th>${esc(t("colTemplate"))}</th><th>${esc(t("colChannel"))}</th><th>${esc(t("colStatus"))}</th><th>${esc(t("colDetail"))}</th><th>${esc(t("colUpdated"))}</th></tr></thead><tbody>${ivs.map((iv) => `<tr>
       <td class="mono">${esc(iv.template)}</td><td>${esc(lbl("channel", iv.channel))}</td>
-      <td><span class="badge s-${known(STATUSES, iv.status)}">${esc(lbl("status", iv.status))}</span>${mailBadges(iv.mail)}</td>
+      <td><span class="badge s-${known(STATUSES, iv.status)}">${esc(lbl("status", iv.status))}</span>${mailBadges(iv.mail)}${textBadge(iv.text)}</td>
       <td class="wrap">${esc(iv.detail || "—")}</td><td class="num">${esc(when(iv.updated_at))}</td></tr>`).join("")}</tbody></table></div>` : `<p class="muted">${esc(t("noInterventions"))}</p>`;
 }
 /** Who contacted the customer last, how, when and with what outcome. */

@@ -50,3 +50,15 @@ test("the alerts' outcomes as staff recorded them", async () => {
   assert.equal(outcomes({ reached: 2, no_answer: 0, saved: 1, lost: 1 }), "Reached 2 · Resolved: saved 1 · Resolved: lost 1");
   assert.equal(outcomes({}), "—");
 });
+
+test("a text's final report and a month of texts, in both languages", async () => {
+  const { textBadge } = await import("../src/stats.js");
+  S.lang = "en";
+  const badge = textBadge({ via: "sms", fallback: true, code: "4000", cost_krw: 12, at: "2026-11-02T05:13:00Z" });
+  assert.match(badge, /data-via="sms"/);
+  assert.match(badge, /SMS · fallback · ₩12/);
+  S.lang = "ko";
+  assert.match(textBadge({ via: "failed", fallback: false, code: "3107<b>", cost_krw: 0, at: null }), /전달 실패<\/span>/);
+  assert.doesNotMatch(textBadge({ via: "x", code: "<b>", cost_krw: 0 }), /<b>/, "escaped");
+  assert.equal(textBadge(undefined), "");
+});

@@ -13,8 +13,9 @@ use super::DynamoStore;
 use super::codec::{n, number, s, text};
 use super::errors::classify;
 use super::keys::{self, EXPIRES_AT, PK, SK};
+use journey::domain::text::TextNote;
 use journey::domain::{CustomerId, Intervention, InterventionId, MailFeedback};
-use journey::ports::{Claim, FeedbackNotes, Lease, SendLedger, SendStatus, StoreError};
+use journey::ports::{Claim, FeedbackNotes, Lease, SendLedger, SendStatus, StoreError, TextNotes};
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 
@@ -305,6 +306,76 @@ impl SendLedger for DynamoStore {
                 Err(StoreError::VersionConflict(
                     intervention.customer_id.clone(),
                 ))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// The send record's attributes for a text's final report.
+pub(super) mod text_attributes {
+    pub const VIA: &str = "text_via";
+    pub const FALLBACK: &str = "text_fallback";
+    pub const CODE: &str = "text_code";
+    pub const COST: &str = "text_cost_krw";
+    pub const AT: &str = "text_at";
+}
+
+/// A send record's final text report, when it has one.
+pub(super) fn text_delivery(
+    item: &std::collections::HashMap<String, AttributeValue>,
+) -> Option<journey::ports::TextDelivery> {
+    use text_attributes as t;
+    let at = text(item, t::AT)?.to_string();
+    Some(journey::ports::TextDelivery {
+        via: text(item, t::VIA).unwrap_or("failed").to_string(),
+        fallback: item
+            .get(t::FALLBACK)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        code: text(item, t::CODE).unwrap_or_default().to_string(),
+        cost_krw: number(item, t::COST).unwrap_or(0),
+        at,
+    })
+}
+
+impl TextNotes for DynamoStore {
+    async fn note_text(&self, customer: &CustomerId, note: &TextNote) -> Result<bool, StoreError> {
+        use text_attributes as t;
+        let via = note.via.map_or("failed", |c| c.as_str());
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::customer_pk(customer)))
+            .key(SK, s(send_sk(&note.intervention_id)))
+            // a record of ours (claimed before the text left, so it exists whenever a report
+            // can), not one already final; nothing personal is written, so an erased record
+            // may take it too
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#at)")
+            .update_expression(
+                "SET #via = :via, #fb = :fb, #code = :code, #cost = :cost, #at = :at",
+            )
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#via", t::VIA)
+            .expression_attribute_names("#fb", t::FALLBACK)
+            .expression_attribute_names("#code", t::CODE)
+            .expression_attribute_names("#cost", t::COST)
+            .expression_attribute_names("#at", t::AT)
+            .expression_attribute_values(":via", s(via))
+            .expression_attribute_values(":fb", AttributeValue::Bool(note.fallback))
+            .expression_attribute_values(":code", s(&note.code))
+            .expression_attribute_values(":cost", AttributeValue::N(note.cost_krw.to_string()))
+            .expression_attribute_values(":at", s(keys::instant(note.at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se))
+                if se.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(false)
             }
             Err(e) => Err(classify(e)),
         }

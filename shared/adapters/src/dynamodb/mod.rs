@@ -633,6 +633,7 @@ impl JourneyReader for DynamoStore {
                             Some((feedback.to_string(), value.as_s().ok()?.clone()))
                         })
                         .collect(),
+                    text: ledger::text_delivery(item),
                 }
             })
             .collect();

@@ -421,6 +421,8 @@ fn hook_report(hook: ResultHook) -> Result<Option<TextReport>, ReportError> {
         code,
         status,
         at,
+        // Kakao's own result: the fallback's comes only from a lookup
+        fallback: false,
     }))
 }
 
@@ -504,6 +506,8 @@ fn looked_up(
         m.request_date.as_deref(),
     ])
     .unwrap_or_else(Utc::now);
+    // every text here is a 알림톡: delivered by SMS or LMS, it was by the fallback
+    let fallback = matches!(status, TextStatus::Delivered { via } if via != TextChannel::Alimtalk);
     Ok(Some(TextReport {
         customer_id: None,
         send_id: m.recipient_grouping_key.unwrap_or(send_id.to_string()),
@@ -511,6 +515,7 @@ fn looked_up(
         code,
         status,
         at,
+        fallback,
     }))
 }
 
@@ -974,6 +979,7 @@ mod tests {
                         via: TextChannel::Alimtalk
                     },
                     at: at("2025-09-14T12:34:05Z"),
+                    fallback: false,
                 },
                 TextReport {
                     customer_id: None,
@@ -982,6 +988,7 @@ mod tests {
                     code: "3019".into(),
                     status: TextStatus::InFlight,
                     at: at("2025-09-14T12:35:00Z"),
+                    fallback: false,
                 },
             ])
         );
@@ -1043,6 +1050,8 @@ mod tests {
                     via: TextChannel::Sms
                 },
                 at: at("2025-09-14T12:36:10Z"),
+                // not a KakaoTalk user: the SMS fallback delivered it
+                fallback: true,
             }))
         );
         let none = format!("{{{},\"message\":null}}", header(0, true));

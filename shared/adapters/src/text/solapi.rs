@@ -345,6 +345,8 @@ struct Stored {
     kind: Option<String>,
     status_code: Option<String>,
     custom_fields: Option<BTreeMap<String, Value>>,
+    /// The 알림톡's options, still on a message that went out as its SMS/LMS fallback.
+    kakao_options: Option<Value>,
     date_reported: Option<String>,
     date_processed: Option<String>,
     date_received: Option<String>,
@@ -375,14 +377,28 @@ impl Stored {
 
     fn report(&self, send_id: &str, provider_id: &str, at: DateTime<Utc>) -> TextReport {
         let code = self.status_code.clone().unwrap_or_default();
+        let status = status(&code, self.kind.as_deref());
         TextReport {
             customer_id: self.customer_id(),
             send_id: send_id.to_string(),
             provider_id: self.message_id.clone().unwrap_or(provider_id.to_string()),
-            status: status(&code, self.kind.as_deref()),
+            fallback: self.fell_back(&status),
+            status,
             code,
             at,
         }
+    }
+
+    /// Asked for as a 알림톡 (its `kakaoOptions` name a channel) and delivered as a text.
+    fn fell_back(&self, status: &TextStatus) -> bool {
+        let asked_kakao = self
+            .kakao_options
+            .as_ref()
+            .and_then(|o| o.get("pfId"))
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty());
+        asked_kakao
+            && matches!(status, TextStatus::Delivered { via } if *via != TextChannel::Alimtalk)
     }
 }
 
@@ -870,6 +886,7 @@ mod tests {
                         via: TextChannel::Lms
                     },
                     at: at("2025-09-14T12:35:02.500Z"),
+                    fallback: true,
                 },
                 TextReport {
                     customer_id: None,
@@ -881,6 +898,7 @@ mod tests {
                         block: Some(Block::OptOut)
                     },
                     at: at("2025-09-14T12:40:00Z"),
+                    fallback: false,
                 },
                 TextReport {
                     customer_id: None,
@@ -892,6 +910,7 @@ mod tests {
                         block: Some(Block::NotKakaoUser)
                     },
                     at: at("2025-09-14T12:36:00Z"),
+                    fallback: false,
                 },
             ]
         );
@@ -945,6 +964,7 @@ mod tests {
                 code: "3000".into(),
                 status: TextStatus::InFlight,
                 at: at("2020-09-09T05:23:21Z"),
+                fallback: false,
             }))
         );
         assert_eq!(listed(r#"{"messageList":{}}"#, "snd_A", "M4V1"), Ok(None));

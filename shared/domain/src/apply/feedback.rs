@@ -15,8 +15,66 @@ impl Transition<'_> {
     /// A text provider's report. A block suppresses the channels it concerns, once, in the
     /// history: not on KakaoTalk, 알림톡 (texts then go by SMS/LMS); an 080 opt-out, a KISA
     /// report or a spam block, SMS and LMS. Delivery itself changes no state: the journey never
-    /// waits for it.
-    pub(super) fn text_reported(&mut self, code: &str, status: &crate::text::TextStatus) {
+    /// waits for it; a final report is noted on the send record and counted per channel.
+    pub(super) fn text_reported(
+        &mut self,
+        intervention: &crate::InterventionId,
+        code: &str,
+        status: &crate::text::TextStatus,
+        fallback: bool,
+    ) {
+        self.text_final(intervention, code, status, fallback);
+        self.text_blocked(code, status);
+    }
+
+    /// A final report: its channel, fallback and price on the send record, and the month's
+    /// counts per channel (`TEXTS`). Reports are deduplicated by provider id and code, so a
+    /// report delivered twice counts once.
+    fn text_final(
+        &mut self,
+        intervention: &crate::InterventionId,
+        code: &str,
+        status: &crate::text::TextStatus,
+        fallback: bool,
+    ) {
+        use crate::text::{TextNote, TextStatus};
+        let (via, metric) = match status {
+            TextStatus::Delivered { via } => (Some(*via), TallyMetric::TextDelivered),
+            TextStatus::Failed { .. } => (None, TallyMetric::TextFailed),
+            _ => return,
+        };
+        let cost_krw = via.map_or(0, |c| self.policy.texts.prices_krw.of(c));
+        let by = via.map_or("failed", |c| c.as_str());
+        let month = self.at.format("%Y-%m").to_string();
+        let mut count = |metric, amount| {
+            self.tallies.push(Tally {
+                template: super::TEXTS.into(),
+                variant: None,
+                metric,
+                cohort: Some(month.clone()),
+                by: Some(by.into()),
+                amount,
+            })
+        };
+        count(metric, 1);
+        if fallback && via.is_some() {
+            count(TallyMetric::TextFellBack, 1);
+        }
+        if cost_krw > 0 {
+            count(TallyMetric::TextCostKrw, cost_krw);
+        }
+        self.text_notes.push(TextNote {
+            intervention_id: intervention.clone(),
+            via,
+            fallback: fallback && via.is_some(),
+            code: code.to_string(),
+            cost_krw,
+            at: self.at,
+        });
+    }
+
+    /// A block suppresses the channels it concerns, once, with a note in the history.
+    fn text_blocked(&mut self, code: &str, status: &crate::text::TextStatus) {
         use crate::customer::TextBlock;
         use crate::text::{Block, TextChannel, TextStatus};
         let TextStatus::Failed {

@@ -17,7 +17,7 @@ mod staff;
 
 pub use outcome::{
     Cause, Change, DomainEvent, DomainEventDetail, Dropped, Effect, HistoryEntry, Milestone,
-    Outcome, Tally, TallyMetric,
+    Outcome, TEXTS, Tally, TallyMetric,
 };
 pub use risk::{signal_context, signal_measures};
 pub use scheduling::next_check_at;
@@ -96,6 +96,8 @@ struct Transition<'a> {
     published: Vec<DomainEventDetail>,
     tallies: Vec<Tally>,
     milestones: Vec<Milestone>,
+    /// Texts' final reports, for their send records.
+    text_notes: Vec<crate::text::TextNote>,
     /// The score is up to date with the state's inputs.
     scored: bool,
     /// The customer was erased by this event: the store cleans their other records.
@@ -122,6 +124,7 @@ impl<'a> Transition<'a> {
             published: Vec::new(),
             tallies: Vec::new(),
             milestones: Vec::new(),
+            text_notes: Vec::new(),
             scored: false,
             erase_effect: false,
         }
@@ -186,7 +189,12 @@ impl<'a> Transition<'a> {
                 feedback,
                 recipient,
             } => self.mail_feedback(delivery, *feedback, recipient.as_deref()),
-            EventKind::TextReported { code, status, .. } => self.text_reported(code, status),
+            EventKind::TextReported {
+                intervention_id,
+                code,
+                status,
+                fallback,
+            } => self.text_reported(intervention_id, code, status, *fallback),
             EventKind::InterventionDeferred {
                 intervention,
                 until,
@@ -276,6 +284,7 @@ impl<'a> Transition<'a> {
         if self.erase_effect {
             effects.push(Effect::Erase);
         }
+        effects.extend(self.text_notes.into_iter().map(Effect::NoteText));
         for (n, detail) in self.published.into_iter().enumerate() {
             effects.push(Effect::Publish(DomainEvent {
                 id: format!("{}#{n}", self.event.id),

@@ -111,6 +111,8 @@ pub enum Effect {
     /// Remove the erased customer's personal data from every record of theirs the store keeps
     /// beside the state (logged events, send details); idempotent, so a redelivery repeats it.
     Erase,
+    /// Note a text's final report on its send record (the first final report stays).
+    NoteText(crate::text::TextNote),
 }
 
 /// A fact other systems may subscribe to. `id` is deterministic, for consumers' dedup.
@@ -269,7 +271,17 @@ pub enum TallyMetric {
     Suppressed,
     /// A retention message withheld: the customer had had `fatigue.max_messages` already.
     Fatigued,
+    /// A text's final report (under [`TEXTS`], by month and by the channel that delivered,
+    /// `failed` when none did): delivered, failed, by the 알림톡's fallback, and its cost in KRW.
+    TextDelivered,
+    TextFailed,
+    TextFellBack,
+    TextCostKrw,
 }
+
+/// The counter row the texts' reports are tallied under: per channel, not per template (a
+/// report names the send, not what it said).
+pub const TEXTS: &str = "_texts";
 
 impl From<MailFeedback> for TallyMetric {
     fn from(feedback: MailFeedback) -> Self {

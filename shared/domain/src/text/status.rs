@@ -77,4 +77,63 @@ pub struct TextReport {
     pub status: TextStatus,
     /// When the provider processed or reported it.
     pub at: DateTime<Utc>,
+    /// A 알림톡 that went out as its SMS/LMS fallback (대체발송): the report names the
+    /// channel that delivered, this says it was not the one asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fallback: bool,
+}
+
+/// What a final report leaves on the text's send record, for staff and the monthly counts:
+/// the channel that delivered (or none), whether it was the fallback, the provider's code and
+/// the price of that channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextNote {
+    pub intervention_id: crate::InterventionId,
+    /// `None`: not delivered.
+    pub via: Option<TextChannel>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fallback: bool,
+    pub code: String,
+    /// What the channel that delivered costs (`[texts.prices_krw]`); 0 when nothing was.
+    pub cost_krw: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// What each text channel costs the business, in KRW per delivered message, VAT excluded
+/// (`[texts.prices_krw]`; set them to the provider contract's). A 알림톡 that falls back is
+/// billed as the SMS or LMS that delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextPrices {
+    pub alimtalk: i64,
+    pub sms: i64,
+    pub lms: i64,
+}
+
+impl Default for TextPrices {
+    /// Hackle's standard list of 2026-01 (`reference/korean-channels.md` §8).
+    fn default() -> Self {
+        TextPrices {
+            alimtalk: 10,
+            sms: 12,
+            lms: 39,
+        }
+    }
+}
+
+impl TextPrices {
+    pub fn of(&self, channel: TextChannel) -> i64 {
+        match channel {
+            TextChannel::Alimtalk => self.alimtalk,
+            TextChannel::Sms => self.sms,
+            TextChannel::Lms => self.lms,
+        }
+    }
+}
+
+/// The text channels' rules (`[texts]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextRules {
+    pub prices_krw: TextPrices,
 }

@@ -96,7 +96,7 @@ impl Journey {
             .iter()
             .filter_map(|e| match e {
                 Effect::Send(i) => Some((i.channel, i.template.clone())),
-                Effect::Publish(_) | Effect::Erase => None,
+                Effect::Publish(_) | Effect::Erase | Effect::NoteText(_) => None,
             })
             .collect()
     }

@@ -17,6 +17,7 @@ fn intervention_ids_repeat_for_a_repeated_cause() {
                 Effect::Send(i) => i.id.to_string(),
                 Effect::Publish(p) => p.id.clone(),
                 Effect::Erase => "erase".into(),
+                Effect::NoteText(n) => format!("note {}", n.intervention_id),
             })
             .collect::<Vec<_>>()
     };
@@ -51,7 +52,7 @@ fn a_deferred_message_goes_out_unchanged_when_due_unless_the_customer_came_back(
         .iter()
         .filter_map(|e| match e {
             Effect::Send(i) => Some(i),
-            Effect::Publish(_) | Effect::Erase => None,
+            Effect::Publish(_) | Effect::Erase | Effect::NoteText(_) => None,
         })
         .collect();
     assert_eq!(resent, vec![&reminder], "same message, same id");
