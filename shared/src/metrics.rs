@@ -28,6 +28,8 @@ pub const PUBLISHED: &[(&str, &str)] = &[
     ("transition", "Recoveries"),
     ("transition", "Erasures"),
     ("transition", "RulesVersionRejected"),
+    ("transition", "TextsDelivered"),
+    ("transition", "TextsUndelivered"),
     ("sweep", "CustomersDue"),
     ("sweep", "SweepIncomplete"),
     ("email-sender", "InterventionsSent"),
@@ -36,6 +38,9 @@ pub const PUBLISHED: &[(&str, &str)] = &[
     ("slack-sender", "InterventionsSent"),
     ("slack-sender", "InterventionsFailed"),
     ("slack-sender", "InterventionsUnknown"),
+    ("text-sender", "InterventionsSent"),
+    ("text-sender", "InterventionsFailed"),
+    ("text-sender", "InterventionsUnknown"),
     ("ses-feedback", "FeedbackMalformed"),
 ];
 

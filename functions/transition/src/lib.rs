@@ -15,7 +15,7 @@ mod build;
 pub use build::{AwsTransition, BuildError, Config, Ports, Worker, assemble, build};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules};
+use journey::domain::{Change, CustomerId, Effect, Event, Milestone, Rules, TallyMetric};
 use journey::event_log::records_of;
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
@@ -151,6 +151,13 @@ impl<S: CustomerStore + TextNotes, Q: InterventionQueue, B: EventBus, L: EventLo
                     .filter(|x| matches!(x, Milestone::Recovered { .. }))
                     .count();
                 m.add("Recoveries", recoveries as f64);
+                for tally in &outcome.tallies {
+                    match tally.metric {
+                        TallyMetric::TextDelivered => m.add("TextsDelivered", 1.0),
+                        TallyMetric::TextFailed => m.add("TextsUndelivered", 1.0),
+                        _ => {}
+                    }
+                }
             }
             Applied::Again(_) => m.add("EventsDuplicate", 1.0),
         }
