@@ -484,14 +484,16 @@ async fn staff_sign_in_with_the_code_flow_and_only_their_token_opens_the_staff_r
 /// A failed payment's notice by text, through the running stack: the worker plans it, the text
 /// sender sends it once to the Solapi stand-in as a 알림톡 with its SMS fallback, and the
 /// stand-in's delivery report for a number that blocked 알림톡 comes back through
-/// `/webhooks/solapi` and suppresses 알림톡 for that customer, in their history.
+/// `/webhooks/solapi` and suppresses 알림톡 for that customer, in their history. The e-mail is
+/// the text's fallback (`email_fallback`): it goes to the blocked customer only, after the
+/// report, and the delivered one gets none.
 #[tokio::test]
 async fn a_payment_notice_goes_as_alimtalk_and_a_block_report_comes_back() {
     let rules = std::fs::read_to_string(root().join("infra/rules.toml"))
         .unwrap()
         .replace(
             "[interventions.payment_failed]\n",
-            "[interventions.payment_failed]\ntext = \"billing_failed\"\n",
+            "[interventions.payment_failed]\ntext = \"billing_failed\"\nemail_fallback = true\n",
         );
     let rules_file =
         std::env::temp_dir().join(format!("journey-texts-{}.toml", std::process::id()));
@@ -501,7 +503,8 @@ async fn a_payment_notice_goes_as_alimtalk_and_a_block_report_comes_back() {
     set_clock(&g, start).await;
     for (customer, phone) in [("t-kakao", "010-1234-5678"), ("t-blocked", "010-0000-3107")] {
         let profile = json!({"type": "profile_updated", "customer_id": customer,
-            "occurred_at": "2026-11-02T00:59:00Z", "phone": phone, "locale": "ko"});
+            "occurred_at": "2026-11-02T00:59:00Z", "phone": phone, "locale": "ko",
+            "email": format!("{customer}@example.com")});
         let (status, body) = g
             .app(&profile, &format!("msg-{customer}"), start.timestamp())
             .await
@@ -551,5 +554,21 @@ async fn a_payment_notice_goes_as_alimtalk_and_a_block_report_comes_back() {
             "no block report applied: {blocked}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    } // the failed 알림톡's e-mail went, once, to the blocked customer alone
+    settle(&g).await;
+    let outbox = g.local("/_local/outbox", None).await.unwrap();
+    // the billing notices among them (the onboarding welcome goes to both)
+    let to: Vec<String> = outbox["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"].as_str().unwrap_or("").contains("결제 실패"))
+        .map(|e| e["to"].to_string())
+        .collect();
+    assert_eq!(
+        to.iter().filter(|t| t.contains("t-blocked@")).count(),
+        1,
+        "{to:?}"
+    );
+    assert!(!to.iter().any(|t| t.contains("t-kakao@")), "{to:?}");
 }

@@ -76,6 +76,10 @@ pub struct Customer {
     /// customers' included (so both groups of an experiment meet the same limit).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risk_messages: Vec<DateTime<Utc>>,
+    /// E-mails held back while their text is on its way (`email_fallback`): each goes if its
+    /// text fails, and is dropped when the text is delivered or its reports stop being awaited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_fallbacks: Vec<TextFallback>,
     /// When the next time-based rule may fire; `None` when nothing is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_check_at: Option<DateTime<Utc>>,
@@ -211,6 +215,14 @@ pub fn address_key(email: &str) -> String {
 }
 
 impl ProfileState {
+    /// Whether a text could reach the customer: a phone, and SMS/LMS not refused (a number
+    /// off KakaoTalk still gets the 알림톡's SMS/LMS fallback).
+    pub fn reachable_by_text(&self) -> bool {
+        use crate::text::TextChannel;
+        let refused = |c| self.text_blocks.contains_key(&c);
+        self.phone.is_some() && !(refused(TextChannel::Sms) && refused(TextChannel::Lms))
+    }
+
     /// Why the customer's current address gets no e-mail, if SES reported it: a suppression
     /// of a former address does not apply to a new one, and applies again if it comes back.
     pub fn suppression(&self) -> Option<MailFeedback> {
@@ -315,6 +327,18 @@ pub struct Churn {
     pub detail: Option<String>,
 }
 
+/// An e-mail that goes only if the text before it fails.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TextFallback {
+    /// The text it waits on.
+    pub text: crate::InterventionId,
+    /// The e-mail, planned with its id when the text was; sent as it is if the text fails.
+    pub email: Intervention,
+    /// Reports come up to two days late; after this the e-mail is dropped unsent (an unknown
+    /// text may have arrived: not sending beats sending twice).
+    pub until: DateTime<Utc>,
+}
+
 /// A follow-up planned for later; the sweep's check sends it once it is due.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scheduled {
@@ -350,6 +374,7 @@ impl Customer {
             episode_peak: RiskLevel::None,
             recovered_at: None,
             risk_messages: Vec::new(),
+            text_fallbacks: Vec::new(),
             next_check_at: None,
             scheduled: Vec::new(),
             churn: None,

@@ -102,6 +102,11 @@ pub struct Plan {
     /// e-mail when both are named; counted once against `fatigue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// With both `text` and `email`: the text first, the e-mail only if the text cannot go —
+    /// no phone, texts refused, the sender skipped or failed it, or its final report says it
+    /// was not delivered (e.g. payment failed → 알림톡, then e-mail). Off: both go.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub email_fallback: bool,
     /// Template of the Slack alert to staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<String>,

@@ -913,6 +913,12 @@ impl Policy {
                     "`owner_email` needs a `slack` template to send",
                 ));
             }
+            if plan.email_fallback && (plan.email.is_none() || plan.text.is_none()) {
+                return Err(RulesError::invalid(
+                    key,
+                    "`email_fallback` needs both a `text` and an `email` template",
+                ));
+            }
             let names = plan.email.iter().chain(&plan.text).chain(&plan.slack);
             if let Some(bad) = names.into_iter().find(|n| !is_template_name(n)) {
                 return Err(RulesError::invalid(

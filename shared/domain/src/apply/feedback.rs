@@ -25,6 +25,31 @@ impl Transition<'_> {
     ) {
         self.text_final(intervention, code, status, fallback);
         self.text_blocked(code, status);
+        if status.is_final() {
+            let failed = matches!(status, crate::text::TextStatus::Failed { .. });
+            self.text_ended(intervention, failed);
+        }
+    }
+
+    /// A text ended: the e-mail held back for it (`email_fallback`) goes if it failed, and is
+    /// dropped if it was delivered.
+    pub(super) fn text_ended(&mut self, text: &crate::InterventionId, failed: bool) {
+        let Some(i) = self.c.text_fallbacks.iter().position(|f| f.text == *text) else {
+            return;
+        };
+        let held = self.c.text_fallbacks.remove(i);
+        if !failed {
+            return;
+        }
+        let email = held.email;
+        self.published.push(DomainEventDetail::InterventionPlanned {
+            intervention_id: email.id.clone(),
+            trigger: email.trigger,
+            channel: email.channel,
+            template: email.template.clone(),
+            variant: email.variant.clone(),
+        });
+        self.interventions.push(email);
     }
 
     /// A final report: its channel, fallback and price on the send record, and the month's
@@ -127,7 +152,9 @@ impl Transition<'_> {
         ));
         // the e-mails among the sends: the denominator of SES's rates (a staff alert's template
         // goes to Slack and, with `owner_email`, by e-mail too)
-        if metric == TallyMetric::Sent && delivery.channel != Channel::Slack {
+        if metric == TallyMetric::Sent
+            && matches!(delivery.channel, Channel::Email | Channel::OwnerEmail)
+        {
             self.tallies.push(Tally::count(
                 &delivery.template,
                 delivery.variant.as_deref(),
@@ -141,6 +168,17 @@ impl Transition<'_> {
             .filter(|l| l.id == delivery.intervention_id)
         {
             last.status = status;
+        }
+        // a text the sender could not send (no phone, no consent, a limit, a refusal): its
+        // e-mail goes; one whose outcome is unknown may have arrived: its e-mail is dropped
+        if delivery.channel == Channel::Text {
+            match status {
+                DeliveryStatus::Skipped | DeliveryStatus::Failed => {
+                    self.text_ended(&delivery.intervention_id, true)
+                }
+                DeliveryStatus::Unknown => self.text_ended(&delivery.intervention_id, false),
+                _ => {}
+            }
         }
     }
 

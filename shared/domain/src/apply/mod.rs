@@ -131,6 +131,8 @@ impl<'a> Transition<'a> {
     }
 
     fn handle(&mut self) {
+        let at = self.at;
+        self.c.text_fallbacks.retain(|f| f.until > at);
         match &self.event.kind {
             EventKind::SignedUp { .. } => self.sign_up(),
             EventKind::PaymentSucceeded { amount, renews_at } => {

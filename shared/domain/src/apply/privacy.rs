@@ -15,6 +15,7 @@ impl Transition<'_> {
         self.c.last_nps = None;
         self.c.renews_at = None;
         self.c.scheduled.clear();
+        self.c.text_fallbacks.clear();
         self.c.last_intervention = None;
         self.c.exposures.clear();
         self.c.open_alert = None;

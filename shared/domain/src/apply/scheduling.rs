@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::customer::{Customer, Scheduled};
+use crate::customer::{Customer, Scheduled, TextFallback};
 use crate::ids::InterventionId;
 use crate::intervention::{
     Channel, DeliveryStatus, IfUnknown, Intervention, InterventionRef, Trigger,
@@ -13,6 +13,10 @@ use crate::rules::Policy;
 use crate::stage::Stage;
 
 use super::{DomainEventDetail, Tally, TallyMetric, Transition};
+
+/// How long an e-mail held back for its text waits: the providers report up to two days after
+/// sending (a fallback SMS/LMS last), and a day more for the report to come through.
+const TEXT_REPORT_DAYS: i64 = 3;
 
 impl Transition<'_> {
     pub(super) fn schedule(&mut self, trigger: Trigger, after_days: u32, occasion: Occasion) {
@@ -66,9 +70,17 @@ impl Transition<'_> {
                     .filter(|_| plan.owner_email && !staff_held),
             ),
         ];
+        // `email_fallback`: the text first where it can go, the e-mail held back for its failure;
+        // where it cannot, the e-mail alone
+        let fallback = plan.email_fallback && email.is_some() && text.is_some();
+        let textable = self.c.profile.reachable_by_text();
+        let text_id = InterventionId::derive(&self.c.id, trigger, occasion, Channel::Text);
         let mut first = None;
         for (channel, template) in channels {
             let Some(template) = template else { continue };
+            if fallback && channel == Channel::Text && !textable {
+                continue;
+            }
             let id = InterventionId::derive(&self.c.id, trigger, occasion, channel);
             let intervention = Intervention {
                 id,
@@ -87,6 +99,14 @@ impl Transition<'_> {
             };
             if channel == Channel::Slack {
                 self.alerted(template);
+            }
+            if fallback && channel == Channel::Email && textable {
+                self.c.text_fallbacks.push(TextFallback {
+                    text: text_id.clone(),
+                    email: intervention,
+                    until: self.at + Duration::days(TEXT_REPORT_DAYS),
+                });
+                continue;
             }
             first.get_or_insert_with(|| InterventionRef::from(&intervention));
             self.published.push(DomainEventDetail::InterventionPlanned {

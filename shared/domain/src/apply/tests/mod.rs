@@ -9,6 +9,7 @@ mod lifecycle;
 mod privacy;
 mod risk;
 mod scheduling;
+mod text_fallback;
 
 use super::*;
 use crate::event::{EventKind, Owner, SignUpPlan};
