@@ -28,6 +28,9 @@ pub struct LocalConfig {
     pub root: PathBuf,
     /// The sender identity created in the emulator's SES.
     pub sender_email: String,
+    /// Without `RULES_FILE`, the built-in rules with texts added (`texts::with_texts`), so the
+    /// Solapi stand-in has something to show: `run` (`make dev`) and `demo` set it.
+    pub texts: bool,
 }
 
 impl LocalConfig {
@@ -50,6 +53,7 @@ impl LocalConfig {
             state_dir: root.join(state_dir),
             root,
             sender_email: parsed_or("SENDER_EMAIL", "journey@example.com".to_string())?,
+            texts: false,
         })
     }
 

@@ -197,6 +197,7 @@ async fn print_results(g: &Gateway) -> Result<(), String> {
             .unwrap_or("?");
         println!("  {:<24} {}", to, e["subject"].as_str().unwrap_or(""));
     }
+    print_texts(g).await?;
     let slack = outbox["slack"].as_array().cloned().unwrap_or_default();
     println!("\nSlack alerts ({}):\n", slack.len());
     for s in &slack {
@@ -211,6 +212,51 @@ async fn print_results(g: &Gateway) -> Result<(), String> {
         key = g.api_key
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(())
+}
+
+/// The texts the Solapi stand-in received, once their reports are in: the channel asked for
+/// and the one that delivered (a 알림톡 to a number off KakaoTalk goes as its SMS fallback).
+async fn print_texts(g: &Gateway) -> Result<(), String> {
+    g.local("/_local/solapi/_stand-in/reports", Some(json!({})))
+        .await?;
+    g.local("/_local/settle", Some(json!({}))).await?;
+    let sent = g.local("/_local/solapi/_stand-in/messages", None).await?;
+    let texts = sent["messages"].as_array().cloned().unwrap_or_default();
+    println!("\nTexts sent ({}):\n", texts.len());
+    for t in &texts {
+        let (asked, via) = (
+            t["type"].as_str().unwrap_or("?"),
+            t["reportType"].as_str().unwrap_or("?"),
+        );
+        let how = match (asked, via) {
+            ("ATA", "ATA") => "알림톡, delivered".to_string(),
+            ("ATA", other) => format!("알림톡 → {other} fallback, delivered"),
+            (other, _) => format!("{other}, delivered"),
+        };
+        let how = if t["statusCode"] == "4000" {
+            how
+        } else {
+            format!("{asked}, code {}", t["statusCode"].as_str().unwrap_or("?"))
+        };
+        let first_line = t["text"]
+            .as_str()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("");
+        println!(
+            "  {:<16} {:<32} {}",
+            t["to"].as_str().unwrap_or("?"),
+            how,
+            first_line
+        );
+    }
+    if texts.is_empty() {
+        println!(
+            "  (none: the rules send no texts; without RULES_FILE `make dev` and `make demo` add them)"
+        );
+    }
     Ok(())
 }
 

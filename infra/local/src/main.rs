@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         }))
         .with_target(false)
         .init();
-    let config = match LocalConfig::from_env() {
+    let config = match LocalConfig::from_env().map(|mut c| {
+        c.texts = matches!(command.as_str(), "run" | "demo");
+        c
+    }) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };

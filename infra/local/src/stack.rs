@@ -202,6 +202,12 @@ impl LocalStack {
             .map_err(|e| format!("secrets in {}: {e}", config.state_dir.display()))?;
         let rules_text = match &tuning.rules_text {
             Some(text) => text.clone(),
+            None if config.texts
+                && std::env::var("RULES_FILE").map_or(true, |v| v.trim().is_empty()) =>
+            {
+                let built_in = journey::config::rules_text().map_err(|e| e.to_string())?;
+                crate::texts::with_texts(&built_in, true)?
+            }
             None => journey::config::rules_text().map_err(|e| e.to_string())?,
         };
         let rules = journey::config::parse_rules(&rules_text).map_err(|e| e.to_string())?;

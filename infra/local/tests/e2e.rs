@@ -277,6 +277,11 @@ async fn the_demo_replays_the_scenario_and_prints_the_result() {
         "🚨 위험 고객: lee",
         "새 체험 가입: kim",
         "lee@example.com          (광고) 박서연입니다. 1:1 상담을 제안드려요",
+        // the demo's stack sends texts too: jung's number is off KakaoTalk, so the payment
+        // notice's 알림톡 goes as its fallback; choi's caution nudge as a 알림톡
+        "Texts sent (2)",
+        "01000003104      알림톡 → LMS fallback, delivered",
+        "01023456789      알림톡, delivered",
     ] {
         assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
     }

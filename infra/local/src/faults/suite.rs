@@ -4,7 +4,7 @@
 //! compared: no state change lost, no message sent twice, none missed, the DLQs empty.
 //!
 //! The rules are the stack's (`RULES_FILE` or the built-in ones) with texts added
-//! ([`with_texts`]): the payment notice and the caution nudge also go by text, to the Solapi
+//! ([`crate::texts::with_texts`]): the payment notice and the caution nudge also go by text, to the Solapi
 //! stand-in behind a faulty proxy of its own, so the text provider refuses requests and loses
 //! answers like every AWS service.
 
@@ -107,32 +107,6 @@ impl Options {
 /// The services the dice fail (SigV4 names), Slack and the text provider.
 const SERVICES: [&str; 6] = ["dynamodb", "sqs", "ses", "events", "slack", "solapi"];
 
-/// The triggers that also go by text in the suite, and their text templates.
-const TEXTS: [(&str, &str); 2] = [
-    ("payment_failed", "billing_failed"),
-    ("risk_caution", "gentle_reminder"),
-];
-
-/// `rules` with [`TEXTS`] added to their interventions.
-pub fn with_texts(rules: &str) -> Result<String, String> {
-    let mut table: toml::Table = rules.parse().map_err(|e| format!("rules: {e}"))?;
-    let interventions = table
-        .entry("interventions")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let toml::Value::Table(interventions) = interventions else {
-        return Err("rules: `interventions` is not a table".into());
-    };
-    for (trigger, template) in TEXTS {
-        let plan = interventions
-            .entry(trigger)
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if let toml::Value::Table(plan) = plan {
-            plan.insert("text".into(), toml::Value::String(template.into()));
-        }
-    }
-    toml::to_string(&table).map_err(|e| format!("rules: {e}"))
-}
-
 /// Rounds of "time passes past a send lease, the queues drain" at the end of each run, so
 /// claims of crashed senders are resolved the same way in both runs.
 const FINAL_ROUNDS: usize = 4;
@@ -143,7 +117,10 @@ pub async fn run(config: LocalConfig, args: &[String]) -> Result<(), String> {
     let started = Instant::now();
     let (backend, aws, endpoint) = backend(&config).await?;
     let emulator = endpoint.ok_or("the fault suite needs an emulator endpoint")?;
-    let rules = with_texts(&journey::config::rules_text().map_err(|e| e.to_string())?)?;
+    let rules = crate::texts::with_texts(
+        &journey::config::rules_text().map_err(|e| e.to_string())?,
+        false,
+    )?;
     let config = (config, rules);
     println!("Fault-free run of {} events", events.len());
     let clean = Run::start("clean", &config, &aws, &emulator, Dice::none(), 0.0).await?;

@@ -76,6 +76,36 @@ pub const REPORTED_TWICE: &str = "01000000002";
 /// Accepted, and never reported: polls show 3000 for ever.
 pub const NEVER_REPORTED: &str = "01000003000";
 
+/// The triggers the local stack also sends by text, and their text templates.
+const TEXTS: [(&str, &str); 2] = [
+    ("payment_failed", "billing_failed"),
+    ("risk_caution", "gentle_reminder"),
+];
+
+/// `rules` with [`TEXTS`] added to their interventions; with `email_fallback`, their e-mails
+/// wait for the texts to fail (`email_fallback = true`) instead of going beside them.
+pub fn with_texts(rules: &str, email_fallback: bool) -> Result<String, String> {
+    let mut table: toml::Table = rules.parse().map_err(|e| format!("rules: {e}"))?;
+    let interventions = table
+        .entry("interventions")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(interventions) = interventions else {
+        return Err("rules: `interventions` is not a table".into());
+    };
+    for (trigger, template) in TEXTS {
+        let plan = interventions
+            .entry(trigger)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(plan) = plan {
+            plan.insert("text".into(), toml::Value::String(template.into()));
+            if email_fallback && plan.contains_key("email") {
+                plan.insert("email_fallback".into(), toml::Value::Boolean(true));
+            }
+        }
+    }
+    toml::to_string(&table).map_err(|e| format!("rules: {e}"))
+}
+
 /// How many times a report is posted before it is given up: "총 5번" in all.
 pub const REPORT_TRIES: u32 = 5;
 /// The account id the stand-in answers with.
