@@ -204,6 +204,7 @@ async fn start(root: &Path) -> Result<Harness, String> {
         state_dir: state_dir.clone(),
         root: root.to_path_buf(),
         sender_email: "journey@example.com".into(),
+        texts: false,
     };
     let stack = LocalStack::build_with(config, &aws, clients, Some(moto.url())).await?;
     let tasks = stack.start_background();

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use axum::routing::post;
 use journey::domain::text::{Block, TextChannel, TextReport, TextStatus};
 use journey::domain::{Channel, Effect, EventKind, Intervention};
-use journey::ports::{Claim, CustomerStore, JourneyReader, SendLedger, SendStatus};
+use journey::ports::{Claim, CustomerStore, JourneyReader, PendingTexts, SendLedger, SendStatus};
 use journey::service::apply_once;
 use journey::testing::{Events, MemoryQueue, RecordedDelays, TestClock, delivery, krw, t};
 use journey_adapters::dynamodb::DynamoStore;
@@ -264,6 +264,46 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
         "{month:?}"
     );
     assert_eq!(month.cost_krw, 3 * prices.alimtalk + prices.sms);
+
+    // the reconciler on the table: the reported texts' polls ended with their reports; the
+    // silent one is polled (the stand-in says 3000, in flight) until 72 h have passed, then
+    // recorded expired through the worker
+    let silent = &notices.iter().find(|(c, _)| *c == "silent").unwrap().1;
+    let pending = stack
+        .store
+        .due_texts(t("2026-11-09T00:00:00Z"), 100)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = pending.iter().map(|p| p.send_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![silent.id.as_str()],
+        "only the unreported text awaits a poll"
+    );
+    sender.clock.set(t("2026-11-02T02:31:00Z"));
+    let run = sender.reconcile().await.unwrap();
+    assert_eq!((run.polled, run.reported, run.failed), (1, 0, 0), "{run:?}");
+    sender.clock.set(t("2026-11-05T03:00:00Z"));
+    let run = sender.reconcile().await.unwrap();
+    assert_eq!(run.expired, 1, "{run:?}");
+    for message in sender.reports.taken() {
+        if matches!(message.event.kind, EventKind::TextReported { .. }) {
+            let response = worker
+                .handle_batch(journey_tests::stack::sqs_event(&[message]))
+                .await;
+            assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        }
+    }
+    let expired = text_of("silent").await.expect("the expiry noted");
+    assert_eq!((expired.via.as_str(), expired.cost_krw), ("expired", 0));
+    assert!(
+        stack
+            .store
+            .due_texts(t("2026-11-09T00:00:00Z"), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let blocked = sender
         .store
         .load(&journey::domain::CustomerId::new("blocked").unwrap())

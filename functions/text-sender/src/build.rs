@@ -61,6 +61,14 @@ pub const SOLAPI_SECRETS: [&str; 2] = ["solapi-api-key", "solapi-api-secret"];
 pub const NHN_SECRETS: [&str; 2] = ["nhn-app-key", "nhn-secret-key"];
 
 impl ProviderKind {
+    /// As report event ids name it (`solapi:…`, `nhn:…`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::Solapi => "solapi",
+            ProviderKind::Nhn => "nhn",
+        }
+    }
+
     pub fn secrets(self) -> [&'static str; 2] {
         match self {
             ProviderKind::Solapi => SOLAPI_SECRETS,
@@ -280,5 +288,6 @@ pub fn assemble<S, P, Q, R, C>(
         templates,
         settings: config.settings.clone(),
         metrics: journey::metrics::Metrics::new("text-sender"),
+        provider_name: config.provider.name(),
     })
 }

@@ -6,6 +6,7 @@
 //! which the journey never waits for.
 
 pub mod build;
+pub mod reconcile;
 
 pub use crate::build::{BuildError, Config, Ports, assemble};
 
@@ -15,8 +16,8 @@ use journey::domain::delivery::{Decision, decide_text};
 use journey::domain::text::{Block, TextChannel, check_alimtalk, check_text, text_channel_for};
 use journey::domain::{Customer, Intervention, Rules};
 use journey::ports::{
-    Clock, CustomerStore, EventQueue, Fallback, OutgoingText, Redelivery, SendLedger, TextButton,
-    TextContent, TextError, TextProvider,
+    Clock, CustomerStore, EventQueue, Fallback, OutgoingText, PendingTexts, Redelivery, SendLedger,
+    TextButton, TextContent, TextError, TextProvider,
 };
 use journey::sending::{Delivered, Prepared, SendOutcome, Sending};
 use journey::sqs_batch::{MessageFailure, Order, Within, process_batch_within};
@@ -54,11 +55,14 @@ pub struct TextSender<S, P, Q, R, C> {
     pub templates: TextTemplates,
     pub settings: TextSettings,
     pub metrics: journey::metrics::Metrics,
+    /// The provider's name in report event ids (`solapi:<messageId>:<code>`), as its webhook
+    /// names them.
+    pub provider_name: &'static str,
 }
 
 impl<S, P, Q, R, C> TextSender<S, P, Q, R, C>
 where
-    S: CustomerStore + SendLedger,
+    S: CustomerStore + SendLedger + PendingTexts,
     P: TextProvider,
     Q: EventQueue,
     R: Redelivery,
@@ -135,10 +139,15 @@ where
         }
     }
 
-    /// One send request, its answer classified (the adapters never retry a POST).
+    /// One send request, its answer classified (the adapters never retry a POST); an accepted
+    /// text awaits its report (the reconciler polls it if none comes).
     async fn deliver(&self, text: OutgoingText) -> Delivered {
         match self.provider.send(&text).await {
-            Ok(id) => Delivered::Accepted(id),
+            Ok(id) => {
+                self.await_report(&text.customer_id, &text.send_id, &id)
+                    .await;
+                Delivered::Accepted(id)
+            }
             Err(TextError::Rejected { code, reason, .. }) => {
                 Delivered::Refused(format!("{code}: {reason}"))
             }

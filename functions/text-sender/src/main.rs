@@ -1,4 +1,5 @@
-//! Lambda entry point: wiring only (the sender is assembled in `build.rs`).
+//! Lambda entry point: wiring only (the sender is assembled in `build.rs`). Two event sources:
+//! the text queue (SQS batches: send) and a schedule (EventBridge: reconcile the reports).
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use journey_adapters::aws::{self, Clients};
 use journey_adapters::dynamodb::DynamoStore;
 use journey_adapters::sqs::{SqsEventQueue, SqsRedelivery};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
 use text_sender::{Config, Ports};
 
 #[tokio::main]
@@ -31,9 +33,15 @@ async fn main() -> Result<(), Error> {
     };
     let sender = text_sender::assemble(&config, ports)?;
     let sender = &sender;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        if event.payload.get("Records").is_none() {
+            let done = sender.reconcile().await?;
+            return Ok::<_, Error>(serde_json::to_value(done)?);
+        }
+        let batch: SqsEvent = serde_json::from_value(event.payload)?;
         let time_left = journey::sqs_batch::until(event.context.deadline());
-        Ok::<_, Error>(sender.handle_batch_within(event.payload, &time_left).await)
+        let response = sender.handle_batch_within(batch, &time_left).await;
+        Ok(serde_json::to_value(response)?)
     }))
     .await
 }

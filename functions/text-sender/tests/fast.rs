@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use journey::domain::text::TextReport;
 use journey::domain::{Channel, Effect, EventKind, Intervention};
 use journey::ports::{
-    Claim, OutgoingText, SendLedger, SendStatus, TextContent, TextError, TextProvider,
+    Claim, OutgoingText, PendingText, SendLedger, SendStatus, TextContent, TextError, TextProvider,
 };
 use journey::service::apply_once;
 use journey::testing::{
@@ -26,6 +26,8 @@ use text_sender::{Config, Ports, TextSender};
 struct Provider {
     sent: Mutex<Vec<OutgoingText>>,
     answers: Mutex<VecDeque<TextError>>,
+    /// What the reconciler's polls find, in turn; then nothing.
+    polls: Mutex<VecDeque<Result<Option<TextReport>, TextError>>>,
 }
 
 impl Provider {
@@ -46,7 +48,7 @@ impl TextProvider for Provider {
     }
 
     async fn poll(&self, _: &str, _: &str) -> Result<Option<TextReport>, TextError> {
-        Ok(None)
+        self.polls.lock().unwrap().pop_front().unwrap_or(Ok(None))
     }
 }
 
@@ -247,4 +249,116 @@ fn advertising_texts_without_the_080_number_fail_the_cold_start() {
         panic!("built to send advertising texts without the opt-out number");
     };
     assert!(e.to_string().contains("TEXT_OPT_OUT_NUMBER"), "{e}");
+}
+
+/// A text without a webhook report: polled 30 min after it was sent, then later as the
+/// schedule backs off; a final report found is queued as the webhook's would be (the same
+/// event id), and a text never reported is recorded expired after 72 h. A poll that fails is
+/// tried at the next run.
+#[tokio::test]
+async fn the_reconciler_polls_unreported_texts_and_expires_the_silent_ones() {
+    use journey::domain::text::{TextChannel, TextStatus};
+    use journey::ports::PendingTexts;
+    let store = MemoryStore::new(journey_adapters::dynamodb::MARKER_TTL);
+    let iv = payment_failed(&store, Some("010-1234-5678")).await;
+    let sent_at = t("2026-11-02T02:00:30Z");
+    let report = |code: &str, status| TextReport {
+        send_id: iv.id.as_str().to_string(),
+        customer_id: None,
+        provider_id: "M1".into(),
+        code: code.into(),
+        status,
+        at: t("2026-11-02T03:00:00Z"),
+        fallback: false,
+    };
+    let provider = Provider::default();
+    {
+        let mut polls = provider.polls.lock().unwrap();
+        polls.push_back(Ok(Some(report("3000", TextStatus::InFlight))));
+        polls.push_back(Err(TextError::Transient("503".into())));
+        polls.push_back(Ok(Some(report(
+            "4000",
+            TextStatus::Delivered {
+                via: TextChannel::Alimtalk,
+            },
+        ))));
+    }
+    let sender = sender(store, provider);
+    sender.handle_batch(delivery(&iv, 1)).await;
+    sender.reports.taken();
+    let due = |at: &str| {
+        sender.clock.set(t(at));
+        sender.reconcile()
+    };
+    assert_eq!(
+        due("2026-11-02T02:20:00Z").await.unwrap().polled,
+        0,
+        "not yet"
+    );
+    // +30 min: in flight, asked again at +90 min
+    let run = due("2026-11-02T02:31:00Z").await.unwrap();
+    assert_eq!((run.polled, run.reported), (1, 0));
+    assert!(sender.reports.taken().is_empty());
+    let pending = sender
+        .store
+        .due_texts(t("2026-11-05T00:00:00Z"), 10)
+        .await
+        .unwrap();
+    assert_eq!(pending[0].due_at, sent_at + chrono::Duration::minutes(90));
+    assert_eq!(due("2026-11-02T03:00:00Z").await.unwrap().polled, 0);
+    // the provider is down: the next run asks again
+    assert_eq!(due("2026-11-02T03:31:00Z").await.unwrap().failed, 1);
+    let run = due("2026-11-02T03:41:00Z").await.unwrap();
+    assert_eq!(run.reported, 1);
+    let queued = sender.reports.taken();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0].event.id.as_str(),
+        "solapi:M1:4000",
+        "as the webhook names it"
+    );
+    assert_eq!(queued[0].event.customer_id, iv.customer_id);
+    assert!(
+        sender
+            .store
+            .due_texts(t("2026-11-09T00:00:00Z"), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "its polls ended"
+    );
+
+    // a text no report ever comes for: expired once 72 h have passed, once
+    let silent = PendingText {
+        send_id: "iv_silent".into(),
+        customer_id: iv.customer_id.clone(),
+        provider_id: "M2".into(),
+        sent_at,
+        due_at: sent_at + chrono::Duration::minutes(30),
+    };
+    sender.store.await_report(&silent).await.unwrap();
+    let mut expired = Vec::new();
+    for hour in (1..=80).step_by(3) {
+        let run = due(&(sent_at + chrono::Duration::hours(hour)).to_rfc3339())
+            .await
+            .unwrap();
+        if run.expired > 0 {
+            expired.push(hour);
+        }
+    }
+    assert_eq!(
+        expired,
+        vec![73],
+        "expired at the first run after 72 h, once"
+    );
+    let queued = sender.reports.taken();
+    let last = queued.last().unwrap();
+    assert_eq!(last.event.id.as_str(), "solapi:M2:expired");
+    assert!(matches!(
+        last.event.kind,
+        EventKind::TextReported {
+            status: TextStatus::Expired,
+            ..
+        }
+    ));
 }

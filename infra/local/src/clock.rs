@@ -161,3 +161,32 @@ impl<S: journey::ports::SendLedger> journey::ports::SendLedger for AgedLedger<S>
             .await
     }
 }
+
+impl<S: journey::ports::PendingTexts> journey::ports::PendingTexts for AgedLedger<S> {
+    async fn await_report(
+        &self,
+        text: &journey::ports::PendingText,
+    ) -> Result<(), journey::ports::StoreError> {
+        self.0.await_report(text).await
+    }
+
+    async fn due_texts(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<journey::ports::PendingText>, journey::ports::StoreError> {
+        self.0.due_texts(now, limit).await
+    }
+
+    async fn repoll(
+        &self,
+        text: &journey::ports::PendingText,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), journey::ports::StoreError> {
+        self.0.repoll(text, due_at).await
+    }
+
+    async fn end_polls(&self, send_id: &str) -> Result<(), journey::ports::StoreError> {
+        self.0.end_polls(send_id).await
+    }
+}

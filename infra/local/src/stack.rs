@@ -464,7 +464,11 @@ impl LocalStack {
             .handle(event, Instant::now() + Duration::from_secs(60))
             .await
             .map_err(|e| e.to_string())?;
-        serde_json::to_value(report).map_err(|e| e.to_string())
+        let mut report = serde_json::to_value(report).map_err(|e| e.to_string())?;
+        // the text reconciler runs on a schedule of its own in AWS; here, with each sweep
+        let texts = self.text.reconcile().await?;
+        report["texts_reconciled"] = serde_json::to_value(texts).map_err(|e| e.to_string())?;
+        Ok(report)
     }
 
     /// Waits until no queue holds a message (or `limit` passes).

@@ -377,6 +377,7 @@ mod tests {
             vec![Effect::NoteText(TextNote {
                 intervention_id: iv.id.clone(),
                 via: Some(TextChannel::Lms),
+                expired: false,
                 fallback: true,
                 code: "4000".into(),
                 cost_krw: price,

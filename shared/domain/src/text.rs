@@ -5,6 +5,7 @@
 pub mod counts;
 pub mod limits;
 pub mod phone;
+pub mod poll;
 pub mod status;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use counts::{TextMonth, text_months};
 pub use limits::{LimitError, check_alimtalk, check_text, euc_kr_bytes, text_channel_for};
 pub use phone::{PhoneError, domestic, e164};
+pub use poll::PollRules;
 pub use status::{Block, TextNote, TextPrices, TextReport, TextRules, TextStatus};
 
 /// The channel a text went, or was meant to go, by.

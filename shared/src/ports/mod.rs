@@ -228,6 +228,34 @@ pub trait TextNotes: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Texts accepted by the provider and not yet finally reported: what the reconciler polls
+/// (`functions/text-sender`, `reconcile`). A final report ends a text's polls wherever it
+/// comes from ([`TextNotes::note_text`] ends them too).
+pub trait PendingTexts: Send + Sync {
+    /// Records `text` as awaiting its final report; a repeat writes the same.
+    fn await_report(
+        &self,
+        text: &PendingText,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Those whose poll is due by `now`, at most `limit`.
+    fn due_texts(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<PendingText>, StoreError>> + Send;
+
+    /// Moves `text`'s next poll to `due_at` (nothing if it has ended meanwhile).
+    fn repoll(
+        &self,
+        text: &PendingText,
+        due_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// No more polls for `send_id`.
+    fn end_polls(&self, send_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Sends e-mail: SES in AWS.
 pub trait Mailer: Send + Sync {
     /// Returns the provider's message id.

@@ -186,10 +186,24 @@ pub struct SendRecord {
     pub text: Option<TextDelivery>,
 }
 
+/// A text awaiting its final report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingText {
+    /// Ours (the intervention's id), as the provider echoes it.
+    pub send_id: String,
+    pub customer_id: crate::domain::CustomerId,
+    /// The provider's message id, which its lookup takes.
+    pub provider_id: String,
+    pub sent_at: DateTime<Utc>,
+    /// When it is next polled.
+    pub due_at: DateTime<Utc>,
+}
+
 /// How a text ended, from the provider's final report.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TextDelivery {
-    /// `alimtalk`, `sms` or `lms`; `failed` when nothing was delivered.
+    /// `alimtalk`, `sms` or `lms`; `failed` when nothing was delivered; `expired` when no
+    /// final report came (it may have arrived).
     #[schema(example = "sms")]
     pub via: String,
     /// A 알림톡 delivered as its SMS/LMS fallback.

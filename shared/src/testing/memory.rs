@@ -41,6 +41,7 @@ struct Tables {
     sends: HashMap<InterventionId, SendRecord>,
     /// Distinguishes tokens of claims made in the same instant.
     claims: u64,
+    pending_texts: std::collections::BTreeMap<String, crate::ports::PendingText>,
 }
 
 /// Customers, markers and send records in memory. A marker lives `marker_ttl`
@@ -240,6 +241,41 @@ impl MemoryStore {
     }
 }
 
+impl crate::ports::PendingTexts for MemoryStore {
+    async fn await_report(&self, text: &crate::ports::PendingText) -> Result<(), StoreError> {
+        self.tables()
+            .pending_texts
+            .insert(text.send_id.clone(), text.clone());
+        Ok(())
+    }
+
+    async fn due_texts(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::ports::PendingText>, StoreError> {
+        let tables = self.tables();
+        let due = tables.pending_texts.values().filter(|p| p.due_at <= now);
+        Ok(due.take(limit).cloned().collect())
+    }
+
+    async fn repoll(
+        &self,
+        text: &crate::ports::PendingText,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(p) = self.tables().pending_texts.get_mut(&text.send_id) {
+            p.due_at = due_at;
+        }
+        Ok(())
+    }
+
+    async fn end_polls(&self, send_id: &str) -> Result<(), StoreError> {
+        self.tables().pending_texts.remove(send_id);
+        Ok(())
+    }
+}
+
 impl crate::ports::TextNotes for MemoryStore {
     async fn note_text(
         &self,
@@ -247,6 +283,7 @@ impl crate::ports::TextNotes for MemoryStore {
         note: &crate::domain::text::TextNote,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables();
+        tables.pending_texts.remove(note.intervention_id.as_str());
         match tables.sends.get_mut(&note.intervention_id) {
             Some(record) if record.customer == *customer => {
                 record.text.get_or_insert_with(|| note.clone());

@@ -186,7 +186,7 @@ export function renderAlerts() {
 /** A text's final report on its send record: the channel that delivered it and its cost. */
 export function textBadge(text) {
   if (!text) return "";
-  const via = ["alimtalk", "sms", "lms", "failed"].includes(text.via) ? text.via : "failed";
+  const via = ["alimtalk", "sms", "lms", "failed", "expired"].includes(text.via) ? text.via : "failed";
   const fallback = text.fallback ? ` · ${t("textFallback")}` : "";
   const cost = Number(text.cost_krw) > 0 ? ` · ${t("won", { n: fmtInt(text.cost_krw) })}` : "";
   return ` <span class="badge small" data-test="text-via" data-via="${esc(via)}" title="${esc(text.code)} · ${esc(fmtTime(text.at))}">${esc(lbl("textVia", via) + fallback + cost)}</span>`;
@@ -199,9 +199,9 @@ export function renderTexts() {
   if (!rows.length) { el.innerHTML = `<p class="muted">${esc(t("textsEmpty"))}</p>`; return; }
   const body = rows.map((r) => `<tr data-test="text-month" data-month="${esc(r.month)}">
       <td>${esc(r.month)}</td><td class="num">${esc(fmtInt(r.alimtalk))}</td><td class="num">${esc(fmtInt(r.sms))}</td><td class="num">${esc(fmtInt(r.lms))}</td>
-      <td class="num">${esc(fmtInt(r.failed))}</td><td class="num" data-test="fell-back">${esc(fmtInt(r.fell_back))} (${percentOrDash(r.fallback_rate)})</td>
+      <td class="num">${esc(fmtInt(r.failed))}</td><td class="num">${esc(fmtInt(r.expired))}</td><td class="num" data-test="fell-back">${esc(fmtInt(r.fell_back))} (${percentOrDash(r.fallback_rate)})</td>
       <td class="num" data-test="cost">${esc(t("won", { n: fmtInt(r.cost_krw) }))}</td></tr>`).join("");
-  el.innerHTML = `<div class="table-wrap"><table><thead><tr><th>${esc(t("colMonth"))}</th><th class="num">${esc(lbl("textVia", "alimtalk"))}</th><th class="num">SMS</th><th class="num">LMS</th><th class="num">${esc(lbl("textVia", "failed"))}</th><th class="num">${esc(t("colFellBack"))}</th><th class="num">${esc(t("colCost"))}</th></tr></thead><tbody>${body}</tbody></table></div>`;
+  el.innerHTML = `<div class="table-wrap"><table><thead><tr><th>${esc(t("colMonth"))}</th><th class="num">${esc(lbl("textVia", "alimtalk"))}</th><th class="num">SMS</th><th class="num">LMS</th><th class="num">${esc(lbl("textVia", "failed"))}</th><th class="num">${esc(lbl("textVia", "expired"))}</th><th class="num">${esc(t("colFellBack"))}</th><th class="num">${esc(t("colCost"))}</th></tr></thead><tbody>${body}</tbody></table></div>`;
 }
 export function renderStats() { renderTotal(); renderStages(); renderMessages(); renderExperiments(); renderAlerts(); renderTexts(); renderChurn(); }
 

@@ -343,7 +343,11 @@ pub(super) fn text_delivery(
 impl TextNotes for DynamoStore {
     async fn note_text(&self, customer: &CustomerId, note: &TextNote) -> Result<bool, StoreError> {
         use text_attributes as t;
-        let via = note.via.map_or("failed", |c| c.as_str());
+        let via = match note.via {
+            Some(channel) => channel.as_str(),
+            None if note.expired => "expired",
+            None => "failed",
+        };
         let result = self
             .client
             .update_item()
@@ -370,6 +374,8 @@ impl TextNotes for DynamoStore {
             .expression_attribute_values(":at", s(keys::instant(note.at)))
             .send()
             .await;
+        // whichever report came first, the reconciler need not ask again
+        self.end_text_polls(note.intervention_id.as_str()).await?;
         match result {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(se))

@@ -8,6 +8,7 @@ mod errors;
 pub mod keys;
 mod ledger;
 mod list;
+mod pending;
 mod rules;
 pub mod schema;
 mod search;

@@ -66,10 +66,16 @@ impl Transition<'_> {
         let (via, metric) = match status {
             TextStatus::Delivered { via } => (Some(*via), TallyMetric::TextDelivered),
             TextStatus::Failed { .. } => (None, TallyMetric::TextFailed),
+            TextStatus::Expired => (None, TallyMetric::TextExpired),
             _ => return,
         };
+        let expired = metric == TallyMetric::TextExpired;
         let cost_krw = via.map_or(0, |c| self.policy.texts.prices_krw.of(c));
-        let by = via.map_or("failed", |c| c.as_str());
+        let by = match via {
+            Some(c) => c.as_str(),
+            None if expired => "expired",
+            None => "failed",
+        };
         let month = self.at.format("%Y-%m").to_string();
         let mut count = |metric, amount| {
             self.tallies.push(Tally {
@@ -91,6 +97,7 @@ impl Transition<'_> {
         self.text_notes.push(TextNote {
             intervention_id: intervention.clone(),
             via,
+            expired,
             fallback: fallback && via.is_some(),
             code: code.to_string(),
             cost_krw,

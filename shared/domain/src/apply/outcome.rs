@@ -275,6 +275,8 @@ pub enum TallyMetric {
     /// `failed` when none did): delivered, failed, by the 알림톡's fallback, and its cost in KRW.
     TextDelivered,
     TextFailed,
+    /// No final report within `[texts.polls] expire_hours` (`by` is `expired`).
+    TextExpired,
     TextFellBack,
     TextCostKrw,
 }

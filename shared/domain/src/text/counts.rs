@@ -20,6 +20,8 @@ pub struct TextMonth {
     pub lms: u64,
     /// Not delivered by any channel.
     pub failed: u64,
+    /// No final report within `[texts.polls] expire_hours`.
+    pub expired: u64,
     /// 알림톡 delivered as their SMS/LMS fallback (counted under `sms` or `lms` too).
     pub fell_back: u64,
     /// `fell_back` ÷ the 알림톡 that were delivered one way or the other.
@@ -51,6 +53,7 @@ pub fn text_months(attributes: &BTreeMap<String, i64>) -> Vec<TextMonth> {
             (TallyMetric::TextDelivered, "sms") => row.sms += count,
             (TallyMetric::TextDelivered, "lms") => row.lms += count,
             (TallyMetric::TextFailed, _) => row.failed += count,
+            (TallyMetric::TextExpired, _) => row.expired += count,
             (TallyMetric::TextFellBack, _) => row.fell_back += count,
             (TallyMetric::TextCostKrw, _) => row.cost_krw += n,
             _ => {}
@@ -97,6 +100,7 @@ mod tests {
                 sms: 3,
                 lms: 1,
                 failed: 1,
+                expired: 0,
                 fell_back: 2,
                 fallback_rate: Some(0.25),
                 cost_krw: 135,

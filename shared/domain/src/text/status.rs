@@ -26,6 +26,9 @@ pub enum TextStatus {
     },
     /// A code the adapter does not know: kept polling, then expired.
     Unknown,
+    /// No final report came within `[texts.polls] expire_hours`: it may or may not have
+    /// arrived (recorded by the reconciler, never by a provider).
+    Expired,
 }
 
 impl TextStatus {
@@ -33,7 +36,7 @@ impl TextStatus {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            TextStatus::Delivered { .. } | TextStatus::Failed { .. }
+            TextStatus::Delivered { .. } | TextStatus::Failed { .. } | TextStatus::Expired
         )
     }
 }
@@ -89,8 +92,11 @@ pub struct TextReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextNote {
     pub intervention_id: crate::InterventionId,
-    /// `None`: not delivered.
+    /// `None`: not delivered (or expired, see `expired`).
     pub via: Option<TextChannel>,
+    /// No final report came: it may or may not have arrived.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expired: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fallback: bool,
     pub code: String,
@@ -136,4 +142,6 @@ impl TextPrices {
 #[serde(deny_unknown_fields, default)]
 pub struct TextRules {
     pub prices_krw: TextPrices,
+    /// When texts without a final report are polled, and when they expire.
+    pub polls: super::PollRules,
 }
