@@ -41,6 +41,8 @@ pub const PUBLISHED: &[(&str, &str)] = &[
     ("text-sender", "InterventionsSent"),
     ("text-sender", "InterventionsFailed"),
     ("text-sender", "InterventionsUnknown"),
+    ("text-sender", "TextsExpired"),
+    ("text-sender", "TextPollsFailed"),
     ("ses-feedback", "FeedbackMalformed"),
 ];
 

@@ -1434,9 +1434,10 @@ fn every_function_reaches_only_its_own_partitions_of_the_table() {
     let allowed: &[(&str, &[&str])] = &[
         (
             "TransitionFunction",
-            &["CUST#*", "COUNTS#*", "TALLY#*", "RULES"],
+            &["CUST#*", "COUNTS#*", "TALLY#*", "RULES", "TEXTPOLL#*"],
         ),
         ("EmailSenderFunction", &["CUST#*"]),
+        ("TextSenderFunction", &["CUST#*", "TEXTPOLL#*"]),
         ("SlackSenderFunction", &["CUST#*"]),
         ("SesFeedbackFunction", &["CUST#*"]),
         ("CalibrateFunction", &["RULES", "TALLY#*"]),
