@@ -22,7 +22,7 @@ macro_rules! templates {
 pub const EMAIL_SOURCES: &[(&str, &str)] = templates!("email":
     "trial_welcome", "welcome_setup_guide", "gentle_reminder", "special_offer",
     "consultation_invite", "billing_failed", "renewal_notice", "nps_survey", "review_request",
-    "referral_code", "related_offer", "win_back",
+    "referral_code", "related_offer", "win_back", "consent_reconfirm",
 );
 
 /// Every staff alert, by name.
@@ -145,6 +145,10 @@ pub struct EmailContext {
     pub sender_name: String,
     pub sender_address: String,
     pub sender_contact: String,
+    /// When (YYYY-MM-DD, in Korea) and how the customer gave their marketing consent: what
+    /// the re-confirmation notice tells them (§50⑧); empty without one.
+    pub consent_date: String,
+    pub consent_via: String,
 }
 
 /// The business's side of a customer message's context.
@@ -174,7 +178,18 @@ impl EmailContext {
             .or(customer.created_at)
             .unwrap_or(now);
         let p = &customer.profile;
+        let consent = p.consents.marketing.as_ref();
+        // the date in the customer's zone (Korea's when unknown), as they would remember it
+        let zone = p
+            .time_zone
+            .as_deref()
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::Asia::Seoul);
         EmailContext {
+            consent_date: consent
+                .map(|c| c.at.with_timezone(&zone).format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            consent_via: consent.map(|c| c.via.clone()).unwrap_or_default(),
             brand: business.brand.clone(),
             program: p.program.clone().unwrap_or_else(|| business.brand.clone()),
             owner_name: p
@@ -616,6 +631,8 @@ pub(crate) mod tests {
             sender_name: "(주)소리튠".into(),
             sender_address: "서울특별시 중구 세종대로 110".into(),
             sender_contact: "02-1234-5678".into(),
+            consent_date: "2025-01-10".into(),
+            consent_via: "sign_up".into(),
         }
     }
 

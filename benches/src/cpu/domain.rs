@@ -192,6 +192,8 @@ fn context() -> EmailContext {
         sender_name: "(주)소리튠".into(),
         sender_address: "서울특별시 중구 세종대로 110".into(),
         sender_contact: "02-1234-5678".into(),
+        consent_date: "2025-01-10".into(),
+        consent_via: "sign_up".into(),
     }
 }
 

@@ -42,6 +42,10 @@ pub enum Trigger {
     ReferralCode,
     RelatedOffer,
     WinBack,
+    /// 정보통신망법 §50⑧: the customer is told, before their marketing consent lapses
+    /// (`[advertising] consent_days − reconfirm_before_days` after it was given), that they
+    /// agreed, when and how, and how to keep or withdraw it.
+    ConsentReconfirm,
 }
 
 impl Trigger {

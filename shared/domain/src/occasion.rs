@@ -26,6 +26,8 @@ pub enum Occasion {
     WinBack { churned: DateTime<Utc>, step: u32 },
     /// A message deferred by quiet hours, kept to be sent as it is.
     Deferred(InterventionId),
+    /// The marketing consent given at that time: its re-confirmation notice, once.
+    Consent(DateTime<Utc>),
 }
 
 const SIGN_UP: &str = "signup";
@@ -34,6 +36,7 @@ const ONBOARDING: &str = "onboarding:";
 const COMPLETED: &str = "completed:";
 const DEFERRED: &str = "deferred:";
 const WIN_BACK: &str = "churn:";
+const CONSENT: &str = "consent:";
 
 /// The text that is hashed into ids and stored with scheduled follow-ups: it must never change
 /// for an occasion, or a replay would plan a second message for one cause.
@@ -46,6 +49,7 @@ impl fmt::Display for Occasion {
             Occasion::Onboarding(id) => write!(f, "{ONBOARDING}{id}"),
             Occasion::Completed(at) => write!(f, "{COMPLETED}{}", at.to_rfc3339()),
             Occasion::Deferred(id) => write!(f, "{DEFERRED}{id}"),
+            Occasion::Consent(at) => write!(f, "{CONSENT}{}", at.to_rfc3339()),
             Occasion::WinBack { churned, step } => {
                 write!(f, "{WIN_BACK}{}:{step}", churned.to_rfc3339())
             }
@@ -69,6 +73,10 @@ impl From<String> for Occasion {
                 .map(|at| Occasion::Completed(at.to_utc()))
         } else if let Some(id) = text.strip_prefix(DEFERRED) {
             InterventionId::new(id).ok().map(Occasion::Deferred)
+        } else if let Some(at) = text.strip_prefix(CONSENT) {
+            DateTime::parse_from_rfc3339(at)
+                .ok()
+                .map(|at| Occasion::Consent(at.to_utc()))
         } else if let Some((at, step)) = text
             .strip_prefix(WIN_BACK)
             .and_then(|rest| rest.rsplit_once(':'))
@@ -125,6 +133,7 @@ mod tests {
                 Occasion::Deferred(InterventionId::new("iv_0a").unwrap()),
                 "deferred:iv_0a",
             ),
+            (Occasion::Consent(at), "consent:2026-11-02T01:00:00+00:00"),
         ];
         for (occasion, text) in cases {
             assert_eq!(occasion.to_string(), text);

@@ -50,7 +50,9 @@ impl Transition<'_> {
         self.credit_last_intervention(|iv| iv.trigger == Trigger::WinBack);
         self.resolve(|t| t == Trigger::WinBack, Resolution::Recovered);
         self.c.churn = None;
-        self.c.scheduled.clear();
+        self.c
+            .scheduled
+            .retain(|s| s.trigger == Trigger::ConsentReconfirm);
         self.start_clock();
         self.set_stage(Stage::Paid, "paid again after churning");
         if self.c.progress.has_started() {
@@ -121,7 +123,9 @@ impl Transition<'_> {
             self.set_risk(RiskLevel::None, "churned");
         }
         self.c.recovered_at = None;
-        self.c.scheduled.clear();
+        self.c
+            .scheduled
+            .retain(|s| s.trigger == Trigger::ConsentReconfirm);
         let steps = self.policy.schedule.win_back_after_churn_days.clone();
         for (step, days) in (1..).zip(steps) {
             let occasion = Occasion::WinBack {

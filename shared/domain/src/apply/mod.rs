@@ -98,6 +98,9 @@ struct Transition<'a> {
     milestones: Vec<Milestone>,
     /// Texts' final reports, for their send records.
     text_notes: Vec<crate::text::TextNote>,
+    /// When the marketing consent the event found was given (its change reschedules the
+    /// re-confirmation notice).
+    consent_before: Option<DateTime<Utc>>,
     /// The score is up to date with the state's inputs.
     scored: bool,
     /// The customer was erased by this event: the store cleans their other records.
@@ -107,6 +110,7 @@ struct Transition<'a> {
 impl<'a> Transition<'a> {
     fn new(state: &Customer, event: &'a Event, rules: &'a Rules, now: DateTime<Utc>) -> Self {
         let mut c = state.clone();
+        let consent_before = c.profile.consents.marketing.as_ref().map(|c| c.at);
         c.profile.merge(&event.profile, event.occurred_at);
         let policy = rules.policy(c.profile.program.as_deref());
         let at = match event.kind {
@@ -125,6 +129,7 @@ impl<'a> Transition<'a> {
             tallies: Vec::new(),
             milestones: Vec::new(),
             text_notes: Vec::new(),
+            consent_before,
             scored: false,
             erase_effect: false,
         }
@@ -133,6 +138,7 @@ impl<'a> Transition<'a> {
     fn handle(&mut self) {
         let at = self.at;
         self.c.text_fallbacks.retain(|f| f.until > at);
+        self.consent_changed(self.consent_before);
         match &self.event.kind {
             EventKind::SignedUp { .. } => self.sign_up(),
             EventKind::PaymentSucceeded { amount, renews_at } => {

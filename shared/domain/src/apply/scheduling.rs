@@ -28,6 +28,28 @@ impl Transition<'_> {
         });
     }
 
+    /// The marketing consent changed (`before`: when the one it replaces was given): its
+    /// re-confirmation notice is scheduled anew, once per consent, or dropped with it.
+    pub(super) fn consent_changed(&mut self, before: Option<DateTime<Utc>>) {
+        let now = self.c.profile.consents.marketing.as_ref().map(|c| c.at);
+        if now == before {
+            return;
+        }
+        self.c
+            .scheduled
+            .retain(|s| s.trigger != Trigger::ConsentReconfirm);
+        let due =
+            crate::consent::reconfirmation_due(&self.c.profile.consents, &self.policy.advertising);
+        if let (Some(due_at), Some(given)) = (due, now) {
+            self.c.scheduled.push(Scheduled {
+                due_at,
+                trigger: Trigger::ConsentReconfirm,
+                occasion: Occasion::Consent(given),
+                intervention: None,
+            });
+        }
+    }
+
     /// The event being applied, as the occasion of what it plans.
     pub(super) fn this_event(&self) -> Occasion {
         Occasion::Event(self.event.id.clone())

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 mod apply;
+mod consent;
 mod experiment;
 mod feedback;
 mod lifecycle;
