@@ -43,6 +43,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
 
 fn config() -> Config {
     let mut config = Config::new("table", "events", "texts", "0212345678");
+    config.settings.rate_per_second = 0.0;
     config.rules_text = journey::domain::rules::DEFAULT_RULES_TOML.replace(
         "[interventions.payment_failed]\n",
         "[interventions.payment_failed]\ntext = \"billing_failed\"\n",

@@ -117,6 +117,7 @@ impl Config {
                     s.default_lang,
                 ),
                 concurrency: parsed_or("TEXT_CONCURRENCY", s.concurrency)?,
+                rate_per_second: parsed_or("TEXT_RATE_PER_SECOND", s.rate_per_second)?,
                 business,
                 ..s
             },
@@ -172,6 +173,7 @@ impl Config {
                 }),
                 default_lang: Lang::Ko,
                 concurrency: 2,
+                rate_per_second: 10.0,
             },
         }
     }
@@ -289,5 +291,6 @@ pub fn assemble<S, P, Q, R, C>(
         settings: config.settings.clone(),
         metrics: journey::metrics::Metrics::new("text-sender"),
         provider_name: config.provider.name(),
+        pace: crate::pace::Pace::per_second(config.settings.rate_per_second),
     })
 }

@@ -6,6 +6,7 @@
 //! which the journey never waits for.
 
 pub mod build;
+pub mod pace;
 pub mod reconcile;
 
 pub use crate::build::{BuildError, Config, Ports, assemble};
@@ -42,6 +43,8 @@ pub struct TextSettings {
     /// Messages sent in parallel in one batch: with the queue's batch size and the function's
     /// maximum concurrency, the most requests the provider account sees at once.
     pub concurrency: usize,
+    /// Sends a second per function instance at most (`TEXT_RATE_PER_SECOND`; 0: no limit).
+    pub rate_per_second: f64,
 }
 
 pub struct TextSender<S, P, Q, R, C> {
@@ -58,6 +61,8 @@ pub struct TextSender<S, P, Q, R, C> {
     /// The provider's name in report event ids (`solapi:<messageId>:<code>`), as its webhook
     /// names them.
     pub provider_name: &'static str,
+    /// Spaces the sends (`settings.rate_per_second`).
+    pub pace: pace::Pace,
 }
 
 impl<S, P, Q, R, C> TextSender<S, P, Q, R, C>
@@ -142,6 +147,7 @@ where
     /// One send request, its answer classified (the adapters never retry a POST); an accepted
     /// text awaits its report (the reconciler polls it if none comes).
     async fn deliver(&self, text: OutgoingText) -> Delivered {
+        self.pace.wait().await;
         match self.provider.send(&text).await {
             Ok(id) => {
                 self.await_report(&text.customer_id, &text.send_id, &id)

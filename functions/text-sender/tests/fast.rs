@@ -89,6 +89,8 @@ async fn payment_failed(store: &MemoryStore, phone: Option<&str>) -> Interventio
 
 fn config() -> Config {
     let mut config = Config::new("table", "events", "texts", "0212345678");
+    // no pacing: the tests never sleep (`pace.rs` tests the spacing)
+    config.settings.rate_per_second = 0.0;
     // the payment notice also as a text, and the warning's offer as an advertising text
     config.rules_text = journey::domain::rules::DEFAULT_RULES_TOML
         .replace(

@@ -652,6 +652,11 @@ fn local_texts(
     .with_env()
     .map_err(|e| e.to_string())?;
     text_config.rules_text = rules_text.to_string();
+    // unpaced locally (replays and the fault suite send in bursts on a simulated clock) unless
+    // TEXT_RATE_PER_SECOND says otherwise
+    if std::env::var_os("TEXT_RATE_PER_SECOND").is_none() {
+        text_config.settings.rate_per_second = 0.0;
+    }
     text_config.provider_url =
         Some(provider_url.map_or_else(|| format!("{base}/_local/solapi"), str::to_string));
     text_config.settings.business.brand = "Journey (local)".into();
