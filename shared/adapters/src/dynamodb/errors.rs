@@ -38,6 +38,24 @@ where
     }
 }
 
+/// A conditional write's outcome: `false` when DynamoDB refused it for its condition (for an
+/// idempotent note, the normal "already done" or "not ours"), an error for anything else.
+pub fn condition_held<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(se))
+            if se.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
 /// A cancelled transaction says, item by item, why: the customer's version condition (item 0)
 /// means another writer; the marker's (item 1) means the event was applied already.
 pub fn classify_commit<R: std::fmt::Debug>(

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::DynamoStore;
 use super::codec::{n, number, s, text};
-use super::errors::classify;
+use super::errors::{classify, condition_held};
 use super::keys::{self, EXPIRES_AT, PK, SK};
 use journey::domain::text::TextNote;
 use journey::domain::{CustomerId, Intervention, InterventionId, MailFeedback};
@@ -376,15 +376,7 @@ impl TextNotes for DynamoStore {
             .await;
         // whichever report came first, the reconciler need not ask again
         self.end_text_polls(note.intervention_id.as_str()).await?;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se))
-                if se.err().code() == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        condition_held(result)
     }
 }
 
@@ -412,14 +404,6 @@ impl FeedbackNotes for DynamoStore {
             .expression_attribute_values(":at", s(keys::instant(at)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se))
-                if se.err().code() == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        condition_held(result)
     }
 }

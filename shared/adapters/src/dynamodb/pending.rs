@@ -4,7 +4,6 @@
 //! at once are those of the last `expire_hours` without a report, which a working webhook
 //! keeps few. Each item expires (TTL) a week after sending, whatever happens.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Duration, Utc};
 use journey::domain::CustomerId;
 use journey::domain::ids::stable_bucket;
@@ -12,7 +11,7 @@ use journey::ports::{PendingText, PendingTexts, StoreError};
 
 use super::DynamoStore;
 use super::codec::{n, s, text};
-use super::errors::classify;
+use super::errors::{classify, condition_held};
 use super::keys::{self, EXPIRES_AT, PK, SK};
 
 /// Partitions the pending texts are spread over.
@@ -129,15 +128,7 @@ impl PendingTexts for DynamoStore {
             .expression_attribute_values(":due", s(keys::instant(due_at)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(se))
-                if se.err().code() == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        condition_held(result).map(|_| ())
     }
 
     async fn end_polls(&self, send_id: &str) -> Result<(), StoreError> {
