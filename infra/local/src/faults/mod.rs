@@ -56,6 +56,8 @@ struct DiceState {
     rng: fastrand::Rng,
     rates: HashMap<String, Rates>,
     counts: BTreeMap<(String, String, &'static str), u64>,
+    /// Requests thrown for, per service.
+    thrown: HashMap<String, u64>,
 }
 
 /// Seeded dice per service, and the count of what they injected; clones share both.
@@ -69,6 +71,7 @@ impl Dice {
             rng: fastrand::Rng::with_seed(seed),
             rates: rates.iter().map(|(s, r)| (s.to_string(), *r)).collect(),
             counts: BTreeMap::new(),
+            thrown: HashMap::new(),
         })))
     }
 
@@ -81,14 +84,24 @@ impl Dice {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Throws for one request of `service`'s `operation`, and counts a fault.
+    /// Throws for one request of `service`'s `operation`, and counts a fault. A faulted
+    /// service's first request is refused and its second loses its answer, so each kind of
+    /// fault reaches even a service that sees few requests (the text provider, SES); the rest
+    /// are drawn.
     pub fn throw(&self, service: &str, operation: &str) -> Draw {
         let mut state = self.lock();
         let Some(rates) = state.rates.get(service).copied() else {
             return Draw::Pass;
         };
+        let thrown = state.thrown.entry(service.to_string()).or_default();
+        *thrown += 1;
+        let nth = *thrown;
         let draw = state.rng.f64();
-        let fault = if draw < rates.refused / 2.0 {
+        let fault = if nth == 1 && rates.refused > 0.0 {
+            Draw::Unavailable
+        } else if nth == 2 && rates.lost > 0.0 {
+            Draw::AnswerLost
+        } else if draw < rates.refused / 2.0 {
             Draw::Reset
         } else if draw < rates.refused {
             Draw::Unavailable
