@@ -78,8 +78,9 @@ secrets=(
   "solapi-api-key|Solapi's API key (TextProvider=solapi), from its console|text-sender; needed once the rules send texts|text"
   "solapi-api-secret|Solapi's API secret, which every request is signed with|text-sender; with solapi-api-key|text"
   "solapi-webhook-token|the token in Solapi's report webhook URL (/webhooks/solapi?token=…): Solapi signs no report|ingest; unset: /webhooks/solapi answers 503|gen-base64"
-  "nhn-app-key|NHN Cloud KakaoTalk Bizmessage's app key (TextProvider=nhn)|text-sender; needed once the rules send texts|text"
+  "nhn-app-key|NHN Cloud KakaoTalk Bizmessage's app key (TextProvider=nhn)|text-sender, ingest; needed once the rules send texts|text"
   "nhn-secret-key|NHN Cloud's secret key (X-Secret-Key)|text-sender; with nhn-app-key|text"
+  "nhn-webhook-signature|the value typed as the signature in NHN Cloud's webhook console (sent back as X-Toast-Webhook-Signature)|ingest; with nhn-app-key, or /webhooks/nhn answers 503|gen-base64"
   "slack-webhook-url|the Slack incoming-webhook URL of the alerts channel|slack-sender; REQUIRED: the Slack sender does not start without it|text"
 )
 

@@ -347,6 +347,8 @@ fn each_function_reads_only_its_own_secrets() {
                 ingest::keys::PORTONE_WEBHOOK_SECRET,
                 ingest::keys::PORTONE_API_SECRET,
                 ingest::keys::SOLAPI_WEBHOOK_SECRET,
+                ingest::keys::NHN_WEBHOOK_SECRET,
+                ingest::keys::NHN_APP_KEY,
             ],
         ),
         (
@@ -1437,6 +1439,8 @@ fn every_function_reaches_only_its_own_partitions_of_the_table() {
             &["CUST#*", "COUNTS#*", "TALLY#*", "RULES", "TEXTPOLL#*"],
         ),
         ("EmailSenderFunction", &["CUST#*"]),
+        // whose a text is, for a report naming only its send id
+        ("IngestFunction", &["TEXTPOLL#*"]),
         ("TextSenderFunction", &["CUST#*", "TEXTPOLL#*"]),
         ("SlackSenderFunction", &["CUST#*"]),
         ("SesFeedbackFunction", &["CUST#*"]),

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use axum::routing::post;
 use journey::domain::text::{Block, TextChannel, TextReport, TextStatus};
 use journey::domain::{Channel, Effect, EventKind, Intervention};
-use journey::ports::{Claim, CustomerStore, JourneyReader, PendingTexts, SendLedger, SendStatus};
+use journey::ports::{
+    Claim, CustomerStore, JourneyReader, PendingTexts, SendLedger, SendStatus, TextOwners,
+};
 use journey::service::apply_once;
 use journey::testing::{Events, MemoryQueue, RecordedDelays, TestClock, delivery, krw, t};
 use journey_adapters::dynamodb::DynamoStore;
@@ -280,6 +282,14 @@ async fn every_scripted_number_ends_as_the_provider_ends_it_and_each_send_goes_o
         ids,
         vec![silent.id.as_str()],
         "only the unreported text awaits a poll"
+    );
+    // whose a text is, for reports naming only the send id (NHN's): known while it waits
+    let owner = stack.store.text_owner(silent.id.as_str()).await.unwrap();
+    assert_eq!(owner.as_ref().map(|c| c.as_str()), Some("silent"));
+    let kakao = &notices.iter().find(|(c, _)| *c == "kakao").unwrap().1;
+    assert_eq!(
+        stack.store.text_owner(kakao.id.as_str()).await.unwrap(),
+        None
     );
     sender.clock.set(t("2026-11-02T02:31:00Z"));
     let run = sender.reconcile().await.unwrap();

@@ -20,6 +20,13 @@ pub const PORTONE_API_SECRET: &str = "portone-api-secret";
 /// The token in Solapi's webhook URL (`/webhooks/solapi?token=…`): Solapi signs no report,
 /// so the URL it posts to is the secret (two during rotation).
 pub const SOLAPI_WEBHOOK_SECRET: &str = "solapi-webhook-token";
+/// The value typed into NHN Cloud's webhook console, sent back as `X-Toast-Webhook-Signature`
+/// (static, not an HMAC; two during rotation).
+pub const NHN_WEBHOOK_SECRET: &str = "nhn-webhook-signature";
+/// NHN's app key (the text sender's too): a hook for another app is refused.
+pub const NHN_APP_KEY: &str = "nhn-app-key";
+/// The header NHN puts the console's value in.
+pub const NHN_SIGNATURE_HEADER: &str = "x-toast-webhook-signature";
 
 /// Where the providers' APIs are: `TOSS_API_URL` and `PORTONE_API_URL`, defaulting to the
 /// public ones (the local stack and the tests point them at stand-ins).
@@ -63,6 +70,14 @@ pub struct WebhookKeys {
     toss: Option<ProviderApi>,
     portone: Option<PortOne>,
     solapi: Option<Vec<String>>,
+    nhn: Option<NhnHooks>,
+}
+
+/// NHN's hooks: the console's signatures and the app key they must name.
+#[derive(Clone)]
+struct NhnHooks {
+    signatures: Vec<String>,
+    app_key: String,
 }
 
 impl WebhookKeys {
@@ -89,6 +104,21 @@ impl WebhookKeys {
     /// Accepts Solapi's reports posted with `token`.
     pub fn with_solapi_token(mut self, token: impl Into<String>) -> Self {
         self.solapi.get_or_insert_with(Vec::new).push(token.into());
+        self
+    }
+
+    /// Accepts NHN's hooks carrying `signature` for `app_key`.
+    pub fn with_nhn(mut self, signature: impl Into<String>, app_key: impl Into<String>) -> Self {
+        let app_key = app_key.into();
+        match &mut self.nhn {
+            Some(nhn) => nhn.signatures.push(signature.into()),
+            None => {
+                self.nhn = Some(NhnHooks {
+                    signatures: vec![signature.into()],
+                    app_key,
+                })
+            }
+        }
         self
     }
 
@@ -133,8 +163,19 @@ impl WebhookKeys {
         let solapi = optional(source, SOLAPI_WEBHOOK_SECRET)
             .await?
             .map(|v| split_rotation(&v));
+        let nhn = match (
+            optional(source, NHN_WEBHOOK_SECRET).await?,
+            optional(source, NHN_APP_KEY).await?,
+        ) {
+            (Some(signatures), Some(app_key)) => Some(NhnHooks {
+                signatures: split_rotation(&signatures),
+                app_key: app_key.trim().to_string(),
+            }),
+            _ => None,
+        };
         tracing::info!(
             solapi = solapi.is_some(),
+            nhn = nhn.is_some(),
             stripe = stripe.is_some(),
             app = app.is_some(),
             unsubscribe = unsubscribe.is_some(),
@@ -149,30 +190,48 @@ impl WebhookKeys {
             toss,
             portone,
             solapi,
+            nhn,
         })
     }
 
     /// Whether `token` is one of Solapi's webhook tokens, compared in constant time.
     pub fn solapi(&self, token: Option<&str>) -> Result<(), ApiError> {
-        use subtle::ConstantTimeEq;
         let tokens = self
             .solapi
             .as_ref()
             .ok_or_else(|| not_configured(SOLAPI_WEBHOOK_SECRET))?;
-        let given = token.unwrap_or_default().as_bytes();
-        let known = tokens.iter().fold(subtle::Choice::from(0), |ok, t| {
-            ok | t.as_bytes().ct_eq(given)
-        });
-        if bool::from(known) && !given.is_empty() {
+        if one_of(tokens, token) {
             Ok(())
         } else {
-            Err(ApiError {
-                status: 401,
-                code: "invalid_token",
-                message: "the webhook URL's token is not this deployment's".into(),
-                field: Some("token".into()),
-                retry_after: None,
-            })
+            Err(ApiError::unauthorized(
+                "invalid_token",
+                "the webhook URL's token is not this deployment's",
+                "token",
+            ))
+        }
+    }
+
+    /// The app key NHN's hooks must name, once `signature` (its header) is one of the
+    /// console's values, compared in constant time.
+    pub fn nhn(&self, signature: Option<&str>) -> Result<&str, ApiError> {
+        let nhn = self
+            .nhn
+            .as_ref()
+            .ok_or_else(|| not_configured(NHN_WEBHOOK_SECRET))?;
+        let verify = journey_adapters::text::nhn::verify_webhook;
+        // every value is compared, so the time says nothing of which matched
+        let known = nhn
+            .signatures
+            .iter()
+            .fold(false, |ok, expected| verify(signature, expected) | ok);
+        if known {
+            Ok(&nhn.app_key)
+        } else {
+            Err(ApiError::unauthorized(
+                "invalid_signature",
+                "the hook's signature is not the one set in NHN's console",
+                NHN_SIGNATURE_HEADER,
+            ))
         }
     }
 
@@ -204,6 +263,16 @@ impl WebhookKeys {
             .as_deref()
             .ok_or_else(|| not_configured(journey::unsubscribe::SECRET))
     }
+}
+
+/// Whether `given` (non-empty) equals one of `known`, each compared in constant time.
+fn one_of(known: &[String], given: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    let given = given.unwrap_or_default().as_bytes();
+    let found = known.iter().fold(subtle::Choice::from(0), |ok, k| {
+        ok | k.as_bytes().ct_eq(given)
+    });
+    bool::from(found) && !given.is_empty()
 }
 
 async fn optional(source: &impl SecretSource, name: &str) -> Result<Option<String>, String> {

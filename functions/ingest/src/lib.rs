@@ -1,5 +1,6 @@
 //! Webhook ingestion: `POST /webhooks/stripe`, `/webhooks/toss`, `/webhooks/portone`,
-//! `/webhooks/solapi` (text delivery reports) and `POST /events` (the business's app).
+//! `/webhooks/solapi` and `/webhooks/nhn` (text delivery reports) and `POST /events` (the
+//! business's app).
 //! Each request is size-checked, type-checked and signature-verified on its raw body, mapped to
 //! canonical events, and queued on the events FIFO queue (group = customer) before answering.
 //! Nothing is half-accepted: a batch is queued whole or refused whole.
@@ -19,10 +20,12 @@ pub mod unsubscribe;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::{DateTime, Utc};
+use journey::domain::CustomerId;
 use journey::domain::Event;
+use journey::domain::text::TextReport;
 use journey::messages::EventMessage;
 use journey::metrics::Metrics;
-use journey::ports::{EventQueue, QueueError};
+use journey::ports::{EventQueue, QueueError, StoreError, TextOwners};
 use tracing::{Instrument, info, info_span, warn};
 
 pub use crate::answers::{Accepted, Received};
@@ -37,9 +40,11 @@ pub const MAX_PROVIDER_BODY: usize = 1024 * 1024;
 /// Largest body accepted on `/events` (a batch of up to 100 events).
 pub const MAX_APP_BODY: usize = 256 * 1024;
 
-/// The ingestion handler, generic over the queue it writes to.
-pub struct Ingest<Q> {
+/// The ingestion handler, generic over the queue it writes to and where it finds whose a text
+/// is (for delivery reports that name no customer).
+pub struct Ingest<Q, O = NoOwners> {
     queue: Q,
+    owners: O,
     keys: WebhookKeys,
     metrics: Metrics,
     /// App events older than this when received are refused (`inactivity.max_event_age_days`
@@ -47,16 +52,40 @@ pub struct Ingest<Q> {
     max_event_age: chrono::Duration,
 }
 
+/// No texts' owners known: a report naming no customer is acknowledged, unrouted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoOwners;
+
+impl TextOwners for NoOwners {
+    async fn text_owner(&self, _: &str) -> Result<Option<CustomerId>, StoreError> {
+        Ok(None)
+    }
+}
+
 impl<Q: EventQueue> Ingest<Q> {
     /// With the built-in rules' event age; see [`Ingest::with_max_event_age_days`].
     pub fn new(queue: Q, keys: WebhookKeys) -> Self {
         Ingest {
             queue,
+            owners: NoOwners,
             keys,
             metrics: Metrics::new("ingest"),
             max_event_age: chrono::Duration::days(
                 journey::domain::rules::DEFAULT_MAX_EVENT_AGE_DAYS.into(),
             ),
+        }
+    }
+}
+
+impl<Q: EventQueue, O: TextOwners> Ingest<Q, O> {
+    /// Finds whose a text is in `owners` (the pending texts' table).
+    pub fn with_text_owners<P: TextOwners>(self, owners: P) -> Ingest<Q, P> {
+        Ingest {
+            queue: self.queue,
+            owners,
+            keys: self.keys,
+            metrics: self.metrics,
+            max_event_age: self.max_event_age,
         }
     }
 
@@ -112,6 +141,7 @@ impl<Q: EventQueue> Ingest<Q> {
             "POST /webhooks/toss" => self.toss(&incoming).await,
             "POST /webhooks/portone" => self.portone(&incoming).await,
             "POST /webhooks/solapi" => self.solapi(&incoming).await,
+            "POST /webhooks/nhn" => self.nhn(&incoming).await,
             "POST /events" => self.app(&incoming).await,
             "GET /unsubscribe" => {
                 unsubscribe::verify(&incoming, self.keys.unsubscribe()?)?;
@@ -178,7 +208,8 @@ impl<Q: EventQueue> Ingest<Q> {
     /// Solapi's delivery reports (an array; Solapi posts again unless it gets 200, five times
     /// in all): each report of ours becomes an event for its customer, whose id from the
     /// provider's message and code makes a repeat the same event. A report naming no customer
-    /// (another sender's, or an id too long for Solapi's field) is acknowledged and counted.
+    /// (an id too long for Solapi's field) is routed by its send id while the text awaits its
+    /// final report; another sender's is acknowledged and counted.
     async fn solapi(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
         incoming.limit_size(MAX_PROVIDER_BODY)?;
         incoming.require_json()?;
@@ -190,22 +221,42 @@ impl<Q: EventQueue> Ingest<Q> {
         self.keys.solapi(token)?;
         let reports = journey_adapters::text::solapi::reports(&incoming.body)
             .map_err(|e| ApiError::bad_request("invalid_report", e.to_string(), None))?;
+        self.deliver_reports("solapi", reports, incoming).await
+    }
+
+    /// NHN Cloud's `MESSAGE_RESULT_UPDATE` hooks: the console's static signature compared in
+    /// constant time and the app key checked; each hook carries only our send id
+    /// (`recipientGroupingKey`), so the customer is the one the text awaits a report from.
+    /// Other events (template reviews) are acknowledged.
+    async fn nhn(&self, incoming: &Incoming<'_>) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        incoming.limit_size(MAX_PROVIDER_BODY)?;
+        incoming.require_json()?;
+        let app_key = self.keys.nhn(incoming.header(keys::NHN_SIGNATURE_HEADER))?;
+        let reports = journey_adapters::text::nhn::reports(&incoming.body, app_key)
+            .map_err(|e| ApiError::bad_request("invalid_report", e.to_string(), None))?;
+        self.deliver_reports("nhn", reports, incoming).await
+    }
+
+    /// Queues each report of ours as an event for its customer; one unreadable or unrouted
+    /// report does not hold back the others posted with it.
+    async fn deliver_reports(
+        &self,
+        provider: &str,
+        reports: Vec<TextReport>,
+        incoming: &Incoming<'_>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let mut events = Vec::new();
         for report in &reports {
-            let Some(customer) = report
-                .customer_id
-                .as_deref()
-                .and_then(|c| journey::domain::CustomerId::new(c).ok())
-            else {
+            let Some(customer) = self.owner_of(report).await? else {
                 self.metrics.add("TextReportsUnrouted", 1.0);
+                info!(provider, send_id = %report.send_id, "a report of no pending text of ours");
                 continue;
             };
-            // one unreadable report must not hold back the others Solapi posted with it
-            match Event::text_report(customer, "solapi", report) {
+            match Event::text_report(customer, provider, report) {
                 Ok(event) => events.push(event),
                 Err(e) => {
                     self.metrics.add("TextReportsInvalid", 1.0);
-                    warn!(error = %e, "a Solapi report was left out");
+                    warn!(provider, error = %e, "a text report was left out");
                 }
             }
         }
@@ -214,6 +265,21 @@ impl<Q: EventQueue> Ingest<Q> {
         }
         let ids = self.enqueue(events, incoming.received_at).await?;
         Ok(json_response(200, &Received::queued(ids)))
+    }
+
+    /// The customer a report names, else the one its text was sent to while it awaits a
+    /// final report. The table unreachable: 503, for the provider to post again.
+    async fn owner_of(&self, report: &TextReport) -> Result<Option<CustomerId>, ApiError> {
+        if let Some(customer) = report.customer_id.as_deref() {
+            return Ok(CustomerId::new(customer).ok());
+        }
+        self.owners.text_owner(&report.send_id).await.map_err(|e| {
+            tracing::error!(error = %e, "the pending texts could not be read");
+            ApiError {
+                code: "store_unavailable",
+                ..ApiError::unavailable("the text's owner could not be read; post again")
+            }
+        })
     }
 
     /// An unreachable provider API is the provider's cue to retry (503); refused credentials

@@ -14,7 +14,16 @@ use crate::app::{AppEvent, AppType};
 /// The webhook routes.
 #[derive(OpenApi)]
 #[openapi(
-    paths(stripe, toss, portone, solapi, events, unsubscribe_page, unsubscribe),
+    paths(
+        stripe,
+        toss,
+        portone,
+        solapi,
+        nhn,
+        events,
+        unsubscribe_page,
+        unsubscribe
+    ),
     components(
         schemas(AppEvent, AppType, Received, Accepted, ErrorBody, ErrorDetail),
         responses(
@@ -149,6 +158,32 @@ pub fn portone() {}
     )
 )]
 pub fn solapi() {}
+
+/// NHN Cloud's text delivery reports
+///
+/// NHN Cloud KakaoTalk Bizmessage's webhook: `{appKey, event, hooks: [{requestId,
+/// recipientSeq, resultCode, recipientGroupingKey, receiveDate, …}]}`. The header
+/// `X-Toast-Webhook-Signature` carries the value typed into NHN's console (the
+/// `nhn-webhook-signature` secret; static, not an HMAC), compared in constant time; `appKey`
+/// must be this deployment's. A `MESSAGE_RESULT_UPDATE` hook names only our send id
+/// (`recipientGroupingKey`): it becomes a `text_reported` event for the customer whose text
+/// awaits a report. Other events, and hooks of texts not awaiting one, are acknowledged.
+#[utoipa::path(
+    post,
+    path = "/webhooks/nhn",
+    tag = "webhooks",
+    params(("X-Toast-Webhook-Signature" = String, Header, description = "The `nhn-webhook-signature` secret.")),
+    request_body(content = Object, description = "NHN's webhook body, at most 1 MiB.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Queued, or acknowledged without a report of ours.", body = Received),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub fn nhn() {}
 
 /// The business's own events (one, or a batch of up to 100)
 ///

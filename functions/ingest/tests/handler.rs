@@ -1164,3 +1164,129 @@ async fn solapi_reports_become_events_for_their_customers_once_each() {
         }
     );
 }
+
+/// NHN's `MESSAGE_RESULT_UPDATE` hook as it posts one: only our send id names the text.
+fn nhn_hook(app_key: &str, send_id: &str, code: &str) -> Vec<u8> {
+    json!({
+        "hooksId": "20261102090000hooks", "webhookConfigId": "cfg",
+        "productName": "KakaoTalk Bizmessage", "appKey": app_key,
+        "event": "MESSAGE_RESULT_UPDATE",
+        "hooks": [{
+            "kakaoMessageType": "ALIMTALK_NORMAL", "requestId": "20261102R1", "recipientSeq": 1,
+            "createDate": "2026-11-02 08:59:00", "receiveDate": "2026-11-02 08:59:05",
+            "resultCode": code, "recipientGroupingKey": send_id, "hookId": "h1"
+        }, {
+            "kakaoMessageType": "ALIMTALK_NORMAL", "requestId": "20261102R2", "recipientSeq": 1,
+            "createDate": "2026-11-02 08:59:00", "resultCode": "1000",
+            "recipientGroupingKey": "another-senders-key", "hookId": "h2"
+        }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn nhn_request(signature: &str, body: &[u8]) -> ApiGatewayV2httpRequest {
+    let mut headers = vec![("content-type", "application/json")];
+    if !signature.is_empty() {
+        headers.push(("x-toast-webhook-signature", signature));
+    }
+    request("/webhooks/nhn", &headers, body, t(NOW))
+}
+
+/// A text awaiting its report, as the text sender records it.
+async fn pending(store: &journey::testing::MemoryStore, send_id: &str, customer: &str) {
+    use journey::ports::PendingTexts;
+    let text = journey::ports::PendingText {
+        send_id: send_id.into(),
+        customer_id: journey::domain::CustomerId::new(customer).unwrap(),
+        provider_id: "20261102R1/1".into(),
+        sent_at: t("2026-11-02T08:59:00Z"),
+        due_at: t("2026-11-02T09:29:00Z"),
+    };
+    store.await_report(&text).await.unwrap();
+}
+
+#[tokio::test]
+async fn nhn_hooks_are_routed_by_our_send_id_to_the_customer_the_text_went_to() {
+    let store = journey::testing::MemoryStore::new(Duration::days(7));
+    pending(&store, "iv_nhn_0001", "cust-7").await;
+    let keys = WebhookKeys::default().with_nhn("typed-in-the-console-0123456789", "APPKEY");
+    let ingest = Ingest::new(MemoryQueue::default(), keys).with_text_owners(store);
+    let body = nhn_hook("APPKEY", "iv_nhn_0001", "1000");
+    // no signature, or another: 401 naming the header, nothing queued
+    for signature in ["", "typed-in-the-console-012345678X"] {
+        let (status, answer) = parse(ingest.handle(nhn_request(signature, &body)).await);
+        assert_eq!(status, 401, "{answer}");
+        assert_eq!(
+            error_of(&answer),
+            ("invalid_signature", Some("x-toast-webhook-signature"))
+        );
+    }
+    // another app's hook, signed right: refused as malformed, not queued
+    let other = nhn_hook("OTHERAPP", "iv_nhn_0001", "1000");
+    let (status, _) = parse(
+        ingest
+            .handle(nhn_request("typed-in-the-console-0123456789", &other))
+            .await,
+    );
+    assert_eq!(status, 400);
+    assert!(ingest.queue().taken().is_empty());
+    // posted twice: the same event each time; the other sender's hook is left out
+    for _ in 0..2 {
+        let request = nhn_request("typed-in-the-console-0123456789", &body);
+        let (status, answer) = parse(ingest.handle(request).await);
+        assert_eq!(status, 200, "{answer}");
+    }
+    let taken = ingest.queue().taken();
+    assert_eq!(taken.len(), 2);
+    assert_eq!(taken[0].event.id, taken[1].event.id);
+    let event = &taken[0].event;
+    assert_eq!(event.customer_id.as_str(), "cust-7");
+    let EventKind::TextReported { status, .. } = &event.kind else {
+        panic!("{:?}", event.kind);
+    };
+    assert_eq!(
+        *status,
+        journey::domain::text::TextStatus::Delivered {
+            via: journey::domain::text::TextChannel::Alimtalk
+        }
+    );
+    // a template-review event: acknowledged, nothing queued
+    let review = json!({"appKey": "APPKEY", "event": "TEMPLATE_STATUS_UPDATE", "hooks": []});
+    let request = nhn_request(
+        "typed-in-the-console-0123456789",
+        review.to_string().as_bytes(),
+    );
+    assert_eq!(parse(ingest.handle(request).await).0, 200);
+    assert!(ingest.queue().taken().is_empty());
+}
+
+#[tokio::test]
+async fn nhn_hooks_answer_503_until_the_signature_is_stored() {
+    let ingest = Ingest::new(MemoryQueue::default(), WebhookKeys::default());
+    let body = nhn_hook("APPKEY", "iv_nhn_0001", "1000");
+    let (status, answer) = parse(ingest.handle(nhn_request("anything", &body)).await);
+    assert_eq!((status, error_of(&answer).0), (503, "not_configured"));
+}
+
+#[tokio::test]
+async fn a_solapi_report_without_its_customer_is_routed_by_the_pending_text() {
+    let store = journey::testing::MemoryStore::new(Duration::days(7));
+    pending(&store, "iv_long_customer_0001", "cust-long").await;
+    let token = "tok_0123456789abcdef0123456789abcdef";
+    let keys = WebhookKeys::default().with_solapi_token(token);
+    let ingest = Ingest::new(MemoryQueue::default(), keys).with_text_owners(store);
+    // an id over Solapi's 100 characters was left out of customFields
+    let body = json!([{
+        "eventDataId": "65a1b2c3d4e5f60718293a4d", "retryCount": 0,
+        "data": {"messageId": "M4V20261103", "type": "ATA", "statusCode": "4000",
+            "dateReported": "2026-11-02T01:00:05.000Z",
+            "customFields": {"send_id": "iv_long_customer_0001"}}
+    }])
+    .to_string();
+    let (status, answer) = parse(ingest.handle(solapi_request(token, body.as_bytes())).await);
+    assert_eq!(status, 200, "{answer}");
+    let taken = ingest.queue().taken();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].event.customer_id.as_str(), "cust-long");
+}

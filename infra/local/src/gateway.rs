@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("POST", "/webhooks/toss", Function::Ingest),
     ("POST", "/webhooks/portone", Function::Ingest),
     ("POST", "/webhooks/solapi", Function::Ingest),
+    ("POST", "/webhooks/nhn", Function::Ingest),
     ("POST", "/events", Function::Ingest),
     ("GET", "/unsubscribe", Function::Ingest),
     ("POST", "/unsubscribe", Function::Ingest),

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use email_sender::EmailSender;
-use ingest::{Ingest, WebhookKeys};
+use ingest::WebhookKeys;
 use journey::domain::{CustomerId, RiskLevel, Stage};
 use journey::ports::{Clock, CustomerStore, JourneyReader};
 use journey_adapters::dynamodb::DynamoStore;
@@ -131,7 +131,7 @@ pub struct LocalStack {
     pub archive: S3Archive,
     /// The emulator's URL, to read what its SES received.
     pub endpoint: Option<String>,
-    ingest: Ingest<SqsEventQueue>,
+    ingest: ingest::AwsIngest,
     api: Api<DynamoStore, SqsEventQueue>,
     /// The transition worker as `transition::build` makes it in AWS: it follows the active
     /// rules version (looked up every 5 s here) and counts a rejected one.
@@ -319,7 +319,12 @@ impl LocalStack {
         )
         .map_err(|e| e.to_string())?;
         let ingest = ingest::build(
-            &ingest::Config::new(&resources.events_url, provider_urls(&config)).with_rules(&rules),
+            &ingest::Config::new(
+                &resources.table,
+                &resources.events_url,
+                provider_urls(&config),
+            )
+            .with_rules(&rules),
             &clients,
             keys,
         );

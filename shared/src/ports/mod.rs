@@ -228,6 +228,16 @@ pub trait TextNotes: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Whose a text is, while it awaits its final report: routes a provider's report that names no
+/// customer (NHN's hooks carry only our send id; Solapi's field drops an id over 100 chars).
+pub trait TextOwners: Send + Sync {
+    /// The customer `send_id` was sent to; `None` once its polls ended, or if never ours.
+    fn text_owner(
+        &self,
+        send_id: &str,
+    ) -> impl Future<Output = Result<Option<CustomerId>, StoreError>> + Send;
+}
+
 /// Texts accepted by the provider and not yet finally reported: what the reconciler polls
 /// (`functions/text-sender`, `reconcile`). A final report ends a text's polls wherever it
 /// comes from ([`TextNotes::note_text`] ends them too).

@@ -276,6 +276,16 @@ impl crate::ports::PendingTexts for MemoryStore {
     }
 }
 
+impl crate::ports::TextOwners for MemoryStore {
+    async fn text_owner(&self, send_id: &str) -> Result<Option<CustomerId>, StoreError> {
+        let tables = self.tables();
+        Ok(tables
+            .pending_texts
+            .get(send_id)
+            .map(|p| p.customer_id.clone()))
+    }
+}
+
 impl crate::ports::TextNotes for MemoryStore {
     async fn note_text(
         &self,

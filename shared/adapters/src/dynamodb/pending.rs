@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use journey::domain::CustomerId;
 use journey::domain::ids::stable_bucket;
-use journey::ports::{PendingText, PendingTexts, StoreError};
+use journey::ports::{PendingText, PendingTexts, StoreError, TextOwners};
 
 use super::DynamoStore;
 use super::codec::{n, s, text};
@@ -133,5 +133,26 @@ impl PendingTexts for DynamoStore {
 
     async fn end_polls(&self, send_id: &str) -> Result<(), StoreError> {
         self.end_text_polls(send_id).await
+    }
+}
+
+impl TextOwners for DynamoStore {
+    async fn text_owner(&self, send_id: &str) -> Result<Option<CustomerId>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk_of(send_id)))
+            .key(SK, s(send_id))
+            .projection_expression("customer")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|item| text(item, "customer"))
+            .and_then(|c| CustomerId::new(c).ok()))
     }
 }
