@@ -2,9 +2,12 @@
 //! both groups counted by month of assignment, and the difference between them with a 95 %
 //! confidence interval.
 //!
-//! A customer is *assigned* when the rules plan a customer e-mail for them: treated (the
+//! A customer is *assigned* when the rules plan a customer message for them: treated (the
 //! message goes out, in its variant) or held out (nothing goes out), decided by a stable hash
-//! so a replay makes the same choice. The assignment's outcome is whether the customer
+//! so a replay makes the same choice. Each channel is its own experiment: a text counts under
+//! `text:<template>` ([`text_key`]); a plan sending a text with its e-mail as the fallback
+//! counts under the text for customers a text can reach and under the e-mail for the others
+//! (the held-out split the same way), and one sending both at once under its e-mail. The assignment's outcome is whether the customer
 //! recovered, or churned, within `experiments.outcome_days`. Both groups are counted from the
 //! moment of assignment whatever happens to the message after (intention to treat): a skipped
 //! or failed send stays in the treated group, as a held-out customer who would have been
@@ -83,6 +86,15 @@ impl Exposure {
         }
     }
 }
+
+/// What a text template's experiment is counted under: apart from an e-mail template of the
+/// same name, so each channel has its own control group and uplift.
+pub fn text_key(template: &str) -> String {
+    format!("{TEXT_EXPERIMENT}{template}")
+}
+
+/// The prefix of a text's experiment (see [`text_key`]).
+pub const TEXT_EXPERIMENT: &str = "text:";
 
 /// When every assignment of `month` (`YYYY-MM`) has had `outcome_days`: the month's end plus
 /// the window.

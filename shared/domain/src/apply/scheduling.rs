@@ -74,11 +74,23 @@ impl Transition<'_> {
         };
         let email = plan.email.as_ref().filter(|_| allowed);
         let text = plan.text.as_ref().filter(|_| allowed);
-        if let Some(template) = email.or(text).filter(|_| !plan.transactional)
-            && trigger.seeks_recovery()
-        {
-            let shown = variant.clone().filter(|_| !held_out && email.is_some());
-            self.assign(trigger, template, shown, held_out);
+        // `email_fallback`: the text first where it can go, the e-mail held back for its failure;
+        // where it cannot, the e-mail alone
+        let fallback = plan.email_fallback && email.is_some() && text.is_some();
+        let textable = self.c.profile.reachable_by_text();
+        if !plan.transactional && trigger.seeks_recovery() {
+            // each channel's experiment apart: the control group is split by the same
+            // reachability as the treated, so each channel's uplift compares like with like
+            let by_text = text.is_some() && (email.is_none() || (fallback && textable));
+            let key = if by_text {
+                text.map(|t| crate::experiment::text_key(t))
+            } else {
+                email.cloned()
+            };
+            if let Some(key) = key {
+                let shown = variant.clone().filter(|_| !held_out && !by_text);
+                self.assign(trigger, &key, shown, held_out);
+            }
         }
         let staff_held = held_out && plan.holdout_staff;
         let channels = [
@@ -92,10 +104,6 @@ impl Transition<'_> {
                     .filter(|_| plan.owner_email && !staff_held),
             ),
         ];
-        // `email_fallback`: the text first where it can go, the e-mail held back for its failure;
-        // where it cannot, the e-mail alone
-        let fallback = plan.email_fallback && email.is_some() && text.is_some();
-        let textable = self.c.profile.reachable_by_text();
         let text_id = InterventionId::derive(&self.c.id, trigger, occasion, Channel::Text);
         let mut first = None;
         for (channel, template) in channels {

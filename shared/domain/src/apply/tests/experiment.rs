@@ -330,3 +330,58 @@ fn an_improvement_after_the_contact_keeps_the_customer_off_todays_list() {
     c.risk_rose_at = None;
     assert!(c.needs_contact(RiskLevel::Warning));
 }
+
+/// The caution nudge by text, with its e-mail as the fallback.
+fn text_first() -> Rules {
+    let text = crate::rules::DEFAULT_RULES_TOML.replace(
+        "email = \"gentle_reminder\"\nvariants = [\"a\", \"b\"]",
+        "email = \"gentle_reminder\"\ntext = \"gentle_reminder\"\nemail_fallback = true\nvariants = [\"a\", \"b\"]",
+    );
+    Rules::from_toml(&text).unwrap()
+}
+
+/// The experiment `id` is assigned to at caution, under [`text_first`], with or without a phone.
+fn assigned_under(id: &str, phone: bool) -> Tally {
+    let mut j = Journey::of(id, text_first());
+    j.paid("2026-11-01T09:00:00Z");
+    if phone {
+        j.customer.profile.phone = Some("+821012345678".into());
+    }
+    let o = j.check("2026-11-08T09:00:00Z");
+    let assigned: Vec<&Tally> = o
+        .tallies
+        .iter()
+        .filter(|t| matches!(t.metric, TallyMetric::Treated | TallyMetric::HeldOut))
+        .collect();
+    assert_eq!(assigned.len(), 1, "{:?}", o.tallies);
+    assigned[0].clone()
+}
+
+#[test]
+fn each_channel_has_its_own_experiment_split_alike_in_both_groups() {
+    let (treated, held) = (
+        someone(Trigger::RiskCaution, false),
+        someone(Trigger::RiskCaution, true),
+    );
+    // reachable by text: the text carries the message, and its experiment is the text's
+    let by_text = assigned_under(&treated, true);
+    assert_eq!(
+        (by_text.template.as_str(), by_text.metric),
+        ("text:gentle_reminder", TallyMetric::Treated)
+    );
+    assert_eq!(by_text.variant, None, "a text has no e-mail variant");
+    let control = assigned_under(&held, true);
+    assert_eq!(
+        (control.template.as_str(), control.metric),
+        ("text:gentle_reminder", TallyMetric::HeldOut)
+    );
+    // no phone: the e-mail carries it, and both groups count under the e-mail's experiment
+    let by_email = assigned_under(&treated, false);
+    assert_eq!(by_email.template, "gentle_reminder");
+    assert!(by_email.variant.is_some());
+    let control = assigned_under(&held, false);
+    assert_eq!(
+        (control.template.as_str(), control.metric),
+        ("gentle_reminder", TallyMetric::HeldOut)
+    );
+}
