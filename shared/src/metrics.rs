@@ -1,6 +1,8 @@
 //! Business metrics as CloudWatch Embedded Metric Format: one JSON line per invocation on
-//! stdout, which CloudWatch turns into metrics (namespace `Journey`, dimension `Function`) with
-//! no API call and no extra latency. Written only inside Lambda, so local runs stay readable.
+//! stdout, which CloudWatch turns into metrics (namespace `Journey/<env>` from
+//! `METRICS_NAMESPACE`, dimension `Function`) with no API call and no extra latency. Written
+//! only inside Lambda, so local runs stay readable. The environment is in the namespace so
+//! that two stacks in one account never read each other's counts.
 //!
 //! Only the counts in [`PUBLISHED`] become metrics: each series is billed ($0.30 a month), so
 //! a count is one when an alarm or the operator's dashboard reads it. The others ride in the
@@ -13,7 +15,19 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
+/// The namespace without an environment (`METRICS_NAMESPACE` unset: tests, local runs).
 pub const NAMESPACE: &str = "Journey";
+
+/// Where the template puts each environment's namespace (`Journey/<EnvName>`).
+pub const NAMESPACE_VARIABLE: &str = "METRICS_NAMESPACE";
+
+/// This environment's namespace.
+fn namespace() -> String {
+    std::env::var(NAMESPACE_VARIABLE)
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| NAMESPACE.to_string())
+}
 
 /// The (function, count) pairs published as CloudWatch metrics: what the alarms and the
 /// dashboard's metric widgets read (a template test holds the two lists equal).
@@ -54,13 +68,20 @@ fn published(function: &str, name: &str) -> bool {
 #[derive(Debug)]
 pub struct Metrics {
     function: &'static str,
+    namespace: String,
     counts: Mutex<BTreeMap<&'static str, f64>>,
 }
 
 impl Metrics {
+    /// In this environment's namespace (`METRICS_NAMESPACE`).
     pub fn new(function: &'static str) -> Self {
+        Self::in_namespace(function, namespace())
+    }
+
+    pub fn in_namespace(function: &'static str, namespace: impl Into<String>) -> Self {
         Metrics {
             function,
+            namespace: namespace.into(),
             counts: Mutex::new(BTreeMap::new()),
         }
     }
@@ -93,7 +114,7 @@ impl Metrics {
             doc["_aws"] = json!({
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
+                    "Namespace": self.namespace,
                     "Dimensions": [["Function"]],
                     "Metrics": definitions,
                 }]
@@ -149,5 +170,16 @@ mod tests {
         m.add("EventsDuplicate", 1.0);
         let plain = m.take(0).unwrap();
         assert!(plain.get("_aws").is_none(), "{plain}");
+    }
+
+    #[test]
+    fn each_environment_publishes_in_its_own_namespace() {
+        let m = Metrics::in_namespace("transition", "Journey/prod");
+        m.add("EventsApplied", 1.0);
+        let doc = m.take(0).unwrap();
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Journey/prod"
+        );
     }
 }

@@ -1136,7 +1136,8 @@ fn the_dashboard_and_the_business_alarms_read_metrics_the_code_emits() {
             .flatten()
         {
             let row = metric.as_array().expect("a metric row");
-            if row[0] == journey::metrics::NAMESPACE {
+            // `${EnvName}` reads as 1 here
+            if row[0].as_str() == Some(&format!("{}/1", journey::metrics::NAMESPACE)) {
                 assert_eq!(row[2], "Function", "{row:?}");
                 let (name, function) = (
                     row[1].as_str().unwrap_or_default(),
@@ -1156,7 +1157,7 @@ fn the_dashboard_and_the_business_alarms_read_metrics_the_code_emits() {
             metrics.push(query["MetricStat"]["Metric"].clone());
         }
         for metric in metrics {
-            if text(&metric["Namespace"]) == journey::metrics::NAMESPACE {
+            if inner(&metric["Namespace"]) == ENV_NAMESPACE {
                 let dimension = &metric["Dimensions"][0];
                 assert_eq!(text(&dimension["Name"]), "Function", "{name}");
                 emitted(
@@ -1464,6 +1465,62 @@ fn every_function_reaches_only_its_own_partitions_of_the_table() {
             for key in keys {
                 assert!(prefixes.contains(&key.as_str()), "{function}: {key}");
             }
+        }
+    }
+}
+
+/// The business metrics' namespace as the template writes it: the environment's own.
+const ENV_NAMESPACE: &str = "Journey/${EnvName}";
+
+/// Two stacks in one account never read each other's counts: every function publishes in its
+/// environment's namespace, every alarm reads either that namespace or an AWS metric of this
+/// stack's own resources, and the dashboard only this environment's business metrics.
+#[test]
+fn every_alarm_and_the_dashboard_read_their_own_environment() {
+    let template = template();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        tagged(&globals[journey::metrics::NAMESPACE_VARIABLE]),
+        Some(("!Sub".to_string(), ENV_NAMESPACE.to_string()))
+    );
+    for name in of_type(&template, "AWS::CloudWatch::Alarm") {
+        let alarm = properties(&template, &name);
+        let mut metrics = vec![alarm.clone()];
+        for query in alarm["Metrics"].as_sequence().into_iter().flatten() {
+            metrics.push(query["MetricStat"]["Metric"].clone());
+        }
+        for metric in metrics.iter().filter(|m| !m["Namespace"].is_null()) {
+            let namespace = &metric["Namespace"];
+            if text(namespace).starts_with("AWS/") {
+                // an AWS metric: a dimension names a resource of this stack, except SES's
+                // reputation, which is the account's and watched by every stack alike
+                let dimensions: Vec<&Value> = metric["Dimensions"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let ours = dimensions
+                    .iter()
+                    .any(|d| matches!(d["Value"], Value::Tagged(_)));
+                let account_wide = text(namespace) == "AWS/SES" && dimensions.is_empty();
+                assert!(ours || account_wide, "{name}: {dimensions:?}");
+            } else {
+                assert_eq!(
+                    tagged(namespace),
+                    Some(("!Sub".to_string(), ENV_NAMESPACE.to_string())),
+                    "{name}"
+                );
+            }
+        }
+    }
+    let body = inner(&properties(&template, "OpsDashboard")["DashboardBody"]);
+    for row in body.split("[\"").skip(1) {
+        let namespace = row.split('"').next().unwrap_or_default();
+        if namespace.starts_with(journey::metrics::NAMESPACE) {
+            assert_eq!(
+                namespace, ENV_NAMESPACE,
+                "a dashboard row reads {namespace}"
+            );
         }
     }
 }
