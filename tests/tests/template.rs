@@ -957,9 +957,30 @@ fn stateful_resources_have_explicit_deletion_policies() {
                         .is_some(),
                     "{name}: MessageRetentionPeriod"
                 );
+                // encrypted at rest, said rather than left to the account's default
+                assert_eq!(
+                    resource["Properties"]["SqsManagedSseEnabled"].as_bool(),
+                    Some(true),
+                    "{name}: SqsManagedSseEnabled"
+                );
             }
         }
     }
+    // the event log, calibration's only history: versioned, its old versions expiring
+    let log = properties(&template, "EventLogBucket");
+    assert_eq!(text(&log["VersioningConfiguration"]["Status"]), "Enabled");
+    let rules = log["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("lifecycle rules");
+    let noncurrent = |prefix: &str| {
+        rules.iter().any(|r| {
+            text(&r["Prefix"]) == prefix
+                && r["NoncurrentVersionExpiration"]["NoncurrentDays"]
+                    .as_u64()
+                    .is_some()
+        })
+    };
+    assert!(noncurrent("log/"), "the log's old versions never expire");
     let table = &template["Resources"]["JourneyTable"];
     assert_eq!(text(&table["DeletionPolicy"]), "Retain");
     assert_eq!(text(&table["UpdateReplacePolicy"]), "Retain");
