@@ -82,8 +82,9 @@ build:
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(SAM) build $(SAMCONFIG)
 
 ## sam deploy to the environment ENV (a section of infra/samconfig.toml).
+## sam deploy; a failed first creation is retried by deleting its empty stack (docs/deploy.md).
 deploy: build
-	$(SAM) deploy $(SAMCONFIG)
+	.venv/bin/python3 infra/scripts/deploy.py --sam .venv/bin/sam --config-file infra/samconfig.toml --config-env $(ENV)
 
 ## Release binaries for Lambda (arm64), as `sam build` makes them, and their sizes.
 package-check:

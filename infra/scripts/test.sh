@@ -21,6 +21,8 @@ mkdir -p target
 .venv/bin/python3 infra/scripts/test_moto_server.py 1000 >target/moto-check.log 2>&1 &
 moto_check=$!
 infra/scripts/lint-template.sh
+# make deploy's retry of a failed first creation, against stand-ins
+.venv/bin/python3 -m unittest -q infra/scripts/test_deploy.py
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 infra/scripts/with-emulator.sh cargo test --workspace --locked 2>&1 | tee target/test.log

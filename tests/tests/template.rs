@@ -981,13 +981,34 @@ fn stateful_resources_have_explicit_deletion_policies() {
         })
     };
     assert!(noncurrent("log/"), "the log's old versions never expire");
+    // kept when the stack goes or replaces them; removed by a failed first creation, which
+    // could otherwise never be retried (their names are fixed)
+    for name in ["JourneyTable", "StaffUserPool", "EventLogBucket"] {
+        let resource = &template["Resources"][name];
+        assert_eq!(
+            text(&resource["DeletionPolicy"]),
+            "RetainExceptOnCreate",
+            "{name}"
+        );
+        assert_eq!(text(&resource["UpdateReplacePolicy"]), "Retain", "{name}");
+    }
+    // the table refuses a delete, except while make deploy first creates the stack
     let table = &template["Resources"]["JourneyTable"];
-    assert_eq!(text(&table["DeletionPolicy"]), "Retain");
-    assert_eq!(text(&table["UpdateReplacePolicy"]), "Retain");
+    let protection = &table["Properties"]["DeletionProtectionEnabled"];
     assert_eq!(
-        table["Properties"]["DeletionProtectionEnabled"].as_bool(),
-        Some(true)
+        tagged(protection).map(|(tag, _)| tag),
+        Some("!If".to_string())
     );
+    let Value::Tagged(choice) = protection else {
+        panic!("{protection:?}")
+    };
+    assert_eq!(text(&choice.value[0]), "ProtectsTable");
+    assert_eq!(
+        (choice.value[1].as_bool(), choice.value[2].as_bool()),
+        (Some(true), Some(false))
+    );
+    let parameter = &template["Parameters"]["TableDeletionProtection"];
+    assert_eq!(text(&parameter["Default"]), "true");
 }
 
 /// Every resource that can carry tags carries `app: journey` and `env: <EnvName>`: the

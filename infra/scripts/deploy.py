@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""`make deploy`: `sam deploy` that survives a stack's failed first creation.
+
+A failed first creation leaves the stack in ROLLBACK_COMPLETE, which CloudFormation can
+neither update nor create again under the same name. The template's stateful resources
+(table, staff pool, log bucket) are `RetainExceptOnCreate`, so that rollback removed them
+and the stack holds nothing: this deletes the empty stack and creates it again. DynamoDB
+refuses to delete a protected table, rollback included, so a first creation runs with
+`TableDeletionProtection=false` and, once it succeeded, one more deploy turns protection on.
+
+    deploy.py --config-file infra/samconfig.toml --config-env dev [--sam .venv/bin/sam]
+
+A stack in any other failed state (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED…) is left to the
+operator, with what to do (docs/deploy.md, *When a deploy fails*).
+"""
+
+import argparse
+import subprocess
+import sys
+import tomllib
+
+from botocore.exceptions import ClientError
+
+# A stack that is not there, or only a change set that was never executed: a first creation.
+ABSENT = {None, "REVIEW_IN_PROGRESS"}
+# A failed first creation rolled back: nothing in it, deleted and created again.
+ROLLED_BACK = "ROLLBACK_COMPLETE"
+# States an update cannot start from, and this script does not repair.
+STUCK = {
+    "ROLLBACK_FAILED": "the rollback of the first creation could not delete a resource "
+    "(the stack's events name it): delete it by hand, then "
+    "`aws cloudformation delete-stack --stack-name {stack}` and deploy again",
+    "DELETE_FAILED": "a deletion could not delete a resource (the stack's events name it): "
+    "delete it by hand, delete the stack again, then deploy",
+    "UPDATE_ROLLBACK_FAILED": "`aws cloudformation continue-update-rollback --stack-name "
+    "{stack}` (skipping the resource the events name if it is gone), then deploy again",
+}
+
+
+def settings(config_file, env):
+    """The stack name and the parameter overrides samconfig gives `env`."""
+    with open(config_file, "rb") as f:
+        config = tomllib.load(f)
+    section = config.get(env, {})
+    stack = section.get("global", {}).get("parameters", {}).get("stack_name")
+    deploy = section.get("deploy", {}).get("parameters", {})
+    stack = deploy.get("stack_name", stack)
+    if not stack:
+        raise SystemExit(f"deploy: {config_file} names no stack_name for {env}")
+    return stack, deploy.get("parameter_overrides", "")
+
+
+def stack_status(cloudformation, stack):
+    """The stack's status, or None when there is no such stack."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as e:
+        if "does not exist" in str(e):
+            return None
+        raise
+    return stacks[0]["StackStatus"] if stacks else None
+
+
+def plan(status):
+    """(delete the stack first, this is a first creation) for a stack in `status`; None for a
+    state only the operator can repair (`STUCK` says how)."""
+    if status in STUCK:
+        return None
+    if status == ROLLED_BACK:
+        return True, True
+    return False, status in ABSENT
+
+
+def deploy(args, cloudformation, run, say=print):
+    stack, overrides = settings(args.config_file, args.config_env)
+    status = stack_status(cloudformation, stack)
+    steps = plan(status)
+    if steps is None:
+        say(f"deploy: {stack} is {status}; " + STUCK[status].format(stack=stack))
+        return 1
+    delete_first, first = steps
+    if delete_first:
+        say(
+            f"deploy: {stack} is {ROLLED_BACK}: its first creation failed and was rolled "
+            "back, leaving an empty stack that cannot be updated. Deleting it to create it "
+            "again (fix what failed first: the stack's events say what it was)."
+        )
+        cloudformation.delete_stack(StackName=stack)
+        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack)
+    sam = [args.sam, "deploy", "--config-file", args.config_file, "--config-env", args.config_env]
+    if not first:
+        return run(sam)
+    say(f"deploy: creating {stack}, its table unprotected until the creation succeeds")
+    code = run(sam + ["--parameter-overrides", f"{overrides} TableDeletionProtection=false".strip()])
+    if code != 0:
+        say(
+            "deploy: the first creation failed. CloudFormation rolls it back and removes what "
+            "it made (the stack ends ROLLBACK_COMPLETE); fix the cause and run make deploy "
+            "again, which deletes the empty stack first."
+        )
+        return code
+    say(f"deploy: {stack} created; turning the table's deletion protection on")
+    return run(sam + ["--parameter-overrides", f"{overrides} TableDeletionProtection=true".strip()])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config-file", required=True)
+    parser.add_argument("--config-env", required=True)
+    parser.add_argument("--sam", default="sam")
+    args = parser.parse_args()
+    import boto3  # the SAM CLI's own dependency, in .venv
+
+    cloudformation = boto3.client("cloudformation")
+    sys.exit(deploy(args, cloudformation, lambda cmd: subprocess.call(cmd)))
+
+
+if __name__ == "__main__":
+    main()

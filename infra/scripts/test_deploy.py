@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""infra/scripts/deploy.py against a stand-in CloudFormation and SAM: a first creation, its
+failure, the retry that deletes the rolled-back stack, an ordinary update, a stuck stack.
+
+    .venv/bin/python3 -m unittest infra/scripts/test_deploy.py
+"""
+
+import os
+import sys
+import tempfile
+import types
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import deploy  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+CONFIG = """
+[prod.global.parameters]
+stack_name = "journey-prod"
+
+[prod.deploy.parameters]
+parameter_overrides = "EnvName=prod SweepSchedule=\\"rate(15 minutes)\\""
+"""
+
+
+class CloudFormation:
+    """Holds one stack's status; a deletion removes it."""
+
+    def __init__(self, status):
+        self.status = status
+        self.deleted = False
+
+    def describe_stacks(self, StackName):
+        if self.status is None:
+            error = {"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does not exist"}}
+            raise ClientError(error, "DescribeStacks")
+        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status}]}
+
+    def delete_stack(self, StackName):
+        self.deleted = True
+        self.status = None
+
+    def get_waiter(self, name):
+        assert name == "stack_delete_complete"
+        return types.SimpleNamespace(wait=lambda StackName: None)
+
+
+class Sam:
+    """Records each `sam deploy`; answers with the given exit codes in turn."""
+
+    def __init__(self, *codes):
+        self.codes = list(codes)
+        self.calls = []
+
+    def __call__(self, cmd):
+        self.calls.append(cmd)
+        return self.codes.pop(0)
+
+    def overrides(self, n):
+        cmd = self.calls[n]
+        return cmd[cmd.index("--parameter-overrides") + 1] if "--parameter-overrides" in cmd else None
+
+
+class DeployTest(unittest.TestCase):
+    def setUp(self):
+        f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        f.write(CONFIG)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        self.args = types.SimpleNamespace(config_file=f.name, config_env="prod", sam="sam")
+        self.said = []
+
+    def run_with(self, cloudformation, sam):
+        return deploy.deploy(self.args, cloudformation, sam, self.said.append)
+
+    def test_a_first_creation_runs_unprotected_then_turns_protection_on(self):
+        sam = Sam(0, 0)
+        self.assertEqual(self.run_with(CloudFormation(None), sam), 0)
+        self.assertEqual(
+            sam.overrides(0),
+            'EnvName=prod SweepSchedule="rate(15 minutes)" TableDeletionProtection=false',
+        )
+        self.assertTrue(sam.overrides(1).endswith("TableDeletionProtection=true"))
+        self.assertIn("EnvName=prod", sam.overrides(1))
+
+    def test_a_failed_first_creation_stops_and_says_how_to_retry(self):
+        sam = Sam(1)
+        self.assertEqual(self.run_with(CloudFormation(None), sam), 1)
+        self.assertEqual(len(sam.calls), 1, "protection is not turned on for a failed creation")
+        self.assertIn("ROLLBACK_COMPLETE", self.said[-1])
+
+    def test_the_retry_deletes_the_rolled_back_stack_and_creates_it_again(self):
+        cloudformation, sam = CloudFormation("ROLLBACK_COMPLETE"), Sam(0, 0)
+        self.assertEqual(self.run_with(cloudformation, sam), 0)
+        self.assertTrue(cloudformation.deleted)
+        self.assertIn("TableDeletionProtection=false", sam.overrides(0))
+
+    def test_an_existing_stack_is_updated_as_samconfig_says(self):
+        for status in ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]:
+            cloudformation, sam = CloudFormation(status), Sam(0)
+            self.assertEqual(self.run_with(cloudformation, sam), 0)
+            self.assertFalse(cloudformation.deleted)
+            self.assertEqual(sam.overrides(0), None, status)
+
+    def test_a_stack_whose_rollback_failed_is_left_with_the_remedy(self):
+        cloudformation, sam = CloudFormation("ROLLBACK_FAILED"), Sam()
+        self.assertEqual(self.run_with(cloudformation, sam), 1)
+        self.assertEqual(sam.calls, [])
+        self.assertFalse(cloudformation.deleted)
+        self.assertIn("delete-stack --stack-name journey-prod", self.said[-1])
+
+    def test_an_unexecuted_change_set_counts_as_a_first_creation(self):
+        sam = Sam(0, 0)
+        self.assertEqual(self.run_with(CloudFormation("REVIEW_IN_PROGRESS"), sam), 0)
+        self.assertIn("TableDeletionProtection=false", sam.overrides(0))
+
+
+if __name__ == "__main__":
+    unittest.main()
