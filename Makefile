@@ -82,9 +82,10 @@ build:
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(SAM) build $(SAMCONFIG)
 
 ## sam deploy to the environment ENV (a section of infra/samconfig.toml).
-## sam deploy; a failed first creation is retried by deleting its empty stack (docs/deploy.md).
+## sam deploy with the release recorded; a failed first creation is retried by deleting its
+## empty stack; FORWARD_ONLY=yes to cross a forward-only release (docs/deploy.md 6 and 8).
 deploy: build
-	.venv/bin/python3 infra/scripts/deploy.py --sam .venv/bin/sam --config-file infra/samconfig.toml --config-env $(ENV)
+	.venv/bin/python3 infra/scripts/deploy.py --sam .venv/bin/sam --config-file infra/samconfig.toml --config-env $(ENV) $(if $(filter yes,$(FORWARD_ONLY)),--cross-forward-only)
 
 ## Release binaries for Lambda (arm64), as `sam build` makes them, and their sizes.
 package-check:

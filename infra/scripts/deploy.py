@@ -1,5 +1,12 @@
 #!/usr/bin/env python3
-"""`make deploy`: `sam deploy` that survives a stack's failed first creation.
+"""`make deploy`: `sam deploy` that survives a stack's failed first creation, records the
+release it deploys and refuses to cross a forward-only release unasked.
+
+Each deploy passes the release (`Cargo.toml`'s version) as the stack's `Release` parameter,
+so the next one knows what runs. A release `CHANGELOG.md` marks **forward only** cannot be
+rolled back: deploying across it, up or down, needs `--cross-forward-only`
+(`make deploy FORWARD_ONLY=yes`). A stack that records no release (deployed before versions)
+counts as older than every release.
 
 A failed first creation leaves the stack in ROLLBACK_COMPLETE, which CloudFormation can
 neither update nor create again under the same name. The template's stateful resources
@@ -9,12 +16,15 @@ refuses to delete a protected table, rollback included, so a first creation runs
 `TableDeletionProtection=false` and, once it succeeded, one more deploy turns protection on.
 
     deploy.py --config-file infra/samconfig.toml --config-env dev [--sam .venv/bin/sam]
+              [--cross-forward-only]
 
 A stack in any other failed state (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED…) is left to the
 operator, with what to do (docs/deploy.md, *When a deploy fails*).
 """
 
 import argparse
+import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -50,15 +60,45 @@ def settings(config_file, env):
     return stack, deploy.get("parameter_overrides", "")
 
 
-def stack_status(cloudformation, stack):
-    """The stack's status, or None when there is no such stack."""
+def describe(cloudformation, stack):
+    """(status, the release it records) of the stack; (None, None) when there is none."""
     try:
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as e:
         if "does not exist" in str(e):
-            return None
+            return None, None
         raise
-    return stacks[0]["StackStatus"] if stacks else None
+    if not stacks:
+        return None, None
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stacks[0].get("Parameters", [])}
+    return stacks[0]["StackStatus"], parameters.get("Release")
+
+
+def version(text):
+    """`1.2.3` as a comparable tuple; None for anything else (`unknown`, empty)."""
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", (text or "").strip())
+    return tuple(int(n) for n in match.groups()) if match else None
+
+
+def workspace_version(root):
+    """`[workspace.package] version` in Cargo.toml."""
+    with open(os.path.join(root, "Cargo.toml"), "rb") as f:
+        return tomllib.load(f)["workspace"]["package"]["version"]
+
+
+def forward_only(changelog):
+    """The releases CHANGELOG.md's headings mark forward only."""
+    marked = re.findall(r"^## (\d+\.\d+\.\d+)\b.*\bforward only\b", changelog, re.MULTILINE)
+    return sorted(version(v) for v in marked)
+
+
+def crossed(deployed, target, one_way):
+    """The forward-only releases between the deployed release and the target, either way; a
+    stack that records none is older than all of them."""
+    low = version(deployed) or (0, 0, 0)
+    high = version(target)
+    low, high = min(low, high), max(low, high)
+    return [v for v in one_way if low < v <= high]
 
 
 def plan(status):
@@ -71,9 +111,24 @@ def plan(status):
     return False, status in ABSENT
 
 
+def dotted(v):
+    return ".".join(map(str, v))
+
+
 def deploy(args, cloudformation, run, say=print):
     stack, overrides = settings(args.config_file, args.config_env)
-    status = stack_status(cloudformation, stack)
+    status, deployed = describe(cloudformation, stack)
+    if status not in ABSENT and status not in STUCK and status != ROLLED_BACK:
+        blocking = crossed(deployed, args.release, args.forward_only)
+        if blocking and not args.cross_forward_only:
+            say(
+                f"deploy: {stack} runs {deployed or 'a release before versions'}; deploying "
+                f"{args.release} crosses {', '.join(map(dotted, blocking))}, which cannot be "
+                "rolled back (CHANGELOG.md). Read docs/deploy.md 8, then run it again with "
+                "FORWARD_ONLY=yes (make) or --cross-forward-only."
+            )
+            return 2
+    overrides = f"{overrides} Release={args.release}".strip()
     steps = plan(status)
     if steps is None:
         say(f"deploy: {stack} is {status}; " + STUCK[status].format(stack=stack))
@@ -89,7 +144,7 @@ def deploy(args, cloudformation, run, say=print):
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack)
     sam = [args.sam, "deploy", "--config-file", args.config_file, "--config-env", args.config_env]
     if not first:
-        return run(sam)
+        return run(sam + ["--parameter-overrides", overrides])
     say(f"deploy: creating {stack}, its table unprotected until the creation succeeds")
     code = run(sam + ["--parameter-overrides", f"{overrides} TableDeletionProtection=false".strip()])
     if code != 0:
@@ -108,7 +163,12 @@ def main():
     parser.add_argument("--config-file", required=True)
     parser.add_argument("--config-env", required=True)
     parser.add_argument("--sam", default="sam")
+    parser.add_argument("--cross-forward-only", action="store_true")
     args = parser.parse_args()
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    args.release = workspace_version(root)
+    with open(os.path.join(root, "CHANGELOG.md"), encoding="utf-8") as f:
+        args.forward_only = forward_only(f.read())
     import boto3  # the SAM CLI's own dependency, in .venv
 
     cloudformation = boto3.client("cloudformation")

@@ -24,18 +24,30 @@ parameter_overrides = "EnvName=prod SweepSchedule=\\"rate(15 minutes)\\""
 """
 
 
+CHANGELOG = """# Changelog
+## 0.4.0 — unreleased
+## 0.3.0 — 2026-12-04 — forward only
+## 0.2.0 — 2026-12-01
+"""
+
+
 class CloudFormation:
     """Holds one stack's status; a deletion removes it."""
 
-    def __init__(self, status):
+    def __init__(self, status, release=None):
         self.status = status
+        self.release = release
         self.deleted = False
 
     def describe_stacks(self, StackName):
         if self.status is None:
             error = {"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does not exist"}}
             raise ClientError(error, "DescribeStacks")
-        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status}]}
+        parameters = [{"ParameterKey": "EnvName", "ParameterValue": "prod"}]
+        if self.release:
+            parameters.append({"ParameterKey": "Release", "ParameterValue": self.release})
+        stack = {"StackName": StackName, "StackStatus": self.status, "Parameters": parameters}
+        return {"Stacks": [stack]}
 
     def delete_stack(self, StackName):
         self.deleted = True
@@ -68,7 +80,14 @@ class DeployTest(unittest.TestCase):
         f.write(CONFIG)
         f.close()
         self.addCleanup(os.unlink, f.name)
-        self.args = types.SimpleNamespace(config_file=f.name, config_env="prod", sam="sam")
+        self.args = types.SimpleNamespace(
+            config_file=f.name,
+            config_env="prod",
+            sam="sam",
+            release="0.4.0",
+            forward_only=deploy.forward_only(CHANGELOG),
+            cross_forward_only=False,
+        )
         self.said = []
 
     def run_with(self, cloudformation, sam):
@@ -79,7 +98,7 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(self.run_with(CloudFormation(None), sam), 0)
         self.assertEqual(
             sam.overrides(0),
-            'EnvName=prod SweepSchedule="rate(15 minutes)" TableDeletionProtection=false',
+            'EnvName=prod SweepSchedule="rate(15 minutes)" Release=0.4.0 TableDeletionProtection=false',
         )
         self.assertTrue(sam.overrides(1).endswith("TableDeletionProtection=true"))
         self.assertIn("EnvName=prod", sam.overrides(1))
@@ -96,12 +115,40 @@ class DeployTest(unittest.TestCase):
         self.assertTrue(cloudformation.deleted)
         self.assertIn("TableDeletionProtection=false", sam.overrides(0))
 
-    def test_an_existing_stack_is_updated_as_samconfig_says(self):
+    def test_an_existing_stack_is_updated_as_samconfig_says_with_the_release(self):
         for status in ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]:
-            cloudformation, sam = CloudFormation(status), Sam(0)
+            cloudformation, sam = CloudFormation(status, "0.3.1"), Sam(0)
             self.assertEqual(self.run_with(cloudformation, sam), 0)
             self.assertFalse(cloudformation.deleted)
-            self.assertEqual(sam.overrides(0), None, status)
+            self.assertEqual(
+                sam.overrides(0),
+                'EnvName=prod SweepSchedule="rate(15 minutes)" Release=0.4.0',
+                status,
+            )
+
+    def test_crossing_a_forward_only_release_needs_the_flag_either_way(self):
+        for deployed, target in [("0.2.0", "0.4.0"), (None, "0.4.0"), ("0.4.0", "0.2.0")]:
+            self.args.release = target
+            sam = Sam(0)
+            self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", deployed), sam), 2)
+            self.assertEqual(sam.calls, [], f"{deployed} -> {target}")
+            self.assertIn("0.3.0", self.said[-1])
+            self.assertIn("FORWARD_ONLY=yes", self.said[-1])
+            self.args.cross_forward_only = True
+            self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", deployed), sam), 0)
+            self.args.cross_forward_only = False
+        # on either side of it, no flag
+        for deployed, target in [("0.3.0", "0.4.0"), ("0.4.0", "0.3.0"), ("0.1.0", "0.2.0")]:
+            self.args.release = target
+            sam = Sam(0)
+            self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", deployed), sam), 0)
+
+    def test_the_changelog_marks_what_is_forward_only(self):
+        root = os.path.join(os.path.dirname(__file__), "..", "..")
+        with open(os.path.join(root, "CHANGELOG.md"), encoding="utf-8") as f:
+            marked = deploy.forward_only(f.read())
+        self.assertIn((0, 3, 0), marked)
+        self.assertEqual(deploy.version(deploy.workspace_version(root)) >= (0, 3, 0), True)
 
     def test_a_stack_whose_rollback_failed_is_left_with_the_remedy(self):
         cloudformation, sam = CloudFormation("ROLLBACK_FAILED"), Sam()

@@ -9,6 +9,10 @@ pub use journey_domain as domain;
 pub use journey_domain::backtest;
 
 pub mod alerts;
+
+/// This release (`[workspace.package] version`; `CHANGELOG.md`): logged by every function as
+/// it starts, answered by `GET /health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod backoff;
 pub mod config;
 pub mod event_log;

@@ -21,6 +21,8 @@ pub fn init() {
         .with_default_directive(level.into())
         .from_env_lossy();
     init_with(std::io::stdout, filter);
+    // once per cold start: which release this instance runs
+    tracing::info!(version = crate::VERSION, "starting");
 }
 
 /// As [`init`], writing to `writer` through `filter` (the cost harness counts the bytes). A

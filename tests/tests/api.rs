@@ -197,6 +197,16 @@ async fn every_data_route_needs_a_valid_key_and_the_dashboard_does_not() {
         html.contains("data-test") && !html.contains("https://cdn"),
         "self-contained page"
     );
+    // the release running, to anyone: no key, no data
+    let (status, health) = json(
+        api.handle(request(Method::GET, "/health", None, None, now))
+            .await,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "version": journey::VERSION})
+    );
 }
 
 #[tokio::test]

@@ -1442,7 +1442,8 @@ fn staff_routes_mirror_the_data_routes_behind_the_jwt_authorizer() {
             }
             None => {
                 assert!(p["Auth"].is_null(), "{path} names no authorizer");
-                if path != "/" {
+                // the public ones hold no data: no staff twin, no role
+                if !api::openapi::PUBLIC.contains(&path.as_str()) {
                     plain.push((method, path));
                 }
             }
@@ -1565,4 +1566,101 @@ fn every_alarm_and_the_dashboard_read_their_own_environment() {
             );
         }
     }
+}
+
+/// `docs/deploy.md` says what the template holds: its opening counts, a runbook row for every
+/// alarm, and the toolchain `Cargo.toml` requires (as the README does).
+#[test]
+fn the_deploy_guide_says_what_the_template_holds() {
+    let template = template();
+    let root = journey_tests::workspace_root();
+    let guide = std::fs::read_to_string(root.join("docs/deploy.md")).expect("deploy.md");
+    let opening = &guide[..guide
+        .find("This page takes")
+        .expect("the opening paragraph")];
+    let opening = opening.split_whitespace().collect::<Vec<_>>().join(" ");
+    let counted = |what: &str| -> usize {
+        let at = opening
+            .find(&format!(" {what}"))
+            .unwrap_or_else(|| panic!("no {what}"));
+        let number = opening[..at].rsplit(' ').next().unwrap_or_default();
+        number
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: {number:?}"))
+    };
+    let schedules = of_type(&template, "AWS::Serverless::Function")
+        .iter()
+        .flat_map(|f| {
+            let events = &template["Resources"][f.as_str()]["Properties"]["Events"];
+            events
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .filter(|(_, e)| text(&e["Type"]) == "ScheduleV2")
+                .map(|(name, _)| text(name))
+                .collect::<Vec<_>>()
+        })
+        .count();
+    for (what, kind) in [
+        ("arm64 functions", "AWS::Serverless::Function"),
+        ("SQS queues", "AWS::SQS::Queue"),
+        ("log groups", "AWS::Logs::LogGroup"),
+        ("alarms", "AWS::CloudWatch::Alarm"),
+    ] {
+        assert_eq!(counted(what), of_type(&template, kind).len(), "{what}");
+    }
+    assert_eq!(counted("schedules"), schedules, "schedules");
+    // every alarm has its row; the per-function ones share theirs
+    let functions = functions(&template);
+    for name in of_type(&template, "AWS::CloudWatch::Alarm") {
+        let alarm_name = inner(&properties(&template, &name)["AlarmName"]);
+        let short = alarm_name.trim_start_matches("journey-${EnvName}-");
+        let per_function = ["-canary-errors", "-errors", "-throttles"]
+            .iter()
+            .find(|suffix| {
+                short.strip_suffix(**suffix).is_some_and(|f| {
+                    functions.iter().any(|logical| {
+                        inner(&properties(&template, logical)["FunctionName"])
+                            == format!("journey-${{EnvName}}-{f}")
+                    })
+                })
+            });
+        let row = match per_function {
+            Some(suffix) => format!("`<fn>{suffix}`"),
+            None => format!("`{short}`"),
+        };
+        assert!(
+            guide.contains(&format!("| {row}"))
+                || guide.contains(&format!(", {row}"))
+                || guide.contains(&format!("{row},")),
+            "{alarm_name}: no runbook row {row}"
+        );
+    }
+    // the toolchain
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("rust-version")
+        .trim_matches('"');
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    for (doc, text) in [("README.md", &readme), ("docs/deploy.md", &guide)] {
+        assert!(
+            text.contains(&format!("{version}+")),
+            "{doc} does not say Rust {version}+"
+        );
+    }
+}
+
+/// The release is one number: `Cargo.toml`'s version heads `CHANGELOG.md`.
+#[test]
+fn the_changelog_heads_with_the_workspace_version() {
+    let root = journey_tests::workspace_root();
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).expect("CHANGELOG.md");
+    let newest = changelog
+        .lines()
+        .find_map(|l| l.strip_prefix("## "))
+        .and_then(|h| h.split_whitespace().next())
+        .expect("a release heading");
+    assert_eq!(newest, journey::VERSION);
 }

@@ -3,6 +3,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the dashboard (a page; its data comes from the routes below) |
+//! | `GET /health` | the release running (public: no data) |
 //! | `GET /customers?stage=&risk=&program=&owner=&order=score\|value&limit=&cursor=` | the at-risk list |
 //! | `GET /customers.csv?…` | the at-risk list (the same filters) as CSV, up to 5,000 rows |
 //! | `GET /today?program=&owner=&limit=&cursor=` | at risk and not reached since the risk changed |
@@ -185,6 +186,9 @@ where
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         if method == "GET" && segments == [""] {
             return Ok(dashboard(&self.page));
+        }
+        if method == "GET" && segments == ["health"] {
+            return Ok(json_response(200, &views::Health::now()));
         }
         let (caller, segments) = match segments.split_first() {
             Some((&STAFF_PREFIX, rest)) => {

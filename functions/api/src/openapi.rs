@@ -18,7 +18,7 @@ use journey::ports::AccessPage;
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        dashboard, stats, rules, approve, customers, export, today, search, me, access, customer,
+        dashboard, health, stats, rules, approve, customers, export, today, search, me, access, customer,
         erase, note
     ),
     components(responses(NotFound)),
@@ -50,7 +50,7 @@ impl Modify for StaffRoutes {
             .paths
             .paths
             .iter()
-            .filter(|(path, _)| path.as_str() != "/")
+            .filter(|(path, _)| !PUBLIC.contains(&path.as_str()))
             .map(|(path, item)| {
                 let mut item = item.clone();
                 for op in operations(&mut item) {
@@ -103,6 +103,18 @@ impl Modify for KeyScheme {
     responses((status = 200, description = "The page.", content_type = "text/html", body = String))
 )]
 pub fn dashboard() {}
+
+/// The paths anyone may read (they hold no data): no key, no staff twin.
+pub const PUBLIC: [&str; 2] = ["/", "/health"];
+
+/// The release running: public, for a deploy's smoke check
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "dashboard",
+    responses((status = 200, description = "The version of this release.", body = crate::views::Health))
+)]
+pub fn health() {}
 
 /// Distribution, message effectiveness and churn, from the exact counters
 #[utoipa::path(

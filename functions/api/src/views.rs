@@ -488,6 +488,25 @@ pub struct Queued {
     pub status: &'static str,
 }
 
+/// `GET /health`: the release running, for a deploy's smoke check and the operator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// `Cargo.toml`'s version (`CHANGELOG.md`).
+    #[schema(example = "0.4.0")]
+    pub version: &'static str,
+}
+
+impl Health {
+    pub fn now() -> Health {
+        Health {
+            status: "ok",
+            version: journey::VERSION,
+        }
+    }
+}
+
 /// `GET /me`: who is asking.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {

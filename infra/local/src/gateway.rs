@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/unsubscribe", Function::Ingest),
     ("POST", "/unsubscribe", Function::Ingest),
     ("GET", "/", Function::Api),
+    ("GET", "/health", Function::Api),
     ("GET", "/stats", Function::Api),
     ("GET", "/rules", Function::Api),
     ("GET", "/customers", Function::Api),
