@@ -23,11 +23,13 @@ operator, with what to do (docs/deploy.md, *When a deploy fails*).
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
 import sys
 import tomllib
+import urllib.request
 
 from botocore.exceptions import ClientError
 
@@ -111,11 +113,51 @@ def plan(status):
     return False, status in ABSENT
 
 
+def api_url(cloudformation, stack):
+    """The stack's `ApiUrl` output, if it has one."""
+    stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    outputs = stacks[0].get("Outputs", []) if stacks else []
+    return next((o["OutputValue"] for o in outputs if o["OutputKey"] == "ApiUrl"), None)
+
+
+def fetch_health(url):
+    """`GET <url>/health`'s JSON body."""
+    with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=10) as answer:
+        return json.load(answer)
+
+
+def smoke(cloudformation, stack, release, health, say):
+    """After a deploy: the API answers, and with the release just deployed. A failure here
+    means the deploy went through but does not serve: docs/deploy.md 8 (roll-back)."""
+    url = api_url(cloudformation, stack)
+    if not url:
+        say(f"deploy: {stack} has no ApiUrl output; no smoke check")
+        return 1
+    try:
+        answer = health(url)
+    except Exception as e:  # any failure to get an answer is the finding
+        say(f"deploy: smoke check failed: {url}/health did not answer ({e})")
+        return 1
+    if answer.get("version") != release:
+        say(f"deploy: smoke check failed: {url}/health says {answer}, not version {release}")
+        return 1
+    say(f"deploy: smoke check passed: {url}/health runs {release}")
+    return 0
+
+
 def dotted(v):
     return ".".join(map(str, v))
 
 
-def deploy(args, cloudformation, run, say=print):
+def deploy(args, cloudformation, run, say=print, health=fetch_health):
+    code = sam_deploy(args, cloudformation, run, say)
+    if code != 0:
+        return code
+    stack, _ = settings(args.config_file, args.config_env)
+    return smoke(cloudformation, stack, args.release, health, say)
+
+
+def sam_deploy(args, cloudformation, run, say):
     stack, overrides = settings(args.config_file, args.config_env)
     status, deployed = describe(cloudformation, stack)
     if status not in ABSENT and status not in STUCK and status != ROLLED_BACK:

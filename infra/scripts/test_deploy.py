@@ -47,6 +47,7 @@ class CloudFormation:
         if self.release:
             parameters.append({"ParameterKey": "Release", "ParameterValue": self.release})
         stack = {"StackName": StackName, "StackStatus": self.status, "Parameters": parameters}
+        stack["Outputs"] = [{"OutputKey": "ApiUrl", "OutputValue": "https://api.example"}]
         return {"Stacks": [stack]}
 
     def delete_stack(self, StackName):
@@ -67,7 +68,10 @@ class Sam:
 
     def __call__(self, cmd):
         self.calls.append(cmd)
-        return self.codes.pop(0)
+        code = self.codes.pop(0)
+        if code == 0 and self.stack.status in (None, "REVIEW_IN_PROGRESS"):
+            self.stack.status = "CREATE_COMPLETE"
+        return code
 
     def overrides(self, n):
         cmd = self.calls[n]
@@ -90,8 +94,17 @@ class DeployTest(unittest.TestCase):
         )
         self.said = []
 
-    def run_with(self, cloudformation, sam):
-        return deploy.deploy(self.args, cloudformation, sam, self.said.append)
+    def run_with(self, cloudformation, sam, answers=None):
+        sam.stack = cloudformation
+        def health(url):
+            self.asked = url
+            if answers is None:
+                return {"status": "ok", "version": self.args.release}
+            if isinstance(answers, Exception):
+                raise answers
+            return answers
+
+        return deploy.deploy(self.args, cloudformation, sam, self.said.append, health)
 
     def test_a_first_creation_runs_unprotected_then_turns_protection_on(self):
         sam = Sam(0, 0)
@@ -102,6 +115,18 @@ class DeployTest(unittest.TestCase):
         )
         self.assertTrue(sam.overrides(1).endswith("TableDeletionProtection=true"))
         self.assertIn("EnvName=prod", sam.overrides(1))
+
+    def test_a_deploy_ends_with_the_apis_health_naming_the_release(self):
+        self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", "0.4.0"), Sam(0)), 0)
+        self.assertEqual(self.asked, "https://api.example")
+        self.assertIn("smoke check passed", self.said[-1])
+        # an older version still serving, or no answer: the deploy is reported failed
+        stale = {"status": "ok", "version": "0.3.1"}
+        self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", "0.4.0"), Sam(0), stale), 1)
+        self.assertIn("not version 0.4.0", self.said[-1])
+        down = OSError("connection refused")
+        self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", "0.4.0"), Sam(0), down), 1)
+        self.assertIn("did not answer", self.said[-1])
 
     def test_a_failed_first_creation_stops_and_says_how_to_retry(self):
         sam = Sam(1)

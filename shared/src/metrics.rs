@@ -140,6 +140,57 @@ impl Metrics {
     }
 }
 
+/// Messages a version failed (SQS batch item failures) or 5xx answers it gave: what the canary
+/// alarms read beside Lambda's `Errors`, which counts only crashes, so that a version failing
+/// every message is rolled back too. Its dimensions are Lambda's own function name and
+/// version, so an alarm reads exactly the version being deployed.
+pub const VERSION_FAILURES: &str = "VersionFailures";
+
+/// Writes `count` [`VERSION_FAILURES`] of this function version at once (inside Lambda only,
+/// and only when something failed: each version is a series of its own, billed while it
+/// publishes).
+pub fn version_failures(count: usize) {
+    let var = |name| std::env::var(name).ok();
+    let (Some(function), Some(version)) = (
+        var("AWS_LAMBDA_FUNCTION_NAME"),
+        var("AWS_LAMBDA_FUNCTION_VERSION"),
+    ) else {
+        return;
+    };
+    if count == 0 {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let doc = version_failures_doc(&namespace(), &function, &version, count, now);
+    let _ = writeln!(std::io::stdout().lock(), "{doc}");
+}
+
+/// The EMF line [`version_failures`] writes.
+pub fn version_failures_doc(
+    namespace: &str,
+    function: &str,
+    version: &str,
+    count: usize,
+    timestamp_ms: i64,
+) -> Value {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["FunctionName", "Version"]],
+                "Metrics": [{"Name": VERSION_FAILURES, "Unit": "Count"}],
+            }]
+        },
+        "FunctionName": function,
+        "Version": version,
+        VERSION_FAILURES: count,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +221,25 @@ mod tests {
         m.add("EventsDuplicate", 1.0);
         let plain = m.take(0).unwrap();
         assert!(plain.get("_aws").is_none(), "{plain}");
+    }
+
+    #[test]
+    fn a_versions_failures_name_the_version() {
+        let doc = version_failures_doc("Journey/prod", "journey-prod-ingest", "12", 3, 0);
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Journey/prod");
+        assert_eq!(
+            directive["Dimensions"][0],
+            json!(["FunctionName", "Version"])
+        );
+        assert_eq!(
+            (
+                &doc["FunctionName"],
+                &doc["Version"],
+                &doc[VERSION_FAILURES]
+            ),
+            (&json!("journey-prod-ingest"), &json!("12"), &json!(3))
+        );
     }
 
     #[test]

@@ -107,13 +107,20 @@ where
 {
     let groups = group(event.records, order);
     let handle = &handle;
-    let failed: Vec<String> = stream::iter(groups)
+    let handed: Vec<Handed> = stream::iter(groups)
         .map(|messages| process_group(messages, within, handle))
         .buffer_unordered(concurrency.max(1))
-        .flat_map(stream::iter)
         .collect()
         .await;
-    response(failed)
+    response(handed)
+}
+
+/// What one group hands back: the messages for SQS to deliver again, and how many of them
+/// failed (the others were held back behind a failure, or left for lack of time).
+#[derive(Default)]
+struct Handed {
+    back: Vec<String>,
+    failed: usize,
 }
 
 /// Where a group stopped: the message at `from` failed, and it and the later ones go back.
@@ -137,7 +144,7 @@ where
 {
     let groups = group(event.records, Order::PerGroup);
     let handle = &handle;
-    let failed: Vec<String> = stream::iter(groups)
+    let handed = stream::iter(groups)
         .map(|messages| async move {
             let ids: Vec<String> = messages
                 .iter()
@@ -151,7 +158,7 @@ where
             let Err(GroupFailure { from, failure }) =
                 handle(messages).instrument(span.clone()).await
             else {
-                return Vec::new();
+                return Handed::default();
             };
             let back = ids.get(from..).map(<[String]>::to_vec).unwrap_or_default();
             let _entered = span.enter();
@@ -163,13 +170,12 @@ where
                     "later messages of the group handed back untouched"
                 );
             }
-            back
+            Handed { back, failed: 1 }
         })
         .buffer_unordered(concurrency.max(1))
-        .flat_map(stream::iter)
-        .collect()
+        .collect::<Vec<Handed>>()
         .await;
-    response(failed)
+    response(handed)
 }
 
 fn log_failure(message_id: &str, failure: &MessageFailure) {
@@ -180,10 +186,14 @@ fn log_failure(message_id: &str, failure: &MessageFailure) {
     }
 }
 
-fn response(failed: Vec<String>) -> SqsBatchResponse {
+/// The batch's answer; the messages that failed are counted against this version (the
+/// canary's signal: `metrics::version_failures`).
+fn response(handed: Vec<Handed>) -> SqsBatchResponse {
+    crate::metrics::version_failures(handed.iter().map(|h| h.failed).sum());
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
+    response.batch_item_failures = handed
         .into_iter()
+        .flat_map(|h| h.back)
         .map(|id| {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
@@ -210,26 +220,22 @@ fn group(records: Vec<SqsMessage>, order: Order) -> Vec<Vec<SqsMessage>> {
 }
 
 /// Returns the ids of the messages to hand back.
-async fn process_group<F, Fut>(
-    messages: Vec<SqsMessage>,
-    within: Within<'_>,
-    handle: &F,
-) -> Vec<String>
+async fn process_group<F, Fut>(messages: Vec<SqsMessage>, within: Within<'_>, handle: &F) -> Handed
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), MessageFailure>>,
 {
-    let mut failed = Vec::new();
+    let mut handed = Handed::default();
     for message in messages {
         let id = message.message_id.clone().unwrap_or_default();
-        if !failed.is_empty() {
+        if handed.failed > 0 {
             warn!(message_id = %id, "held back: an earlier message of its group failed");
-            failed.push(id);
+            handed.back.push(id);
             continue;
         }
         if !within.allows_another() {
             warn!(message_id = %id, reserve = ?within.reserve, "handed back untouched: the invocation's time is nearly up");
-            failed.push(id);
+            handed.back.push(id);
             continue;
         }
         let span = info_span!(
@@ -242,10 +248,11 @@ where
         if let Err(failure) = result {
             let _entered = span.enter();
             log_failure(&id, &failure);
-            failed.push(id);
+            handed.back.push(id);
+            handed.failed += 1;
         }
     }
-    failed
+    handed
 }
 
 #[cfg(test)]

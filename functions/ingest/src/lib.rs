@@ -114,6 +114,8 @@ impl<Q: EventQueue, O: TextOwners> Ingest<Q, O> {
                 Err(error) => {
                     self.metrics.add("WebhooksRejected", 1.0);
                     if error.status >= 500 {
+                        // the canary's signal: a version answering 5xx is rolled back
+                        journey::metrics::version_failures(1);
                         tracing::error!(status = error.status, code = error.code, %error, "request failed");
                     } else {
                         warn!(status = error.status, code = error.code, field = ?error.field, %error, "request refused");
