@@ -1058,6 +1058,7 @@ fn every_taggable_resource_is_tagged() {
         "AWS::Cognito::UserPoolDomain",
         "AWS::Cognito::UserPoolClient",
         "AWS::Cognito::UserPoolGroup",
+        "AWS::ApiGatewayV2::ApiMapping",
     ];
     let template = template();
     let ours = |tags: &Value, name: &str| match tags {
@@ -1701,4 +1702,32 @@ fn the_changelog_heads_with_the_workspace_version() {
         .and_then(|h| h.split_whitespace().next())
         .expect("a release heading");
     assert_eq!(newest, journey::VERSION);
+}
+
+/// With `ApiDomainName` set, every address the stack hands out — the links functions write
+/// (unsubscribe, Slack buttons), the sign-in callback, the webhook URLs in the outputs — is
+/// under that name: the execute-api host appears only as the fallback of no domain.
+#[test]
+fn every_address_the_stack_writes_follows_the_custom_domain() {
+    let root = journey_tests::workspace_root();
+    let source = std::fs::read_to_string(root.join("template.yaml")).expect("template.yaml");
+    let fallback = "!If [HasApiDomain, !Sub \"https://${ApiDomainName}\", !Sub \"https://${HttpApi}.execute-api.";
+    let hosts = source.matches("execute-api.").count();
+    assert!(hosts > 0);
+    assert_eq!(
+        source.matches(fallback).count(),
+        hosts,
+        "an execute-api address without the domain"
+    );
+    let template = template();
+    let domain = properties(&template, "ApiDomain");
+    assert!(is_ref(&domain["DomainName"], "ApiDomainName"));
+    let mapping = properties(&template, "ApiDomainMapping");
+    assert!(is_ref(&mapping["ApiId"], "HttpApi"));
+    for name in ["ApiDomain", "ApiDomainMapping"] {
+        assert_eq!(
+            text(&template["Resources"][name]["Condition"]),
+            "HasApiDomain"
+        );
+    }
 }
