@@ -1731,3 +1731,24 @@ fn every_address_the_stack_writes_follows_the_custom_domain() {
         );
     }
 }
+
+/// X-Ray is off until the code makes segments of its own: active tracing of an uninstrumented
+/// function records only Lambda's invoke segment, and bills it. Nor may the roles write traces.
+#[test]
+fn tracing_is_off_until_the_code_is_instrumented() {
+    let template = template();
+    assert_eq!(
+        text(&template["Globals"]["Function"]["Tracing"]),
+        "PassThrough"
+    );
+    for name in functions(&template) {
+        assert!(properties(&template, &name)["Tracing"].is_null(), "{name}");
+    }
+    let root = journey_tests::workspace_root();
+    let boundary =
+        std::fs::read_to_string(root.join("infra/permissions-boundary.json")).expect("boundary");
+    assert!(
+        !boundary.contains("xray:"),
+        "the boundary still allows X-Ray"
+    );
+}
