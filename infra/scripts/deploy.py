@@ -114,10 +114,12 @@ def plan(status):
 
 
 def api_url(cloudformation, stack):
-    """The stack's `ApiUrl` output, if it has one."""
+    """The API's own address (`ExecuteApiUrl`: a new custom domain's DNS may not point at it
+    yet), else `ApiUrl`."""
     stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     outputs = stacks[0].get("Outputs", []) if stacks else []
-    return next((o["OutputValue"] for o in outputs if o["OutputKey"] == "ApiUrl"), None)
+    values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+    return values.get("ExecuteApiUrl") or values.get("ApiUrl")
 
 
 def fetch_health(url):
@@ -185,8 +187,11 @@ def sam_deploy(args, cloudformation, run, say):
         cloudformation.delete_stack(StackName=stack)
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack)
     sam = [args.sam, "deploy", "--config-file", args.config_file, "--config-env", args.config_env]
+    protected = f"{overrides} TableDeletionProtection=true"
     if not first:
-        return run(sam + ["--parameter-overrides", overrides])
+        # said every time: SAM would otherwise keep the stack's previous value, and a stack
+        # whose protecting deploy was interrupted would stay unprotected
+        return run(sam + ["--parameter-overrides", protected])
     say(f"deploy: creating {stack}, its table unprotected until the creation succeeds")
     code = run(sam + ["--parameter-overrides", f"{overrides} TableDeletionProtection=false".strip()])
     if code != 0:
@@ -196,8 +201,13 @@ def sam_deploy(args, cloudformation, run, say):
             "again, which deletes the empty stack first."
         )
         return code
+    status, _ = describe(cloudformation, stack)
+    if status != "CREATE_COMPLETE":
+        # a declined change set ends sam deploy with 0 and creates nothing
+        say(f"deploy: {stack} is {status}, not created (was the change set declined?)")
+        return 1
     say(f"deploy: {stack} created; turning the table's deletion protection on")
-    return run(sam + ["--parameter-overrides", f"{overrides} TableDeletionProtection=true".strip()])
+    return run(sam + ["--parameter-overrides", protected])
 
 
 def main():

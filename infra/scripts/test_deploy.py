@@ -62,14 +62,15 @@ class CloudFormation:
 class Sam:
     """Records each `sam deploy`; answers with the given exit codes in turn."""
 
-    def __init__(self, *codes):
+    def __init__(self, *codes, creates=True):
         self.codes = list(codes)
         self.calls = []
+        self.creates = creates
 
     def __call__(self, cmd):
         self.calls.append(cmd)
         code = self.codes.pop(0)
-        if code == 0 and self.stack.status in (None, "REVIEW_IN_PROGRESS"):
+        if code == 0 and self.creates and self.stack.status in (None, "REVIEW_IN_PROGRESS"):
             self.stack.status = "CREATE_COMPLETE"
         return code
 
@@ -128,6 +129,12 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(self.run_with(CloudFormation("UPDATE_COMPLETE", "0.4.0"), Sam(0), down), 1)
         self.assertIn("did not answer", self.said[-1])
 
+    def test_a_declined_change_set_creates_nothing_and_stops_there(self):
+        cloudformation, sam = CloudFormation(None), Sam(0, creates=False)
+        self.assertEqual(self.run_with(cloudformation, sam), 1)
+        self.assertEqual(len(sam.calls), 1, "no second deploy with the table protected")
+        self.assertIn("declined", self.said[-1])
+
     def test_a_failed_first_creation_stops_and_says_how_to_retry(self):
         sam = Sam(1)
         self.assertEqual(self.run_with(CloudFormation(None), sam), 1)
@@ -147,7 +154,7 @@ class DeployTest(unittest.TestCase):
             self.assertFalse(cloudformation.deleted)
             self.assertEqual(
                 sam.overrides(0),
-                'EnvName=prod SweepSchedule="rate(15 minutes)" Release=0.4.0',
+                'EnvName=prod SweepSchedule="rate(15 minutes)" Release=0.4.0 TableDeletionProtection=true',
                 status,
             )
 

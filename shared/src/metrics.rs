@@ -140,9 +140,11 @@ impl Metrics {
     }
 }
 
-/// Messages a version failed (SQS batch item failures) or 5xx answers it gave: what the canary
-/// alarms read beside Lambda's `Errors`, which counts only crashes, so that a version failing
-/// every message is rolled back too. Its dimensions are Lambda's own function name and
+/// Messages a version failed for good (poison messages of an SQS batch) or 500 answers it gave:
+/// what the canary alarms read beside Lambda's `Errors`, which counts only crashes, so that a
+/// version failing every message is rolled back too. Retryable refusals (a provider's
+/// throttling, another sender's claim) and 502/503 (a dependency down, a secret unset) are not
+/// the version's fault and are not counted. Its dimensions are Lambda's own function name and
 /// version, so an alarm reads exactly the version being deployed.
 pub const VERSION_FAILURES: &str = "VersionFailures";
 

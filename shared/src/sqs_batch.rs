@@ -116,7 +116,8 @@ where
 }
 
 /// What one group hands back: the messages for SQS to deliver again, and how many of them
-/// failed (the others were held back behind a failure, or left for lack of time).
+/// failed for good (a poison message, not a retryable refusal, nor one held back behind a
+/// failure or left for lack of time): what a new version's canary watches.
 #[derive(Default)]
 struct Handed {
     back: Vec<String>,
@@ -170,7 +171,10 @@ where
                     "later messages of the group handed back untouched"
                 );
             }
-            Handed { back, failed: 1 }
+            Handed {
+                back,
+                failed: usize::from(!failure.retryable),
+            }
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<Handed>>()
@@ -228,7 +232,7 @@ where
     let mut handed = Handed::default();
     for message in messages {
         let id = message.message_id.clone().unwrap_or_default();
-        if handed.failed > 0 {
+        if !handed.back.is_empty() {
             warn!(message_id = %id, "held back: an earlier message of its group failed");
             handed.back.push(id);
             continue;
@@ -249,7 +253,7 @@ where
             let _entered = span.enter();
             log_failure(&id, &failure);
             handed.back.push(id);
-            handed.failed += 1;
+            handed.failed += usize::from(!failure.retryable);
         }
     }
     handed

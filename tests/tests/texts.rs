@@ -121,6 +121,7 @@ fn reports(bodies: &Mutex<Vec<Vec<u8>>>) -> Vec<TextReport> {
         .unwrap()
         .iter()
         .flat_map(|b| solapi::reports(b).unwrap())
+        .map(Result::unwrap)
         .collect()
 }
 

@@ -154,8 +154,11 @@ where
                 Ok(response) => response,
                 Err(error) => {
                     if error.status >= 500 {
-                        // the canary's signal: a version answering 5xx is rolled back
-                        journey::metrics::version_failures(1);
+                        // the canary's signal: a version failing inside is rolled back (a
+                        // dependency down or a secret unset is not the version's fault)
+                        if error.status == 500 {
+                            journey::metrics::version_failures(1);
+                        }
                         tracing::error!(status = error.status, code = error.code, %error, "request failed");
                     } else {
                         tracing::info!(status = error.status, code = error.code, "request refused");

@@ -114,8 +114,11 @@ impl<Q: EventQueue, O: TextOwners> Ingest<Q, O> {
                 Err(error) => {
                     self.metrics.add("WebhooksRejected", 1.0);
                     if error.status >= 500 {
-                        // the canary's signal: a version answering 5xx is rolled back
-                        journey::metrics::version_failures(1);
+                        // the canary's signal: a version failing inside is rolled back (a
+                        // dependency down or a secret unset is not the version's fault)
+                        if error.status == 500 {
+                            journey::metrics::version_failures(1);
+                        }
                         tracing::error!(status = error.status, code = error.code, %error, "request failed");
                     } else {
                         warn!(status = error.status, code = error.code, field = ?error.field, %error, "request refused");
@@ -244,11 +247,18 @@ impl<Q: EventQueue, O: TextOwners> Ingest<Q, O> {
     async fn deliver_reports(
         &self,
         provider: &str,
-        reports: Vec<TextReport>,
+        reports: Vec<Result<TextReport, journey_adapters::text::ReportError>>,
         incoming: &Incoming<'_>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let mut events = Vec::new();
-        for report in &reports {
+        let reports = reports.into_iter().filter_map(|r| {
+            r.inspect_err(|e| {
+                self.metrics.add("TextReportsInvalid", 1.0);
+                warn!(provider, error = %e, "a text report was left out");
+            })
+            .ok()
+        });
+        for report in &reports.collect::<Vec<_>>() {
             let Some(customer) = self.owner_of(report).await? else {
                 self.metrics.add("TextReportsUnrouted", 1.0);
                 info!(provider, send_id = %report.send_id, "a report of no pending text of ours");
@@ -272,8 +282,9 @@ impl<Q: EventQueue, O: TextOwners> Ingest<Q, O> {
     /// The customer a report names, else the one its text was sent to while it awaits a
     /// final report. The table unreachable: 503, for the provider to post again.
     async fn owner_of(&self, report: &TextReport) -> Result<Option<CustomerId>, ApiError> {
-        if let Some(customer) = report.customer_id.as_deref() {
-            return Ok(CustomerId::new(customer).ok());
+        let named = report.customer_id.as_deref().map(CustomerId::new);
+        if let Some(Ok(customer)) = named {
+            return Ok(Some(customer));
         }
         self.owners.text_owner(&report.send_id).await.map_err(|e| {
             tracing::error!(error = %e, "the pending texts could not be read");

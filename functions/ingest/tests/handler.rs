@@ -1290,3 +1290,26 @@ async fn a_solapi_report_without_its_customer_is_routed_by_the_pending_text() {
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].event.customer_id.as_str(), "cust-long");
 }
+
+#[tokio::test]
+async fn an_unreadable_hook_does_not_hold_back_the_others_posted_with_it() {
+    let store = journey::testing::MemoryStore::new(Duration::days(7));
+    pending(&store, "iv_nhn_0002", "cust-8").await;
+    let keys = WebhookKeys::default().with_nhn("typed-in-the-console-0123456789", "APPKEY");
+    let ingest = Ingest::new(MemoryQueue::default(), keys).with_text_owners(store);
+    let body = json!({
+        "appKey": "APPKEY", "event": "MESSAGE_RESULT_UPDATE",
+        "hooks": [
+            {"requestId": "R1", "recipientSeq": 1, "recipientGroupingKey": "iv_nhn_0002"},
+            {"requestId": "R2", "recipientSeq": 1, "resultCode": "1000",
+             "receiveDate": "2026-11-02 08:59:05", "recipientGroupingKey": "iv_nhn_0002"}
+        ]
+    })
+    .to_string();
+    let request = nhn_request("typed-in-the-console-0123456789", body.as_bytes());
+    let (status, answer) = parse(ingest.handle(request).await);
+    assert_eq!(status, 200, "{answer}");
+    let taken = ingest.queue().taken();
+    assert_eq!(taken.len(), 1, "the readable hook, for its customer");
+    assert_eq!(taken[0].event.customer_id.as_str(), "cust-8");
+}

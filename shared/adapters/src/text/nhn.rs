@@ -375,7 +375,10 @@ fn text_of(value: Option<&Value>) -> Option<String> {
 /// (template reviews) has no reports. The hook carries Kakao's result only, not the
 /// fallback's: a 알림톡 failure is reported in flight, and the reconciler's poll, which sees
 /// the fallback, gives the final word.
-pub fn reports(body: &[u8], app_key: &str) -> Result<Vec<TextReport>, ReportError> {
+pub fn reports(
+    body: &[u8],
+    app_key: &str,
+) -> Result<Vec<Result<TextReport, ReportError>>, ReportError> {
     let webhook: Webhook =
         serde_json::from_slice(body).map_err(|e| ReportError::Malformed(e.to_string()))?;
     if webhook.app_key != app_key {
@@ -384,15 +387,14 @@ pub fn reports(body: &[u8], app_key: &str) -> Result<Vec<TextReport>, ReportErro
     if webhook.event != RESULT_EVENT {
         return Ok(vec![]);
     }
-    let mut reports = Vec::new();
-    for hook in webhook.hooks {
-        let hook: ResultHook =
-            serde_json::from_value(hook).map_err(|e| ReportError::Malformed(e.to_string()))?;
-        if let Some(report) = hook_report(hook)? {
-            reports.push(report);
-        }
-    }
-    Ok(reports)
+    // each hook on its own: one we cannot read does not hold back the others
+    let each = webhook.hooks.into_iter().map(|hook| {
+        serde_json::from_value::<ResultHook>(hook)
+            .map_err(|e| ReportError::Malformed(e.to_string()))
+            .and_then(hook_report)
+            .transpose()
+    });
+    Ok(each.flatten().collect())
 }
 
 fn hook_report(hook: ResultHook) -> Result<Option<TextReport>, ReportError> {
@@ -968,7 +970,7 @@ mod tests {
     #[test]
     fn webhook_reports_say_which_send_and_leave_failures_to_the_poll() {
         assert_eq!(
-            reports(WEBHOOK.as_bytes(), "APPKEY"),
+            all(WEBHOOK.as_bytes(), "APPKEY"),
             Ok(vec![
                 TextReport {
                     customer_id: None,
@@ -1010,9 +1012,23 @@ mod tests {
         let undated = br#"{"appKey":"APPKEY","event":"MESSAGE_RESULT_UPDATE",
             "hooks":[{"requestId":"R9","recipientSeq":2,"resultCode":"1000","recipientGroupingKey":"snd_C"}]}"#;
         assert_eq!(
-            reports(undated, "APPKEY"),
+            all(undated, "APPKEY"),
             Err(ReportError::NoDate("R9/2".into()))
         );
+        // beside a readable hook, an unreadable one is left out alone
+        let mixed = br#"{"appKey":"APPKEY","event":"MESSAGE_RESULT_UPDATE",
+            "hooks":[{"requestId":"R9","recipientSeq":2,"resultCode":"1000","recipientGroupingKey":"snd_C"},
+            {"requestId":"R8","recipientSeq":1,"resultCode":"1000","recipientGroupingKey":"snd_D",
+             "receiveDate":"2025-09-14 21:34:05"}]}"#;
+        let each = reports(mixed, "APPKEY").unwrap();
+        assert_eq!(each.len(), 2);
+        assert!(each[0].is_err());
+        assert_eq!(each[1].as_ref().map(|r| r.send_id.as_str()), Ok("snd_D"));
+    }
+
+    /// Every report of the body, or the first error.
+    fn all(body: &[u8], app_key: &str) -> Result<Vec<TextReport>, ReportError> {
+        reports(body, app_key)?.into_iter().collect()
     }
 
     #[test]

@@ -423,23 +423,26 @@ const CUSTOM_FIELD_CHARS: usize = 100;
 /// Solapi's single-report webhook: a JSON array of `{eventDataId, data: {…}, retryCount}`.
 /// An element without our `customFields.send_id` is another sender's (skipped); a body that is
 /// not such an array, or a report of ours without a status or a date, is an error.
-pub fn reports(body: &[u8]) -> Result<Vec<TextReport>, ReportError> {
-    let hooks: Vec<Hook> =
+pub fn reports(body: &[u8]) -> Result<Vec<Result<TextReport, ReportError>>, ReportError> {
+    let hooks: Vec<Value> =
         serde_json::from_slice(body).map_err(|e| ReportError::Malformed(e.to_string()))?;
-    hooks
-        .iter()
-        .filter_map(|hook| Some((hook.data.send_id()?, &hook.data)))
-        .map(|(send_id, data)| {
-            let id = data.message_id.clone().unwrap_or_default();
-            if data.status_code.is_none() {
-                return Err(ReportError::Malformed(format!(
-                    "report on {id} has no statusCode"
-                )));
-            }
-            let at = data.at().ok_or(ReportError::NoDate(id))?;
-            Ok(data.report(send_id, "", at))
-        })
-        .collect()
+    Ok(hooks.into_iter().filter_map(report_of).collect())
+}
+
+/// One element of the array: `None` if it is not ours (no send id, or not a report at all).
+fn report_of(hook: Value) -> Option<Result<TextReport, ReportError>> {
+    let hook: Hook = serde_json::from_value(hook).ok()?;
+    let data = &hook.data;
+    let send_id = data.send_id()?;
+    let id = data.message_id.clone().unwrap_or_default();
+    if data.status_code.is_none() {
+        let reason = format!("report on {id} has no statusCode");
+        return Some(Err(ReportError::Malformed(reason)));
+    }
+    Some(match data.at() {
+        Some(at) => Ok(data.report(send_id, "", at)),
+        None => Err(ReportError::NoDate(id)),
+    })
 }
 
 /// The list API's query for a message id (`M4V…`) or, when the send's answer named only its
@@ -873,7 +876,7 @@ mod tests {
 
     #[test]
     fn webhook_reports_say_which_send_and_how_it_ended() {
-        let got = reports(WEBHOOK.as_bytes()).unwrap();
+        let got = all(WEBHOOK.as_bytes()).unwrap();
         assert_eq!(
             got,
             vec![
@@ -916,6 +919,11 @@ mod tests {
         );
     }
 
+    /// Every report of the body, or the first error.
+    fn all(body: &[u8]) -> Result<Vec<TextReport>, ReportError> {
+        reports(body)?.into_iter().collect()
+    }
+
     #[test]
     fn a_webhook_body_we_cannot_use_is_an_error() {
         assert!(matches!(reports(b"{}"), Err(ReportError::Malformed(_))));
@@ -926,10 +934,23 @@ mod tests {
         assert_eq!(reports(b"[]"), Ok(vec![]));
         let undated = br#"[{"data":{"messageId":"M4V9","statusCode":"4000","type":"SMS",
             "customFields":{"send_id":"snd_D"}}}]"#;
-        assert_eq!(reports(undated), Err(ReportError::NoDate("M4V9".into())));
+        assert_eq!(all(undated), Err(ReportError::NoDate("M4V9".into())));
         let no_code = br#"[{"data":{"messageId":"M4V9","dateReported":"2025-09-14T12:36:00Z",
             "customFields":{"send_id":"snd_D"}}}]"#;
-        assert!(matches!(reports(no_code), Err(ReportError::Malformed(_))));
+        assert!(matches!(all(no_code), Err(ReportError::Malformed(_))));
+    }
+
+    #[test]
+    fn one_unreadable_report_does_not_hold_back_the_others() {
+        let body = br#"[{"data":{"messageId":"M4V9","statusCode":"4000","type":"SMS",
+            "customFields":{"send_id":"snd_D"}}},
+            {"data":"not an object"},
+            {"data":{"messageId":"M4V8","statusCode":"4000","type":"SMS",
+            "dateReported":"2025-09-14T12:36:00Z","customFields":{"send_id":"snd_E"}}}]"#;
+        let each = reports(body).unwrap();
+        assert_eq!(each.len(), 2, "{each:?}");
+        assert_eq!(each[0], Err(ReportError::NoDate("M4V9".into())));
+        assert_eq!(each[1].as_ref().map(|r| r.send_id.as_str()), Ok("snd_E"));
     }
 
     #[test]
