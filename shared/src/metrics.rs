@@ -21,6 +21,14 @@ pub const NAMESPACE: &str = "Journey";
 /// Where the template puts each environment's namespace (`Journey/<EnvName>`).
 pub const NAMESPACE_VARIABLE: &str = "METRICS_NAMESPACE";
 
+/// The EMF timestamp: now, in milliseconds since the epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// This environment's namespace.
 fn namespace() -> String {
     std::env::var(NAMESPACE_VARIABLE)
@@ -128,11 +136,9 @@ impl Metrics {
 
     /// Writes the counts as one EMF line (inside Lambda only) and resets them.
     pub fn flush(&self) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let Some(doc) = self.take(now) else { return };
+        let Some(doc) = self.take(now_ms()) else {
+            return;
+        };
         if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{doc}");
@@ -162,11 +168,7 @@ pub fn version_failures(count: usize) {
     if count == 0 {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let doc = version_failures_doc(&namespace(), &function, &version, count, now);
+    let doc = version_failures_doc(&namespace(), &function, &version, count, now_ms());
     let _ = writeln!(std::io::stdout().lock(), "{doc}");
 }
 

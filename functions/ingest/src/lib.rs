@@ -251,20 +251,21 @@ impl<Q: EventQueue, O: TextOwners> Ingest<Q, O> {
         incoming: &Incoming<'_>,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let mut events = Vec::new();
-        let reports = reports.into_iter().filter_map(|r| {
-            r.inspect_err(|e| {
-                self.metrics.add("TextReportsInvalid", 1.0);
-                warn!(provider, error = %e, "a text report was left out");
-            })
-            .ok()
-        });
-        for report in &reports.collect::<Vec<_>>() {
-            let Some(customer) = self.owner_of(report).await? else {
+        for report in reports {
+            let report = match report {
+                Ok(report) => report,
+                Err(e) => {
+                    self.metrics.add("TextReportsInvalid", 1.0);
+                    warn!(provider, error = %e, "a text report was left out");
+                    continue;
+                }
+            };
+            let Some(customer) = self.owner_of(&report).await? else {
                 self.metrics.add("TextReportsUnrouted", 1.0);
                 info!(provider, send_id = %report.send_id, "a report of no pending text of ours");
                 continue;
             };
-            match Event::text_report(customer, provider, report) {
+            match Event::text_report(customer, provider, &report) {
                 Ok(event) => events.push(event),
                 Err(e) => {
                     self.metrics.add("TextReportsInvalid", 1.0);

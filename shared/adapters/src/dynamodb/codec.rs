@@ -289,6 +289,13 @@ pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// An RFC 3339 instant stored as text (`keys::instant` writes them).
+pub fn instant(item: &Item, name: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text(item, name)?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 pub fn number(item: &Item, name: &str) -> Option<i64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())

@@ -439,10 +439,7 @@ fn due_customer(item: &Item) -> Result<DueCustomer, StoreError> {
         .strip_prefix("CUST#")
         .ok_or_else(|| corrupt("not a customer key"))?;
     let customer_id = CustomerId::new(id).map_err(|e| corrupt(&e.to_string()))?;
-    let due_at = codec::text(item, DUE_AT)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .ok_or_else(|| corrupt("bad due_at"))?
-        .with_timezone(&Utc);
+    let due_at = codec::instant(item, DUE_AT).ok_or_else(|| corrupt("bad due_at"))?;
     Ok(DueCustomer {
         customer_id,
         due_at,

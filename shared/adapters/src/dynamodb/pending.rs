@@ -10,7 +10,7 @@ use journey::domain::ids::stable_bucket;
 use journey::ports::{PendingText, PendingTexts, StoreError, TextOwners};
 
 use super::DynamoStore;
-use super::codec::{n, s, text};
+use super::codec::{instant, n, s, text};
 use super::errors::{classify, condition_held};
 use super::keys::{self, EXPIRES_AT, PK, SK};
 
@@ -27,19 +27,13 @@ fn pk_of(send_id: &str) -> String {
     pk(stable_bucket(send_id, SHARDS))
 }
 
-fn time(item: &super::codec::Item, name: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text(item, name)?)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn pending(item: &super::codec::Item) -> Option<PendingText> {
     Some(PendingText {
         send_id: text(item, SK)?.to_string(),
         customer_id: CustomerId::new(text(item, "customer")?).ok()?,
         provider_id: text(item, "provider_id")?.to_string(),
-        sent_at: time(item, "sent_at")?,
-        due_at: time(item, keys::DUE_AT)?,
+        sent_at: instant(item, "sent_at")?,
+        due_at: instant(item, keys::DUE_AT)?,
     })
 }
 
